@@ -1,0 +1,38 @@
+using MlNet.Rnn.Core.Parameters;
+
+namespace MlNet.Rnn.Core.Layers;
+
+/// <summary>
+/// A <see cref="RecurrentNetwork{TCell}"/> seen without its cell type, for code that picks the cell at run time
+/// (an options object, a model file). Shapes as in <see cref="RecurrentNetwork{TCell}.Forward"/>.
+/// </summary>
+public interface IRecurrentNetwork
+{
+    /// <summary>The options the network was built with.</summary>
+    RecurrentNetworkOptions Options { get; }
+
+    /// <summary>Parameters and gradients, under PyTorch's names.</summary>
+    ParameterSet Parameters { get; }
+
+    /// <summary>D·H.</summary>
+    int OutputSize { get; }
+
+    /// <summary>L·D.</summary>
+    int StateCount { get; }
+
+    /// <summary>Whether the cell has a cell state (LSTM), so final and initial cell states exist.</summary>
+    bool HasCellState { get; }
+
+    /// <summary>PyTorch's default initialisation.</summary>
+    void Initialize(Random random);
+
+    /// <summary>See <see cref="RecurrentNetwork{TCell}.Forward"/>.</summary>
+    void Forward(ReadOnlySpan<float> input, int batch, ReadOnlySpan<int> lengths, Span<float> output,
+        Span<float> finalHidden = default, Span<float> finalCell = default,
+        ReadOnlySpan<float> initialHidden = default, ReadOnlySpan<float> initialCell = default, bool training = false);
+
+    /// <summary>See <see cref="RecurrentNetwork{TCell}.Backward"/>.</summary>
+    void Backward(ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> finalHiddenGradient = default,
+        ReadOnlySpan<float> finalCellGradient = default, Span<float> inputGradient = default,
+        Span<float> initialHiddenGradient = default, Span<float> initialCellGradient = default);
+}

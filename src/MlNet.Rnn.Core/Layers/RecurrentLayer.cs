@@ -1,0 +1,324 @@
+using System.Numerics.Tensors;
+using MlNet.Rnn.Core.Cells;
+using MlNet.Rnn.Core.Kernels;
+using MlNet.Rnn.Core.Parameters;
+
+namespace MlNet.Rnn.Core.Layers;
+
+/// <summary>
+/// One recurrent layer, one or two directions, over a packed batch (<see cref="SequenceLayout"/>): the time loop,
+/// directions, variable lengths and backpropagation through time, written once for every cell type.
+/// Legend: B batch, T steps, N packed rows (real steps), I input size, H hidden size, G gates, D directions.
+/// </summary>
+/// <remarks>
+/// Forward per direction: one GEMM <c>xProj[N, G·H] = X[N, I]·W_ihᵀ + b</c> for all steps; then per step one
+/// recurrent GEMM <c>hProj = h'·W_hhᵀ</c> over the rows still alive and one fused cell kernel. Backward keeps the
+/// pre-activation gradients of every step, so <c>dW_ih</c>, <c>dW_hh</c> and <c>dX</c> are three GEMMs after the loop;
+/// only <c>dh'</c> needs a GEMM per step. The batch (and the directions) are split across threads; each worker runs
+/// the whole time loop for its rows, so no barrier is needed per step.
+/// Parameters, under PyTorch's names (suffix <c>_reverse</c> for the second direction): <c>weight_ih_l{k}</c> [G·H, I],
+/// <c>weight_hh_l{k}</c> [G·H, H], <c>bias_ih_l{k}</c> and <c>bias_hh_l{k}</c> [G·H]; with a learned initial state also
+/// <c>h0_l{k}</c> (and <c>c0_l{k}</c>) [H], shared by every sequence.
+/// </remarks>
+/// <typeparam name="TCell">The cell; a struct, so the JIT specialises the loop for it.</typeparam>
+public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurrentCell
+{
+    private readonly TCell _cell;
+    private readonly ParameterSet _parameters;
+    private readonly Direction[] _directions;
+    private readonly int _gateWidth;
+    private readonly int _cacheWidth;
+    private SequenceLayout? _layout;
+
+    /// <summary>Creates the layer and registers its parameters in <paramref name="parameters"/>.</summary>
+    public RecurrentLayer(ParameterSet parameters, TCell cell, int layerIndex, int inputSize, int hiddenSize, bool bidirectional,
+        bool learnedInitialState)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(inputSize);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(hiddenSize);
+        _cell = cell;
+        _parameters = parameters;
+        InputSize = inputSize;
+        HiddenSize = hiddenSize;
+        _gateWidth = TCell.GateCount * hiddenSize;
+        _cacheWidth = TCell.CacheWidth(hiddenSize);
+        LearnedInitialState = learnedInitialState;
+        _directions = new Direction[bidirectional ? 2 : 1];
+        for (int d = 0; d < _directions.Length; d++)
+        {
+            string suffix = $"l{layerIndex}{(d == 1 ? "_reverse" : "")}";
+            _directions[d] = new Direction
+            {
+                InputWeights = parameters.Add($"weight_ih_{suffix}", _gateWidth, inputSize),
+                RecurrentWeights = parameters.Add($"weight_hh_{suffix}", _gateWidth, hiddenSize),
+                InputBias = parameters.Add($"bias_ih_{suffix}", _gateWidth),
+                RecurrentBias = parameters.Add($"bias_hh_{suffix}", _gateWidth),
+                InitialHidden = learnedInitialState ? parameters.Add($"h0_{suffix}", hiddenSize) : null,
+                InitialCell = learnedInitialState && TCell.HasCellState ? parameters.Add($"c0_{suffix}", hiddenSize) : null,
+            };
+        }
+    }
+
+    /// <summary>I.</summary>
+    public int InputSize { get; }
+
+    /// <summary>H.</summary>
+    public int HiddenSize { get; }
+
+    /// <summary>D: 1, or 2 when bidirectional.</summary>
+    public int Directions => _directions.Length;
+
+    /// <summary>D·H: width of each output row (both directions concatenated, forward first).</summary>
+    public int OutputSize => Directions * HiddenSize;
+
+    /// <summary>Whether the initial state is a trained parameter (used when the caller gives none).</summary>
+    public bool LearnedInitialState { get; }
+
+    /// <summary>Threads the batch may be split across; 1 runs on the calling thread.</summary>
+    public int MaxDegreeOfParallelism { get; set; } = Environment.ProcessorCount;
+
+    /// <summary>
+    /// Runs the layer over packed rows. <paramref name="input"/> is <c>[N, I]</c>; <paramref name="output"/> receives
+    /// <c>[N, D·H]</c>. Initial states <c>[D, B, H]</c> are in sorted order; empty means learned (if the layer has one)
+    /// or zeros. Final states <c>[D, B, H]</c> are written when the spans are not empty. With <paramref name="training"/>
+    /// the layer keeps what <see cref="Backward"/> needs; the caller must then keep <paramref name="input"/> unchanged.
+    /// </summary>
+    public void Forward(SequenceLayout layout, ReadOnlySpan<float> input, ReadOnlySpan<float> initialHidden, ReadOnlySpan<float> initialCell,
+        Span<float> output, Span<float> finalHidden, Span<float> finalCell, bool training)
+    {
+        int N = layout.TotalRows, B = layout.BatchSize, H = HiddenSize, GH = _gateWidth;
+        _layout = layout;
+        foreach (var direction in _directions)
+        {
+            direction.Reserve(N, B, H, GH, _cacheWidth, training, TCell.HasSeparateRecurrentGradient);
+            direction.Training = training;
+            // xProj = X·W_ihᵀ + b_ih + b_hh (GRU: without b_hn, which stays inside r⊙(·)).
+            Span<float> bias = direction.CombinedBias.AsSpan(0, GH);
+            TensorPrimitives.Add(_parameters.ValuesOf(direction.InputBias), _parameters.ValuesOf(direction.RecurrentBias), bias);
+            if (typeof(TCell) == typeof(GruCell)) _parameters.ValuesOf(direction.InputBias).Slice(2 * H, H).CopyTo(bias.Slice(2 * H, H));
+            Span<float> xProj = direction.InputProjection.AsSpan(0, N * GH);
+            for (int row = 0; row < N; row++) bias.CopyTo(xProj.Slice(row * GH, GH));
+            Gemm.Multiply(N, GH, InputSize, input, InputSize, false, _parameters.ValuesOf(direction.InputWeights), InputSize, true,
+                xProj, GH, accumulate: true);
+            direction.PackedRecurrent.Pack(_parameters.ValuesOf(direction.RecurrentWeights), H, transposeB: true, H, GH);
+            int d = Array.IndexOf(_directions, direction);
+            LoadInitialState(direction.Hidden.AsSpan(0, B * H), initialHidden, direction.InitialHidden, B, d);
+            if (TCell.HasCellState) LoadInitialState(direction.Cell.AsSpan(0, B * H), initialCell, direction.InitialCell, B, d);
+            direction.GivenInitialState = !initialHidden.IsEmpty;
+        }
+
+        int outputLength = N * OutputSize;
+        if (output.Length < outputLength)
+            throw new ArgumentException($"output holds {output.Length} floats but N·D·H = {N}·{OutputSize} = {outputLength} are needed.", nameof(output));
+        fixed (float* outputAddress = output)
+        {
+            // A span cannot cross into the thread pool; the pinned address can.
+            nint address = (nint)outputAddress;
+            RunParallel(B, layout, (d, first, end) => ForwardRows(d, first, end, new Span<float>((void*)address, outputLength)));
+        }
+
+        for (int d = 0; d < Directions; d++)
+        {
+            if (!finalHidden.IsEmpty) _directions[d].Hidden.AsSpan(0, B * H).CopyTo(finalHidden.Slice(d * B * H, B * H));
+            if (TCell.HasCellState && !finalCell.IsEmpty) _directions[d].Cell.AsSpan(0, B * H).CopyTo(finalCell.Slice(d * B * H, B * H));
+        }
+    }
+
+    private void LoadInitialState(Span<float> state, ReadOnlySpan<float> given, ParameterTensor? learned, int B, int d)
+    {
+        int H = HiddenSize;
+        if (!given.IsEmpty)
+        {
+            if (given.Length < Directions * B * H)
+                throw new ArgumentException($"An initial state holds {given.Length} floats but D·B·H = {Directions}·{B}·{H} = {Directions * B * H} are needed.");
+            given.Slice(d * B * H, B * H).CopyTo(state);
+        }
+        else if (learned is not null)
+        {
+            ReadOnlySpan<float> values = _parameters.ValuesOf(learned);
+            for (int b = 0; b < B; b++) values.CopyTo(state.Slice(b * H, H));
+        }
+        else
+        {
+            state.Clear();
+        }
+    }
+
+    private void ForwardRows(int d, int first, int end, Span<float> packedOutput)
+    {
+        var direction = _directions[d];
+        var layout = _layout!;
+        int T = layout.Steps, H = HiddenSize, GH = _gateWidth, CW = _cacheWidth, DH = OutputSize;
+        ReadOnlySpan<int> batchSizes = layout.BatchSizes, offsets = layout.Offsets;
+        ReadOnlySpan<float> xProj = direction.InputProjection;
+        ReadOnlySpan<float> recurrentBias = _parameters.ValuesOf(direction.RecurrentBias);
+        Span<float> hProj = direction.RecurrentProjection;
+        Span<float> hidden = direction.Hidden, cell = direction.Cell;
+        Span<float> cache = direction.Training ? direction.Cache : default;
+        Span<float> previous = direction.Training ? direction.PreviousHidden : default;
+        for (int k = 0; k < T; k++)
+        {
+            int t = d == 0 ? k : T - 1 - k;
+            int rows = Math.Min(batchSizes[t], end) - first;
+            if (rows <= 0)
+            {
+                if (d == 0) break;
+                continue;
+            }
+            int row0 = offsets[t] + first;
+            Span<float> h = hidden.Slice(first * H, rows * H);
+            Span<float> c = TCell.HasCellState ? cell.Slice(first * H, rows * H) : default;
+            Span<float> gates = hProj.Slice(first * GH, rows * GH);
+            if (direction.Training) h.CopyTo(previous.Slice(row0 * H, rows * H));
+            Gemm.Multiply(rows, h, H, false, direction.PackedRecurrent, gates, GH, accumulate: false);
+            _cell.Forward(rows, H, xProj.Slice(row0 * GH, rows * GH), gates, recurrentBias, h, c,
+                direction.Training ? cache.Slice(row0 * CW, rows * CW) : default);
+            for (int r = 0; r < rows; r++) h.Slice(r * H, H).CopyTo(packedOutput.Slice((row0 + r) * DH + d * H, H));
+        }
+    }
+
+    /// <summary>
+    /// Backpropagates through the last <see cref="Forward"/> (which must have run with <c>training: true</c>).
+    /// <paramref name="input"/> is the same <c>[N, I]</c> input; <paramref name="outputGradient"/> is dL/dY <c>[N, D·H]</c>;
+    /// final-state gradients <c>[D, B, H]</c> may be empty (zero). Adds into the parameter gradients; writes dL/dX
+    /// <c>[N, I]</c> and the initial-state gradients <c>[D, B, H]</c> when those spans are not empty.
+    /// </summary>
+    public void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> finalHiddenGradient,
+        ReadOnlySpan<float> finalCellGradient, Span<float> inputGradient, Span<float> initialHiddenGradient, Span<float> initialCellGradient)
+    {
+        var layout = _layout ?? throw new InvalidOperationException("Backward needs a Forward with training: true first.");
+        int N = layout.TotalRows, B = layout.BatchSize, H = HiddenSize, GH = _gateWidth;
+        if (!_directions[0].Training) throw new InvalidOperationException("Backward needs a Forward with training: true first.");
+        int gradientLength = N * OutputSize;
+        if (outputGradient.Length < gradientLength)
+            throw new ArgumentException($"outputGradient holds {outputGradient.Length} floats but N·D·H = {gradientLength} are needed.", nameof(outputGradient));
+        for (int d = 0; d < Directions; d++)
+        {
+            var direction = _directions[d];
+            direction.PackedRecurrentBackward.Pack(_parameters.ValuesOf(direction.RecurrentWeights), H, transposeB: false, GH, H);
+            Span<float> dh = direction.HiddenGradient.AsSpan(0, B * H), dc = direction.CellGradient.AsSpan(0, B * H);
+            if (finalHiddenGradient.IsEmpty) dh.Clear(); else finalHiddenGradient.Slice(d * B * H, B * H).CopyTo(dh);
+            if (finalCellGradient.IsEmpty || !TCell.HasCellState) dc.Clear(); else finalCellGradient.Slice(d * B * H, B * H).CopyTo(dc);
+        }
+
+        fixed (float* gradientAddress = outputGradient)
+        {
+            nint address = (nint)gradientAddress;
+            RunParallel(B, layout, (d, first, end) => BackwardRows(d, first, end, new ReadOnlySpan<float>((void*)address, gradientLength)));
+        }
+
+        for (int d = 0; d < Directions; d++)
+        {
+            var direction = _directions[d];
+            ReadOnlySpan<float> dGx = direction.InputGateGradient.AsSpan(0, N * GH);
+            ReadOnlySpan<float> dGh = TCell.HasSeparateRecurrentGradient ? direction.RecurrentGateGradient.AsSpan(0, N * GH) : dGx;
+            // dW_ih += dGxᵀ·X, dW_hh += dGhᵀ·H', db_ih += Σ dGx, db_hh += Σ dGh, dX (+)= dGx·W_ih
+            Gemm.Multiply(GH, InputSize, N, dGx, GH, true, input, InputSize, false,
+                _parameters.GradientsOf(direction.InputWeights), InputSize, accumulate: true);
+            Gemm.Multiply(GH, H, N, dGh, GH, true, direction.PreviousHidden, H, false,
+                _parameters.GradientsOf(direction.RecurrentWeights), H, accumulate: true);
+            AddColumnSums(dGx, N, GH, _parameters.GradientsOf(direction.InputBias));
+            AddColumnSums(dGh, N, GH, _parameters.GradientsOf(direction.RecurrentBias));
+            if (!inputGradient.IsEmpty)
+                Gemm.Multiply(N, InputSize, GH, dGx, GH, false, _parameters.ValuesOf(direction.InputWeights), InputSize, false,
+                    inputGradient, InputSize, accumulate: d > 0);
+            StoreInitialGradient(direction.HiddenGradient.AsSpan(0, B * H), direction.InitialHidden, direction, initialHiddenGradient, d, B);
+            if (TCell.HasCellState)
+                StoreInitialGradient(direction.CellGradient.AsSpan(0, B * H), direction.InitialCell, direction, initialCellGradient, d, B);
+        }
+    }
+
+    private void StoreInitialGradient(ReadOnlySpan<float> gradient, ParameterTensor? learned, Direction direction, Span<float> destination, int d, int B)
+    {
+        int H = HiddenSize;
+        if (!destination.IsEmpty) gradient.CopyTo(destination.Slice(d * B * H, B * H));
+        if (learned is not null && !direction.GivenInitialState) AddColumnSums(gradient, B, H, _parameters.GradientsOf(learned));
+    }
+
+    private void BackwardRows(int d, int first, int end, ReadOnlySpan<float> outputGradient)
+    {
+        var direction = _directions[d];
+        var layout = _layout!;
+        int T = layout.Steps, H = HiddenSize, GH = _gateWidth, CW = _cacheWidth, DH = OutputSize;
+        ReadOnlySpan<int> batchSizes = layout.BatchSizes, offsets = layout.Offsets;
+        ReadOnlySpan<float> cache = direction.Cache, previous = direction.PreviousHidden;
+        Span<float> dhAll = direction.HiddenGradient, dcAll = direction.CellGradient;
+        Span<float> dGxAll = direction.InputGateGradient;
+        Span<float> dGhAll = TCell.HasSeparateRecurrentGradient ? direction.RecurrentGateGradient : direction.InputGateGradient;
+        for (int k = 0; k < T; k++)
+        {
+            int t = d == 0 ? T - 1 - k : k;
+            int rows = Math.Min(batchSizes[t], end) - first;
+            if (rows <= 0)
+            {
+                if (d == 1) break;
+                continue;
+            }
+            int row0 = offsets[t] + first;
+            Span<float> dh = dhAll.Slice(first * H, rows * H);
+            Span<float> dc = TCell.HasCellState ? dcAll.Slice(first * H, rows * H) : default;
+            for (int r = 0; r < rows; r++)
+                TensorPrimitives.Add(dh.Slice(r * H, H), outputGradient.Slice((row0 + r) * DH + d * H, H), dh.Slice(r * H, H));
+            Span<float> dGx = dGxAll.Slice(row0 * GH, rows * GH), dGh = dGhAll.Slice(row0 * GH, rows * GH);
+            _cell.Backward(rows, H, cache.Slice(row0 * CW, rows * CW), previous.Slice(row0 * H, rows * H), dh, dc, dGx, dGh);
+            Gemm.Multiply(rows, dGh, GH, false, direction.PackedRecurrentBackward, dh, H, accumulate: true);
+        }
+    }
+
+    private void RunParallel(int batch, SequenceLayout layout, Action<int, int, int> work)
+    {
+        int D = Directions;
+        int chunks = Math.Clamp(MaxDegreeOfParallelism / D, 1, Math.Max(1, batch / 4));
+        if (chunks * D == 1)
+        {
+            work(0, 0, batch);
+            return;
+        }
+        // Split sorted rows so every chunk holds about the same number of real steps (the longest come first).
+        Span<int> bounds = stackalloc int[chunks + 1];
+        ReadOnlySpan<int> lengths = layout.SortedLengths;
+        int total = layout.TotalRows, acc = 0, next = 1;
+        bounds[0] = 0;
+        for (int b = 0; b < batch && next < chunks; b++)
+        {
+            acc += lengths[b];
+            if (acc * (long)chunks >= total * (long)next) bounds[next++] = b + 1;
+        }
+        while (next <= chunks) bounds[next++] = batch;
+        int[] limits = bounds.ToArray();
+        Parallel.For(0, chunks * D, new ParallelOptions { MaxDegreeOfParallelism = MaxDegreeOfParallelism },
+            item => work(item / chunks, limits[item % chunks], limits[item % chunks + 1]));
+    }
+
+    private static void AddColumnSums(ReadOnlySpan<float> matrix, int rows, int columns, Span<float> sums)
+    {
+        for (int r = 0; r < rows; r++) TensorPrimitives.Add(sums, matrix.Slice(r * columns, columns), sums);
+    }
+
+    /// <summary>One direction's parameter views, packed weights and workspaces (sized once, grown only when a batch is larger).</summary>
+    private sealed class Direction
+    {
+        public required ParameterTensor InputWeights, RecurrentWeights, InputBias, RecurrentBias;
+        public ParameterTensor? InitialHidden, InitialCell;
+        public readonly PackedMatrix PackedRecurrent = new(), PackedRecurrentBackward = new();
+        public float[] CombinedBias = [], InputProjection = [], RecurrentProjection = [], Hidden = [], Cell = [],
+            Cache = [], PreviousHidden = [], InputGateGradient = [], RecurrentGateGradient = [], HiddenGradient = [], CellGradient = [];
+        public bool Training, GivenInitialState;
+
+        public void Reserve(int N, int B, int H, int GH, int CW, bool training, bool separateRecurrentGradient)
+        {
+            SequenceLayout.EnsureCapacity(ref CombinedBias, GH);
+            SequenceLayout.EnsureCapacity(ref InputProjection, N * GH);
+            SequenceLayout.EnsureCapacity(ref RecurrentProjection, B * GH);
+            SequenceLayout.EnsureCapacity(ref Hidden, B * H);
+            SequenceLayout.EnsureCapacity(ref Cell, B * H);
+            if (!training) return;
+            SequenceLayout.EnsureCapacity(ref Cache, N * CW);
+            SequenceLayout.EnsureCapacity(ref PreviousHidden, N * H);
+            SequenceLayout.EnsureCapacity(ref InputGateGradient, N * GH);
+            if (separateRecurrentGradient) SequenceLayout.EnsureCapacity(ref RecurrentGateGradient, N * GH);
+            SequenceLayout.EnsureCapacity(ref HiddenGradient, B * H);
+            SequenceLayout.EnsureCapacity(ref CellGradient, B * H);
+        }
+    }
+}

@@ -1,0 +1,277 @@
+using System.Numerics.Tensors;
+using MlNet.Rnn.Core.Cells;
+using MlNet.Rnn.Core.Parameters;
+
+namespace MlNet.Rnn.Core.Layers;
+
+/// <summary>
+/// A stack of <see cref="RecurrentLayer{TCell}"/>s with the interface of <c>torch.nn.RNN/LSTM/GRU</c>: padded
+/// time-major input <c>[T, B, I]</c> with optional lengths, output <c>[T, B, D·H]</c> of the top layer (zeros at padded
+/// steps), final states <c>[L·D, B, H]</c>. Inside, the batch is packed once so every layer computes real steps only.
+/// Dropout between layers applies in training; the initial state is zeros, given, or learned.
+/// </summary>
+/// <typeparam name="TCell">The recurrent cell.</typeparam>
+public sealed class RecurrentNetwork<TCell> : IRecurrentNetwork where TCell : struct, IRecurrentCell
+{
+    private readonly RecurrentLayer<TCell>[] _layers;
+    private readonly SequenceLayout _layout = new();
+    private readonly Random _dropoutRandom;
+    private float[][] _layerInputs, _layerOutputs, _masks, _gradients;
+    private float[] _sortedInitialHidden = [], _sortedInitialCell = [], _sortedFinalHidden = [], _sortedFinalCell = [],
+        _sortedHiddenGradient = [], _sortedCellGradient = [];
+    private int _steps;
+    private bool _trained, _givenInitialState;
+
+    /// <summary>Creates the network and registers its parameters in <paramref name="parameters"/> (a new set when null).</summary>
+    public RecurrentNetwork(RecurrentNetworkOptions options, TCell cell = default, ParameterSet? parameters = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Options = options;
+        Parameters = parameters ?? new ParameterSet();
+        _layers = new RecurrentLayer<TCell>[options.Layers];
+        int directions = options.Bidirectional ? 2 : 1;
+        for (int l = 0; l < options.Layers; l++)
+        {
+            int inputSize = l == 0 ? options.InputSize : directions * options.HiddenSize;
+            _layers[l] = new RecurrentLayer<TCell>(Parameters, cell, l, inputSize, options.HiddenSize, options.Bidirectional,
+                options.LearnedInitialState) { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism };
+        }
+        _dropoutRandom = new Random(options.Seed);
+        _layerInputs = new float[options.Layers][];
+        _layerOutputs = new float[options.Layers][];
+        _masks = new float[options.Layers][];
+        _gradients = new float[options.Layers + 1][];
+        for (int l = 0; l < options.Layers; l++) { _layerInputs[l] = []; _layerOutputs[l] = []; _masks[l] = []; }
+        for (int l = 0; l <= options.Layers; l++) _gradients[l] = [];
+    }
+
+    /// <summary>The options the network was built with.</summary>
+    public RecurrentNetworkOptions Options { get; }
+
+    /// <summary>Parameters and gradients, under PyTorch's names.</summary>
+    public ParameterSet Parameters { get; }
+
+    /// <summary>The layers, bottom first.</summary>
+    public IReadOnlyList<RecurrentLayer<TCell>> Layers => _layers;
+
+    /// <summary>D·H: width of an output step.</summary>
+    public int OutputSize => _layers[^1].OutputSize;
+
+    /// <summary>L·D: rows of a final-state tensor.</summary>
+    public int StateCount => _layers.Length * _layers[0].Directions;
+
+    /// <inheritdoc />
+    public bool HasCellState => TCell.HasCellState;
+
+    /// <summary>The packing of the last forward batch.</summary>
+    public SequenceLayout Layout => _layout;
+
+    /// <summary>
+    /// PyTorch's default initialisation: every weight and bias ~ U(−1/√H, 1/√H); learned initial states start at zero.
+    /// </summary>
+    public void Initialize(Random random)
+    {
+        float bound = 1f / MathF.Sqrt(Options.HiddenSize);
+        foreach (var tensor in Parameters.Tensors)
+        {
+            if (!IsOwn(tensor)) continue;
+            Span<float> values = Parameters.ValuesOf(tensor);
+            bool initialState = tensor.Name.StartsWith("h0_", StringComparison.Ordinal) || tensor.Name.StartsWith("c0_", StringComparison.Ordinal);
+            for (int i = 0; i < values.Length; i++) values[i] = initialState ? 0f : (float)(random.NextDouble() * 2 - 1) * bound;
+        }
+    }
+
+    private static bool IsOwn(ParameterTensor tensor) =>
+        tensor.Name.StartsWith("weight_ih_l", StringComparison.Ordinal) || tensor.Name.StartsWith("weight_hh_l", StringComparison.Ordinal) ||
+        tensor.Name.StartsWith("bias_ih_l", StringComparison.Ordinal) || tensor.Name.StartsWith("bias_hh_l", StringComparison.Ordinal) ||
+        tensor.Name.StartsWith("h0_l", StringComparison.Ordinal) || tensor.Name.StartsWith("c0_l", StringComparison.Ordinal);
+
+    /// <summary>
+    /// Runs the network. <paramref name="input"/> is time-major <c>[T, B, I]</c>; <paramref name="lengths"/> gives each
+    /// sequence's real length (empty: all T). Writes <paramref name="output"/> <c>[T, B, D·H]</c> and, when not empty, the
+    /// final states <c>[L·D, B, H]</c>. Initial states <c>[L·D, B, H]</c> may be given; empty means learned or zeros.
+    /// With <paramref name="training"/>, dropout applies and <see cref="Backward"/> may follow.
+    /// </summary>
+    public void Forward(ReadOnlySpan<float> input, int batch, ReadOnlySpan<int> lengths, Span<float> output,
+        Span<float> finalHidden = default, Span<float> finalCell = default,
+        ReadOnlySpan<float> initialHidden = default, ReadOnlySpan<float> initialCell = default, bool training = false) =>
+        ForwardCore(input, batch, lengths, output, finalHidden, finalCell, initialHidden, initialCell, training, allowEmpty: false);
+
+    internal void ForwardCore(ReadOnlySpan<float> input, int batch, ReadOnlySpan<int> lengths, Span<float> output,
+        Span<float> finalHidden, Span<float> finalCell, ReadOnlySpan<float> initialHidden, ReadOnlySpan<float> initialCell,
+        bool training, bool allowEmpty)
+    {
+        int I = Options.InputSize, H = Options.HiddenSize, stateLength = StateCount * batch * H;
+        if (batch <= 0) throw new ArgumentOutOfRangeException(nameof(batch), batch, "The batch size must be at least 1.");
+        if (input.Length == 0 || input.Length % (batch * I) != 0)
+            throw new ArgumentException(
+                $"input holds {input.Length} floats, which is not T·B·I for B = {batch}, I = {I}: give time-major [T, B, I] with T ≥ 1.", nameof(input));
+        int steps = input.Length / (batch * I);
+        if (!lengths.IsEmpty && lengths.Length != batch)
+            throw new ArgumentException($"lengths holds {lengths.Length} values but the batch has B = {batch} sequences.", nameof(lengths));
+        CheckLength(output, steps * batch * OutputSize, nameof(output), "T·B·D·H");
+        CheckOptionalLength(finalHidden, stateLength, nameof(finalHidden));
+        CheckOptionalLength(finalCell, stateLength, nameof(finalCell));
+        CheckOptionalLength(initialHidden, stateLength, nameof(initialHidden));
+        CheckOptionalLength(initialCell, stateLength, nameof(initialCell));
+        if (!initialHidden.IsEmpty && typeof(TCell) == typeof(LstmCell) && initialCell.IsEmpty)
+            throw new ArgumentException("An LSTM given initialHidden also needs initialCell (both [L·D, B, H]).", nameof(initialCell));
+        CheckFinite(input, batch, I, nameof(input));
+        CheckFinite(initialHidden, batch, H, nameof(initialHidden));
+        CheckFinite(initialCell, batch, H, nameof(initialCell));
+
+        if (lengths.IsEmpty)
+        {
+            Span<int> full = batch <= 1024 ? stackalloc int[batch] : new int[batch];
+            full.Fill(steps);
+            _layout.Update(full, steps);
+        }
+        else
+        {
+            _layout.Update(lengths, steps, allowEmpty);
+        }
+        _steps = steps;
+        _trained = training;
+        _givenInitialState = !initialHidden.IsEmpty;
+        int N = _layout.TotalRows;
+
+        Grow(ref _layerInputs[0], N * I);
+        _layout.Pack(input, I, _layerInputs[0]);
+        bool hasCell = TCell.HasCellState;
+        if (_givenInitialState)
+        {
+            Grow(ref _sortedInitialHidden, stateLength);
+            SortStates(initialHidden, _sortedInitialHidden, batch);
+            if (hasCell) { Grow(ref _sortedInitialCell, stateLength); SortStates(initialCell, _sortedInitialCell, batch); }
+        }
+        Grow(ref _sortedFinalHidden, stateLength);
+        Grow(ref _sortedFinalCell, stateLength);
+
+        int blockLength = _layers[0].Directions * batch * H;
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            var layer = _layers[l];
+            Grow(ref _layerOutputs[l], N * layer.OutputSize);
+            ReadOnlySpan<float> layerInitialHidden = _givenInitialState ? _sortedInitialHidden.AsSpan(l * blockLength, blockLength) : default;
+            ReadOnlySpan<float> layerInitialCell = _givenInitialState && hasCell ? _sortedInitialCell.AsSpan(l * blockLength, blockLength) : default;
+            layer.Forward(_layout, _layerInputs[l].AsSpan(0, N * layer.InputSize), layerInitialHidden, layerInitialCell,
+                _layerOutputs[l], _sortedFinalHidden.AsSpan(l * blockLength, blockLength),
+                hasCell ? _sortedFinalCell.AsSpan(l * blockLength, blockLength) : default, training);
+            if (l + 1 < _layers.Length)
+            {
+                int length = N * layer.OutputSize;
+                Grow(ref _layerInputs[l + 1], length);
+                if (training && Options.Dropout > 0f) ApplyNewDropout(l, length);
+                else _layerOutputs[l].AsSpan(0, length).CopyTo(_layerInputs[l + 1]);
+            }
+        }
+
+        _layout.Unpack(_layerOutputs[^1], OutputSize, output, steps);
+        if (!finalHidden.IsEmpty) UnsortStates(_sortedFinalHidden, finalHidden, batch);
+        if (hasCell && !finalCell.IsEmpty) UnsortStates(_sortedFinalCell, finalCell, batch);
+    }
+
+    private void ApplyNewDropout(int layer, int length)
+    {
+        // Inverted dropout: keep with probability 1 − p and scale by 1/(1 − p), so inference needs no rescaling.
+        Grow(ref _masks[layer], length);
+        Span<float> mask = _masks[layer].AsSpan(0, length);
+        float keep = 1f - Options.Dropout, scale = 1f / keep;
+        for (int i = 0; i < length; i++) mask[i] = _dropoutRandom.NextSingle() < keep ? scale : 0f;
+        TensorPrimitives.Multiply(_layerOutputs[layer].AsSpan(0, length), mask, _layerInputs[layer + 1].AsSpan(0, length));
+    }
+
+    /// <summary>
+    /// Backpropagates through the last training <see cref="Forward"/>: <paramref name="outputGradient"/> is dL/d(output)
+    /// <c>[T, B, D·H]</c> (padded steps ignored); final-state gradients <c>[L·D, B, H]</c> may be empty. Adds into
+    /// <see cref="ParameterSet.Gradients"/>; writes dL/d(input) <c>[T, B, I]</c> and initial-state gradients when given.
+    /// </summary>
+    public void Backward(ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> finalHiddenGradient = default,
+        ReadOnlySpan<float> finalCellGradient = default, Span<float> inputGradient = default,
+        Span<float> initialHiddenGradient = default, Span<float> initialCellGradient = default)
+    {
+        if (!_trained) throw new InvalidOperationException("Backward needs a Forward with training: true first.");
+        int batch = _layout.BatchSize, H = Options.HiddenSize, N = _layout.TotalRows, stateLength = StateCount * batch * H;
+        CheckLength(outputGradient, _steps * batch * OutputSize, nameof(outputGradient), "T·B·D·H");
+        CheckOptionalLength(finalHiddenGradient, stateLength, nameof(finalHiddenGradient));
+        CheckOptionalLength(finalCellGradient, stateLength, nameof(finalCellGradient));
+        CheckOptionalLength(inputGradient, _steps * batch * Options.InputSize, nameof(inputGradient));
+        CheckOptionalLength(initialHiddenGradient, stateLength, nameof(initialHiddenGradient));
+        CheckOptionalLength(initialCellGradient, stateLength, nameof(initialCellGradient));
+        bool hasCell = TCell.HasCellState;
+        if (!finalHiddenGradient.IsEmpty) { Grow(ref _sortedHiddenGradient, stateLength); SortStates(finalHiddenGradient, _sortedHiddenGradient, batch); }
+        if (hasCell && !finalCellGradient.IsEmpty) { Grow(ref _sortedCellGradient, stateLength); SortStates(finalCellGradient, _sortedCellGradient, batch); }
+        bool wantInitial = !initialHiddenGradient.IsEmpty || (hasCell && !initialCellGradient.IsEmpty);
+        Grow(ref _sortedInitialHidden, stateLength);
+        Grow(ref _sortedInitialCell, stateLength);
+        // The initial-state gradients land in the sorted initial-state buffers, which backward no longer reads.
+        Span<float> initialHiddenSorted = wantInitial ? _sortedFinalHidden.AsSpan(0, stateLength) : default;
+        Span<float> initialCellSorted = wantInitial && hasCell ? _sortedFinalCell.AsSpan(0, stateLength) : default;
+
+        var top = _layers[^1];
+        Grow(ref _gradients[_layers.Length], N * top.OutputSize);
+        _layout.Pack(outputGradient, top.OutputSize, _gradients[_layers.Length]);
+        int blockLength = _layers[0].Directions * batch * H;
+        for (int l = _layers.Length - 1; l >= 0; l--)
+        {
+            var layer = _layers[l];
+            bool needInput = l > 0 || !inputGradient.IsEmpty;
+            if (needInput) Grow(ref _gradients[l], N * layer.InputSize);
+            layer.Backward(_layerInputs[l].AsSpan(0, N * layer.InputSize), _gradients[l + 1].AsSpan(0, N * layer.OutputSize),
+                finalHiddenGradient.IsEmpty ? default : _sortedHiddenGradient.AsSpan(l * blockLength, blockLength),
+                hasCell && !finalCellGradient.IsEmpty ? _sortedCellGradient.AsSpan(l * blockLength, blockLength) : default,
+                needInput ? _gradients[l].AsSpan(0, N * layer.InputSize) : default,
+                initialHiddenSorted.IsEmpty ? default : initialHiddenSorted.Slice(l * blockLength, blockLength),
+                initialCellSorted.IsEmpty ? default : initialCellSorted.Slice(l * blockLength, blockLength));
+            if (l > 0 && _trained && Options.Dropout > 0f)
+                TensorPrimitives.Multiply(_gradients[l].AsSpan(0, N * layer.InputSize), _masks[l - 1].AsSpan(0, N * layer.InputSize),
+                    _gradients[l].AsSpan(0, N * layer.InputSize));
+        }
+
+        if (!inputGradient.IsEmpty) _layout.Unpack(_gradients[0], Options.InputSize, inputGradient, _steps);
+        if (!initialHiddenGradient.IsEmpty) UnsortStates(initialHiddenSorted, initialHiddenGradient, batch);
+        if (hasCell && !initialCellGradient.IsEmpty) UnsortStates(initialCellSorted, initialCellGradient, batch);
+    }
+
+    private void SortStates(ReadOnlySpan<float> callerOrder, Span<float> sorted, int batch)
+    {
+        int block = batch * Options.HiddenSize;
+        for (int s = 0; s < StateCount; s++)
+            _layout.Sort(callerOrder.Slice(s * block, block), Options.HiddenSize, sorted.Slice(s * block, block));
+    }
+
+    private void UnsortStates(ReadOnlySpan<float> sorted, Span<float> callerOrder, int batch)
+    {
+        int block = batch * Options.HiddenSize;
+        for (int s = 0; s < StateCount; s++)
+            _layout.Unsort(sorted.Slice(s * block, block), Options.HiddenSize, callerOrder.Slice(s * block, block));
+    }
+
+    private static void Grow(ref float[] buffer, int length) => SequenceLayout.EnsureCapacity(ref buffer, length);
+
+    private static void CheckLength(ReadOnlySpan<float> span, int expected, string name, string formula)
+    {
+        if (span.Length != expected)
+            throw new ArgumentException($"{name} holds {span.Length} floats but {formula} = {expected} are needed.", name);
+    }
+
+    private static void CheckOptionalLength(ReadOnlySpan<float> span, int expected, string name)
+    {
+        if (!span.IsEmpty && span.Length != expected)
+            throw new ArgumentException($"{name} holds {span.Length} floats but [L·D, B, H] = {expected} are needed (or pass it empty).", name);
+    }
+
+    /// <summary>Rejects NaN and infinities, naming the first bad position as (step, sequence, feature).</summary>
+    internal static void CheckFinite(ReadOnlySpan<float> values, int batch, int width, string name)
+    {
+        if (values.IsEmpty) return;
+        int index = TensorPrimitives.IndexOfMaxMagnitude(values);
+        if (float.IsFinite(values[index])) return;
+        for (index = 0; float.IsFinite(values[index]); index++) { }
+        int row = index / width;
+        throw new ArgumentException(
+            $"{name}[{row / batch}, {row % batch}, {index % width}] (step, sequence, feature) is {values[index]}; inputs must be finite numbers. " +
+            "Replace or drop missing values before training.", name);
+    }
+}
