@@ -35,4 +35,9 @@ public interface IRecurrentNetwork
     void Backward(ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> finalHiddenGradient = default,
         ReadOnlySpan<float> finalCellGradient = default, Span<float> inputGradient = default,
         Span<float> initialHiddenGradient = default, Span<float> initialCellGradient = default);
+
+    /// <summary>See <see cref="RecurrentNetwork{TCell}.BackpropagateTruncated"/>.</summary>
+    void BackpropagateTruncated(ReadOnlySpan<float> input, int batch, ReadOnlySpan<int> lengths, int chunkSteps,
+        TruncatedChunkGradient chunkGradient, Action<int>? afterChunk = null,
+        ReadOnlySpan<float> initialHidden = default, ReadOnlySpan<float> initialCell = default);
 }

@@ -234,6 +234,65 @@ public sealed class RecurrentNetwork<TCell> : IRecurrentNetwork where TCell : st
         if (hasCell && !initialCellGradient.IsEmpty) UnsortStates(initialCellSorted, initialCellGradient, batch);
     }
 
+    /// <summary>
+    /// Truncated backpropagation through time: runs <paramref name="input"/> <c>[T, B, I]</c> in chunks of
+    /// <paramref name="chunkSteps"/> steps, carrying the state from one chunk to the next as a constant, so gradients
+    /// flow back at most one chunk. For each chunk, <paramref name="chunkGradient"/> receives the chunk's first step,
+    /// its step count, its output <c>[k, B, D·H]</c>, and writes dL/d(output) for it; the chunk's backward then adds
+    /// into the parameter gradients, and <paramref name="afterChunk"/> (if given) may step an optimizer.
+    /// The first chunk starts from the given, learned or zero state. Bidirectional networks cannot be truncated:
+    /// their reverse direction needs the whole sequence.
+    /// </summary>
+    public void BackpropagateTruncated(ReadOnlySpan<float> input, int batch, ReadOnlySpan<int> lengths, int chunkSteps,
+        TruncatedChunkGradient chunkGradient, Action<int>? afterChunk = null,
+        ReadOnlySpan<float> initialHidden = default, ReadOnlySpan<float> initialCell = default)
+    {
+        ArgumentNullException.ThrowIfNull(chunkGradient);
+        if (Options.Bidirectional)
+            throw new InvalidOperationException("Truncated BPTT needs a unidirectional network: the reverse direction reads the whole sequence.");
+        if (chunkSteps <= 0) throw new ArgumentOutOfRangeException(nameof(chunkSteps), chunkSteps, "chunkSteps must be at least 1.");
+        int I = Options.InputSize, H = Options.HiddenSize, stepWidth = batch * I;
+        if (batch <= 0) throw new ArgumentOutOfRangeException(nameof(batch), batch, "The batch size must be at least 1.");
+        if (input.Length == 0 || input.Length % stepWidth != 0)
+            throw new ArgumentException($"input holds {input.Length} floats, which is not T·B·I for B = {batch}, I = {I}.", nameof(input));
+        int steps = input.Length / stepWidth, stateLength = StateCount * batch * H;
+        if (!lengths.IsEmpty && lengths.Length != batch)
+            throw new ArgumentException($"lengths holds {lengths.Length} values but the batch has B = {batch} sequences.", nameof(lengths));
+        for (int b = 0; b < lengths.Length; b++)
+            if (lengths[b] < 1 || lengths[b] > steps)
+                throw new ArgumentOutOfRangeException(nameof(lengths), $"lengths[{b}] = {lengths[b]}, but every length must be in [1, {steps}].");
+
+        Grow(ref _chunkHidden, 2 * stateLength);
+        Grow(ref _chunkCell, 2 * stateLength);
+        Grow(ref _chunkOutput, Math.Min(chunkSteps, steps) * batch * OutputSize);
+        Grow(ref _chunkGradient, Math.Min(chunkSteps, steps) * batch * OutputSize);
+        int[] chunkLengths = new int[batch];
+        for (int first = 0, chunk = 0; first < steps; first += chunkSteps, chunk++)
+        {
+            int count = Math.Min(chunkSteps, steps - first), alive = 0;
+            for (int b = 0; b < batch; b++)
+            {
+                chunkLengths[b] = Math.Clamp((lengths.IsEmpty ? steps : lengths[b]) - first, 0, count);
+                if (chunkLengths[b] > 0) alive++;
+            }
+            if (alive == 0) break;
+            // States alternate between two halves of the buffer: the previous final state is this chunk's initial state.
+            int current = chunk % 2 * stateLength, previous = (chunk + 1) % 2 * stateLength;
+            ReadOnlySpan<float> startHidden = chunk == 0 ? initialHidden : _chunkHidden.AsSpan(previous, stateLength);
+            ReadOnlySpan<float> startCell = chunk == 0 ? initialCell : TCell.HasCellState ? _chunkCell.AsSpan(previous, stateLength) : default;
+            Span<float> output = _chunkOutput.AsSpan(0, count * batch * OutputSize), gradient = _chunkGradient.AsSpan(0, output.Length);
+            ForwardCore(input.Slice(first * stepWidth, count * stepWidth), batch, chunkLengths, output,
+                _chunkHidden.AsSpan(current, stateLength), TCell.HasCellState ? _chunkCell.AsSpan(current, stateLength) : default,
+                startHidden, startCell, training: true, allowEmpty: true);
+            gradient.Clear();
+            chunkGradient(first, count, output, gradient);
+            Backward(gradient);
+            afterChunk?.Invoke(chunk);
+        }
+    }
+
+    private float[] _chunkHidden = [], _chunkCell = [], _chunkOutput = [], _chunkGradient = [];
+
     private void SortStates(ReadOnlySpan<float> callerOrder, Span<float> sorted, int batch)
     {
         int block = batch * Options.HiddenSize;
