@@ -1,4 +1,7 @@
-using System.Numerics.Tensors;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using static MlNet.Rnn.Core.Kernels.GateActivations;
 
 namespace MlNet.Rnn.Core.Cells;
 
@@ -8,6 +11,7 @@ namespace MlNet.Rnn.Core.Cells;
 /// <c>n = tanh(W_in x + b_in + r⊙(W_hn h' + b_hn))</c>, <c>h = (1−z)⊙n + z⊙h'</c>.
 /// Shapes: W_ih [3H, I], W_hh [3H, H], biases [3H]; G = 3. Cache per row: r, z, n, W_hn h' + b_hn (4H).
 /// </summary>
+/// <remarks>Forward and backward are each one fused pass per row: a vector body and a scalar tail.</remarks>
 public readonly struct GruCell : IRecurrentCell
 {
     /// <inheritdoc />
@@ -26,69 +30,109 @@ public readonly struct GruCell : IRecurrentCell
     public void Forward(int rows, int hiddenSize, ReadOnlySpan<float> xProj, Span<float> hProj, ReadOnlySpan<float> recurrentBias,
         Span<float> h, Span<float> c, Span<float> cache)
     {
-        int H = hiddenSize, gateWidth = 3 * H;
-        ReadOnlySpan<float> bhn = recurrentBias.Slice(2 * H, H);
+        int H = hiddenSize;
+        if (xProj.Length < rows * 3 * H || hProj.Length < rows * 3 * H || h.Length < rows * H || recurrentBias.Length < 3 * H ||
+            (!cache.IsEmpty && cache.Length < rows * 4 * H))
+            throw new ArgumentException("A buffer is shorter than rows × (3H, 3H, H, 4H) or b_hh than 3H.");
+        bool keep = !cache.IsEmpty;
+        ref float bias = ref Unsafe.Add(ref MemoryMarshal.GetReference(recurrentBias), 2 * H);   // b_hn
         for (int row = 0; row < rows; row++)
         {
-            ReadOnlySpan<float> x = xProj.Slice(row * gateWidth, gateWidth);
-            Span<float> gates = hProj.Slice(row * gateWidth, gateWidth);
-            Span<float> rz = gates.Slice(0, 2 * H), hn = gates.Slice(2 * H, H);
-            Span<float> hidden = h.Slice(row * H, H);
-            TensorPrimitives.Add(rz, x.Slice(0, 2 * H), rz);
-            TensorPrimitives.Sigmoid(rz, rz);
-            TensorPrimitives.Add(hn, bhn, hn);                                 // W_hn h' + b_hn
-            Span<float> rowCache = cache.IsEmpty ? default : cache.Slice(row * 4 * H, 4 * H);
-            if (!cache.IsEmpty)
+            ref float x = ref Unsafe.Add(ref MemoryMarshal.GetReference(xProj), row * 3 * H);
+            ref float p = ref Unsafe.Add(ref MemoryMarshal.GetReference(hProj), row * 3 * H);
+            ref float hidden = ref Unsafe.Add(ref MemoryMarshal.GetReference(h), row * H);
+            ref float k = ref keep ? ref Unsafe.Add(ref MemoryMarshal.GetReference(cache), row * 4 * H) : ref Unsafe.NullRef<float>();
+            int j = 0;
+            for (; j <= H - Vector<float>.Count; j += Vector<float>.Count)
             {
-                rz.CopyTo(rowCache);
-                hn.CopyTo(rowCache.Slice(3 * H, H));
+                nuint u = (nuint)j;
+                var r = Sigmoid(Vector.LoadUnsafe(ref x, u) + Vector.LoadUnsafe(ref p, u));
+                var z = Sigmoid(Vector.LoadUnsafe(ref x, u + (nuint)H) + Vector.LoadUnsafe(ref p, u + (nuint)H));
+                var recurrentN = Vector.LoadUnsafe(ref p, u + (nuint)(2 * H)) + Vector.LoadUnsafe(ref bias, u);
+                var n = Tanh(Vector.LoadUnsafe(ref x, u + (nuint)(2 * H)) + r * recurrentN);
+                var previous = Vector.LoadUnsafe(ref hidden, u);
+                (n + z * (previous - n)).StoreUnsafe(ref hidden, u);
+                if (keep)
+                {
+                    r.StoreUnsafe(ref k, u);
+                    z.StoreUnsafe(ref k, u + (nuint)H);
+                    n.StoreUnsafe(ref k, u + (nuint)(2 * H));
+                    recurrentN.StoreUnsafe(ref k, u + (nuint)(3 * H));
+                }
             }
-            ReadOnlySpan<float> r = rz.Slice(0, H), z = rz.Slice(H, H);
-            Span<float> n = hn;                                                // reuse: n overwrites W_hn h' + b_hn
-            TensorPrimitives.MultiplyAdd(r, hn, x.Slice(2 * H, H), n);
-            TensorPrimitives.Tanh(n, n);
-            if (!cache.IsEmpty) n.CopyTo(rowCache.Slice(2 * H, H));
-            // h = n + z⊙(h' − n)
-            TensorPrimitives.Subtract(hidden, n, hidden);
-            TensorPrimitives.MultiplyAdd(z, hidden, n, hidden);
+            for (; j < H; j++)
+            {
+                float r = Sigmoid(Unsafe.Add(ref x, j) + Unsafe.Add(ref p, j));
+                float z = Sigmoid(Unsafe.Add(ref x, H + j) + Unsafe.Add(ref p, H + j));
+                float recurrentN = Unsafe.Add(ref p, 2 * H + j) + Unsafe.Add(ref bias, j);
+                float n = Tanh(Unsafe.Add(ref x, 2 * H + j) + r * recurrentN);
+                float previous = Unsafe.Add(ref hidden, j);
+                Unsafe.Add(ref hidden, j) = n + z * (previous - n);
+                if (keep)
+                {
+                    Unsafe.Add(ref k, j) = r;
+                    Unsafe.Add(ref k, H + j) = z;
+                    Unsafe.Add(ref k, 2 * H + j) = n;
+                    Unsafe.Add(ref k, 3 * H + j) = recurrentN;
+                }
+            }
         }
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// With <c>a = W_hn h' + b_hn</c>: <c>dn = dh⊙(1−z)⊙(1−n²)</c>, <c>dz = dh⊙(h'−n)⊙z(1−z)</c>,
+    /// <c>dr = dn⊙a⊙r(1−r)</c>; <c>dGx = [dr, dz, dn]</c>, <c>dGh = [dr, dz, dn⊙r]</c>; direct path <c>dh' = dh⊙z</c>.
+    /// </remarks>
     public void Backward(int rows, int hiddenSize, ReadOnlySpan<float> cache, ReadOnlySpan<float> hPrev,
         Span<float> dh, Span<float> dc, Span<float> dGx, Span<float> dGh)
     {
-        int H = hiddenSize, gateWidth = 3 * H;
+        int H = hiddenSize;
+        if (cache.Length < rows * 4 * H || hPrev.Length < rows * H || dh.Length < rows * H || dGx.Length < rows * 3 * H || dGh.Length < rows * 3 * H)
+            throw new ArgumentException("A buffer is shorter than rows × (4H, H, H, 3H, 3H).");
         for (int row = 0; row < rows; row++)
         {
-            ReadOnlySpan<float> rowCache = cache.Slice(row * 4 * H, 4 * H);
-            ReadOnlySpan<float> r = rowCache.Slice(0, H), z = rowCache.Slice(H, H), n = rowCache.Slice(2 * H, H), hn = rowCache.Slice(3 * H, H);
-            ReadOnlySpan<float> previous = hPrev.Slice(row * H, H);
-            Span<float> dhRow = dh.Slice(row * H, H);
-            Span<float> gx = dGx.Slice(row * gateWidth, gateWidth), gh = dGh.Slice(row * gateWidth, gateWidth);
-            Span<float> dr = gx.Slice(0, H), dz = gx.Slice(H, H), dn = gx.Slice(2 * H, H);
-
-            // dz_pre = dh⊙(h' − n)⊙z(1−z)
-            TensorPrimitives.Subtract(previous, n, dz);
-            TensorPrimitives.Multiply(dz, dhRow, dz);
-            TensorPrimitives.Multiply(z, z, dr);
-            TensorPrimitives.Subtract(z, dr, dr);
-            TensorPrimitives.Multiply(dz, dr, dz);
-            // dn_pre = dh⊙(1−z)⊙(1−n²)
-            TensorPrimitives.Multiply(n, n, dn);
-            TensorPrimitives.Subtract(1f, dn, dn);
-            TensorPrimitives.Multiply(dn, dhRow, dn);
-            TensorPrimitives.Multiply(dn, z, dr);                              // dr as scratch: dn⊙z
-            TensorPrimitives.Subtract(dn, dr, dn);                             // dn⊙(1−z)
-            // recurrent part of n: dGh_n = dn_pre⊙r; dr_pre = dn_pre⊙(W_hn h' + b_hn)⊙r(1−r)
-            TensorPrimitives.Multiply(dn, r, gh.Slice(2 * H, H));
-            TensorPrimitives.Multiply(r, r, dr);
-            TensorPrimitives.Subtract(r, dr, dr);
-            TensorPrimitives.Multiply(dr, hn, dr);
-            TensorPrimitives.Multiply(dr, dn, dr);
-            gx.Slice(0, 2 * H).CopyTo(gh);
-            // direct path: dh' = z⊙dh
-            TensorPrimitives.Multiply(dhRow, z, dhRow);
+            ref float k = ref Unsafe.Add(ref MemoryMarshal.GetReference(cache), row * 4 * H);
+            ref float previousRow = ref Unsafe.Add(ref MemoryMarshal.GetReference(hPrev), row * H);
+            ref float dhRow = ref Unsafe.Add(ref MemoryMarshal.GetReference(dh), row * H);
+            ref float gx = ref Unsafe.Add(ref MemoryMarshal.GetReference(dGx), row * 3 * H);
+            ref float gh = ref Unsafe.Add(ref MemoryMarshal.GetReference(dGh), row * 3 * H);
+            int j = 0;
+            for (; j <= H - Vector<float>.Count; j += Vector<float>.Count)
+            {
+                nuint u = (nuint)j;
+                var one = Vector<float>.One;
+                var r = Vector.LoadUnsafe(ref k, u);
+                var z = Vector.LoadUnsafe(ref k, u + (nuint)H);
+                var n = Vector.LoadUnsafe(ref k, u + (nuint)(2 * H));
+                var recurrentN = Vector.LoadUnsafe(ref k, u + (nuint)(3 * H));
+                var upstream = Vector.LoadUnsafe(ref dhRow, u);
+                var dn = upstream * (one - z) * (one - n * n);
+                var dz = upstream * (Vector.LoadUnsafe(ref previousRow, u) - n) * z * (one - z);
+                var dr = dn * recurrentN * r * (one - r);
+                dr.StoreUnsafe(ref gx, u);
+                dz.StoreUnsafe(ref gx, u + (nuint)H);
+                dn.StoreUnsafe(ref gx, u + (nuint)(2 * H));
+                dr.StoreUnsafe(ref gh, u);
+                dz.StoreUnsafe(ref gh, u + (nuint)H);
+                (dn * r).StoreUnsafe(ref gh, u + (nuint)(2 * H));
+                (upstream * z).StoreUnsafe(ref dhRow, u);
+            }
+            for (; j < H; j++)
+            {
+                float r = Unsafe.Add(ref k, j), z = Unsafe.Add(ref k, H + j), n = Unsafe.Add(ref k, 2 * H + j), recurrentN = Unsafe.Add(ref k, 3 * H + j);
+                float upstream = Unsafe.Add(ref dhRow, j);
+                float dn = upstream * (1 - z) * (1 - n * n);
+                float dz = upstream * (Unsafe.Add(ref previousRow, j) - n) * z * (1 - z);
+                float dr = dn * recurrentN * r * (1 - r);
+                Unsafe.Add(ref gx, j) = dr;
+                Unsafe.Add(ref gx, H + j) = dz;
+                Unsafe.Add(ref gx, 2 * H + j) = dn;
+                Unsafe.Add(ref gh, j) = dr;
+                Unsafe.Add(ref gh, H + j) = dz;
+                Unsafe.Add(ref gh, 2 * H + j) = dn * r;
+                Unsafe.Add(ref dhRow, j) = upstream * z;
+            }
         }
     }
 }

@@ -1,4 +1,7 @@
-using System.Numerics.Tensors;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using static MlNet.Rnn.Core.Kernels.GateActivations;
 
 namespace MlNet.Rnn.Core.Cells;
 
@@ -8,6 +11,7 @@ namespace MlNet.Rnn.Core.Cells;
 /// <c>c = f⊙c' + i⊙g</c>, <c>h = o⊙tanh(c)</c>.
 /// Shapes: W_ih [4H, I], W_hh [4H, H], biases [4H]; G = 4. Cache per row: i, f, g, o, tanh(c), c' (6H).
 /// </summary>
+/// <remarks>Forward and backward are each one fused pass per row: a vector body and a scalar tail.</remarks>
 public readonly struct LstmCell : IRecurrentCell
 {
     /// <inheritdoc />
@@ -26,70 +30,115 @@ public readonly struct LstmCell : IRecurrentCell
     public void Forward(int rows, int hiddenSize, ReadOnlySpan<float> xProj, Span<float> hProj, ReadOnlySpan<float> recurrentBias,
         Span<float> h, Span<float> c, Span<float> cache)
     {
-        int H = hiddenSize, gateWidth = 4 * H;
-        Span<float> gatesAll = hProj.Slice(0, rows * gateWidth);
-        TensorPrimitives.Add(xProj.Slice(0, rows * gateWidth), gatesAll, gatesAll);
+        int H = hiddenSize;
+        if (xProj.Length < rows * 4 * H || hProj.Length < rows * 4 * H || h.Length < rows * H || c.Length < rows * H ||
+            (!cache.IsEmpty && cache.Length < rows * 6 * H))
+            throw new ArgumentException("A buffer is shorter than rows × (4H, 4H, H, H, 6H).");
+        bool keep = !cache.IsEmpty;
         for (int row = 0; row < rows; row++)
         {
-            Span<float> gates = gatesAll.Slice(row * gateWidth, gateWidth);
-            Span<float> cell = c.Slice(row * H, H), hidden = h.Slice(row * H, H);
-            TensorPrimitives.Sigmoid(gates.Slice(0, 2 * H), gates.Slice(0, 2 * H));   // i, f
-            TensorPrimitives.Tanh(gates.Slice(2 * H, H), gates.Slice(2 * H, H));       // g
-            TensorPrimitives.Sigmoid(gates.Slice(3 * H, H), gates.Slice(3 * H, H));    // o
-            ReadOnlySpan<float> i = gates.Slice(0, H), f = gates.Slice(H, H), g = gates.Slice(2 * H, H), o = gates.Slice(3 * H, H);
-            if (!cache.IsEmpty)
+            ref float x = ref Unsafe.Add(ref MemoryMarshal.GetReference(xProj), row * 4 * H);
+            ref float r = ref Unsafe.Add(ref MemoryMarshal.GetReference(hProj), row * 4 * H);
+            ref float hidden = ref Unsafe.Add(ref MemoryMarshal.GetReference(h), row * H);
+            ref float cell = ref Unsafe.Add(ref MemoryMarshal.GetReference(c), row * H);
+            ref float k = ref keep ? ref Unsafe.Add(ref MemoryMarshal.GetReference(cache), row * 6 * H) : ref Unsafe.NullRef<float>();
+            int j = 0;
+            for (; j <= H - Vector<float>.Count; j += Vector<float>.Count)
             {
-                Span<float> rowCache = cache.Slice(row * 6 * H, 6 * H);
-                gates.CopyTo(rowCache);
-                cell.CopyTo(rowCache.Slice(5 * H, H));                                    // c'
+                nuint u = (nuint)j;
+                var i = Sigmoid(Vector.LoadUnsafe(ref x, u) + Vector.LoadUnsafe(ref r, u));
+                var f = Sigmoid(Vector.LoadUnsafe(ref x, u + (nuint)H) + Vector.LoadUnsafe(ref r, u + (nuint)H));
+                var g = Tanh(Vector.LoadUnsafe(ref x, u + (nuint)(2 * H)) + Vector.LoadUnsafe(ref r, u + (nuint)(2 * H)));
+                var o = Sigmoid(Vector.LoadUnsafe(ref x, u + (nuint)(3 * H)) + Vector.LoadUnsafe(ref r, u + (nuint)(3 * H)));
+                var previous = Vector.LoadUnsafe(ref cell, u);
+                var next = f * previous + i * g;
+                var tanhC = Tanh(next);
+                next.StoreUnsafe(ref cell, u);
+                (o * tanhC).StoreUnsafe(ref hidden, u);
+                if (keep)
+                {
+                    i.StoreUnsafe(ref k, u);
+                    f.StoreUnsafe(ref k, u + (nuint)H);
+                    g.StoreUnsafe(ref k, u + (nuint)(2 * H));
+                    o.StoreUnsafe(ref k, u + (nuint)(3 * H));
+                    tanhC.StoreUnsafe(ref k, u + (nuint)(4 * H));
+                    previous.StoreUnsafe(ref k, u + (nuint)(5 * H));
+                }
             }
-            TensorPrimitives.Multiply(f, cell, cell);                                     // f⊙c'
-            TensorPrimitives.MultiplyAdd(i, g, cell, cell);                               // + i⊙g
-            TensorPrimitives.Tanh(cell, hidden);
-            if (!cache.IsEmpty) hidden.CopyTo(cache.Slice(row * 6 * H + 4 * H, H));    // tanh(c)
-            TensorPrimitives.Multiply(o, hidden, hidden);
+            for (; j < H; j++)
+            {
+                float i = Sigmoid(Unsafe.Add(ref x, j) + Unsafe.Add(ref r, j));
+                float f = Sigmoid(Unsafe.Add(ref x, H + j) + Unsafe.Add(ref r, H + j));
+                float g = Tanh(Unsafe.Add(ref x, 2 * H + j) + Unsafe.Add(ref r, 2 * H + j));
+                float o = Sigmoid(Unsafe.Add(ref x, 3 * H + j) + Unsafe.Add(ref r, 3 * H + j));
+                float previous = Unsafe.Add(ref cell, j);
+                float next = f * previous + i * g;
+                float tanhC = Tanh(next);
+                Unsafe.Add(ref cell, j) = next;
+                Unsafe.Add(ref hidden, j) = o * tanhC;
+                if (keep)
+                {
+                    Unsafe.Add(ref k, j) = i;
+                    Unsafe.Add(ref k, H + j) = f;
+                    Unsafe.Add(ref k, 2 * H + j) = g;
+                    Unsafe.Add(ref k, 3 * H + j) = o;
+                    Unsafe.Add(ref k, 4 * H + j) = tanhC;
+                    Unsafe.Add(ref k, 5 * H + j) = previous;
+                }
+            }
         }
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// <c>dc += dh⊙o⊙(1 − tanh²c)</c>; pre-activation gradients <c>di = dc⊙g⊙i(1−i)</c>, <c>df = dc⊙c'⊙f(1−f)</c>,
+    /// <c>dg = dc⊙i⊙(1−g²)</c>, <c>do = dh⊙tanh(c)⊙o(1−o)</c>; <c>dc' = dc⊙f</c>; no direct path from h to h'.
+    /// </remarks>
     public void Backward(int rows, int hiddenSize, ReadOnlySpan<float> cache, ReadOnlySpan<float> hPrev,
         Span<float> dh, Span<float> dc, Span<float> dGx, Span<float> dGh)
     {
         int H = hiddenSize;
+        if (cache.Length < rows * 6 * H || dh.Length < rows * H || dc.Length < rows * H || dGx.Length < rows * 4 * H)
+            throw new ArgumentException("A buffer is shorter than rows × (6H, H, H, 4H).");
         for (int row = 0; row < rows; row++)
         {
-            ReadOnlySpan<float> rowCache = cache.Slice(row * 6 * H, 6 * H);
-            ReadOnlySpan<float> i = rowCache.Slice(0, H), f = rowCache.Slice(H, H), g = rowCache.Slice(2 * H, H),
-                o = rowCache.Slice(3 * H, H), tanhC = rowCache.Slice(4 * H, H), cPrev = rowCache.Slice(5 * H, H);
-            Span<float> dhRow = dh.Slice(row * H, H), dcRow = dc.Slice(row * H, H);
-            Span<float> gates = dGx.Slice(row * 4 * H, 4 * H);
-            Span<float> di = gates.Slice(0, H), df = gates.Slice(H, H), dg = gates.Slice(2 * H, H), dO = gates.Slice(3 * H, H);
-
-            // dc += dh⊙o⊙(1 − tanh²c); dO = dh⊙tanh(c)⊙o(1−o)
-            TensorPrimitives.Multiply(tanhC, tanhC, di);
-            TensorPrimitives.Subtract(1f, di, di);
-            TensorPrimitives.Multiply(di, o, di);
-            TensorPrimitives.MultiplyAdd(di, dhRow, dcRow, dcRow);
-            SigmoidDerivativeTimes(o, dhRow, tanhC, dO);
-            // di = dc⊙g⊙i(1−i); df = dc⊙c'⊙f(1−f); dg = dc⊙i⊙(1−g²)
-            SigmoidDerivativeTimes(i, dcRow, g, di);
-            SigmoidDerivativeTimes(f, dcRow, cPrev, df);
-            TensorPrimitives.Multiply(g, g, dg);
-            TensorPrimitives.Subtract(1f, dg, dg);
-            TensorPrimitives.Multiply(dg, i, dg);
-            TensorPrimitives.Multiply(dg, dcRow, dg);
-            // dc' = dc⊙f; no direct path from h to h'.
-            TensorPrimitives.Multiply(dcRow, f, dcRow);
-            dhRow.Clear();
+            ref float k = ref Unsafe.Add(ref MemoryMarshal.GetReference(cache), row * 6 * H);
+            ref float dhRow = ref Unsafe.Add(ref MemoryMarshal.GetReference(dh), row * H);
+            ref float dcRow = ref Unsafe.Add(ref MemoryMarshal.GetReference(dc), row * H);
+            ref float gates = ref Unsafe.Add(ref MemoryMarshal.GetReference(dGx), row * 4 * H);
+            int j = 0;
+            for (; j <= H - Vector<float>.Count; j += Vector<float>.Count)
+            {
+                nuint u = (nuint)j;
+                var i = Vector.LoadUnsafe(ref k, u);
+                var f = Vector.LoadUnsafe(ref k, u + (nuint)H);
+                var g = Vector.LoadUnsafe(ref k, u + (nuint)(2 * H));
+                var o = Vector.LoadUnsafe(ref k, u + (nuint)(3 * H));
+                var tanhC = Vector.LoadUnsafe(ref k, u + (nuint)(4 * H));
+                var previous = Vector.LoadUnsafe(ref k, u + (nuint)(5 * H));
+                var upstream = Vector.LoadUnsafe(ref dhRow, u);
+                var one = Vector<float>.One;
+                var cellGradient = Vector.LoadUnsafe(ref dcRow, u) + upstream * o * (one - tanhC * tanhC);
+                (cellGradient * g * i * (one - i)).StoreUnsafe(ref gates, u);
+                (cellGradient * previous * f * (one - f)).StoreUnsafe(ref gates, u + (nuint)H);
+                (cellGradient * i * (one - g * g)).StoreUnsafe(ref gates, u + (nuint)(2 * H));
+                (upstream * tanhC * o * (one - o)).StoreUnsafe(ref gates, u + (nuint)(3 * H));
+                (cellGradient * f).StoreUnsafe(ref dcRow, u);
+                Vector<float>.Zero.StoreUnsafe(ref dhRow, u);
+            }
+            for (; j < H; j++)
+            {
+                float i = Unsafe.Add(ref k, j), f = Unsafe.Add(ref k, H + j), g = Unsafe.Add(ref k, 2 * H + j);
+                float o = Unsafe.Add(ref k, 3 * H + j), tanhC = Unsafe.Add(ref k, 4 * H + j), previous = Unsafe.Add(ref k, 5 * H + j);
+                float upstream = Unsafe.Add(ref dhRow, j);
+                float cellGradient = Unsafe.Add(ref dcRow, j) + upstream * o * (1 - tanhC * tanhC);
+                Unsafe.Add(ref gates, j) = cellGradient * g * i * (1 - i);
+                Unsafe.Add(ref gates, H + j) = cellGradient * previous * f * (1 - f);
+                Unsafe.Add(ref gates, 2 * H + j) = cellGradient * i * (1 - g * g);
+                Unsafe.Add(ref gates, 3 * H + j) = upstream * tanhC * o * (1 - o);
+                Unsafe.Add(ref dcRow, j) = cellGradient * f;
+                Unsafe.Add(ref dhRow, j) = 0;
+            }
         }
-    }
-
-    /// <summary><c>result = s(1−s)⊙a⊙b</c>, the gradient through a sigmoid output s.</summary>
-    private static void SigmoidDerivativeTimes(ReadOnlySpan<float> s, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> result)
-    {
-        TensorPrimitives.Multiply(s, s, result);
-        TensorPrimitives.Subtract(s, result, result);
-        TensorPrimitives.Multiply(result, a, result);
-        TensorPrimitives.Multiply(result, b, result);
     }
 }

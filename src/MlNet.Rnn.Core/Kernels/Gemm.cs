@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace MlNet.Rnn.Core.Kernels;
 
@@ -24,7 +25,7 @@ public static class Gemm
     internal const int Nr = 32;
 
     /// <summary>Rows of op(B) per k-block: one kc×32 B panel (32 KiB) stays in L1 while A panels stream from L2.</summary>
-    internal const int Kc = 512;
+    internal const int Kc = 256;
 
     /// <summary>Rows of op(A) packed at a time: the mc×kc A block (192 KiB) stays in L2.</summary>
     private const int Mc = 192;
@@ -32,9 +33,23 @@ public static class Gemm
     /// <summary>Columns of op(B) packed at a time when B is not pre-packed: the kc×nc block (2 MiB) stays in L2/L3.</summary>
     private const int Nc = 2048;
 
+    /// <summary>Rows of a Vector512 tile: 8×32 uses 16 accumulators (tried 12×32: no faster, worse for batch 64).</summary>
     private const int Mr512 = 8;
+
+    /// <summary>Rows of a Vector256 tile: 6×16 uses 12 of the 16 ymm registers for accumulators.</summary>
     private const int Mr256 = 6;
+
+    /// <summary>Rows of a Vector128 tile: 4×8 uses 8 accumulators.</summary>
     private const int Mr128 = 4;
+
+    /// <summary>
+    /// Floats between consecutive packed A panels beyond kc·mr: panels exactly 8 KiB apart map to one L1 set and
+    /// thrash it while packing (packing then cost a quarter of the time at n = 256); a cache line of padding spreads them.
+    /// </summary>
+    private const int APanelPad = 16;
+
+    /// <summary>How many rows ahead A packing prefetches when A is stored transposed.</summary>
+    private const int PackPrefetchRows = 8;
 
     /// <summary>Products smaller than this many flops (2·m·n·k) run on the calling thread.</summary>
     private const long ParallelThresholdFlops = 1L << 22;
@@ -49,6 +64,7 @@ public static class Gemm
         : Vector256.IsHardwareAccelerated ? GemmKernel.Vector256
         : GemmKernel.Vector128;
 
+    /// <summary>Pooled op(B) for <see cref="MultiplyParallel(int, int, int, ReadOnlySpan{float}, int, bool, ReadOnlySpan{float}, int, bool, Span{float}, int, bool, int)"/>; it keeps the largest size seen.</summary>
     private static PackedMatrix? s_sharedPack;
 
     internal static GemmKernel ActiveKernel => ForcedKernel == GemmKernel.Auto ? s_bestKernel : ForcedKernel;
@@ -286,7 +302,7 @@ public static class Gemm
 
         int mr = MicroRows(kernel);
         Workspace workspace = t_workspace ??= new Workspace();
-        float* aPack = workspace.APanels(Mc * Kc);
+        float* aPack = workspace.APanels((Mc / mr) * (Kc * mr + APanelPad));
         float* bPack = b.IsPacked ? null : workspace.BPanels(Math.Min(k, Kc) * RoundUp(Math.Min(n, Nc), Nr));
         float* edge = stackalloc float[Mr512 * Nr];
 
@@ -319,7 +335,7 @@ public static class Gemm
                         for (int ir = 0; ir < mc; ir += mr)
                         {
                             int rows = Math.Min(mr, mc - ir);
-                            float* aPanel = aPack + (long)(ir / mr) * kc * mr;
+                            float* aPanel = aPack + (long)(ir / mr) * (kc * mr + APanelPad);
                             float* cTile = c + (long)(ic + ir) * ldc + jc + jr;
                             if (nr == Nr)
                             {
@@ -345,7 +361,8 @@ public static class Gemm
 
     /// <summary>
     /// Packs rows [i0, i0+mc) × columns [p0, p0+kc) of op(A) into panels of <paramref name="mr"/> rows:
-    /// panel q holds op(A)[i0 + q·mr + r, p0 + p] at q·kc·mr + p·mr + r. Rows past mc are left unset (never read).
+    /// panel q holds op(A)[i0 + q·mr + r, p0 + p] at q·(kc·mr + <see cref="APanelPad"/>) + p·mr + r.
+    /// Rows past mc are left unset: the kernel for a partial panel reads only its rows.
     /// </summary>
     private static unsafe void PackABlock(float* a, int lda, bool transposeA, int i0, int mc, int p0, int kc, float* dst, int mr)
     {
@@ -358,15 +375,21 @@ public static class Gemm
             {
                 float* src = a + (long)(p0 + p) * lda + i0;
                 float* d = dst + p * mr;
+                if (Sse.IsSupported && p + PackPrefetchRows < kc)
+                {
+                    // Rows lda apart defeat the hardware prefetcher; ask for a later row while copying this one.
+                    float* ahead = src + (long)PackPrefetchRows * lda;
+                    for (int j = 0; j < mc; j += 16) Sse.Prefetch0(ahead + j);
+                }
                 int ir = 0;
                 if (mr == 8)
                 {
-                    for (; ir < fullPanels * 8; ir += 8, d += kc * 8)
+                    for (; ir < fullPanels * 8; ir += 8, d += kc * 8 + APanelPad)
                         Vector256.Store(Vector256.Load(src + ir), d);
                 }
                 else
                 {
-                    for (; ir < fullPanels * mr; ir += mr, d += kc * mr)
+                    for (; ir < fullPanels * mr; ir += mr, d += kc * mr + APanelPad)
                         for (int r = 0; r < mr; r++) d[r] = src[ir + r];
                 }
                 for (int r = 0; ir + r < mc; r++) d[r] = src[ir + r];
@@ -377,16 +400,47 @@ public static class Gemm
         for (int ir = 0; ir < mc; ir += mr)
         {
             int rows = Math.Min(mr, mc - ir);
-            float* panel = dst + (long)(ir / mr) * kc * mr;
+            float* panel = dst + (long)(ir / mr) * (kc * mr + APanelPad);
+            int p0Scalar = 0;
+            if (Avx.IsSupported && mr == 8 && rows == 8)
             {
-                for (int r = 0; r < rows; r++)
-                {
-                    float* src = a + (long)(i0 + ir + r) * lda + p0;
-                    float* d = panel + r;
-                    for (int p = 0; p < kc; p++) d[p * mr] = src[p];
-                }
+                float* src = a + (long)(i0 + ir) * lda + p0;
+                for (; p0Scalar + 8 <= kc; p0Scalar += 8)
+                    Transpose8x8(src + p0Scalar, lda, panel + p0Scalar * 8);
+            }
+            for (int r = 0; r < rows; r++)
+            {
+                float* src = a + (long)(i0 + ir + r) * lda + p0;
+                float* d = panel + r;
+                for (int p = p0Scalar; p < kc; p++) d[p * mr] = src[p];
             }
         }
+    }
+
+    /// <summary>Writes the 8×8 block at <paramref name="src"/> (rows <paramref name="ld"/> apart) transposed to 64 contiguous floats.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Transpose8x8(float* src, int ld, float* dst)
+    {
+        Vector256<float> r0 = Avx.LoadVector256(src), r1 = Avx.LoadVector256(src + ld);
+        Vector256<float> r2 = Avx.LoadVector256(src + 2 * ld), r3 = Avx.LoadVector256(src + 3 * ld);
+        Vector256<float> r4 = Avx.LoadVector256(src + 4 * ld), r5 = Avx.LoadVector256(src + 5 * ld);
+        Vector256<float> r6 = Avx.LoadVector256(src + 6 * ld), r7 = Avx.LoadVector256(src + 7 * ld);
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1);
+        Vector256<float> t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+        Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5);
+        Vector256<float> t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE);
+        Vector256<float> u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE);
+        Vector256<float> u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE);
+        Vector256<float> u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(dst, Avx.Permute2x128(u0, u4, 0x20));
+        Avx.Store(dst + 8, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(dst + 16, Avx.Permute2x128(u2, u6, 0x20));
+        Avx.Store(dst + 24, Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(dst + 32, Avx.Permute2x128(u0, u4, 0x31));
+        Avx.Store(dst + 40, Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(dst + 48, Avx.Permute2x128(u2, u6, 0x31));
+        Avx.Store(dst + 56, Avx.Permute2x128(u3, u7, 0x31));
     }
 
     /// <summary>
@@ -505,6 +559,15 @@ public static class Gemm
     private static unsafe void Kernel512<TRows>(int kc, float* a, float* b, float* c, int ldc, bool accumulate)
         where TRows : struct, IRowCount
     {
+        if (Sse.IsSupported)
+        {
+            // The tile of C is needed only after the k loop; start fetching it now.
+            for (int r = 0; r < TRows.Value; r++)
+            {
+                Sse.Prefetch0(c + r * ldc);
+                Sse.Prefetch0(c + r * ldc + 16);
+            }
+        }
         Vector512<float> c00 = default, c01 = default;
         Vector512<float> c10 = default, c11 = default;
         Vector512<float> c20 = default, c21 = default;

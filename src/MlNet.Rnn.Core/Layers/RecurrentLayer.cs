@@ -98,8 +98,8 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
             if (typeof(TCell) == typeof(GruCell)) _parameters.ValuesOf(direction.InputBias).Slice(2 * H, H).CopyTo(bias.Slice(2 * H, H));
             Span<float> xProj = direction.InputProjection.AsSpan(0, N * GH);
             for (int row = 0; row < N; row++) bias.CopyTo(xProj.Slice(row * GH, GH));
-            Gemm.Multiply(N, GH, InputSize, input, InputSize, false, _parameters.ValuesOf(direction.InputWeights), InputSize, true,
-                xProj, GH, accumulate: true);
+            Gemm.MultiplyParallel(N, GH, InputSize, input, InputSize, false, _parameters.ValuesOf(direction.InputWeights), InputSize, true,
+                xProj, GH, accumulate: true, MaxDegreeOfParallelism);
             direction.PackedRecurrent.Pack(_parameters.ValuesOf(direction.RecurrentWeights), H, transposeB: true, H, GH);
             int d = Array.IndexOf(_directions, direction);
             LoadInitialState(direction.Hidden.AsSpan(0, B * H), initialHidden, direction.InitialHidden, B, d);
@@ -213,15 +213,15 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
             ReadOnlySpan<float> dGx = direction.InputGateGradient.AsSpan(0, N * GH);
             ReadOnlySpan<float> dGh = TCell.HasSeparateRecurrentGradient ? direction.RecurrentGateGradient.AsSpan(0, N * GH) : dGx;
             // dW_ih += dGxᵀ·X, dW_hh += dGhᵀ·H', db_ih += Σ dGx, db_hh += Σ dGh, dX (+)= dGx·W_ih
-            Gemm.Multiply(GH, InputSize, N, dGx, GH, true, input, InputSize, false,
-                _parameters.GradientsOf(direction.InputWeights), InputSize, accumulate: true);
-            Gemm.Multiply(GH, H, N, dGh, GH, true, direction.PreviousHidden, H, false,
-                _parameters.GradientsOf(direction.RecurrentWeights), H, accumulate: true);
+            Gemm.MultiplyParallel(GH, InputSize, N, dGx, GH, true, input, InputSize, false,
+                _parameters.GradientsOf(direction.InputWeights), InputSize, accumulate: true, MaxDegreeOfParallelism);
+            Gemm.MultiplyParallel(GH, H, N, dGh, GH, true, direction.PreviousHidden, H, false,
+                _parameters.GradientsOf(direction.RecurrentWeights), H, accumulate: true, MaxDegreeOfParallelism);
             AddColumnSums(dGx, N, GH, _parameters.GradientsOf(direction.InputBias));
             AddColumnSums(dGh, N, GH, _parameters.GradientsOf(direction.RecurrentBias));
             if (!inputGradient.IsEmpty)
-                Gemm.Multiply(N, InputSize, GH, dGx, GH, false, _parameters.ValuesOf(direction.InputWeights), InputSize, false,
-                    inputGradient, InputSize, accumulate: d > 0);
+                Gemm.MultiplyParallel(N, InputSize, GH, dGx, GH, false, _parameters.ValuesOf(direction.InputWeights), InputSize, false,
+                    inputGradient, InputSize, accumulate: d > 0, MaxDegreeOfParallelism);
             StoreInitialGradient(direction.HiddenGradient.AsSpan(0, B * H), direction.InitialHidden, direction, initialHiddenGradient, d, B);
             if (TCell.HasCellState)
                 StoreInitialGradient(direction.CellGradient.AsSpan(0, B * H), direction.InitialCell, direction, initialCellGradient, d, B);
