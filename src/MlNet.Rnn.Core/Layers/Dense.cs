@@ -51,6 +51,7 @@ public sealed class Dense
     /// <summary>Computes <c>y [rows, O]</c> from <c>a [rows, A]</c>.</summary>
     public void Forward(ReadOnlySpan<float> input, int rows, Span<float> output)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
         if (input.Length < rows * InputSize) throw new ArgumentException($"input holds {input.Length} floats but rows·A = {rows}·{InputSize} are needed.", nameof(input));
         if (output.Length < rows * OutputSize) throw new ArgumentException($"output holds {output.Length} floats but rows·O = {rows}·{OutputSize} are needed.", nameof(output));
         ReadOnlySpan<float> bias = _parameters.ValuesOf(_bias);
@@ -71,6 +72,11 @@ public sealed class Dense
     public void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient, int rows, Span<float> inputGradient)
     {
         int O = OutputSize;
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        CheckSize(input, rows * InputSize, nameof(input), "rows·A");
+        CheckSize(output, rows * O, nameof(output), "rows·O");
+        CheckSize(outputGradient, rows * O, nameof(outputGradient), "rows·O");
+        if (!inputGradient.IsEmpty) CheckSize(inputGradient, rows * InputSize, nameof(inputGradient), "rows·A");
         SequenceLayout.EnsureCapacity(ref _scratch, rows * O);
         Span<float> dz = _scratch.AsSpan(0, rows * O);
         for (int r = 0; r < rows; r++)
@@ -101,5 +107,10 @@ public sealed class Dense
         for (int r = 0; r < rows; r++) TensorPrimitives.Add(biasGradient, dz.Slice(r * O, O), biasGradient);
         if (!inputGradient.IsEmpty)
             Gemm.Multiply(rows, InputSize, O, dz, O, false, _parameters.ValuesOf(_weight), InputSize, false, inputGradient, InputSize, accumulate: false);
+    }
+
+    private static void CheckSize(ReadOnlySpan<float> span, int needed, string name, string formula)
+    {
+        if (span.Length < needed) throw new ArgumentException($"{name} holds {span.Length} floats but {formula} = {needed} are needed.", name);
     }
 }

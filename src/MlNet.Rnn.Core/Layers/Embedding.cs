@@ -53,6 +53,9 @@ public sealed class Embedding
     /// <summary>Adds <c>outputGradient[n]</c> into the gradient row of <c>ids[n]</c>.</summary>
     public void Backward(ReadOnlySpan<int> ids, ReadOnlySpan<float> outputGradient)
     {
+        CheckIds(ids);
+        if (outputGradient.Length < ids.Length * Dimension)
+            throw new ArgumentException($"outputGradient holds {outputGradient.Length} floats but ids·E = {ids.Length}·{Dimension} are needed.", nameof(outputGradient));
         Span<float> gradient = _parameters.GradientsOf(_weight);
         for (int n = 0; n < ids.Length; n++)
         {

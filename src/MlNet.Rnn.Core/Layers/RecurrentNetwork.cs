@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Numerics.Tensors;
 using MlNet.Rnn.Core.Cells;
 using MlNet.Rnn.Core.Parameters;
@@ -115,11 +116,15 @@ public sealed class RecurrentNetwork<TCell> : IRecurrentNetwork where TCell : st
         CheckOptionalLength(finalCell, stateLength, nameof(finalCell));
         CheckOptionalLength(initialHidden, stateLength, nameof(initialHidden));
         CheckOptionalLength(initialCell, stateLength, nameof(initialCell));
-        if (!initialHidden.IsEmpty && typeof(TCell) == typeof(LstmCell) && initialCell.IsEmpty)
+        if (!initialHidden.IsEmpty && TCell.HasCellState && initialCell.IsEmpty)
             throw new ArgumentException("An LSTM given initialHidden also needs initialCell (both [L·D, B, H]).", nameof(initialCell));
-        CheckFinite(input, batch, I, nameof(input));
-        CheckFinite(initialHidden, batch, H, nameof(initialHidden));
-        CheckFinite(initialCell, batch, H, nameof(initialCell));
+        if (!initialCell.IsEmpty && !TCell.HasCellState)
+            throw new ArgumentException($"initialCell was given, but a {typeof(TCell).Name} has no cell state; pass it empty.", nameof(initialCell));
+        if (!initialCell.IsEmpty && initialHidden.IsEmpty)
+            throw new ArgumentException("initialCell was given without initialHidden; give both [L·D, B, H] or neither.", nameof(initialHidden));
+        CheckFinite(input, batch, I, nameof(input), "step, sequence, feature");
+        CheckFinite(initialHidden, batch, H, nameof(initialHidden), "layer·direction, sequence, unit");
+        CheckFinite(initialCell, batch, H, nameof(initialCell), "layer·direction, sequence, unit");
 
         if (lengths.IsEmpty)
         {
@@ -196,9 +201,12 @@ public sealed class RecurrentNetwork<TCell> : IRecurrentNetwork where TCell : st
         CheckLength(outputGradient, _steps * batch * OutputSize, nameof(outputGradient), "T·B·D·H");
         CheckOptionalLength(finalHiddenGradient, stateLength, nameof(finalHiddenGradient));
         CheckOptionalLength(finalCellGradient, stateLength, nameof(finalCellGradient));
-        CheckOptionalLength(inputGradient, _steps * batch * Options.InputSize, nameof(inputGradient));
+        CheckOptionalLength(inputGradient, _steps * batch * Options.InputSize, nameof(inputGradient), "[T, B, I]");
         CheckOptionalLength(initialHiddenGradient, stateLength, nameof(initialHiddenGradient));
         CheckOptionalLength(initialCellGradient, stateLength, nameof(initialCellGradient));
+        CheckFinite(outputGradient, batch, OutputSize, nameof(outputGradient), "step, sequence, unit");
+        CheckFinite(finalHiddenGradient, batch, H, nameof(finalHiddenGradient), "layer·direction, sequence, unit");
+        CheckFinite(finalCellGradient, batch, H, nameof(finalCellGradient), "layer·direction, sequence, unit");
         bool hasCell = TCell.HasCellState;
         if (!finalHiddenGradient.IsEmpty) { Grow(ref _sortedHiddenGradient, stateLength); SortStates(finalHiddenGradient, _sortedHiddenGradient, batch); }
         if (hasCell && !finalCellGradient.IsEmpty) { Grow(ref _sortedCellGradient, stateLength); SortStates(finalCellGradient, _sortedCellGradient, batch); }
@@ -315,22 +323,21 @@ public sealed class RecurrentNetwork<TCell> : IRecurrentNetwork where TCell : st
             throw new ArgumentException($"{name} holds {span.Length} floats but {formula} = {expected} are needed.", name);
     }
 
-    private static void CheckOptionalLength(ReadOnlySpan<float> span, int expected, string name)
+    private static void CheckOptionalLength(ReadOnlySpan<float> span, int expected, string name, string shape = "[L·D, B, H]")
     {
         if (!span.IsEmpty && span.Length != expected)
-            throw new ArgumentException($"{name} holds {span.Length} floats but [L·D, B, H] = {expected} are needed (or pass it empty).", name);
+            throw new ArgumentException($"{name} holds {span.Length} floats but {shape} = {expected} are needed (or pass it empty).", name);
     }
 
-    /// <summary>Rejects NaN and infinities, naming the first bad position as (step, sequence, feature).</summary>
-    internal static void CheckFinite(ReadOnlySpan<float> values, int batch, int width, string name)
+    /// <summary>Rejects NaN and infinities, naming the first bad position along <paramref name="axes"/>.</summary>
+    internal static void CheckFinite(ReadOnlySpan<float> values, int batch, int width, string name, string axes)
     {
         if (values.IsEmpty) return;
         int index = TensorPrimitives.IndexOfMaxMagnitude(values);
         if (float.IsFinite(values[index])) return;
         for (index = 0; float.IsFinite(values[index]); index++) { }
         int row = index / width;
-        throw new ArgumentException(
-            $"{name}[{row / batch}, {row % batch}, {index % width}] (step, sequence, feature) is {values[index]}; inputs must be finite numbers. " +
-            "Replace or drop missing values before training.", name);
+        string position = string.Create(CultureInfo.InvariantCulture, $"{name}[{row / batch}, {row % batch}, {index % width}] ({axes}) is {values[index]}");
+        throw new ArgumentException($"{position}; every value must be a finite number. Replace or drop missing values first.", name);
     }
 }

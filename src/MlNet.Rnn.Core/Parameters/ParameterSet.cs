@@ -38,9 +38,15 @@ public sealed class ParameterSet
     {
         if (_byName.ContainsKey(name))
             throw new ArgumentException($"A parameter named '{name}' is already registered; names must be unique.", nameof(name));
+        ArgumentNullException.ThrowIfNull(shape);
         foreach (int dimension in shape)
             if (dimension <= 0)
                 throw new ArgumentOutOfRangeException(nameof(shape), $"Parameter '{name}' has dimension {dimension}; every dimension must be positive.");
+        long elements = 1;
+        foreach (int dimension in shape) elements *= dimension;
+        if (Count + elements > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(shape),
+                $"Parameter '{name}' has {elements} elements; with the {Count} already registered that exceeds the {Array.MaxLength} a buffer can hold.");
         var tensor = new ParameterTensor(name, Count, (int[])shape.Clone());
         Array.Resize(ref _values, Count + tensor.Length);
         Array.Resize(ref _gradients, Count + tensor.Length);

@@ -16,9 +16,11 @@ public sealed class Adam
     public Adam(ParameterSet parameters, float learningRate = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-8f)
     {
         ArgumentNullException.ThrowIfNull(parameters);
-        if (!(learningRate > 0)) throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, "The learning rate must be positive.");
+        if (!(learningRate > 0 && float.IsFinite(learningRate)))
+            throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, "The learning rate must be a positive finite number.");
         if (!(beta1 >= 0 && beta1 < 1)) throw new ArgumentOutOfRangeException(nameof(beta1), beta1, "beta1 must be in [0, 1).");
         if (!(beta2 >= 0 && beta2 < 1)) throw new ArgumentOutOfRangeException(nameof(beta2), beta2, "beta2 must be in [0, 1).");
+        if (!(epsilon >= 0)) throw new ArgumentOutOfRangeException(nameof(epsilon), epsilon, "epsilon must be ≥ 0.");
         _parameters = parameters;
         _firstMoment = new float[parameters.Count];
         _secondMoment = new float[parameters.Count];
@@ -28,8 +30,16 @@ public sealed class Adam
         Epsilon = epsilon;
     }
 
-    /// <summary>lr.</summary>
-    public float LearningRate { get; set; }
+    /// <summary>lr; must stay positive (schedules change it between steps).</summary>
+    public float LearningRate
+    {
+        get => _learningRate;
+        set => _learningRate = value > 0 && float.IsFinite(value)
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(LearningRate), value, "The learning rate must be a positive finite number.");
+    }
+
+    private float _learningRate;
 
     /// <summary>β1.</summary>
     public float Beta1 { get; }
@@ -43,6 +53,9 @@ public sealed class Adam
     /// <summary>Applies one update from the current gradients.</summary>
     public void Step()
     {
+        if (_parameters.Count != _firstMoment.Length)
+            throw new InvalidOperationException(
+                $"The parameter set has {_parameters.Count} values but this optimizer was made for {_firstMoment.Length}; create it after every layer is added.");
         _step++;
         Span<float> values = _parameters.Values, gradients = _parameters.Gradients;
         float correction1 = 1f - MathF.Pow(Beta1, _step), correction2 = 1f - MathF.Pow(Beta2, _step);

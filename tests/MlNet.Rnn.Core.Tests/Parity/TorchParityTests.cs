@@ -1,3 +1,4 @@
+using MlNet.Rnn.Core.Cells;
 using MlNet.Rnn.Core.Layers;
 using MlNet.Rnn.Core.Parameters;
 using MlNet.Rnn.Core.Tests.Reference;
@@ -71,7 +72,7 @@ public sealed class TorchParityTests
         var settings = fixture.Adam!;
         int T = fixture.SeqLen, B = fixture.Batch, H = fixture.HiddenSize;
         var parameters = new ParameterSet();
-        var network = new RecurrentNetwork<Cells.LstmCell>(new RecurrentNetworkOptions { InputSize = fixture.InputSize, HiddenSize = H }, parameters: parameters);
+        var network = new RecurrentNetwork<LstmCell>(new RecurrentNetworkOptions { InputSize = fixture.InputSize, HiddenSize = H }, parameters: parameters);
         var head = new Dense(parameters, "head", H, 1, OutputActivation.Identity);
         foreach (var tensor in parameters.Tensors) fixture.Tensor(tensor.Name).CopyTo(parameters.ValuesOf(tensor));
         var adam = new Adam(parameters, (float)settings.Lr, (float)settings.Beta1, (float)settings.Beta2, (float)settings.Eps);
