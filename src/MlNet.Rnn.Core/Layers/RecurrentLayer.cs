@@ -269,26 +269,28 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
     {
         int D = Directions;
         int chunks = Math.Clamp(MaxDegreeOfParallelism / D, 1, Math.Max(1, batch / 4));
-        if (chunks * D == 1)
-        {
-            work(0, 0, batch);
-            return;
-        }
         // Split sorted rows so every chunk holds about the same number of real steps (the longest come first).
-        Span<int> bounds = stackalloc int[chunks + 1];
+        SequenceLayout.EnsureCapacity(ref _chunkBounds, chunks + 1);
+        int[] bounds = _chunkBounds;
         ReadOnlySpan<int> lengths = layout.SortedLengths;
-        int total = layout.TotalRows, acc = 0, next = 1;
+        int total = layout.TotalRows, accumulated = 0, next = 1;
         bounds[0] = 0;
         for (int b = 0; b < batch && next < chunks; b++)
         {
-            acc += lengths[b];
-            if (acc * (long)chunks >= total * (long)next) bounds[next++] = b + 1;
+            accumulated += lengths[b];
+            if (accumulated * (long)chunks >= total * (long)next) bounds[next++] = b + 1;
         }
         while (next <= chunks) bounds[next++] = batch;
-        int[] limits = bounds.ToArray();
+        if (MaxDegreeOfParallelism == 1 || chunks * D == 1)
+        {
+            for (int item = 0; item < chunks * D; item++) work(item / chunks, bounds[item % chunks], bounds[item % chunks + 1]);
+            return;
+        }
         Parallel.For(0, chunks * D, new ParallelOptions { MaxDegreeOfParallelism = MaxDegreeOfParallelism },
-            item => work(item / chunks, limits[item % chunks], limits[item % chunks + 1]));
+            item => work(item / chunks, bounds[item % chunks], bounds[item % chunks + 1]));
     }
+
+    private int[] _chunkBounds = [];
 
     private static void AddColumnSums(ReadOnlySpan<float> matrix, int rows, int columns, Span<float> sums)
     {
