@@ -129,6 +129,8 @@ internal static class Generator
             Console.WriteLine($"  adam_lstm.json  {new FileInfo(file).Length,8} bytes");
         }
 
+        TrainingFixtures.Write(outDir);
+        SafetensorsFixtures.Write(outDir);
         return 0;
     }
 

@@ -23,6 +23,9 @@ public interface IRecurrentNetwork
     /// <summary>Whether the cell has a cell state (LSTM), so final and initial cell states exist.</summary>
     bool HasCellState { get; }
 
+    /// <summary>Restarts the dropout masks' random sequence from <paramref name="seed"/> (for reproducible, resumable training).</summary>
+    void ReseedDropout(int seed);
+
     /// <summary>PyTorch's default initialisation.</summary>
     void Initialize(Random random);
 

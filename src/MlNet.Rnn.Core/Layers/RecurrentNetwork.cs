@@ -16,7 +16,7 @@ public sealed class RecurrentNetwork<TCell> : IRecurrentNetwork where TCell : st
 {
     private readonly RecurrentLayer<TCell>[] _layers;
     private readonly SequenceLayout _layout = new();
-    private readonly Random _dropoutRandom;
+    private Random _dropoutRandom;
     private float[][] _layerInputs, _layerOutputs, _masks, _gradients;
     private float[] _sortedInitialHidden = [], _sortedInitialCell = [], _sortedFinalHidden = [], _sortedFinalCell = [],
         _sortedHiddenGradient = [], _sortedCellGradient = [];
@@ -67,6 +67,9 @@ public sealed class RecurrentNetwork<TCell> : IRecurrentNetwork where TCell : st
 
     /// <summary>The packing of the last forward batch.</summary>
     public SequenceLayout Layout => _layout;
+
+    /// <inheritdoc />
+    public void ReseedDropout(int seed) => _dropoutRandom = new Random(seed);
 
     /// <summary>
     /// PyTorch's default initialisation: every weight and bias ~ U(−1/√H, 1/√H); learned initial states start at zero.

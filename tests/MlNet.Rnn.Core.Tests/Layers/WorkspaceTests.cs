@@ -31,8 +31,9 @@ public sealed class WorkspaceTests
             network.Forward(x, B, lengths, output);
             return GC.GetAllocatedBytesForCurrentThread() - before;
         }
+        // The least of a few runs: the runtime itself may allocate on this thread now and then (tiering, type loads).
         Allocated(200);
-        long shortRun = Allocated(20), longRun = Allocated(200);
+        long shortRun = Enumerable.Range(0, 3).Min(_ => Allocated(20)), longRun = Enumerable.Range(0, 3).Min(_ => Allocated(200));
         Assert.True(longRun <= shortRun && longRun < 4096,
             $"A training pass allocated {shortRun} bytes at T = 20 and {longRun} bytes at T = 200; expected a small constant (delegates), independent of T.");
     }

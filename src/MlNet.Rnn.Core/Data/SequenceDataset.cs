@@ -1,0 +1,169 @@
+using System.Globalization;
+
+namespace MlNet.Rnn.Core.Data;
+
+/// <summary>
+/// Variable-length sequences in memory with their targets and example weights: numeric steps (<c>T_i × I</c> floats,
+/// step-major) or token ids (<c>T_i</c> ids), and per example either <c>W</c> target values or <c>T_i × W</c> per step.
+/// Everything lives in a few flat buffers; <see cref="Fill"/> copies a set of examples into a padded <see cref="SequenceBatch"/>.
+/// </summary>
+public sealed class SequenceDataset
+{
+    private float[] _values = [];
+    private int[] _ids = [];
+    private float[] _targets = [];
+    private readonly List<long> _starts = [], _targetStarts = [];
+    private readonly List<int> _lengths = [];
+    private readonly List<float> _weights = [];
+    private long _valueCount, _targetCount;
+
+    /// <summary>Creates an empty data set.</summary>
+    /// <param name="featuresPerStep">I for numeric sequences; 0 for token sequences.</param>
+    /// <param name="targetWidth">W: target values per example, or per step with <paramref name="perStepTargets"/>.</param>
+    /// <param name="perStepTargets">Whether each step has its own target (many-to-many aligned).</param>
+    public SequenceDataset(int featuresPerStep, int targetWidth, bool perStepTargets = false)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(featuresPerStep);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(targetWidth);
+        FeaturesPerStep = featuresPerStep;
+        TargetWidth = targetWidth;
+        PerStepTargets = perStepTargets;
+    }
+
+    /// <summary>I, or 0 for tokens.</summary>
+    public int FeaturesPerStep { get; }
+
+    /// <summary>W.</summary>
+    public int TargetWidth { get; }
+
+    /// <summary>Whether targets are per step.</summary>
+    public bool PerStepTargets { get; }
+
+    /// <summary>Whether examples are token ids.</summary>
+    public bool Tokens => FeaturesPerStep == 0;
+
+    /// <summary>Number of examples.</summary>
+    public int Count => _lengths.Count;
+
+    /// <summary>T_i: the length of example <paramref name="index"/>.</summary>
+    public int LengthOf(int index) => _lengths[index];
+
+    /// <summary>The weight of example <paramref name="index"/>.</summary>
+    public float WeightOf(int index) => _weights[index];
+
+    /// <summary>The targets of example <paramref name="index"/> (W, or T_i·W values).</summary>
+    public ReadOnlySpan<float> TargetOf(int index) => _targets.AsSpan((int)_targetStarts[index], TargetLength(_lengths[index]));
+
+    /// <summary>Adds a numeric sequence of <c>T·I</c> floats (step-major).</summary>
+    public void Add(ReadOnlySpan<float> steps, ReadOnlySpan<float> target, float weight = 1f)
+    {
+        if (Tokens) throw new InvalidOperationException("This data set holds token sequences; add ids, not floats.");
+        int row = Count;
+        if (steps.IsEmpty)
+            throw new ArgumentException($"Example {row} has no step; every sequence needs at least one step.", nameof(steps));
+        if (steps.Length % FeaturesPerStep != 0)
+            throw new ArgumentException(
+                $"Example {row} has {steps.Length} values, which is not a multiple of {FeaturesPerStep} features per step.", nameof(steps));
+        for (int i = 0; i < steps.Length; i++)
+            if (!float.IsFinite(steps[i]))
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                    $"Example {row}, step {i / FeaturesPerStep}, feature {i % FeaturesPerStep} is {steps[i]}; features must be finite."), nameof(steps));
+        int length = steps.Length / FeaturesPerStep;
+        CheckTarget(row, length, target, weight);
+        Grow(ref _values, _valueCount + steps.Length);
+        steps.CopyTo(_values.AsSpan((int)_valueCount));
+        Append(length, _valueCount, target, weight);
+        _valueCount += steps.Length;
+    }
+
+    /// <summary>Adds a token sequence (ids ≥ 0; the model checks them against its vocabulary).</summary>
+    public void AddTokens(ReadOnlySpan<int> ids, ReadOnlySpan<float> target, float weight = 1f)
+    {
+        if (!Tokens) throw new InvalidOperationException("This data set holds numeric sequences; add floats, not ids.");
+        int row = Count;
+        if (ids.IsEmpty) throw new ArgumentException($"Example {row} has no token; every sequence needs at least one.", nameof(ids));
+        for (int i = 0; i < ids.Length; i++)
+            if (ids[i] < 0) throw new ArgumentException($"Example {row}, token {i} has id {ids[i]}; ids must be ≥ 0 (0 = unknown).", nameof(ids));
+        CheckTarget(row, ids.Length, target, weight);
+        Grow(ref _ids, _valueCount + ids.Length);
+        ids.CopyTo(_ids.AsSpan((int)_valueCount));
+        Append(ids.Length, _valueCount, target, weight);
+        _valueCount += ids.Length;
+    }
+
+    /// <summary>The longest sequence among <paramref name="indices"/>.</summary>
+    public int MaxLength(ReadOnlySpan<int> indices)
+    {
+        int steps = 0;
+        foreach (int index in indices) steps = Math.Max(steps, _lengths[index]);
+        return steps;
+    }
+
+    /// <summary>Copies the examples <paramref name="indices"/>, in that order, into <paramref name="batch"/>.</summary>
+    public void Fill(ReadOnlySpan<int> indices, SequenceBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        int B = indices.Length, T = MaxLength(indices), I = FeaturesPerStep, W = TargetWidth;
+        batch.Reset(B, T, I, W, PerStepTargets);
+        Span<float> input = batch.Input, targets = batch.Targets, weights = batch.Weights;
+        Span<int> ids = batch.Ids, lengths = batch.Lengths;
+        for (int b = 0; b < B; b++)
+        {
+            int index = indices[b], length = _lengths[index];
+            long start = _starts[index];
+            lengths[b] = length;
+            for (int t = 0; t < length; t++)
+            {
+                if (Tokens) ids[t * B + b] = _ids[start + t];
+                else _values.AsSpan((int)(start + t * I), I).CopyTo(input.Slice((t * B + b) * I, I));
+            }
+            ReadOnlySpan<float> target = TargetOf(index);
+            if (PerStepTargets)
+            {
+                for (int t = 0; t < length; t++)
+                {
+                    target.Slice(t * W, W).CopyTo(targets.Slice((t * B + b) * W, W));
+                    weights[t * B + b] = _weights[index];
+                }
+            }
+            else
+            {
+                target.CopyTo(targets.Slice(b * W, W));
+                weights[b] = _weights[index];
+            }
+        }
+    }
+
+    private int TargetLength(int length) => PerStepTargets ? length * TargetWidth : TargetWidth;
+
+    private void CheckTarget(int row, int length, ReadOnlySpan<float> target, float weight)
+    {
+        if (target.Length != TargetLength(length))
+            throw new ArgumentException(PerStepTargets
+                ? $"Example {row} has {length} steps but {target.Length} target values; per-step targets need {length}·{TargetWidth} = {length * TargetWidth}."
+                : $"Example {row} has {target.Length} target values; {TargetWidth} are expected.", nameof(target));
+        for (int i = 0; i < target.Length; i++)
+            if (!float.IsFinite(target[i]))
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Example {row}, target {i} is {target[i]}; targets must be finite."), nameof(target));
+        if (!(weight >= 0 && float.IsFinite(weight)))
+            throw new ArgumentOutOfRangeException(nameof(weight), weight, $"Example {row} has weight {weight}; weights must be finite and ≥ 0.");
+    }
+
+    private void Append(int length, long start, ReadOnlySpan<float> target, float weight)
+    {
+        Grow(ref _targets, _targetCount + target.Length);
+        target.CopyTo(_targets.AsSpan((int)_targetCount));
+        _targetStarts.Add(_targetCount);
+        _targetCount += target.Length;
+        _starts.Add(start);
+        _lengths.Add(length);
+        _weights.Add(weight);
+    }
+
+    private static void Grow<T>(ref T[] buffer, long length)
+    {
+        if (length > Array.MaxLength)
+            throw new InvalidOperationException($"The data set would need {length} values in one buffer; at most {Array.MaxLength} fit. Split the data.");
+        if (buffer.Length < length) Array.Resize(ref buffer, (int)Math.Min(Array.MaxLength, Math.Max(length, buffer.Length * 2L)));
+    }
+}

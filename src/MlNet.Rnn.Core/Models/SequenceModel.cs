@@ -1,0 +1,218 @@
+using MlNet.Rnn.Core.Cells;
+using MlNet.Rnn.Core.Data;
+using MlNet.Rnn.Core.Layers;
+using MlNet.Rnn.Core.Parameters;
+
+namespace MlNet.Rnn.Core.Models;
+
+/// <summary>
+/// A complete recurrent model: optional token embedding → recurrent stack → dense head <c>y = W_ya a + b_y</c>
+/// (raw outputs: logits for classification, values for regression; losses apply the link).
+/// Many-to-one reads the top layer's final state <c>a = [h_fwd; h_rev]</c> <c>[B, D·H]</c>; many-to-many reads every step.
+/// Parameters: <c>embedding.weight</c>, the network's PyTorch names, <c>head.weight</c>, <c>head.bias</c>.
+/// </summary>
+public sealed class SequenceModel
+{
+    private Random _dropoutRandom;
+    private float[] _embedded = [], _recurrentOutput = [], _finalHidden = [], _features = [], _droppedFeatures = [], _mask = [],
+        _headOutput = [], _outputGradient = [], _featureGradient = [], _recurrentGradient = [], _finalHiddenGradient = [], _embeddedGradient = [];
+    private int[] _ids = [];
+    private SequenceBatch? _batch;
+    private bool _training;
+
+    /// <summary>Builds the model and initialises it as PyTorch would, from <see cref="SequenceModelOptions.Seed"/>.</summary>
+    public SequenceModel(SequenceModelOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Options = options;
+        Parameters = new ParameterSet();
+        if (options.VocabularySize > 0) Embedding = new Embedding(Parameters, "embedding", options.VocabularySize, options.EmbeddingSize);
+        var networkOptions = new RecurrentNetworkOptions
+        {
+            InputSize = options.RecurrentInputSize, HiddenSize = options.HiddenSize, Layers = options.Layers, Bidirectional = options.Bidirectional,
+            Dropout = options.Dropout, LearnedInitialState = options.LearnedInitialState, Seed = options.Seed,
+            MaxDegreeOfParallelism = options.MaxDegreeOfParallelism,
+        };
+        Network = options.Cell switch
+        {
+            RecurrentCellType.Lstm => new RecurrentNetwork<LstmCell>(networkOptions, default, Parameters),
+            RecurrentCellType.Gru => new RecurrentNetwork<GruCell>(networkOptions, default, Parameters),
+            _ => new RecurrentNetwork<RnnCell>(networkOptions, new RnnCell(options.RnnActivation), Parameters),
+        };
+        Head = new Dense(Parameters, "head", Network.OutputSize, options.OutputSize, OutputActivation.Identity);
+        _dropoutRandom = new Random(unchecked(options.Seed * 31 + 7));
+        Initialize(new Random(options.Seed));
+    }
+
+    /// <summary>The options the model was built with.</summary>
+    public SequenceModelOptions Options { get; }
+
+    /// <summary>Every parameter, in one flat buffer.</summary>
+    public ParameterSet Parameters { get; }
+
+    /// <summary>The token embedding, when inputs are tokens.</summary>
+    public Embedding? Embedding { get; }
+
+    /// <summary>The recurrent stack.</summary>
+    public IRecurrentNetwork Network { get; }
+
+    /// <summary>The dense head.</summary>
+    public Dense Head { get; }
+
+    /// <summary>O.</summary>
+    public int OutputSize => Options.OutputSize;
+
+    /// <summary>Rows of the output for a batch: B (many-to-one) or T·B (many-to-many).</summary>
+    public int OutputRows(SequenceBatch batch) => Options.Readout == SequenceReadout.LastStep ? batch.BatchSize : batch.Steps * batch.BatchSize;
+
+    /// <summary>Restarts every dropout mask sequence (between layers and before the head) from <paramref name="seed"/>.</summary>
+    public void ReseedDropout(int seed)
+    {
+        Network.ReseedDropout(seed);
+        _dropoutRandom = new Random(unchecked(seed * 31 + 7));
+    }
+
+    /// <summary>PyTorch's default initialisation of every part.</summary>
+    public void Initialize(Random random)
+    {
+        Embedding?.Initialize(random);
+        Network.Initialize(random);
+        Head.Initialize(random);
+    }
+
+    /// <summary>
+    /// Computes the raw outputs <c>[B, O]</c> or <c>[T, B, O]</c> (zeros at padded steps) for a batch. With
+    /// <paramref name="training"/>, dropout applies and <see cref="Backward"/> may follow.
+    /// </summary>
+    public void Forward(SequenceBatch batch, Span<float> output, bool training)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (batch.Tokens != (Embedding is not null))
+            throw new ArgumentException(Embedding is null
+                ? "The batch holds token ids but the model reads numeric steps (VocabularySize is 0)."
+                : "The batch holds numeric steps but the model reads token ids (VocabularySize > 0).", nameof(batch));
+        if (!batch.Tokens && batch.FeaturesPerStep != Options.FeaturesPerStep)
+            throw new ArgumentException($"The batch has {batch.FeaturesPerStep} features per step; the model expects {Options.FeaturesPerStep}.", nameof(batch));
+        int B = batch.BatchSize, T = batch.Steps, H = Options.HiddenSize, DH = Network.OutputSize, O = Options.OutputSize;
+        int rows = OutputRows(batch);
+        if (output.Length < rows * O) throw new ArgumentException($"output holds {output.Length} floats but {rows}·{O} are needed.", nameof(output));
+        _batch = batch;
+        _training = training;
+
+        ReadOnlySpan<float> input = batch.Input;
+        if (Embedding is not null)
+        {
+            Grow(ref _embedded, T * B * Options.EmbeddingSize);
+            Grow(ref _ids, T * B);
+            batch.Ids.CopyTo(_ids);
+            Embedding.Forward(batch.Ids, _embedded);
+            input = _embedded.AsSpan(0, T * B * Options.EmbeddingSize);
+        }
+        Grow(ref _recurrentOutput, T * B * DH);
+        Grow(ref _finalHidden, Network.StateCount * B * H);
+        Network.Forward(input, B, batch.Lengths, _recurrentOutput.AsSpan(0, T * B * DH), _finalHidden.AsSpan(0, Network.StateCount * B * H),
+            training: training);
+
+        Span<float> features;
+        if (Options.Readout == SequenceReadout.LastStep)
+        {
+            Grow(ref _features, B * DH);
+            features = _features.AsSpan(0, B * DH);
+            int D = Options.Bidirectional ? 2 : 1, top = (Options.Layers - 1) * D;
+            for (int b = 0; b < B; b++)
+                for (int d = 0; d < D; d++)
+                    _finalHidden.AsSpan(((top + d) * B + b) * H, H).CopyTo(features.Slice(b * DH + d * H, H));
+        }
+        else
+        {
+            features = _recurrentOutput.AsSpan(0, T * B * DH);
+        }
+        if (training && Options.Dropout > 0f) features = Drop(features);
+        Head.Forward(features, rows, output);
+        if (Options.Readout == SequenceReadout.EveryStep) ZeroPaddedSteps(output, batch, O);
+        if (training)
+        {
+            Grow(ref _headOutput, rows * O);
+            output.Slice(0, rows * O).CopyTo(_headOutput);
+        }
+    }
+
+    /// <summary>Adds dL/dθ for the last training <see cref="Forward"/> into <see cref="ParameterSet.Gradients"/>.</summary>
+    public void Backward(ReadOnlySpan<float> outputGradient)
+    {
+        var batch = _batch;
+        if (batch is null || !_training) throw new InvalidOperationException("Backward needs a Forward with training: true first.");
+        int B = batch.BatchSize, T = batch.Steps, H = Options.HiddenSize, DH = Network.OutputSize, O = Options.OutputSize, rows = OutputRows(batch);
+        bool lastStep = Options.Readout == SequenceReadout.LastStep;
+        ReadOnlySpan<float> features = Options.Dropout > 0f ? _droppedFeatures.AsSpan(0, rows * DH)
+            : lastStep ? _features.AsSpan(0, rows * DH) : _recurrentOutput.AsSpan(0, rows * DH);
+        Grow(ref _featureGradient, rows * DH);
+        Span<float> featureGradient = _featureGradient.AsSpan(0, rows * DH);
+        if (!lastStep)
+        {
+            // Padded outputs were set to zero, so nothing flows back from them.
+            Grow(ref _outputGradient, rows * O);
+            outputGradient.Slice(0, rows * O).CopyTo(_outputGradient);
+            ZeroPaddedSteps(_outputGradient, batch, O);
+            outputGradient = _outputGradient.AsSpan(0, rows * O);
+        }
+        Head.Backward(features, _headOutput.AsSpan(0, rows * O), outputGradient, rows, featureGradient);
+        if (Options.Dropout > 0f) System.Numerics.Tensors.TensorPrimitives.Multiply(featureGradient, _mask.AsSpan(0, rows * DH), featureGradient);
+
+        int stateLength = Network.StateCount * B * H;
+        Grow(ref _recurrentGradient, T * B * DH);
+        Span<float> recurrentGradient = _recurrentGradient.AsSpan(0, T * B * DH);
+        Span<float> finalHiddenGradient = default;
+        if (lastStep)
+        {
+            recurrentGradient.Clear();
+            Grow(ref _finalHiddenGradient, stateLength);
+            finalHiddenGradient = _finalHiddenGradient.AsSpan(0, stateLength);
+            finalHiddenGradient.Clear();
+            int D = Options.Bidirectional ? 2 : 1, top = (Options.Layers - 1) * D;
+            for (int b = 0; b < B; b++)
+                for (int d = 0; d < D; d++)
+                    featureGradient.Slice(b * DH + d * H, H).CopyTo(finalHiddenGradient.Slice(((top + d) * B + b) * H, H));
+        }
+        else
+        {
+            featureGradient.CopyTo(recurrentGradient);
+        }
+
+        Span<float> inputGradient = default;
+        if (Embedding is not null)
+        {
+            Grow(ref _embeddedGradient, T * B * Options.EmbeddingSize);
+            inputGradient = _embeddedGradient.AsSpan(0, T * B * Options.EmbeddingSize);
+        }
+        Network.Backward(recurrentGradient, finalHiddenGradient, default, inputGradient);
+        Embedding?.Backward(_ids.AsSpan(0, T * B), inputGradient);
+    }
+
+    private Span<float> Drop(Span<float> features)
+    {
+        // Inverted dropout on the head's input.
+        int length = features.Length;
+        Grow(ref _mask, length);
+        Grow(ref _droppedFeatures, length);
+        float keep = 1f - Options.Dropout, scale = 1f / keep;
+        for (int i = 0; i < length; i++) _mask[i] = _dropoutRandom.NextSingle() < keep ? scale : 0f;
+        Span<float> dropped = _droppedFeatures.AsSpan(0, length);
+        System.Numerics.Tensors.TensorPrimitives.Multiply(features, _mask.AsSpan(0, length), dropped);
+        return dropped;
+    }
+
+    private static void ZeroPaddedSteps(Span<float> output, SequenceBatch batch, int width)
+    {
+        ReadOnlySpan<int> lengths = batch.Lengths;
+        for (int t = 0; t < batch.Steps; t++)
+            for (int b = 0; b < batch.BatchSize; b++)
+                if (t >= lengths[b]) output.Slice((t * batch.BatchSize + b) * width, width).Clear();
+    }
+
+    private static void Grow<T>(ref T[] buffer, int length)
+    {
+        if (buffer.Length < length) buffer = new T[length];
+    }
+}

@@ -1,0 +1,86 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using MlNet.Rnn.Core.Persistence;
+
+namespace MlNet.Rnn.Core.Models;
+
+/// <summary>
+/// Saves and loads a <see cref="SequenceModel"/> as a model file (<see cref="ModelFile"/>: safetensors with PyTorch's
+/// tensor names, the options as JSON in the metadata). A file that does not fit is rejected whole; nothing half-loads.
+/// </summary>
+public static class SequenceModelFile
+{
+    private static readonly JsonSerializerOptions s_json = new()
+    {
+        WriteIndented = false,
+        Converters = { new JsonStringEnumConverter() },
+    };
+
+    /// <summary>The options as the JSON stored in a model file.</summary>
+    public static string ToJson(SequenceModelOptions options) => JsonSerializer.Serialize(options, s_json);
+
+    /// <summary>Options from the JSON of a model file; validated.</summary>
+    public static SequenceModelOptions FromJson(string json, string? source = null)
+    {
+        SequenceModelOptions? options;
+        try
+        {
+            options = JsonSerializer.Deserialize<SequenceModelOptions>(json, s_json);
+        }
+        catch (JsonException exception)
+        {
+            throw new InvalidDataException($"{source ?? "The model file"}: the configuration is not valid JSON for SequenceModelOptions ({exception.Message}).", exception);
+        }
+        if (options is null) throw new InvalidDataException($"{source ?? "The model file"}: the configuration is empty.");
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentException exception)
+        {
+            throw new InvalidDataException($"{source ?? "The model file"}: the configuration is invalid: {exception.Message}", exception);
+        }
+        return options;
+    }
+
+    /// <summary>Writes the model's options and every parameter to <paramref name="path"/> (atomically).</summary>
+    public static void Save(SequenceModel model, string path)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ModelFile.Save(path, model.Parameters, ToJson(model.Options));
+    }
+
+    /// <summary>Writes the model to a stream.</summary>
+    public static void Save(SequenceModel model, Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ModelFile.Save(stream, model.Parameters, ToJson(model.Options));
+    }
+
+    /// <summary>Reads a model written by <see cref="Save(SequenceModel, string)"/>.</summary>
+    public static SequenceModel Load(string path) => FromContents(ModelFile.Read(path, requireModelFormat: true));
+
+    /// <summary>Reads a model from a stream.</summary>
+    public static SequenceModel Load(Stream stream, string? source = null) => FromContents(ModelFile.Read(stream, requireModelFormat: true, source));
+
+    /// <summary>Builds the model a file describes and loads its parameters, ignoring checkpoint state.</summary>
+    public static SequenceModel FromContents(ModelFileContents contents)
+    {
+        ArgumentNullException.ThrowIfNull(contents);
+        string json = contents.Configuration
+            ?? throw new InvalidDataException($"{contents.Source ?? "The model file"} has no configuration; it was not written by SequenceModelFile.Save.");
+        var model = new SequenceModel(FromJson(json, contents.Source));
+        ModelFile.LoadInto(model.Parameters, contents, requireAll: true, ignorePrefixes: [CheckpointPrefix.Optimizer, CheckpointPrefix.Trainer]);
+        return model;
+    }
+
+    /// <summary>Tensor-name prefixes of checkpoint state that is not a model parameter.</summary>
+    public static class CheckpointPrefix
+    {
+        /// <summary>Optimizer moments.</summary>
+        public const string Optimizer = "optimizer.";
+
+        /// <summary>Trainer state (best weights).</summary>
+        public const string Trainer = "trainer.";
+    }
+}

@@ -1,0 +1,151 @@
+using Microsoft.Extensions.Logging;
+
+namespace MlNet.Rnn.Core.Training;
+
+/// <summary>The optimizer a <see cref="SequenceTrainer"/> builds.</summary>
+public enum OptimizerKind
+{
+    /// <summary>Stochastic gradient descent, optionally with momentum and Nesterov (<see cref="Sgd"/>).</summary>
+    Sgd,
+    /// <summary><see cref="Training.Adam"/>.</summary>
+    Adam,
+    /// <summary>Adam with decoupled weight decay (<see cref="Training.AdamW"/>).</summary>
+    AdamW,
+    /// <summary><see cref="Training.RmsProp"/>.</summary>
+    RmsProp,
+}
+
+/// <summary>How the learning rate changes over training.</summary>
+public enum ScheduleKind
+{
+    /// <summary>The base rate throughout.</summary>
+    Constant,
+    /// <summary>Multiplied by <see cref="TrainerOptions.StepDecayGamma"/> every <see cref="TrainerOptions.StepDecayEpochs"/> epochs.</summary>
+    StepDecay,
+    /// <summary>Linear warm-up over <see cref="TrainerOptions.WarmupSteps"/>, then cosine decay to <see cref="TrainerOptions.MinimumLearningRate"/>.</summary>
+    Cosine,
+}
+
+/// <summary>
+/// Everything a <see cref="SequenceTrainer"/> does, with defaults in one place. <see cref="Validate"/> rejects an
+/// invalid value with a message that names the option and its valid range.
+/// </summary>
+public sealed record TrainerOptions
+{
+    /// <summary>Passes over the training data.</summary>
+    public int Epochs { get; init; } = 10;
+
+    /// <summary>Sequences per mini-batch; the last batch of an epoch may be smaller.</summary>
+    public int BatchSize { get; init; } = 32;
+
+    /// <summary>Base learning rate.</summary>
+    public float LearningRate { get; init; } = 1e-3f;
+
+    /// <summary>The optimizer.</summary>
+    public OptimizerKind Optimizer { get; init; } = OptimizerKind.Adam;
+
+    /// <summary>Momentum of SGD and RMSProp.</summary>
+    public float Momentum { get; init; }
+
+    /// <summary>Nesterov momentum for SGD.</summary>
+    public bool Nesterov { get; init; }
+
+    /// <summary>Weight decay: L2 for SGD, Adam and RMSProp, decoupled for AdamW (where 0 means AdamW's default 0.01 is not used: give it explicitly).</summary>
+    public float WeightDecay { get; init; }
+
+    /// <summary>β1 of Adam and AdamW.</summary>
+    public float Beta1 { get; init; } = 0.9f;
+
+    /// <summary>β2 of Adam and AdamW.</summary>
+    public float Beta2 { get; init; } = 0.999f;
+
+    /// <summary>Clip the global gradient norm to this value (the remedy for exploding gradients); 0 turns it off.</summary>
+    public float GradientClipNorm { get; init; } = 5f;
+
+    /// <summary>Clip every gradient element to [−v, v]; 0 turns it off.</summary>
+    public float GradientClipValue { get; init; }
+
+    /// <summary>The learning-rate schedule.</summary>
+    public ScheduleKind Schedule { get; init; } = ScheduleKind.Constant;
+
+    /// <summary>Epochs between decays of <see cref="ScheduleKind.StepDecay"/>.</summary>
+    public int StepDecayEpochs { get; init; } = 10;
+
+    /// <summary>Decay factor of <see cref="ScheduleKind.StepDecay"/>.</summary>
+    public float StepDecayGamma { get; init; } = 0.1f;
+
+    /// <summary>Linear warm-up steps of <see cref="ScheduleKind.Cosine"/>.</summary>
+    public int WarmupSteps { get; init; }
+
+    /// <summary>Final rate of <see cref="ScheduleKind.Cosine"/>, and the floor of reduce-on-plateau.</summary>
+    public float MinimumLearningRate { get; init; }
+
+    /// <summary>Multiply the rate by <see cref="PlateauFactor"/> when the validation loss stops improving (needs validation data).</summary>
+    public bool ReduceOnPlateau { get; init; }
+
+    /// <summary>Factor of reduce-on-plateau.</summary>
+    public float PlateauFactor { get; init; } = 0.5f;
+
+    /// <summary>Epochs without improvement before reduce-on-plateau acts.</summary>
+    public int PlateauPatience { get; init; } = 2;
+
+    /// <summary>Stop after this many epochs without a better validation loss and restore the best weights; 0 turns it off.</summary>
+    public int EarlyStoppingPatience { get; init; }
+
+    /// <summary>Shuffle the examples every epoch.</summary>
+    public bool Shuffle { get; init; } = true;
+
+    /// <summary>Batch sequences of similar length together, so little padding is computed.</summary>
+    public bool BucketByLength { get; init; } = true;
+
+    /// <summary>Seed of shuffling (dropout and initialisation take the model's seed).</summary>
+    public int Seed { get; init; }
+
+    /// <summary>Write a checkpoint every this many epochs to <see cref="CheckpointPath"/>; 0 turns it off.</summary>
+    public int CheckpointEvery { get; init; }
+
+    /// <summary>Where checkpoints are written (the file is replaced atomically each time).</summary>
+    public string? CheckpointPath { get; init; }
+
+    /// <summary>Receives per-epoch progress; nothing is logged when null.</summary>
+    public ILogger? Logger { get; init; }
+
+    /// <summary>
+    /// Throws an <see cref="ArgumentOutOfRangeException"/> (or <see cref="ArgumentException"/>) naming the first invalid
+    /// option; <paramref name="hasValidationData"/> tells whether options that need validation data may be set.
+    /// </summary>
+    public void Validate(bool hasValidationData)
+    {
+        Check(Epochs >= 1, nameof(Epochs), Epochs, "at least 1");
+        Check(BatchSize >= 1, nameof(BatchSize), BatchSize, "at least 1");
+        Check(LearningRate > 0 && float.IsFinite(LearningRate), nameof(LearningRate), LearningRate, "a positive finite number");
+        Check(Enum.IsDefined(Optimizer), nameof(Optimizer), Optimizer, "Sgd, Adam, AdamW or RmsProp");
+        Check(Momentum >= 0 && Momentum < 1, nameof(Momentum), Momentum, "in [0, 1)");
+        Check(!Nesterov || (Optimizer == OptimizerKind.Sgd && Momentum > 0), nameof(Nesterov), Nesterov, "used only with Optimizer = Sgd and Momentum > 0");
+        Check(WeightDecay >= 0 && float.IsFinite(WeightDecay), nameof(WeightDecay), WeightDecay, "≥ 0");
+        Check(Beta1 >= 0 && Beta1 < 1, nameof(Beta1), Beta1, "in [0, 1)");
+        Check(Beta2 >= 0 && Beta2 < 1, nameof(Beta2), Beta2, "in [0, 1)");
+        Check(GradientClipNorm >= 0 && float.IsFinite(GradientClipNorm), nameof(GradientClipNorm), GradientClipNorm, "≥ 0 (0 = off)");
+        Check(GradientClipValue >= 0 && float.IsFinite(GradientClipValue), nameof(GradientClipValue), GradientClipValue, "≥ 0 (0 = off)");
+        Check(Enum.IsDefined(Schedule), nameof(Schedule), Schedule, "Constant, StepDecay or Cosine");
+        Check(StepDecayEpochs >= 1, nameof(StepDecayEpochs), StepDecayEpochs, "at least 1");
+        Check(StepDecayGamma > 0 && StepDecayGamma <= 1, nameof(StepDecayGamma), StepDecayGamma, "in (0, 1]");
+        Check(WarmupSteps >= 0, nameof(WarmupSteps), WarmupSteps, "≥ 0");
+        Check(MinimumLearningRate >= 0 && MinimumLearningRate <= LearningRate, nameof(MinimumLearningRate), MinimumLearningRate, $"in [0, LearningRate = {LearningRate}]");
+        Check(PlateauFactor > 0 && PlateauFactor < 1, nameof(PlateauFactor), PlateauFactor, "in (0, 1)");
+        Check(PlateauPatience >= 0, nameof(PlateauPatience), PlateauPatience, "≥ 0");
+        Check(EarlyStoppingPatience >= 0, nameof(EarlyStoppingPatience), EarlyStoppingPatience, "≥ 0 (0 = off)");
+        Check(CheckpointEvery >= 0, nameof(CheckpointEvery), CheckpointEvery, "≥ 0 (0 = off)");
+        if (CheckpointEvery > 0 && string.IsNullOrWhiteSpace(CheckpointPath))
+            throw new ArgumentException($"CheckpointEvery is {CheckpointEvery} but CheckpointPath is empty; give a file path or set CheckpointEvery to 0.", nameof(CheckpointPath));
+        if (!hasValidationData && EarlyStoppingPatience > 0)
+            throw new ArgumentException($"EarlyStoppingPatience is {EarlyStoppingPatience} but no validation data was given; pass validation data or set it to 0.", nameof(EarlyStoppingPatience));
+        if (!hasValidationData && ReduceOnPlateau)
+            throw new ArgumentException("ReduceOnPlateau needs validation data; pass it or turn ReduceOnPlateau off.", nameof(ReduceOnPlateau));
+    }
+
+    private static void Check(bool valid, string name, object value, string range)
+    {
+        if (!valid) throw new ArgumentOutOfRangeException(name, value, $"{name} is {value}; it must be {range}.");
+    }
+}
