@@ -78,6 +78,28 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
     public int MaxDegreeOfParallelism { get; set; } = Environment.ProcessorCount;
 
     /// <summary>
+    /// Recurrent (variational) dropout p, Gal and Ghahramani: in training, <c>h'</c> entering <c>W_hh</c> is multiplied by a
+    /// mask drawn once per sequence and direction and kept for every step (zero with probability p, else 1/(1−p)).
+    /// GRU's direct path <c>z⊙h'</c> and the carried state itself are not masked.
+    /// </summary>
+    public float RecurrentDropout { get; set; }
+
+    /// <summary>Draws the recurrent-dropout masks of the next training forward, <c>[D, B, H]</c> (call before <see cref="Forward"/>).</summary>
+    public void SampleRecurrentMasks(Random random, int batch)
+    {
+        ArgumentNullException.ThrowIfNull(random);
+        float keep = 1f - RecurrentDropout, scale = 1f / keep;
+        foreach (var direction in _directions)
+        {
+            SequenceLayout.EnsureCapacity(ref direction.RecurrentMask, batch * HiddenSize);
+            for (int i = 0; i < batch * HiddenSize; i++) direction.RecurrentMask[i] = random.NextSingle() < keep ? scale : 0f;
+        }
+        _masksBatch = batch;
+    }
+
+    private int _masksBatch = -1;
+
+    /// <summary>
     /// Runs the layer over packed rows. <paramref name="input"/> is <c>[N, I]</c>; <paramref name="output"/> receives
     /// <c>[N, D·H]</c>. Initial states <c>[D, B, H]</c> are in sorted order; empty means learned (if the layer has one)
     /// or zeros. Final states <c>[D, B, H]</c> are written when the spans are not empty. With <paramref name="training"/>
@@ -88,9 +110,13 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
     {
         int N = layout.TotalRows, B = layout.BatchSize, H = HiddenSize, GH = _gateWidth;
         _layout = layout;
+        _masked = training && RecurrentDropout > 0f;
+        if (_masked && _masksBatch != B)
+            throw new InvalidOperationException($"RecurrentDropout is {RecurrentDropout}: call SampleRecurrentMasks for this batch of {B} before a training Forward.");
         foreach (var direction in _directions)
         {
             direction.Reserve(N, B, H, GH, _cacheWidth, training, TCell.HasSeparateRecurrentGradient);
+            if (_masked) SequenceLayout.EnsureCapacity(ref direction.MaskedHidden, Math.Max(B, N) * H);
             direction.Training = training;
             // xProj = X·W_ihᵀ + b_ih + b_hh (GRU: without b_hn, which stays inside r⊙(·)).
             Span<float> bias = direction.CombinedBias.AsSpan(0, GH);
@@ -170,7 +196,17 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
             Span<float> c = TCell.HasCellState ? cell.Slice(first * H, rows * H) : default;
             Span<float> gates = hProj.Slice(first * GH, rows * GH);
             if (direction.Training) h.CopyTo(previous.Slice(row0 * H, rows * H));
-            Gemm.Multiply(rows, h, H, false, direction.PackedRecurrent, gates, GH, accumulate: false);
+            if (_masked)
+            {
+                // Variational dropout: W_hh reads h'⊙mask; the state itself stays unmasked.
+                Span<float> masked = direction.MaskedHidden.AsSpan(first * H, rows * H);
+                TensorPrimitives.Multiply(h, direction.RecurrentMask.AsSpan(first * H, rows * H), masked);
+                Gemm.Multiply(rows, masked, H, false, direction.PackedRecurrent, gates, GH, accumulate: false);
+            }
+            else
+            {
+                Gemm.Multiply(rows, h, H, false, direction.PackedRecurrent, gates, GH, accumulate: false);
+            }
             _cell.Forward(rows, H, xProj.Slice(row0 * GH, rows * GH), gates, recurrentBias, h, c,
                 direction.Training ? cache.Slice(row0 * CW, rows * CW) : default);
             for (int r = 0; r < rows; r++) h.Slice(r * H, H).CopyTo(packedOutput.Slice((row0 + r) * DH + d * H, H));
@@ -215,7 +251,7 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
             // dW_ih += dGxᵀ·X, dW_hh += dGhᵀ·H', db_ih += Σ dGx, db_hh += Σ dGh, dX (+)= dGx·W_ih
             Gemm.MultiplyParallel(GH, InputSize, N, dGx, GH, true, input, InputSize, false,
                 _parameters.GradientsOf(direction.InputWeights), InputSize, accumulate: true, MaxDegreeOfParallelism);
-            Gemm.MultiplyParallel(GH, H, N, dGh, GH, true, direction.PreviousHidden, H, false,
+            Gemm.MultiplyParallel(GH, H, N, dGh, GH, true, _masked ? MaskPreviousHidden(direction) : direction.PreviousHidden, H, false,
                 _parameters.GradientsOf(direction.RecurrentWeights), H, accumulate: true, MaxDegreeOfParallelism);
             AddColumnSums(dGx, N, GH, _parameters.GradientsOf(direction.InputBias));
             AddColumnSums(dGh, N, GH, _parameters.GradientsOf(direction.RecurrentBias));
@@ -234,6 +270,22 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
         if (!destination.IsEmpty) gradient.CopyTo(destination.Slice(d * B * H, B * H));
         if (learned is not null && !direction.GivenInitialState) AddColumnSums(gradient, B, H, _parameters.GradientsOf(learned));
     }
+
+    /// <summary>h'⊙mask for every packed row (row r of step t belongs to sorted sequence r − Offsets[t]), for dW_hh.</summary>
+    private float[] MaskPreviousHidden(Direction direction)
+    {
+        var layout = _layout!;
+        int H = HiddenSize;
+        ReadOnlySpan<int> batchSizes = layout.BatchSizes, offsets = layout.Offsets;
+        for (int t = 0; t < layout.Steps; t++)
+        {
+            int rows = batchSizes[t] * H, start = offsets[t] * H;
+            TensorPrimitives.Multiply(direction.PreviousHidden.AsSpan(start, rows), direction.RecurrentMask.AsSpan(0, rows), direction.MaskedHidden.AsSpan(start, rows));
+        }
+        return direction.MaskedHidden;
+    }
+
+    private bool _masked;
 
     private void BackwardRows(int d, int first, int end, ReadOnlySpan<float> outputGradient)
     {
@@ -261,7 +313,17 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
                 TensorPrimitives.Add(dh.Slice(r * H, H), outputGradient.Slice((row0 + r) * DH + d * H, H), dh.Slice(r * H, H));
             Span<float> dGx = dGxAll.Slice(row0 * GH, rows * GH), dGh = dGhAll.Slice(row0 * GH, rows * GH);
             _cell.Backward(rows, H, cache.Slice(row0 * CW, rows * CW), previous.Slice(row0 * H, rows * H), dh, dc, dGx, dGh);
-            Gemm.Multiply(rows, dGh, GH, false, direction.PackedRecurrentBackward, dh, H, accumulate: true);
+            if (_masked)
+            {
+                // dh' += (dGh·W_hh)⊙mask, through a scratch of this worker's rows.
+                Span<float> recurrent = direction.RecurrentGradientScratch.AsSpan(first * H, rows * H);
+                Gemm.Multiply(rows, dGh, GH, false, direction.PackedRecurrentBackward, recurrent, H, accumulate: false);
+                TensorPrimitives.MultiplyAdd(recurrent, direction.RecurrentMask.AsSpan(first * H, rows * H), dh, dh);
+            }
+            else
+            {
+                Gemm.Multiply(rows, dGh, GH, false, direction.PackedRecurrentBackward, dh, H, accumulate: true);
+            }
         }
     }
 
@@ -303,6 +365,7 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
         public required ParameterTensor InputWeights, RecurrentWeights, InputBias, RecurrentBias;
         public ParameterTensor? InitialHidden, InitialCell;
         public readonly PackedMatrix PackedRecurrent = new(), PackedRecurrentBackward = new();
+        public float[] RecurrentMask = [], MaskedHidden = [], RecurrentGradientScratch = [];
         public float[] CombinedBias = [], InputProjection = [], RecurrentProjection = [], Hidden = [], Cell = [],
             Cache = [], PreviousHidden = [], InputGateGradient = [], RecurrentGateGradient = [], HiddenGradient = [], CellGradient = [];
         public bool Training, GivenInitialState;
@@ -321,6 +384,7 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
             if (separateRecurrentGradient) SequenceLayout.EnsureCapacity(ref RecurrentGateGradient, N * GH);
             SequenceLayout.EnsureCapacity(ref HiddenGradient, B * H);
             SequenceLayout.EnsureCapacity(ref CellGradient, B * H);
+            SequenceLayout.EnsureCapacity(ref RecurrentGradientScratch, B * H);
         }
     }
 }

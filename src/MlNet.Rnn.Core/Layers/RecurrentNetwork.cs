@@ -36,7 +36,10 @@ public sealed class RecurrentNetwork<TCell> : IRecurrentNetwork where TCell : st
         {
             int inputSize = l == 0 ? options.InputSize : directions * options.HiddenSize;
             _layers[l] = new RecurrentLayer<TCell>(Parameters, cell, l, inputSize, options.HiddenSize, options.Bidirectional,
-                options.LearnedInitialState) { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism };
+                options.LearnedInitialState)
+            {
+                MaxDegreeOfParallelism = options.MaxDegreeOfParallelism, RecurrentDropout = options.RecurrentDropout,
+            };
         }
         _dropoutRandom = new Random(options.Seed);
         _layerInputs = new float[options.Layers][];
@@ -161,6 +164,7 @@ public sealed class RecurrentNetwork<TCell> : IRecurrentNetwork where TCell : st
         {
             var layer = _layers[l];
             Grow(ref _layerOutputs[l], N * layer.OutputSize);
+            if (training && Options.RecurrentDropout > 0f) layer.SampleRecurrentMasks(_dropoutRandom, batch);
             ReadOnlySpan<float> layerInitialHidden = _givenInitialState ? _sortedInitialHidden.AsSpan(l * blockLength, blockLength) : default;
             ReadOnlySpan<float> layerInitialCell = _givenInitialState && hasCell ? _sortedInitialCell.AsSpan(l * blockLength, blockLength) : default;
             layer.Forward(_layout, _layerInputs[l].AsSpan(0, N * layer.InputSize), layerInitialHidden, layerInitialCell,

@@ -18,6 +18,9 @@ public sealed record RecurrentNetworkOptions
     /// <summary>Probability of zeroing an output of a layer before the next layer reads it, during training only.</summary>
     public float Dropout { get; init; }
 
+    /// <summary>Recurrent (variational) dropout on h' entering W_hh, one mask per sequence kept for all steps; training only.</summary>
+    public float RecurrentDropout { get; init; }
+
     /// <summary>Whether the initial state (h0, and c0 for LSTM) is a trained parameter rather than zeros.</summary>
     public bool LearnedInitialState { get; init; }
 
@@ -34,6 +37,8 @@ public sealed record RecurrentNetworkOptions
         if (HiddenSize <= 0) throw new ArgumentOutOfRangeException(nameof(HiddenSize), HiddenSize, "HiddenSize must be at least 1.");
         if (Layers <= 0) throw new ArgumentOutOfRangeException(nameof(Layers), Layers, "Layers must be at least 1.");
         if (!(Dropout >= 0f && Dropout < 1f)) throw new ArgumentOutOfRangeException(nameof(Dropout), Dropout, "Dropout must be in [0, 1).");
+        if (!(RecurrentDropout >= 0f && RecurrentDropout < 1f))
+            throw new ArgumentOutOfRangeException(nameof(RecurrentDropout), RecurrentDropout, "RecurrentDropout must be in [0, 1).");
         if (MaxDegreeOfParallelism <= 0)
             throw new ArgumentOutOfRangeException(nameof(MaxDegreeOfParallelism), MaxDegreeOfParallelism, "MaxDegreeOfParallelism must be at least 1.");
     }

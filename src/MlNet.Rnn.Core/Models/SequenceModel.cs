@@ -31,7 +31,7 @@ public sealed class SequenceModel
         var networkOptions = new RecurrentNetworkOptions
         {
             InputSize = options.RecurrentInputSize, HiddenSize = options.HiddenSize, Layers = options.Layers, Bidirectional = options.Bidirectional,
-            Dropout = options.Dropout, LearnedInitialState = options.LearnedInitialState, Seed = options.Seed,
+            Dropout = options.Dropout, RecurrentDropout = options.RecurrentDropout, LearnedInitialState = options.LearnedInitialState, Seed = options.Seed,
             MaxDegreeOfParallelism = options.MaxDegreeOfParallelism,
         };
         Network = options.Cell switch
@@ -138,7 +138,10 @@ public sealed class SequenceModel
         }
     }
 
-    /// <summary>Adds dL/dθ for the last training <see cref="Forward"/> into <see cref="ParameterSet.Gradients"/>.</summary>
+    /// <summary>
+    /// Adds dL/dθ for the last training <see cref="Forward"/> into <see cref="ParameterSet.Gradients"/>. When the gradient
+    /// overflows to infinity on its way back, every gradient is set to NaN, so the caller's norm check sees it.
+    /// </summary>
     public void Backward(ReadOnlySpan<float> outputGradient)
     {
         var batch = _batch;
@@ -159,6 +162,12 @@ public sealed class SequenceModel
         }
         Head.Backward(features, _headOutput.AsSpan(0, rows * O), outputGradient, rows, featureGradient);
         if (Options.Dropout > 0f) System.Numerics.Tensors.TensorPrimitives.Multiply(featureGradient, _mask.AsSpan(0, rows * DH), featureGradient);
+        if (!float.IsFinite(featureGradient[System.Numerics.Tensors.TensorPrimitives.IndexOfMaxMagnitude(featureGradient)]))
+        {
+            // The gradient overflowed (exploding gradients): report it as NaN gradients, which a trainer sees in the norm.
+            Parameters.Gradients.Fill(float.NaN);
+            return;
+        }
 
         int stateLength = Network.StateCount * B * H;
         Grow(ref _recurrentGradient, T * B * DH);

@@ -35,6 +35,9 @@ public sealed record SequenceModelOptions
     /// <summary>Dropout between recurrent layers and before the head, in training.</summary>
     public float Dropout { get; init; }
 
+    /// <summary>Recurrent (variational) dropout on the state entering W_hh, one mask per sequence for all steps; training only.</summary>
+    public float RecurrentDropout { get; init; }
+
     /// <summary>Whether the initial state is trained.</summary>
     public bool LearnedInitialState { get; init; }
 
@@ -64,6 +67,7 @@ public sealed record SequenceModelOptions
         if (HiddenSize <= 0) throw new ArgumentOutOfRangeException(nameof(HiddenSize), HiddenSize, "HiddenSize must be at least 1.");
         if (Layers <= 0) throw new ArgumentOutOfRangeException(nameof(Layers), Layers, "Layers must be at least 1.");
         if (!(Dropout >= 0f && Dropout < 1f)) throw new ArgumentOutOfRangeException(nameof(Dropout), Dropout, "Dropout must be in [0, 1).");
+        if (!(RecurrentDropout >= 0f && RecurrentDropout < 1f)) throw new ArgumentOutOfRangeException(nameof(RecurrentDropout), RecurrentDropout, "RecurrentDropout must be in [0, 1).");
         if (OutputSize <= 0) throw new ArgumentOutOfRangeException(nameof(OutputSize), OutputSize, "OutputSize must be at least 1.");
         if (!Enum.IsDefined(Readout)) throw new ArgumentOutOfRangeException(nameof(Readout), Readout, "Readout must be LastStep or EveryStep.");
         if (MaxDegreeOfParallelism <= 0)

@@ -108,40 +108,52 @@ internal static class SafetensorsReader
         }
         using (document)
         {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-                throw Corrupt(where, $"has a header that is a JSON {root.ValueKind}, not the object of tensors a safetensors header is.");
-
-            var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-            var names = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var property in root.EnumerateObject())
+            try
             {
-                if (!names.Add(property.Name)) throw Corrupt(where, $"names '{property.Name}' twice in its header.");
-                if (property.Name == MetadataKey) ReadMetadata(property.Value, metadata, where);
+                return ReadHeader(document.RootElement, where, requireModelFormat);
             }
-            CheckFormat(metadata, where, requireModelFormat);
-
-            var entries = new List<Entry>();
-            foreach (var property in root.EnumerateObject())
-                if (property.Name != MetadataKey) entries.Add(ReadEntry(property.Name, property.Value, where));
-
-            // Stable sort: zero-length tensors at the same offset keep their header order.
-            var ordered = entries.Select((entry, index) => (entry, index)).OrderBy(x => x.entry.Begin).ThenBy(x => x.entry.End).ThenBy(x => x.index)
-                .Select(x => x.entry).ToList();
-            ulong expected = 0;
-            string? previous = null;
-            foreach (var entry in ordered)
+            catch (InvalidOperationException exception)
             {
-                if (entry.Begin > expected)
-                    throw Corrupt(where, $"leaves a gap in its data: tensor '{entry.Name}' begins at byte {entry.Begin}, but " +
-                        (previous is null ? "the data starts at byte 0." : $"the previous tensor '{previous}' ends at byte {expected}."));
-                if (entry.Begin < expected)
-                    throw Corrupt(where, $"has overlapping tensors: '{entry.Name}' begins at byte {entry.Begin}, before the previous tensor '{previous}' ends at byte {expected}.");
-                expected = entry.End;
-                previous = entry.Name;
+                // System.Text.Json refuses to decode a string holding an escaped lone surrogate ("\uD800").
+                throw Corrupt(where, $"has a header that is not valid JSON ({exception.Message})", exception);
             }
-            return (metadata, ordered);
         }
+    }
+
+    private static (Dictionary<string, string> Metadata, List<Entry> Entries) ReadHeader(JsonElement root, string where, bool requireModelFormat)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+            throw Corrupt(where, $"has a header that is a JSON {root.ValueKind}, not the object of tensors a safetensors header is.");
+
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var property in root.EnumerateObject())
+        {
+            if (!names.Add(property.Name)) throw Corrupt(where, $"names '{property.Name}' twice in its header.");
+            if (property.Name == MetadataKey) ReadMetadata(property.Value, metadata, where);
+        }
+        CheckFormat(metadata, where, requireModelFormat);
+
+        var entries = new List<Entry>();
+        foreach (var property in root.EnumerateObject())
+            if (property.Name != MetadataKey) entries.Add(ReadEntry(property.Name, property.Value, where));
+
+        // Stable sort: zero-length tensors at the same offset keep their header order.
+        var ordered = entries.Select((entry, index) => (entry, index)).OrderBy(x => x.entry.Begin).ThenBy(x => x.entry.End).ThenBy(x => x.index)
+            .Select(x => x.entry).ToList();
+        ulong expected = 0;
+        string? previous = null;
+        foreach (var entry in ordered)
+        {
+            if (entry.Begin > expected)
+                throw Corrupt(where, $"leaves a gap in its data: tensor '{entry.Name}' begins at byte {entry.Begin}, but " +
+                    (previous is null ? "the data starts at byte 0." : $"the previous tensor '{previous}' ends at byte {expected}."));
+            if (entry.Begin < expected)
+                throw Corrupt(where, $"has overlapping tensors: '{entry.Name}' begins at byte {entry.Begin}, before the previous tensor '{previous}' ends at byte {expected}.");
+            expected = entry.End;
+            previous = entry.Name;
+        }
+        return (metadata, ordered);
     }
 
     private static void ReadMetadata(JsonElement value, Dictionary<string, string> metadata, string where)

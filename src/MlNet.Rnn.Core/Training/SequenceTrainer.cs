@@ -94,9 +94,10 @@ public sealed class SequenceTrainer
                 Optimizer.LearningRate = schedule.LearningRate(_baseRate, Optimizer.StepCount, batchesPerEpoch);
                 training.Fill(batches[b], _batch);
                 var (loss, weight) = ForwardLoss(training: true);
-                if (!double.IsFinite(loss)) throw new TrainingDivergedException(epoch, b + 1, loss, double.NaN);
+                Span<float> outputGradient = _gradient.AsSpan(0, _model.OutputRows(_batch) * _model.OutputSize);
+                if (!double.IsFinite(loss) || !IsFinite(outputGradient)) throw new TrainingDivergedException(epoch, b + 1, loss, double.NaN);
                 _model.Parameters.ZeroGradients();
-                _model.Backward(_gradient.AsSpan(0, _model.OutputRows(_batch) * _model.OutputSize));
+                _model.Backward(outputGradient);
                 float norm = GradientClipping.GlobalNorm(_model.Parameters.Gradients);
                 if (!double.IsFinite(loss) || !float.IsFinite(norm)) throw new TrainingDivergedException(epoch, b + 1, loss, norm);
                 if (Options.GradientClipNorm > 0) GradientClipping.ClipByGlobalNorm(_model.Parameters.Gradients, Options.GradientClipNorm);

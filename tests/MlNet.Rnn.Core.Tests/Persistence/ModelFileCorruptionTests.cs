@@ -110,6 +110,22 @@ public sealed class ModelFileCorruptionTests
         Assert.True(refused > 4 * harmless, $"{refused} refused, {harmless} harmless");
     }
 
+    [Fact]
+    public void RandomGarbage_AnywhereInTheFile_IsRefusedOrHarmless_NeverAnotherException()
+    {
+        byte[] file = SavedFile(SmallLstm());
+        var target = SmallLstm();
+        var random = new Random(17);
+        for (int trial = 0; trial < 3000; trial++)
+        {
+            byte[] damaged = (byte[])file.Clone();
+            int count = 1 + random.Next(4);
+            for (int k = 0; k < count; k++) damaged[random.Next(damaged.Length)] = (byte)random.Next(256);
+            if (random.Next(4) == 0) damaged = damaged[..random.Next(damaged.Length)];
+            TryLoad(random.Next(2) == 0 ? new MemoryStream(damaged) : new SafetensorsBytes.ForwardOnlyStream(damaged), target.Parameters);
+        }
+    }
+
     public static TheoryData<string, string, int, string> CorruptHeaders() => new()
     {
         { "not JSON", "{not json", 0, "has a header that is not valid JSON" },
@@ -148,6 +164,8 @@ public sealed class ModelFileCorruptionTests
             "was written by a newer MlNet.Rnn (format version 7); this version reads up to 1: update the package." },
         { "bad version", """{"__metadata__":{"format":"MlNet.Rnn","format_version":"1.0"}}""", 0, "has format_version '1.0'; it must be a whole number from 1." },
         { "no version", """{"__metadata__":{"format":"MlNet.Rnn"}}""", 0, "says it is an MlNet.Rnn model file but has no format_version." },
+        { "lone surrogate in a name", """{"\uD800":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}""", 4, "has a header that is not valid JSON" },
+        { "lone surrogate in metadata", """{"__metadata__":{"a":"\uDC00"}}""", 0, "has a header that is not valid JSON" },
         { "integer too large", """{"a":{"dtype":"I32","shape":[1],"data_offsets":[0,4]}}""", -1,
             "has tensor 'a' (I32) holding 16777217 at index 0; integer tensors are read as float and must stay within ±2^24 to be exact." },
     };

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Numerics;
 using MlNet.Rnn.Core.Parameters;
 
@@ -26,7 +27,8 @@ public sealed class Sgd : Optimizer
         CheckRange(dampening, 0, 1, true, nameof(dampening));
         CheckRange(weightDecay, 0, float.PositiveInfinity, false, nameof(weightDecay));
         if (nesterov && (momentum <= 0 || dampening != 0))
-            throw new ArgumentException($"Nesterov momentum needs momentum > 0 and dampening = 0 (as in PyTorch); got momentum {momentum}, dampening {dampening}.", nameof(nesterov));
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"Nesterov momentum needs momentum > 0 and dampening = 0 (as in PyTorch); got momentum {momentum}, dampening {dampening}."), nameof(nesterov));
         Momentum = momentum;
         Dampening = dampening;
         Nesterov = nesterov;
