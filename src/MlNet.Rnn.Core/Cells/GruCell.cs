@@ -24,6 +24,15 @@ public readonly struct GruCell : IRecurrentCell
     public static bool HasSeparateRecurrentGradient => true;
 
     /// <inheritdoc />
+    /// <remarks>r and z take <c>b_ih + b_hh</c>; n takes <c>b_in</c> only, since <c>b_hn</c> is scaled by r.</remarks>
+    public static void CombineBiases(ReadOnlySpan<float> inputBias, ReadOnlySpan<float> recurrentBias, Span<float> combined)
+    {
+        int H = inputBias.Length / 3;
+        System.Numerics.Tensors.TensorPrimitives.Add(inputBias.Slice(0, 2 * H), recurrentBias.Slice(0, 2 * H), combined.Slice(0, 2 * H));
+        inputBias.Slice(2 * H, H).CopyTo(combined.Slice(2 * H, H));
+    }
+
+    /// <inheritdoc />
     public static int CacheWidth(int hiddenSize) => 4 * hiddenSize;
 
     /// <inheritdoc />

@@ -22,6 +22,12 @@ public interface IRecurrentCell
     /// <summary>Whether <c>dGh</c> differs from <c>dGx</c> (GRU's reset gate scales the recurrent part of n).</summary>
     static abstract bool HasSeparateRecurrentGradient { get; }
 
+    /// <summary>
+    /// The bias added to the input projection: <c>b_ih + b_hh</c>, except where the cell must apply part of
+    /// <c>b_hh</c> itself (GRU's <c>b_hn</c>, inside the reset product). Spans are <c>[G·H]</c>.
+    /// </summary>
+    static abstract void CombineBiases(ReadOnlySpan<float> inputBias, ReadOnlySpan<float> recurrentBias, Span<float> combined);
+
     /// <summary>Floats per row that forward keeps for backward.</summary>
     static abstract int CacheWidth(int hiddenSize);
 

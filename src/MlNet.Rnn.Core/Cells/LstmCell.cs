@@ -24,6 +24,10 @@ public readonly struct LstmCell : IRecurrentCell
     public static bool HasSeparateRecurrentGradient => false;
 
     /// <inheritdoc />
+    public static void CombineBiases(ReadOnlySpan<float> inputBias, ReadOnlySpan<float> recurrentBias, Span<float> combined) =>
+        System.Numerics.Tensors.TensorPrimitives.Add(inputBias, recurrentBias, combined);
+
+    /// <inheritdoc />
     public static int CacheWidth(int hiddenSize) => 6 * hiddenSize;
 
     /// <inheritdoc />

@@ -22,6 +22,10 @@ public readonly struct RnnCell(RnnActivation activation) : IRecurrentCell
     public static bool HasSeparateRecurrentGradient => false;
 
     /// <inheritdoc />
+    public static void CombineBiases(ReadOnlySpan<float> inputBias, ReadOnlySpan<float> recurrentBias, Span<float> combined) =>
+        TensorPrimitives.Add(inputBias, recurrentBias, combined);
+
+    /// <inheritdoc />
     public static int CacheWidth(int hiddenSize) => hiddenSize;
 
     /// <inheritdoc />

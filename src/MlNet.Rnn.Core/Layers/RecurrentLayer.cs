@@ -113,21 +113,20 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
         _masked = training && RecurrentDropout > 0f;
         if (_masked && _masksBatch != B)
             throw new InvalidOperationException($"RecurrentDropout is {RecurrentDropout}: call SampleRecurrentMasks for this batch of {B} before a training Forward.");
-        foreach (var direction in _directions)
+        for (int d = 0; d < Directions; d++)
         {
+            var direction = _directions[d];
             direction.Reserve(N, B, H, GH, _cacheWidth, training, TCell.HasSeparateRecurrentGradient);
             if (_masked) SequenceLayout.EnsureCapacity(ref direction.MaskedHidden, Math.Max(B, N) * H);
             direction.Training = training;
-            // xProj = X·W_ihᵀ + b_ih + b_hh (GRU: without b_hn, which stays inside r⊙(·)).
+            // xProj = X·W_ihᵀ + the biases the cell lets in before the recurrent product.
             Span<float> bias = direction.CombinedBias.AsSpan(0, GH);
-            TensorPrimitives.Add(_parameters.ValuesOf(direction.InputBias), _parameters.ValuesOf(direction.RecurrentBias), bias);
-            if (typeof(TCell) == typeof(GruCell)) _parameters.ValuesOf(direction.InputBias).Slice(2 * H, H).CopyTo(bias.Slice(2 * H, H));
+            TCell.CombineBiases(_parameters.ValuesOf(direction.InputBias), _parameters.ValuesOf(direction.RecurrentBias), bias);
             Span<float> xProj = direction.InputProjection.AsSpan(0, N * GH);
             for (int row = 0; row < N; row++) bias.CopyTo(xProj.Slice(row * GH, GH));
             Gemm.MultiplyParallel(N, GH, InputSize, input, InputSize, false, _parameters.ValuesOf(direction.InputWeights), InputSize, true,
                 xProj, GH, accumulate: true, MaxDegreeOfParallelism);
             direction.PackedRecurrent.Pack(_parameters.ValuesOf(direction.RecurrentWeights), H, transposeB: true, H, GH);
-            int d = Array.IndexOf(_directions, direction);
             LoadInitialState(direction.Hidden.AsSpan(0, B * H), initialHidden, direction.InitialHidden, B, d);
             if (TCell.HasCellState) LoadInitialState(direction.Cell.AsSpan(0, B * H), initialCell, direction.InitialCell, B, d);
             direction.GivenInitialState = !initialHidden.IsEmpty;

@@ -73,12 +73,18 @@ public sealed class SequenceModel
         _dropoutRandom = new Random(unchecked(seed * 31 + 7));
     }
 
-    /// <summary>PyTorch's default initialisation of every part.</summary>
+    /// <summary>PyTorch's default initialisation of every part, then <see cref="SequenceModelOptions.Initialization"/> and the forget-gate bias.</summary>
     public void Initialize(Random random)
     {
         Embedding?.Initialize(random);
         Network.Initialize(random);
         Head.Initialize(random);
+        if (Options.Initialization == WeightInitialization.XavierOrthogonal)
+        {
+            Training.Initialization.Xavier(Parameters, random);
+            Training.Initialization.Orthogonal(Parameters, random, Options.HiddenSize);
+        }
+        if (Options.ForgetGateBias is float forget) Training.Initialization.ForgetGateBias(Parameters, Options.HiddenSize, forget);
     }
 
     /// <summary>

@@ -47,6 +47,12 @@ public sealed record SequenceModelOptions
     /// <summary>Many-to-one or many-to-many aligned.</summary>
     public SequenceReadout Readout { get; init; } = SequenceReadout.LastStep;
 
+    /// <summary>How the recurrent weights start.</summary>
+    public WeightInitialization Initialization { get; init; } = WeightInitialization.PyTorchDefault;
+
+    /// <summary>LSTM only: when set, the forget-gate bias starts at this value (1 is the usual choice) instead of random.</summary>
+    public float? ForgetGateBias { get; init; }
+
     /// <summary>Seed of initialisation and dropout.</summary>
     public int Seed { get; init; }
 
@@ -70,7 +76,20 @@ public sealed record SequenceModelOptions
         if (!(RecurrentDropout >= 0f && RecurrentDropout < 1f)) throw new ArgumentOutOfRangeException(nameof(RecurrentDropout), RecurrentDropout, "RecurrentDropout must be in [0, 1).");
         if (OutputSize <= 0) throw new ArgumentOutOfRangeException(nameof(OutputSize), OutputSize, "OutputSize must be at least 1.");
         if (!Enum.IsDefined(Readout)) throw new ArgumentOutOfRangeException(nameof(Readout), Readout, "Readout must be LastStep or EveryStep.");
+        if (!Enum.IsDefined(Initialization))
+            throw new ArgumentOutOfRangeException(nameof(Initialization), Initialization, "Initialization must be PyTorchDefault or XavierOrthogonal.");
+        if (ForgetGateBias is float forget && (Cell != RecurrentCellType.Lstm || !float.IsFinite(forget)))
+            throw new ArgumentOutOfRangeException(nameof(ForgetGateBias), ForgetGateBias, "ForgetGateBias applies to an LSTM only and must be finite.");
         if (MaxDegreeOfParallelism <= 0)
             throw new ArgumentOutOfRangeException(nameof(MaxDegreeOfParallelism), MaxDegreeOfParallelism, "MaxDegreeOfParallelism must be at least 1.");
     }
+}
+
+/// <summary>How a <see cref="SequenceModel"/>'s recurrent weights start.</summary>
+public enum WeightInitialization
+{
+    /// <summary>PyTorch's default: every recurrent weight and bias ~ U(−1/√H, 1/√H).</summary>
+    PyTorchDefault,
+    /// <summary>Xavier (Glorot) uniform input weights and orthogonal recurrent gate blocks; biases as PyTorch's default.</summary>
+    XavierOrthogonal,
 }

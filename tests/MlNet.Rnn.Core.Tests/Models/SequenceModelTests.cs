@@ -97,4 +97,36 @@ public sealed class SequenceModelTests
         Assert.Equal(Build(3).Parameters.Values.ToArray(), Build(3).Parameters.Values.ToArray());
         Assert.NotEqual(Build(3).Parameters.Values.ToArray(), Build(4).Parameters.Values.ToArray());
     }
+
+    [Fact]
+    public void InitializationOptions_OrthogonalRecurrentBlocksAndForgetBias()
+    {
+        const int H = 12;
+        var model = new SequenceModel(new SequenceModelOptions
+        {
+            Cell = RecurrentCellType.Lstm, FeaturesPerStep = 3, HiddenSize = H, Initialization = WeightInitialization.XavierOrthogonal, ForgetGateBias = 1f,
+        });
+        float[] whh = model.Parameters.ValuesOf(model.Parameters["weight_hh_l0"]).ToArray();
+        for (int gate = 0; gate < 4; gate++)
+            for (int a = 0; a < H; a++)
+                for (int b = 0; b < H; b++)
+                {
+                    double dot = 0;
+                    for (int r = 0; r < H; r++) dot += (double)whh[(gate * H + r) * H + a] * whh[(gate * H + r) * H + b];
+                    Assert.True(Math.Abs(dot - (a == b ? 1 : 0)) < 1e-4, $"Gate block {gate}: column {a}·column {b} = {dot}, expected {(a == b ? 1 : 0)}.");
+                }
+        float[] bih = model.Parameters.ValuesOf(model.Parameters["bias_ih_l0"]).ToArray();
+        float[] bhh = model.Parameters.ValuesOf(model.Parameters["bias_hh_l0"]).ToArray();
+        Assert.All(bih[H..(2 * H)], v => Assert.Equal(1f, v));
+        Assert.All(bhh[H..(2 * H)], v => Assert.Equal(0f, v));
+    }
+
+    [Fact]
+    public void ForgetGateBias_OnAGru_IsRejected()
+    {
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            new SequenceModel(new SequenceModelOptions { Cell = RecurrentCellType.Gru, ForgetGateBias = 1f }));
+        Assert.Equal("ForgetGateBias", error.ParamName);
+        Assert.Contains("applies to an LSTM only", error.Message);
+    }
 }
