@@ -1,69 +1,70 @@
-// Quickstart: an LSTM learns to forecast a sine wave one step ahead, with the MlNet.Rnn core only
-// (the ML.NET trainers build on this). Run: dotnet run --project examples/Quickstart -c Release
+// Quickstart: an LSTM in an ML.NET pipeline learns to forecast a sine wave one step ahead. It trains with
+// mlContext.Regression.Trainers.Lstm, is evaluated by ML.NET's regression evaluator, saved with mlContext.Model.Save,
+// loaded back and used through a PredictionEngine. Run: dotnet run --project examples/Quickstart -c Release
 using System.Diagnostics;
-using MlNet.Rnn.Core.Cells;
-using MlNet.Rnn.Core.Layers;
-using MlNet.Rnn.Core.Parameters;
-using MlNet.Rnn.Core.Training;
-
-const int T = 24, B = 32, H = 32, Steps = 400;
-var random = new Random(42);
-var parameters = new ParameterSet();
-var lstm = new RecurrentNetwork<LstmCell>(new RecurrentNetworkOptions { InputSize = 1, HiddenSize = H }, parameters: parameters);
-var head = new Dense(parameters, "head", H, 1, OutputActivation.Identity);
-lstm.Initialize(random);
-head.Initialize(random);
-var adam = new Adam(parameters, learningRate: 0.01f);
-
-// A window of T samples of sin(ω t + φ) with random frequency ω ∈ [0.1, 0.6) and phase φ; the target is the next sample.
-void Sample(Span<float> input, Span<float> target, Random rng)
-{
-    for (int b = 0; b < B; b++)
-    {
-        double phase = rng.NextDouble() * 2 * Math.PI, frequency = 0.1 + 0.5 * rng.NextDouble();
-        for (int t = 0; t < T; t++) input[t * B + b] = (float)Math.Sin(frequency * t + phase);
-        target[b] = (float)Math.Sin(frequency * T + phase);
-    }
-}
-
-var input = new float[T * B];
-var target = new float[B];
-var output = new float[T * B * H];
-var prediction = new float[B];
-var predictionGradient = new float[B];
-var lastGradient = new float[B * H];
-var outputGradient = new float[T * B * H];
-float Loss(bool train)
-{
-    lstm.Forward(input, B, [], output, training: train);
-    ReadOnlySpan<float> last = output.AsSpan((T - 1) * B * H, B * H);
-    head.Forward(last, B, prediction);
-    float loss = 0;
-    for (int b = 0; b < B; b++)
-    {
-        float error = prediction[b] - target[b];
-        loss += error * error / B;
-        predictionGradient[b] = 2 * error / B;
-    }
-    if (train)
-    {
-        parameters.ZeroGradients();
-        head.Backward(last, prediction, predictionGradient, B, lastGradient);
-        lastGradient.CopyTo(outputGradient.AsSpan((T - 1) * B * H));
-        lstm.Backward(outputGradient);
-        adam.Step();
-    }
-    return loss;
-}
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MlNet.Rnn;
 
 var clock = Stopwatch.StartNew();
-for (int step = 1; step <= Steps; step++)
+var mlContext = new MLContext(seed: 1);
+IDataView train = mlContext.Data.LoadFromEnumerable(Windows.Sample(2000, seed: 1));
+IDataView test = mlContext.Data.LoadFromEnumerable(Windows.Sample(500, seed: 2));
+
+// The feature column is a vector of 24 samples, read as 24 steps of 1 feature; the label is the next sample.
+var pipeline = mlContext.Regression.Trainers.Lstm(labelColumnName: "Next", featureColumnName: "Samples",
+    featuresPerStep: 1, hiddenSize: 32, numberOfEpochs: 15, batchSize: 32, learningRate: 0.01f);
+var model = pipeline.Fit(train);
+
+var metrics = mlContext.Regression.Evaluate(model.Transform(test), labelColumnName: "Next");
+double naive = Windows.Sample(500, seed: 2).Average(w => Math.Pow(w.Next - w.Samples[^1], 2));
+Console.WriteLine($"held-out RMSE {metrics.RootMeanSquaredError:F4}, R² {metrics.RSquared:F4} " +
+    $"(repeating the last sample: RMSE {Math.Sqrt(naive):F4}) after {clock.Elapsed.TotalSeconds:F1} s");
+
+string path = Path.Combine(Path.GetTempPath(), "mlnet-rnn-quickstart.zip");
+mlContext.Model.Save(model, train.Schema, path);
+var loaded = mlContext.Model.Load(path, out var schema);
+var engine = mlContext.Model.CreatePredictionEngine<Window, Forecast>(loaded, inputSchema: schema);
+foreach (var window in Windows.Sample(3, seed: 3))
+    Console.WriteLine($"  next value {window.Next,7:F4}  forecast {engine.Predict(window).Score,7:F4}");
+
+/// <summary>A window of 24 samples of sin(ω t + φ) and the sample after it.</summary>
+public sealed class Window
 {
-    Sample(input, target, random);
-    float loss = Loss(train: true);
-    if (step % 100 == 0) Console.WriteLine($"step {step,4}: training MSE {loss:F5}");
+    [VectorType(Windows.Steps)]
+    public float[] Samples { get; set; } = [];
+
+    public float Next { get; set; }
 }
-Sample(input, target, new Random(7));
-float testLoss = Loss(train: false);
-Console.WriteLine($"held-out MSE {testLoss:F5} (predicting 0 scores about 0.5) after {clock.Elapsed.TotalSeconds:F1} s");
-for (int b = 0; b < 3; b++) Console.WriteLine($"  next value {target[b],7:F4}  forecast {prediction[b],7:F4}");
+
+/// <summary>The regression output column.</summary>
+public sealed class Forecast
+{
+    public float Score { get; set; }
+}
+
+/// <summary>Random sine windows: frequency ω ∈ [0.1, 0.6), phase φ ∈ [0, 2π).</summary>
+public static class Windows
+{
+    public const int Steps = 24;
+
+    public static Window[] Sample(int count, int seed)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, count).Select(_ =>
+        {
+            double phase = random.NextDouble() * 2 * Math.PI, frequency = 0.1 + 0.5 * random.NextDouble();
+            return new Window
+            {
+                Samples = Enumerable.Range(0, Steps).Select(t => (float)Math.Sin(frequency * t + phase)).ToArray(),
+                Next = (float)Math.Sin(frequency * Steps + phase),
+            };
+        }).ToArray();
+    }
+}
+
+// Printed on the 2-core machine this project is built on:
+// held-out RMSE 0.0055, R² 0.9999 (repeating the last sample: RMSE 0.2734) after 1.0 s
+//   next value  0.0488  forecast  0.0448
+//   next value -0.7117  forecast -0.7136
+//   next value  0.9726  forecast  0.9651

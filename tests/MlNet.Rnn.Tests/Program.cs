@@ -16,7 +16,7 @@ public static class Program
 
     private static int Usage()
     {
-        Console.Error.WriteLine($"usage: dotnet MlNet.Rnn.Tests.dll {SavedModelProbe.Command} <model.zip> <rows.bin> <scores.bin>");
+        Console.Error.WriteLine($"usage: dotnet MlNet.Rnn.Tests.dll {SavedModelProbe.Command} <model.zip> <rows.idv> <scored.idv>");
         return 2;
     }
 }

@@ -5,19 +5,17 @@ using MlNet.Rnn.Core.Models;
 namespace MlNet.Rnn;
 
 /// <summary>
-/// Recurrent trainers on <c>mlContext.BinaryClassification.Trainers</c>: <see cref="Lstm(BinaryClassificationCatalog.BinaryClassificationTrainers, string, string, string?, int, int, int, bool, int, int, float)"/>,
-/// <see cref="Gru(BinaryClassificationCatalog.BinaryClassificationTrainers, string, string, string?, int, int, int, bool, int, int, float)"/> and
-/// <see cref="Rnn(BinaryClassificationCatalog.BinaryClassificationTrainers, string, string, string?, int, int, int, bool, int, int, float)"/>,
-/// each with simple arguments or <see cref="RecurrentBinaryTrainer.Options"/>.
+/// Recurrent trainers on <c>mlContext.BinaryClassification.Trainers</c>: <c>Lstm</c>, <c>Gru</c> and <c>Rnn</c>, each with simple arguments or
+/// <see cref="RecurrentBinaryTrainer.Options"/>.
 /// </summary>
 public static class RecurrentBinaryCatalog
 {
-    /// <summary>An LSTM binary classifier over a feature vector read as steps × <paramref name="featuresPerStep"/>.</summary>
-    /// <param name="catalog">The binary classification trainers.</param>
+    /// <summary>An LSTM binary classifier over a sequence column: a Single vector read as steps × <paramref name="featuresPerStep"/>, or a key vector of tokens.</summary>
+    /// <param name="catalog">The trainers catalog.</param>
     /// <param name="labelColumnName">The Boolean label column.</param>
-    /// <param name="featureColumnName">The feature column: a vector of Single holding T steps × <paramref name="featuresPerStep"/>, step-major.</param>
+    /// <param name="featureColumnName">The feature column: a vector of Single (fixed or variable size) holding T steps × <paramref name="featuresPerStep"/> values, step-major; or a vector of keys (TokenizeIntoWords + MapValueToKey), fed through a learned embedding.</param>
     /// <param name="exampleWeightColumnName">An optional Single column of per-row weights.</param>
-    /// <param name="featuresPerStep">I: features per time step.</param>
+    /// <param name="featuresPerStep">I: features per time step of a Single vector.</param>
     /// <param name="hiddenSize">H: hidden units per layer and direction.</param>
     /// <param name="numberOfLayers">L: stacked recurrent layers.</param>
     /// <param name="bidirectional">Whether each layer also reads the sequence backwards.</param>
@@ -33,62 +31,46 @@ public static class RecurrentBinaryCatalog
         string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
         string? exampleWeightColumnName = null, int featuresPerStep = 1, int hiddenSize = 64, int numberOfLayers = 1,
         bool bidirectional = false, int numberOfEpochs = 10, int batchSize = 32, float learningRate = 1e-3f) =>
-        Create(catalog, RecurrentCellType.Lstm, Simple(labelColumnName, featureColumnName, exampleWeightColumnName, featuresPerStep,
-            hiddenSize, numberOfLayers, bidirectional, numberOfEpochs, batchSize, learningRate));
+        Create(catalog, RecurrentCellType.Lstm, SimpleOptions.Fill(new RecurrentBinaryTrainer.Options(), labelColumnName, featureColumnName,
+            exampleWeightColumnName, featuresPerStep, hiddenSize, numberOfLayers, bidirectional, numberOfEpochs, batchSize, learningRate));
 
     /// <summary>An LSTM binary classifier with every option.</summary>
-    /// <param name="catalog">The binary classification trainers.</param>
+    /// <param name="catalog">The trainers catalog.</param>
     /// <param name="options">The options.</param>
-    public static RecurrentBinaryTrainer Lstm(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
-        RecurrentBinaryTrainer.Options options) => Create(catalog, RecurrentCellType.Lstm, options);
+    public static RecurrentBinaryTrainer Lstm(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog, RecurrentBinaryTrainer.Options options) =>
+        Create(catalog, RecurrentCellType.Lstm, options);
 
-    /// <summary>A GRU binary classifier over a feature vector read as steps × <paramref name="featuresPerStep"/>.</summary>
+    /// <summary>A GRU binary classifier over a sequence column: a Single vector read as steps × <paramref name="featuresPerStep"/>, or a key vector of tokens.</summary>
     /// <inheritdoc cref="Lstm(BinaryClassificationCatalog.BinaryClassificationTrainers, string, string, string?, int, int, int, bool, int, int, float)"/>
     public static RecurrentBinaryTrainer Gru(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
         string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
         string? exampleWeightColumnName = null, int featuresPerStep = 1, int hiddenSize = 64, int numberOfLayers = 1,
         bool bidirectional = false, int numberOfEpochs = 10, int batchSize = 32, float learningRate = 1e-3f) =>
-        Create(catalog, RecurrentCellType.Gru, Simple(labelColumnName, featureColumnName, exampleWeightColumnName, featuresPerStep,
-            hiddenSize, numberOfLayers, bidirectional, numberOfEpochs, batchSize, learningRate));
+        Create(catalog, RecurrentCellType.Gru, SimpleOptions.Fill(new RecurrentBinaryTrainer.Options(), labelColumnName, featureColumnName,
+            exampleWeightColumnName, featuresPerStep, hiddenSize, numberOfLayers, bidirectional, numberOfEpochs, batchSize, learningRate));
 
     /// <summary>A GRU binary classifier with every option.</summary>
-    /// <param name="catalog">The binary classification trainers.</param>
+    /// <param name="catalog">The trainers catalog.</param>
     /// <param name="options">The options.</param>
-    public static RecurrentBinaryTrainer Gru(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
-        RecurrentBinaryTrainer.Options options) => Create(catalog, RecurrentCellType.Gru, options);
+    public static RecurrentBinaryTrainer Gru(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog, RecurrentBinaryTrainer.Options options) =>
+        Create(catalog, RecurrentCellType.Gru, options);
 
-    /// <summary>An Elman RNN binary classifier over a feature vector read as steps × <paramref name="featuresPerStep"/>.</summary>
+    /// <summary>An Elman RNN binary classifier over a sequence column: a Single vector read as steps × <paramref name="featuresPerStep"/>, or a key vector of tokens.</summary>
     /// <inheritdoc cref="Lstm(BinaryClassificationCatalog.BinaryClassificationTrainers, string, string, string?, int, int, int, bool, int, int, float)"/>
     public static RecurrentBinaryTrainer Rnn(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
         string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
         string? exampleWeightColumnName = null, int featuresPerStep = 1, int hiddenSize = 64, int numberOfLayers = 1,
         bool bidirectional = false, int numberOfEpochs = 10, int batchSize = 32, float learningRate = 1e-3f) =>
-        Create(catalog, RecurrentCellType.Rnn, Simple(labelColumnName, featureColumnName, exampleWeightColumnName, featuresPerStep,
-            hiddenSize, numberOfLayers, bidirectional, numberOfEpochs, batchSize, learningRate));
+        Create(catalog, RecurrentCellType.Rnn, SimpleOptions.Fill(new RecurrentBinaryTrainer.Options(), labelColumnName, featureColumnName,
+            exampleWeightColumnName, featuresPerStep, hiddenSize, numberOfLayers, bidirectional, numberOfEpochs, batchSize, learningRate));
 
     /// <summary>An Elman RNN binary classifier with every option.</summary>
-    /// <param name="catalog">The binary classification trainers.</param>
+    /// <param name="catalog">The trainers catalog.</param>
     /// <param name="options">The options.</param>
-    public static RecurrentBinaryTrainer Rnn(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
-        RecurrentBinaryTrainer.Options options) => Create(catalog, RecurrentCellType.Rnn, options);
+    public static RecurrentBinaryTrainer Rnn(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog, RecurrentBinaryTrainer.Options options) =>
+        Create(catalog, RecurrentCellType.Rnn, options);
 
-    private static RecurrentBinaryTrainer.Options Simple(string labelColumnName, string featureColumnName, string? exampleWeightColumnName,
-        int featuresPerStep, int hiddenSize, int numberOfLayers, bool bidirectional, int numberOfEpochs, int batchSize, float learningRate) => new()
-    {
-        LabelColumnName = labelColumnName,
-        FeatureColumnName = featureColumnName,
-        ExampleWeightColumnName = exampleWeightColumnName,
-        FeaturesPerStep = featuresPerStep,
-        HiddenSize = hiddenSize,
-        NumberOfLayers = numberOfLayers,
-        Bidirectional = bidirectional,
-        NumberOfEpochs = numberOfEpochs,
-        BatchSize = batchSize,
-        LearningRate = learningRate,
-    };
-
-    private static RecurrentBinaryTrainer Create(BinaryClassificationCatalog.BinaryClassificationTrainers catalog, RecurrentCellType cell,
-        RecurrentBinaryTrainer.Options options)
+    private static RecurrentBinaryTrainer Create(BinaryClassificationCatalog.BinaryClassificationTrainers catalog, RecurrentCellType cell, RecurrentBinaryTrainer.Options options)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         return new RecurrentBinaryTrainer(catalog.GetEnvironment(), cell, options);

@@ -1,0 +1,78 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MlNet.Rnn.Core.Models;
+
+namespace MlNet.Rnn;
+
+/// <summary>
+/// Recurrent trainers on <c>mlContext.Regression.Trainers</c>: <c>Lstm</c>, <c>Gru</c> and <c>Rnn</c>, each with simple arguments or
+/// <see cref="RecurrentRegressionTrainer.Options"/>.
+/// </summary>
+public static class RecurrentRegressionCatalog
+{
+    /// <summary>An LSTM regressor over a sequence column: a Single vector read as steps × <paramref name="featuresPerStep"/>, or a key vector of tokens.</summary>
+    /// <param name="catalog">The trainers catalog.</param>
+    /// <param name="labelColumnName">The Single label column.</param>
+    /// <param name="featureColumnName">The feature column: a vector of Single (fixed or variable size) holding T steps × <paramref name="featuresPerStep"/> values, step-major; or a vector of keys (TokenizeIntoWords + MapValueToKey), fed through a learned embedding.</param>
+    /// <param name="exampleWeightColumnName">An optional Single column of per-row weights.</param>
+    /// <param name="featuresPerStep">I: features per time step of a Single vector.</param>
+    /// <param name="hiddenSize">H: hidden units per layer and direction.</param>
+    /// <param name="numberOfLayers">L: stacked recurrent layers.</param>
+    /// <param name="bidirectional">Whether each layer also reads the sequence backwards.</param>
+    /// <param name="numberOfEpochs">Passes over the training data.</param>
+    /// <param name="batchSize">Sequences per optimisation step.</param>
+    /// <param name="learningRate">Adam's learning rate.</param>
+    /// <example><code>
+    /// var pipeline = mlContext.Regression.Trainers.Lstm(featuresPerStep: 1, hiddenSize: 32, numberOfEpochs: 20);
+    /// var model = pipeline.Fit(trainData);
+    /// var metrics = mlContext.Regression.Evaluate(model.Transform(testData));
+    /// </code></example>
+    public static RecurrentRegressionTrainer Lstm(this RegressionCatalog.RegressionTrainers catalog,
+        string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
+        string? exampleWeightColumnName = null, int featuresPerStep = 1, int hiddenSize = 64, int numberOfLayers = 1,
+        bool bidirectional = false, int numberOfEpochs = 10, int batchSize = 32, float learningRate = 1e-3f) =>
+        Create(catalog, RecurrentCellType.Lstm, SimpleOptions.Fill(new RecurrentRegressionTrainer.Options(), labelColumnName, featureColumnName,
+            exampleWeightColumnName, featuresPerStep, hiddenSize, numberOfLayers, bidirectional, numberOfEpochs, batchSize, learningRate));
+
+    /// <summary>An LSTM regressor with every option.</summary>
+    /// <param name="catalog">The trainers catalog.</param>
+    /// <param name="options">The options.</param>
+    public static RecurrentRegressionTrainer Lstm(this RegressionCatalog.RegressionTrainers catalog, RecurrentRegressionTrainer.Options options) =>
+        Create(catalog, RecurrentCellType.Lstm, options);
+
+    /// <summary>A GRU regressor over a sequence column: a Single vector read as steps × <paramref name="featuresPerStep"/>, or a key vector of tokens.</summary>
+    /// <inheritdoc cref="Lstm(RegressionCatalog.RegressionTrainers, string, string, string?, int, int, int, bool, int, int, float)"/>
+    public static RecurrentRegressionTrainer Gru(this RegressionCatalog.RegressionTrainers catalog,
+        string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
+        string? exampleWeightColumnName = null, int featuresPerStep = 1, int hiddenSize = 64, int numberOfLayers = 1,
+        bool bidirectional = false, int numberOfEpochs = 10, int batchSize = 32, float learningRate = 1e-3f) =>
+        Create(catalog, RecurrentCellType.Gru, SimpleOptions.Fill(new RecurrentRegressionTrainer.Options(), labelColumnName, featureColumnName,
+            exampleWeightColumnName, featuresPerStep, hiddenSize, numberOfLayers, bidirectional, numberOfEpochs, batchSize, learningRate));
+
+    /// <summary>A GRU regressor with every option.</summary>
+    /// <param name="catalog">The trainers catalog.</param>
+    /// <param name="options">The options.</param>
+    public static RecurrentRegressionTrainer Gru(this RegressionCatalog.RegressionTrainers catalog, RecurrentRegressionTrainer.Options options) =>
+        Create(catalog, RecurrentCellType.Gru, options);
+
+    /// <summary>An Elman RNN regressor over a sequence column: a Single vector read as steps × <paramref name="featuresPerStep"/>, or a key vector of tokens.</summary>
+    /// <inheritdoc cref="Lstm(RegressionCatalog.RegressionTrainers, string, string, string?, int, int, int, bool, int, int, float)"/>
+    public static RecurrentRegressionTrainer Rnn(this RegressionCatalog.RegressionTrainers catalog,
+        string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
+        string? exampleWeightColumnName = null, int featuresPerStep = 1, int hiddenSize = 64, int numberOfLayers = 1,
+        bool bidirectional = false, int numberOfEpochs = 10, int batchSize = 32, float learningRate = 1e-3f) =>
+        Create(catalog, RecurrentCellType.Rnn, SimpleOptions.Fill(new RecurrentRegressionTrainer.Options(), labelColumnName, featureColumnName,
+            exampleWeightColumnName, featuresPerStep, hiddenSize, numberOfLayers, bidirectional, numberOfEpochs, batchSize, learningRate));
+
+    /// <summary>An Elman RNN regressor with every option.</summary>
+    /// <param name="catalog">The trainers catalog.</param>
+    /// <param name="options">The options.</param>
+    public static RecurrentRegressionTrainer Rnn(this RegressionCatalog.RegressionTrainers catalog, RecurrentRegressionTrainer.Options options) =>
+        Create(catalog, RecurrentCellType.Rnn, options);
+
+    private static RecurrentRegressionTrainer Create(RegressionCatalog.RegressionTrainers catalog, RecurrentCellType cell, RecurrentRegressionTrainer.Options options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new RecurrentRegressionTrainer(catalog.GetEnvironment(), cell, options);
+    }
+}

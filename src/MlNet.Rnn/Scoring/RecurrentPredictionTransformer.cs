@@ -1,0 +1,199 @@
+using System.Globalization;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Data.IO;
+using Microsoft.ML.Runtime;
+using MlNet.Rnn.Core.Models;
+using MlNet.Rnn.Data;
+using MlNet.Rnn.Models;
+using MlNet.Rnn;
+using MlNet.Rnn.Scoring;
+
+[assembly: LoadableClass(typeof(RecurrentPredictionTransformer), null, typeof(SignatureLoadModel),
+    "Recurrent prediction transformer (RNN, LSTM, GRU)", RecurrentPredictionTransformer.LoaderSignature)]
+
+namespace MlNet.Rnn;
+
+/// <summary>
+/// A trained recurrent model in a pipeline: reads the feature column as sequences and adds the task's columns, as
+/// ML.NET's own prediction transformers do (binary <c>Score</c>, <c>Probability</c>, <c>PredictedLabel</c>; multiclass
+/// <c>Score</c>, <c>PredictedLabel</c>; regression <c>Score</c>), plus the final hidden state when asked.
+/// <see cref="Transform"/> is lazy and scores rows in batches (one forward pass per batch, per cursor);
+/// <see cref="GetRowToRowMapper"/> serves <c>PredictionEngine</c> one row at a time. Saved and loaded by
+/// <c>mlContext.Model.Save/Load</c>, the network inside as the core's model file.
+/// </summary>
+public sealed class RecurrentPredictionTransformer : ISingleFeaturePredictionTransformer<RecurrentModelParameters>, ICanSaveModel
+{
+    internal const string LoaderSignature = "MlNetRnnTransformer";
+    private const string RegistrationName = nameof(RecurrentPredictionTransformer);
+    private const string ModelStream = "SequenceModel.safetensors";
+    private const string LabelStream = "LabelSchema.idv";
+    private const uint Version = 0x00010001; // initial
+
+    private readonly IHost _host;
+    private readonly DataViewSchema.Column? _label;
+
+    internal RecurrentPredictionTransformer(IHostEnvironment env, RecurrentTask task, RecurrentModelParameters model, SequenceColumn column,
+        DataViewType featureColumnType, DataViewSchema.Column? label, string? hiddenStateColumnName, int scoringBatchSize, int maxDegreeOfParallelism)
+    {
+        _host = Contracts.CheckRef(env, nameof(env)).Register(RegistrationName);
+        Task = task;
+        Model = model;
+        Column = column;
+        FeatureColumnType = featureColumnType;
+        _label = label;
+        HiddenStateColumnName = hiddenStateColumnName;
+        ScoringBatchSize = scoringBatchSize;
+        MaxDegreeOfParallelism = maxDegreeOfParallelism;
+        Outputs = new OutputColumns(task, label, model.OutputSize, hiddenStateColumnName, model.HiddenStateSize);
+    }
+
+    /// <summary>The trained network.</summary>
+    public RecurrentModelParameters Model { get; }
+
+    /// <summary>The feature column the model reads.</summary>
+    public string FeatureColumnName => Column.Name;
+
+    /// <summary>The feature column's type in the training data.</summary>
+    public DataViewType FeatureColumnType { get; }
+
+    /// <summary>The column of final hidden states, or null when the model does not output them.</summary>
+    public string? HiddenStateColumnName { get; }
+
+    /// <summary>Always true: <c>PredictionEngine</c> can use this transformer.</summary>
+    public bool IsRowToRowMapper => true;
+
+    internal RecurrentTask Task { get; }
+
+    internal SequenceColumn Column { get; }
+
+    internal OutputColumns Outputs { get; }
+
+    internal int ScoringBatchSize { get; }
+
+    internal int MaxDegreeOfParallelism { get; }
+
+    /// <summary>The input schema followed by this model's columns; throws when the feature column is missing or of the wrong type.</summary>
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    {
+        _host.CheckValue(inputSchema, nameof(inputSchema));
+        Column.CheckMatches(_host, inputSchema);
+        return Outputs.AppendTo(inputSchema);
+    }
+
+    /// <summary>A lazy view of <paramref name="input"/> with this model's columns; rows are scored in batches as cursors move.</summary>
+    public IDataView Transform(IDataView input)
+    {
+        _host.CheckValue(input, nameof(input));
+        Column.CheckMatches(_host, input.Schema);
+        return new ScoredDataView(input, this);
+    }
+
+    /// <summary>A mapper that scores one row at a time (what <c>PredictionEngine</c> uses).</summary>
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
+    {
+        _host.CheckValue(inputSchema, nameof(inputSchema));
+        Column.CheckMatches(_host, inputSchema);
+        return new SingleRowMapper(this, inputSchema);
+    }
+
+    /// <summary>This model scoring <paramref name="rows"/> rows per batch.</summary>
+    internal RecurrentPredictionTransformer WithScoringBatchSize(int rows) =>
+        new(_host, Task, Model, Column, FeatureColumnType, _label, HiddenStateColumnName, rows, MaxDegreeOfParallelism);
+
+    private static VersionInfo GetVersionInfo() => new(
+        modelSignature: "RNNTRANS",
+        verWrittenCur: Version,
+        verReadableCur: Version,
+        verWeCanReadBack: Version,
+        loaderSignature: LoaderSignature,
+        // The simple name, so a newer MlNet.Rnn loads models an older one saved.
+        loaderAssemblyName: typeof(RecurrentPredictionTransformer).Assembly.GetName().Name);
+
+    void ICanSaveModel.Save(ModelSaveContext ctx)
+    {
+        _host.CheckValue(ctx, nameof(ctx));
+        ctx.CheckAtModel();
+        ctx.SetVersionInfo(GetVersionInfo());
+        // *** Binary format ***
+        // int: task (0 binary, 1 multiclass, 2 regression)
+        // string: feature column; int: features per step (0 for keys); int: key count (0 for numbers); int: feature vector size (0 = variable)
+        // string or null: hidden-state column; int: scoring batch size
+        // stream SequenceModel.safetensors: the network, as the core's model file (SequenceModelFile)
+        // stream LabelSchema.idv (multiclass): an empty data view whose one column is the training label, with its key values
+        var writer = ctx.Writer;
+        writer.Write((int)Task);
+        ctx.SaveNonEmptyString(Column.Name);
+        writer.Write(Column.FeaturesPerStep);
+        writer.Write(Column.KeyCount);
+        writer.Write(FeatureColumnType.GetVectorSize());
+        ctx.SaveStringOrNull(HiddenStateColumnName);
+        writer.Write(ScoringBatchSize);
+        ctx.SaveBinaryStream(ModelStream, stream => Model.SaveModelFile(stream.BaseStream));
+        if (_label is { } label)
+        {
+            ctx.SaveBinaryStream(LabelStream, stream =>
+            {
+                using var channel = _host.Start("Saving the label's key values");
+                var builder = new DataViewSchema.Builder();
+                builder.AddColumn(label.Name, label.Type, label.Annotations);
+                var saver = new BinarySaver(_host, new BinarySaver.Arguments { Silent = true });
+                DataSaverUtils.SaveDataView(channel, saver, new EmptyDataView(_host, builder.ToSchema()), stream.BaseStream);
+            });
+        }
+    }
+
+    /// <summary>The loader ML.NET finds through <c>[LoadableClass]</c>; never also a constructor of the same visibility.</summary>
+    internal static RecurrentPredictionTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
+    {
+        Contracts.CheckValue(env, nameof(env));
+        env.CheckValue(ctx, nameof(ctx));
+        if (ctx.Header.ModelSignature == GetVersionInfo().ModelSignature && ctx.Header.ModelVerReadable > Version)
+            throw env.Except(string.Create(CultureInfo.InvariantCulture,
+                $"This model holds a recurrent transformer saved by a newer MlNet.Rnn (format version 0x{ctx.Header.ModelVerReadable:X8}); " +
+                $"this MlNet.Rnn ({typeof(RecurrentPredictionTransformer).Assembly.GetName().Version}) reads up to 0x{Version:X8}. Update the MlNet.Rnn package."));
+        ctx.CheckAtModel(GetVersionInfo());
+
+        var reader = ctx.Reader;
+        var task = (RecurrentTask)reader.ReadInt32();
+        env.CheckDecode(Enum.IsDefined(task), "unknown task");
+        string featureColumn = ctx.LoadNonEmptyString();
+        int featuresPerStep = reader.ReadInt32(), keyCount = reader.ReadInt32(), featureSize = reader.ReadInt32();
+        env.CheckDecode(featuresPerStep >= 0 && keyCount >= 0 && (featuresPerStep > 0) != (keyCount > 0) && featureSize >= 0, "bad feature column");
+        string? hiddenStateColumn = ctx.LoadStringOrNull();
+        int scoringBatchSize = reader.ReadInt32();
+        env.CheckDecode(scoringBatchSize > 0, "bad scoring batch size");
+
+        SequenceModel? network = null;
+        if (!ctx.TryLoadBinaryStream(ModelStream, stream =>
+            {
+                try
+                {
+                    network = SequenceModelFile.Load(stream.BaseStream, $"the recurrent network of the saved model ({ModelStream})");
+                }
+                catch (InvalidDataException exception)
+                {
+                    throw env.Except(exception, $"The saved model's recurrent network cannot be read: {exception.Message}");
+                }
+            }) || network is null)
+            throw env.ExceptDecode($"The saved model has no {ModelStream}; it was not saved by MlNet.Rnn.");
+
+        DataViewSchema.Column? label = null;
+        if (task == RecurrentTask.MulticlassClassification)
+        {
+            var buffer = new MemoryStream();
+            if (!ctx.TryLoadBinaryStream(LabelStream, stream => stream.BaseStream.CopyTo(buffer)))
+                throw env.ExceptDecode($"The saved multiclass model has no {LabelStream}.");
+            buffer.Position = 0;
+            label = new BinaryLoader(env, new BinaryLoader.Arguments(), buffer).Schema[0];
+        }
+
+        var column = keyCount > 0 ? SequenceColumn.Keys(featureColumn, keyCount) : SequenceColumn.Numeric(featureColumn, featuresPerStep);
+        env.CheckDecode(network.Options.VocabularySize == column.VocabularySize && (column.Tokens || network.Options.FeaturesPerStep == featuresPerStep),
+            "the network does not match its feature column");
+        DataViewType itemType = keyCount > 0 ? new KeyDataViewType(typeof(uint), keyCount) : NumberDataViewType.Single;
+        return new RecurrentPredictionTransformer(env, task, new RecurrentModelParameters(network, history: null), column,
+            new VectorDataViewType((PrimitiveDataViewType)itemType, featureSize), label, hiddenStateColumn, scoringBatchSize,
+            Environment.ProcessorCount);
+    }
+}
