@@ -134,6 +134,7 @@ public sealed class SequenceModel
         {
             features = _recurrentOutput.AsSpan(0, T * B * DH);
         }
+        _readoutRows = rows;
         if (training && Options.Dropout > 0f) features = Drop(features);
         Head.Forward(features, rows, output);
         if (Options.Readout == SequenceReadout.EveryStep) ZeroPaddedSteps(output, batch, O);
@@ -143,6 +144,16 @@ public sealed class SequenceModel
             output.Slice(0, rows * O).CopyTo(_headOutput);
         }
     }
+
+    /// <summary>
+    /// The features the head read in the last <see cref="Forward"/>, before dropout: the top layer's final states
+    /// <c>[B, D·H]</c> (many-to-one: forward direction's last real step, then the reverse direction's step 0) or every
+    /// step's top-layer output <c>[T·B, D·H]</c> (many-to-many). Valid until the next <see cref="Forward"/>.
+    /// </summary>
+    public ReadOnlySpan<float> LastReadoutFeatures =>
+        (Options.Readout == SequenceReadout.LastStep ? _features : _recurrentOutput).AsSpan(0, _readoutRows * Network.OutputSize);
+
+    private int _readoutRows;
 
     /// <summary>
     /// Adds dL/dθ for the last training <see cref="Forward"/> into <see cref="ParameterSet.Gradients"/>. When the gradient

@@ -15,7 +15,7 @@ internal sealed class BatchScorer
     private readonly SequenceModel _model;
     private readonly SequenceColumn _column;
     private readonly SequenceBatch _batch = new();
-    private float[] _values = [], _raw = [], _hidden = [], _embedded = [], _recurrentOutput = [], _finalHidden = [];
+    private float[] _values = [], _raw = [], _hidden = [];
     private int[] _ids = [], _lengths = [], _starts = [];
     private int _valueCount;
 
@@ -98,31 +98,12 @@ internal sealed class BatchScorer
         return _hidden.AsSpan(row * DH, DH);
     }
 
-    // SequenceModel.Forward (many-to-one, inference) step by step through its public parts, because it does not expose the
-    // features a = [h_fwd; h_rev] [B, D·H] it hands the head; the same operations in the same order, so the same scores
-    // bit for bit (PipelineTests checks it). A core accessor for those features would make this path unnecessary.
     private void ForwardWithHiddenState(int B, int T)
     {
-        var network = _model.Network;
-        var options = _model.Options;
-        int H = options.HiddenSize, DH = network.OutputSize, D = options.Bidirectional ? 2 : 1, top = (options.Layers - 1) * D;
-        ReadOnlySpan<float> input = _batch.Input;
-        if (_model.Embedding is { } embedding)
-        {
-            int E = embedding.Dimension;
-            Grow(ref _embedded, T * B * E);
-            embedding.Forward(_batch.Ids, _embedded.AsSpan(0, T * B * E));
-            input = _embedded.AsSpan(0, T * B * E);
-        }
-        Grow(ref _recurrentOutput, T * B * DH);
-        Grow(ref _finalHidden, network.StateCount * B * H);
-        network.Forward(input, B, _batch.Lengths, _recurrentOutput.AsSpan(0, T * B * DH), _finalHidden.AsSpan(0, network.StateCount * B * H),
-            training: false);
+        _model.Forward(_batch, _raw.AsSpan(0, B * _model.OutputSize), training: false);
+        int DH = _model.Network.OutputSize;
         Grow(ref _hidden, B * DH);
-        for (int b = 0; b < B; b++)
-            for (int d = 0; d < D; d++)
-                _finalHidden.AsSpan(((top + d) * B + b) * H, H).CopyTo(_hidden.AsSpan(b * DH + d * H, H));
-        _model.Head.Forward(_hidden.AsSpan(0, B * DH), B, _raw.AsSpan(0, B * _model.OutputSize));
+        _model.LastReadoutFeatures.Slice(0, B * DH).CopyTo(_hidden);
     }
 
     private static void Grow<T>(ref T[] buffer, int length)
