@@ -10,6 +10,7 @@
 //     dotnet run -c Release --project tests/MlNet.Rnn.Benchmarks -- --workloads S,M            # the same, by workload letter
 //     dotnet run -c Release --project tests/MlNet.Rnn.Benchmarks -- --verify                   # only the checks, no timing
 //     dotnet run -c Release --project tests/MlNet.Rnn.Benchmarks -- --summarize [--update BENCHMARKS.md]
+//     dotnet run -c Release --project tests/MlNet.Rnn.Benchmarks -- --scoring                  # ML.NET batch scoring vs the core
 //
 // Benchmarks run in-process (InProcessEmitToolchain): the patched libLibTorchSharp.so (tests/Shared/TorchSharpNative.cs)
 // is loaded once, and GLIBC_TUNABLES, which glibc reads at process start, applies to the whole pass. Each pass appends
@@ -38,7 +39,7 @@ internal static class Program
         // Must run before any TorchSharp type loads its native libraries.
         TorchSharpNative.EnsureLoadable();
         var rest = new List<string>();
-        bool verify = false, summarize = false;
+        bool verify = false, summarize = false, scoring = false;
         string? update = null, resultsRoot = null;
         for (int i = 0; i < args.Length; i++)
         {
@@ -49,6 +50,9 @@ internal static class Program
                     break;
                 case "--summarize":
                     summarize = true;
+                    break;
+                case "--scoring":
+                    scoring = true;
                     break;
                 case "--update" when i + 1 < args.Length:
                     update = args[++i];
@@ -95,6 +99,11 @@ internal static class Program
         Results.StartLoad = Results.LoadAverage();
         Console.WriteLine($"// load average at the start {Results.StartLoad}");
         Console.WriteLine($"// pass '{pass}' (GLIBC_TUNABLES={Environment.GetEnvironmentVariable("GLIBC_TUNABLES") ?? "<unset>"}), results in {artifacts}");
+        if (scoring)
+        {
+            var summary = BenchmarkRunner.Run<Scoring>(config);
+            return summary.HasCriticalValidationErrors || summary.Reports.Any(r => !r.Success) ? 1 : 0;
+        }
         if (rest.Count == 0) rest.AddRange(["--filter", "*"]);
         var summaries = BenchmarkSwitcher.FromTypes([typeof(S), typeof(M), typeof(L), typeof(G), typeof(R)]).Run([.. rest], config).ToArray();
         int written = Results.Append(artifacts, pass, summaries);
