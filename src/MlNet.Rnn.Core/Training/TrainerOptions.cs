@@ -50,7 +50,7 @@ public sealed record TrainerOptions
     /// <summary>Nesterov momentum for SGD.</summary>
     public bool Nesterov { get; init; }
 
-    /// <summary>Weight decay: L2 for SGD, Adam and RMSProp, decoupled for AdamW (where 0 means AdamW's default 0.01 is not used: give it explicitly).</summary>
+    /// <summary>Weight decay λ: L2 (added to the gradient) for SGD, Adam and RMSProp; decoupled for AdamW. The default 0 decays nothing, also for AdamW (PyTorch's AdamW default is 0.01: give it explicitly).</summary>
     public float WeightDecay { get; init; }
 
     /// <summary>β1 of Adam and AdamW.</summary>
