@@ -82,14 +82,20 @@ internal sealed class BatchScorer
                 else _values.AsSpan(start + t * I, I).CopyTo(input.Slice((t * B + b) * I, I));
             }
         }
-        int O = _model.OutputSize;
-        Grow(ref _raw, B * O);
+        int rows = _model.OutputRows(_batch) * _model.OutputSize; // [B, O], or [T, B, O] for a model that reads out every step
+        Grow(ref _raw, rows);
         if (hiddenState) ForwardWithHiddenState(B, T);
-        else _model.Forward(_batch, _raw.AsSpan(0, B * O), training: false);
+        else _model.Forward(_batch, _raw.AsSpan(0, rows), training: false);
     }
 
     /// <summary>Raw outputs of staged row <paramref name="row"/> after <see cref="Score"/>.</summary>
     public ReadOnlySpan<float> RawOutput(int row) => _raw.AsSpan(row * _model.OutputSize, _model.OutputSize);
+
+    /// <summary>T of staged row <paramref name="row"/>.</summary>
+    public int Steps(int row) => _lengths[row];
+
+    /// <summary>Raw outputs of step <paramref name="step"/> of staged row <paramref name="row"/> after <see cref="Score"/>, for a model that reads out every step.</summary>
+    public ReadOnlySpan<float> StepOutput(int row, int step) => _raw.AsSpan((step * Count + row) * _model.OutputSize, _model.OutputSize);
 
     /// <summary>The final hidden state <c>[D·H]</c> of row <paramref name="row"/> after <see cref="Score"/> with hidden states.</summary>
     public ReadOnlySpan<float> HiddenState(int row)

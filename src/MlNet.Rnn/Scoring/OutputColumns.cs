@@ -10,7 +10,8 @@ namespace MlNet.Rnn.Scoring;
 /// downstream transforms expect of a built-in trainer's output: binary <c>Score</c> (logit), <c>Probability</c>,
 /// <c>PredictedLabel</c> (Boolean); multiclass <c>Score</c> (softmax, slot names = the label's key names) and
 /// <c>PredictedLabel</c> (the label's key type with its key values, so <c>MapKeyToValue</c> works); regression
-/// <c>Score</c>; and optionally the final hidden state. Also computes each column's value from the network's raw output.
+/// <c>Score</c>; sequence tagging per-step <c>Score</c> (softmax, T·C step-major) and <c>PredictedLabel</c> (a key vector of T);
+/// and optionally the final hidden state. Also computes each column's value from the network's raw output.
 /// </summary>
 internal sealed class OutputColumns
 {
@@ -56,6 +57,15 @@ internal sealed class OutputColumns
                 predicted.Add(labelColumn.Annotations, name => name == AnnotationUtils.Kinds.KeyValues);
                 predicted.Add(ScoreAnnotations(kind, AnnotationUtils.Const.ScoreValueKind.PredictedLabel), _ => true);
                 columns.Add((Kind.PredictedLabel, new(DefaultColumnNames.PredictedLabel, labelColumn.Type, predicted.ToAnnotations())));
+                break;
+            case RecurrentTask.SequenceTagging:
+                // Per step: Score [T·C] step-major softmax, PredictedLabel [T] keys of the label's key type (with its key values, so MapKeyToValue works).
+                var tagLabel = label ?? throw new ArgumentNullException(nameof(label));
+                columns.Add((Kind.Score, new(DefaultColumnNames.Score, new VectorDataViewType(NumberDataViewType.Single), new DataViewSchema.Annotations.Builder().ToAnnotations())));
+                var tags = new DataViewSchema.Annotations.Builder();
+                tags.Add(tagLabel.Annotations, name => name == AnnotationUtils.Kinds.KeyValues);
+                columns.Add((Kind.PredictedLabel, new(DefaultColumnNames.PredictedLabel, new VectorDataViewType((KeyDataViewType)tagLabel.Type.GetItemType()),
+                    tags.ToAnnotations())));
                 break;
             default:
                 columns.Add((Kind.Score, new(DefaultColumnNames.Score, NumberDataViewType.Single, ScoreAnnotations(kind, AnnotationUtils.Const.ScoreValueKind.Score))));
@@ -107,6 +117,23 @@ internal sealed class OutputColumns
                     Softmax(scorer.RawOutput(row()), editor.Values);
                     value = editor.Commit();
                 });
+            case Kind.Score when Task == RecurrentTask.SequenceTagging:
+                int tagCount = ClassCount;
+                return (ValueGetter<VBuffer<float>>)((ref VBuffer<float> value) =>
+                {
+                    int r = row(), T = scorer.Steps(r);
+                    var editor = VBufferEditor.Create(ref value, T * tagCount);
+                    for (int t = 0; t < T; t++) Softmax(scorer.StepOutput(r, t), editor.Values.Slice(t * tagCount, tagCount));
+                    value = editor.Commit();
+                });
+            case Kind.PredictedLabel when Task == RecurrentTask.SequenceTagging:
+                return (ValueGetter<VBuffer<uint>>)((ref VBuffer<uint> value) =>
+                {
+                    int r = row(), T = scorer.Steps(r);
+                    var editor = VBufferEditor.Create(ref value, T);
+                    for (int t = 0; t < T; t++) editor.Values[t] = (uint)ArgMax(scorer.StepOutput(r, t)) + 1;
+                    value = editor.Commit();
+                });
             case Kind.Score:
                 return (ValueGetter<float>)((ref float value) => value = scorer.RawOutput(row())[0]);
             case Kind.Probability:
@@ -147,6 +174,12 @@ internal sealed class OutputColumns
                 columns.Add(new(DefaultColumnNames.PredictedLabel, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.UInt32, true,
                     new SchemaShape(labelColumn.Annotations.Where(a => a.Name == AnnotationUtils.Kinds.KeyValues)
                         .Concat(AnnotationUtils.GetTrainerOutputAnnotation()))));
+                break;
+            case RecurrentTask.SequenceTagging:
+                var tagLabel = label ?? throw new ArgumentNullException(nameof(label));
+                columns.Add(new(DefaultColumnNames.Score, SchemaShape.Column.VectorKind.VariableVector, NumberDataViewType.Single, false));
+                columns.Add(new(DefaultColumnNames.PredictedLabel, SchemaShape.Column.VectorKind.VariableVector, tagLabel.ItemType, true,
+                    new SchemaShape(tagLabel.Annotations.Where(a => a.Name == AnnotationUtils.Kinds.KeyValues))));
                 break;
             default:
                 columns.Add(new(DefaultColumnNames.Score, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single, false,

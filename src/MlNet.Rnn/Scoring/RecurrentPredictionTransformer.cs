@@ -116,11 +116,11 @@ public sealed class RecurrentPredictionTransformer : ISingleFeaturePredictionTra
         ctx.CheckAtModel();
         ctx.SetVersionInfo(GetVersionInfo());
         // *** Binary format ***
-        // int: task (0 binary, 1 multiclass, 2 regression)
+        // int: task (0 binary, 1 multiclass, 2 regression, 3 sequence tagging)
         // string: feature column; int: features per step (0 for keys); int: key count (0 for numbers); int: feature vector size (0 = variable)
         // string or null: hidden-state column; int: scoring batch size
         // stream SequenceModel.safetensors: the network, as the core's model file (SequenceModelFile)
-        // stream LabelSchema.idv (multiclass): an empty data view whose one column is the training label, with its key values
+        // stream LabelSchema.idv (multiclass, sequence tagging): an empty data view whose one column is the training label, with its key values
         var writer = ctx.Writer;
         writer.Write((int)Task);
         ctx.SaveNonEmptyString(Column.Name);
@@ -179,11 +179,11 @@ public sealed class RecurrentPredictionTransformer : ISingleFeaturePredictionTra
             throw env.ExceptDecode($"The saved model has no {ModelStream}; it was not saved by MlNet.Rnn.");
 
         DataViewSchema.Column? label = null;
-        if (task == RecurrentTask.MulticlassClassification)
+        if (task is RecurrentTask.MulticlassClassification or RecurrentTask.SequenceTagging)
         {
             var buffer = new MemoryStream();
             if (!ctx.TryLoadBinaryStream(LabelStream, stream => stream.BaseStream.CopyTo(buffer)))
-                throw env.ExceptDecode($"The saved multiclass model has no {LabelStream}.");
+                throw env.ExceptDecode($"The saved {task} model has no {LabelStream}.");
             buffer.Position = 0;
             label = new BinaryLoader(env, new BinaryLoader.Arguments(), buffer).Schema[0];
         }

@@ -9,4 +9,6 @@ internal enum RecurrentTask
     MulticlassClassification = 1,
     /// <summary>One value: Score.</summary>
     Regression = 2,
+    /// <summary>C logits per step: Score = softmax per step [T·C], PredictedLabel = the label's key of the largest, per step [T].</summary>
+    SequenceTagging = 3,
 }
