@@ -61,7 +61,12 @@ public sealed class Dense
         {
             Span<float> row = output.Slice(r * OutputSize, OutputSize);
             if (Activation == OutputActivation.Sigmoid) TensorPrimitives.Sigmoid(row, row);
-            else if (Activation == OutputActivation.Softmax) TensorPrimitives.SoftMax(row, row);
+            else if (Activation == OutputActivation.Softmax)
+            {
+                // TensorPrimitives.SoftMax does not subtract the maximum; e^z overflows past z ≈ 88 without it.
+                TensorPrimitives.Subtract(row, TensorPrimitives.Max(row), row);
+                TensorPrimitives.SoftMax(row, row);
+            }
         }
     }
 

@@ -158,4 +158,17 @@ public sealed class EmbeddingDenseTests
         for (int i = 0; i < values.Length; i++) sum += values[i] * weights[i];
         return sum;
     }
+
+    [Fact]
+    public void Softmax_LargeLogits_DoNotOverflow()
+    {
+        var parameters = new ParameterSet();
+        var dense = new Dense(parameters, "head", 1, 3, OutputActivation.Softmax);
+        parameters.ValuesOf(parameters["head.weight"]).Clear();
+        new float[] { 100f, 101f, 1000f }.CopyTo(parameters.ValuesOf(parameters["head.bias"]));
+        var output = new float[3];
+        dense.Forward([0f], 1, output);
+        Assert.All(output, v => Assert.True(float.IsFinite(v), $"softmax gave {v}"));
+        Assert.Equal(1f, output[2], 6);
+    }
 }

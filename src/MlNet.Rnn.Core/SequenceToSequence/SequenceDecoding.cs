@@ -1,0 +1,151 @@
+using System.Numerics.Tensors;
+
+namespace MlNet.Rnn.Core.SequenceToSequence;
+
+/// <summary>Greedy decoding and beam search over a <see cref="SequenceToSequenceModel"/>'s decoding steps.</summary>
+internal static class SequenceDecoding
+{
+    /// <summary>Greedy: every source of the batch at once; at each step the most likely token, until end or MaxLength.</summary>
+    public static Translation[] Greedy(SequenceToSequenceModel model, IReadOnlyList<int[]> sources, DecodingOptions options)
+    {
+        int B = sources.Count, V = model.TargetVocabularySize, endId = model.Options.EndId;
+        var results = new Translation[B];
+        if (B == 0) return results;
+        var (ids, lengths) = Pad(sources);
+        int stateLength = model.DecoderStateLength(B);
+        float[] hidden = new float[stateLength], cellState = new float[stateLength], logProbabilities = new float[B * V];
+        model.BeginDecoding(ids, B, lengths, 1, hidden, cellState);
+        var previous = new int[B];
+        Array.Fill(previous, model.Options.StartId);
+        var tokens = new List<int>[B];
+        var scores = new double[B];
+        var done = new bool[B];
+        for (int b = 0; b < B; b++) tokens[b] = [];
+        int remaining = B;
+        for (int step = 0; step < options.MaxLength && remaining > 0; step++)
+        {
+            model.DecodeStep(previous, hidden, cellState, logProbabilities);
+            for (int b = 0; b < B; b++)
+            {
+                if (done[b]) continue;
+                ReadOnlySpan<float> row = logProbabilities.AsSpan(b * V, V);
+                int best = TensorPrimitives.IndexOfMax(row);
+                scores[b] += row[best];
+                previous[b] = best;
+                if (best == endId)
+                {
+                    done[b] = true;
+                    remaining--;
+                }
+                else
+                {
+                    tokens[b].Add(best);
+                }
+            }
+        }
+        for (int b = 0; b < B; b++) results[b] = new Translation(tokens[b].ToArray(), scores[b], done[b]);
+        return results;
+    }
+
+    /// <summary>
+    /// Beam search, one source at a time with its K beams as one batch. Each step extends every live beam by every token;
+    /// of the candidates in order of log P, an end token within the first K finishes its hypothesis, other tokens fill the
+    /// K live beams. Stops when the likeliest candidate of a step is an end token, when (α = 0) no live beam can beat the
+    /// best finished hypothesis, or at MaxLength (live beams then count as finished); returns the finished hypothesis of
+    /// highest <c>log P / n^α</c>. With K = 1 this is exactly greedy decoding.
+    /// </summary>
+    public static Translation[] Beam(SequenceToSequenceModel model, IReadOnlyList<int[]> sources, DecodingOptions options)
+    {
+        int K = options.BeamWidth, V = model.TargetVocabularySize, endId = model.Options.EndId;
+        var results = new Translation[sources.Count];
+        int stateLength = model.DecoderStateLength(K);
+        float[] hidden = new float[stateLength], cellState = new float[stateLength], logProbabilities = new float[K * V];
+        float[] nextHidden = new float[stateLength], nextCell = new float[stateLength];
+        int H = model.Options.HiddenSize, L = model.Options.Layers;
+        var candidates = new List<(double Score, int Beam, int Token)>(K * V);
+        for (int row = 0; row < sources.Count; row++)
+        {
+            int[] source = sources[row];
+            model.BeginDecoding(source, 1, [source.Length], K, hidden, cellState);
+            // Live beams: tokens so far and log P; at the start one beam (the others are copies and would repeat it).
+            var beams = new List<(List<int> Tokens, double Score)> { ([], 0) };
+            var finished = new List<Translation>();
+            var previous = new int[K];
+            Array.Fill(previous, model.Options.StartId);
+            bool done = false;
+            for (int step = 0; step < options.MaxLength && beams.Count > 0 && !done; step++)
+            {
+                model.DecodeStep(previous, hidden, cellState, logProbabilities);
+                candidates.Clear();
+                for (int k = 0; k < beams.Count; k++)
+                {
+                    ReadOnlySpan<float> logits = logProbabilities.AsSpan(k * V, V);
+                    for (int v = 0; v < V; v++) candidates.Add((beams[k].Score + logits[v], k, v));
+                }
+                // Highest score first; ties by beam then token, so the order is deterministic.
+                candidates.Sort((x, y) => y.Score != x.Score ? y.Score.CompareTo(x.Score) : x.Beam != y.Beam ? x.Beam.CompareTo(y.Beam) : x.Token.CompareTo(y.Token));
+                var next = new List<(List<int> Tokens, double Score)>(K);
+                var parents = new List<int>(K);
+                for (int c = 0; c < candidates.Count && next.Count < K; c++)
+                {
+                    var (score, beam, token) = candidates[c];
+                    if (token == endId)
+                    {
+                        if (c < K) finished.Add(new Translation(beams[beam].Tokens.ToArray(), score, Ended: true));
+                        continue;
+                    }
+                    next.Add(([.. beams[beam].Tokens, token], score));
+                    parents.Add(beam);
+                }
+                // Reorder the decoder states: live beam j continues from its parent's state.
+                for (int j = 0; j < next.Count; j++)
+                    for (int l = 0; l < L; l++)
+                    {
+                        hidden.AsSpan((l * K + parents[j]) * H, H).CopyTo(nextHidden.AsSpan((l * K + j) * H, H));
+                        cellState.AsSpan((l * K + parents[j]) * H, H).CopyTo(nextCell.AsSpan((l * K + j) * H, H));
+                    }
+                (hidden, nextHidden) = (nextHidden, hidden);
+                (cellState, nextCell) = (nextCell, cellState);
+                beams = next;
+                done = candidates[0].Token == endId || Done(finished, beams, options.LengthNormalization);
+                for (int j = 0; j < K; j++) previous[j] = j < beams.Count ? beams[j].Tokens[^1] : endId;
+            }
+            if (!done)
+                foreach (var (tokens, score) in beams) finished.Add(new Translation(tokens.ToArray(), score, Ended: false));
+            results[row] = finished.MaxBy(t => Normalized(t, options.LengthNormalization))!;
+        }
+        return results;
+    }
+
+    /// <summary>
+    /// With α = 0 a hypothesis' log P only falls as it grows, so once the best finished one beats every live beam,
+    /// nothing better can come. (With α &gt; 0 there is no such bound; the search stops when the likeliest candidate of a
+    /// step is an end token, as OpenNMT's beam search does.)
+    /// </summary>
+    private static bool Done(List<Translation> finished, List<(List<int> Tokens, double Score)> beams, float alpha)
+    {
+        if (alpha > 0 || finished.Count == 0) return false;
+        double best = finished.Max(t => t.LogProbability);
+        return beams.All(beam => beam.Score <= best);
+    }
+
+    private static double Normalized(Translation translation, float alpha)
+    {
+        int emitted = translation.Tokens.Length + (translation.Ended ? 1 : 0);
+        return alpha == 0 ? translation.LogProbability : translation.LogProbability / Math.Pow(Math.Max(emitted, 1), alpha);
+    }
+
+    /// <summary>Time-major padded ids <c>[S, B]</c> and lengths of the sources.</summary>
+    private static (int[] Ids, int[] Lengths) Pad(IReadOnlyList<int[]> sources)
+    {
+        int B = sources.Count, S = sources.Max(s => s.Length);
+        var ids = new int[S * B];
+        var lengths = new int[B];
+        for (int b = 0; b < B; b++)
+        {
+            lengths[b] = sources[b].Length;
+            for (int s = 0; s < lengths[b]; s++) ids[s * B + b] = sources[b][s];
+        }
+        return (ids, lengths);
+    }
+}

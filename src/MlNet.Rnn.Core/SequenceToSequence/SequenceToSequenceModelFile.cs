@@ -1,0 +1,115 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using MlNet.Rnn.Core.Parameters;
+using MlNet.Rnn.Core.Persistence;
+
+namespace MlNet.Rnn.Core.SequenceToSequence;
+
+/// <summary>
+/// Saves and loads a <see cref="SequenceToSequenceModel"/> as a model file (<see cref="ModelFile"/>: safetensors, options
+/// as JSON in the metadata). Tensors are the encoder set's names prefixed <c>encoder.</c> and the decoder set's prefixed
+/// <c>decoder.</c> (<c>encoder.weight_ih_l0</c>, <c>decoder.attention.weight</c>, …). A file that does not fit is rejected
+/// whole; nothing half-loads.
+/// </summary>
+public static class SequenceToSequenceModelFile
+{
+    /// <summary>Prefix of the encoder's tensors.</summary>
+    public const string EncoderPrefix = "encoder.";
+
+    /// <summary>Prefix of the decoder's tensors.</summary>
+    public const string DecoderPrefix = "decoder.";
+
+    /// <summary>Metadata key marking a sequence-to-sequence model.</summary>
+    public const string KindKey = "model_kind";
+
+    private const string Kind = "sequence_to_sequence";
+
+    private static readonly JsonSerializerOptions s_json = new() { Converters = { new JsonStringEnumConverter() } };
+
+    /// <summary>The options as the JSON stored in a model file.</summary>
+    public static string ToJson(SequenceToSequenceOptions options) => JsonSerializer.Serialize(options, s_json);
+
+    /// <summary>Options from the JSON of a model file; validated.</summary>
+    public static SequenceToSequenceOptions FromJson(string json, string? source = null)
+    {
+        SequenceToSequenceOptions? options;
+        try
+        {
+            options = JsonSerializer.Deserialize<SequenceToSequenceOptions>(json, s_json);
+        }
+        catch (JsonException exception)
+        {
+            throw new InvalidDataException($"{source ?? "The model file"}: the configuration is not valid JSON for SequenceToSequenceOptions ({exception.Message}).", exception);
+        }
+        if (options is null) throw new InvalidDataException($"{source ?? "The model file"}: the configuration is empty.");
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentException exception)
+        {
+            throw new InvalidDataException($"{source ?? "The model file"}: the configuration is invalid: {exception.Message}", exception);
+        }
+        return options;
+    }
+
+    /// <summary>Writes the model's options and every parameter to <paramref name="path"/> (atomically).</summary>
+    public static void Save(SequenceToSequenceModel model, string path)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ModelFile.Write(path, Metadata(model), Tensors(model));
+    }
+
+    /// <summary>Writes the model to a stream.</summary>
+    public static void Save(SequenceToSequenceModel model, Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ModelFile.Write(stream, Metadata(model), Tensors(model));
+    }
+
+    /// <summary>Reads a model written by <see cref="Save(SequenceToSequenceModel, string)"/>.</summary>
+    public static SequenceToSequenceModel Load(string path) => FromContents(ModelFile.Read(path, requireModelFormat: true));
+
+    /// <summary>Reads a model from a stream.</summary>
+    public static SequenceToSequenceModel Load(Stream stream, string? source = null) => FromContents(ModelFile.Read(stream, requireModelFormat: true, source));
+
+    /// <summary>Builds the model a file describes and loads its parameters; every tensor must fit.</summary>
+    public static SequenceToSequenceModel FromContents(ModelFileContents contents)
+    {
+        ArgumentNullException.ThrowIfNull(contents);
+        string name = contents.Source ?? "The model file";
+        if (!contents.Metadata.TryGetValue(KindKey, out var kind) || kind != Kind)
+            throw new InvalidDataException($"{name} is not a sequence-to-sequence model ({KindKey} is '{kind ?? "absent"}'); load it with the class that wrote it.");
+        string json = contents.Configuration ?? throw new InvalidDataException($"{name} has no configuration.");
+        var model = new SequenceToSequenceModel(FromJson(json, contents.Source));
+        var unexpected = contents.Tensors.Where(t => !t.Name.StartsWith(EncoderPrefix, StringComparison.Ordinal) && !t.Name.StartsWith(DecoderPrefix, StringComparison.Ordinal))
+            .Select(t => t.Name).ToList();
+        if (unexpected.Count > 0)
+            throw new InvalidDataException($"{name} holds tensors of neither the encoder nor the decoder: {string.Join(", ", unexpected)}; nothing was loaded.");
+        // Check both sets before copying either, so a failure leaves the new model untouched (it is discarded anyway).
+        var encoder = Part(contents, EncoderPrefix);
+        var decoder = Part(contents, DecoderPrefix);
+        ModelFile.LoadInto(model.EncoderParameters, encoder, requireAll: true);
+        ModelFile.LoadInto(model.DecoderParameters, decoder, requireAll: true);
+        return model;
+    }
+
+    private static Dictionary<string, string> Metadata(SequenceToSequenceModel model) => new(StringComparer.Ordinal)
+    {
+        [ModelFile.ConfigurationKey] = ToJson(model.Options),
+        [KindKey] = Kind,
+    };
+
+    private static IEnumerable<(string Name, int[] Shape, ReadOnlyMemory<float> Data)> Tensors(SequenceToSequenceModel model) =>
+        Prefixed(model.EncoderParameters, EncoderPrefix).Concat(Prefixed(model.DecoderParameters, DecoderPrefix));
+
+    private static IEnumerable<(string Name, int[] Shape, ReadOnlyMemory<float> Data)> Prefixed(ParameterSet parameters, string prefix) =>
+        parameters.Tensors.Select(tensor => (prefix + tensor.Name, (int[])tensor.Shape.Clone(),
+            (ReadOnlyMemory<float>)parameters.ValuesOf(tensor).ToArray()));
+
+    private static ModelFileContents Part(ModelFileContents contents, string prefix) =>
+        new(contents.Metadata,
+            contents.Tensors.Where(t => t.Name.StartsWith(prefix, StringComparison.Ordinal))
+                .Select(t => new ModelFileTensor(t.Name[prefix.Length..], t.Shape, t.Data, t.DataType)).ToArray(),
+            contents.Source is null ? prefix.TrimEnd('.') : $"{contents.Source} ({prefix.TrimEnd('.')})");
+}
