@@ -146,6 +146,9 @@ public abstract class RecurrentTrainerOptions
     /// <summary>Rows a scoring cursor runs through the network at once (memory stays bounded by this many rows).</summary>
     public int ScoringBatchSize { get; set; } = 256;
 
+    /// <summary>A shallow copy (arrays and the logger are shared), which experiments vary one trial at a time.</summary>
+    internal RecurrentTrainerOptions Copy() => (RecurrentTrainerOptions)MemberwiseClone();
+
     /// <summary>Throws an <see cref="ArgumentException"/> naming the first invalid option, its value and the fix.</summary>
     internal virtual void Validate()
     {

@@ -89,9 +89,26 @@ public sealed class SequenceTaggingTrainer : ITrainerEstimator<RecurrentPredicti
 
     private RecurrentPredictionTransformer Train(IDataView trainData, IDataView? validationData)
     {
-        _host.CheckValue(trainData, nameof(trainData));
         var options = TrainerOptions;
         using var channel = _host.Start("Training");
+        var data = Prepare(channel, trainData, validationData);
+        int seed = options.Seed ?? _host.Rand.Next();
+        var tagger = new SequenceTagger(ModelOptions(Cell, options, data, seed));
+        var logger = new ProgressLogger(channel, options.Logger);
+        Report(channel, string.Create(CultureInfo.InvariantCulture,
+            $"{Cell} sequence tagging: {data.Training.Count} training rows{(data.Validation is null ? "" : $", {data.Validation.Count} validation rows")}, " +
+            $"{data.OutputSize} tags, {tagger.Model.Parameters.Count} parameters, seed {seed}"));
+        var history = tagger.Train(data.Training, data.Validation, options.ToTrainerOptions(seed, data.Validation is not null, logger));
+        if (history.StoppedEarly)
+            Report(channel, string.Create(CultureInfo.InvariantCulture, $"Stopped early after epoch {history.Epochs.Count}; kept epoch {history.BestEpoch}."));
+        return Wrap(data, tagger.Model, history);
+    }
+
+    /// <summary>Checks the columns and reads the rows into the core's per-step data sets, once; experiments train many models on them.</summary>
+    internal PreparedSequenceData Prepare(IChannel channel, IDataView trainData, IDataView? validationData)
+    {
+        _host.CheckValue(trainData, nameof(trainData));
+        var options = TrainerOptions;
         var schema = trainData.Schema;
         var column = SequenceColumn.FromSchema(_host, schema, options.FeatureColumnName, options.FeaturesPerStep);
         var label = TagColumn.FromSchema(_host, schema, options.LabelColumnName, "label");
@@ -108,20 +125,17 @@ public sealed class SequenceTaggingTrainer : ITrainerEstimator<RecurrentPredicti
         }
         if (training.Count == 0)
             throw _host.Except($"The training data has no usable row: every row had a missing tag in '{label.Column.Name}' or a bad weight.");
-
-        int seed = options.Seed ?? _host.Rand.Next();
-        var modelOptions = options.ToModelOptions(Cell, column.VocabularySize, label.TagCount, seed) with { Readout = SequenceReadout.EveryStep };
-        var tagger = new SequenceTagger(modelOptions);
-        var logger = new ProgressLogger(channel, options.Logger);
-        Report(channel, string.Create(CultureInfo.InvariantCulture,
-            $"{Cell} sequence tagging: {training.Count} training rows{(validation is null ? "" : $", {validation.Count} validation rows")}, " +
-            $"{label.TagCount} tags, {tagger.Model.Parameters.Count} parameters, seed {seed}"));
-        var history = tagger.Train(training, validation, options.ToTrainerOptions(seed, validation is not null, logger));
-        if (history.StoppedEarly)
-            Report(channel, string.Create(CultureInfo.InvariantCulture, $"Stopped early after epoch {history.Epochs.Count}; kept epoch {history.BestEpoch}."));
-        return new RecurrentPredictionTransformer(_host, RecurrentTask.SequenceTagging, new RecurrentModelParameters(tagger.Model, history), column,
-            schema[column.Name].Type, label.Column, hiddenStateColumnName: null, options.ScoringBatchSize, options.MaxDegreeOfParallelism);
+        return new PreparedSequenceData(column, schema[column.Name].Type, label.Column, label.TagCount, training, validation);
     }
+
+    /// <summary>The tagger's network: the options' shape with one logit per tag at every step.</summary>
+    internal static SequenceModelOptions ModelOptions(RecurrentCellType cell, RecurrentTrainerOptions options, PreparedSequenceData data, int seed) =>
+        options.ToModelOptions(cell, data.Column.VocabularySize, data.OutputSize, seed) with { Readout = SequenceReadout.EveryStep };
+
+    /// <summary>Wraps a tagger's model trained on <paramref name="data"/> in the transformer <see cref="Fit(IDataView)"/> returns.</summary>
+    internal RecurrentPredictionTransformer Wrap(PreparedSequenceData data, SequenceModel model, TrainingHistory? history) =>
+        new(_host, RecurrentTask.SequenceTagging, new RecurrentModelParameters(model, history), data.Column, data.FeatureType, data.Label,
+            hiddenStateColumnName: null, TrainerOptions.ScoringBatchSize, TrainerOptions.MaxDegreeOfParallelism);
 
     /// <summary>Reads every row whose tags are all present and whose weight is usable; checks each row's alignment, naming the row.</summary>
     private SequenceDataset Read(IChannel channel, IDataView data, string role, SequenceColumn column, TagColumn label)

@@ -104,9 +104,30 @@ public abstract class RecurrentTrainerBase<TOptions> : ITrainerEstimator<Recurre
 
     private RecurrentPredictionTransformer Train(IDataView trainData, IDataView? validationData)
     {
+        using var channel = Host.Start("Training");
+        var data = Prepare(channel, trainData, validationData);
+        var options = TrainerOptions;
+        int seed = options.Seed ?? Host.Rand.Next();
+        var model = new SequenceModel(options.ToModelOptions(Cell, data.Column.VocabularySize, data.OutputSize, seed));
+        var logger = new ProgressLogger(channel, options.Logger);
+        var trainer = new SequenceTrainer(model, CreateLoss(data.OutputSize), options.ToTrainerOptions(seed, data.Validation is not null, logger));
+        Report(channel, string.Create(CultureInfo.InvariantCulture,
+            $"{Cell} {Task}: {data.Training.Count} training rows{(data.Validation is null ? "" : $", {data.Validation.Count} validation rows")}, " +
+            $"{model.Parameters.Count} parameters, seed {seed}"));
+        var history = trainer.Train(data.Training, data.Validation);
+        if (history.StoppedEarly)
+            Report(channel, string.Create(CultureInfo.InvariantCulture, $"Stopped early after epoch {history.Epochs.Count}; kept epoch {history.BestEpoch}."));
+        return Wrap(data, model, history);
+    }
+
+    /// <summary>
+    /// Checks the columns and reads <paramref name="trainData"/> (and <paramref name="validationData"/>) into the core's
+    /// data sets, once; experiments train many models on what this returns.
+    /// </summary>
+    internal PreparedSequenceData Prepare(IChannel channel, IDataView trainData, IDataView? validationData)
+    {
         Host.CheckValue(trainData, nameof(trainData));
         var options = TrainerOptions;
-        using var channel = Host.Start("Training");
         var schema = trainData.Schema;
         var column = SequenceColumn.FromSchema(Host, schema, options.FeatureColumnName, options.FeaturesPerStep);
         var label = CheckLabel(schema);
@@ -126,20 +147,18 @@ public abstract class RecurrentTrainerBase<TOptions> : ITrainerEstimator<Recurre
         }
         if (training.Count == 0)
             throw Host.Except($"The training data has no usable row in column '{column.Name}': every row had a missing label or a bad weight.");
+        return new PreparedSequenceData(column, schema[column.Name].Type, label, outputSize, training, validation);
+    }
 
-        int seed = options.Seed ?? Host.Rand.Next();
-        var model = new SequenceModel(options.ToModelOptions(Cell, column.VocabularySize, outputSize, seed));
-        var logger = new ProgressLogger(channel, options.Logger);
-        var trainer = new SequenceTrainer(model, CreateLoss(outputSize), options.ToTrainerOptions(seed, validation is not null, logger));
-        Report(channel, string.Create(CultureInfo.InvariantCulture,
-            $"{Cell} {Task}: {training.Count} training rows{(validation is null ? "" : $", {validation.Count} validation rows")}, " +
-            $"{model.Parameters.Count} parameters, seed {seed}"));
-        var history = trainer.Train(training, validation);
-        if (history.StoppedEarly)
-            Report(channel, string.Create(CultureInfo.InvariantCulture, $"Stopped early after epoch {history.Epochs.Count}; kept epoch {history.BestEpoch}."));
+    /// <summary>The loss the core minimises for this trainer's options.</summary>
+    internal ILoss CreateLossFor(int outputSize) => CreateLoss(outputSize);
 
-        return new RecurrentPredictionTransformer(Host, Task, new RecurrentModelParameters(model, history), column, schema[column.Name].Type,
-            Task == RecurrentTask.MulticlassClassification ? label : null, options.HiddenStateColumnName, options.ScoringBatchSize,
+    /// <summary>Wraps a model trained on <paramref name="data"/> in the transformer <see cref="Fit(IDataView)"/> returns.</summary>
+    internal RecurrentPredictionTransformer Wrap(PreparedSequenceData data, SequenceModel model, TrainingHistory? history)
+    {
+        var options = TrainerOptions;
+        return new RecurrentPredictionTransformer(Host, Task, new RecurrentModelParameters(model, history), data.Column, data.FeatureType,
+            Task == RecurrentTask.MulticlassClassification ? data.Label : null, options.HiddenStateColumnName, options.ScoringBatchSize,
             options.MaxDegreeOfParallelism);
     }
 
@@ -200,3 +219,7 @@ public abstract class RecurrentTrainerBase<TOptions> : ITrainerEstimator<Recurre
         TrainerOptions.Logger?.LogInformation("{Message}", message);
     }
 }
+
+/// <summary>Training (and validation) rows read into the core's data sets, and what the transformer needs to know of the columns.</summary>
+internal sealed record PreparedSequenceData(SequenceColumn Column, DataViewType FeatureType, DataViewSchema.Column Label, int OutputSize,
+    SequenceDataset Training, SequenceDataset? Validation);

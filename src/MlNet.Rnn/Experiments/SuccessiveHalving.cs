@@ -1,0 +1,69 @@
+namespace MlNet.Rnn.Experiments;
+
+/// <summary>
+/// Asynchronous successive halving (ASHA; Li et al., 2020), run one stretch at a time. Rung k trains to
+/// <see cref="Rungs"/>[k] epochs: ⌊max/η^(K−1−k)⌋ ≥ the first rung's epochs, up to max, the most the trainer options allow (max 10, η 3: 1, 3, 10).
+/// Next job: the best trial in the top ⌊n_k/η⌋ of a rung that has not moved on, highest rung first; else a new trial; when
+/// no new trial may start, the leader of a rung that has not moved on. Ties break by trial id, so the order of jobs depends
+/// on the seed and the metrics only, never on timing.
+/// </summary>
+internal sealed class SuccessiveHalving
+{
+    private readonly int _reductionFactor;
+    private readonly List<Trial>[] _finishedRung;
+
+    public SuccessiveHalving(int minimumEpochs, int maximumEpochs, int reductionFactor)
+    {
+        _reductionFactor = reductionFactor;
+        var rungs = new List<int>();
+        for (double epochs = maximumEpochs; epochs >= minimumEpochs; epochs /= reductionFactor) rungs.Insert(0, (int)Math.Floor(epochs + 1e-9));
+        if (rungs.Count == 0) rungs.Add(maximumEpochs);
+        Rungs = rungs.Distinct().ToArray();
+        _finishedRung = Rungs.Select(_ => new List<Trial>()).ToArray();
+    }
+
+    /// <summary>Epochs of each rung, increasing; the last is the trainer options' epochs.</summary>
+    public IReadOnlyList<int> Rungs { get; }
+
+    /// <summary>Notes that <paramref name="trial"/> finished a stretch: it reached the rung whose epochs it has trained.</summary>
+    public void Record(Trial trial)
+    {
+        for (int k = Rungs.Count - 1; k > trial.Rung; k--)
+        {
+            if (trial.Epochs < Rungs[k]) continue;
+            for (int j = trial.Rung + 1; j <= k; j++) _finishedRung[j].Add(trial);
+            trial.Rung = k;
+            break;
+        }
+    }
+
+    /// <summary>A paused trial in the top 1/η of its rung, highest rung first, and the rung it goes to; null when none.</summary>
+    public (Trial Trial, int Rung)? NextPromotion()
+    {
+        for (int k = Rungs.Count - 2; k >= 0; k--)
+        {
+            var ranked = Ranked(_finishedRung[k]);
+            int top = ranked.Count / _reductionFactor;
+            foreach (var trial in ranked.Take(top))
+                if (trial.Status == RecurrentTrialStatus.Paused && trial.Rung == k) return (trial, k + 1);
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// When no new trial may start: the leader of the highest rung whose leader still waits there, so the best trial reaches
+    /// the last rung even when a rung holds fewer than η trials; the others stay stopped. Null when every leader has moved on.
+    /// </summary>
+    public (Trial Trial, int Rung)? LastPromotion()
+    {
+        for (int k = Rungs.Count - 2; k >= 0; k--)
+        {
+            var ranked = Ranked(_finishedRung[k]);
+            if (ranked.Count > 0 && ranked[0].Status == RecurrentTrialStatus.Paused && ranked[0].Rung == k) return (ranked[0], k + 1);
+        }
+        return null;
+    }
+
+    private static List<Trial> Ranked(List<Trial> trials) =>
+        trials.OrderByDescending(trial => trial.Score).ThenBy(trial => trial.Id).ToList();
+}

@@ -1,0 +1,296 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MlNet.Rnn.Core.Models;
+using MlNet.Rnn.Experiments;
+using MlNet.Rnn.Tests.Persistence;
+
+namespace MlNet.Rnn.Tests.Experiments;
+
+/// <summary>
+/// Experiments on tiny tasks (400 sequences of 8 steps): the budget, seeded determinism, successive halving, cancellation,
+/// continuing a trial in stretches, cross-validation, save/load of the winner, and bad input.
+/// </summary>
+public sealed class ExperimentTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("mlnet-rnn-experiments-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    /// <summary>A small search: H ∈ {4, 8, 16}, one layer, B 32, every cell and direction, up to <paramref name="epochs"/> epochs.</summary>
+    private static RecurrentExperimentSettings<RecurrentBinaryTrainer.Options> Tiny(double seconds, int maxTrials = int.MaxValue, int epochs = 9) => new()
+    {
+        MaxExperimentTimeInSeconds = seconds,
+        Seed = 7,
+        MaxTrials = maxTrials,
+        TrainerOptions = new() { NumberOfEpochs = epochs, MaxDegreeOfParallelism = 1 },
+        SearchSpace = new() { HiddenSizes = [4, 8, 16], NumbersOfLayers = [1], BatchSizes = [32], LearningRate = new(1e-3f, 3e-2f, LogScale: true) },
+    };
+
+    private static (IDataView Train, IDataView Validation) Data(MLContext mlContext) =>
+        (Synthetic.ToDataView(mlContext, Synthetic.Rows(400, 8, 1, seed: 1)), Synthetic.ToDataView(mlContext, Synthetic.Rows(200, 8, 1, seed: 2)));
+
+    /// <summary>Collects reports on the reporting thread (<see cref="Progress{T}"/> would post them elsewhere).</summary>
+    private sealed class Reports(Action<RecurrentRunDetail>? onReport = null) : IProgress<RecurrentRunDetail>
+    {
+        public List<RecurrentRunDetail> All { get; } = [];
+
+        public void Report(RecurrentRunDetail value)
+        {
+            All.Add(value);
+            onReport?.Invoke(value);
+        }
+    }
+
+    [Fact]
+    public void TheSearchEndsWithinOneEpochOfTheBudgetAndRanksEveryTrial()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var (train, validation) = Data(mlContext);
+        var reports = new Reports();
+        var clock = Stopwatch.StartNew();
+        var result = mlContext.RecurrentExperiments.CreateBinaryClassificationExperiment(Tiny(seconds: 3))
+            .Execute(train, validation, progressHandler: reports);
+        double elapsed = clock.Elapsed.TotalSeconds;
+
+        double slowestEpoch = result.RunDetails.Where(run => run.Epochs > 0).Max(run => run.RuntimeInSeconds / run.Epochs);
+        Assert.True(result.SearchTime.TotalSeconds <= 3 + slowestEpoch + 0.25,
+            $"search took {result.SearchTime.TotalSeconds:F2} s for a budget of 3 s (slowest epoch {slowestEpoch:F2} s)");
+        Assert.True(result.SearchTime.TotalSeconds >= 2.9, $"the search stopped after {result.SearchTime.TotalSeconds:F2} s, before the budget");
+        Assert.True(elapsed < result.SearchTime.TotalSeconds + 5, $"evaluating the best run took {elapsed - result.SearchTime.TotalSeconds:F1} s");
+        Assert.True(result.RunDetails.Count >= 5, $"{result.RunDetails.Count} trials in 3 s");
+        Assert.Equal(result.Leaderboard[0], result.BestRun);
+        Assert.True(result.BestRun.Metric >= result.Leaderboard.Max(run => run.Metric));
+        Assert.True(result.ValidationMetrics!.Accuracy > 0.75, $"best run's accuracy {result.ValidationMetrics.Accuracy:F3}");
+        Assert.NotEmpty(reports.All);
+        Assert.False(result.Cancelled);
+    }
+
+    [Fact]
+    public void TheSameSeedGivesTheSameTrialsAndMetricsAndWeakTrialsStopEarly()
+    {
+        RecurrentExperimentResult<BinaryClassificationMetrics> Run()
+        {
+            var mlContext = new MLContext(seed: 1);
+            var (train, validation) = Data(mlContext);
+            return mlContext.RecurrentExperiments.CreateBinaryClassificationExperiment(Tiny(seconds: 120, maxTrials: 9)).Execute(train, validation);
+        }
+
+        var first = Run();
+        var second = Run();
+
+        Assert.Equal(9, first.RunDetails.Count);
+        Assert.Equal(first.RunDetails.Select(Describe), second.RunDetails.Select(Describe));
+        Assert.Equal(first.BestRun.TrialId, second.BestRun.TrialId);
+        // Successive halving (rungs 1, 3, 9 epochs): the weak trials stopped after 1 or 3 epochs, the best trained longer.
+        Assert.Contains(first.RunDetails, run => run.Status == RecurrentTrialStatus.Paused && run.Epochs == 1);
+        Assert.All(first.RunDetails.Where(run => run.Status == RecurrentTrialStatus.Paused), run => Assert.True(run.Epochs < first.BestRun.Epochs));
+        Assert.True(first.BestRun.Epochs > 3, $"the best run trained {first.BestRun.Epochs} epochs");
+        Assert.True(first.RunDetails.Sum(run => run.Epochs) < 9 * 9 / 2, "halving should save most of the 81 epochs");
+
+        static string Describe(RecurrentRunDetail run) =>
+            $"{run.TrialId} {run.Configuration} seed {run.Options.Seed} {run.Status} {string.Join(' ', run.MetricPerEpoch.Select(m => BitConverter.DoubleToInt64Bits(m)))}";
+    }
+
+    [Fact]
+    public void APromotedTrialContinuesExactlyAsOneTrainedAllItsEpochsAtOnce()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var (train, validation) = Data(mlContext);
+        var settings = Tiny(seconds: 120, maxTrials: 1, epochs: 5);
+        settings.TrainerOptions.EarlyStoppingPatience = 0;
+        var result = mlContext.RecurrentExperiments.CreateBinaryClassificationExperiment(settings).Execute(train, validation);
+        var run = result.BestRun;
+        Assert.Equal(5, run.Epochs); // trained in stretches to 1, then 5 epochs
+
+        var once = new RecurrentBinaryTrainer(mlContext, run.Cell, (RecurrentBinaryTrainer.Options)run.Options).Fit(train, validation);
+        var metricPerEpoch = once.Model.History!.Epochs.Select(epoch => epoch.ValidationMetric!.Value).ToArray();
+        Assert.Equal(metricPerEpoch, run.MetricPerEpoch);
+    }
+
+    [Fact]
+    public void CancellationReturnsTheBestRunSoFar()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var (train, validation) = Data(mlContext);
+        using var cancellation = new CancellationTokenSource();
+        var reports = new Reports(report => { if (report.TrialId == 4) cancellation.Cancel(); });
+        var result = mlContext.RecurrentExperiments.CreateBinaryClassificationExperiment(Tiny(seconds: 120))
+            .Execute(train, validation, progressHandler: reports, cancellationToken: cancellation.Token);
+
+        Assert.True(result.Cancelled);
+        Assert.Equal(4, result.RunDetails.Count);
+        var bestSoFar = reports.All.OrderByDescending(run => run.Metric).ThenBy(run => run.TrialId).First();
+        Assert.Equal(bestSoFar.TrialId, result.BestRun.TrialId);
+        Assert.Equal(bestSoFar.Metric, result.BestRun.Metric);
+        // The returned model holds the best epoch's weights: its accuracy on the validation data is the run's metric.
+        Assert.Equal(result.BestRun.Metric, result.ValidationMetrics!.Accuracy, 6);
+
+        using var before = new CancellationTokenSource();
+        before.Cancel();
+        var error = Assert.Throws<OperationCanceledException>(() => mlContext.RecurrentExperiments
+            .CreateBinaryClassificationExperiment(Tiny(seconds: 120)).Execute(train, validation, cancellationToken: before.Token));
+        Assert.Contains("before any run", error.Message);
+    }
+
+    [Fact]
+    public void TheWinnerWithItsFeaturizerSavesAndScoresTheSameInAFreshProcess()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var train = mlContext.Data.LoadFromEnumerable(Synthetic.Sentences(500, seed: 1));
+        var validation = mlContext.Data.LoadFromEnumerable(Synthetic.Sentences(200, seed: 2));
+        var featurizer = mlContext.Transforms.Text.TokenizeIntoWords("Tokens", "Text").Append(mlContext.Transforms.Conversion.MapValueToKey("Tokens"));
+        var settings = Tiny(seconds: 60, maxTrials: 3, epochs: 6);
+        settings.TrainerOptions.EmbeddingSize = 8;
+        settings.RefitOnAllData = true;
+        var result = mlContext.RecurrentExperiments.CreateBinaryClassificationExperiment(settings)
+            .Execute(train, validation, featureColumnName: "Tokens", preFeaturizer: featurizer);
+
+        Assert.True(result.RefitOnAllData);
+        Assert.Equal(result.BestRun.BestEpoch, result.Predictor.Model.History!.Epochs.Count);
+        var scored = result.Model.Transform(validation);
+        Assert.True(mlContext.BinaryClassification.Evaluate(scored).Accuracy > 0.8);
+        string path = Path.Combine(_folder, "best.zip");
+        mlContext.Model.Save(result.Model, train.Schema, path);
+        var inProcess = mlContext.Model.Load(path, out _).Transform(validation);
+        var fresh = SavedModelProbe.ScoreInFreshProcess(mlContext, path, validation, _folder);
+        foreach (string name in new[] { "Score", "Probability", "PredictedLabel" })
+        {
+            Assert.Equal(Fingerprint.Of(scored, name), Fingerprint.Of(inProcess, name));
+            Assert.Equal(Fingerprint.Of(scored, name), Fingerprint.Of(fresh, name));
+        }
+    }
+
+    [Fact]
+    public void MulticlassAndRegressionSearchWithValidationDataOrCrossValidation()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var train = Synthetic.ToDataView(mlContext, Synthetic.Rows(300, 6, 3, seed: 1));
+        var validation = Synthetic.ToDataView(mlContext, Synthetic.Rows(150, 6, 3, seed: 2));
+        var space = new RecurrentSearchSpace { Cells = [RecurrentCellType.Gru], HiddenSizes = [8, 16], NumbersOfLayers = [1], BatchSizes = [32] };
+
+        var multiclass = mlContext.RecurrentExperiments.CreateMulticlassClassificationExperiment(new RecurrentExperimentSettings<RecurrentMulticlassTrainer.Options>
+        {
+            MaxExperimentTimeInSeconds = 60, Seed = 3, MaxTrials = 3, SearchSpace = space,
+            TrainerOptions = new() { FeaturesPerStep = 3, NumberOfEpochs = 3, MaxDegreeOfParallelism = 1 },
+        }).Execute(train, validation, preFeaturizer: mlContext.Transforms.Conversion.MapValueToKey("Label", "Class"));
+        Assert.Equal(RecurrentExperimentMetric.Accuracy, multiclass.BestRun.MetricName);
+        Assert.True(multiclass.ValidationMetrics!.MicroAccuracy > 0.5, $"accuracy {multiclass.ValidationMetrics.MicroAccuracy:F3} (chance 1/3)");
+
+        var regression = mlContext.RecurrentExperiments.CreateRegressionExperiment(new RecurrentExperimentSettings<RecurrentRegressionTrainer.Options>
+        {
+            MaxExperimentTimeInSeconds = 60, Seed = 3, MaxTrials = 3, SearchSpace = space,
+            TrainerOptions = new() { FeaturesPerStep = 3, NumberOfEpochs = 3, MaxDegreeOfParallelism = 1, LabelColumnName = "Value" },
+        }).Execute(train, numberOfCrossValidationFolds: 3);
+        Assert.Equal(RecurrentExperimentMetric.RootMeanSquaredError, regression.BestRun.MetricName);
+        Assert.Null(regression.ValidationMetrics);
+        Assert.True(regression.RefitOnAllData);
+        Assert.Equal(regression.BestRun.MetricPerEpoch.Min(), regression.BestRun.Metric);
+        var metrics = mlContext.Regression.Evaluate(regression.Model.Transform(validation), "Value");
+        Assert.True(metrics.RSquared > 0.3, $"R² {metrics.RSquared:F3}");
+    }
+
+    [Fact]
+    public void TaggingSearchesPerStepModelsAndItsWinnerSavesAndLoads()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var train = mlContext.Data.LoadFromEnumerable(Tagging.SequenceTaggingTests.Sentences(400, seed: 1));
+        var validation = mlContext.Data.LoadFromEnumerable(Tagging.SequenceTaggingTests.Sentences(150, seed: 2));
+        var featurizer = mlContext.Transforms.Conversion.MapValueToKey("Features", nameof(Tagging.TaggedSentence.Words))
+            .Append(mlContext.Transforms.Conversion.MapValueToKey("Label", nameof(Tagging.TaggedSentence.Tags)));
+        var result = mlContext.RecurrentExperiments.CreateSequenceTaggingExperiment(new RecurrentExperimentSettings<SequenceTaggingTrainer.Options>
+        {
+            MaxExperimentTimeInSeconds = 60, Seed = 5, MaxTrials = 4,
+            TrainerOptions = new() { EmbeddingSize = 8, NumberOfEpochs = 6, MaxDegreeOfParallelism = 1 },
+            SearchSpace = new() { HiddenSizes = [8, 16], NumbersOfLayers = [1], BatchSizes = [16], LearningRate = new(5e-3f, 3e-2f, LogScale: true) },
+        }).Execute(train, validation, preFeaturizer: featurizer);
+
+        Assert.Equal(4, result.RunDetails.Count);
+        Assert.Equal(result.BestRun.Metric, result.ValidationMetrics!.TokenAccuracy, 6);
+        Assert.True(result.ValidationMetrics.TokenAccuracy > 0.9, $"token accuracy {result.ValidationMetrics.TokenAccuracy:F3}");
+        string path = Path.Combine(_folder, "tagger.zip");
+        mlContext.Model.Save(result.Model, train.Schema, path);
+        var scored = result.Model.Transform(validation);
+        var loaded = mlContext.Model.Load(path, out _).Transform(validation);
+        Assert.Equal(Fingerprint.Of(scored, "Score"), Fingerprint.Of(loaded, "Score"));
+    }
+
+    [Fact]
+    public void EveryTrialGoesToTheContextLogAndTheLoggerWithItsConfigurationMetricEpochsAndTime()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var (train, validation) = Data(mlContext);
+        var messages = new List<string>();
+        mlContext.Log += (_, e) => { lock (messages) messages.Add(e.Message); };
+        var logger = new ListLogger();
+        var settings = Tiny(seconds: 60, maxTrials: 3, epochs: 3);
+        settings.Logger = logger;
+        var result = mlContext.RecurrentExperiments.CreateBinaryClassificationExperiment(settings).Execute(train, validation);
+
+        foreach (var run in result.RunDetails)
+        {
+            string line = $"trial {run.TrialId,3}  {run.Configuration}";
+            Assert.Contains(messages, message => message.Contains(line) && message.Contains("Accuracy") && message.Contains(" s"));
+            Assert.Contains(logger.Lines, entry => entry.Level == LogLevel.Information && entry.Message.Contains(line));
+        }
+        Assert.Contains(messages, message => message.Contains("Leaderboard:") && message.Contains($"1. trial {result.BestRun.TrialId,3}"));
+        Assert.Contains(messages, message => message.Contains("rungs [1, 3] epochs"));
+        Assert.Contains(logger.Lines, entry => entry.Level == LogLevel.Debug && entry.Message.StartsWith("Epoch 1:", StringComparison.Ordinal));
+    }
+
+    private sealed class ListLogger : ILogger
+    {
+        public List<(LogLevel Level, string Message)> Lines { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (Lines) Lines.Add((logLevel, formatter(state, exception)));
+        }
+    }
+
+    [Fact]
+    public void BadInputFailsWithAClearMessageBeforeAnyTrial()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var (train, validation) = Data(mlContext);
+        var experiments = mlContext.RecurrentExperiments;
+
+        Assert.Contains("MaxExperimentTimeInSeconds = 0", Assert.Throws<ArgumentOutOfRangeException>(() => experiments.CreateBinaryClassificationExperiment(0)).Message);
+        Assert.Contains("MaxExperimentTimeInSeconds = -5", Assert.Throws<ArgumentOutOfRangeException>(() => experiments.CreateRegressionExperiment(-5)).Message);
+
+        var empty = Tiny(10);
+        empty.SearchSpace.Cells = [];
+        Assert.Contains("search space is empty: RecurrentSearchSpace.Cells", Assert.Throws<ArgumentException>(() => experiments.CreateBinaryClassificationExperiment(empty)).Message);
+        var inverted = Tiny(10);
+        inverted.SearchSpace.Dropout = new(0.5f, 0.1f);
+        Assert.Contains("RecurrentSearchSpace.Dropout", Assert.Throws<ArgumentOutOfRangeException>(() => experiments.CreateBinaryClassificationExperiment(inverted)).Message);
+
+        var wrongMetric = new RecurrentExperimentSettings<RecurrentRegressionTrainer.Options> { OptimizingMetric = RecurrentExperimentMetric.Accuracy };
+        Assert.Contains("does not fit regression: use RootMeanSquaredError or ValidationLoss",
+            Assert.Throws<ArgumentException>(() => experiments.CreateRegressionExperiment(wrongMetric)).Message);
+        var rmseForClasses = Tiny(10);
+        rmseForClasses.OptimizingMetric = RecurrentExperimentMetric.RootMeanSquaredError;
+        Assert.Throws<ArgumentException>(() => experiments.CreateBinaryClassificationExperiment(rmseForClasses));
+
+        // Settings changed after creation are checked again when Execute starts.
+        var experiment = experiments.CreateBinaryClassificationExperiment(Tiny(10));
+        experiment.Settings.SearchSpace.HiddenSizes = [];
+        Assert.Throws<ArgumentException>(() => experiment.Execute(train, validation));
+
+        var reports = new Reports();
+        var clock = Stopwatch.StartNew();
+        var wrongLabel = Assert.ThrowsAny<Exception>(() => experiments.CreateBinaryClassificationExperiment(Tiny(10))
+            .Execute(train, validation, labelColumnName: "Value", progressHandler: reports));
+        Assert.Contains("Value", wrongLabel.Message);
+        Assert.Contains("Boolean", wrongLabel.Message);
+        Assert.Empty(reports.All);
+        Assert.True(clock.Elapsed.TotalSeconds < 5);
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => experiments.CreateBinaryClassificationExperiment(Tiny(10)).Execute(train, numberOfCrossValidationFolds: 1));
+    }
+}
