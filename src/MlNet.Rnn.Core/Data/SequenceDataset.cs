@@ -91,6 +91,19 @@ public sealed class SequenceDataset
         _valueCount += ids.Length;
     }
 
+    /// <summary>The largest token id of any example, and the example holding it (−1, −1 when empty or numeric).</summary>
+    public (int Id, int Example) MaxTokenId()
+    {
+        int best = -1, example = -1;
+        for (int i = 0; i < Count && Tokens; i++)
+        {
+            int start = (int)_starts[i];
+            for (int t = 0; t < _lengths[i]; t++)
+                if (_ids[start + t] > best) (best, example) = (_ids[start + t], i);
+        }
+        return (best, example);
+    }
+
     /// <summary>The longest sequence among <paramref name="indices"/>.</summary>
     public int MaxLength(ReadOnlySpan<int> indices)
     {

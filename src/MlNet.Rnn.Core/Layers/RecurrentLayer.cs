@@ -129,7 +129,8 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
             direction.PackedRecurrent.Pack(_parameters.ValuesOf(direction.RecurrentWeights), H, transposeB: true, H, GH);
             LoadInitialState(direction.Hidden.AsSpan(0, B * H), initialHidden, direction.InitialHidden, B, d);
             if (TCell.HasCellState) LoadInitialState(direction.Cell.AsSpan(0, B * H), initialCell, direction.InitialCell, B, d);
-            direction.GivenInitialState = !initialHidden.IsEmpty;
+            direction.GivenInitialHidden = !initialHidden.IsEmpty;
+            direction.GivenInitialCell = !initialCell.IsEmpty;
         }
 
         int outputLength = N * OutputSize;
@@ -257,17 +258,17 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
             if (!inputGradient.IsEmpty)
                 Gemm.MultiplyParallel(N, InputSize, GH, dGx, GH, false, _parameters.ValuesOf(direction.InputWeights), InputSize, false,
                     inputGradient, InputSize, accumulate: d > 0, MaxDegreeOfParallelism);
-            StoreInitialGradient(direction.HiddenGradient.AsSpan(0, B * H), direction.InitialHidden, direction, initialHiddenGradient, d, B);
+            StoreInitialGradient(direction.HiddenGradient.AsSpan(0, B * H), direction.InitialHidden, direction.GivenInitialHidden, initialHiddenGradient, d, B);
             if (TCell.HasCellState)
-                StoreInitialGradient(direction.CellGradient.AsSpan(0, B * H), direction.InitialCell, direction, initialCellGradient, d, B);
+                StoreInitialGradient(direction.CellGradient.AsSpan(0, B * H), direction.InitialCell, direction.GivenInitialCell, initialCellGradient, d, B);
         }
     }
 
-    private void StoreInitialGradient(ReadOnlySpan<float> gradient, ParameterTensor? learned, Direction direction, Span<float> destination, int d, int B)
+    private void StoreInitialGradient(ReadOnlySpan<float> gradient, ParameterTensor? learned, bool given, Span<float> destination, int d, int B)
     {
         int H = HiddenSize;
         if (!destination.IsEmpty) gradient.CopyTo(destination.Slice(d * B * H, B * H));
-        if (learned is not null && !direction.GivenInitialState) AddColumnSums(gradient, B, H, _parameters.GradientsOf(learned));
+        if (learned is not null && !given) AddColumnSums(gradient, B, H, _parameters.GradientsOf(learned));
     }
 
     /// <summary>h'⊙mask for every packed row (row r of step t belongs to sorted sequence r − Offsets[t]), for dW_hh.</summary>
@@ -367,7 +368,7 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
         public float[] RecurrentMask = [], MaskedHidden = [], RecurrentGradientScratch = [];
         public float[] CombinedBias = [], InputProjection = [], RecurrentProjection = [], Hidden = [], Cell = [],
             Cache = [], PreviousHidden = [], InputGateGradient = [], RecurrentGateGradient = [], HiddenGradient = [], CellGradient = [];
-        public bool Training, GivenInitialState;
+        public bool Training, GivenInitialHidden, GivenInitialCell;
 
         public void Reserve(int N, int B, int H, int GH, int CW, bool training, bool separateRecurrentGradient)
         {

@@ -218,9 +218,7 @@ public sealed class RecurrentNetwork<TCell> : IRecurrentNetwork where TCell : st
         if (!finalHiddenGradient.IsEmpty) { Grow(ref _sortedHiddenGradient, stateLength); SortStates(finalHiddenGradient, _sortedHiddenGradient, batch); }
         if (hasCell && !finalCellGradient.IsEmpty) { Grow(ref _sortedCellGradient, stateLength); SortStates(finalCellGradient, _sortedCellGradient, batch); }
         bool wantInitial = !initialHiddenGradient.IsEmpty || (hasCell && !initialCellGradient.IsEmpty);
-        Grow(ref _sortedInitialHidden, stateLength);
-        Grow(ref _sortedInitialCell, stateLength);
-        // The initial-state gradients land in the sorted initial-state buffers, which backward no longer reads.
+        // The initial-state gradients reuse the sorted final-state buffers, which backward does not read.
         Span<float> initialHiddenSorted = wantInitial ? _sortedFinalHidden.AsSpan(0, stateLength) : default;
         Span<float> initialCellSorted = wantInitial && hasCell ? _sortedFinalCell.AsSpan(0, stateLength) : default;
 

@@ -188,8 +188,12 @@ public sealed class SequenceTrainer
         _model.Forward(_batch, output, training);
         if (!IsFinite(output)) return (double.NaN, 0);
         double loss = _loss.Compute(output, _batch.Targets, rows, width, _batch.Weights, _gradient.AsSpan(0, rows * width));
+        // The weight that made this batch's mean: Σ w, or Σ w·c_y with class weights (the loss's own denominator), so batch
+        // means combine into the mean over the data set.
         double weight = 0;
-        foreach (float w in _batch.Weights) weight += w;
+        ReadOnlySpan<float> weights = _batch.Weights, targets = _batch.Targets;
+        var classWeights = (_loss as SoftmaxCrossEntropy)?.ClassWeights;
+        for (int r = 0; r < weights.Length; r++) weight += classWeights is null ? weights[r] : weights[r] * classWeights[(int)targets[r]];
         return (loss, weight);
     }
 
@@ -234,6 +238,16 @@ public sealed class SequenceTrainer
                 : $"The {name} data holds numeric sequences but the model reads token ids.", name);
         if (!data.Tokens && data.FeaturesPerStep != options.FeaturesPerStep)
             throw new ArgumentException($"The {name} data has {data.FeaturesPerStep} features per step; the model expects {options.FeaturesPerStep}.", name);
+        if (data.Tokens && data.MaxTokenId() is (int id, int example) && id >= options.VocabularySize)
+            throw new ArgumentException(
+                $"The {name} data's example {example} holds token id {id}, outside the model's vocabulary [0, {options.VocabularySize - 1}]. " +
+                "Map unseen tokens to 0 (unknown) or build the vocabulary from every data set.", name);
+        if (_loss is SoftmaxCrossEntropy)
+            for (int i = 0; i < data.Count; i++)
+                foreach (float target in data.TargetOf(i))
+                    if (target < 0 || target >= options.OutputSize || target != MathF.Floor(target))
+                        throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                            $"The {name} data's example {i} has class target {target}; classes are whole numbers in [0, {options.OutputSize - 1}]."), name);
         if (data.PerStepTargets != (options.Readout == SequenceReadout.EveryStep))
             throw new ArgumentException(data.PerStepTargets
                 ? $"The {name} data has per-step targets but the model reads out the last step only."
@@ -312,6 +326,12 @@ public sealed class SequenceTrainer
         float baseRate = float.Parse(Meta("trainer.base_rate"), CultureInfo.InvariantCulture);
         int bestEpoch = int.Parse(Meta("trainer.best_epoch"), CultureInfo.InvariantCulture);
 
+        (double Best, int BadEpochs, int Cooldown)? plateau = _plateau is not null && contents.Metadata.ContainsKey("trainer.plateau_best")
+            ? (double.Parse(Meta("trainer.plateau_best"), CultureInfo.InvariantCulture),
+               int.Parse(Meta("trainer.plateau_bad_epochs"), CultureInfo.InvariantCulture),
+               int.Parse(Meta("trainer.plateau_cooldown"), CultureInfo.InvariantCulture))
+            : null;
+
         var snapshot = _model.Parameters.Values.ToArray();
         ModelFile.LoadInto(_model.Parameters, contents, requireAll: true,
             ignorePrefixes: [SequenceModelFile.CheckpointPrefix.Optimizer, SequenceModelFile.CheckpointPrefix.Trainer]);
@@ -332,11 +352,11 @@ public sealed class SequenceTrainer
         History.Epochs.Clear();
         History.Epochs.AddRange(history);
         History.BestEpoch = bestEpoch;
-        if (_plateau is not null && contents.Metadata.ContainsKey("trainer.plateau_best"))
+        if (_plateau is not null && plateau is var (plateauBest, plateauBad, plateauCooldown))
         {
-            _plateau.Best = double.Parse(Meta("trainer.plateau_best"), CultureInfo.InvariantCulture);
-            _plateau.BadEpochs = int.Parse(Meta("trainer.plateau_bad_epochs"), CultureInfo.InvariantCulture);
-            _plateau.CooldownCounter = int.Parse(Meta("trainer.plateau_cooldown"), CultureInfo.InvariantCulture);
+            _plateau.Best = plateauBest;
+            _plateau.BadEpochs = plateauBad;
+            _plateau.CooldownCounter = plateauCooldown;
         }
     }
 

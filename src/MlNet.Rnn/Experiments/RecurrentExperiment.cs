@@ -172,7 +172,8 @@ public abstract class RecurrentExperiment<TOptions, TMetrics>
             // cross-validation there is no single one, so the configuration is refit on all rows.
             var searched = validation is null ? null : template.Wrap(data[0], best.BestModel(), best.History);
             TMetrics? metrics = searched is null ? null : Evaluate(_mlContext, searched.Transform(validation!), options.LabelColumnName);
-            bool refit = searched is null || Settings.RefitOnAllData;
+            // A cancelled search returns at once: no refit, unless there is no searched model (cross-validation) to return.
+            bool refit = searched is null || (Settings.RefitOnAllData && !cancelled);
             RecurrentPredictionTransformer predictor;
             if (searched is not null && !refit) predictor = searched;
             else

@@ -84,8 +84,13 @@ internal sealed class BatchScorer
         }
         int rows = _model.OutputRows(_batch) * _model.OutputSize; // [B, O], or [T, B, O] for a model that reads out every step
         Grow(ref _raw, rows);
-        if (hiddenState) ForwardWithHiddenState(B, T);
-        else _model.Forward(_batch, _raw.AsSpan(0, rows), training: false);
+        _model.Forward(_batch, _raw.AsSpan(0, rows), training: false);
+        if (hiddenState)
+        {
+            int DH = _model.Network.OutputSize;
+            Grow(ref _hidden, B * DH);
+            _model.LastReadoutFeatures.Slice(0, B * DH).CopyTo(_hidden);
+        }
     }
 
     /// <summary>Raw outputs of staged row <paramref name="row"/> after <see cref="Score"/>.</summary>
@@ -102,14 +107,6 @@ internal sealed class BatchScorer
     {
         int DH = _model.Network.OutputSize;
         return _hidden.AsSpan(row * DH, DH);
-    }
-
-    private void ForwardWithHiddenState(int B, int T)
-    {
-        _model.Forward(_batch, _raw.AsSpan(0, B * _model.OutputSize), training: false);
-        int DH = _model.Network.OutputSize;
-        Grow(ref _hidden, B * DH);
-        _model.LastReadoutFeatures.Slice(0, B * DH).CopyTo(_hidden);
     }
 
     private static void Grow<T>(ref T[] buffer, int length)

@@ -180,6 +180,23 @@ public sealed class SequenceTrainerTests
         Assert.Contains(message, error.Message);
     }
 
+    [Fact]
+    public void TokenIdsAndClassTargetsOutsideTheModel_AreRejectedBeforeTraining_NamingTheExample()
+    {
+        var model = new SequenceModel(new SequenceModelOptions { VocabularySize = 5, EmbeddingSize = 4, HiddenSize = 4, OutputSize = 3 });
+        var trainer = new SequenceTrainer(model, new SoftmaxCrossEntropy(), new TrainerOptions { Epochs = 1 });
+        var tokens = new SequenceDataset(0, 1);
+        tokens.AddTokens([1, 2], [0]);
+        tokens.AddTokens([4, 5, 1], [1]);
+        var id = Assert.Throws<ArgumentException>(() => trainer.Train(tokens));
+        Assert.Contains("example 1 holds token id 5, outside the model's vocabulary [0, 4]", id.Message);
+        var classes = new SequenceDataset(0, 1);
+        classes.AddTokens([1, 2], [0]);
+        classes.AddTokens([3], [2.5f]);
+        var target = Assert.Throws<ArgumentException>(() => trainer.Train(classes));
+        Assert.Contains("example 1 has class target 2.5; classes are whole numbers in [0, 2]", target.Message);
+    }
+
     private sealed class ListLogger(Action<string>? onLine = null) : ILogger
     {
         public List<string> Lines { get; } = [];
