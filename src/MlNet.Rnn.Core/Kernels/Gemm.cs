@@ -52,7 +52,7 @@ public static class Gemm
     private const int PackPrefetchRows = 8;
 
     /// <summary>Products smaller than this many flops (2·m·n·k) run on the calling thread.</summary>
-    private const long ParallelThresholdFlops = 1L << 22;
+    private const long ParallelThresholdFlops = 1L << 24;
 
     /// <summary>Forces a kernel width (tests use it to cover every path); <see cref="GemmKernel.Auto"/> picks the widest accelerated one.</summary>
     internal static GemmKernel ForcedKernel { get; set; }

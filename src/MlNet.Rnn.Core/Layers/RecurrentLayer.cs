@@ -125,7 +125,7 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
             Span<float> xProj = direction.InputProjection.AsSpan(0, N * GH);
             for (int row = 0; row < N; row++) bias.CopyTo(xProj.Slice(row * GH, GH));
             Gemm.MultiplyParallel(N, GH, InputSize, input, InputSize, false, _parameters.ValuesOf(direction.InputWeights), InputSize, true,
-                xProj, GH, accumulate: true, MaxDegreeOfParallelism);
+                xProj, GH, accumulate: true, GemmThreads);
             direction.PackedRecurrent.Pack(_parameters.ValuesOf(direction.RecurrentWeights), H, transposeB: true, H, GH);
             LoadInitialState(direction.Hidden.AsSpan(0, B * H), initialHidden, direction.InitialHidden, B, d);
             if (TCell.HasCellState) LoadInitialState(direction.Cell.AsSpan(0, B * H), initialCell, direction.InitialCell, B, d);
@@ -250,14 +250,14 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
             ReadOnlySpan<float> dGh = TCell.HasSeparateRecurrentGradient ? direction.RecurrentGateGradient.AsSpan(0, N * GH) : dGx;
             // dW_ih += dGxᵀ·X, dW_hh += dGhᵀ·H', db_ih += Σ dGx, db_hh += Σ dGh, dX (+)= dGx·W_ih
             Gemm.MultiplyParallel(GH, InputSize, N, dGx, GH, true, input, InputSize, false,
-                _parameters.GradientsOf(direction.InputWeights), InputSize, accumulate: true, MaxDegreeOfParallelism);
+                _parameters.GradientsOf(direction.InputWeights), InputSize, accumulate: true, GemmThreads);
             Gemm.MultiplyParallel(GH, H, N, dGh, GH, true, _masked ? MaskPreviousHidden(direction) : direction.PreviousHidden, H, false,
-                _parameters.GradientsOf(direction.RecurrentWeights), H, accumulate: true, MaxDegreeOfParallelism);
+                _parameters.GradientsOf(direction.RecurrentWeights), H, accumulate: true, GemmThreads);
             AddColumnSums(dGx, N, GH, _parameters.GradientsOf(direction.InputBias));
             AddColumnSums(dGh, N, GH, _parameters.GradientsOf(direction.RecurrentBias));
             if (!inputGradient.IsEmpty)
                 Gemm.MultiplyParallel(N, InputSize, GH, dGx, GH, false, _parameters.ValuesOf(direction.InputWeights), InputSize, false,
-                    inputGradient, InputSize, accumulate: d > 0, MaxDegreeOfParallelism);
+                    inputGradient, InputSize, accumulate: d > 0, GemmThreads);
             StoreInitialGradient(direction.HiddenGradient.AsSpan(0, B * H), direction.InitialHidden, direction.GivenInitialHidden, initialHiddenGradient, d, B);
             if (TCell.HasCellState)
                 StoreInitialGradient(direction.CellGradient.AsSpan(0, B * H), direction.InitialCell, direction.GivenInitialCell, initialCellGradient, d, B);
@@ -327,10 +327,23 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
         }
     }
 
+    /// <summary>
+    /// Below this many FLOPs of recurrent products per pass, threads cost more than they save (measured: workload S,
+    /// 34 MFLOP, ran slower on 2 threads than on 1), so the time loop stays on the calling thread.
+    /// </summary>
+    internal const long ParallelThresholdFlops = 64L << 20;
+
+    private bool IsSmall(SequenceLayout layout) => (long)layout.TotalRows * 2 * _gateWidth * HiddenSize * Directions < ParallelThresholdFlops;
+
+    /// <summary>Threads for the layer's large GEMMs: one for a small pass (see <see cref="ParallelThresholdFlops"/>).</summary>
+    private int GemmThreads => _layout is not null && IsSmall(_layout) ? 1 : MaxDegreeOfParallelism;
+
     private void RunParallel(int batch, SequenceLayout layout, Action<int, int, int> work)
     {
         int D = Directions;
         int chunks = Math.Clamp(MaxDegreeOfParallelism / D, 1, Math.Max(1, batch / 4));
+        bool small = IsSmall(layout);
+        if (small) chunks = 1;
         // Split sorted rows so every chunk holds about the same number of real steps (the longest come first).
         SequenceLayout.EnsureCapacity(ref _chunkBounds, chunks + 1);
         int[] bounds = _chunkBounds;
@@ -343,7 +356,7 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
             if (accumulated * (long)chunks >= total * (long)next) bounds[next++] = b + 1;
         }
         while (next <= chunks) bounds[next++] = batch;
-        if (MaxDegreeOfParallelism == 1 || chunks * D == 1)
+        if (MaxDegreeOfParallelism == 1 || chunks * D == 1 || small)
         {
             for (int item = 0; item < chunks * D; item++) work(item / chunks, bounds[item % chunks], bounds[item % chunks + 1]);
             return;
