@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using static MlNet.Rnn.Core.Kernels.GateActivations;
 
 namespace MlNet.Rnn.Core.Cells;
@@ -11,7 +12,8 @@ namespace MlNet.Rnn.Core.Cells;
 /// <c>n = tanh(W_in x + b_in + r⊙(W_hn h' + b_hn))</c>, <c>h = (1−z)⊙n + z⊙h'</c>.
 /// Shapes: W_ih [3H, I], W_hh [3H, H], biases [3H]; G = 3. Cache per row: r, z, n, W_hn h' + b_hn (4H).
 /// </summary>
-/// <remarks>Forward and backward are each one fused pass per row: a vector body and a scalar tail.</remarks>
+/// <remarks>Forward and backward are each one fused pass per row: a vector body (forward: 512-bit where accelerated,
+/// then <see cref="Vector{T}"/>) and a scalar tail.</remarks>
 public readonly struct GruCell : IRecurrentCell
 {
     /// <inheritdoc />
@@ -52,6 +54,26 @@ public readonly struct GruCell : IRecurrentCell
             ref float hidden = ref Unsafe.Add(ref MemoryMarshal.GetReference(h), row * H);
             ref float k = ref keep ? ref Unsafe.Add(ref MemoryMarshal.GetReference(cache), row * 4 * H) : ref Unsafe.NullRef<float>();
             int j = 0;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                for (; j <= H - Vector512<float>.Count; j += Vector512<float>.Count)
+                {
+                    nuint u = (nuint)j;
+                    var r = Sigmoid(Vector512.LoadUnsafe(ref x, u) + Vector512.LoadUnsafe(ref p, u));
+                    var z = Sigmoid(Vector512.LoadUnsafe(ref x, u + (nuint)H) + Vector512.LoadUnsafe(ref p, u + (nuint)H));
+                    var recurrentN = Vector512.LoadUnsafe(ref p, u + (nuint)(2 * H)) + Vector512.LoadUnsafe(ref bias, u);
+                    var n = Tanh(Vector512.LoadUnsafe(ref x, u + (nuint)(2 * H)) + r * recurrentN);
+                    var previous = Vector512.LoadUnsafe(ref hidden, u);
+                    (n + z * (previous - n)).StoreUnsafe(ref hidden, u);
+                    if (keep)
+                    {
+                        r.StoreUnsafe(ref k, u);
+                        z.StoreUnsafe(ref k, u + (nuint)H);
+                        n.StoreUnsafe(ref k, u + (nuint)(2 * H));
+                        recurrentN.StoreUnsafe(ref k, u + (nuint)(3 * H));
+                    }
+                }
+            }
             for (; j <= H - Vector<float>.Count; j += Vector<float>.Count)
             {
                 nuint u = (nuint)j;

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using static MlNet.Rnn.Core.Kernels.GateActivations;
 
 namespace MlNet.Rnn.Core.Cells;
@@ -11,7 +12,8 @@ namespace MlNet.Rnn.Core.Cells;
 /// <c>c = f⊙c' + i⊙g</c>, <c>h = o⊙tanh(c)</c>.
 /// Shapes: W_ih [4H, I], W_hh [4H, H], biases [4H]; G = 4. Cache per row: i, f, g, o, tanh(c), c' (6H).
 /// </summary>
-/// <remarks>Forward and backward are each one fused pass per row: a vector body and a scalar tail.</remarks>
+/// <remarks>Forward and backward are each one fused pass per row: a vector body (forward: 512-bit where accelerated,
+/// then <see cref="Vector{T}"/>) and a scalar tail.</remarks>
 public readonly struct LstmCell : IRecurrentCell
 {
     /// <inheritdoc />
@@ -47,6 +49,31 @@ public readonly struct LstmCell : IRecurrentCell
             ref float cell = ref Unsafe.Add(ref MemoryMarshal.GetReference(c), row * H);
             ref float k = ref keep ? ref Unsafe.Add(ref MemoryMarshal.GetReference(cache), row * 6 * H) : ref Unsafe.NullRef<float>();
             int j = 0;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                for (; j <= H - Vector512<float>.Count; j += Vector512<float>.Count)
+                {
+                    nuint u = (nuint)j;
+                    var i = Sigmoid(Vector512.LoadUnsafe(ref x, u) + Vector512.LoadUnsafe(ref r, u));
+                    var f = Sigmoid(Vector512.LoadUnsafe(ref x, u + (nuint)H) + Vector512.LoadUnsafe(ref r, u + (nuint)H));
+                    var g = Tanh(Vector512.LoadUnsafe(ref x, u + (nuint)(2 * H)) + Vector512.LoadUnsafe(ref r, u + (nuint)(2 * H)));
+                    var o = Sigmoid(Vector512.LoadUnsafe(ref x, u + (nuint)(3 * H)) + Vector512.LoadUnsafe(ref r, u + (nuint)(3 * H)));
+                    var previous = Vector512.LoadUnsafe(ref cell, u);
+                    var next = f * previous + i * g;
+                    var tanhC = Tanh(next);
+                    next.StoreUnsafe(ref cell, u);
+                    (o * tanhC).StoreUnsafe(ref hidden, u);
+                    if (keep)
+                    {
+                        i.StoreUnsafe(ref k, u);
+                        f.StoreUnsafe(ref k, u + (nuint)H);
+                        g.StoreUnsafe(ref k, u + (nuint)(2 * H));
+                        o.StoreUnsafe(ref k, u + (nuint)(3 * H));
+                        tanhC.StoreUnsafe(ref k, u + (nuint)(4 * H));
+                        previous.StoreUnsafe(ref k, u + (nuint)(5 * H));
+                    }
+                }
+            }
             for (; j <= H - Vector<float>.Count; j += Vector<float>.Count)
             {
                 nuint u = (nuint)j;
