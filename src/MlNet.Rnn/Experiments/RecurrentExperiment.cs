@@ -13,7 +13,7 @@ namespace MlNet.Rnn.Experiments;
 /// A time-budgeted search over recurrent models of one task, as ML.NET AutoML's experiments are: <c>Execute</c> takes data, a
 /// label and a budget and returns the best fitted model and every run. Each trial draws a configuration from the
 /// <see cref="RecurrentSearchSpace"/> with a seeded generator and is trained in stretches of epochs under asynchronous
-/// successive halving on the per-epoch validation metric (<see cref="SuccessiveHalving"/>): weak trials stop after few epochs,
+/// successive halving on the per-epoch validation metric (<see cref="SuccessiveHalving{TTrial}"/>): weak trials stop after few epochs,
 /// promising ones continue, in memory, for more. Create one with <c>mlContext.RecurrentExperiments.Create…Experiment</c>.
 /// </summary>
 /// <typeparam name="TOptions">The task's trainer options.</typeparam>
@@ -117,7 +117,7 @@ public abstract class RecurrentExperiment<TOptions, TMetrics>
             ? _mlContext.Data.CrossValidationSplit(train, k, seed: seed).Select(fold => template.Prepare(channel, fold.TrainSet, fold.TestSet)).ToArray()
             : [template.Prepare(channel, train, validation)];
 
-        var halving = new SuccessiveHalving(Settings.MinimumEpochs, options.NumberOfEpochs, Settings.ReductionFactor);
+        var halving = new SuccessiveHalving<Trial>(Settings.MinimumEpochs, options.NumberOfEpochs, Settings.ReductionFactor);
         var sampler = new Random(seed);
         var trials = new List<Trial>();
         string folder = Directory.CreateTempSubdirectory("mlnet-rnn-experiment-").FullName;
@@ -129,9 +129,7 @@ public abstract class RecurrentExperiment<TOptions, TMetrics>
                 $"{(folds is int f ? $" per fold ({f} folds)" : "")}; search space: {Settings.SearchSpace}"));
 
             using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var remaining = TimeSpan.FromSeconds(Settings.MaxExperimentTimeInSeconds) - clock.Elapsed;
-            if (remaining <= TimeSpan.Zero) budget.Cancel();
-            else budget.CancelAfter(remaining);
+            using var timer = BudgetTimer.Start(budget, TimeSpan.FromSeconds(Settings.MaxExperimentTimeInSeconds) - clock.Elapsed);
             while (!budget.IsCancellationRequested)
             {
                 var job = halving.NextPromotion();

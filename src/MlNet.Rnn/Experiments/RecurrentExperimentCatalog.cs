@@ -57,6 +57,15 @@ public sealed class RecurrentExperimentCatalog
     /// <param name="settings">Budget, metric, search space, trainer options, seed and schedule.</param>
     public TaggingRecurrentExperiment CreateSequenceTaggingExperiment(RecurrentExperimentSettings<SequenceTaggingTrainer.Options> settings) =>
         new(_mlContext, settings);
+
+    /// <summary>A search over recurrent forecasters with the default search space for <paramref name="maxExperimentTimeInSeconds"/> seconds.</summary>
+    /// <param name="maxExperimentTimeInSeconds">The time budget; positive.</param>
+    public ForecastingRecurrentExperiment CreateForecastingExperiment(double maxExperimentTimeInSeconds) =>
+        new(_mlContext, new() { MaxExperimentTimeInSeconds = maxExperimentTimeInSeconds });
+
+    /// <summary>A search over recurrent forecasters with <paramref name="settings"/>.</summary>
+    /// <param name="settings">Budget, search space (and window sizes), estimator options, validation tail, seed and schedule.</param>
+    public ForecastingRecurrentExperiment CreateForecastingExperiment(ForecastingExperimentSettings settings) => new(_mlContext, settings);
 }
 
 /// <summary>Adds <c>RecurrentExperiments</c> to <see cref="MLContext"/>.</summary>

@@ -7,10 +7,11 @@ namespace MlNet.Rnn.Experiments;
 /// no new trial may start, the leader of a rung that has not moved on. Ties break by trial id, so the order of jobs depends
 /// on the seed and the metrics only, never on timing.
 /// </summary>
-internal sealed class SuccessiveHalving
+internal sealed class SuccessiveHalving<TTrial>
+    where TTrial : class, IRungTrial
 {
     private readonly int _reductionFactor;
-    private readonly List<Trial>[] _finishedRung;
+    private readonly List<TTrial>[] _finishedRung;
 
     public SuccessiveHalving(int minimumEpochs, int maximumEpochs, int reductionFactor)
     {
@@ -19,14 +20,14 @@ internal sealed class SuccessiveHalving
         for (double epochs = maximumEpochs; epochs >= minimumEpochs; epochs /= reductionFactor) rungs.Insert(0, (int)Math.Floor(epochs + 1e-9));
         if (rungs.Count == 0) rungs.Add(maximumEpochs);
         Rungs = rungs.Distinct().ToArray();
-        _finishedRung = Rungs.Select(_ => new List<Trial>()).ToArray();
+        _finishedRung = Rungs.Select(_ => new List<TTrial>()).ToArray();
     }
 
     /// <summary>Epochs of each rung, increasing; the last is the trainer options' epochs.</summary>
     public IReadOnlyList<int> Rungs { get; }
 
     /// <summary>Notes that <paramref name="trial"/> finished a stretch: it reached the rung whose epochs it has trained.</summary>
-    public void Record(Trial trial)
+    public void Record(TTrial trial)
     {
         for (int k = Rungs.Count - 1; k > trial.Rung; k--)
         {
@@ -38,7 +39,7 @@ internal sealed class SuccessiveHalving
     }
 
     /// <summary>A paused trial in the top 1/η of its rung, highest rung first, and the rung it goes to; null when none.</summary>
-    public (Trial Trial, int Rung)? NextPromotion()
+    public (TTrial Trial, int Rung)? NextPromotion()
     {
         for (int k = Rungs.Count - 2; k >= 0; k--)
         {
@@ -54,7 +55,7 @@ internal sealed class SuccessiveHalving
     /// When no new trial may start: the leader of the highest rung whose leader still waits there, so the best trial reaches
     /// the last rung even when a rung holds fewer than η trials; the others stay stopped. Null when every leader has moved on.
     /// </summary>
-    public (Trial Trial, int Rung)? LastPromotion()
+    public (TTrial Trial, int Rung)? LastPromotion()
     {
         for (int k = Rungs.Count - 2; k >= 0; k--)
         {
@@ -64,6 +65,21 @@ internal sealed class SuccessiveHalving
         return null;
     }
 
-    private static List<Trial> Ranked(List<Trial> trials) =>
+    private static List<TTrial> Ranked(List<TTrial> trials) =>
         trials.OrderByDescending(trial => trial.Score).ThenBy(trial => trial.Id).ToList();
+}
+
+/// <summary>What <see cref="SuccessiveHalving{TTrial}"/> needs of a trial: its id, score (larger is better), status, epochs and rung.</summary>
+internal interface IRungTrial
+{
+    int Id { get; }
+
+    double Score { get; }
+
+    RecurrentTrialStatus Status { get; }
+
+    int Epochs { get; }
+
+    /// <summary>The highest rung this trial reached; −1 before its first stretch.</summary>
+    int Rung { get; set; }
 }

@@ -12,7 +12,7 @@ namespace MlNet.Rnn.Experiments;
 /// of the core's trainer per fold (weights, optimizer moments, counters, history), from which a promotion continues
 /// bit-identically to a run that trained all its epochs at once; the weights of its best epoch are a file beside it.
 /// </summary>
-internal sealed class Trial
+internal sealed class Trial : IRungTrial
 {
     private readonly PreparedSequenceData[] _data;
     private readonly IExperimentTrainer _trainer;

@@ -171,29 +171,18 @@ public sealed class RecurrentForecastingEstimator : IEstimator<RecurrentForecast
         var columns = Columns;
         int K = columns.Check(_host, input.Schema);
         using var channel = _host.Start("Fitting a forecaster");
-        var series = new List<float>();
-        var exogenous = new List<float>();
-        using (var cursor = input.GetRowCursor(columns.Active(input.Schema)))
-        {
-            var reader = columns.CreateReader(cursor, K);
-            while (cursor.MoveNext())
-            {
-                reader.Read(cursor.Position);
-                series.Add(reader.Observation);
-                foreach (float value in reader.Exogenous) exogenous.Add(value);
-            }
-        }
+        var (series, exogenous) = ReadSeries(input, columns, K);
         int seed = options.Seed ?? _host.Rand.Next();
         var logger = new ProgressLogger(channel, options.Logger);
         var forecasterOptions = options.ToForecasterOptions(Cell, K, seed, logger);
         string message = string.Create(CultureInfo.InvariantCulture,
-            $"{Cell} forecaster: {series.Count} observations of '{columns.InputColumnName}', {K} exogenous features, window {options.WindowSize}, horizon {options.Horizon}, seed {seed}");
+            $"{Cell} forecaster: {series.Length} observations of '{columns.InputColumnName}', {K} exogenous features, window {options.WindowSize}, horizon {options.Horizon}, seed {seed}");
         channel.Info(message);
         options.Logger?.LogInformation("{Message}", message);
         RecurrentForecaster forecaster;
         try
         {
-            forecaster = RecurrentForecaster.Fit(series.ToArray(), forecasterOptions, exogenous.ToArray());
+            forecaster = RecurrentForecaster.Fit(series, forecasterOptions, exogenous);
         }
         catch (ArgumentException exception) when (exception is not ArgumentOutOfRangeException)
         {
@@ -201,5 +190,23 @@ public sealed class RecurrentForecastingEstimator : IEstimator<RecurrentForecast
         }
         return new RecurrentForecastingTransformer(_host, forecaster, columns, options.OutputColumnName, options.ConfidenceLowerBoundColumn,
             options.ConfidenceUpperBoundColumn);
+    }
+
+    /// <summary>The series <c>[N]</c> and its exogenous values <c>[N, K]</c> (step-major), every row of <paramref name="input"/> in order.</summary>
+    internal static (float[] Series, float[] Exogenous) ReadSeries(IDataView input, SeriesColumns columns, int exogenousFeatures)
+    {
+        var series = new List<float>();
+        var exogenous = new List<float>();
+        using (var cursor = input.GetRowCursor(columns.Active(input.Schema)))
+        {
+            var reader = columns.CreateReader(cursor, exogenousFeatures);
+            while (cursor.MoveNext())
+            {
+                reader.Read(cursor.Position);
+                series.Add(reader.Observation);
+                foreach (float value in reader.Exogenous) exogenous.Add(value);
+            }
+        }
+        return (series.ToArray(), exogenous.ToArray());
     }
 }

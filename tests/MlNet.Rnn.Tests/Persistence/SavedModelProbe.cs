@@ -17,7 +17,8 @@ public static class SavedModelProbe
     public const string LoadedTooEarly = "MlNet.Rnn was loaded before the model";
 
     /// <summary>The columns a probe writes back, those the scored data has.</summary>
-    public static readonly string[] ScoredColumns = ["Score", "Probability", "PredictedLabel", "PredictedClass", "Hidden", "Forecast", "ForecastLower", "ForecastUpper"];
+    public static readonly string[] ScoredColumns = ["Score", "Probability", "PredictedLabel", "PredictedClass", "Hidden", "Forecast", "ForecastLower", "ForecastUpper",
+        "LogLikelihood", "TokenCount", "BitsPerToken", "Perplexity"];
 
     /// <summary>Arguments: model.zip rows.idv scored.idv.</summary>
     public static int Run(ReadOnlySpan<string> args)

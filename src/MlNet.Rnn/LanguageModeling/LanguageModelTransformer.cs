@@ -1,0 +1,203 @@
+using System.Globalization;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using MlNet.Rnn;
+using MlNet.Rnn.Core.LanguageModeling;
+using MlNet.Rnn.Core.Training;
+using MlNet.Rnn.LanguageModeling;
+
+[assembly: LoadableClass(typeof(LanguageModelTransformer), null, typeof(SignatureLoadModel),
+    "Recurrent language model transformer (RNN, LSTM, GRU)", LanguageModelTransformer.LoaderSignature)]
+
+namespace MlNet.Rnn;
+
+/// <summary>
+/// A fitted recurrent language model. <see cref="Generate"/> writes text (one-to-many, from an empty prompt or a given one);
+/// <see cref="Transform"/> scores the text column of each row as a whole document (its tokens and the end token, each given
+/// the start token and the tokens before it) and adds four Single columns: <c>LogLikelihood</c> (natural log),
+/// <c>TokenCount</c>, <c>BitsPerToken</c> and <c>Perplexity</c>. Transform is lazy; each cursor and mapper scores in a model copy
+/// of its own. Saved and loaded by <c>mlContext.Model.Save/Load</c>, the network and vocabulary inside as the core's model file.
+/// </summary>
+public sealed class LanguageModelTransformer : ITransformer, ICanSaveModel
+{
+    internal const string LoaderSignature = "MlNetRnnLangModel";
+
+    /// <summary>The per-row log-likelihood column.</summary>
+    public const string LogLikelihoodColumnName = "LogLikelihood";
+
+    /// <summary>The per-row scored token count column (the end token counts).</summary>
+    public const string TokenCountColumnName = "TokenCount";
+
+    /// <summary>The per-row bits per token column.</summary>
+    public const string BitsPerTokenColumnName = "BitsPerToken";
+
+    /// <summary>The per-row perplexity column.</summary>
+    public const string PerplexityColumnName = "Perplexity";
+
+    internal static readonly string[] ScoreColumnNames = [LogLikelihoodColumnName, TokenCountColumnName, BitsPerTokenColumnName, PerplexityColumnName];
+
+    private const string ModelStream = "LanguageModel.safetensors";
+    private const uint Version = 0x00010001; // initial
+
+    private readonly IHost _host;
+    private readonly byte[] _snapshot;
+    private readonly Lock _generating = new();
+
+    internal LanguageModelTransformer(IHostEnvironment env, LanguageModel model, string inputColumnName, TrainingHistory? history)
+    {
+        _host = Contracts.CheckRef(env, nameof(env)).Register(nameof(LanguageModelTransformer));
+        Model = model;
+        InputColumnName = inputColumnName;
+        History = history;
+        using var stream = new MemoryStream();
+        model.Save(stream);
+        _snapshot = stream.ToArray();
+    }
+
+    /// <summary>The trained model (not thread-safe; <see cref="Generate"/> locks it, scoring uses copies).</summary>
+    public LanguageModel Model { get; }
+
+    /// <summary>The vocabulary: characters or tokens.</summary>
+    public Vocabulary Vocabulary => Model.Vocabulary;
+
+    /// <summary>The text column scored by <see cref="Transform"/>.</summary>
+    public string InputColumnName { get; }
+
+    /// <summary>The epochs of training, or null for a loaded model.</summary>
+    public TrainingHistory? History { get; }
+
+    /// <summary>Always true: <c>PredictionEngine</c> can use this transformer.</summary>
+    public bool IsRowToRowMapper => true;
+
+    /// <summary>
+    /// Continues <paramref name="prompt"/> (empty: from the start token alone) and returns the generated text only. Each token is
+    /// drawn from <c>softmax(z / temperature)</c> restricted to the <paramref name="topK"/> most likely tokens; generation stops
+    /// after <paramref name="maxLength"/> tokens or at the end token.
+    /// </summary>
+    /// <param name="prompt">Text to continue; characters or tokens outside the vocabulary are read as unknown.</param>
+    /// <param name="maxLength">Most tokens to generate, ≥ 0.</param>
+    /// <param name="temperature">τ ≥ 0; 0 is greedy.</param>
+    /// <param name="topK">Draw from the k most likely tokens only, ≥ 0; 0 = all, 1 = greedy.</param>
+    /// <param name="seed">The same seed, prompt and model give the same text; null draws a fresh seed.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A negative <paramref name="maxLength"/>, <paramref name="temperature"/> or <paramref name="topK"/>.</exception>
+    public string Generate(string prompt = "", int maxLength = 200, float temperature = 1f, int topK = 0, int? seed = null)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        lock (_generating) return Model.Generate(prompt, maxLength, temperature, topK, seed);
+    }
+
+    /// <summary>Scores one text as <see cref="Transform"/> scores a row (a whole document: the end token counts).</summary>
+    public LanguageModelMetrics Score(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        lock (_generating) return Model.Evaluate(text, scoreEnd: true);
+    }
+
+    /// <summary>The input schema followed by the four score columns; throws when the text column is missing or not text.</summary>
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    {
+        _host.CheckValue(inputSchema, nameof(inputSchema));
+        CheckInput(_host, inputSchema, InputColumnName, nameof(inputSchema));
+        return AppendTo(inputSchema);
+    }
+
+    /// <summary>A lazy view of <paramref name="input"/> with the per-row scores.</summary>
+    public IDataView Transform(IDataView input)
+    {
+        _host.CheckValue(input, nameof(input));
+        var text = CheckInput(_host, input.Schema, InputColumnName, nameof(input));
+        return new ScoredTextDataView(input, this, text.Index, AppendTo(input.Schema));
+    }
+
+    /// <summary>A mapper that scores one row at a time (what <c>PredictionEngine</c> uses).</summary>
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
+    {
+        _host.CheckValue(inputSchema, nameof(inputSchema));
+        var text = CheckInput(_host, inputSchema, InputColumnName, nameof(inputSchema));
+        return new ScoringRowMapper(this, inputSchema, text.Index, AppendTo(inputSchema));
+    }
+
+    /// <summary>A copy of the model, for one cursor or mapper (the model reuses its buffers).</summary>
+    internal LanguageModel CopyModel() => LanguageModel.Load(new MemoryStream(_snapshot, writable: false), "a copy of the fitted language model");
+
+    /// <summary>The text column, or an error naming it and its type.</summary>
+    internal static DataViewSchema.Column CheckInput(IExceptionContext host, DataViewSchema schema, string name, string parameter)
+    {
+        var column = schema.GetColumnOrNull(name) ?? throw host.ExceptSchemaMismatch(parameter, "text (input)", name);
+        if (column.Type is not TextDataViewType)
+            throw host.ExceptSchemaMismatch(parameter, "text (input)", name, "String", column.Type.ToString());
+        return column;
+    }
+
+    /// <summary>Every row's text (a missing value reads as empty).</summary>
+    internal static List<string> ReadTexts(IExceptionContext host, IDataView data, string name, string parameter)
+    {
+        var column = CheckInput(host, data.Schema, name, parameter);
+        var texts = new List<string>();
+        using var cursor = data.GetRowCursor([column]);
+        var getter = cursor.GetGetter<ReadOnlyMemory<char>>(column);
+        ReadOnlyMemory<char> value = default;
+        while (cursor.MoveNext())
+        {
+            getter(ref value);
+            texts.Add(value.ToString());
+        }
+        return texts;
+    }
+
+    private static DataViewSchema AppendTo(DataViewSchema inputSchema)
+    {
+        var builder = new DataViewSchema.Builder();
+        builder.AddColumns(inputSchema);
+        foreach (string name in ScoreColumnNames) builder.AddColumn(name, NumberDataViewType.Single);
+        return builder.ToSchema();
+    }
+
+    private static VersionInfo GetVersionInfo() => new(
+        modelSignature: "RNNLANGM",
+        verWrittenCur: Version,
+        verReadableCur: Version,
+        verWeCanReadBack: Version,
+        loaderSignature: LoaderSignature,
+        loaderAssemblyName: typeof(LanguageModelTransformer).Assembly.GetName().Name);
+
+    void ICanSaveModel.Save(ModelSaveContext ctx)
+    {
+        _host.CheckValue(ctx, nameof(ctx));
+        ctx.CheckAtModel();
+        ctx.SetVersionInfo(GetVersionInfo());
+        // *** Binary format ***
+        // string: input (text) column
+        // stream LanguageModel.safetensors: the network and its vocabulary, as the core's model file (LanguageModel.Save)
+        ctx.SaveNonEmptyString(InputColumnName);
+        ctx.SaveBinaryStream(ModelStream, stream => stream.Write(_snapshot));
+    }
+
+    /// <summary>The loader ML.NET finds through <c>[LoadableClass]</c>.</summary>
+    internal static LanguageModelTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
+    {
+        Contracts.CheckValue(env, nameof(env));
+        env.CheckValue(ctx, nameof(ctx));
+        if (ctx.Header.ModelSignature == GetVersionInfo().ModelSignature && ctx.Header.ModelVerReadable > Version)
+            throw env.Except(string.Create(CultureInfo.InvariantCulture,
+                $"This model holds a language model saved by a newer MlNet.Rnn (format version 0x{ctx.Header.ModelVerReadable:X8}); " +
+                $"this MlNet.Rnn reads up to 0x{Version:X8}. Update the MlNet.Rnn package."));
+        ctx.CheckAtModel(GetVersionInfo());
+        string input = ctx.LoadNonEmptyString();
+        LanguageModel? model = null;
+        if (!ctx.TryLoadBinaryStream(ModelStream, stream =>
+            {
+                try
+                {
+                    model = LanguageModel.Load(stream.BaseStream, $"the language model of the saved model ({ModelStream})");
+                }
+                catch (InvalidDataException exception)
+                {
+                    throw env.Except(exception, $"The saved model's language model cannot be read: {exception.Message}");
+                }
+            }) || model is null)
+            throw env.ExceptDecode($"The saved model has no {ModelStream}; it was not saved by MlNet.Rnn.");
+        return new LanguageModelTransformer(env, model, input, history: null);
+    }
+}
