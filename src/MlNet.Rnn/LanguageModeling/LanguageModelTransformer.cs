@@ -179,11 +179,7 @@ public sealed class LanguageModelTransformer : ITransformer, ICanSaveModel
     {
         Contracts.CheckValue(env, nameof(env));
         env.CheckValue(ctx, nameof(ctx));
-        if (ctx.Header.ModelSignature == GetVersionInfo().ModelSignature && ctx.Header.ModelVerReadable > Version)
-            throw env.Except(string.Create(CultureInfo.InvariantCulture,
-                $"This model holds a language model saved by a newer MlNet.Rnn (format version 0x{ctx.Header.ModelVerReadable:X8}); " +
-                $"this MlNet.Rnn reads up to 0x{Version:X8}. Update the MlNet.Rnn package."));
-        ctx.CheckAtModel(GetVersionInfo());
+        SavedModelParts.CheckVersion(env, ctx, GetVersionInfo(), Version, "a language model");
         string input = ctx.LoadNonEmptyString();
         LanguageModel? model = null;
         if (!ctx.TryLoadBinaryStream(ModelStream, stream =>

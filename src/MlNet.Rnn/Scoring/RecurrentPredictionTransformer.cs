@@ -27,7 +27,6 @@ public sealed class RecurrentPredictionTransformer : ISingleFeaturePredictionTra
     internal const string LoaderSignature = "MlNetRnnTransformer";
     private const string RegistrationName = nameof(RecurrentPredictionTransformer);
     private const string ModelStream = "SequenceModel.safetensors";
-    private const string LabelStream = "LabelSchema.idv";
     private const uint Version = 0x00010001; // initial
 
     private readonly IHost _host;
@@ -130,17 +129,7 @@ public sealed class RecurrentPredictionTransformer : ISingleFeaturePredictionTra
         ctx.SaveStringOrNull(HiddenStateColumnName);
         writer.Write(ScoringBatchSize);
         ctx.SaveBinaryStream(ModelStream, stream => Model.SaveModelFile(stream.BaseStream));
-        if (_label is { } label)
-        {
-            ctx.SaveBinaryStream(LabelStream, stream =>
-            {
-                using var channel = _host.Start("Saving the label's key values");
-                var builder = new DataViewSchema.Builder();
-                builder.AddColumn(label.Name, label.Type, label.Annotations);
-                var saver = new BinarySaver(_host, new BinarySaver.Arguments { Silent = true });
-                DataSaverUtils.SaveDataView(channel, saver, new EmptyDataView(_host, builder.ToSchema()), stream.BaseStream);
-            });
-        }
+        if (_label is { } label) SavedModelParts.SaveLabel(_host, ctx, label);
     }
 
     /// <summary>The loader ML.NET finds through <c>[LoadableClass]</c>; never also a constructor of the same visibility.</summary>
@@ -148,11 +137,7 @@ public sealed class RecurrentPredictionTransformer : ISingleFeaturePredictionTra
     {
         Contracts.CheckValue(env, nameof(env));
         env.CheckValue(ctx, nameof(ctx));
-        if (ctx.Header.ModelSignature == GetVersionInfo().ModelSignature && ctx.Header.ModelVerReadable > Version)
-            throw env.Except(string.Create(CultureInfo.InvariantCulture,
-                $"This model holds a recurrent transformer saved by a newer MlNet.Rnn (format version 0x{ctx.Header.ModelVerReadable:X8}); " +
-                $"this MlNet.Rnn ({typeof(RecurrentPredictionTransformer).Assembly.GetName().Version}) reads up to 0x{Version:X8}. Update the MlNet.Rnn package."));
-        ctx.CheckAtModel(GetVersionInfo());
+        SavedModelParts.CheckVersion(env, ctx, GetVersionInfo(), Version, "a recurrent transformer");
 
         var reader = ctx.Reader;
         var task = (RecurrentTask)reader.ReadInt32();
@@ -181,11 +166,7 @@ public sealed class RecurrentPredictionTransformer : ISingleFeaturePredictionTra
         DataViewSchema.Column? label = null;
         if (task is RecurrentTask.MulticlassClassification or RecurrentTask.SequenceTagging)
         {
-            var buffer = new MemoryStream();
-            if (!ctx.TryLoadBinaryStream(LabelStream, stream => stream.BaseStream.CopyTo(buffer)))
-                throw env.ExceptDecode($"The saved {task} model has no {LabelStream}.");
-            buffer.Position = 0;
-            label = new BinaryLoader(env, new BinaryLoader.Arguments(), buffer).Schema[0];
+            label = SavedModelParts.LoadLabel(env, ctx, $"{task} model");
         }
 
         var column = keyCount > 0 ? SequenceColumn.Keys(featureColumn, keyCount) : SequenceColumn.Numeric(featureColumn, featuresPerStep);

@@ -25,7 +25,6 @@ public sealed class SequenceToSequenceTransformer : ITransformer, ICanSaveModel
 {
     internal const string LoaderSignature = "MlNetRnnSeq2Seq";
     private const string ModelStream = "SequenceToSequenceModel.safetensors";
-    private const string LabelStream = "LabelSchema.idv";
     private const uint Version = 0x00010001; // initial
 
     private readonly IHost _host;
@@ -182,14 +181,7 @@ public sealed class SequenceToSequenceTransformer : ITransformer, ICanSaveModel
         writer.Write(Decoding.MaxLength);
         writer.Write(ScoringBatchSize);
         ctx.SaveBinaryStream(ModelStream, stream => stream.Write(_snapshot.Value));
-        ctx.SaveBinaryStream(LabelStream, stream =>
-        {
-            using var channel = _host.Start("Saving the label's key values");
-            var builder = new DataViewSchema.Builder();
-            builder.AddColumn(Label.Name, Label.Type, Label.Annotations);
-            var saver = new BinarySaver(_host, new BinarySaver.Arguments { Silent = true });
-            DataSaverUtils.SaveDataView(channel, saver, new EmptyDataView(_host, builder.ToSchema()), stream.BaseStream);
-        });
+        SavedModelParts.SaveLabel(_host, ctx, Label);
     }
 
     /// <summary>The loader ML.NET finds through <c>[LoadableClass]</c>.</summary>
@@ -197,11 +189,7 @@ public sealed class SequenceToSequenceTransformer : ITransformer, ICanSaveModel
     {
         Contracts.CheckValue(env, nameof(env));
         env.CheckValue(ctx, nameof(ctx));
-        if (ctx.Header.ModelSignature == GetVersionInfo().ModelSignature && ctx.Header.ModelVerReadable > Version)
-            throw env.Except(string.Create(CultureInfo.InvariantCulture,
-                $"This model holds a sequence-to-sequence transformer saved by a newer MlNet.Rnn (format version 0x{ctx.Header.ModelVerReadable:X8}); " +
-                $"this MlNet.Rnn reads up to 0x{Version:X8}. Update the MlNet.Rnn package."));
-        ctx.CheckAtModel(GetVersionInfo());
+        SavedModelParts.CheckVersion(env, ctx, GetVersionInfo(), Version, "a sequence-to-sequence transformer");
         var reader = ctx.Reader;
         string sourceName = ctx.LoadNonEmptyString();
         int sourceKeys = reader.ReadInt32(), featureSize = reader.ReadInt32(), keyBytes = reader.ReadInt32();
@@ -241,11 +229,7 @@ public sealed class SequenceToSequenceTransformer : ITransformer, ICanSaveModel
             }) || model is null)
             throw env.ExceptDecode($"The saved model has no {ModelStream}; it was not saved by MlNet.Rnn.");
 
-        var buffer = new MemoryStream();
-        if (!ctx.TryLoadBinaryStream(LabelStream, stream => stream.BaseStream.CopyTo(buffer)))
-            throw env.ExceptDecode($"The saved sequence-to-sequence model has no {LabelStream}.");
-        buffer.Position = 0;
-        var label = new BinaryLoader(env, new BinaryLoader.Arguments(), buffer).Schema[0];
+        var label = SavedModelParts.LoadLabel(env, ctx, "sequence-to-sequence model");
         env.CheckDecode(KeySequenceColumn.KeyCountOf(label.Type) is not null, "the saved label is not a key vector");
 
         var source = new KeySequenceColumn(sourceName, sourceKeys);
