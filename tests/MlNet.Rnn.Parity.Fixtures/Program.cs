@@ -89,6 +89,13 @@ internal static class Generator
         new("gru_l1_varlen", Cell.Gru, I, H, 1, false, T, B, SmallLengths, 305),
         new("lstm_big_l2_bi_varlen", Cell.Lstm, 6, 8, 2, true, 7, 5, BigLengths, 401),
         new("gru_big_l1", Cell.Gru, 6, 8, 1, false, 7, 5, null, 402),
+
+        // The second layer reads 2H = 10 features, the first I = 3: a layer-1 weight read with the layer-0 input
+        // width (or the other way round) shows up here, where the cases above with I = 2H = 6 cannot see it.
+        // (LSTM has this shape in lstm_big_l2_bi_varlen: I = 6, 2H = 16.)
+        new("rnn_tanh_l2_bi_varlen_i3_h5", Cell.RnnTanh, 3, 5, 2, true, T, B, SmallLengths, 104),
+        new("rnn_relu_l2_bi_varlen_i3_h5", Cell.RnnRelu, 3, 5, 2, true, T, B, SmallLengths, 105),
+        new("gru_l2_bi_varlen_i3_h5", Cell.Gru, 3, 5, 2, true, T, B, SmallLengths, 306),
     ];
 
     public static int Run(string[] args)
