@@ -47,9 +47,10 @@ internal static class SafetensorsFixtures
 
         var input = torch.randn(T, B, I);
 
-        // Deliberately not under torch.no_grad(): on an AVX-512 machine libtorch 2.10's CPU inference path for this
-        // 2-layer bidirectional LSTM returned outputs up to 0.17 away from the LSTM equations evaluated on the very
-        // parameters recorded here; with autograd on they agree to 5e-8 and the committed fixtures reproduce byte for byte.
+        // Deliberately not under torch.no_grad(): there libtorch 2.10's CPU inference path returned, for this 2-layer
+        // bidirectional LSTM (seen on an AVX-512 machine; cause not pinned down), outputs up to 0.17 away from the LSTM
+        // equations evaluated on the very parameters recorded here. With autograd on they agree to 5e-8, and the
+        // committed fixtures reproduce byte for byte.
         var (output, hN, cN) = lstm.call(input);
 
         var w = new FixtureWriter();
