@@ -80,6 +80,13 @@ internal sealed class StreamingLogits
         return _logits.AsSpan(0, rows * V);
     }
 
+    /// <summary>
+    /// The inverted-dropout mask <c>[k, B, H]</c> the last training <see cref="Forward"/> applied to the head's input, for
+    /// tests that replay it in a reference; empty when no dropout applied.
+    /// </summary>
+    public ReadOnlySpan<float> HeadDropoutMask =>
+        _trained && _model.Options.Dropout > 0f ? _mask.AsSpan(0, _steps * _streams * _model.Options.HiddenSize) : default;
+
     /// <summary>Adds dL/dθ of the last training <see cref="Forward"/> into the gradients, given dL/dz <c>[k, B, V]</c>.</summary>
     public void Backward(ReadOnlySpan<float> logitGradient)
     {

@@ -99,6 +99,9 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
 
     private int _masksBatch = -1;
 
+    /// <summary>The recurrent-dropout mask <c>[B, H]</c> of one direction, in sorted order, as last sampled (for tests that replay it).</summary>
+    internal ReadOnlySpan<float> RecurrentMaskOf(int direction) => _directions[direction].RecurrentMask.AsSpan(0, Math.Max(_masksBatch, 0) * HiddenSize);
+
     /// <summary>
     /// Runs the layer over packed rows. <paramref name="input"/> is <c>[N, I]</c>; <paramref name="output"/> receives
     /// <c>[N, D·H]</c>. Initial states <c>[D, B, H]</c> are in sorted order; empty means learned (if the layer has one)

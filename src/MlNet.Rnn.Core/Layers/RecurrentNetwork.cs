@@ -195,6 +195,26 @@ public sealed class RecurrentNetwork<TCell> : IRecurrentNetwork where TCell : st
     }
 
     /// <summary>
+    /// The dropout masks of layer <paramref name="layer"/> in the last training <see cref="Forward"/>, in the caller's batch
+    /// order, so a test can replay them in a reference: <paramref name="recurrentMask"/> <c>[D, B, H]</c> multiplies h'
+    /// entering W_hh, <paramref name="outputMask"/> <c>[T, B, D·H]</c> (below the top layer; may be empty) multiplies the
+    /// layer's output before the next layer reads it (zeros at padded steps). All ones where that dropout did not apply.
+    /// </summary>
+    internal void CopyDropoutMasks(int layer, Span<float> recurrentMask, Span<float> outputMask)
+    {
+        int batch = _layout.BatchSize, H = Options.HiddenSize, block = batch * H;
+        for (int d = 0; d < _layers[layer].Directions; d++)
+        {
+            Span<float> mask = recurrentMask.Slice(d * block, block);
+            if (_trained && Options.RecurrentDropout > 0f) _layout.Unsort(_layers[layer].RecurrentMaskOf(d), H, mask);
+            else mask.Fill(1f);
+        }
+        if (outputMask.IsEmpty || layer + 1 == _layers.Length) return;
+        if (_trained && Options.Dropout > 0f) _layout.Unpack(_masks[layer], _layers[layer].OutputSize, outputMask, _steps);
+        else outputMask.Slice(0, _steps * batch * _layers[layer].OutputSize).Fill(1f);
+    }
+
+    /// <summary>
     /// Backpropagates through the last training <see cref="Forward"/>: <paramref name="outputGradient"/> is dL/d(output)
     /// <c>[T, B, D·H]</c> (padded steps ignored); final-state gradients <c>[L·D, B, H]</c> may be empty. Adds into
     /// <see cref="ParameterSet.Gradients"/>; writes dL/d(input) <c>[T, B, I]</c> and initial-state gradients when given.

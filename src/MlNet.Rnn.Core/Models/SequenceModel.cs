@@ -156,6 +156,13 @@ public sealed class SequenceModel
     private int _readoutRows;
 
     /// <summary>
+    /// The inverted-dropout mask <c>[rows, D·H]</c> the last training <see cref="Forward"/> applied to the head's input
+    /// (0 or 1/(1 − p)), for tests that replay it in a reference; empty when no dropout applied.
+    /// </summary>
+    internal ReadOnlySpan<float> HeadDropoutMask =>
+        _training && Options.Dropout > 0f ? _mask.AsSpan(0, _readoutRows * Network.OutputSize) : default;
+
+    /// <summary>
     /// Adds dL/dθ for the last training <see cref="Forward"/> into <see cref="ParameterSet.Gradients"/>. When the gradient
     /// overflows to infinity on its way back, every gradient is set to NaN, so the caller's norm check sees it.
     /// </summary>

@@ -1,60 +1,78 @@
 using MlNet.Rnn.Core.Layers;
+using MlNet.Rnn.Core.Tests.Models;
 using MlNet.Rnn.Core.Tests.Reference;
 
 namespace MlNet.Rnn.Core.Tests.Layers;
 
 /// <summary>
-/// Recurrent (variational) dropout: one mask per sequence on h' entering W_hh, the same at every step. Gradients are
-/// checked by central differences of the float network with the masks replayed (same seed before every forward).
+/// Recurrent (variational) dropout, one mask per sequence and direction on h' entering W_hh and the same at every step,
+/// with dropout between layers: the network's training forward agrees with the double-precision
+/// <see cref="ReferenceRecurrentStack"/> given the masks the network drew, and its gradients of every parameter, of the
+/// input and of the given initial states match central differences of that reference (step 1e-6) for
+/// <c>L = Σ output⊙R_y + Σ h_n⊙R_h + Σ c_n⊙R_c</c>.
 /// </summary>
 public sealed class RecurrentDropoutTests
 {
     [Theory]
-    [InlineData("LSTM", false)]
-    [InlineData("GRU", true)]
-    [InlineData("RNN_TANH", false)]
-    public void Gradients_MatchCentralDifferencesWithTheSameMasks(string mode, bool bidirectional)
+    [InlineData("LSTM", 2, true, 0.3f, false)]
+    [InlineData("GRU", 2, false, 0.3f, true)]
+    [InlineData("RNN_TANH", 1, true, 0f, false)]
+    public void TrainingForwardAndGradients_MatchTheReferenceWithTheSameMasks(string mode, int layers, bool bidirectional, float dropout, bool learnedInitialState)
     {
-        const int T = 6, B = 4, I = 3, H = 9;
+        const int T = 5, B = 4, I = 3, H = 4;
         var network = NetworkFactory.Create(mode, new RecurrentNetworkOptions
         {
-            InputSize = I, HiddenSize = H, Layers = 2, Bidirectional = bidirectional, RecurrentDropout = 0.4f, MaxDegreeOfParallelism = 2,
+            InputSize = I, HiddenSize = H, Layers = layers, Bidirectional = bidirectional, Dropout = dropout, RecurrentDropout = 0.4f,
+            LearnedInitialState = learnedInitialState, Seed = 3, MaxDegreeOfParallelism = 2,
         });
-        network.Initialize(new Random(1));
-        float[] x = NetworkFactory.RandomFloats(new Random(2), T * B * I);
-        float[] weights = NetworkFactory.RandomFloats(new Random(3), T * B * network.OutputSize);
-        int[] lengths = [6, 2, 5, 3];
-        var output = new float[weights.Length];
-        double Loss()
-        {
-            network.ReseedDropout(7);
-            network.Forward(x, B, lengths, output, training: true);
-            double sum = 0;
-            for (int i = 0; i < output.Length; i++) sum += (double)output[i] * weights[i];
-            return sum;
-        }
-        double withMasks = Loss();
-        network.Forward(x, B, lengths, output);
-        double withoutMasks = 0;
-        for (int i = 0; i < output.Length; i++) withoutMasks += (double)output[i] * weights[i];
-        Assert.NotEqual(withoutMasks, withMasks, 3);
+        var random = new Random(1);
+        CentralDifferences.Randomize(network.Parameters, random, 0.7);
+        float[] x = NetworkFactory.RandomFloats(random, T * B * I, 1.5);
+        int[] lengths = [3, 5, 1, 4];
+        int stateLength = network.StateCount * B * H;
+        float[] outputWeights = NetworkFactory.RandomFloats(random, T * B * network.OutputSize);
+        float[] hiddenWeights = NetworkFactory.RandomFloats(random, stateLength);
+        float[] cellWeights = NetworkFactory.RandomFloats(random, stateLength);
+        float[]? h0 = learnedInitialState ? null : NetworkFactory.RandomFloats(random, stateLength);
+        float[]? c0 = learnedInitialState || !network.HasCellState ? null : NetworkFactory.RandomFloats(random, stateLength);
 
         network.Parameters.ZeroGradients();
-        Loss();
+        var output = new float[T * B * network.OutputSize];
+        var finalHidden = new float[stateLength];
+        var finalCell = new float[stateLength];
+        network.Forward(x, B, lengths, output, finalHidden, network.HasCellState ? finalCell : default, h0, c0, training: true);
         var inputGradient = new float[x.Length];
-        network.Backward(weights, inputGradient: inputGradient);
-        float[] analytic = network.Parameters.Gradients.ToArray();
-        Span<float> values = network.Parameters.Values;
-        var numeric = new double[values.Length];
-        for (int i = 0; i < values.Length; i++)
+        var h0Gradient = new float[stateLength];
+        var c0Gradient = new float[stateLength];
+        network.Backward(outputWeights, hiddenWeights, network.HasCellState ? cellWeights : default, inputGradient,
+            h0 is null ? default : h0Gradient, c0 is null ? default : c0Gradient);
+
+        var parameters = new Dictionary<string, double[]>();
+        foreach (var tensor in network.Parameters.Tensors) parameters[tensor.Name] = ReferenceSequenceModel.Widen(network.Parameters.ValuesOf(tensor));
+        var reference = new ReferenceRecurrentStack(parameters, mode, I, H, layers, bidirectional);
+        DropoutMasks.Replay(network, reference, T, B);
+        double[] xd = ReferenceSequenceModel.Widen(x);
+        double[]? h0d = h0 is null ? null : ReferenceSequenceModel.Widen(h0), c0d = c0 is null ? null : ReferenceSequenceModel.Widen(c0);
+        string name = $"{mode} L={layers} D={(bidirectional ? 2 : 1)} dropout {dropout} recurrent dropout 0.4";
+
+        var (yd, hd, cd) = reference.Forward(xd, T, B, lengths, h0d, h0d is null ? null : c0d ?? new double[stateLength]);
+        Tolerance.AssertClose(yd, output, 1e-4, 1e-5, $"{name}: output");
+        Tolerance.AssertClose(hd, finalHidden, 1e-4, 1e-5, $"{name}: h_n");
+        if (network.HasCellState) Tolerance.AssertClose(cd, finalCell, 1e-4, 1e-5, $"{name}: c_n");
+
+        double Loss()
         {
-            float saved = values[i];
-            values[i] = saved + 1e-2f; double plus = Loss();
-            values[i] = saved - 1e-2f; double minus = Loss();
-            values[i] = saved;
-            numeric[i] = (plus - minus) / 2e-2;
+            var (o, h, c) = reference.Forward(xd, T, B, lengths, h0d, h0d is null ? null : c0d ?? new double[stateLength]);
+            double sum = 0;
+            for (int i = 0; i < o.Length; i++) sum += o[i] * outputWeights[i];
+            for (int i = 0; i < h.Length; i++) sum += h[i] * hiddenWeights[i];
+            if (network.HasCellState) for (int i = 0; i < c.Length; i++) sum += c[i] * cellWeights[i];
+            return sum;
         }
-        Tolerance.AssertClose(numeric, analytic, 1e-2, 2e-3, $"{mode} recurrent dropout: dθ");
+        CentralDifferences.AssertEveryParameter(network.Parameters, CentralDifferences.Accumulated(network.Parameters), parameters, Loss, name);
+        Tolerance.AssertClose(CentralDifferences.Of(xd, Loss), inputGradient, CentralDifferences.Relative, CentralDifferences.Absolute, $"{name}: dinput");
+        if (h0d is not null) Tolerance.AssertClose(CentralDifferences.Of(h0d, Loss), h0Gradient, CentralDifferences.Relative, CentralDifferences.Absolute, $"{name}: dh0");
+        if (c0d is not null) Tolerance.AssertClose(CentralDifferences.Of(c0d, Loss), c0Gradient, CentralDifferences.Relative, CentralDifferences.Absolute, $"{name}: dc0");
     }
 
     [Fact]
@@ -72,7 +90,7 @@ public sealed class RecurrentDropoutTests
         network.ReseedDropout(11);
         network.Forward(new float[T * B * I], B, [], output, initialHidden: h0, training: true);
 
-        // Recover the mask from the first step: h1 = tanh(W_hh (h0⊙m)); try every 0/scale pattern and keep the one that fits.
+        // Recover the mask from the outputs: try every 0/scale pattern and keep the one that fits every step.
         var whh = network.Parameters.ValuesOf(network.Parameters["weight_hh_l0"]).ToArray();
         for (int pattern = 0; pattern < 1 << H; pattern++)
         {

@@ -1,3 +1,4 @@
+using MlNet.Rnn.Core.Cells;
 using MlNet.Rnn.Core.Data;
 using MlNet.Rnn.Core.Models;
 using MlNet.Rnn.Core.Tests.Reference;
@@ -5,70 +6,111 @@ using MlNet.Rnn.Core.Tests.Reference;
 namespace MlNet.Rnn.Core.Tests.Models;
 
 /// <summary>
-/// The composed model (embedding → recurrent stack → head, many-to-one or many-to-many) against central differences
-/// of itself; its parts are checked against double-precision references elsewhere, so this checks the wiring.
+/// The composed model (token embedding or numeric steps → recurrent stack → many-to-one or many-to-many readout → head)
+/// against the independent double-precision <see cref="ReferenceSequenceModel"/>: outputs agree in inference and in
+/// training with the dropout masks the model drew, and every parameter's gradient matches central differences of the
+/// reference (step 1e-6) for <c>L = Σ y⊙R</c>, R random. The cases cover LSTM, GRU and RNN, one and two layers, one and two
+/// directions, variable lengths, tokens (with the unknown id 0 and repeated ids) and numeric steps, learned initial states,
+/// dropout between layers and before the head, and recurrent dropout.
 /// </summary>
 public sealed class SequenceModelTests
 {
-    public static TheoryData<RecurrentCellType, bool, bool, SequenceReadout> Cases() => new()
+    private const int B = 3;
+
+    /// <summary>One configuration of the covering set.</summary>
+    private sealed record ModelCase(RecurrentCellType Cell, bool Tokens, int Layers, bool Bidirectional, SequenceReadout Readout,
+        int[] Lengths, bool LearnedInitialState = false, float Dropout = 0f, float RecurrentDropout = 0f,
+        RnnActivation Activation = RnnActivation.Tanh);
+
+    private static readonly Dictionary<string, ModelCase> s_cases = new()
     {
-        { RecurrentCellType.Lstm, false, true, SequenceReadout.LastStep },
-        { RecurrentCellType.Gru, true, true, SequenceReadout.LastStep },
-        { RecurrentCellType.Rnn, false, false, SequenceReadout.EveryStep },
-        { RecurrentCellType.Lstm, true, true, SequenceReadout.EveryStep },
+        ["LSTM tokens L2 bidirectional last-step learned-state"] =
+            new(RecurrentCellType.Lstm, true, 2, true, SequenceReadout.LastStep, [4, 1, 3], LearnedInitialState: true),
+        ["GRU steps L1 bidirectional last-step"] = new(RecurrentCellType.Gru, false, 1, true, SequenceReadout.LastStep, [2, 4, 3]),
+        ["RNN-tanh steps L2 unidirectional every-step learned-state"] =
+            new(RecurrentCellType.Rnn, false, 2, false, SequenceReadout.EveryStep, [4, 1, 3], LearnedInitialState: true),
+        ["LSTM tokens L1 bidirectional every-step equal-lengths"] = new(RecurrentCellType.Lstm, true, 1, true, SequenceReadout.EveryStep, [3, 3, 3]),
+        ["GRU tokens L2 unidirectional last-step learned-state"] =
+            new(RecurrentCellType.Gru, true, 2, false, SequenceReadout.LastStep, [3, 4, 2], LearnedInitialState: true),
+        ["RNN-relu steps L1 bidirectional last-step"] =
+            new(RecurrentCellType.Rnn, false, 1, true, SequenceReadout.LastStep, [4, 2, 1], Activation: RnnActivation.Relu),
+        ["LSTM steps L2 bidirectional last-step dropout recurrent-dropout"] =
+            new(RecurrentCellType.Lstm, false, 2, true, SequenceReadout.LastStep, [4, 1, 3], Dropout: 0.3f, RecurrentDropout: 0.4f),
+        ["GRU tokens L2 unidirectional every-step dropout recurrent-dropout learned-state"] =
+            new(RecurrentCellType.Gru, true, 2, false, SequenceReadout.EveryStep, [2, 4, 3], LearnedInitialState: true, Dropout: 0.3f, RecurrentDropout: 0.4f),
+        ["RNN-tanh steps L2 bidirectional every-step recurrent-dropout"] =
+            new(RecurrentCellType.Rnn, false, 2, true, SequenceReadout.EveryStep, [4, 3, 1], RecurrentDropout: 0.5f),
     };
+
+    public static TheoryData<string> Cases() => new(s_cases.Keys);
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Gradients_MatchCentralDifferences(RecurrentCellType cell, bool tokens, bool bidirectional, SequenceReadout readout)
+    public void OutputsAndEveryGradient_MatchTheDoublePrecisionReference(string name)
     {
-        var model = new SequenceModel(new SequenceModelOptions
+        var c = s_cases[name];
+        var options = new SequenceModelOptions
         {
-            Cell = cell, FeaturesPerStep = 3, VocabularySize = tokens ? 7 : 0, EmbeddingSize = 4, HiddenSize = 5, Layers = 2,
-            Bidirectional = bidirectional, LearnedInitialState = true, OutputSize = 3, Readout = readout, Seed = 4,
-        });
+            Cell = c.Cell, RnnActivation = c.Activation, FeaturesPerStep = 3, VocabularySize = c.Tokens ? 7 : 0, EmbeddingSize = 3, HiddenSize = 4,
+            Layers = c.Layers, Bidirectional = c.Bidirectional, LearnedInitialState = c.LearnedInitialState, OutputSize = 3, Readout = c.Readout,
+            Dropout = c.Dropout, RecurrentDropout = c.RecurrentDropout, Seed = 4, MaxDegreeOfParallelism = 1,
+        };
+        var model = new SequenceModel(options);
         var random = new Random(8);
-        foreach (var tensor in model.Parameters.Tensors)
-            NetworkFactory.RandomFloats(random, tensor.Length, 0.5).CopyTo(model.Parameters.ValuesOf(tensor));
-        var data = new SequenceDataset(tokens ? 0 : 3, 3, readout == SequenceReadout.EveryStep);
-        int[] lengths = [4, 1, 3];
-        foreach (int length in lengths)
-        {
-            var target = new float[readout == SequenceReadout.EveryStep ? length * 3 : 3];
-            if (tokens) data.AddTokens(Enumerable.Range(0, length).Select(_ => random.Next(7)).ToArray(), target);
-            else data.Add(NetworkFactory.RandomFloats(random, length * 3), target);
-        }
-        var batch = new SequenceBatch();
-        data.Fill([0, 1, 2], batch);
-        int rows = model.OutputRows(batch);
-        float[] weights = NetworkFactory.RandomFloats(random, rows * 3);
-        var output = new float[rows * 3];
-        double Loss()
-        {
-            model.Forward(batch, output, training: false);
-            double sum = 0;
-            for (int i = 0; i < output.Length; i++) sum += (double)output[i] * weights[i];
-            return sum;
-        }
+        CentralDifferences.Randomize(model.Parameters, random, 0.6);
+        var batch = Batch(c.Tokens, c.Lengths, random);
+        int T = batch.Steps, rows = model.OutputRows(batch), O = options.OutputSize;
+        int[]? ids = c.Tokens ? batch.Ids.ToArray() : null;
+        double[]? steps = c.Tokens ? null : ReferenceSequenceModel.Widen(batch.Input);
+
+        // Inference: no dropout.
+        var reference = new ReferenceSequenceModel(options, model.Parameters);
+        var output = new float[rows * O];
+        model.Forward(batch, output, training: false);
+        Tolerance.AssertClose(reference.Forward(ids, steps, T, B, c.Lengths).Output, output, 1e-4, 1e-5, $"{name}: inference output");
+
+        // Training: the masks the model drew, replayed in the reference.
         model.Parameters.ZeroGradients();
         model.Forward(batch, output, training: true);
-        model.Backward(weights);
-        float[] analytic = model.Parameters.Gradients.ToArray();
-        var numeric = new double[analytic.Length];
-        Span<float> values = model.Parameters.Values;
-        for (int i = 0; i < values.Length; i++)
+        DropoutMasks.Replay(model, reference, T, B);
+        Tolerance.AssertClose(reference.Forward(ids, steps, T, B, c.Lengths).Output, output, 1e-4, 1e-5, $"{name}: training output");
+
+        float[] outputWeights = NetworkFactory.RandomFloats(random, rows * O);
+        model.Backward(outputWeights);
+        double Loss()
         {
-            float saved = values[i];
-            values[i] = saved + 1e-2f; double plus = Loss();
-            values[i] = saved - 1e-2f; double minus = Loss();
-            values[i] = saved;
-            numeric[i] = (plus - minus) / 2e-2;
+            double[] y = reference.Forward(ids, steps, T, B, c.Lengths).Output;
+            double sum = 0;
+            for (int i = 0; i < y.Length; i++) sum += y[i] * outputWeights[i];
+            return sum;
         }
-        Tolerance.AssertClose(numeric, analytic, 1e-2, 2e-3, $"{cell} tokens={tokens} D={(bidirectional ? 2 : 1)} {readout}: dθ");
-        if (readout == SequenceReadout.EveryStep)
-            for (int t = 0; t < batch.Steps; t++)
-                for (int b = 0; b < 3; b++)
-                    if (t >= lengths[b]) Assert.All(output.AsSpan((t * 3 + b) * 3, 3).ToArray(), v => Assert.Equal(0f, v));
+        CentralDifferences.AssertEveryParameter(model.Parameters, CentralDifferences.Accumulated(model.Parameters), reference.Parameters, Loss, name);
+    }
+
+    /// <summary>
+    /// A batch of B sequences of the given lengths. Token batches hold the unknown id 0 at a real step and id 5 at three
+    /// steps of two sequences, so the embedding gradient must add the rows of repeated ids.
+    /// </summary>
+    private static SequenceBatch Batch(bool tokens, int[] lengths, Random random)
+    {
+        int T = lengths.Max();
+        var batch = new SequenceBatch();
+        batch.Reset(B, T, tokens ? 0 : 3, 1, perStepTargets: false);
+        lengths.CopyTo(batch.Lengths);
+        if (!tokens)
+        {
+            NetworkFactory.RandomFloats(random, T * B * 3, 1.5).CopyTo(batch.Input);
+            return batch;
+        }
+        Span<int> ids = batch.Ids;
+        for (int b = 0; b < B; b++)
+            for (int t = 0; t < lengths[b]; t++) ids[t * B + b] = 1 + random.Next(6);
+        int longest = Array.IndexOf(lengths, T), other = (longest + 1) % B;
+        ids[0 * B + longest] = 0;
+        ids[1 * B + longest] = 5;
+        ids[(T - 1) * B + longest] = 5;
+        ids[(lengths[other] - 1) * B + other] = 5;
+        return batch;
     }
 
     [Fact]
