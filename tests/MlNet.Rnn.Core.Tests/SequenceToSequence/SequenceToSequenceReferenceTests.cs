@@ -17,7 +17,7 @@ public sealed class SequenceToSequenceReferenceTests
     private const double Step = 1e-6;
 
     // Sources and targets of different lengths (an empty target too), so the batch pads both sides. Target ids avoid start (1) and end (2).
-    private static readonly int[][] Sources = [[1, 2, 3], [4], [5, 1, 2, 2]];
+    private static readonly int[][] Sources = [[1, 2, 3], [4, 0], [5, 1, 2, 2, 3]];
     private static readonly int[][] Targets = [[3, 0], [5, 6, 3, 4], []];
 
     /// <summary>Every cell with every attention (the 3 × 3 product); layers and directions vary so that each value meets each cell and attention.</summary>
@@ -136,11 +136,23 @@ public sealed class SequenceToSequenceReferenceTests
         }
     }
 
-    private static SequenceToSequenceModel CreateModel(RecurrentCellType cell, AttentionKind attention, int layers, bool bidirectional) => new(new SequenceToSequenceOptions
+    /// <summary>
+    /// A tiny model whose parameters are redrawn from U(−1, 1): wider than the default initialisation, so attention weights
+    /// are far from uniform and every gradient path (scores, keys, bridge) carries a share large enough to be missed.
+    /// </summary>
+    private static SequenceToSequenceModel CreateModel(RecurrentCellType cell, AttentionKind attention, int layers, bool bidirectional)
     {
-        Cell = cell, Attention = attention, Layers = layers, Bidirectional = bidirectional, SourceVocabularySize = 6, TargetVocabularySize = 7,
-        EmbeddingSize = 2, HiddenSize = 3, Seed = 3, MaxDegreeOfParallelism = 1,
-    });
+        var model = new SequenceToSequenceModel(new SequenceToSequenceOptions
+        {
+            Cell = cell, Attention = attention, Layers = layers, Bidirectional = bidirectional, SourceVocabularySize = 6, TargetVocabularySize = 7,
+            EmbeddingSize = 2, HiddenSize = 3, Seed = 3, MaxDegreeOfParallelism = 1,
+        });
+        var random = new Random(5);
+        foreach (var set in model.ParameterSets) NetworkFactory.RandomFloats(random, set.Count, Scale).CopyTo(set.Values);
+        return model;
+    }
+
+    private const double Scale = 1.0;
 
     private static PairBatch Batch(SequenceToSequenceModel model)
     {
