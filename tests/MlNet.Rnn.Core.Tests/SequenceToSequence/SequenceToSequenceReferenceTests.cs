@@ -10,7 +10,9 @@ namespace MlNet.Rnn.Core.Tests.SequenceToSequence;
 /// output layer, masked cross-entropy) against <see cref="SequenceToSequenceReference"/>, the double-precision reference
 /// written from the equations: the float logits and log-likelihoods of a padded batch agree with it, and dL/dθ from
 /// <c>Backward</c> matches central differences of the reference's loss for every trainable scalar, over every cell and
-/// attention with one or two layers and one or two encoder directions.
+/// attention with one or two layers and one or two encoder directions; batched greedy decoding emits the reference's
+/// step-by-step argmax tokens with its log-probability, and beam search's hypotheses carry the log-probability the
+/// reference gives them.
 /// </summary>
 public sealed class SequenceToSequenceReferenceTests
 {
