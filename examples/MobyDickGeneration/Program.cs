@@ -38,11 +38,7 @@ Console.WriteLine($"{layers}-layer LSTM, H = {hidden}, {model.Model.Parameters.C
 
 var clock = Stopwatch.StartNew();
 var history = model.Train(training, validation, new LanguageModelTrainingOptions
-{
-    Epochs = 100, Streams = streams, ChunkSteps = chunk, LearningRate = rate, GradientClipNorm = 5f,
-    Schedule = ScheduleKind.Cosine, MinimumLearningRate = rate / 20, ReduceOnPlateau = true, PlateauPatience = 0, EarlyStoppingPatience = 3,
-    MaxTrainingTime = TimeSpan.FromMinutes(minutes), Seed = 1, Logger = loggerFactory.CreateLogger("MobyDick"),
-});
+{ Training = LanguageModelTrainingOptions.DefaultTraining with { Epochs = 100, BatchSize = streams, LearningRate = rate, GradientClipNorm = 5f, Schedule = ScheduleKind.Cosine, MinimumLearningRate = rate / 20, ReduceOnPlateau = true, PlateauPatience = 0, EarlyStoppingPatience = 3, MaxTrainingTime = TimeSpan.FromMinutes(minutes), Seed = 1, Logger = loggerFactory.CreateLogger("MobyDick") }, ChunkSteps = chunk });
 var trainingTime = clock.Elapsed;
 clock.Restart();
 var metrics = model.Evaluate(test);

@@ -82,7 +82,7 @@ void Run<T>(string name, T[] trainingItems, T[] validationItems, T[] testItems, 
     Console.WriteLine($"{name}: {training.Count:N0} training, {validation.Count:N0} validation, {test.Count:N0} held-out pairs " +
         $"(no overlap); source vocabulary {sourceVocabulary.Count}, target vocabulary {targetVocabulary.Count}; " +
         $"{model.ParameterCount:N0} parameters; up to {epochs} epochs");
-    var trainer = new SequenceToSequenceTrainer(model, new TrainerOptions
+    var trainer = new SequencePairTrainer(model, new TrainerOptions
     {
         Epochs = epochs, BatchSize = 64, LearningRate = 3e-3f, Schedule = ScheduleKind.Cosine, MinimumLearningRate = 1e-4f,
         GradientClipNorm = 5f, EarlyStoppingPatience = 3, Seed = 1, Logger = loggerFactory.CreateLogger(name),

@@ -106,7 +106,8 @@ public sealed class LanguageModel
         int[]? validation = validationDocuments is null ? null : TokenSequence.FromDocuments(validationDocuments, V, "validation");
         if (validation is not null && validation.Length == 0)
             throw new ArgumentException("The validation documents are an empty list; pass null for no validation.", nameof(validationDocuments));
-        return new LanguageModelTrainer(Model, options).Train(training, validation, cancellationToken);
+        var loop = new TrainingLoop(Model.Parameters, options.Training, SequenceModelFile.ToJson(Model.Options), Metadata());
+        return loop.Train(new LanguageModelTask(Model, new StreamingLogits(Model), training, validation, options), cancellationToken);
     }
 
     /// <summary>

@@ -82,17 +82,18 @@ public sealed class RecurrentNetwork<TCell> : IRecurrentNetwork where TCell : st
         float bound = 1f / MathF.Sqrt(Options.HiddenSize);
         foreach (var tensor in Parameters.Tensors)
         {
-            if (!IsOwn(tensor)) continue;
+            string name = Parameters.LocalName(tensor);
+            if (!IsOwn(name)) continue;
             Span<float> values = Parameters.ValuesOf(tensor);
-            bool initialState = tensor.Name.StartsWith("h0_", StringComparison.Ordinal) || tensor.Name.StartsWith("c0_", StringComparison.Ordinal);
+            bool initialState = name.StartsWith("h0_", StringComparison.Ordinal) || name.StartsWith("c0_", StringComparison.Ordinal);
             for (int i = 0; i < values.Length; i++) values[i] = initialState ? 0f : (float)(random.NextDouble() * 2 - 1) * bound;
         }
     }
 
-    private static bool IsOwn(ParameterTensor tensor) =>
-        tensor.Name.StartsWith("weight_ih_l", StringComparison.Ordinal) || tensor.Name.StartsWith("weight_hh_l", StringComparison.Ordinal) ||
-        tensor.Name.StartsWith("bias_ih_l", StringComparison.Ordinal) || tensor.Name.StartsWith("bias_hh_l", StringComparison.Ordinal) ||
-        tensor.Name.StartsWith("h0_l", StringComparison.Ordinal) || tensor.Name.StartsWith("c0_l", StringComparison.Ordinal);
+    private static bool IsOwn(string name) =>
+        name.StartsWith("weight_ih_l", StringComparison.Ordinal) || name.StartsWith("weight_hh_l", StringComparison.Ordinal) ||
+        name.StartsWith("bias_ih_l", StringComparison.Ordinal) || name.StartsWith("bias_hh_l", StringComparison.Ordinal) ||
+        name.StartsWith("h0_l", StringComparison.Ordinal) || name.StartsWith("c0_l", StringComparison.Ordinal);
 
     /// <summary>
     /// Runs the network. <paramref name="input"/> is time-major <c>[T, B, I]</c>; <paramref name="lengths"/> gives each

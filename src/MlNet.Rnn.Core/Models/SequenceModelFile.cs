@@ -70,17 +70,7 @@ public static class SequenceModelFile
         string json = contents.Configuration
             ?? throw new InvalidDataException($"{contents.Source ?? "The model file"} has no configuration; it was not written by SequenceModelFile.Save.");
         var model = new SequenceModel(FromJson(json, contents.Source));
-        ModelFile.LoadInto(model.Parameters, contents, requireAll: true, ignorePrefixes: [CheckpointPrefix.Optimizer, CheckpointPrefix.Trainer]);
+        ModelFile.LoadInto(model.Parameters, contents, requireAll: true, ignorePrefixes: [ModelFile.CheckpointPrefix.Optimizer, ModelFile.CheckpointPrefix.Trainer]);
         return model;
-    }
-
-    /// <summary>Tensor-name prefixes of checkpoint state that is not a model parameter.</summary>
-    public static class CheckpointPrefix
-    {
-        /// <summary>Optimizer moments.</summary>
-        public const string Optimizer = "optimizer.";
-
-        /// <summary>Trainer state (best weights).</summary>
-        public const string Trainer = "trainer.";
     }
 }

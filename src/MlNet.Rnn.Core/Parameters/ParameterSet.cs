@@ -14,28 +14,79 @@ public sealed record ParameterTensor(string Name, int Offset, int[] Shape)
 /// All trainable parameters of a model in one flat buffer, with gradients in the same layout, so an optimizer is
 /// one loop over <see cref="Values"/> and <see cref="Gradients"/>. Components register their tensors by name.
 /// </summary>
+/// <remarks>
+/// A model made of parts that each use their own names (two recurrent stacks both register <c>weight_ih_l0</c>) gives
+/// each part a <see cref="Scope"/>: a view of the same buffer that prefixes the names its part registers and looks up,
+/// and whose <see cref="Tensors"/>, <see cref="Values"/> and <see cref="Gradients"/> are the part's own. The whole model
+/// keeps one buffer, one optimizer and one gradient norm.
+/// </remarks>
 public sealed class ParameterSet
 {
+    private readonly ParameterSet? _root;
+    private readonly string _prefix = "";
     private readonly List<ParameterTensor> _tensors = [];
     private readonly Dictionary<string, ParameterTensor> _byName = new(StringComparer.Ordinal);
     private float[] _values = [];
     private float[] _gradients = [];
+    private int _count;
 
-    /// <summary>The parameters, in registration order.</summary>
-    public IReadOnlyList<ParameterTensor> Tensors => _tensors;
+    /// <summary>An empty set.</summary>
+    public ParameterSet()
+    {
+    }
 
-    /// <summary>Total number of scalar parameters.</summary>
-    public int Count { get; private set; }
+    private ParameterSet(ParameterSet root, string prefix)
+    {
+        _root = root;
+        _prefix = prefix;
+    }
 
-    /// <summary>Every parameter value, flat.</summary>
-    public Span<float> Values => _values.AsSpan(0, Count);
+    /// <summary>The names this set registers and finds start with this (empty for a whole set).</summary>
+    public string Prefix => _prefix;
+
+    /// <summary>The parameters, in registration order (a scope's: those under its prefix).</summary>
+    public IReadOnlyList<ParameterTensor> Tensors => _root is null ? _tensors : _root._tensors.FindAll(tensor => tensor.Name.StartsWith(_prefix, StringComparison.Ordinal));
+
+    /// <summary>Total number of scalar parameters (a scope's: of its own tensors).</summary>
+    public int Count => _root is null ? _count : ScopeRange().Length;
+
+    /// <summary>Every parameter value, flat (a scope's: the contiguous range its tensors occupy).</summary>
+    public Span<float> Values
+    {
+        get
+        {
+            if (_root is null) return _values.AsSpan(0, _count);
+            var (offset, length) = ScopeRange();
+            return _root._values.AsSpan(offset, length);
+        }
+    }
 
     /// <summary>Gradients, in the layout of <see cref="Values"/>. Backward passes add into it.</summary>
-    public Span<float> Gradients => _gradients.AsSpan(0, Count);
+    public Span<float> Gradients
+    {
+        get
+        {
+            if (_root is null) return _gradients.AsSpan(0, _count);
+            var (offset, length) = ScopeRange();
+            return _root._gradients.AsSpan(offset, length);
+        }
+    }
 
-    /// <summary>Registers a tensor of the given shape, zero-initialised.</summary>
+    /// <summary>
+    /// A view of this set for one part of a model: it registers and finds names under <c>Prefix + prefix</c> in the same
+    /// buffer. A part registers all its tensors before the next part starts, so each scope's values stay contiguous.
+    /// </summary>
+    public ParameterSet Scope(string prefix)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(prefix);
+        return new ParameterSet(_root ?? this, _prefix + prefix);
+    }
+
+    /// <summary>Registers a tensor of the given shape, zero-initialised, under <c>Prefix + name</c>.</summary>
     public ParameterTensor Add(string name, params int[] shape)
     {
+        ArgumentNullException.ThrowIfNull(name);
+        if (_root is not null) return _root.Add(_prefix + name, shape);
         if (_byName.ContainsKey(name))
             throw new ArgumentException($"A parameter named '{name}' is already registered; names must be unique.", nameof(name));
         ArgumentNullException.ThrowIfNull(shape);
@@ -44,33 +95,62 @@ public sealed class ParameterSet
                 throw new ArgumentOutOfRangeException(nameof(shape), $"Parameter '{name}' has dimension {dimension}; every dimension must be positive.");
         long elements = 1;
         foreach (int dimension in shape) elements *= dimension;
-        if (Count + elements > Array.MaxLength)
+        if (_count + elements > Array.MaxLength)
             throw new ArgumentOutOfRangeException(nameof(shape),
-                $"Parameter '{name}' has {elements} elements; with the {Count} already registered that exceeds the {Array.MaxLength} a buffer can hold.");
-        var tensor = new ParameterTensor(name, Count, (int[])shape.Clone());
-        Array.Resize(ref _values, Count + tensor.Length);
-        Array.Resize(ref _gradients, Count + tensor.Length);
-        Count += tensor.Length;
+                $"Parameter '{name}' has {elements} elements; with the {_count} already registered that exceeds the {Array.MaxLength} a buffer can hold.");
+        var tensor = new ParameterTensor(name, _count, (int[])shape.Clone());
+        Array.Resize(ref _values, _count + tensor.Length);
+        Array.Resize(ref _gradients, _count + tensor.Length);
+        _count += tensor.Length;
         _tensors.Add(tensor);
         _byName.Add(name, tensor);
         return tensor;
     }
 
-    /// <summary>Finds a tensor by its name.</summary>
-    public ParameterTensor this[string name] =>
-        _byName.TryGetValue(name, out var tensor)
-            ? tensor
-            : throw new KeyNotFoundException($"No parameter named '{name}'. Known: {string.Join(", ", _byName.Keys)}.");
+    /// <summary>Finds a tensor by its name (under this set's prefix).</summary>
+    public ParameterTensor this[string name]
+    {
+        get
+        {
+            var root = _root ?? this;
+            return root._byName.TryGetValue(_prefix + name, out var tensor)
+                ? tensor
+                : throw new KeyNotFoundException($"No parameter named '{_prefix + name}'. Known: {string.Join(", ", root._byName.Keys)}.");
+        }
+    }
 
-    /// <summary>Whether a tensor of that name exists.</summary>
-    public bool Contains(string name) => _byName.ContainsKey(name);
+    /// <summary>Whether a tensor of that name exists (under this set's prefix).</summary>
+    public bool Contains(string name) => (_root ?? this)._byName.ContainsKey(_prefix + name);
+
+    /// <summary>A tensor's name without this set's prefix (what the part that registered it called it).</summary>
+    public string LocalName(ParameterTensor tensor)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        return tensor.Name.StartsWith(_prefix, StringComparison.Ordinal) ? tensor.Name[_prefix.Length..] : tensor.Name;
+    }
 
     /// <summary>The values of one tensor.</summary>
-    public Span<float> ValuesOf(ParameterTensor tensor) => _values.AsSpan(tensor.Offset, tensor.Length);
+    public Span<float> ValuesOf(ParameterTensor tensor) => (_root ?? this)._values.AsSpan(tensor.Offset, tensor.Length);
 
     /// <summary>The gradient of one tensor.</summary>
-    public Span<float> GradientsOf(ParameterTensor tensor) => _gradients.AsSpan(tensor.Offset, tensor.Length);
+    public Span<float> GradientsOf(ParameterTensor tensor) => (_root ?? this)._gradients.AsSpan(tensor.Offset, tensor.Length);
 
     /// <summary>Sets every gradient to zero (once per optimisation step; backward passes accumulate).</summary>
     public void ZeroGradients() => Gradients.Clear();
+
+    /// <summary>The range of the root's buffer a scope's tensors occupy; they must be registered one after another.</summary>
+    private (int Offset, int Length) ScopeRange()
+    {
+        var tensors = Tensors;
+        if (tensors.Count == 0) return (0, 0);
+        int offset = tensors[0].Offset, end = offset;
+        foreach (var tensor in tensors)
+        {
+            if (tensor.Offset != end)
+                throw new InvalidOperationException(
+                    $"The tensors under '{_prefix}' are not contiguous ('{tensor.Name}' follows another part's); register a part's tensors together.");
+            end += tensor.Length;
+        }
+        return (offset, end - offset);
+    }
 }

@@ -28,6 +28,16 @@ public static class ModelFile
     /// <summary>Metadata key of the format version (a decimal string, as safetensors metadata holds strings only).</summary>
     public const string FormatVersionKey = "format_version";
 
+    /// <summary>Tensor-name prefixes of checkpoint state that is not a model parameter.</summary>
+    public static class CheckpointPrefix
+    {
+        /// <summary>Optimizer moments.</summary>
+        public const string Optimizer = "optimizer.";
+
+        /// <summary>Trainer state (best weights).</summary>
+        public const string Trainer = "trainer.";
+    }
+
     /// <summary>Metadata key of the model's configuration JSON.</summary>
     public const string ConfigurationKey = "configuration";
 

@@ -18,11 +18,10 @@ namespace MlNet.Rnn.Core.SequenceToSequence;
 /// Decoding feeds back its own predictions (greedy or beam search).
 /// </summary>
 /// <remarks>
-/// Parameters live in two sets, <see cref="EncoderParameters"/> and <see cref="DecoderParameters"/>, because each
-/// recurrent stack registers PyTorch's unprefixed names (<c>weight_ih_l0</c>, …); model files prefix them with
-/// <c>encoder.</c> and <c>decoder.</c>. Encoder set: <c>embedding.weight</c> <c>[V_s, E]</c> and the stack's tensors.
-/// Decoder set: <c>embedding.weight</c> <c>[V_t, E]</c>, the stack's tensors, the attention's (<c>attention.…</c>) and
-/// <c>output.weight</c> <c>[V_t, H]</c>, <c>output.bias</c> <c>[V_t]</c>.
+/// Parameters live in one buffer, <see cref="Parameters"/>, with a scope per part, because each recurrent stack registers
+/// PyTorch's names (<c>weight_ih_l0</c>, …): <c>encoder.</c> holds <c>embedding.weight</c> <c>[V_s, E]</c> and the stack's
+/// tensors; <c>decoder.</c> holds <c>embedding.weight</c> <c>[V_t, E]</c>, the stack's tensors, the attention's
+/// (<c>attention.…</c>) and <c>output.weight</c> <c>[V_t, H]</c>, <c>output.bias</c> <c>[V_t]</c>.
 /// Not thread-safe: the model reuses its buffers.
 /// </remarks>
 public sealed class SequenceToSequenceModel
@@ -50,8 +49,9 @@ public sealed class SequenceToSequenceModel
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         Options = options;
-        EncoderParameters = new ParameterSet();
-        DecoderParameters = new ParameterSet();
+        Parameters = new ParameterSet();
+        EncoderParameters = Parameters.Scope(SequenceToSequenceModelFile.EncoderPrefix);
+        DecoderParameters = Parameters.Scope(SequenceToSequenceModelFile.DecoderPrefix);
         _sourceEmbedding = new Embedding(EncoderParameters, "embedding", options.SourceVocabularySize, options.EmbeddingSize);
         Encoder = CreateNetwork(options, EncoderParameters, options.EmbeddingSize, options.Bidirectional, options.Seed);
         _targetEmbedding = new Embedding(DecoderParameters, "embedding", options.TargetVocabularySize, options.EmbeddingSize);
@@ -69,17 +69,17 @@ public sealed class SequenceToSequenceModel
     /// <summary>The options the model was built with.</summary>
     public SequenceToSequenceOptions Options { get; }
 
-    /// <summary>The source embedding and the encoder's recurrent stack.</summary>
+    /// <summary>Every parameter of the model in one buffer, the encoder's under <c>encoder.</c>, the decoder's under <c>decoder.</c>.</summary>
+    public ParameterSet Parameters { get; }
+
+    /// <summary>The scope <c>encoder.</c> of <see cref="Parameters"/>: the source embedding and the encoder's recurrent stack.</summary>
     public ParameterSet EncoderParameters { get; }
 
-    /// <summary>The target embedding, the decoder's recurrent stack, the attention and the output layer.</summary>
+    /// <summary>The scope <c>decoder.</c> of <see cref="Parameters"/>: the target embedding, the decoder's recurrent stack, the attention and the output layer.</summary>
     public ParameterSet DecoderParameters { get; }
 
-    /// <summary>Both parameter sets, encoder first.</summary>
-    public IReadOnlyList<ParameterSet> ParameterSets => [EncoderParameters, DecoderParameters];
-
     /// <summary>Total number of trainable scalars.</summary>
-    public int ParameterCount => EncoderParameters.Count + DecoderParameters.Count;
+    public int ParameterCount => Parameters.Count;
 
     /// <summary>The encoder's recurrent stack (D directions).</summary>
     public IRecurrentNetwork Encoder { get; }

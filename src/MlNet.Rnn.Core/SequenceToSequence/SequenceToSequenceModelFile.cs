@@ -82,15 +82,12 @@ public static class SequenceToSequenceModelFile
             throw new InvalidDataException($"{name} is not a sequence-to-sequence model ({KindKey} is '{kind ?? "absent"}'); load it with the class that wrote it.");
         string json = contents.Configuration ?? throw new InvalidDataException($"{name} has no configuration.");
         var model = new SequenceToSequenceModel(FromJson(json, contents.Source));
-        var unexpected = contents.Tensors.Where(t => !t.Name.StartsWith(EncoderPrefix, StringComparison.Ordinal) && !t.Name.StartsWith(DecoderPrefix, StringComparison.Ordinal))
+        string[] known = [EncoderPrefix, DecoderPrefix, ModelFile.CheckpointPrefix.Optimizer, ModelFile.CheckpointPrefix.Trainer];
+        var unexpected = contents.Tensors.Where(t => !known.Any(prefix => t.Name.StartsWith(prefix, StringComparison.Ordinal)))
             .Select(t => t.Name).ToList();
         if (unexpected.Count > 0)
             throw new InvalidDataException($"{name} holds tensors of neither the encoder nor the decoder: {string.Join(", ", unexpected)}; nothing was loaded.");
-        // Check both sets before copying either, so a failure leaves the new model untouched (it is discarded anyway).
-        var encoder = Part(contents, EncoderPrefix);
-        var decoder = Part(contents, DecoderPrefix);
-        ModelFile.LoadInto(model.EncoderParameters, encoder, requireAll: true);
-        ModelFile.LoadInto(model.DecoderParameters, decoder, requireAll: true);
+        ModelFile.LoadInto(model.Parameters, contents, requireAll: true, ignorePrefixes: [ModelFile.CheckpointPrefix.Optimizer, ModelFile.CheckpointPrefix.Trainer]);
         return model;
     }
 
@@ -101,15 +98,8 @@ public static class SequenceToSequenceModelFile
     };
 
     private static IEnumerable<(string Name, int[] Shape, ReadOnlyMemory<float> Data)> Tensors(SequenceToSequenceModel model) =>
-        Prefixed(model.EncoderParameters, EncoderPrefix).Concat(Prefixed(model.DecoderParameters, DecoderPrefix));
+        model.Parameters.Tensors.Select(tensor => (tensor.Name, (int[])tensor.Shape.Clone(), (ReadOnlyMemory<float>)model.Parameters.ValuesOf(tensor).ToArray()));
 
-    private static IEnumerable<(string Name, int[] Shape, ReadOnlyMemory<float> Data)> Prefixed(ParameterSet parameters, string prefix) =>
-        parameters.Tensors.Select(tensor => (prefix + tensor.Name, (int[])tensor.Shape.Clone(),
-            (ReadOnlyMemory<float>)parameters.ValuesOf(tensor).ToArray()));
-
-    private static ModelFileContents Part(ModelFileContents contents, string prefix) =>
-        new(contents.Metadata,
-            contents.Tensors.Where(t => t.Name.StartsWith(prefix, StringComparison.Ordinal))
-                .Select(t => new ModelFileTensor(t.Name[prefix.Length..], t.Shape, t.Data, t.DataType)).ToArray(),
-            contents.Source is null ? prefix.TrimEnd('.') : $"{contents.Source} ({prefix.TrimEnd('.')})");
+    /// <summary>The configuration and kind, for a checkpoint that must also load as a model.</summary>
+    internal static IReadOnlyDictionary<string, string> KindMetadata() => new Dictionary<string, string>(StringComparer.Ordinal) { [KindKey] = Kind };
 }

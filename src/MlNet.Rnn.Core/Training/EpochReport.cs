@@ -1,14 +1,14 @@
 namespace MlNet.Rnn.Core.Training;
 
-/// <summary>What one epoch of <see cref="SequenceTrainer.Train"/> measured.</summary>
+/// <summary>What one epoch of the <see cref="TrainingLoop"/> measured.</summary>
 /// <param name="Epoch">1-based epoch number.</param>
 /// <param name="TrainingLoss">Weighted mean training loss over the epoch's batches.</param>
 /// <param name="ValidationLoss">Loss on the validation data, when given.</param>
-/// <param name="ValidationMetric">Accuracy (classification losses) or RMSE (regression losses) on the validation data.</param>
-/// <param name="MetricName">"accuracy" or "rmse".</param>
+/// <param name="ValidationMetric">The task's metric on the validation data (accuracy, RMSE, bits per token, token accuracy).</param>
+/// <param name="MetricName">The metric's name ("accuracy", "rmse", "bits per token", "token accuracy").</param>
 /// <param name="GradientNorm">Mean global gradient norm before clipping.</param>
 /// <param name="LearningRate">Learning rate of the epoch's last step.</param>
-/// <param name="SamplesPerSecond">Training sequences per second.</param>
+/// <param name="SamplesPerSecond">Training examples (sequences, tokens or pairs, as the task counts them) per second.</param>
 /// <param name="Elapsed">Time since training started (this run).</param>
 /// <param name="Remaining">Estimated time for the remaining epochs.</param>
 public sealed record EpochReport(int Epoch, double TrainingLoss, double? ValidationLoss, double? ValidationMetric, string MetricName,
@@ -25,6 +25,40 @@ public sealed class TrainingHistory
 
     /// <summary>Whether early stopping ended the run before the last epoch.</summary>
     public bool StoppedEarly { get; internal set; }
+
+    /// <summary>Why the run ended.</summary>
+    public TrainingStopReason StopReason { get; internal set; }
+
+    /// <summary>Optimizer steps taken, including those of an earlier run resumed from a checkpoint.</summary>
+    public long Steps { get; internal set; }
+}
+
+/// <summary>Why a training run ended.</summary>
+public enum TrainingStopReason
+{
+    /// <summary>Every epoch of <see cref="TrainerOptions.Epochs"/> ran.</summary>
+    EpochsCompleted,
+    /// <summary>The validation loss stopped improving for <see cref="TrainerOptions.EarlyStoppingPatience"/> epochs.</summary>
+    EarlyStopping,
+    /// <summary><see cref="TrainerOptions.MaxTrainingTime"/> ran out.</summary>
+    TimeBudget,
+    /// <summary><see cref="TrainerOptions.EpochCallback"/> asked to stop.</summary>
+    Callback,
+}
+
+/// <summary>What <see cref="TrainerOptions.EpochCallback"/> tells the loop after an epoch.</summary>
+[Flags]
+public enum EpochDecision
+{
+    /// <summary>Go on with the next epoch.</summary>
+    Continue = 0,
+    /// <summary>
+    /// End training after this epoch, keeping the weights as they are (no restore of the best epoch): a pause, from which a
+    /// checkpoint written now continues exactly as an uninterrupted run.
+    /// </summary>
+    Stop = 1,
+    /// <summary>Write a checkpoint to <see cref="TrainerOptions.CheckpointPath"/> now.</summary>
+    Checkpoint = 2,
 }
 
 /// <summary>

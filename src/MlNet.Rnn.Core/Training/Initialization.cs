@@ -23,7 +23,7 @@ public static class Initialization
         int found = 0;
         foreach (var tensor in parameters.Tensors)
         {
-            if (!IsRecurrent(tensor)) continue;
+            if (!IsRecurrent(parameters, tensor)) continue;
             found++;
             Fill(parameters.ValuesOf(tensor), random, bound);
         }
@@ -42,7 +42,7 @@ public static class Initialization
         int found = 0;
         foreach (var tensor in parameters.Tensors)
         {
-            if (!tensor.Name.StartsWith(InputWeights, StringComparison.Ordinal)) continue;
+            if (!parameters.LocalName(tensor).StartsWith(InputWeights, StringComparison.Ordinal)) continue;
             found++;
             int fanOut = tensor.Shape[0], fanIn = tensor.Shape[1];
             Fill(parameters.ValuesOf(tensor), random, gain * MathF.Sqrt(6f / (fanIn + fanOut)));
@@ -64,7 +64,7 @@ public static class Initialization
         var block = new double[H * H];
         foreach (var tensor in parameters.Tensors)
         {
-            if (!tensor.Name.StartsWith(RecurrentWeights, StringComparison.Ordinal)) continue;
+            if (!parameters.LocalName(tensor).StartsWith(RecurrentWeights, StringComparison.Ordinal)) continue;
             found++;
             if (tensor.Shape.Length != 2 || tensor.Shape[1] != H || tensor.Shape[0] % H != 0)
                 throw new ArgumentException(
@@ -91,8 +91,8 @@ public static class Initialization
         int H = hiddenSize, found = 0;
         foreach (var tensor in parameters.Tensors)
         {
-            bool input = tensor.Name.StartsWith(InputBias, StringComparison.Ordinal);
-            if (!input && !tensor.Name.StartsWith(RecurrentBias, StringComparison.Ordinal)) continue;
+            bool input = parameters.LocalName(tensor).StartsWith(InputBias, StringComparison.Ordinal);
+            if (!input && !parameters.LocalName(tensor).StartsWith(RecurrentBias, StringComparison.Ordinal)) continue;
             if (tensor.Length != 4 * H)
                 throw new ArgumentException(
                     $"'{tensor.Name}' holds {tensor.Length} values, not 4·H = {4 * H}: it is not the bias of an LSTM with H = {H}; the forget-gate bias applies to LSTMs only.",
@@ -103,9 +103,12 @@ public static class Initialization
         CheckFound(parameters, found, "bias_ih_l* or bias_hh_l*");
     }
 
-    private static bool IsRecurrent(ParameterTensor tensor) =>
-        tensor.Name.StartsWith(InputWeights, StringComparison.Ordinal) || tensor.Name.StartsWith(RecurrentWeights, StringComparison.Ordinal) ||
-        tensor.Name.StartsWith(InputBias, StringComparison.Ordinal) || tensor.Name.StartsWith(RecurrentBias, StringComparison.Ordinal);
+    private static bool IsRecurrent(ParameterSet parameters, ParameterTensor tensor)
+    {
+        string name = parameters.LocalName(tensor);
+        return name.StartsWith(InputWeights, StringComparison.Ordinal) || name.StartsWith(RecurrentWeights, StringComparison.Ordinal) ||
+            name.StartsWith(InputBias, StringComparison.Ordinal) || name.StartsWith(RecurrentBias, StringComparison.Ordinal);
+    }
 
     private static void Fill(Span<float> values, Random random, float bound)
     {

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace MlNet.Rnn.Core.Training;
 
-/// <summary>The optimizer a <see cref="SequenceTrainer"/> builds.</summary>
+/// <summary>The optimizer the <see cref="TrainingLoop"/> builds.</summary>
 public enum OptimizerKind
 {
     /// <summary>Stochastic gradient descent, optionally with momentum and Nesterov (<see cref="Sgd"/>).</summary>
@@ -27,7 +27,7 @@ public enum ScheduleKind
 }
 
 /// <summary>
-/// Everything a <see cref="SequenceTrainer"/> does, with defaults in one place. <see cref="Validate"/> rejects an
+/// Everything the <see cref="TrainingLoop"/> does for every task, with defaults in one place. <see cref="Validate"/> rejects an
 /// invalid value with a message that names the option and its valid range.
 /// </summary>
 public sealed record TrainerOptions
@@ -35,7 +35,7 @@ public sealed record TrainerOptions
     /// <summary>Passes over the training data.</summary>
     public int Epochs { get; init; } = 10;
 
-    /// <summary>Sequences per mini-batch; the last batch of an epoch may be smaller.</summary>
+    /// <summary>Sequences per mini-batch; the last batch of an epoch may be smaller. For a language model: the parallel streams the text is cut into.</summary>
     public int BatchSize { get; init; } = 32;
 
     /// <summary>Base learning rate.</summary>
@@ -92,10 +92,10 @@ public sealed record TrainerOptions
     /// <summary>Stop after this many epochs without a better validation loss and restore the best weights; 0 turns it off.</summary>
     public int EarlyStoppingPatience { get; init; }
 
-    /// <summary>Shuffle the examples every epoch.</summary>
+    /// <summary>Shuffle the examples every epoch (a language model starts its streams at a random offset instead).</summary>
     public bool Shuffle { get; init; } = true;
 
-    /// <summary>Batch sequences of similar length together, so little padding is computed.</summary>
+    /// <summary>Batch sequences of similar length together, so little padding is computed (does not apply to a language model's streams).</summary>
     public bool BucketByLength { get; init; } = true;
 
     /// <summary>Seed of shuffling (dropout and initialisation take the model's seed).</summary>
@@ -109,6 +109,21 @@ public sealed record TrainerOptions
 
     /// <summary>Receives per-epoch progress; nothing is logged when null.</summary>
     public ILogger? Logger { get; init; }
+
+    /// <summary>
+    /// Stop after the step during which this much time has passed (null: no limit); with <see cref="ScheduleKind.Cosine"/>
+    /// the rate follows the larger of the share of steps and the share of this budget used.
+    /// </summary>
+    public TimeSpan? MaxTrainingTime { get; init; }
+
+    /// <summary>The clock of <see cref="MaxTrainingTime"/> and of the reported times (null: the system clock).</summary>
+    public TimeProvider? TimeProvider { get; init; }
+
+    /// <summary>
+    /// Called after every epoch, once its report is in the history (and after early stopping has updated the best weights):
+    /// it may stop training or have a checkpoint written, e.g. to pause a trial of an experiment.
+    /// </summary>
+    public Func<EpochReport, EpochDecision>? EpochCallback { get; init; }
 
     /// <summary>
     /// Throws an <see cref="ArgumentOutOfRangeException"/> (or <see cref="ArgumentException"/>) naming the first invalid
@@ -136,6 +151,7 @@ public sealed record TrainerOptions
         Check(PlateauPatience >= 0, nameof(PlateauPatience), PlateauPatience, "≥ 0");
         Check(EarlyStoppingPatience >= 0, nameof(EarlyStoppingPatience), EarlyStoppingPatience, "≥ 0 (0 = off)");
         Check(CheckpointEvery >= 0, nameof(CheckpointEvery), CheckpointEvery, "≥ 0 (0 = off)");
+        Check(MaxTrainingTime is null || MaxTrainingTime > TimeSpan.Zero, nameof(MaxTrainingTime), MaxTrainingTime!, "positive, or null for no limit");
         if (CheckpointEvery > 0 && string.IsNullOrWhiteSpace(CheckpointPath))
             throw new ArgumentException($"CheckpointEvery is {CheckpointEvery} but CheckpointPath is empty; give a file path or set CheckpointEvery to 0.", nameof(CheckpointPath));
         if (!hasValidationData && EarlyStoppingPatience > 0)

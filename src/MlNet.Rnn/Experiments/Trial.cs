@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using MlNet.Rnn.Core.Models;
 using MlNet.Rnn.Core.Training;
+using MlNet.Rnn.Logging;
 
 namespace MlNet.Rnn.Experiments;
 
@@ -84,16 +85,11 @@ internal sealed class Trial : IRungTrial
             for (int f = 0; f < folds.Length; f++)
             {
                 var fold = folds[f];
-                using var stretch = CancellationTokenSource.CreateLinkedTokenSource(experimentToken);
-                fold.Watch.Arm(stretch, targetEpochs);
+                fold.Watch.Arm(targetEpochs);
                 try
                 {
-                    var history = fold.Trainer.Train(_data[f].Training, _data[f].Validation, stretch.Token);
+                    var history = fold.Trainer.Train(_data[f].Training, _data[f].Validation, experimentToken);
                     finished |= history.StoppedEarly || history.Epochs.Count >= Options.NumberOfEpochs;
-                }
-                catch (OperationCanceledException) when (!experimentToken.IsCancellationRequested)
-                {
-                    // The watch stopped the stretch after its target epoch, before the next batch touched the model.
                 }
                 catch (OperationCanceledException)
                 {
@@ -105,10 +101,6 @@ internal sealed class Trial : IRungTrial
                     Exception = exception;
                     Status = RecurrentTrialStatus.Diverged;
                     break;
-                }
-                finally
-                {
-                    fold.Watch.Arm(null, 0);
                 }
             }
         }
@@ -148,9 +140,10 @@ internal sealed class Trial : IRungTrial
     private Fold[] Load() => _data.Select((data, f) =>
     {
         var model = new SequenceModel(ModelOptions(f));
-        var watch = new EpochWatch(model, _metric, keepBestWeights: f == 0, f == 0 ? _bestScore : double.NegativeInfinity, _logger);
+        var watch = new EpochWatch(model, _metric, keepBestWeights: f == 0, f == 0 ? _bestScore : double.NegativeInfinity);
         // With cross-validation the folds must train the same epochs, so their own early stopping is off; halving stops trials.
-        var trainerOptions = Options.ToTrainerOptions(Options.Seed!.Value, hasValidationData: true, watch);
+        var trainerOptions = Options.ToTrainerOptions(Options.Seed!.Value, hasValidationData: true, _logger is null ? null : new DebugLogger(_logger))
+            with { EpochCallback = watch.OnEpoch };
         if (_data.Length > 1) trainerOptions = trainerOptions with { EarlyStoppingPatience = 0 };
         var trainer = new SequenceTrainer(model, _trainer.CreateLoss(data.OutputSize), trainerOptions);
         if (_checkpointed) trainer.ResumeFrom(CheckpointPath(f));

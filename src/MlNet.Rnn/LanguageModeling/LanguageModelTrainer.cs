@@ -68,10 +68,6 @@ public sealed class LanguageModelTrainer : IEstimator<LanguageModelTransformer>
             Check(HiddenStateColumnName is null, nameof(HiddenStateColumnName), HiddenStateColumnName, "is not offered by the language model; leave it null");
             Check(!Bidirectional, nameof(Bidirectional), Bidirectional, "does not apply: a language model reads left to right");
             Check(RecurrentDropout == 0, nameof(RecurrentDropout), RecurrentDropout, "is not supported by the language model; use Dropout");
-            Check(GradientClipValue == 0, nameof(GradientClipValue), GradientClipValue, "is not supported by language-model training; use GradientClipNorm");
-            Check(!Nesterov, nameof(Nesterov), Nesterov, "is not supported by language-model training");
-            Check(WarmupSteps == 0, nameof(WarmupSteps), WarmupSteps, "is not supported by language-model training");
-            Check(CheckpointEvery == 0, nameof(CheckpointEvery), CheckpointEvery, "is not supported by language-model training; save the fitted model instead");
             Check(Enum.IsDefined(Level), nameof(Level), Level, "must be Characters or Tokens");
             Check(MinimumTokenCount >= 1, nameof(MinimumTokenCount), MinimumTokenCount, "must be at least 1");
             ToLanguageModelTrainingOptions(seed: 0, hasValidationData: true, logger: null).Validate(hasValidationData: true);
@@ -89,27 +85,9 @@ public sealed class LanguageModelTrainer : IEstimator<LanguageModelTransformer>
         /// <summary>The core's training settings; early stopping and reduce-on-plateau only with validation data.</summary>
         internal LanguageModelTrainingOptions ToLanguageModelTrainingOptions(int seed, bool hasValidationData, ILogger? logger) => new()
         {
-            Epochs = NumberOfEpochs,
-            Streams = Streams,
+            Training = ToTrainerOptions(seed, hasValidationData, logger) with { BatchSize = Streams, Shuffle = RandomOffsets, MaxTrainingTime = MaxTrainingTime },
             ChunkSteps = ChunkSteps,
-            LearningRate = LearningRate,
-            Optimizer = Optimizer,
-            Momentum = Momentum,
-            Beta1 = Beta1,
-            Beta2 = Beta2,
-            WeightDecay = WeightDecay,
-            Schedule = Schedule,
-            GradientClipNorm = GradientClipNorm,
-            ReduceOnPlateau = ReduceOnPlateau && hasValidationData,
-            PlateauFactor = PlateauFactor,
-            PlateauPatience = PlateauPatience,
-            MinimumLearningRate = MinimumLearningRate,
-            EarlyStoppingPatience = hasValidationData ? EarlyStoppingPatience : 0,
-            MaxTrainingTime = MaxTrainingTime,
-            RandomOffsets = RandomOffsets,
             ValidationStreams = ValidationStreams,
-            Seed = seed,
-            Logger = logger,
         };
     }
 

@@ -8,7 +8,6 @@ using MlNet.Rnn.Core.SequenceToSequence;
 using MlNet.Rnn.Core.Training;
 using MlNet.Rnn.Logging;
 using MlNet.Rnn.SequenceToSequence;
-using CoreTrainer = MlNet.Rnn.Core.SequenceToSequence.SequenceToSequenceTrainer;
 
 namespace MlNet.Rnn;
 
@@ -59,7 +58,6 @@ public sealed class SequenceToSequenceTrainer : IEstimator<SequenceToSequenceTra
             Check(FeaturesPerStep == 1, nameof(FeaturesPerStep), FeaturesPerStep, "does not apply: the source is a key vector; leave it 1");
             Check(RecurrentDropout == 0, nameof(RecurrentDropout), RecurrentDropout, "is not supported by the sequence-to-sequence model; use Dropout");
             Check(!LearnedInitialState, nameof(LearnedInitialState), LearnedInitialState, "does not apply: the decoder starts from the encoder's final state");
-            Check(CheckpointEvery == 0, nameof(CheckpointEvery), CheckpointEvery, "is not supported by sequence-to-sequence training; save the fitted model instead");
             Check(MaximumOutputLength > 0, nameof(MaximumOutputLength), MaximumOutputLength, "must be at least 1 token (the end token counts)");
             Check(!string.IsNullOrWhiteSpace(PredictedLabelColumnName), nameof(PredictedLabelColumnName), PredictedLabelColumnName, "must name a column");
             Check(LabelSmoothing is >= 0f and <= 1f, nameof(LabelSmoothing), LabelSmoothing, "must be in [0, 1]");
@@ -173,7 +171,7 @@ public sealed class SequenceToSequenceTrainer : IEstimator<SequenceToSequenceTra
             $"{Cell} sequence-to-sequence ({options.Attention} attention): {training.Count} training pairs" +
             $"{(validation is null ? "" : $", {validation.Count} validation pairs")}, {source.KeyCount} source keys, {targetKeys} target keys, " +
             $"{model.ParameterCount} parameters, seed {seed}"));
-        var trainer = new CoreTrainer(model, options.ToTrainerOptions(seed, validation is not null, logger), options.LabelSmoothing);
+        var trainer = new SequencePairTrainer(model, options.ToTrainerOptions(seed, validation is not null, logger), options.LabelSmoothing);
         var history = trainer.Train(training, validation);
         if (history.StoppedEarly)
             Report(channel, string.Create(CultureInfo.InvariantCulture, $"Stopped early after epoch {history.Epochs.Count}; kept epoch {history.BestEpoch}."));

@@ -88,9 +88,7 @@ public sealed class LanguageModelReferenceTests
         int[][] documents = [[3, 4, 0, 3, 5, 3, 3], [4, 4, 5]];
 
         model.Train(documents, null, new LanguageModelTrainingOptions
-        {
-            Epochs = 1, Streams = streams, ChunkSteps = k, Optimizer = OptimizerKind.Sgd, LearningRate = rate, GradientClipNorm = 0, RandomOffsets = false,
-        });
+        { Training = LanguageModelTrainingOptions.DefaultTraining with { Epochs = 1, BatchSize = streams, Optimizer = OptimizerKind.Sgd, LearningRate = rate, GradientClipNorm = 0, Shuffle = false }, ChunkSteps = k });
 
         // start d1 end start d2 end: 13 pairs in 3 streams of 5 (the last has 3), read in chunks of 3 and 2 steps. The second
         // chunk holds the pair whose target is the second start id and the two steps past the last stream's end (weight 0).

@@ -18,9 +18,7 @@ public sealed class LanguageModelTests
         var vocabulary = Vocabulary.FromCharacters(Document);
         var model = new LanguageModel(vocabulary, LanguageModel.DefaultOptions(vocabulary) with { EmbeddingSize = 16, HiddenSize = 32, Seed = 1 });
         model.Train(Enumerable.Repeat(Document, 32).ToArray(), [Document], new LanguageModelTrainingOptions
-        {
-            Epochs = 100, Streams = 4, ChunkSteps = 8, LearningRate = 0.02f, Seed = 2,
-        });
+        { Training = LanguageModelTrainingOptions.DefaultTraining with { Epochs = 100, BatchSize = 4, LearningRate = 0.02f, Seed = 2 }, ChunkSteps = 8 });
         return model;
     }
 
@@ -47,9 +45,7 @@ public sealed class LanguageModelTests
         var vocabulary = Vocabulary.FromCharacters(Document);
         var model = new LanguageModel(vocabulary, LanguageModel.DefaultOptions(vocabulary) with { EmbeddingSize = 8, HiddenSize = 16, Seed = 1 });
         var history = model.Train(Enumerable.Repeat(Document, 8).ToArray(), [Document], new LanguageModelTrainingOptions
-        {
-            Epochs = 3, Streams = 2, ChunkSteps = 5, LearningRate = 0.01f,
-        });
+        { Training = LanguageModelTrainingOptions.DefaultTraining with { Epochs = 3, BatchSize = 2, LearningRate = 0.01f }, ChunkSteps = 5 });
         Assert.Equal(3, history.Epochs.Count);
         Assert.All(history.Epochs, epoch => Assert.Equal("bits per token", epoch.MetricName));
         Assert.Equal(history.Epochs[^1].ValidationLoss!.Value / Math.Log(2), history.Epochs[^1].ValidationMetric!.Value, 1e-9);
@@ -236,11 +232,11 @@ public sealed class LanguageModelTests
     public void Train_RejectsBadInput()
     {
         var model = Untrained();
-        var options = new LanguageModelTrainingOptions { Epochs = 1 };
+        var options = new LanguageModelTrainingOptions { Training = LanguageModelTrainingOptions.DefaultTraining with { Epochs = 1 } };
         Assert.Throws<ArgumentException>(() => model.Train("", null, options));
         Assert.Contains("Id 1 of the training document 0 is 77",
             Assert.Throws<ArgumentException>(() => model.Train([new[] { 3, 77 }], null, options)).Message);
-        Assert.Equal("EarlyStoppingPatience", Assert.Throws<ArgumentException>(() => model.Train("abc", null, options with { EarlyStoppingPatience = 2 })).ParamName);
+        Assert.Equal("EarlyStoppingPatience", Assert.Throws<ArgumentException>(() => model.Train("abc", null, options with { Training = options.Training with { EarlyStoppingPatience = 2 } })).ParamName);
         Assert.Equal("ChunkSteps", Assert.Throws<ArgumentOutOfRangeException>(() => model.Train("abc", null, options with { ChunkSteps = 0 })).ParamName);
     }
 
@@ -249,9 +245,7 @@ public sealed class LanguageModelTests
     {
         var model = Untrained();
         var history = model.Train(string.Concat(Enumerable.Repeat("abcdefgh ", 50)), "abc", new LanguageModelTrainingOptions
-        {
-            Epochs = 1000, Streams = 2, ChunkSteps = 4, MaxTrainingTime = TimeSpan.FromMilliseconds(300),
-        });
+        { Training = LanguageModelTrainingOptions.DefaultTraining with { Epochs = 1000, BatchSize = 2, MaxTrainingTime = TimeSpan.FromMilliseconds(300) }, ChunkSteps = 4 });
         Assert.InRange(history.Epochs.Count, 1, 999);
         Assert.True(history.Epochs[^1].Elapsed < TimeSpan.FromSeconds(10));
     }
@@ -263,9 +257,7 @@ public sealed class LanguageModelTests
         var vocabulary = Vocabulary.FromCharacters("ab");
         var model = new LanguageModel(vocabulary, LanguageModel.DefaultOptions(vocabulary) with { EmbeddingSize = 4, HiddenSize = 8, Seed = 3 });
         var history = model.Train(string.Concat(Enumerable.Repeat("ab", 100)), "bbbb", new LanguageModelTrainingOptions
-        {
-            Epochs = 30, Streams = 4, ChunkSteps = 10, LearningRate = 0.02f, EarlyStoppingPatience = 2,
-        });
+        { Training = LanguageModelTrainingOptions.DefaultTraining with { Epochs = 30, BatchSize = 4, LearningRate = 0.02f, EarlyStoppingPatience = 2 }, ChunkSteps = 10 });
         Assert.True(history.StoppedEarly);
         Assert.True(history.BestEpoch < history.Epochs.Count);
         var best = history.Epochs[history.BestEpoch - 1];
@@ -278,14 +270,14 @@ public sealed class LanguageModelTests
     {
         var model = Untrained();
         var history = model.Train("abcdefgh abcdefgh abcdefgh", null, new LanguageModelTrainingOptions
-        {
-            Epochs = 4, Streams = 2, ChunkSteps = 4, LearningRate = 0.01f, Schedule = ScheduleKind.Cosine, MinimumLearningRate = 0.001f,
-        });
+        { Training = LanguageModelTrainingOptions.DefaultTraining with { Epochs = 4, BatchSize = 2, LearningRate = 0.01f, Schedule = ScheduleKind.Cosine, MinimumLearningRate = 0.001f }, ChunkSteps = 4 });
         var rates = history.Epochs.Select(epoch => epoch.LearningRate).ToArray();
         Assert.True(rates.Zip(rates.Skip(1)).All(pair => pair.Second < pair.First), string.Join(", ", rates));
         Assert.InRange(rates[^1], 0.001f, 0.003f);
-        Assert.Equal("Schedule", Assert.Throws<ArgumentOutOfRangeException>(() =>
-            model.Train("abc", null, new LanguageModelTrainingOptions { Schedule = ScheduleKind.StepDecay })).ParamName);
+        // Step decay, as for every task: the rate halves after each epoch.
+        var decayed = Untrained().Train("abcdefgh abcdefgh abcdefgh", null, new LanguageModelTrainingOptions
+        { Training = LanguageModelTrainingOptions.DefaultTraining with { Epochs = 3, BatchSize = 2, LearningRate = 0.01f, Schedule = ScheduleKind.StepDecay, StepDecayEpochs = 1, StepDecayGamma = 0.5f }, ChunkSteps = 4 });
+        Assert.Equal([0.01f, 0.005f, 0.0025f], decayed.Epochs.Select(epoch => epoch.LearningRate));
     }
 
     [Fact]
@@ -294,7 +286,7 @@ public sealed class LanguageModelTests
         static float[] Weights()
         {
             var model = Untrained(seed: 9);
-            model.Train("abc abd abe", "abf", new LanguageModelTrainingOptions { Epochs = 3, Streams = 2, ChunkSteps = 3, Seed = 4 });
+            model.Train("abc abd abe", "abf", new LanguageModelTrainingOptions { Training = LanguageModelTrainingOptions.DefaultTraining with { Epochs = 3, BatchSize = 2, Seed = 4 }, ChunkSteps = 3 });
             return model.Model.Parameters.Values.ToArray();
         }
         Assert.Equal(Weights(), Weights());

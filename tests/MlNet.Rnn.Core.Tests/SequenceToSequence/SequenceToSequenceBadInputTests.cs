@@ -52,7 +52,7 @@ public sealed class SequenceToSequenceBadInputTests
     public void IdsOutsideTheVocabulariesOrReservedAreErrorsNamingTheRow()
     {
         var model = new SequenceToSequenceModel(SequenceToSequenceLearningTests.SmallOptions);
-        var trainer = new SequenceToSequenceTrainer(model, new TrainerOptions { Epochs = 1 });
+        var trainer = new SequencePairTrainer(model, new TrainerOptions { Epochs = 1 });
         var message = Assert.Throws<ArgumentException>(() => trainer.Train(SequencePairs.From([[1], [11]], [[3], [4]]))).Message;
         Assert.Contains("Row 1", message);
         Assert.Contains("id 11", message);

@@ -21,7 +21,7 @@ public sealed class SequenceToSequenceModelFileTests
             SequenceToSequenceModelFile.Save(model, path);
             var loaded = SequenceToSequenceModelFile.Load(path);
             Assert.Equal(model.Options, loaded.Options);
-            for (int s = 0; s < 2; s++) Assert.Equal(model.ParameterSets[s].Values.ToArray(), loaded.ParameterSets[s].Values.ToArray());
+            Assert.Equal(model.Parameters.Values.ToArray(), loaded.Parameters.Values.ToArray());
             var sources = SequenceToSequenceLearningTests.ReversedDigits(10, seed: 7).Sources;
             var options = new DecodingOptions { BeamWidth = 3, MaxLength = 10 };
             var before = model.Translate(sources, options);

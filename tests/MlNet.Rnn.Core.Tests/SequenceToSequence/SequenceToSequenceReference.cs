@@ -67,10 +67,10 @@ internal sealed class SequenceToSequenceReference
     {
         var reference = new SequenceToSequenceReference(model.Options);
         var copied = new HashSet<string>();
-        foreach (var (prefix, set) in new[] { ("encoder.", model.EncoderParameters), ("decoder.", model.DecoderParameters) })
-            foreach (var tensor in set.Tensors)
+        var set = model.Parameters;
+        foreach (var tensor in set.Tensors)
             {
-                string name = prefix + tensor.Name;
+                string name = tensor.Name;
                 Assert.True(reference.Parameters.TryGetValue(name, out var values), $"The reference has no parameter {name}.");
                 Assert.Equal(values!.Length, tensor.Length);
                 ReadOnlySpan<float> source = set.ValuesOf(tensor);

@@ -73,16 +73,16 @@ public sealed class SequenceToSequenceReferenceTests
         model.Forward(batch, logits, training: true);
         double loss = new SoftmaxCrossEntropy(labelSmoothing: (float)labelSmoothing)
             .Compute(logits, batch.Targets.AsSpan(0, rows), rows, V, batch.Weights.AsSpan(0, rows), logitsGradient);
-        foreach (var set in model.ParameterSets) set.ZeroGradients();
+        model.Parameters.ZeroGradients();
         model.Backward(logitsGradient);
 
         double Loss() => reference.Loss(Sources, Targets, labelSmoothing);
         Tolerance.AssertClose([Loss()], [(float)loss], 1e-5, 1e-6, $"{name}: loss");
         int checkedCount = 0;
-        foreach (var (prefix, set) in new[] { ("encoder.", model.EncoderParameters), ("decoder.", model.DecoderParameters) })
-            foreach (var tensor in set.Tensors)
+        var set = model.Parameters;
+        foreach (var tensor in set.Tensors)
             {
-                double[] values = reference.Parameters[prefix + tensor.Name];
+                double[] values = reference.Parameters[tensor.Name];
                 var numerical = new double[values.Length];
                 for (int i = 0; i < values.Length; i++)
                 {
@@ -94,7 +94,7 @@ public sealed class SequenceToSequenceReferenceTests
                     values[i] = saved;
                     numerical[i] = (plus - minus) / (2 * Step);
                 }
-                Tolerance.AssertClose(numerical, set.GradientsOf(tensor), 2e-4, 2e-5, $"{name}: d{prefix}{tensor.Name}");
+                Tolerance.AssertClose(numerical, set.GradientsOf(tensor), 2e-4, 2e-5, $"{name}: d{tensor.Name}");
                 checkedCount += values.Length;
             }
         Assert.Equal(model.ParameterCount, checkedCount);
@@ -153,7 +153,8 @@ public sealed class SequenceToSequenceReferenceTests
             EmbeddingSize = 2, HiddenSize = 3, Seed = 3, MaxDegreeOfParallelism = 1,
         });
         var random = new Random(5);
-        foreach (var set in model.ParameterSets) NetworkFactory.RandomFloats(random, set.Count, 2).CopyTo(set.Values);
+        foreach (var set in new[] { model.EncoderParameters, model.DecoderParameters })
+            NetworkFactory.RandomFloats(random, set.Count, 2).CopyTo(set.Values);
         return model;
     }
 

@@ -317,13 +317,8 @@ public sealed class LanguageModelingTests(RepeatedTextModel fixture, Xunit.Abstr
         Assert.Null(options.ToLanguageModelOptions(RecurrentCellType.Gru, 20, 42).ForgetGateBias);
 
         Assert.Equal(new LanguageModelTrainingOptions
-        {
-            Epochs = 4, Streams = 5, ChunkSteps = 9, LearningRate = 0.5f, Optimizer = OptimizerKind.AdamW, Momentum = 0.5f, Beta1 = 0.8f, Beta2 = 0.99f,
-            WeightDecay = 0.01f, Schedule = ScheduleKind.Cosine, GradientClipNorm = 2f, ReduceOnPlateau = true, PlateauFactor = 0.3f, PlateauPatience = 1,
-            MinimumLearningRate = 0.1f, EarlyStoppingPatience = 2, MaxTrainingTime = TimeSpan.FromSeconds(30), RandomOffsets = false, ValidationStreams = 3,
-            Seed = 42, Logger = logger,
-        }, options.ToLanguageModelTrainingOptions(42, hasValidationData: true, logger));
+        { Training = LanguageModelTrainingOptions.DefaultTraining with { Epochs = 4, BatchSize = 5, LearningRate = 0.5f, Optimizer = OptimizerKind.AdamW, Momentum = 0.5f, Beta1 = 0.8f, Beta2 = 0.99f, WeightDecay = 0.01f, Schedule = ScheduleKind.Cosine, GradientClipNorm = 2f, ReduceOnPlateau = true, PlateauFactor = 0.3f, PlateauPatience = 1, MinimumLearningRate = 0.1f, EarlyStoppingPatience = 2, MaxTrainingTime = TimeSpan.FromSeconds(30), Shuffle = false, Seed = 42, Logger = logger }, ChunkSteps = 9, ValidationStreams = 3 }, options.ToLanguageModelTrainingOptions(42, hasValidationData: true, logger));
         var withoutValidation = options.ToLanguageModelTrainingOptions(42, hasValidationData: false, logger);
-        Assert.Equal((0, false), (withoutValidation.EarlyStoppingPatience, withoutValidation.ReduceOnPlateau));
+        Assert.Equal((0, false), (withoutValidation.Training.EarlyStoppingPatience, withoutValidation.Training.ReduceOnPlateau));
     }
 }

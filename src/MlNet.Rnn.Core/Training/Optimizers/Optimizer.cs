@@ -24,6 +24,19 @@ public abstract class Optimizer
         _learningRate = learningRate;
     }
 
+    /// <summary>The optimizer <paramref name="options"/> name, over every parameter of <paramref name="parameters"/>.</summary>
+    public static Optimizer Create(ParameterSet parameters, TrainerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return options.Optimizer switch
+        {
+            OptimizerKind.Sgd => new Sgd(parameters, options.LearningRate, options.Momentum, 0f, options.Nesterov, options.WeightDecay),
+            OptimizerKind.AdamW => new AdamW(parameters, options.LearningRate, options.Beta1, options.Beta2, 1e-8f, options.WeightDecay),
+            OptimizerKind.RmsProp => new RmsProp(parameters, options.LearningRate, momentum: options.Momentum, weightDecay: options.WeightDecay),
+            _ => new Adam(parameters, options.LearningRate, options.Beta1, options.Beta2, 1e-8f, options.WeightDecay),
+        };
+    }
+
     /// <summary>The parameters this optimizer updates.</summary>
     public ParameterSet Parameters { get; }
 
