@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -203,6 +204,7 @@ public sealed class LegacyCase<TModel, TInputs>(
     private static readonly JsonSerializerOptions s_json = new()
     {
         WriteIndented = true,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         Converters = { new JsonStringEnumConverter() },
@@ -220,8 +222,8 @@ public sealed class LegacyCase<TModel, TInputs>(
         TInputs input = inputs();
         LegacyOutput[] fromTrained = score(trained, input);
         LegacyOutput[] fromLoaded = score(load(path), input);
-        foreach (var values in fromLoaded.SelectMany(o => (IEnumerable<double>?)o.Float32?.SelectMany(r => r.Select(v => (double)v)) ?? o.Float64?.SelectMany(r => r) ?? []))
-            if (!double.IsFinite(values)) throw new InvalidOperationException($"{fileName}: an output is {values}; a fixture needs finite outputs.");
+        foreach (double value in fromLoaded.SelectMany(o => (IEnumerable<double>?)o.Float32?.SelectMany(r => r.Select(v => (double)v)) ?? o.Float64?.SelectMany(r => r) ?? []))
+            if (!double.IsFinite(value)) throw new InvalidOperationException($"{fileName}: an output is {value}; a fixture needs finite outputs.");
         var reload = LegacyComparison.AssertClose(fromTrained, fromLoaded, $"{fileName} (trained model against the file saved from it)");
         var expectation = new LegacyExpectation<TInputs>
         {

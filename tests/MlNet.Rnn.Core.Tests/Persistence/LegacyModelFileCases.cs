@@ -171,6 +171,11 @@ public static class LegacyModelFileCases
             LegacyOutput.Doubles("log_likelihood_with_end", inputs.Texts.Select(text => new[] { model.Evaluate(text, scoreEnd: true).LogLikelihood })),
             LegacyOutput.Ints("token_count", inputs.Texts.Select(text => new[] { model.Evaluate(text, scoreEnd: true).TokenCount })),
             LegacyOutput.Strings("greedy", inputs.Prompts.Select(prompt => new[] { model.Generate(prompt, inputs.MaxLength, temperature: 0f) })),
+            // A sum of log-probabilities dilutes a small change of one logit; the logits at every step of start + text do not.
+            LegacyOutput.Floats("logits", SequenceModelOutputs(model.Model, new SequenceInputs
+            {
+                Tokens = [.. inputs.Texts.Select(text => (int[])[Vocabulary.StartId, .. model.Vocabulary.Encode(text)])],
+            })),
         ]);
 
     private static LegacyCase Tagger() => new LegacyCase<SequenceTagger, SequenceInputs>(
