@@ -127,7 +127,7 @@ public static class LegacyModelFileCases
                 int[] digits = [.. Enumerable.Range(0, random.Next(2, 6)).Select(_ => random.Next(10))];
                 pairs.Add([.. digits.Select(d => d + 1)], [.. digits.Reverse().Select(d => d + 3)]);
             }
-            new SequenceToSequenceTrainer(model, new TrainerOptions { Epochs = 30, BatchSize = 16, LearningRate = 0.02f, Seed = 33 }).Train(pairs);
+            new SequencePairTrainer(model, new TrainerOptions { Epochs = 30, BatchSize = 16, LearningRate = 0.02f, Seed = 33 }).Train(pairs);
             return model;
         },
         SequenceToSequenceModelFile.Save, SequenceToSequenceModelFile.Load,
@@ -159,7 +159,7 @@ public static class LegacyModelFileCases
             {
                 EmbeddingSize = 6, HiddenSize = 12, Seed = 41, MaxDegreeOfParallelism = 1,
             });
-            model.Train([text, text, text], null, new LanguageModelTrainingOptions { Epochs = 60, Streams = 2, ChunkSteps = 16, LearningRate = 0.02f, Seed = 42 });
+            model.Train([text, text, text], null, new LanguageModelTrainingOptions { Training = LanguageModelTrainingOptions.DefaultTraining with { Epochs = 60, BatchSize = 2, LearningRate = 0.02f, Seed = 42 }, ChunkSteps = 16 });
             return model;
         },
         (model, path) => model.Save(path), LanguageModel.Load,
