@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlNet.Rnn.Core.Models;
@@ -43,28 +43,61 @@ public sealed class ExperimentTests : IDisposable
         }
     }
 
-    [Fact]
-    public void TheSearchEndsWithinOneEpochOfTheBudgetAndRanksEveryTrial()
+    /// <summary>Moves a fake clock by <paramref name="perEpoch"/> each time a trial's epoch is logged (at Debug), on the training thread.</summary>
+    private sealed class EpochClock(FakeTimeProvider clock, TimeSpan perEpoch) : ILogger
     {
+        public int Epochs { get; private set; }
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (logLevel != LogLevel.Debug || !formatter(state, exception).StartsWith("Epoch ", StringComparison.Ordinal)) return;
+            Epochs++;
+            clock.Advance(perEpoch);
+        }
+    }
+
+    [Fact]
+    public void TheBudgetEndsTheSearchAtTheFirstBatchAfterItIsSpentAndEveryTrialIsRanked()
+    {
+        // The fake clock moves one second per epoch trained and never otherwise, so a budget of 11.5 s allows exactly 12 epochs
+        // in all: the 12th spends it, and the trial then training stops before its next batch (Interrupted).
         var mlContext = new MLContext(seed: 1);
         var (train, validation) = Data(mlContext);
+        var clock = new FakeTimeProvider();
+        var epochs = new EpochClock(clock, TimeSpan.FromSeconds(1));
         var reports = new Reports();
-        var clock = Stopwatch.StartNew();
-        var result = mlContext.RecurrentExperiments.CreateBinaryClassificationExperiment(Tiny(seconds: 3))
-            .Execute(train, validation, progressHandler: reports);
-        double elapsed = clock.Elapsed.TotalSeconds;
+        var settings = Tiny(seconds: 11.5);
+        settings.TimeProvider = clock;
+        settings.Logger = epochs;
+        var result = mlContext.RecurrentExperiments.CreateBinaryClassificationExperiment(settings).Execute(train, validation, progressHandler: reports);
 
-        double slowestEpoch = result.RunDetails.Where(run => run.Epochs > 0).Max(run => run.RuntimeInSeconds / run.Epochs);
-        Assert.True(result.SearchTime.TotalSeconds <= 3 + slowestEpoch + 0.25,
-            $"search took {result.SearchTime.TotalSeconds:F2} s for a budget of 3 s (slowest epoch {slowestEpoch:F2} s)");
-        Assert.True(result.SearchTime.TotalSeconds >= 2.9, $"the search stopped after {result.SearchTime.TotalSeconds:F2} s, before the budget");
-        Assert.True(elapsed < result.SearchTime.TotalSeconds + 5, $"evaluating the best run took {elapsed - result.SearchTime.TotalSeconds:F1} s");
-        Assert.True(result.RunDetails.Count >= 5, $"{result.RunDetails.Count} trials in 3 s");
-        Assert.Equal(result.Leaderboard[0], result.BestRun);
-        Assert.True(result.BestRun.Metric >= result.Leaderboard.Max(run => run.Metric));
-        Assert.True(result.ValidationMetrics!.Accuracy > 0.75, $"best run's accuracy {result.ValidationMetrics.Accuracy:F3}");
-        Assert.NotEmpty(reports.All);
+        Assert.Equal(12, epochs.Epochs);
+        Assert.Equal(12, result.RunDetails.Sum(run => run.Epochs));
+        Assert.Equal(TimeSpan.FromSeconds(12), result.SearchTime);
+        Assert.Equal(RecurrentTrialStatus.Interrupted, reports.All[^1].Status);
+        Assert.Single(result.RunDetails, run => run.Status == RecurrentTrialStatus.Interrupted);
         Assert.False(result.Cancelled);
+        Assert.Equal(result.Leaderboard[0], result.BestRun);
+        Assert.Equal(result.RunDetails.Count, result.Leaderboard.Count);
+        Assert.True(result.BestRun.Metric >= result.Leaderboard.Max(run => run.Metric));
+
+        // The search learned: the winner beats always answering the validation data's majority class by a wide margin.
+        var labels = validation.GetColumn<bool>(nameof(TaskRow.Label)).ToArray();
+        double majority = Math.Max(labels.Count(label => label), labels.Count(label => !label)) / (double)labels.Length;
+        Assert.True(result.ValidationMetrics!.Accuracy > majority + 0.2, $"best run's accuracy {result.ValidationMetrics.Accuracy:F3}, majority class {majority:F3}");
+
+        // A budget twice as large (on the same clock speed) trains twice the epochs: the budget, not the machine, decides.
+        var longer = Tiny(seconds: 23.5);
+        var longerClock = new FakeTimeProvider();
+        var longerEpochs = new EpochClock(longerClock, TimeSpan.FromSeconds(1));
+        longer.TimeProvider = longerClock;
+        longer.Logger = longerEpochs;
+        var longerResult = mlContext.RecurrentExperiments.CreateBinaryClassificationExperiment(longer).Execute(train, validation);
+        Assert.Equal(24, longerResult.RunDetails.Sum(run => run.Epochs));
     }
 
     [Fact]
@@ -283,13 +316,11 @@ public sealed class ExperimentTests : IDisposable
         Assert.Throws<ArgumentException>(() => experiment.Execute(train, validation));
 
         var reports = new Reports();
-        var clock = Stopwatch.StartNew();
         var wrongLabel = Assert.ThrowsAny<Exception>(() => experiments.CreateBinaryClassificationExperiment(Tiny(10))
             .Execute(train, validation, labelColumnName: "Value", progressHandler: reports));
         Assert.Contains("Value", wrongLabel.Message);
         Assert.Contains("Boolean", wrongLabel.Message);
         Assert.Empty(reports.All);
-        Assert.True(clock.Elapsed.TotalSeconds < 5);
 
         Assert.Throws<ArgumentOutOfRangeException>(() => experiments.CreateBinaryClassificationExperiment(Tiny(10)).Execute(train, numberOfCrossValidationFolds: 1));
     }
