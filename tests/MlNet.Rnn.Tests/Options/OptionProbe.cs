@@ -17,6 +17,9 @@ public sealed class ProbeRow
     /// <summary>Whether <see cref="Value"/> is positive.</summary>
     public bool Label { get; set; }
 
+    /// <summary>The opposite of <see cref="Label"/>.</summary>
+    public bool Flipped { get; set; }
+
     /// <summary>"a", "b" or "c": which third of [−1, 1] <see cref="Value"/> falls in.</summary>
     public string Class { get; set; } = "";
 
@@ -56,7 +59,7 @@ public static class OptionProbe
             float value = (float)(2 * sum / T);
             rows[r] = new ProbeRow
             {
-                Value = value, Negated = -value, Label = value > 0, Class = value < -1f / 3 ? "a" : value < 1f / 3 ? "b" : "c",
+                Value = value, Negated = -value, Label = value > 0, Flipped = value <= 0, Class = value < -1f / 3 ? "a" : value < 1f / 3 ? "b" : "c",
                 Features = features, Copy = [.. features], Noise = noise,
             };
         }
