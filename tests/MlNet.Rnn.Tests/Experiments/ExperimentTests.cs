@@ -172,7 +172,8 @@ public sealed class ExperimentTests : IDisposable
     {
         var mlContext = new MLContext(seed: 1);
         var train = mlContext.Data.LoadFromEnumerable(Synthetic.Sentences(500, seed: 1));
-        var validation = mlContext.Data.LoadFromEnumerable(Synthetic.Sentences(200, seed: 2));
+        var validationRows = Synthetic.Sentences(200, seed: 2);
+        var validation = mlContext.Data.LoadFromEnumerable(validationRows);
         var featurizer = mlContext.Transforms.Text.TokenizeIntoWords("Tokens", "Text").Append(mlContext.Transforms.Conversion.MapValueToKey("Tokens"));
         var settings = Tiny(seconds: 60, maxTrials: 3, epochs: 6);
         settings.TrainerOptions.EmbeddingSize = 8;
@@ -183,7 +184,8 @@ public sealed class ExperimentTests : IDisposable
         Assert.True(result.RefitOnAllData);
         Assert.Equal(result.BestRun.BestEpoch, result.Predictor.Model.History!.Epochs.Count);
         var scored = result.Model.Transform(validation);
-        Assert.True(mlContext.BinaryClassification.Evaluate(scored).Accuracy > 0.8);
+        double accuracy = mlContext.BinaryClassification.Evaluate(scored).Accuracy, majority = Baselines.Majority(validationRows.Select(row => row.Label));
+        Assert.True(accuracy > majority + 0.25, $"accuracy {accuracy:F3}, majority class {majority:F3}");
         string path = Path.Combine(_folder, "best.zip");
         mlContext.Model.Save(result.Model, train.Schema, path);
         var inProcess = mlContext.Model.Load(path, out _).Transform(validation);
@@ -200,7 +202,8 @@ public sealed class ExperimentTests : IDisposable
     {
         var mlContext = new MLContext(seed: 1);
         var train = Synthetic.ToDataView(mlContext, Synthetic.Rows(300, 6, 3, seed: 1));
-        var validation = Synthetic.ToDataView(mlContext, Synthetic.Rows(150, 6, 3, seed: 2));
+        var validationRows = Synthetic.Rows(150, 6, 3, seed: 2);
+        var validation = Synthetic.ToDataView(mlContext, validationRows);
         var space = new RecurrentSearchSpace { Cells = [RecurrentCellType.Gru], HiddenSizes = [8, 16], NumbersOfLayers = [1], BatchSizes = [32] };
 
         var multiclass = mlContext.RecurrentExperiments.CreateMulticlassClassificationExperiment(new RecurrentExperimentSettings<RecurrentMulticlassTrainer.Options>
@@ -209,7 +212,9 @@ public sealed class ExperimentTests : IDisposable
             TrainerOptions = new() { FeaturesPerStep = 3, NumberOfEpochs = 3, MaxDegreeOfParallelism = 1 },
         }).Execute(train, validation, preFeaturizer: mlContext.Transforms.Conversion.MapValueToKey("Label", "Class"));
         Assert.Equal(RecurrentExperimentMetric.Accuracy, multiclass.BestRun.MetricName);
-        Assert.True(multiclass.ValidationMetrics!.MicroAccuracy > 0.5, $"accuracy {multiclass.ValidationMetrics.MicroAccuracy:F3} (chance 1/3)");
+        double majority = Baselines.Majority(validationRows.Select(row => row.Class));
+        Assert.True(multiclass.ValidationMetrics!.MicroAccuracy > majority + 0.15,
+            $"accuracy {multiclass.ValidationMetrics.MicroAccuracy:F3}, majority class {majority:F3}");
 
         var regression = mlContext.RecurrentExperiments.CreateRegressionExperiment(new RecurrentExperimentSettings<RecurrentRegressionTrainer.Options>
         {
@@ -221,15 +226,17 @@ public sealed class ExperimentTests : IDisposable
         Assert.True(regression.RefitOnAllData);
         Assert.Equal(regression.BestRun.MetricPerEpoch.Min(), regression.BestRun.Metric);
         var metrics = mlContext.Regression.Evaluate(regression.Model.Transform(validation), "Value");
-        Assert.True(metrics.RSquared > 0.3, $"R² {metrics.RSquared:F3}");
+        Assert.True(metrics.RSquared > 0.3, $"R² {metrics.RSquared:F3}"); // R² of predicting the mean is 0
     }
 
     [Fact]
     public void TaggingSearchesPerStepModelsAndItsWinnerSavesAndLoads()
     {
         var mlContext = new MLContext(seed: 1);
-        var train = mlContext.Data.LoadFromEnumerable(Tagging.SequenceTaggingTests.Sentences(400, seed: 1));
-        var validation = mlContext.Data.LoadFromEnumerable(Tagging.SequenceTaggingTests.Sentences(150, seed: 2));
+        var trainRows = Tagging.SequenceTaggingTests.Sentences(400, seed: 1);
+        var validationRows = Tagging.SequenceTaggingTests.Sentences(150, seed: 2);
+        var train = mlContext.Data.LoadFromEnumerable(trainRows);
+        var validation = mlContext.Data.LoadFromEnumerable(validationRows);
         var featurizer = mlContext.Transforms.Conversion.MapValueToKey("Features", nameof(Tagging.TaggedSentence.Words))
             .Append(mlContext.Transforms.Conversion.MapValueToKey("Label", nameof(Tagging.TaggedSentence.Tags)));
         var result = mlContext.RecurrentExperiments.CreateSequenceTaggingExperiment(new RecurrentExperimentSettings<SequenceTaggingTrainer.Options>
@@ -241,7 +248,11 @@ public sealed class ExperimentTests : IDisposable
 
         Assert.Equal(4, result.RunDetails.Count);
         Assert.Equal(result.BestRun.Metric, result.ValidationMetrics!.TokenAccuracy, 6);
-        Assert.True(result.ValidationMetrics.TokenAccuracy > 0.9, $"token accuracy {result.ValidationMetrics.TokenAccuracy:F3}");
+        // Some names are people or places by the word before them: a per-word lookup table cannot tag them all.
+        var lookup = Tagging.TagBaselines.PerWordLookup(trainRows.Select(s => (s.Words, s.Tags)), validationRows.Select(s => s.Words));
+        double lookupAccuracy = Tagging.TagBaselines.Accuracy(validationRows.Select(s => s.Tags), lookup);
+        Assert.True(result.ValidationMetrics.TokenAccuracy > lookupAccuracy + 0.04,
+            $"token accuracy {result.ValidationMetrics.TokenAccuracy:F3}; per-word lookup {lookupAccuracy:F3}");
         string path = Path.Combine(_folder, "tagger.zip");
         mlContext.Model.Save(result.Model, train.Schema, path);
         var scored = result.Model.Transform(validation);
