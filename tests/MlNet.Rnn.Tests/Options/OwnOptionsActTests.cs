@@ -322,17 +322,18 @@ public sealed class OwnOptionsActTests
         ["LanguageModelTrainer.RandomOffsets"] = () => AssertTextOptionChangesTheWeights(o => o.RandomOffsets = false),
         ["LanguageModelTrainer.ValidationStreams"] = () =>
         {
-            // Each validation stream starts cold, so another stream count scores the same validation text differently.
-            var validation = s_mlContext.Data.LoadFromEnumerable(TextRows.Take(12));
-            double Validation(int streams)
+            // Validation streams are at least 1,000 tokens each; every one starts cold, so 2,600 tokens read as 2 streams score
+            // differently from 1 stream, while 300 tokens are one stream whatever the setting.
+            double Validation(int streams, int copies)
             {
                 var options = TextOptions();
                 options.ValidationStreams = streams;
                 options.EarlyStoppingPatience = 0;
+                var validation = s_mlContext.Data.LoadFromEnumerable(Enumerable.Repeat(TextRows, copies).SelectMany(rows => rows));
                 return s_mlContext.LanguageModeling.Trainers.Lstm(options).Fit(TextData, validation).History!.Epochs[^1].ValidationLoss!.Value;
             }
-            // 12 rows of about 13 characters are far below 1,000 tokens a stream, so one stream is used whatever the setting.
-            Assert.Equal(Validation(1), Validation(8));
+            Assert.NotEqual(Validation(1, copies: 8), Validation(2, copies: 8));
+            Assert.Equal(Validation(1, copies: 1), Validation(8, copies: 1));
         },
         ["LanguageModelTrainer.MaxTrainingTime"] = () => AssertTheTimeLimitCutsTheFourthEpoch(),
         ["LanguageModelTrainer.TimeProvider"] = () => AssertTheTimeLimitCutsTheFourthEpoch(),
