@@ -39,7 +39,8 @@ internal sealed class LanguageModelTrainer(SequenceModel model, LanguageModelTra
         int badEpochs = 0, lastEpoch = 0;
         float rate = options.LearningRate;
         var logger = options.Logger;
-        var clock = Stopwatch.StartNew();
+        var time = options.TimeProvider;
+        long start = time.GetTimestamp();
         int capacity = Math.Min(k, training.Length) * Math.Min(options.Streams, training.Length);
         var inputs = new int[capacity];
         var targets = new int[capacity];
@@ -76,14 +77,14 @@ internal sealed class LanguageModelTrainer(SequenceModel model, LanguageModelTra
                 float norm = GradientClipping.GlobalNorm(parameters.Gradients);
                 if (!float.IsFinite(norm)) throw new TrainingDivergedException(epoch, chunks + 1, meanLoss, norm);
                 if (options.GradientClipNorm > 0) GradientClipping.ClipByGlobalNorm(parameters.Gradients, options.GradientClipNorm);
-                optimizer.LearningRate = options.Schedule == ScheduleKind.Cosine ? Cosine(rate, chunksDone / totalChunks, clock.Elapsed) : rate;
+                optimizer.LearningRate = options.Schedule == ScheduleKind.Cosine ? Cosine(rate, chunksDone / totalChunks, time.GetElapsedTime(start)) : rate;
                 optimizer.Step();
                 chunksDone++;
                 lossSum += loss;
                 weightSum += weight;
                 normSum += norm;
                 chunks++;
-                if (options.MaxTrainingTime is TimeSpan budget && clock.Elapsed >= budget) { outOfTime = true; break; }
+                if (options.MaxTrainingTime is TimeSpan budget && time.GetElapsedTime(start) >= budget) { outOfTime = true; break; }
             }
             lastEpoch = epoch;
 
@@ -96,11 +97,12 @@ internal sealed class LanguageModelTrainer(SequenceModel model, LanguageModelTra
                 validationBits = metrics.BitsPerToken;
             }
             double seconds = epochClock.Elapsed.TotalSeconds;
-            var remaining = TimeSpan.FromSeconds(clock.Elapsed.TotalSeconds / epoch * (options.Epochs - epoch));
-            if (options.MaxTrainingTime is TimeSpan limit && limit - clock.Elapsed < remaining)
-                remaining = limit > clock.Elapsed ? limit - clock.Elapsed : TimeSpan.Zero;
+            var elapsed = time.GetElapsedTime(start);
+            var remaining = TimeSpan.FromSeconds(elapsed.TotalSeconds / epoch * (options.Epochs - epoch));
+            if (options.MaxTrainingTime is TimeSpan limit && limit - elapsed < remaining)
+                remaining = limit > elapsed ? limit - elapsed : TimeSpan.Zero;
             var report = new EpochReport(epoch, weightSum > 0 ? lossSum / weightSum : 0, validationLoss, validationBits, "bits per token",
-                chunks > 0 ? normSum / chunks : 0, optimizer.LearningRate, weightSum / Math.Max(seconds, 1e-9), clock.Elapsed, outOfTime ? TimeSpan.Zero : remaining);
+                chunks > 0 ? normSum / chunks : 0, optimizer.LearningRate, weightSum / Math.Max(seconds, 1e-9), elapsed, outOfTime ? TimeSpan.Zero : remaining);
             history.Epochs.Add(report);
             logger?.LogInformation(
                 "Epoch {Epoch}: training {TrainingBits:F4} bits/token, validation {ValidationBits} bits/token, gradient norm {Norm:F3}, " +

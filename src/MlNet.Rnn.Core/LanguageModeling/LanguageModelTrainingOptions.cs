@@ -73,6 +73,12 @@ public sealed record LanguageModelTrainingOptions
     /// </summary>
     public TimeSpan? MaxTrainingTime { get; init; }
 
+    /// <summary>
+    /// The clock <see cref="MaxTrainingTime"/>, the time share of the cosine schedule and the reported elapsed time are read
+    /// from. Leave it <see cref="TimeProvider.System"/>; a test gives a fake clock it advances itself, so the limit's effect is exact.
+    /// </summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
     /// <summary>Start every epoch's streams at a random offset in [0, k), so chunk boundaries fall elsewhere each epoch.</summary>
     public bool RandomOffsets { get; init; } = true;
 
@@ -111,6 +117,7 @@ public sealed record LanguageModelTrainingOptions
             $"in [0, LearningRate = {LearningRate}]");
         Check(EarlyStoppingPatience >= 0, nameof(EarlyStoppingPatience), EarlyStoppingPatience, "≥ 0 (0 = off)");
         Check(MaxTrainingTime is null || MaxTrainingTime > TimeSpan.Zero, nameof(MaxTrainingTime), MaxTrainingTime!, "positive, or null for no limit");
+        ArgumentNullException.ThrowIfNull(TimeProvider);
         Check(ValidationStreams >= 1, nameof(ValidationStreams), ValidationStreams, "at least 1");
         if (!hasValidationData && EarlyStoppingPatience > 0)
             throw new ArgumentException($"EarlyStoppingPatience is {EarlyStoppingPatience} but no validation data was given; pass validation data or set it to 0.",

@@ -52,6 +52,9 @@ public sealed class LanguageModelTrainer : IEstimator<LanguageModelTransformer>
         /// <summary>Stop training once this much time has passed; null for no limit.</summary>
         public TimeSpan? MaxTrainingTime { get; set; }
 
+        /// <summary>The clock <see cref="MaxTrainingTime"/> is measured on; leave it <see cref="System.TimeProvider.System"/> (tests give a fake clock).</summary>
+        public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
         /// <summary>Start every epoch's streams at a random offset, so chunk boundaries move.</summary>
         public bool RandomOffsets { get; set; } = true;
 
@@ -106,6 +109,7 @@ public sealed class LanguageModelTrainer : IEstimator<LanguageModelTransformer>
             MinimumLearningRate = MinimumLearningRate,
             EarlyStoppingPatience = hasValidationData ? EarlyStoppingPatience : 0,
             MaxTrainingTime = MaxTrainingTime,
+            TimeProvider = TimeProvider,
             RandomOffsets = RandomOffsets,
             ValidationStreams = ValidationStreams,
             Seed = seed,
