@@ -15,6 +15,12 @@ public sealed class ForecastingExperimentSettings
     /// <summary>The time budget in seconds, counted from the start of <c>Execute</c>; a running fit is cut at its next batch. A refit comes after it.</summary>
     public double MaxExperimentTimeInSeconds { get; set; } = 60;
 
+    /// <summary>
+    /// The clock the budget (<see cref="MaxExperimentTimeInSeconds"/>) and the result's search time are measured on. Leave it
+    /// <see cref="TimeProvider.System"/>; a test gives a fake clock it advances itself, so the budget's effect is exact.
+    /// </summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
     /// <summary>What is searched.</summary>
     public RecurrentSearchSpace SearchSpace { get; set; } = new();
 

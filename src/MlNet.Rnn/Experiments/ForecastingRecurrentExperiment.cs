@@ -55,7 +55,8 @@ public sealed class ForecastingRecurrentExperiment
         string outputColumnName = "Forecast", string[]? exogenousColumnNames = null, IProgress<ForecastingRunDetail>? progressHandler = null,
         CancellationToken cancellationToken = default)
     {
-        var clock = Stopwatch.StartNew();
+        var time = Settings.TimeProvider ?? throw new ArgumentNullException(nameof(Settings.TimeProvider), "TimeProvider is null: leave it TimeProvider.System.");
+        long start = time.GetTimestamp();
         ArgumentNullException.ThrowIfNull(trainData);
         ArgumentException.ThrowIfNullOrWhiteSpace(inputColumnName);
         ArgumentException.ThrowIfNullOrWhiteSpace(outputColumnName);
@@ -110,7 +111,7 @@ public sealed class ForecastingRecurrentExperiment
             $"windows [{string.Join(", ", Settings.WindowSizes ?? [windowSize])}]; search space: {Settings.SearchSpace}"));
 
         using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        using var timer = BudgetTimer.Start(budget, TimeSpan.FromSeconds(Settings.MaxExperimentTimeInSeconds) - clock.Elapsed);
+        using var timer = BudgetTimer.Start(budget, TimeSpan.FromSeconds(Settings.MaxExperimentTimeInSeconds) - time.GetElapsedTime(start), time);
         while (!budget.IsCancellationRequested)
         {
             var job = halving.NextPromotion();
@@ -130,7 +131,7 @@ public sealed class ForecastingRecurrentExperiment
             progressHandler?.Report(detail);
             if (!whole) break;
         }
-        var searchTime = clock.Elapsed;
+        var searchTime = time.GetElapsedTime(start);
         bool cancelled = cancellationToken.IsCancellationRequested;
 
         var details = trials.Select(trial => trial.Detail()).ToArray();

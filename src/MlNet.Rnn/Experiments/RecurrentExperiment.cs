@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML;
@@ -96,9 +95,10 @@ public abstract class RecurrentExperiment<TOptions, TMetrics>
     private RecurrentExperimentResult<TMetrics> Run(IDataView trainData, IDataView? validationData, int? folds, string? labelColumnName,
         string? featureColumnName, IEstimator<ITransformer>? preFeaturizer, IProgress<RecurrentRunDetail>? progressHandler, CancellationToken cancellationToken)
     {
-        var clock = Stopwatch.StartNew();
         ArgumentNullException.ThrowIfNull(trainData);
         Validate();
+        var time = Settings.TimeProvider;
+        long start = time.GetTimestamp();
         var host = ((IHostEnvironment)_mlContext).Register("RecurrentExperiment");
         using var channel = host.Start("Experiment");
         var metric = OptimizingMetric;
@@ -129,7 +129,7 @@ public abstract class RecurrentExperiment<TOptions, TMetrics>
                 $"{(folds is int f ? $" per fold ({f} folds)" : "")}; search space: {Settings.SearchSpace}"));
 
             using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            using var timer = BudgetTimer.Start(budget, TimeSpan.FromSeconds(Settings.MaxExperimentTimeInSeconds) - clock.Elapsed);
+            using var timer = BudgetTimer.Start(budget, TimeSpan.FromSeconds(Settings.MaxExperimentTimeInSeconds) - time.GetElapsedTime(start), time);
             while (!budget.IsCancellationRequested)
             {
                 var job = halving.NextPromotion();
@@ -149,7 +149,7 @@ public abstract class RecurrentExperiment<TOptions, TMetrics>
                 progressHandler?.Report(detail);
                 if (!whole) break;
             }
-            var searchTime = clock.Elapsed;
+            var searchTime = time.GetElapsedTime(start);
             bool cancelled = cancellationToken.IsCancellationRequested;
 
             var details = trials.Select(trial => trial.Detail()).ToArray();
@@ -222,6 +222,7 @@ public abstract class RecurrentExperiment<TOptions, TMetrics>
         if (!FittingMetrics.Contains(OptimizingMetric))
             throw new ArgumentException($"OptimizingMetric = {OptimizingMetric} does not fit {TaskName}: use {string.Join(" or ", FittingMetrics)}.",
                 nameof(Settings.OptimizingMetric));
+        if (Settings.TimeProvider is null) throw new ArgumentNullException(nameof(Settings.TimeProvider), "TimeProvider is null: leave it TimeProvider.System.");
         if (Settings.SearchSpace is null) throw new ArgumentNullException(nameof(Settings.SearchSpace), "SearchSpace is null: give a RecurrentSearchSpace.");
         Settings.SearchSpace.Validate();
         if (Settings.TrainerOptions is null) throw new ArgumentNullException(nameof(Settings.TrainerOptions), "TrainerOptions is null: give the task's trainer options.");

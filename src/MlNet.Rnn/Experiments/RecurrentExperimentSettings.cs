@@ -18,6 +18,12 @@ public sealed class RecurrentExperimentSettings<TOptions>
     /// </summary>
     public double MaxExperimentTimeInSeconds { get; set; } = 60;
 
+    /// <summary>
+    /// The clock the budget (<see cref="MaxExperimentTimeInSeconds"/>) and the result's search time are measured on. Leave it
+    /// <see cref="TimeProvider.System"/>; a test gives a fake clock it advances itself, so the budget's effect is exact.
+    /// </summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
     /// <summary>The metric trials are ranked by; null takes the task's default (accuracy, or RMSE for regression).</summary>
     public RecurrentExperimentMetric? OptimizingMetric { get; set; }
 

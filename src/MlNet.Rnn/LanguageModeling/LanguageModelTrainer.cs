@@ -52,6 +52,9 @@ public sealed class LanguageModelTrainer : IEstimator<LanguageModelTransformer>
         /// <summary>Stop training once this much time has passed; null for no limit.</summary>
         public TimeSpan? MaxTrainingTime { get; set; }
 
+        /// <summary>The clock <see cref="MaxTrainingTime"/> is measured on; leave it <see cref="System.TimeProvider.System"/> (tests give a fake clock).</summary>
+        public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
         /// <summary>Start every epoch's streams at a random offset, so chunk boundaries move.</summary>
         public bool RandomOffsets { get; set; } = true;
 
@@ -85,7 +88,7 @@ public sealed class LanguageModelTrainer : IEstimator<LanguageModelTransformer>
         /// <summary>The core's training settings; early stopping and reduce-on-plateau only with validation data.</summary>
         internal LanguageModelTrainingOptions ToLanguageModelTrainingOptions(int seed, bool hasValidationData, ILogger? logger) => new()
         {
-            Training = ToTrainerOptions(seed, hasValidationData, logger) with { BatchSize = Streams, Shuffle = RandomOffsets, MaxTrainingTime = MaxTrainingTime },
+            Training = ToTrainerOptions(seed, hasValidationData, logger) with { BatchSize = Streams, Shuffle = RandomOffsets, MaxTrainingTime = MaxTrainingTime, TimeProvider = TimeProvider },
             ChunkSteps = ChunkSteps,
             ValidationStreams = ValidationStreams,
         };

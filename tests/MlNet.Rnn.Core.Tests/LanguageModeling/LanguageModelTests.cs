@@ -35,7 +35,11 @@ public sealed class LanguageModelTests
     {
         var metrics = s_trained.Value.Evaluate(Document, scoreEnd: true);
         Assert.Equal(Document.Length + 1, metrics.TokenCount);
-        Assert.True(metrics.BitsPerToken < 0.05, $"bits per character {metrics.BitsPerToken}");
+        // A unigram model (each character by its frequency in the text, the end once per document) needs its entropy per character.
+        var counts = Document.GroupBy(c => c).Select(g => (double)g.Count()).Append(1).ToArray();
+        double unigramBits = -counts.Sum(n => n / counts.Sum() * Math.Log2(n / counts.Sum()));
+        Assert.True(unigramBits > 2.5);
+        Assert.True(metrics.BitsPerToken < 0.05 && metrics.BitsPerToken < unigramBits / 50, $"bits per character {metrics.BitsPerToken}, unigram {unigramBits:F3}");
         Assert.True(metrics.Perplexity < 1.05, $"perplexity {metrics.Perplexity}");
     }
 
@@ -241,13 +245,61 @@ public sealed class LanguageModelTests
     }
 
     [Fact]
-    public void Train_StopsAtTheTimeLimit()
+    public void Train_StopsInTheFirstChunkAfterTheTimeLimitOnTheGivenClock()
     {
+        // The clock moves only when an epoch is logged, one second each: epochs 1-3 end at 1, 2, 3 s; the limit of 2.5 s is
+        // then spent, so epoch 4 stops after its first chunk (the budget is checked after every chunk) and is the last.
+        var clock = new ManualClock();
+        var logger = new EpochClockLogger(clock, TimeSpan.FromSeconds(1));
         var model = Untrained();
         var history = model.Train(string.Concat(Enumerable.Repeat("abcdefgh ", 50)), "abc", new LanguageModelTrainingOptions
-        { Training = LanguageModelTrainingOptions.DefaultTraining with { Epochs = 1000, BatchSize = 2, MaxTrainingTime = TimeSpan.FromMilliseconds(300) }, ChunkSteps = 4 });
-        Assert.InRange(history.Epochs.Count, 1, 999);
-        Assert.True(history.Epochs[^1].Elapsed < TimeSpan.FromSeconds(10));
+        { Training = LanguageModelTrainingOptions.DefaultTraining with { Epochs = 1000, BatchSize = 2, MaxTrainingTime = TimeSpan.FromSeconds(2.5), TimeProvider = clock, Logger = logger }, ChunkSteps = 4 });
+
+        Assert.Equal(4, history.Epochs.Count);
+        Assert.Equal(4, logger.Epochs);
+        Assert.Equal([0, 1, 2, 3], history.Epochs.Select(epoch => epoch.Elapsed.TotalSeconds));
+        Assert.Equal(TimeSpan.Zero, history.Epochs[^1].Remaining);
+        Assert.Contains(logger.Messages, message => message.StartsWith("Training stopped: the training time budget ran out", StringComparison.Ordinal));
+
+        // Without a limit the same clock changes nothing: every epoch runs.
+        var otherClock = new ManualClock();
+        var unlimited = Untrained().Train("abcdefgh", null, new LanguageModelTrainingOptions
+        { Training = LanguageModelTrainingOptions.DefaultTraining with { Epochs = 6, BatchSize = 2, TimeProvider = otherClock, Logger = new EpochClockLogger(otherClock, TimeSpan.FromSeconds(1)) }, ChunkSteps = 4 });
+        Assert.Equal(6, unlimited.Epochs.Count);
+    }
+
+    /// <summary>A clock that stands still until told to move.</summary>
+    private sealed class ManualClock : TimeProvider
+    {
+        private long _ticks;
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public override long GetTimestamp() => Interlocked.Read(ref _ticks);
+
+        public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
+    }
+
+    /// <summary>Moves <paramref name="clock"/> by <paramref name="perEpoch"/> each time an epoch is logged; keeps every message.</summary>
+    private sealed class EpochClockLogger(ManualClock clock, TimeSpan perEpoch) : Microsoft.Extensions.Logging.ILogger
+    {
+        public List<string> Messages { get; } = [];
+
+        public int Epochs { get; private set; }
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state,
+            Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            string message = formatter(state, exception);
+            Messages.Add(message);
+            if (!message.StartsWith("Epoch ", StringComparison.Ordinal)) return;
+            Epochs++;
+            clock.Advance(perEpoch);
+        }
     }
 
     [Fact]

@@ -34,8 +34,11 @@ public sealed class SequenceToSequenceLearningTests
         var trainer = new SequencePairTrainer(model, new TrainerOptions { Epochs = 12, BatchSize = 32, LearningRate = 1e-2f, Seed = 1 });
         var history = trainer.Train(ReversedDigits(2000, seed: 1), ReversedDigits(200, seed: 2));
         var metrics = model.Evaluate(ReversedDigits(300, seed: 3));
-        Assert.True(metrics.ExactMatch > 0.95,
-            $"held-out exact match {metrics.ExactMatch:F3} (token accuracy {metrics.TokenAccuracy:F3}, edit distance {metrics.MeanEditDistance:F3}); " +
+        // Copying the source (digits unreversed) is exact for palindromes only.
+        var test = ReversedDigits(300, seed: 3);
+        double copyExact = Enumerable.Range(0, test.Count).Average(i => test.Sources[i].Select(id => id + 2).SequenceEqual(test.Targets[i]) ? 1.0 : 0.0);
+        Assert.True(metrics.ExactMatch > copyExact + 0.8 && metrics.ExactMatch > 0.95,
+            $"held-out exact match {metrics.ExactMatch:F3}, copying the source {copyExact:F3} (token accuracy {metrics.TokenAccuracy:F3}, edit distance {metrics.MeanEditDistance:F3}); " +
             $"last epoch: {history.Epochs[^1]}");
         var beam = model.Evaluate(ReversedDigits(100, seed: 3), new DecodingOptions { BeamWidth = 4 });
         Assert.True(beam.ExactMatch > 0.95, $"beam search exact match {beam.ExactMatch:F3}");

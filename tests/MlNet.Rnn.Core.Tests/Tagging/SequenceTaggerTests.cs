@@ -11,8 +11,16 @@ public sealed class SequenceTaggerTests
     /// <summary>Tokens 1..8, lengths 1..12; the tag of step t compares it with step t − 1: 0 smaller, 1 larger, 2 equal or first.</summary>
     internal static SequenceDataset CompareWithPrevious(int count, int seed)
     {
-        var random = new Random(seed);
         var data = TaggedSequences.CreateTokens();
+        foreach (var (tokens, tags) in CompareWithPreviousRows(count, seed)) TaggedSequences.AddTokens(data, tokens, tags, 3);
+        return data;
+    }
+
+    /// <summary>The rows of <see cref="CompareWithPrevious"/>, as token and tag arrays.</summary>
+    private static List<(int[] Tokens, int[] Tags)> CompareWithPreviousRows(int count, int seed)
+    {
+        var random = new Random(seed);
+        var rows = new List<(int[], int[])>();
         for (int i = 0; i < count; i++)
         {
             var tokens = new int[1 + random.Next(12)];
@@ -22,9 +30,18 @@ public sealed class SequenceTaggerTests
                 tokens[t] = 1 + random.Next(8);
                 tags[t] = t == 0 || tokens[t] == tokens[t - 1] ? 2 : tokens[t] < tokens[t - 1] ? 0 : 1;
             }
-            TaggedSequences.AddTokens(data, tokens, tags, 3);
+            rows.Add((tokens, tags));
         }
-        return data;
+        return rows;
+    }
+
+    /// <summary>The token accuracy on <paramref name="test"/> of tagging each token with its most frequent tag in <paramref name="train"/>.</summary>
+    private static double PerTokenLookupAccuracy(List<(int[] Tokens, int[] Tags)> train, List<(int[] Tokens, int[] Tags)> test)
+    {
+        var pairs = train.SelectMany(row => row.Tokens.Zip(row.Tags)).ToArray();
+        var best = pairs.GroupBy(p => p.First).ToDictionary(g => g.Key, g => g.GroupBy(p => p.Second).MaxBy(t => t.Count())!.Key);
+        int overall = pairs.GroupBy(p => p.Second).MaxBy(g => g.Count())!.Key;
+        return test.SelectMany(row => row.Tokens.Zip(row.Tags)).Average(p => best.GetValueOrDefault(p.First, overall) == p.Second ? 1.0 : 0.0);
     }
 
     private static SequenceTagger TrainedTagger()
@@ -46,12 +63,14 @@ public sealed class SequenceTaggerTests
     }
 
     [Fact]
-    public void Train_LearnsTagFromTokenAndPreviousToken_AboveTokenAccuracy095()
+    public void Train_LearnsTagFromTokenAndPreviousToken_FarAboveAPerTokenLookup()
     {
         var tagger = s_trained.Value;
         var metrics = tagger.Evaluate(CompareWithPrevious(300, 2), ["smaller", "larger", "same"]);
-        Assert.True(metrics.TokenAccuracy > 0.95,
-            $"Held-out token accuracy {metrics.TokenAccuracy:F4} is {0.95 - metrics.TokenAccuracy:F4} below 0.95 (the majority tag scores about 0.45).\n{metrics}");
+        double lookup = PerTokenLookupAccuracy(CompareWithPreviousRows(800, 1), CompareWithPreviousRows(300, 2));
+        Assert.InRange(lookup, 0.4, 0.7);
+        Assert.True(metrics.TokenAccuracy > lookup + 0.3 && metrics.TokenAccuracy > 0.95,
+            $"Held-out token accuracy {metrics.TokenAccuracy:F4}; tagging each token by itself scores {lookup:F4}.\n{metrics}");
         Assert.Null(metrics.Entities);
     }
 
@@ -123,9 +142,13 @@ public sealed class SequenceTaggerTests
         var training = TaggedSequences.FromSteps(Steps(600, out var trainingTags), 2, trainingTags, 3);
         var heldOut = TaggedSequences.FromSteps(Steps(200, out var heldOutTags), 2, heldOutTags, 3);
         var tagger = new SequenceTagger(SequenceTagger.DefaultOptions(3, featuresPerStep: 2) with { HiddenSize = 16, Seed = 2 });
+        double untrained = tagger.Evaluate(heldOut).TokenAccuracy;
         tagger.Train(training, null, new TrainerOptions { Epochs = 10, BatchSize = 32, LearningRate = 0.02f });
         double accuracy = tagger.Evaluate(heldOut).TokenAccuracy;
-        Assert.True(accuracy > 0.9, $"Held-out token accuracy {accuracy:F4} on numeric steps is {0.9 - accuracy:F4} below 0.9.");
+        var allTags = heldOutTags.SelectMany(t => t).ToArray();
+        double majority = allTags.GroupBy(t => t).Max(g => g.Count()) / (double)allTags.Length;
+        Assert.True(untrained < majority + 0.1, $"the untrained tagger scores {untrained:F4}, the majority tag {majority:F4}");
+        Assert.True(accuracy > majority + 0.4, $"Held-out token accuracy {accuracy:F4} on numeric steps; the majority tag scores {majority:F4}.");
         Assert.Equal(3, tagger.Predict(new[] { 0.5f, -0.5f, 0.1f, 0.2f, -0.3f, 0.9f }).Length);
     }
 

@@ -22,7 +22,8 @@ public sealed class LengthOneTests
     {
         var (train, test, rows) = Data();
         var model = s_mlContext.BinaryClassification.Trainers.Lstm(featuresPerStep: 3, hiddenSize: 8, numberOfEpochs: 10, learningRate: 0.02f).Fit(train);
-        Assert.True(s_mlContext.BinaryClassification.Evaluate(model.Transform(test)).Accuracy > 0.85);
+        double accuracy = s_mlContext.BinaryClassification.Evaluate(model.Transform(test)).Accuracy, majority = Baselines.Majority(rows.Select(row => row.Label));
+        Assert.True(accuracy > majority + 0.3, $"accuracy {accuracy:F3}, majority class {majority:F3}");
         var engine = s_mlContext.Model.CreatePredictionEngine<TaskRow, BinaryPrediction>(model, inputSchema: test.Schema);
         Assert.Equal(Fingerprint.Of(model.Transform(test), "Score")[0], Fingerprint.Bits(engine.Predict(rows[0]).Score));
     }
@@ -34,7 +35,9 @@ public sealed class LengthOneTests
         var model = s_mlContext.Transforms.Conversion.MapValueToKey("Label", nameof(TaskRow.Class))
             .Append(s_mlContext.MulticlassClassification.Trainers.Gru(featuresPerStep: 3, hiddenSize: 8, numberOfEpochs: 10, learningRate: 0.02f))
             .Append(s_mlContext.Transforms.Conversion.MapKeyToValue("PredictedClass", "PredictedLabel")).Fit(train);
-        Assert.True(s_mlContext.MulticlassClassification.Evaluate(model.Transform(test)).MacroAccuracy > 0.7);
+        // Any constant answer has a macro-accuracy of 1/3 over three classes.
+        double macro = s_mlContext.MulticlassClassification.Evaluate(model.Transform(test)).MacroAccuracy;
+        Assert.True(macro > 1.0 / 3 + 0.35, $"macro-accuracy {macro:F3}");
         var engine = s_mlContext.Model.CreatePredictionEngine<TaskRow, MulticlassPrediction>(model, inputSchema: test.Schema);
         Assert.Contains(engine.Predict(rows[0]).PredictedClass, new[] { "a", "b", "c" });
     }
@@ -44,6 +47,7 @@ public sealed class LengthOneTests
     {
         var (train, test, rows) = Data();
         var model = s_mlContext.Regression.Trainers.Rnn(labelColumnName: nameof(TaskRow.Value), featuresPerStep: 3, hiddenSize: 8, numberOfEpochs: 10, learningRate: 0.02f).Fit(train);
+        // R² is 1 − MSE / MSE of predicting the mean: 0 for that baseline.
         Assert.True(s_mlContext.Regression.Evaluate(model.Transform(test), labelColumnName: nameof(TaskRow.Value)).RSquared > 0.8);
         var engine = s_mlContext.Model.CreatePredictionEngine<TaskRow, RegressionPrediction>(model, inputSchema: test.Schema);
         Assert.Equal(Fingerprint.Of(model.Transform(test), "Score")[0], Fingerprint.Bits(engine.Predict(rows[0]).Score));

@@ -126,8 +126,13 @@ public sealed class SequenceToSequenceTests(ReversalModel fixture, Xunit.Abstrac
 
         Assert.Equal(fixture.TestRows.Length, metrics.Count);
         output.WriteLine($"{metrics}, trained in {fixture.TrainingTime}");
-        Assert.True(metrics.ExactMatch > 0.8, $"{metrics} after {fixture.TrainingTime}");
-        Assert.True(metrics.TokenAccuracy > 0.9, metrics.ToString());
+        // The baseline: copying the source unreversed, right only for palindromes and the digits that equal their mirror.
+        var copied = fixture.TestRows.Select(row => row.Source.Select(c => c.ToString()).ToArray()).ToArray();
+        double copyExact = fixture.TestRows.Zip(copied).Average(pair => pair.First.Target.SequenceEqual(pair.Second) ? 1.0 : 0.0);
+        double copyTokens = fixture.TestRows.Zip(copied).SelectMany(pair => pair.First.Target.Zip(pair.Second)).Average(pair => pair.First == pair.Second ? 1.0 : 0.0);
+        output.WriteLine($"copying the source: exact match {copyExact:F3}, token accuracy {copyTokens:F3}");
+        Assert.True(metrics.ExactMatch > copyExact + 0.6, $"{metrics} after {fixture.TrainingTime}; copying {copyExact:F3}");
+        Assert.True(metrics.TokenAccuracy > copyTokens + 0.5, $"{metrics}; copying {copyTokens:F3}");
         Assert.True(metrics.MeanEditDistance < 0.5, metrics.ToString());
 
         var predictedType = (VectorDataViewType)scored.Schema["PredictedLabel"].Type;

@@ -35,14 +35,15 @@ public sealed class SequenceTaggingTests : IDisposable
 
     /// <summary>
     /// Sentences of filler words with person names (a first name, B-PER, optionally followed by a surname, I-PER) and
-    /// cities (B-LOC); "in" before a word makes it a city, so a tag depends on context.
+    /// cities (B-LOC, after "in"). "paris" and "jordan" are first names and cities both: only the word before them tells which,
+    /// so a per-word lookup table cannot tag them.
     /// </summary>
     public static TaggedSentence[] Sentences(int count, int seed)
     {
         string[] filler = ["the", "a", "saw", "met", "and", "went", "to", "with", "today"];
-        string[] first = ["john", "mary", "anna"];
+        string[] first = ["john", "paris", "jordan"];
         string[] last = ["smith", "jones"];
-        string[] places = ["paris", "rome", "oslo", "lima"];
+        string[] places = ["paris", "jordan", "oslo", "lima"];
         var random = new Random(seed);
         var sentences = new TaggedSentence[count];
         for (int s = 0; s < count; s++)
@@ -90,9 +91,12 @@ public sealed class SequenceTaggingTests : IDisposable
         var scored = model.Transform(test);
         var metrics = mlContext.SequenceTagging.Evaluate(scored);
 
-        Assert.True(metrics.TokenAccuracy > 0.95, metrics.ToString());
+        // The baseline: a per-word lookup table, scored by the same evaluator.
+        var lookup = TagBaselines.PerWordLookup(trainRows.Select(s => (s.Words, s.Tags)), testRows.Select(s => s.Words));
+        var lookupMetrics = TagBaselines.Evaluate(mlContext, testRows.Select(s => s.Tags), lookup, ["O", "B-PER", "I-PER", "B-LOC"]);
+        Assert.True(metrics.TokenAccuracy > lookupMetrics.TokenAccuracy + 0.04, $"{metrics}; per-word lookup {lookupMetrics}");
         Assert.NotNull(metrics.Entities);
-        Assert.True(metrics.Entities!.F1 > 0.9, metrics.ToString());
+        Assert.True(metrics.Entities!.F1 > lookupMetrics.Entities!.F1 + 0.1, $"entity F1 {metrics.Entities.F1:F3}; per-word lookup {lookupMetrics.Entities.F1:F3}");
         Assert.Equal(["B-LOC", "B-PER", "I-PER", "O"], metrics.PerTag.Select(t => t.Name).Order(StringComparer.Ordinal));
         var predictedType = (VectorDataViewType)scored.Schema["PredictedLabel"].Type;
         Assert.Equal(((VectorDataViewType)scored.Schema["Label"].Type).ItemType, predictedType.ItemType);
@@ -142,15 +146,20 @@ public sealed class SequenceTaggingTests : IDisposable
                 return new TaggedSteps { Features = features, Tags = tags };
             })];
         }
+        var testRows = Rows(80, 2);
         var train = mlContext.Data.LoadFromEnumerable(Rows(300, 1));
-        var test = mlContext.Data.LoadFromEnumerable(Rows(80, 2));
+        var test = mlContext.Data.LoadFromEnumerable(testRows);
         var pipeline = mlContext.Transforms.Conversion.MapValueToKey("Label", nameof(TaggedSteps.Tags))
             .Append(mlContext.SequenceTagging.Trainers.Gru(featuresPerStep: 2, hiddenSize: 8, numberOfEpochs: 10, learningRate: 0.02f));
 
         var model = pipeline.Fit(train);
         var scored = model.Transform(test);
 
-        Assert.True(mlContext.SequenceTagging.Evaluate(scored).TokenAccuracy > 0.9);
+        // Each step's tag is the sign of its first feature: always answering the commoner tag scores about one half.
+        var tags = testRows.SelectMany(row => row.Tags).ToArray();
+        double majority = tags.GroupBy(tag => tag).Max(group => group.Count()) / (double)tags.Length;
+        double accuracy = mlContext.SequenceTagging.Evaluate(scored).TokenAccuracy;
+        Assert.True(accuracy > majority + 0.35, $"token accuracy {accuracy:F3}; the majority tag {majority:F3}");
         var tagger = ((IEnumerable<ITransformer>)model).Last() as RecurrentPredictionTransformer;
         Assert.NotNull(tagger);
         Assert.True(tagger!.Model.Bidirectional);

@@ -60,11 +60,13 @@ public sealed class TaskCellTests : IDisposable
         var model = pipeline.Fit(train);
         var scored = model.Transform(test);
         var metrics = mlContext.BinaryClassification.Evaluate(scored);
-        Assert.True(metrics.Accuracy > 0.85 && metrics.AreaUnderRocCurve > 0.93, $"{cell}: accuracy {metrics.Accuracy:F3}, AUC {metrics.AreaUnderRocCurve:F3} (chance 0.5)");
+        double majority = Baselines.Majority(testRows.Select(row => row.Label));
+        Assert.True(metrics.Accuracy > majority + 0.3 && metrics.AreaUnderRocCurve > 0.93,
+            $"{cell}: accuracy {metrics.Accuracy:F3} (majority class {majority:F3}), AUC {metrics.AreaUnderRocCurve:F3} (chance 0.5)");
 
         var folds = mlContext.BinaryClassification.CrossValidate(train, pipeline, numberOfFolds: 2);
         Assert.Equal(2, folds.Count);
-        Assert.All(folds, fold => Assert.True(fold.Metrics.Accuracy > 0.7, $"{cell}: fold accuracy {fold.Metrics.Accuracy:F3}"));
+        Assert.All(folds, fold => Assert.True(fold.Metrics.Accuracy > majority + 0.15, $"{cell}: fold accuracy {fold.Metrics.Accuracy:F3} (majority {majority:F3})"));
 
         var engine = mlContext.Model.CreatePredictionEngine<TaskRow, BinaryPrediction>(model, inputSchema: test.Schema);
         string[] scores = Fingerprint.Of(scored, "Score");
@@ -94,8 +96,10 @@ public sealed class TaskCellTests : IDisposable
         var model = pipeline.Fit(train);
         var scored = model.Transform(test);
         var metrics = mlContext.MulticlassClassification.Evaluate(scored);
-        Assert.True(metrics.MicroAccuracy > 0.75, $"{cell}: micro-accuracy {metrics.MicroAccuracy:F3} (chance about 0.33)");
-        Assert.True(metrics.LogLoss < 0.8, $"{cell}: log-loss {metrics.LogLoss:F3} (chance 1.10)");
+        double majority = Baselines.Majority(testRows.Select(row => row.Class));
+        Assert.True(metrics.MicroAccuracy > majority + 0.35, $"{cell}: micro-accuracy {metrics.MicroAccuracy:F3} (majority class {majority:F3})");
+        // Log-loss reduction is measured against the class prior, the best constant prediction.
+        Assert.True(metrics.LogLossReduction > 0.25, $"{cell}: log-loss {metrics.LogLoss:F3}, reduction over the prior {metrics.LogLossReduction:F3}");
         VBuffer<ReadOnlyMemory<char>> slotNames = default;
         scored.Schema["Score"].GetSlotNames(ref slotNames);
         VBuffer<ReadOnlyMemory<char>> keyValues = default;
@@ -104,10 +108,10 @@ public sealed class TaskCellTests : IDisposable
         Assert.Equal(["a", "b", "c"], slotNames.DenseValues().Select(name => name.ToString()).Order());
         var classes = scored.GetColumn<string>("PredictedClass").ToArray();
         var truth = testRows.Select(row => row.Class).ToArray();
-        Assert.True(classes.Zip(truth).Count(pair => pair.First == pair.Second) > 0.75 * truth.Length);
+        Assert.True(classes.Zip(truth).Count(pair => pair.First == pair.Second) > (majority + 0.35) * truth.Length);
 
         var folds = mlContext.MulticlassClassification.CrossValidate(train, pipeline, numberOfFolds: 2);
-        Assert.All(folds, fold => Assert.True(fold.Metrics.MicroAccuracy > 0.6, $"{cell}: fold micro-accuracy {fold.Metrics.MicroAccuracy:F3}"));
+        Assert.All(folds, fold => Assert.True(fold.Metrics.MicroAccuracy > majority + 0.2, $"{cell}: fold micro-accuracy {fold.Metrics.MicroAccuracy:F3} (majority {majority:F3})"));
 
         var engine = mlContext.Model.CreatePredictionEngine<TaskRow, MulticlassPrediction>(model, inputSchema: test.Schema);
         string[] scores = Fingerprint.Of(scored, "Score");
