@@ -90,6 +90,12 @@ internal sealed class Trial : IRungTrial
                 {
                     var history = fold.Trainer.Train(_data[f].Training, _data[f].Validation, experimentToken);
                     finished |= history.StoppedEarly || history.Epochs.Count >= Options.NumberOfEpochs;
+                    // The budget ran out during the stretch's last epoch: the search ends here, as if cut before the next batch.
+                    if (experimentToken.IsCancellationRequested && !finished)
+                    {
+                        interrupted = true;
+                        break;
+                    }
                 }
                 catch (OperationCanceledException)
                 {

@@ -156,7 +156,7 @@ public sealed class BatchingOptionTests
             Attention = AttentionKind.Luong, Seed = 5, MaxDegreeOfParallelism = 1,
         });
         var pairs = SequencePairs.From([.. order.Select(i => s_sources[i])], [.. order.Select(i => s_targets[i])]);
-        new SequenceToSequenceTrainer(model, options with { BatchSize = 2, LearningRate = 0.05f }).Train(pairs);
+        new SequencePairTrainer(model, options with { BatchSize = 2, LearningRate = 0.05f }).Train(pairs);
         return [.. model.EncoderParameters.Values, .. model.DecoderParameters.Values];
     }
 
@@ -203,7 +203,7 @@ public sealed class BatchingOptionTests
             });
             var row = model.EncoderParameters.ValuesOf(model.EncoderParameters["embedding.weight"]).Slice(5 * 3, 3);
             float[] before = row.ToArray();
-            new SequenceToSequenceTrainer(model, new TrainerOptions
+            new SequencePairTrainer(model, new TrainerOptions
             {
                 Epochs = epochs, BatchSize = batch, Optimizer = OptimizerKind.AdamW, LearningRate = 0.1f, WeightDecay = 0.5f,
             }).Train(SequencePairs.From(s_sources, s_targets));

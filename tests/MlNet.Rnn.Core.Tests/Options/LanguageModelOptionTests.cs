@@ -4,8 +4,8 @@ using MlNet.Rnn.Core.Training;
 namespace MlNet.Rnn.Core.Tests.Options;
 
 /// <summary>
-/// The options only the language model trainer has act as documented: Epochs, Streams and ChunkSteps set the optimizer steps
-/// (one per chunk of k steps of B streams), RandomOffsets moves each epoch's start by an offset below k that Seed decides,
+/// The options as the language model reads them act as documented: Epochs, BatchSize (the streams) and ChunkSteps set the optimizer steps
+/// (one per chunk of k steps of B streams), Shuffle moves each epoch's start by an offset below k that Seed decides,
 /// ValidationStreams sets how the validation text is scored, MaxTrainingTime stops training at the first chunk past it.
 /// (Its optimizer, schedule, clipping, plateau and early-stopping options are checked with the other trainers'.)
 /// Steps are counted exactly through AdamW: each step multiplies every weight by 1 − lr·λ and Adam moves a weight without
@@ -20,9 +20,15 @@ public sealed class LanguageModelOptionTests
 
     private static LanguageModelTrainingOptions StepCounting(int epochs, int streams, int chunkSteps) => new()
     {
-        Epochs = epochs, Streams = streams, ChunkSteps = chunkSteps, RandomOffsets = false, Optimizer = OptimizerKind.AdamW,
-        LearningRate = Rate, WeightDecay = Decay,
+        Training = LanguageModelTrainingOptions.DefaultTraining with
+        {
+            Epochs = epochs, BatchSize = streams, Shuffle = false, Optimizer = OptimizerKind.AdamW, LearningRate = Rate, WeightDecay = Decay,
+        },
+        ChunkSteps = chunkSteps,
     };
+
+    private static LanguageModelTrainingOptions With(LanguageModelTrainingOptions options, Func<TrainerOptions, TrainerOptions> change) =>
+        options with { Training = change(options.Training) };
 
     /// <summary>Trains and returns the number of optimizer steps taken, read off the unused embedding row.</summary>
     private static int Steps(LanguageModelHarness harness, TrainingRun run)
@@ -61,13 +67,13 @@ public sealed class LanguageModelOptionTests
         var fixedStart = StepCounting(epochs: 8, streams: 1, chunkSteps: 2);
         var fixedRun = harness.Train(fixedStart, harness.Initial);
         Assert.Equal(8 * 6, Steps(harness, fixedRun));
-        Assert.Equal(fixedRun.Final, harness.Train(fixedStart with { Seed = 9 }, harness.Initial).Final);
+        Assert.Equal(fixedRun.Final, harness.Train(With(fixedStart, o => o with { Seed = 9 }), harness.Initial).Final);
 
-        var random = fixedStart with { RandomOffsets = true, Seed = 1 };
+        var random = With(fixedStart, o => o with { Shuffle = true, Seed = 1 });
         var randomRun = harness.Train(random, harness.Initial);
         Assert.InRange(Steps(harness, randomRun), 8 * 5, 8 * 6 - 1);
         Assert.Equal(randomRun.Final, harness.Train(random, harness.Initial).Final);
-        Assert.NotEqual(randomRun.Final, harness.Train(random with { Seed = 2 }, harness.Initial).Final);
+        Assert.NotEqual(randomRun.Final, harness.Train(With(random, o => o with { Seed = 2 }), harness.Initial).Final);
     }
 
     [Fact]
@@ -93,11 +99,11 @@ public sealed class LanguageModelOptionTests
     {
         // A limit of one tick has passed after any chunk: training stops after the first, and reports that epoch.
         var harness = new LanguageModelHarness();
-        var run = harness.Train(StepCounting(epochs: 5, streams: 1, chunkSteps: 2) with { MaxTrainingTime = TimeSpan.FromTicks(1) },
+        var run = harness.Train(With(StepCounting(epochs: 5, streams: 1, chunkSteps: 2), o => o with { MaxTrainingTime = TimeSpan.FromTicks(1) }),
             harness.Initial, validate: true);
         Assert.Single(run.History.Epochs);
         Assert.Equal(1, Steps(harness, run));
         Assert.NotNull(run.History.Epochs[0].ValidationLoss);
-        Assert.Contains(run.Lines, line => line.StartsWith("Training time limit", StringComparison.Ordinal) && line.EndsWith("reached during epoch 1.", StringComparison.Ordinal));
+        Assert.Contains(run.Lines, line => line.StartsWith("Training stopped: the training time budget ran out after 1 epochs and 1 optimizer steps", StringComparison.Ordinal));
     }
 }

@@ -145,8 +145,8 @@ public sealed class ScheduleOptionTests
         Assert.Equal(best, run.History.BestEpoch);
         Assert.Equal(run.AfterEpoch[best - 1], run.Final);
         Assert.NotEqual(run.AfterEpoch[^1], run.Final);
-        Assert.Contains(run.Lines, line => line.StartsWith(
-            $"Early stopping after epoch {losses.Length}: no better validation loss for 2 epochs; restoring epoch {best}.", StringComparison.Ordinal));
+        Assert.Contains(run.Lines, line => line.StartsWith($"Training stopped: the validation loss stopped improving after {losses.Length} epochs", StringComparison.Ordinal)
+            && line.EndsWith($"restored the weights of epoch {best}, the best validation loss.", StringComparison.Ordinal));
     }
 
     [Theory]

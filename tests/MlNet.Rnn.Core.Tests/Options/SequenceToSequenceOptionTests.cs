@@ -68,8 +68,8 @@ public sealed class SequenceToSequenceOptionTests
         Assert.Equal(plain.Score([1, 2, 3], [3, 4]), dropped.Score([1, 2, 3], [3, 4]));
 
         var training = new TrainerOptions { Epochs = 1, BatchSize = 3, Optimizer = OptimizerKind.Sgd, LearningRate = 0.1f, Shuffle = false };
-        new SequenceToSequenceTrainer(plain, training).Train(pairs);
-        new SequenceToSequenceTrainer(dropped, training).Train(pairs);
+        new SequencePairTrainer(plain, training).Train(pairs);
+        new SequencePairTrainer(dropped, training).Train(pairs);
         Assert.NotEqual(plain.DecoderParameters.Values.ToArray(), dropped.DecoderParameters.Values.ToArray());
     }
 
@@ -79,10 +79,10 @@ public sealed class SequenceToSequenceOptionTests
         const int H = 4;
         var model = new SequenceToSequenceModel(Small() with { Cell = RecurrentCellType.Lstm, Layers = 2, Bidirectional = true, ForgetGateBias = 1.5f });
         int checkedTensors = 0;
-        foreach (var parameters in model.ParameterSets)
-            foreach (var tensor in parameters.Tensors.Where(t => t.Name.StartsWith("bias_", StringComparison.Ordinal)))
+        foreach (var parameters in new[] { model.EncoderParameters, model.DecoderParameters })
+            foreach (var tensor in parameters.Tensors.Where(t => parameters.LocalName(t).StartsWith("bias_", StringComparison.Ordinal)))
             {
-                float expected = tensor.Name.StartsWith("bias_ih", StringComparison.Ordinal) ? 1.5f : 0f;
+                float expected = parameters.LocalName(tensor).StartsWith("bias_ih", StringComparison.Ordinal) ? 1.5f : 0f;
                 Assert.All(parameters.ValuesOf(tensor).Slice(H, H).ToArray(), value => Assert.Equal(expected, value));
                 checkedTensors++;
             }

@@ -200,7 +200,7 @@ internal sealed class SequenceToSequenceHarness : TrainerHarness
     {
         SetWeights(start);
         var logger = new RecordingLogger(Weights, options.Logger);
-        var trainer = new SequenceToSequenceTrainer(_model,
+        var trainer = new SequencePairTrainer(_model,
             options with { BatchSize = _training.Count, Shuffle = false, BucketByLength = false, Logger = logger });
         var history = trainer.Train(_training, validate ? _validation : null);
         return new TrainingRun(history, Weights(), logger.AfterEpoch, logger.Lines);
@@ -246,29 +246,17 @@ internal sealed class LanguageModelHarness : TrainerHarness
     public override float SgdRate => 1f;
 
     public override TrainingRun Train(TrainerOptions options, float[] start, bool validate = false) =>
-        Train(ToLanguageModelOptions(options) with { Streams = 1, ChunkSteps = 1000, RandomOffsets = false }, start, validate);
+        Train(ToLanguageModelOptions(options) with { Training = options with { BatchSize = 1, Shuffle = false }, ChunkSteps = 1000 }, start, validate);
 
     public TrainingRun Train(LanguageModelTrainingOptions options, float[] start, bool validate = false,
         string trainingText = TrainingText, string validationText = ValidationText)
     {
         start.CopyTo(_model.Model.Parameters.Values);
-        var logger = new RecordingLogger(() => _model.Model.Parameters.Values.ToArray(), options.Logger);
-        var history = _model.Train(trainingText, validate ? validationText : null, options with { Logger = logger });
+        var logger = new RecordingLogger(() => _model.Model.Parameters.Values.ToArray(), options.Training.Logger);
+        var history = _model.Train(trainingText, validate ? validationText : null, options with { Training = options.Training with { Logger = logger } });
         return new TrainingRun(history, _model.Model.Parameters.Values.ToArray(), logger.AfterEpoch, logger.Lines);
     }
 
-    /// <summary>The language model's options with the same meaning; what it does not offer fails the test that asks for it.</summary>
-    public static LanguageModelTrainingOptions ToLanguageModelOptions(TrainerOptions options)
-    {
-        if (options.Nesterov || options.GradientClipValue > 0 || options.Schedule == ScheduleKind.StepDecay || options.WarmupSteps > 0 || options.CheckpointEvery > 0)
-            throw new NotSupportedException("The language model trainer offers no Nesterov momentum, value clipping, step decay, warm-up or checkpoints.");
-        return new LanguageModelTrainingOptions
-        {
-            Epochs = options.Epochs, LearningRate = options.LearningRate, Optimizer = options.Optimizer, Momentum = options.Momentum,
-            Beta1 = options.Beta1, Beta2 = options.Beta2, WeightDecay = options.WeightDecay, Schedule = options.Schedule,
-            GradientClipNorm = options.GradientClipNorm, ReduceOnPlateau = options.ReduceOnPlateau, PlateauFactor = options.PlateauFactor,
-            PlateauPatience = options.PlateauPatience, MinimumLearningRate = options.MinimumLearningRate,
-            EarlyStoppingPatience = options.EarlyStoppingPatience, Seed = options.Seed, Logger = options.Logger,
-        };
-    }
+    /// <summary>The language model's options with the same training options: every option of the one training loop applies.</summary>
+    public static LanguageModelTrainingOptions ToLanguageModelOptions(TrainerOptions options) => new() { Training = options };
 }

@@ -151,7 +151,7 @@ public sealed class OwnOptionsActTests
         options.TimeProvider = clock;
         options.Logger = logger;
         Assert.Equal(4, Text(options).History!.Epochs.Count);
-        Assert.Contains(logger.Lines, line => line.Message.StartsWith("Training time limit", StringComparison.Ordinal));
+        Assert.Contains(logger.Lines, line => line.Message.StartsWith("Training stopped: the training time budget ran out", StringComparison.Ordinal));
         options.Logger = null;
         options.TimeProvider = TimeProvider.System;
         options.MaxTrainingTime = TimeSpan.FromHours(1);

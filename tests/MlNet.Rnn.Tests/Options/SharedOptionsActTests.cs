@@ -4,6 +4,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlNet.Rnn.Core.Cells;
 using MlNet.Rnn.Core.Models;
+using MlNet.Rnn.Core.Persistence;
 using MlNet.Rnn.Core.Training;
 using static MlNet.Rnn.Tests.Options.OptionProbe;
 
@@ -521,8 +522,8 @@ public sealed class SharedOptionsActTests : IDisposable
             var three = Fit(options);
             Assert.Equal(["run.safetensors"], Directory.GetFiles(folder).Select(Path.GetFileName));
             var checkpoint = Core.Persistence.ModelFile.Read(options.CheckpointPath).Tensors
-                .Where(tensor => !tensor.Name.StartsWith(SequenceModelFile.CheckpointPrefix.Optimizer, StringComparison.Ordinal)
-                    && !tensor.Name.StartsWith(SequenceModelFile.CheckpointPrefix.Trainer, StringComparison.Ordinal))
+                .Where(tensor => !tensor.Name.StartsWith(ModelFile.CheckpointPrefix.Optimizer, StringComparison.Ordinal)
+                    && !tensor.Name.StartsWith(ModelFile.CheckpointPrefix.Trainer, StringComparison.Ordinal))
                 .ToDictionary(tensor => tensor.Name);
             Assert.Equal(Weights(Fit(Base())), Flat(checkpoint));
             AssertDiffers(Weights(three), Flat(checkpoint), "the checkpoint after epoch 2");
