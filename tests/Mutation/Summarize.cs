@@ -1,0 +1,113 @@
+// Summarize.cs — the mutation score by folder from Stryker's JSON reports, as markdown on standard output.
+//
+//     dotnet run tests/Mutation/Summarize.cs -- <reports folder> <equivalent-mutants.tsv>
+//
+// Reads every reports/<Project>/<Folder>/reports/mutation-report.json (the mutation-testing-report schema Stryker writes)
+// and counts each mutant of a file under <Folder> by status. A surviving mutant listed in equivalent-mutants.tsv (tab-
+// separated: project, file, mutator, original code, replacement, reason; matched on everything but the reason, so line
+// moves do not matter) counts as explained, not as a survivor. Score = (killed + timeout) / (killed + timeout + survived
+// + no coverage), survivors explained as equivalent left out. Every unexplained survivor is listed under the table.
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+if (args.Length != 2)
+{
+    Console.Error.WriteLine("usage: dotnet run Summarize.cs -- <reports folder> <equivalent-mutants.tsv>");
+    return 2;
+}
+string reports = args[0];
+var explained = new Dictionary<string, string>(StringComparer.Ordinal);
+if (File.Exists(args[1]))
+    foreach (string line in File.ReadLines(args[1]))
+    {
+        if (line.Length == 0 || line.StartsWith('#')) continue;
+        string[] parts = line.Split('\t');
+        if (parts.Length != 6) throw new InvalidDataException($"{args[1]}: a line needs 6 tab-separated fields: {line}");
+        explained[Key(parts[0], parts[1], parts[2], parts[3], parts[4])] = parts[5];
+    }
+
+var rows = new List<(string Project, string Folder, int Killed, int Timeout, int Survived, int NoCoverage, int Equivalent, int Other, List<string> Survivors)>();
+foreach (string projectDirectory in Directory.GetDirectories(reports).Order(StringComparer.Ordinal))
+    foreach (string folderDirectory in Directory.GetDirectories(projectDirectory).Order(StringComparer.Ordinal))
+    {
+        string project = Path.GetFileName(projectDirectory), folder = Path.GetFileName(folderDirectory);
+        string? report = Directory.GetFiles(folderDirectory, "mutation-report.json", SearchOption.AllDirectories).OrderDescending().FirstOrDefault();
+        if (report is null) continue;
+        using var document = JsonDocument.Parse(File.ReadAllBytes(report));
+        int killed = 0, timeout = 0, survived = 0, noCoverage = 0, equivalent = 0, other = 0;
+        var survivors = new List<string>();
+        foreach (var file in document.RootElement.GetProperty("files").EnumerateObject())
+        {
+            string path = file.Name.Replace('\\', '/');
+            int at = path.IndexOf($"/{project}/", StringComparison.Ordinal);
+            string relative = at >= 0 ? path[(at + project.Length + 2)..] : path;
+            if (!relative.StartsWith(folder + "/", StringComparison.Ordinal)) continue;
+            string[] source = file.Value.GetProperty("source").GetString()!.Split('\n');
+            foreach (var mutant in file.Value.GetProperty("mutants").EnumerateArray())
+            {
+                string status = mutant.GetProperty("status").GetString()!;
+                switch (status)
+                {
+                    case "Killed": killed++; break;
+                    case "Timeout": timeout++; break;
+                    case "Survived" or "NoCoverage":
+                        string mutator = mutant.GetProperty("mutatorName").GetString()!;
+                        string replacement = OneLine(mutant.TryGetProperty("replacement", out var r) ? r.GetString() ?? "" : "");
+                        string original = OneLine(Original(source, mutant.GetProperty("location")));
+                        if (explained.ContainsKey(Key(project, relative, mutator, original, replacement))) { equivalent++; break; }
+                        if (status == "Survived") survived++; else noCoverage++;
+                        int line = mutant.GetProperty("location").GetProperty("start").GetProperty("line").GetInt32();
+                        survivors.Add($"{project}\t{relative}\t{mutator}\t{original}\t{replacement}\t(line {line}, {status})");
+                        break;
+                    default: other++; break;
+                }
+            }
+        }
+        rows.Add((project, folder, killed, timeout, survived, noCoverage, equivalent, other, survivors));
+    }
+
+var output = new StringBuilder();
+output.AppendLine("| Project | Folder | Killed | Timeout | Survived | No coverage | Equivalent (explained) | Not run (compile error, ignored) | Score |");
+output.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+foreach (var row in rows)
+{
+    int detected = row.Killed + row.Timeout, total = detected + row.Survived + row.NoCoverage;
+    string score = total == 0 ? "–" : (100.0 * detected / total).ToString("F1", CultureInfo.InvariantCulture) + "%";
+    output.AppendLine(CultureInfo.InvariantCulture,
+        $"| {row.Project} | {row.Folder} | {row.Killed} | {row.Timeout} | {row.Survived} | {row.NoCoverage} | {row.Equivalent} | {row.Other} | {score} |");
+}
+var unexplained = rows.SelectMany(row => row.Survivors).ToList();
+output.AppendLine();
+output.AppendLine(CultureInfo.InvariantCulture, $"Unexplained survivors: {unexplained.Count} (project, file, mutator, original, replacement, where).");
+if (unexplained.Count > 0)
+{
+    output.AppendLine();
+    output.AppendLine("```");
+    foreach (string survivor in unexplained) output.AppendLine(survivor);
+    output.AppendLine("```");
+}
+Console.Write(output.ToString());
+return 0;
+
+static string Key(string project, string file, string mutator, string original, string replacement) =>
+    string.Join('\u001f', project, file, mutator, original, replacement);
+
+static string OneLine(string text) => string.Join(' ', text.Split(['\r', '\n', '\t', ' '], StringSplitOptions.RemoveEmptyEntries));
+
+static string Original(string[] source, JsonElement location)
+{
+    var start = location.GetProperty("start");
+    var end = location.GetProperty("end");
+    int startLine = start.GetProperty("line").GetInt32() - 1, startColumn = start.GetProperty("column").GetInt32() - 1;
+    int endLine = end.GetProperty("line").GetInt32() - 1, endColumn = end.GetProperty("column").GetInt32() - 1;
+    if (startLine < 0 || endLine >= source.Length) return "";
+    if (startLine == endLine) return Slice(source[startLine], startColumn, endColumn);
+    var text = new StringBuilder(Slice(source[startLine], startColumn, source[startLine].Length));
+    for (int l = startLine + 1; l < endLine; l++) text.Append(' ').Append(source[l]);
+    text.Append(' ').Append(Slice(source[endLine], 0, endColumn));
+    return text.ToString();
+}
+
+static string Slice(string line, int from, int to) =>
+    line[Math.Clamp(from, 0, line.Length)..Math.Clamp(Math.Max(from, to), 0, line.Length)];

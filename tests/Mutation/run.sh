@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Mutation campaign with Stryker.NET (the dotnet-stryker tool pinned in dotnet-tools.json): one Stryker run per folder of
+# src/MlNet.Rnn.Core and src/MlNet.Rnn, each against the tests that folder's code is meant to answer to (folders.tsv), then
+# the score by folder (Summarize.cs) into tests/Mutation/results.md. Not part of CI: a full campaign takes hours on 2 cores.
+#
+#   tests/Mutation/run.sh                     every folder
+#   tests/Mutation/run.sh Cells Layers        only these folders (of either project)
+#   CONCURRENCY=2 tests/Mutation/run.sh ...   test runners in parallel (default 1)
+#
+# Stryker compiles every mutant of the project into one assembly and switches them on one at a time; it writes into the
+# projects' bin/obj, so do not build the solution while it runs. Reports: tests/Mutation/reports/<Project>/<Folder>/.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$(pwd)
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+dotnet tool restore >/dev/null
+wanted=" $* "
+while IFS=$'\t' read -r project folder filter; do
+    [[ -z "$project" || "$project" == \#* ]] && continue
+    [[ $# -gt 0 && "$wanted" != *" $folder "* ]] && continue
+    case "$project" in
+        MlNet.Rnn.Core) tests="$root/tests/MlNet.Rnn.Core.Tests/MlNet.Rnn.Core.Tests.csproj" ;;
+        *) tests="$root/tests/MlNet.Rnn.Tests/MlNet.Rnn.Tests.csproj" ;;
+    esac
+    out="$root/tests/Mutation/reports/$project/$folder"
+    rm -rf "$out" && mkdir -p "$out"
+    echo "== $project/$folder ($(date -u +%H:%M:%S) UTC)"
+    start=$(date +%s)
+    (cd "src/$project" && dotnet dotnet-stryker --skip-version-check \
+        --project "$project.csproj" --test-project "$tests" --configuration Release \
+        --mutate "$folder/**/*.cs" --test-case-filter "$filter" \
+        --concurrency "${CONCURRENCY:-1}" --reporter Json --reporter Progress --output "$out" > "$out/stryker.log" 2>&1) \
+        || { echo "   Stryker failed; see $out/stryker.log"; tail -5 "$out/stryker.log"; continue; }
+    echo "   $(( ($(date +%s) - start) / 60 )) min; $(grep -Eo 'The final mutation score is [0-9.]+ ?%' "$out/stryker.log" | tail -1)"
+done < tests/Mutation/folders.tsv
+dotnet run tests/Mutation/Summarize.cs -- tests/Mutation/reports tests/Mutation/equivalent-mutants.tsv > tests/Mutation/results.md
+cat tests/Mutation/results.md
