@@ -20,6 +20,7 @@ public sealed class LanguageModelWorkspace
     private int[] _indices = [], _inputs = [], _chunkLengths = [];
     private float[] _targets = [], _embedded = [], _recurrent = [], _alive = [], _logits = [], _scratch = [];
     private double[] _negativeLogLikelihood = [];
+    private int[] _tokenCounts = [];
     private int _scored;
 
     internal LanguageModelWorkspace(LanguageModel model, int maxDegreeOfParallelism)
@@ -47,8 +48,15 @@ public sealed class LanguageModelWorkspace
         Grow(ref _targets, n + 1);
         _inputs[0] = Vocabulary.StartId;
         ids.CopyTo(_inputs.AsSpan(1));
-        for (int t = 0; t < n; t++) _targets[t] = ids[t];
+        int predicted = 1; // the end token
+        for (int t = 0; t < n; t++)
+        {
+            _targets[t] = ids[t];
+            if (ids[t] != Vocabulary.StartId) predicted++;
+        }
         _targets[n] = Vocabulary.EndId;
+        if (_tokenCounts.Length <= Count) Array.Resize(ref _tokenCounts, Math.Max(Count + 1, 2 * _tokenCounts.Length));
+        _tokenCounts[Count] = predicted;
         _documents.AddTokens(_inputs.AsSpan(0, n + 1), _targets.AsSpan(0, n + 1));
     }
 
@@ -85,7 +93,7 @@ public sealed class LanguageModelWorkspace
             if (hasCell) Grow(ref _cell[i], stateLength);
         }
         Span<int> target = stackalloc int[1];
-        ReadOnlySpan<float> weight = [1f];
+        Span<float> weight = stackalloc float[1];
         int current = 0;
         for (int first = 0; first < T; first += LikelihoodScorer.ChunkSteps)
         {
@@ -117,7 +125,9 @@ public sealed class LanguageModelWorkspace
                 double chunk = 0;
                 for (int t = 0; t < _chunkLengths[b]; t++, row++)
                 {
+                    // A start id is only ever read: as a target it weighs 0 (TokenStreams), and is not counted.
                     target[0] = (int)targets[(first + t) * B + b];
+                    weight[0] = target[0] == Vocabulary.StartId ? 0f : 1f;
                     chunk += NextTokenLoss.Compute(_logits.AsSpan(row * V, V), target, weight, V, default, _scratch).NegativeLogLikelihood;
                 }
                 _negativeLogLikelihood[b] += chunk;
@@ -125,12 +135,15 @@ public sealed class LanguageModelWorkspace
         }
     }
 
-    /// <summary>Document <paramref name="document"/>'s log-likelihood and scored token count (its length + 1, for the end token).</summary>
+    /// <summary>
+    /// Document <paramref name="document"/>'s log-likelihood and scored token count: its length + 1 for the end token, less the
+    /// start ids in it (which, as in <see cref="LanguageModel.Evaluate(ReadOnlySpan{int}, bool, int)"/>, are never predicted).
+    /// </summary>
     public LanguageModelMetrics Metrics(int document)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(document);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(document, _scored);
-        return new LanguageModelMetrics(-_negativeLogLikelihood[document], _documents.LengthOf(document));
+        return new LanguageModelMetrics(-_negativeLogLikelihood[document], _tokenCounts[document]);
     }
 
     private static void Grow<T>(ref T[] buffer, int length)

@@ -56,9 +56,10 @@ internal sealed class ForecastScorer : IBatchScorer
         int kind = _kinds[output], HZ = _horizon;
         return (ValueGetter<VBuffer<float>>)((ref VBuffer<float> value) =>
         {
+            int r = row(); // first: finding the row may score the batch
             float[] values = kind switch { 0 => _values, 1 => _lower, _ => _upper };
             var editor = VBufferEditor.Create(ref value, HZ);
-            values.AsSpan(row() * HZ, HZ).CopyTo(editor.Values);
+            values.AsSpan(r * HZ, HZ).CopyTo(editor.Values);
             value = editor.Commit();
         });
     }

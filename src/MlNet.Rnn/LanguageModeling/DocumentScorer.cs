@@ -59,7 +59,9 @@ internal sealed class DocumentScorer(LanguageModelTransformer transformer, DataV
 
     public Delegate Getter(int output, Func<int> row)
     {
-        int count = LanguageModelTransformer.ScoreColumnNames.Length;
-        return (ValueGetter<float>)((ref float value) => value = _scores[row() * count + output]);
+        return (ValueGetter<float>)((ref float value) => value = ScoreOf(row(), output));
     }
+
+    /// <summary>Score <paramref name="output"/> of scored row <paramref name="row"/> (read after <paramref name="row"/> is known: finding it may score the batch).</summary>
+    private float ScoreOf(int row, int output) => _scores[row * LanguageModelTransformer.ScoreColumnNames.Length + output];
 }

@@ -31,5 +31,8 @@ internal sealed class TranslationScorer(SequenceToSequenceTransformer transforme
     public void Score() => _translations = _workspace.Translate(_staged, transformer.Decoding);
 
     public Delegate Getter(int output, Func<int> row) =>
-        KeySequenceColumn.MakeGetter((KeyDataViewType)transformer.OutputType.ItemType, transformer.TargetKeyCount, () => _translations[row()].Tokens);
+        KeySequenceColumn.MakeGetter((KeyDataViewType)transformer.OutputType.ItemType, transformer.TargetKeyCount, () => Translation(row()).Tokens);
+
+    /// <summary>The translation of scored row <paramref name="row"/> (read after <paramref name="row"/> is known: finding it may score the batch).</summary>
+    private Translation Translation(int row) => _translations[row];
 }
