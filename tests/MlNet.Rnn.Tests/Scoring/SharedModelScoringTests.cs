@@ -206,7 +206,7 @@ public sealed class SharedModelScoringTests(SharedModels models, Xunit.Abstracti
         for (int thread = 0; thread < Threads; thread++) Assert.Equal(expected, results[thread]);
     }
 
-    /// <summary>Even threads read a Transform cursor, odd threads predict every row with an engine of their own, twice over.</summary>
+    /// <summary>Even threads read a cursor of their own over one scored view, odd threads predict every row with an engine of their own, twice over.</summary>
     private static string[] CursorOrEngine<TOut>(int thread, Func<string[]> transform, Func<PredictionEngine<WordRow, TOut>> create,
         WordRow[] rows, Func<TOut, string> read) where TOut : class, new()
     {
@@ -252,8 +252,9 @@ public sealed class SharedModelScoringTests(SharedModels models, Xunit.Abstracti
     public void BinaryClassification_EnginesAndCursorsOnThreadsGiveTheOneThreadScoresBitForBit()
     {
         var model = models.Binary;
-        string[] expected = Fingerprint.Of(model.Transform(models.Data), "Score");
-        AllThreadsGive(expected, thread => CursorOrEngine(thread, () => Fingerprint.Of(model.Transform(models.Data), "Score"),
+        var scored = model.Transform(models.Data);
+        string[] expected = Fingerprint.Of(scored, "Score");
+        AllThreadsGive(expected, thread => CursorOrEngine(thread, () => Fingerprint.Of(scored, "Score"),
             () => models.MLContext.Model.CreatePredictionEngine<WordRow, ScoreOutput>(model), models.Rows, output => Fingerprint.Bits(output.Score)));
     }
 
@@ -268,8 +269,9 @@ public sealed class SharedModelScoringTests(SharedModels models, Xunit.Abstracti
             engine.Predict(models.Rows[0]);
         }), weights, "CreatePredictionEngine and its first Predict");
 
-        string[] expected = Fingerprint.Of(model.Transform(models.Data), "Score");
-        AllThreadsGive(expected, thread => CursorOrEngine(thread, () => Fingerprint.Of(model.Transform(models.Data), "Score"),
+        var scored = model.Transform(models.Data);
+        string[] expected = Fingerprint.Of(scored, "Score");
+        AllThreadsGive(expected, thread => CursorOrEngine(thread, () => Fingerprint.Of(scored, "Score"),
             () => models.MLContext.Model.CreatePredictionEngine<WordRow, TagScores>(model), models.Rows, output => Bits(output.Score)));
     }
 
@@ -288,8 +290,9 @@ public sealed class SharedModelScoringTests(SharedModels models, Xunit.Abstracti
 
         var data = models.MLContext.Data.LoadFromEnumerable(rows);
         string[] Decoded(IDataView scored) => [.. scored.GetColumn<string[]>("PredictedReversed").Select(words => string.Join(' ', words))];
-        string[] expected = Decoded(model.Transform(data));
-        AllThreadsGive(expected, thread => CursorOrEngine(thread, () => Decoded(model.Transform(data)),
+        var scored = model.Transform(data);
+        string[] expected = Decoded(scored);
+        AllThreadsGive(expected, thread => CursorOrEngine(thread, () => Decoded(scored),
             () => models.MLContext.Model.CreatePredictionEngine<WordRow, ReversedOutput>(model), rows, output => string.Join(' ', output.PredictedReversed)));
     }
 
@@ -306,7 +309,8 @@ public sealed class SharedModelScoringTests(SharedModels models, Xunit.Abstracti
         }), weights, "CreatePredictionEngine and its first Predict");
 
         var data = models.MLContext.Data.LoadFromEnumerable(documents);
-        string[] expected = Fingerprint.Of(model.Transform(data), "LogLikelihood");
+        var scored = model.Transform(data);
+        string[] expected = Fingerprint.Of(scored, "LogLikelihood");
         Assert.Equal(documents.Select(d => Fingerprint.Bits((float)model.Score(d.Text).LogLikelihood)), expected);
         AllThreadsGive(expected, thread =>
         {
@@ -315,7 +319,7 @@ public sealed class SharedModelScoringTests(SharedModels models, Xunit.Abstracti
             {
                 if (thread % 2 == 0)
                 {
-                    result = Fingerprint.Of(model.Transform(data), "LogLikelihood");
+                    result = Fingerprint.Of(scored, "LogLikelihood");
                     continue;
                 }
                 using var engine = models.MLContext.Model.CreatePredictionEngine<Document, DocumentScore>(model);
@@ -336,7 +340,8 @@ public sealed class SharedModelScoringTests(SharedModels models, Xunit.Abstracti
             "CreateForecastingEngine and its first Predict");
 
         var data = models.MLContext.Data.LoadFromEnumerable(future);
-        string[] expected = Fingerprint.Of(model.Transform(data), "Forecast");
+        var scored = model.Transform(data);
+        string[] expected = Fingerprint.Of(scored, "Forecast");
         AllThreadsGive(expected, thread =>
         {
             string[] result = [];
@@ -344,7 +349,7 @@ public sealed class SharedModelScoringTests(SharedModels models, Xunit.Abstracti
             {
                 if (thread % 2 == 0)
                 {
-                    result = Fingerprint.Of(model.Transform(data), "Forecast");
+                    result = Fingerprint.Of(scored, "Forecast");
                     continue;
                 }
                 var engine = model.CreateForecastingEngine<SeriesPoint, SeriesForecast>(models.MLContext);
