@@ -82,7 +82,7 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
     /// <summary>Whether the initial state is a trained parameter (used when the caller gives none).</summary>
     public bool LearnedInitialState { get; }
 
-    /// <summary>Threads the batch may be split across; 1 runs on the calling thread.</summary>
+    /// <summary>Threads the layer's own passes may split the batch across; 1 runs on the calling thread. An inference workspace carries its own.</summary>
     public int MaxDegreeOfParallelism { get; set; } = Environment.ProcessorCount;
 
     /// <summary>

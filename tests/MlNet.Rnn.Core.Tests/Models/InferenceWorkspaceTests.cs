@@ -16,7 +16,7 @@ namespace MlNet.Rnn.Core.Tests.Models;
 /// creating a workspace copies nothing; a loaded model that only scores never allocates gradient buffers; and the task workspaces
 /// (sequence to sequence, language model documents, forecasts of staged windows) give what the models' own methods give.
 /// </summary>
-public sealed class WorkspaceTests
+public sealed class InferenceWorkspaceTests
 {
     private static SequenceModelOptions Options(RecurrentCellType cell, bool tokens, int layers, bool bidirectional, SequenceReadout readout,
         bool learnedInitialState = false, RnnActivation activation = RnnActivation.Tanh, int hiddenSize = 5) => new()
