@@ -32,6 +32,12 @@ public sealed class LanguageModelWorkspace
     /// <summary>The model this workspace scores with.</summary>
     public LanguageModel Model { get; }
 
+    /// <summary>
+    /// Most logits one head call writes (default 4 MB of floats): a chunk of 256 documents × 256 steps × V would not fit, so the
+    /// head runs over blocks of rows.
+    /// </summary>
+    internal int MaxLogits { get; set; } = 1 << 20;
+
     /// <summary>Documents staged since the last <see cref="Clear"/>.</summary>
     public int Count => _documents.Count;
 
@@ -112,26 +118,37 @@ public sealed class LanguageModelWorkspace
                 first == 0 ? default : _hidden[current].AsSpan(0, stateLength), first == 0 || !hasCell ? default : _cell[current].AsSpan(0, stateLength));
             current = next;
 
-            // The head reads the real steps only, document after document (each in step order).
-            Grow(ref _alive, alive * H);
-            for (int b = 0, row = 0; b < B; b++)
-                for (int t = 0; t < _chunkLengths[b]; t++, row++)
-                    _recurrent.AsSpan((t * B + b) * H, H).CopyTo(_alive.AsSpan(row * H, H));
-            Grow(ref _logits, alive * V);
-            model.Head.Forward(_alive, alive, _logits);
-            for (int b = 0, row = 0; b < B; b++)
+            // The head reads the real steps only, document after document (each in step order), at most a block of rows at a time
+            // so the logits stay small whatever the batch. A document's terms are summed in step order within the chunk, then the
+            // chunk's total joins the document's, as LikelihoodScorer sums one stream.
+            int blockRows = Math.Max(1, MaxLogits / V), gathered = 0, document = 0, step = 0;
+            Grow(ref _alive, Math.Min(alive, blockRows) * H);
+            Grow(ref _logits, Math.Min(alive, blockRows) * V);
+            double chunk = 0;
+            while (gathered < alive)
             {
-                // Summed as LikelihoodScorer sums one stream: a chunk's terms in step order, then the chunk's total.
-                double chunk = 0;
-                for (int t = 0; t < _chunkLengths[b]; t++, row++)
+                int count = Math.Min(blockRows, alive - gathered);
+                for (int r = 0, d = document, s = step; r < count; r++, s++)
                 {
-                    // A start id is only ever read: as a target it weighs 0 (TokenStreams), and is not counted.
-                    target[0] = (int)targets[(first + t) * B + b];
-                    weight[0] = target[0] == Vocabulary.StartId ? 0f : 1f;
-                    chunk += NextTokenLoss.Compute(_logits.AsSpan(row * V, V), target, weight, V, default, _scratch).NegativeLogLikelihood;
+                    while (s >= _chunkLengths[d]) (d, s) = (d + 1, 0);
+                    _recurrent.AsSpan((s * B + d) * H, H).CopyTo(_alive.AsSpan(r * H, H));
                 }
-                _negativeLogLikelihood[b] += chunk;
+                model.Head.Forward(_alive, count, _logits);
+                for (int r = 0; r < count; r++, step++)
+                {
+                    while (step >= _chunkLengths[document])
+                    {
+                        _negativeLogLikelihood[document] += chunk;
+                        (chunk, document, step) = (0, document + 1, 0);
+                    }
+                    // A start id is only ever read: as a target it weighs 0 (TokenStreams), and is not counted.
+                    target[0] = (int)targets[(first + step) * B + document];
+                    weight[0] = target[0] == Vocabulary.StartId ? 0f : 1f;
+                    chunk += NextTokenLoss.Compute(_logits.AsSpan(r * V, V), target, weight, V, default, _scratch).NegativeLogLikelihood;
+                }
+                gathered += count;
             }
+            if (alive > 0) _negativeLogLikelihood[document] += chunk;
         }
     }
 

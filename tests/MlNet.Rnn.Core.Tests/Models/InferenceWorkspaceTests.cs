@@ -210,15 +210,20 @@ public sealed class InferenceWorkspaceTests
         var random = new Random(4);
         // Longer and shorter than a chunk (256 steps): the long ones carry their state over, the short ones have ended by then.
         int[][] documents = [.. new[] { 600, 0, 3, 257, 255, 40 }.Select(length => Enumerable.Range(0, length).Select(_ => random.Next(vocabulary.Count)).ToArray())];
-        var workspace = model.CreateWorkspace();
-        foreach (int[] document in documents) workspace.Add(document);
-        workspace.Score();
-        for (int d = 0; d < documents.Length; d++)
+        // The head in one block per chunk, and in blocks of 7 rows, which split documents.
+        foreach (int maxLogits in new[] { 1 << 20, 7 * vocabulary.Count })
         {
-            var expected = model.Evaluate(documents[d], scoreEnd: true);
-            var actual = workspace.Metrics(d);
-            Assert.Equal(expected.TokenCount, actual.TokenCount);
-            Assert.Equal(BitConverter.DoubleToInt64Bits(expected.LogLikelihood), BitConverter.DoubleToInt64Bits(actual.LogLikelihood));
+            var workspace = model.CreateWorkspace();
+            workspace.MaxLogits = maxLogits;
+            foreach (int[] document in documents) workspace.Add(document);
+            workspace.Score();
+            for (int d = 0; d < documents.Length; d++)
+            {
+                var expected = model.Evaluate(documents[d], scoreEnd: true);
+                var actual = workspace.Metrics(d);
+                Assert.Equal(expected.TokenCount, actual.TokenCount);
+                Assert.Equal(BitConverter.DoubleToInt64Bits(expected.LogLikelihood), BitConverter.DoubleToInt64Bits(actual.LogLikelihood));
+            }
         }
     }
 
