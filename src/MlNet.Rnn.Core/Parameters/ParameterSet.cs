@@ -14,12 +14,20 @@ public sealed record ParameterTensor(string Name, int Offset, int[] Shape)
 /// All trainable parameters of a model in one flat buffer, with gradients in the same layout, so an optimizer is
 /// one loop over <see cref="Values"/> and <see cref="Gradients"/>. Components register their tensors by name.
 /// </summary>
+/// <remarks>
+/// The gradient buffer is allocated on first use (a model that is only scored never has one). Inference reads the
+/// values through <see cref="ReadOnlyValues"/> and <see cref="ReadOnlyValuesOf"/>, which leave <see cref="Version"/>
+/// alone; <see cref="Values"/> and <see cref="ValuesOf"/> hand out writable spans and advance it, so a copy derived
+/// from the values (the packed recurrent weights of inference) is rebuilt before its next use. Write through a
+/// writable span before the next inference call, not after it: a span kept across that call writes unseen.
+/// </remarks>
 public sealed class ParameterSet
 {
     private readonly List<ParameterTensor> _tensors = [];
     private readonly Dictionary<string, ParameterTensor> _byName = new(StringComparer.Ordinal);
     private float[] _values = [];
     private float[] _gradients = [];
+    private int _version;
 
     /// <summary>The parameters, in registration order.</summary>
     public IReadOnlyList<ParameterTensor> Tensors => _tensors;
@@ -27,11 +35,30 @@ public sealed class ParameterSet
     /// <summary>Total number of scalar parameters.</summary>
     public int Count { get; private set; }
 
-    /// <summary>Every parameter value, flat.</summary>
-    public Span<float> Values => _values.AsSpan(0, Count);
+    /// <summary>Every parameter value, flat, writable: advances <see cref="Version"/>.</summary>
+    public Span<float> Values
+    {
+        get
+        {
+            _version++;
+            return _values.AsSpan(0, Count);
+        }
+    }
 
-    /// <summary>Gradients, in the layout of <see cref="Values"/>. Backward passes add into it.</summary>
-    public Span<float> Gradients => _gradients.AsSpan(0, Count);
+    /// <summary>Every parameter value, flat, for reading.</summary>
+    public ReadOnlySpan<float> ReadOnlyValues => _values.AsSpan(0, Count);
+
+    /// <summary>
+    /// Advances whenever a writable span of the values is handed out (<see cref="Values"/>, <see cref="ValuesOf"/>);
+    /// what is derived from the values at one version stays valid while the version stays.
+    /// </summary>
+    public int Version => _version;
+
+    /// <summary>Gradients, in the layout of <see cref="Values"/>, allocated (zero) on first use. Backward passes add into it.</summary>
+    public Span<float> Gradients => EnsureGradients().AsSpan(0, Count);
+
+    /// <summary>Whether the gradient buffer exists yet (it is allocated by the first training pass, never by inference).</summary>
+    public bool HasGradients => _gradients.Length >= Count && Count > 0;
 
     /// <summary>Registers a tensor of the given shape, zero-initialised.</summary>
     public ParameterTensor Add(string name, params int[] shape)
@@ -49,8 +76,8 @@ public sealed class ParameterSet
                 $"Parameter '{name}' has {elements} elements; with the {Count} already registered that exceeds the {Array.MaxLength} a buffer can hold.");
         var tensor = new ParameterTensor(name, Count, (int[])shape.Clone());
         Array.Resize(ref _values, Count + tensor.Length);
-        Array.Resize(ref _gradients, Count + tensor.Length);
         Count += tensor.Length;
+        _version++;
         _tensors.Add(tensor);
         _byName.Add(name, tensor);
         return tensor;
@@ -65,12 +92,25 @@ public sealed class ParameterSet
     /// <summary>Whether a tensor of that name exists.</summary>
     public bool Contains(string name) => _byName.ContainsKey(name);
 
-    /// <summary>The values of one tensor.</summary>
-    public Span<float> ValuesOf(ParameterTensor tensor) => _values.AsSpan(tensor.Offset, tensor.Length);
+    /// <summary>The values of one tensor, writable: advances <see cref="Version"/>.</summary>
+    public Span<float> ValuesOf(ParameterTensor tensor)
+    {
+        _version++;
+        return _values.AsSpan(tensor.Offset, tensor.Length);
+    }
 
-    /// <summary>The gradient of one tensor.</summary>
-    public Span<float> GradientsOf(ParameterTensor tensor) => _gradients.AsSpan(tensor.Offset, tensor.Length);
+    /// <summary>The values of one tensor, for reading.</summary>
+    public ReadOnlySpan<float> ReadOnlyValuesOf(ParameterTensor tensor) => _values.AsSpan(tensor.Offset, tensor.Length);
+
+    /// <summary>The gradient of one tensor (the gradient buffer is allocated on first use).</summary>
+    public Span<float> GradientsOf(ParameterTensor tensor) => EnsureGradients().AsSpan(tensor.Offset, tensor.Length);
 
     /// <summary>Sets every gradient to zero (once per optimisation step; backward passes accumulate).</summary>
     public void ZeroGradients() => Gradients.Clear();
+
+    private float[] EnsureGradients()
+    {
+        if (_gradients.Length < Count) Array.Resize(ref _gradients, Count);
+        return _gradients;
+    }
 }

@@ -81,7 +81,7 @@ public static class SequenceToSequenceModelFile
         if (!contents.Metadata.TryGetValue(KindKey, out var kind) || kind != Kind)
             throw new InvalidDataException($"{name} is not a sequence-to-sequence model ({KindKey} is '{kind ?? "absent"}'); load it with the class that wrote it.");
         string json = contents.Configuration ?? throw new InvalidDataException($"{name} has no configuration.");
-        var model = new SequenceToSequenceModel(FromJson(json, contents.Source));
+        var model = new SequenceToSequenceModel(FromJson(json, contents.Source), initialize: false);
         var unexpected = contents.Tensors.Where(t => !t.Name.StartsWith(EncoderPrefix, StringComparison.Ordinal) && !t.Name.StartsWith(DecoderPrefix, StringComparison.Ordinal))
             .Select(t => t.Name).ToList();
         if (unexpected.Count > 0)
@@ -105,7 +105,7 @@ public static class SequenceToSequenceModelFile
 
     private static IEnumerable<(string Name, int[] Shape, ReadOnlyMemory<float> Data)> Prefixed(ParameterSet parameters, string prefix) =>
         parameters.Tensors.Select(tensor => (prefix + tensor.Name, (int[])tensor.Shape.Clone(),
-            (ReadOnlyMemory<float>)parameters.ValuesOf(tensor).ToArray()));
+            (ReadOnlyMemory<float>)parameters.ReadOnlyValuesOf(tensor).ToArray()));
 
     private static ModelFileContents Part(ModelFileContents contents, string prefix) =>
         new(contents.Metadata,
