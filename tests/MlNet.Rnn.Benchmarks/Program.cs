@@ -11,6 +11,7 @@
 //     dotnet run -c Release --project tests/MlNet.Rnn.Benchmarks -- --verify                   # only the checks, no timing
 //     dotnet run -c Release --project tests/MlNet.Rnn.Benchmarks -- --summarize [--update BENCHMARKS.md]
 //     dotnet run -c Release --project tests/MlNet.Rnn.Benchmarks -- --scoring                  # ML.NET batch scoring vs the core
+//     dotnet run -c Release --project tests/MlNet.Rnn.Benchmarks -- --engine [--repetitions 21] # cost of a PredictionEngine and a one-row Transform, per task
 //
 // Benchmarks run in-process (InProcessEmitToolchain): the patched libLibTorchSharp.so (tests/Shared/TorchSharpNative.cs)
 // is loaded once, and GLIBC_TUNABLES, which glibc reads at process start, applies to the whole pass. Each pass appends
@@ -39,7 +40,7 @@ internal static class Program
         // Must run before any TorchSharp type loads its native libraries.
         TorchSharpNative.EnsureLoadable();
         var rest = new List<string>();
-        bool verify = false, summarize = false, scoring = false;
+        bool verify = false, summarize = false, scoring = false, engine = false;
         string? update = null, resultsRoot = null;
         for (int i = 0; i < args.Length; i++)
         {
@@ -53,6 +54,9 @@ internal static class Program
                     break;
                 case "--scoring":
                     scoring = true;
+                    break;
+                case "--engine":
+                    engine = true;
                     break;
                 case "--update" when i + 1 < args.Length:
                     update = args[++i];
@@ -81,6 +85,7 @@ internal static class Program
         }
 
         if (verify) return Verify(rest);
+        if (engine) return EngineCreation.Run(rest);
 
         string pass = PassName();
         string artifacts = Path.Combine(resultsRoot, pass);

@@ -45,6 +45,20 @@ public sealed class SequenceDataset
     /// <summary>Number of examples.</summary>
     public int Count => _lengths.Count;
 
+    /// <summary>Step values held: floats of numeric sequences (T·I each) or ids of token sequences (T each).</summary>
+    public long ValueCount => _valueCount;
+
+    /// <summary>Removes every example and keeps the buffers, so a scorer can stage batch after batch without allocating.</summary>
+    public void Clear()
+    {
+        _starts.Clear();
+        _targetStarts.Clear();
+        _lengths.Clear();
+        _weights.Clear();
+        _valueCount = 0;
+        _targetCount = 0;
+    }
+
     /// <summary>T_i: the length of example <paramref name="index"/>.</summary>
     public int LengthOf(int index) => _lengths[index];
 

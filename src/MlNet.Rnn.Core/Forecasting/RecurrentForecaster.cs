@@ -24,8 +24,9 @@ namespace MlNet.Rnn.Core.Forecasting;
 /// <see cref="ForecasterOptions.RefitOnFullSeries"/> (the default), the final model is trained again on every window. When
 /// <see cref="TrainerOptions.EarlyStoppingPatience"/> is set, the same windows are the validation data, which makes the bounds
 /// slightly optimistic.</para>
-/// <para>Not thread-safe (the model reuses its buffers); a <see cref="ForecastEngine"/> carries the latest window and
-/// forecasts again as observations arrive, without refitting.</para>
+/// <para><see cref="Forecast(ReadOnlySpan{float}, ReadOnlySpan{float})"/> uses the forecaster's own buffers: one caller at a time.
+/// A <see cref="ForecastEngine"/> carries the latest window and forecasts again as observations arrive, without refitting, in a
+/// workspace of its own: any number of engines may forecast with one forecaster at once, none copies the model.</para>
 /// </remarks>
 public sealed class RecurrentForecaster
 {
@@ -179,25 +180,42 @@ public sealed class RecurrentForecaster
 
     internal Forecast ForecastWindow(ReadOnlySpan<float> window, ReadOnlySpan<float> windowExogenous)
     {
-        int W = WindowSize, K = ExogenousFeatures, F = 1 + K, HZ = Horizon;
-        _batch.Reset(1, W, F, HZ, perStepTargets: false);
-        Span<float> input = _batch.Input;
+        _batch.Reset(1, WindowSize, 1 + ExogenousFeatures, Horizon, perStepTargets: false);
+        Standardize(window, windowExogenous, _batch.Input);
+        _batch.Lengths[0] = WindowSize;
+        return ToForecast(Run());
+    }
+
+    /// <summary>The model's input <c>[W, 1 + K]</c>: each observation and its exogenous features, standardised.</summary>
+    internal void Standardize(ReadOnlySpan<float> window, ReadOnlySpan<float> windowExogenous, Span<float> steps)
+    {
+        int W = WindowSize, K = ExogenousFeatures, F = 1 + K;
         for (int t = 0; t < W; t++)
         {
-            input[t * F] = Scaling.Apply(window[t], 0);
-            for (int k = 0; k < K; k++) input[t * F + 1 + k] = Scaling.Apply(windowExogenous[t * K + k], 1 + k);
+            steps[t * F] = Scaling.Apply(window[t], 0);
+            for (int k = 0; k < K; k++) steps[t * F + 1 + k] = Scaling.Apply(windowExogenous[t * K + k], 1 + k);
         }
-        _batch.Lengths[0] = W;
-        Span<float> output = Run();
-        var values = new float[HZ];
-        var lower = new float[HZ];
-        var upper = new float[HZ];
-        for (int h = 0; h < HZ; h++)
+    }
+
+    /// <summary>The forecast <c>[HZ]</c> in series units and its bounds, from the model's standardised output <c>[HZ]</c>.</summary>
+    internal void Unstandardize(ReadOnlySpan<float> output, Span<float> values, Span<float> lower, Span<float> upper)
+    {
+        for (int h = 0; h < Horizon; h++)
         {
             values[h] = Scaling.Invert(output[h], 0);
             lower[h] = values[h] + _lowerOffsets[h];
             upper[h] = values[h] + _upperOffsets[h];
         }
+    }
+
+    /// <summary>The forecast of the model's standardised output <c>[HZ]</c>.</summary>
+    internal Forecast ToForecast(ReadOnlySpan<float> output)
+    {
+        int HZ = Horizon;
+        var values = new float[HZ];
+        var lower = new float[HZ];
+        var upper = new float[HZ];
+        Unstandardize(output, values, lower, upper);
         return new Forecast(values, lower, upper, Options.ConfidenceLevel);
     }
 
@@ -335,7 +353,7 @@ public sealed class RecurrentForecaster
         if (modelOptions.FeaturesPerStep != F || modelOptions.OutputSize != options.Horizon || modelOptions.Readout != SequenceReadout.LastStep)
             throw new InvalidDataException($"{source}: the model reads {modelOptions.FeaturesPerStep} features and gives {modelOptions.OutputSize} outputs " +
                 $"({modelOptions.Readout}); the forecaster needs {F} features and {options.Horizon} outputs (LastStep).");
-        var model = new SequenceModel(modelOptions);
+        var model = new SequenceModel(modelOptions, initialize: false);
         ModelFile.LoadInto(model.Parameters, contents, requireAll: true, ignorePrefixes: [Prefix]);
         float[] Tensor(string name, int length)
         {

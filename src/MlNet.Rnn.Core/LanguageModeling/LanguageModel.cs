@@ -14,8 +14,9 @@ namespace MlNet.Rnn.Core.LanguageModeling;
 /// <remarks>
 /// <para>Texts are encoded by the <see cref="Vocabulary"/>: characters (or tokens) outside it become id 0 (unknown), which
 /// the model reads with its own embedding row and scores like any other id; it is never generated.</para>
-/// <para>Not thread-safe: the model reuses its buffers. Give each thread its own instance (<see cref="Load(Stream, string?)"/>
-/// a saved one).</para>
+/// <para><see cref="Train(IReadOnlyList{int[]}, IReadOnlyList{int[]}?, LanguageModelTrainingOptions, CancellationToken)"/>,
+/// <see cref="Generate(string, int, float, int, int?)"/> and <see cref="Evaluate(string, bool, int)"/> use the model's own buffers:
+/// one caller at a time. To score documents from many threads, give each its own <see cref="CreateWorkspace"/>.</para>
 /// </remarks>
 public sealed class LanguageModel
 {
@@ -184,6 +185,12 @@ public sealed class LanguageModel
         int[] sequence = TokenSequence.FromText(ids, scoreEnd, Vocabulary.Count, nameof(ids));
         return LikelihoodScorer.Score(Inference(), sequence, streams, Vocabulary.Count);
     }
+
+    /// <summary>
+    /// A new, empty workspace that scores documents with this model (<see cref="LanguageModelWorkspace"/>), any number at once:
+    /// nothing is copied or initialised, buffers grow on first use.
+    /// </summary>
+    public LanguageModelWorkspace CreateWorkspace(int maxDegreeOfParallelism = 1) => new(this, maxDegreeOfParallelism);
 
     /// <summary>Writes the model's options, vocabulary and weights to a model file (<see cref="ModelFile"/>, atomically).</summary>
     public void Save(string path) => ModelFile.Save(path, Model.Parameters, SequenceModelFile.ToJson(Model.Options), Metadata());

@@ -7,7 +7,7 @@ namespace MlNet.Rnn.Core.Layers;
 /// <summary>
 /// The output layer <c>y = g2(W_ya a + b_y)</c> over rows: <c>a [rows, A]</c>, <c>W_ya [O, A]</c>, <c>b_y [O]</c>,
 /// <c>y [rows, O]</c>; g2 identity, sigmoid or softmax. Parameters: <c>{name}.weight</c>, <c>{name}.bias</c>
-/// (as <c>torch.nn.Linear</c>).
+/// (as <c>torch.nn.Linear</c>). <see cref="Forward"/> writes only its output, so threads may share one layer for inference.
 /// </summary>
 public sealed class Dense
 {
@@ -54,9 +54,9 @@ public sealed class Dense
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
         if (input.Length < rows * InputSize) throw new ArgumentException($"input holds {input.Length} floats but rows·A = {rows}·{InputSize} are needed.", nameof(input));
         if (output.Length < rows * OutputSize) throw new ArgumentException($"output holds {output.Length} floats but rows·O = {rows}·{OutputSize} are needed.", nameof(output));
-        ReadOnlySpan<float> bias = _parameters.ValuesOf(_bias);
+        ReadOnlySpan<float> bias = _parameters.ReadOnlyValuesOf(_bias);
         for (int r = 0; r < rows; r++) bias.CopyTo(output.Slice(r * OutputSize, OutputSize));
-        Gemm.Multiply(rows, OutputSize, InputSize, input, InputSize, false, _parameters.ValuesOf(_weight), InputSize, true, output, OutputSize, accumulate: true);
+        Gemm.Multiply(rows, OutputSize, InputSize, input, InputSize, false, _parameters.ReadOnlyValuesOf(_weight), InputSize, true, output, OutputSize, accumulate: true);
         for (int r = 0; r < rows; r++)
         {
             Span<float> row = output.Slice(r * OutputSize, OutputSize);
@@ -111,7 +111,7 @@ public sealed class Dense
         Span<float> biasGradient = _parameters.GradientsOf(_bias);
         for (int r = 0; r < rows; r++) TensorPrimitives.Add(biasGradient, dz.Slice(r * O, O), biasGradient);
         if (!inputGradient.IsEmpty)
-            Gemm.Multiply(rows, InputSize, O, dz, O, false, _parameters.ValuesOf(_weight), InputSize, false, inputGradient, InputSize, accumulate: false);
+            Gemm.Multiply(rows, InputSize, O, dz, O, false, _parameters.ReadOnlyValuesOf(_weight), InputSize, false, inputGradient, InputSize, accumulate: false);
     }
 
     private static void CheckSize(ReadOnlySpan<float> span, int needed, string name, string formula)

@@ -46,7 +46,7 @@ public sealed class Embedding
         CheckIds(ids);
         if (output.Length < ids.Length * Dimension)
             throw new ArgumentException($"output holds {output.Length} floats but ids·E = {ids.Length}·{Dimension} are needed.", nameof(output));
-        ReadOnlySpan<float> table = _parameters.ValuesOf(_weight);
+        ReadOnlySpan<float> table = _parameters.ReadOnlyValuesOf(_weight);
         for (int n = 0; n < ids.Length; n++) table.Slice(ids[n] * Dimension, Dimension).CopyTo(output.Slice(n * Dimension, Dimension));
     }
 

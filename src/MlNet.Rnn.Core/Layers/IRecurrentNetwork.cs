@@ -4,7 +4,7 @@ namespace MlNet.Rnn.Core.Layers;
 
 /// <summary>
 /// A <see cref="RecurrentNetwork{TCell}"/> seen without its cell type, for code that picks the cell at run time
-/// (an options object, a model file). Shapes as in <see cref="RecurrentNetwork{TCell}.Forward"/>.
+/// (an options object, a model file). Shapes as in <see cref="RecurrentNetwork{TCell}.Forward(ReadOnlySpan{float}, int, ReadOnlySpan{int}, Span{float}, Span{float}, Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, bool)"/>.
 /// </summary>
 public interface IRecurrentNetwork
 {
@@ -29,10 +29,21 @@ public interface IRecurrentNetwork
     /// <summary>PyTorch's default initialisation.</summary>
     void Initialize(Random random);
 
-    /// <summary>See <see cref="RecurrentNetwork{TCell}.Forward"/>.</summary>
+    /// <summary>See <see cref="RecurrentNetwork{TCell}.Forward(ReadOnlySpan{float}, int, ReadOnlySpan{int}, Span{float}, Span{float}, Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, bool)"/>.</summary>
     void Forward(ReadOnlySpan<float> input, int batch, ReadOnlySpan<int> lengths, Span<float> output,
         Span<float> finalHidden = default, Span<float> finalCell = default,
         ReadOnlySpan<float> initialHidden = default, ReadOnlySpan<float> initialCell = default, bool training = false);
+
+    /// <summary>
+    /// A new, empty workspace for inference with this network (nothing is copied or initialised; buffers grow on first use),
+    /// whose passes may split a batch across <paramref name="maxDegreeOfParallelism"/> threads.
+    /// </summary>
+    RecurrentNetworkWorkspace CreateWorkspace(int maxDegreeOfParallelism = 1);
+
+    /// <summary>See <see cref="RecurrentNetwork{TCell}.Forward(RecurrentNetworkWorkspace, ReadOnlySpan{float}, int, ReadOnlySpan{int}, Span{float}, Span{float}, Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float})"/>.</summary>
+    void Forward(RecurrentNetworkWorkspace workspace, ReadOnlySpan<float> input, int batch, ReadOnlySpan<int> lengths, Span<float> output,
+        Span<float> finalHidden = default, Span<float> finalCell = default,
+        ReadOnlySpan<float> initialHidden = default, ReadOnlySpan<float> initialCell = default);
 
     /// <summary>See <see cref="RecurrentNetwork{TCell}.Backward"/>.</summary>
     void Backward(ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> finalHiddenGradient = default,

@@ -19,6 +19,11 @@ namespace MlNet.Rnn.Core.Layers;
 /// Parameters, under PyTorch's names (suffix <c>_reverse</c> for the second direction): <c>weight_ih_l{k}</c> [G·H, I],
 /// <c>weight_hh_l{k}</c> [G·H, H], <c>bias_ih_l{k}</c> and <c>bias_hh_l{k}</c> [G·H]; with a learned initial state also
 /// <c>h0_l{k}</c> (and <c>c0_l{k}</c>) [H], shared by every sequence.
+/// <para>A forward pass reads the weights and never writes them; everything it writes lives in a workspace. The layer's
+/// own workspace serves training (and the layer's own inference calls) and packs <c>W_hh</c> again every pass, since the
+/// weights change between passes. Inference in another workspace (<see cref="RecurrentNetworkWorkspace"/>) reads one
+/// packed copy of <c>W_hh</c> shared by every workspace and rebuilt only when <see cref="ParameterSet.Version"/> moves, so
+/// any number of workspaces may run inference on one layer at once.</para>
 /// </remarks>
 /// <typeparam name="TCell">The cell; a struct, so the JIT specialises the loop for it.</typeparam>
 public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurrentCell
@@ -28,7 +33,9 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
     private readonly Direction[] _directions;
     private readonly int _gateWidth;
     private readonly int _cacheWidth;
-    private SequenceLayout? _layout;
+    private readonly RecurrentLayerWorkspace _own;
+    private readonly Lock _packing = new();
+    private PackedRecurrentWeights? _shared;
 
     /// <summary>Creates the layer and registers its parameters in <paramref name="parameters"/>.</summary>
     public RecurrentLayer(ParameterSet parameters, TCell cell, int layerIndex, int inputSize, int hiddenSize, bool bidirectional,
@@ -57,6 +64,7 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
                 InitialCell = learnedInitialState && TCell.HasCellState ? parameters.Add($"c0_{suffix}", hiddenSize) : null,
             };
         }
+        _own = new RecurrentLayerWorkspace(_directions.Length, maxDegreeOfParallelism: 1);
     }
 
     /// <summary>I.</summary>
@@ -74,7 +82,7 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
     /// <summary>Whether the initial state is a trained parameter (used when the caller gives none).</summary>
     public bool LearnedInitialState { get; }
 
-    /// <summary>Threads the batch may be split across; 1 runs on the calling thread.</summary>
+    /// <summary>Threads the layer's own passes may split the batch across; 1 runs on the calling thread. An inference workspace carries its own.</summary>
     public int MaxDegreeOfParallelism { get; set; } = Environment.ProcessorCount;
 
     /// <summary>
@@ -84,23 +92,21 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
     /// </summary>
     public float RecurrentDropout { get; set; }
 
-    /// <summary>Draws the recurrent-dropout masks of the next training forward, <c>[D, B, H]</c> (call before <see cref="Forward"/>).</summary>
+    /// <summary>Draws the recurrent-dropout masks of the next training forward, <c>[D, B, H]</c> (call before <see cref="Forward(SequenceLayout, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, Span{float}, Span{float}, bool)"/>).</summary>
     public void SampleRecurrentMasks(Random random, int batch)
     {
         ArgumentNullException.ThrowIfNull(random);
         float keep = 1f - RecurrentDropout, scale = 1f / keep;
-        foreach (var direction in _directions)
+        foreach (var direction in _own.Directions)
         {
             SequenceLayout.EnsureCapacity(ref direction.RecurrentMask, batch * HiddenSize);
             for (int i = 0; i < batch * HiddenSize; i++) direction.RecurrentMask[i] = random.NextSingle() < keep ? scale : 0f;
         }
-        _masksBatch = batch;
+        _own.MasksBatch = batch;
     }
 
-    private int _masksBatch = -1;
-
     /// <summary>The recurrent-dropout mask <c>[B, H]</c> of one direction, in sorted order, as last sampled (for tests that replay it).</summary>
-    internal ReadOnlySpan<float> RecurrentMaskOf(int direction) => _directions[direction].RecurrentMask.AsSpan(0, Math.Max(_masksBatch, 0) * HiddenSize);
+    internal ReadOnlySpan<float> RecurrentMaskOf(int direction) => _own.Directions[direction].RecurrentMask.AsSpan(0, Math.Max(_own.MasksBatch, 0) * HiddenSize);
 
     /// <summary>
     /// Runs the layer over packed rows. <paramref name="input"/> is <c>[N, I]</c>; <paramref name="output"/> receives
@@ -111,29 +117,82 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
     public void Forward(SequenceLayout layout, ReadOnlySpan<float> input, ReadOnlySpan<float> initialHidden, ReadOnlySpan<float> initialCell,
         Span<float> output, Span<float> finalHidden, Span<float> finalCell, bool training)
     {
+        // The weights may have changed since the last pass (an optimizer step): pack them again.
+        _own.MaxDegreeOfParallelism = MaxDegreeOfParallelism;
+        _own.Packed ??= new PackedRecurrentWeights(Directions);
+        Pack(_own.Packed);
+        Run(_own, _own.Packed, layout, input, initialHidden, initialCell, output, finalHidden, finalCell, training);
+    }
+
+    /// <summary>
+    /// Inference in <paramref name="workspace"/> (not the layer's own): as <see cref="Forward(SequenceLayout, ReadOnlySpan{float},
+    /// ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, Span{float}, Span{float}, bool)"/> without training, reading the
+    /// shared packed weights; writes nothing but <paramref name="workspace"/> and the output spans.
+    /// </summary>
+    internal void Forward(RecurrentLayerWorkspace workspace, SequenceLayout layout, ReadOnlySpan<float> input, ReadOnlySpan<float> initialHidden,
+        ReadOnlySpan<float> initialCell, Span<float> output, Span<float> finalHidden, Span<float> finalCell) =>
+        Run(workspace, SharedPackedWeights(), layout, input, initialHidden, initialCell, output, finalHidden, finalCell, training: false);
+
+    /// <summary>A workspace for inference through <see cref="Forward(RecurrentLayerWorkspace, SequenceLayout, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, Span{float}, Span{float})"/>.</summary>
+    internal RecurrentLayerWorkspace CreateWorkspace(int maxDegreeOfParallelism) => new(Directions, maxDegreeOfParallelism);
+
+    /// <summary>The packed <c>W_hh</c> and combined biases of the current weights, packed once per <see cref="ParameterSet.Version"/>.</summary>
+    private PackedRecurrentWeights SharedPackedWeights()
+    {
+        var packed = Volatile.Read(ref _shared);
+        if (packed is not null && packed.Version == _parameters.Version) return packed;
+        lock (_packing)
+        {
+            packed = _shared;
+            int version = _parameters.Version;
+            if (packed is not null && packed.Version == version) return packed;
+            // A new object, never a repack in place: a workspace still reading the old copy keeps a consistent one.
+            packed = new PackedRecurrentWeights(Directions) { Version = version };
+            Pack(packed);
+            Volatile.Write(ref _shared, packed);
+            return packed;
+        }
+    }
+
+    /// <summary>Packs <c>W_hhᵀ</c> of every direction for the step GEMM and sums the biases the cell lets into the input projection.</summary>
+    private void Pack(PackedRecurrentWeights packed)
+    {
+        int H = HiddenSize, GH = _gateWidth;
+        for (int d = 0; d < Directions; d++)
+        {
+            var direction = _directions[d];
+            SequenceLayout.EnsureCapacity(ref packed.CombinedBias[d], GH);
+            TCell.CombineBiases(_parameters.ReadOnlyValuesOf(direction.InputBias), _parameters.ReadOnlyValuesOf(direction.RecurrentBias),
+                packed.CombinedBias[d].AsSpan(0, GH));
+            packed.Recurrent[d].Pack(_parameters.ReadOnlyValuesOf(direction.RecurrentWeights), H, transposeB: true, H, GH);
+        }
+    }
+
+    private void Run(RecurrentLayerWorkspace workspace, PackedRecurrentWeights packed, SequenceLayout layout, ReadOnlySpan<float> input,
+        ReadOnlySpan<float> initialHidden, ReadOnlySpan<float> initialCell, Span<float> output, Span<float> finalHidden, Span<float> finalCell, bool training)
+    {
         int N = layout.TotalRows, B = layout.BatchSize, H = HiddenSize, GH = _gateWidth;
-        _layout = layout;
-        _masked = training && RecurrentDropout > 0f;
-        if (_masked && _masksBatch != B)
+        workspace.Layout = layout;
+        workspace.Masked = training && RecurrentDropout > 0f;
+        if (workspace.Masked && workspace.MasksBatch != B)
             throw new InvalidOperationException($"RecurrentDropout is {RecurrentDropout}: call SampleRecurrentMasks for this batch of {B} before a training Forward.");
         for (int d = 0; d < Directions; d++)
         {
             var direction = _directions[d];
-            direction.Reserve(N, B, H, GH, _cacheWidth, training, TCell.HasSeparateRecurrentGradient);
-            if (_masked) SequenceLayout.EnsureCapacity(ref direction.MaskedHidden, Math.Max(B, N) * H);
-            direction.Training = training;
+            var buffers = workspace.Directions[d];
+            buffers.Reserve(N, B, H, GH, _cacheWidth, training, TCell.HasSeparateRecurrentGradient);
+            if (workspace.Masked) SequenceLayout.EnsureCapacity(ref buffers.MaskedHidden, Math.Max(B, N) * H);
+            buffers.Training = training;
             // xProj = X·W_ihᵀ + the biases the cell lets in before the recurrent product.
-            Span<float> bias = direction.CombinedBias.AsSpan(0, GH);
-            TCell.CombineBiases(_parameters.ValuesOf(direction.InputBias), _parameters.ValuesOf(direction.RecurrentBias), bias);
-            Span<float> xProj = direction.InputProjection.AsSpan(0, N * GH);
+            ReadOnlySpan<float> bias = packed.CombinedBias[d].AsSpan(0, GH);
+            Span<float> xProj = buffers.InputProjection.AsSpan(0, N * GH);
             for (int row = 0; row < N; row++) bias.CopyTo(xProj.Slice(row * GH, GH));
-            Gemm.MultiplyParallel(N, GH, InputSize, input, InputSize, false, _parameters.ValuesOf(direction.InputWeights), InputSize, true,
-                xProj, GH, accumulate: true, GemmThreads);
-            direction.PackedRecurrent.Pack(_parameters.ValuesOf(direction.RecurrentWeights), H, transposeB: true, H, GH);
-            LoadInitialState(direction.Hidden.AsSpan(0, B * H), initialHidden, direction.InitialHidden, B, d);
-            if (TCell.HasCellState) LoadInitialState(direction.Cell.AsSpan(0, B * H), initialCell, direction.InitialCell, B, d);
-            direction.GivenInitialHidden = !initialHidden.IsEmpty;
-            direction.GivenInitialCell = !initialCell.IsEmpty;
+            Gemm.MultiplyParallel(N, GH, InputSize, input, InputSize, false, _parameters.ReadOnlyValuesOf(direction.InputWeights), InputSize, true,
+                xProj, GH, accumulate: true, GemmThreads(workspace));
+            LoadInitialState(buffers.Hidden.AsSpan(0, B * H), initialHidden, direction.InitialHidden, B, d);
+            if (TCell.HasCellState) LoadInitialState(buffers.Cell.AsSpan(0, B * H), initialCell, direction.InitialCell, B, d);
+            buffers.GivenInitialHidden = !initialHidden.IsEmpty;
+            buffers.GivenInitialCell = !initialCell.IsEmpty;
         }
 
         int outputLength = N * OutputSize;
@@ -143,13 +202,14 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
         {
             // A span cannot cross into the thread pool; the pinned address can.
             nint address = (nint)outputAddress;
-            RunParallel(B, layout, (d, first, end) => ForwardRows(d, first, end, new Span<float>((void*)address, outputLength)));
+            RunParallel(workspace, B, layout, (d, first, end) => ForwardRows(workspace, packed, d, first, end, new Span<float>((void*)address, outputLength)));
         }
 
         for (int d = 0; d < Directions; d++)
         {
-            if (!finalHidden.IsEmpty) _directions[d].Hidden.AsSpan(0, B * H).CopyTo(finalHidden.Slice(d * B * H, B * H));
-            if (TCell.HasCellState && !finalCell.IsEmpty) _directions[d].Cell.AsSpan(0, B * H).CopyTo(finalCell.Slice(d * B * H, B * H));
+            var buffers = workspace.Directions[d];
+            if (!finalHidden.IsEmpty) buffers.Hidden.AsSpan(0, B * H).CopyTo(finalHidden.Slice(d * B * H, B * H));
+            if (TCell.HasCellState && !finalCell.IsEmpty) buffers.Cell.AsSpan(0, B * H).CopyTo(finalCell.Slice(d * B * H, B * H));
         }
     }
 
@@ -164,7 +224,7 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
         }
         else if (learned is not null)
         {
-            ReadOnlySpan<float> values = _parameters.ValuesOf(learned);
+            ReadOnlySpan<float> values = _parameters.ReadOnlyValuesOf(learned);
             for (int b = 0; b < B; b++) values.CopyTo(state.Slice(b * H, H));
         }
         else
@@ -173,14 +233,16 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
         }
     }
 
-    private void ForwardRows(int d, int first, int end, Span<float> packedOutput)
+    private void ForwardRows(RecurrentLayerWorkspace workspace, PackedRecurrentWeights packed, int d, int first, int end, Span<float> packedOutput)
     {
-        var direction = _directions[d];
-        var layout = _layout!;
+        var direction = workspace.Directions[d];
+        var layout = workspace.Layout!;
+        var recurrentWeights = packed.Recurrent[d];
+        bool masked = workspace.Masked;
         int T = layout.Steps, H = HiddenSize, GH = _gateWidth, CW = _cacheWidth, DH = OutputSize;
         ReadOnlySpan<int> batchSizes = layout.BatchSizes, offsets = layout.Offsets;
         ReadOnlySpan<float> xProj = direction.InputProjection;
-        ReadOnlySpan<float> recurrentBias = _parameters.ValuesOf(direction.RecurrentBias);
+        ReadOnlySpan<float> recurrentBias = _parameters.ReadOnlyValuesOf(_directions[d].RecurrentBias);
         Span<float> hProj = direction.RecurrentProjection;
         Span<float> hidden = direction.Hidden, cell = direction.Cell;
         Span<float> cache = direction.Training ? direction.Cache : default;
@@ -199,16 +261,16 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
             Span<float> c = TCell.HasCellState ? cell.Slice(first * H, rows * H) : default;
             Span<float> gates = hProj.Slice(first * GH, rows * GH);
             if (direction.Training) h.CopyTo(previous.Slice(row0 * H, rows * H));
-            if (_masked)
+            if (masked)
             {
                 // Variational dropout: W_hh reads h'⊙mask; the state itself stays unmasked.
-                Span<float> masked = direction.MaskedHidden.AsSpan(first * H, rows * H);
-                TensorPrimitives.Multiply(h, direction.RecurrentMask.AsSpan(first * H, rows * H), masked);
-                Gemm.Multiply(rows, masked, H, false, direction.PackedRecurrent, gates, GH, accumulate: false);
+                Span<float> maskedHidden = direction.MaskedHidden.AsSpan(first * H, rows * H);
+                TensorPrimitives.Multiply(h, direction.RecurrentMask.AsSpan(first * H, rows * H), maskedHidden);
+                Gemm.Multiply(rows, maskedHidden, H, false, recurrentWeights, gates, GH, accumulate: false);
             }
             else
             {
-                Gemm.Multiply(rows, h, H, false, direction.PackedRecurrent, gates, GH, accumulate: false);
+                Gemm.Multiply(rows, h, H, false, recurrentWeights, gates, GH, accumulate: false);
             }
             _cell.Forward(rows, H, xProj.Slice(row0 * GH, rows * GH), gates, recurrentBias, h, c,
                 direction.Training ? cache.Slice(row0 * CW, rows * CW) : default);
@@ -217,7 +279,7 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
     }
 
     /// <summary>
-    /// Backpropagates through the last <see cref="Forward"/> (which must have run with <c>training: true</c>).
+    /// Backpropagates through the last <see cref="Forward(SequenceLayout, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, Span{float}, Span{float}, bool)"/> (which must have run with <c>training: true</c>).
     /// <paramref name="input"/> is the same <c>[N, I]</c> input; <paramref name="outputGradient"/> is dL/dY <c>[N, D·H]</c>;
     /// final-state gradients <c>[D, B, H]</c> may be empty (zero). Adds into the parameter gradients; writes dL/dX
     /// <c>[N, I]</c> and the initial-state gradients <c>[D, B, H]</c> when those spans are not empty.
@@ -225,16 +287,18 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
     public void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> finalHiddenGradient,
         ReadOnlySpan<float> finalCellGradient, Span<float> inputGradient, Span<float> initialHiddenGradient, Span<float> initialCellGradient)
     {
-        var layout = _layout ?? throw new InvalidOperationException("Backward needs a Forward with training: true first.");
+        var layout = _own.Layout ?? throw new InvalidOperationException("Backward needs a Forward with training: true first.");
         int N = layout.TotalRows, B = layout.BatchSize, H = HiddenSize, GH = _gateWidth;
-        if (!_directions[0].Training) throw new InvalidOperationException("Backward needs a Forward with training: true first.");
+        if (!_own.Directions[0].Training) throw new InvalidOperationException("Backward needs a Forward with training: true first.");
+        _own.MaxDegreeOfParallelism = MaxDegreeOfParallelism;
         int gradientLength = N * OutputSize;
         if (outputGradient.Length < gradientLength)
             throw new ArgumentException($"outputGradient holds {outputGradient.Length} floats but N·D·H = {gradientLength} are needed.", nameof(outputGradient));
         for (int d = 0; d < Directions; d++)
         {
-            var direction = _directions[d];
-            direction.PackedRecurrentBackward.Pack(_parameters.ValuesOf(direction.RecurrentWeights), H, transposeB: false, GH, H);
+            var direction = _own.Directions[d];
+            (direction.PackedRecurrentBackward ??= new PackedMatrix()).Pack(_parameters.ReadOnlyValuesOf(_directions[d].RecurrentWeights), H,
+                transposeB: false, GH, H);
             Span<float> dh = direction.HiddenGradient.AsSpan(0, B * H), dc = direction.CellGradient.AsSpan(0, B * H);
             if (finalHiddenGradient.IsEmpty) dh.Clear(); else finalHiddenGradient.Slice(d * B * H, B * H).CopyTo(dh);
             if (finalCellGradient.IsEmpty || !TCell.HasCellState) dc.Clear(); else finalCellGradient.Slice(d * B * H, B * H).CopyTo(dc);
@@ -243,27 +307,29 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
         fixed (float* gradientAddress = outputGradient)
         {
             nint address = (nint)gradientAddress;
-            RunParallel(B, layout, (d, first, end) => BackwardRows(d, first, end, new ReadOnlySpan<float>((void*)address, gradientLength)));
+            RunParallel(_own, B, layout, (d, first, end) => BackwardRows(d, first, end, new ReadOnlySpan<float>((void*)address, gradientLength)));
         }
 
+        int gemmThreads = GemmThreads(_own);
         for (int d = 0; d < Directions; d++)
         {
-            var direction = _directions[d];
+            var weights = _directions[d];
+            var direction = _own.Directions[d];
             ReadOnlySpan<float> dGx = direction.InputGateGradient.AsSpan(0, N * GH);
             ReadOnlySpan<float> dGh = TCell.HasSeparateRecurrentGradient ? direction.RecurrentGateGradient.AsSpan(0, N * GH) : dGx;
             // dW_ih += dGxᵀ·X, dW_hh += dGhᵀ·H', db_ih += Σ dGx, db_hh += Σ dGh, dX (+)= dGx·W_ih
             Gemm.MultiplyParallel(GH, InputSize, N, dGx, GH, true, input, InputSize, false,
-                _parameters.GradientsOf(direction.InputWeights), InputSize, accumulate: true, GemmThreads);
-            Gemm.MultiplyParallel(GH, H, N, dGh, GH, true, _masked ? MaskPreviousHidden(direction) : direction.PreviousHidden, H, false,
-                _parameters.GradientsOf(direction.RecurrentWeights), H, accumulate: true, GemmThreads);
-            AddColumnSums(dGx, N, GH, _parameters.GradientsOf(direction.InputBias));
-            AddColumnSums(dGh, N, GH, _parameters.GradientsOf(direction.RecurrentBias));
+                _parameters.GradientsOf(weights.InputWeights), InputSize, accumulate: true, gemmThreads);
+            Gemm.MultiplyParallel(GH, H, N, dGh, GH, true, _own.Masked ? MaskPreviousHidden(direction) : direction.PreviousHidden, H, false,
+                _parameters.GradientsOf(weights.RecurrentWeights), H, accumulate: true, gemmThreads);
+            AddColumnSums(dGx, N, GH, _parameters.GradientsOf(weights.InputBias));
+            AddColumnSums(dGh, N, GH, _parameters.GradientsOf(weights.RecurrentBias));
             if (!inputGradient.IsEmpty)
-                Gemm.MultiplyParallel(N, InputSize, GH, dGx, GH, false, _parameters.ValuesOf(direction.InputWeights), InputSize, false,
-                    inputGradient, InputSize, accumulate: d > 0, GemmThreads);
-            StoreInitialGradient(direction.HiddenGradient.AsSpan(0, B * H), direction.InitialHidden, direction.GivenInitialHidden, initialHiddenGradient, d, B);
+                Gemm.MultiplyParallel(N, InputSize, GH, dGx, GH, false, _parameters.ReadOnlyValuesOf(weights.InputWeights), InputSize, false,
+                    inputGradient, InputSize, accumulate: d > 0, gemmThreads);
+            StoreInitialGradient(direction.HiddenGradient.AsSpan(0, B * H), weights.InitialHidden, direction.GivenInitialHidden, initialHiddenGradient, d, B);
             if (TCell.HasCellState)
-                StoreInitialGradient(direction.CellGradient.AsSpan(0, B * H), direction.InitialCell, direction.GivenInitialCell, initialCellGradient, d, B);
+                StoreInitialGradient(direction.CellGradient.AsSpan(0, B * H), weights.InitialCell, direction.GivenInitialCell, initialCellGradient, d, B);
         }
     }
 
@@ -275,9 +341,9 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
     }
 
     /// <summary>h'⊙mask for every packed row (row r of step t belongs to sorted sequence r − Offsets[t]), for dW_hh.</summary>
-    private float[] MaskPreviousHidden(Direction direction)
+    private float[] MaskPreviousHidden(DirectionBuffers direction)
     {
-        var layout = _layout!;
+        var layout = _own.Layout!;
         int H = HiddenSize;
         ReadOnlySpan<int> batchSizes = layout.BatchSizes, offsets = layout.Offsets;
         for (int t = 0; t < layout.Steps; t++)
@@ -288,12 +354,10 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
         return direction.MaskedHidden;
     }
 
-    private bool _masked;
-
     private void BackwardRows(int d, int first, int end, ReadOnlySpan<float> outputGradient)
     {
-        var direction = _directions[d];
-        var layout = _layout!;
+        var direction = _own.Directions[d];
+        var layout = _own.Layout!;
         int T = layout.Steps, H = HiddenSize, GH = _gateWidth, CW = _cacheWidth, DH = OutputSize;
         ReadOnlySpan<int> batchSizes = layout.BatchSizes, offsets = layout.Offsets;
         ReadOnlySpan<float> cache = direction.Cache, previous = direction.PreviousHidden;
@@ -316,16 +380,16 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
                 TensorPrimitives.Add(dh.Slice(r * H, H), outputGradient.Slice((row0 + r) * DH + d * H, H), dh.Slice(r * H, H));
             Span<float> dGx = dGxAll.Slice(row0 * GH, rows * GH), dGh = dGhAll.Slice(row0 * GH, rows * GH);
             _cell.Backward(rows, H, cache.Slice(row0 * CW, rows * CW), previous.Slice(row0 * H, rows * H), dh, dc, dGx, dGh);
-            if (_masked)
+            if (_own.Masked)
             {
                 // dh' += (dGh·W_hh)⊙mask, through a scratch of this worker's rows.
                 Span<float> recurrent = direction.RecurrentGradientScratch.AsSpan(first * H, rows * H);
-                Gemm.Multiply(rows, dGh, GH, false, direction.PackedRecurrentBackward, recurrent, H, accumulate: false);
+                Gemm.Multiply(rows, dGh, GH, false, direction.PackedRecurrentBackward!, recurrent, H, accumulate: false);
                 TensorPrimitives.MultiplyAdd(recurrent, direction.RecurrentMask.AsSpan(first * H, rows * H), dh, dh);
             }
             else
             {
-                Gemm.Multiply(rows, dGh, GH, false, direction.PackedRecurrentBackward, dh, H, accumulate: true);
+                Gemm.Multiply(rows, dGh, GH, false, direction.PackedRecurrentBackward!, dh, H, accumulate: true);
             }
         }
     }
@@ -339,17 +403,18 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
     private bool IsSmall(SequenceLayout layout) => (long)layout.TotalRows * 2 * _gateWidth * HiddenSize * Directions < ParallelThresholdFlops;
 
     /// <summary>Threads for the layer's large GEMMs: one for a small pass (see <see cref="ParallelThresholdFlops"/>).</summary>
-    private int GemmThreads => _layout is not null && IsSmall(_layout) ? 1 : MaxDegreeOfParallelism;
+    private int GemmThreads(RecurrentLayerWorkspace workspace) =>
+        workspace.Layout is not null && IsSmall(workspace.Layout) ? 1 : workspace.MaxDegreeOfParallelism;
 
-    private void RunParallel(int batch, SequenceLayout layout, Action<int, int, int> work)
+    private void RunParallel(RecurrentLayerWorkspace workspace, int batch, SequenceLayout layout, Action<int, int, int> work)
     {
-        int D = Directions;
-        int chunks = Math.Clamp(MaxDegreeOfParallelism / D, 1, Math.Max(1, batch / 4));
+        int D = Directions, threads = workspace.MaxDegreeOfParallelism;
+        int chunks = Math.Clamp(threads / D, 1, Math.Max(1, batch / 4));
         bool small = IsSmall(layout);
         if (small) chunks = 1;
         // Split sorted rows so every chunk holds about the same number of real steps (the longest come first).
-        SequenceLayout.EnsureCapacity(ref _chunkBounds, chunks + 1);
-        int[] bounds = _chunkBounds;
+        SequenceLayout.EnsureCapacity(ref workspace.ChunkBounds, chunks + 1);
+        int[] bounds = workspace.ChunkBounds;
         ReadOnlySpan<int> lengths = layout.SortedLengths;
         int total = layout.TotalRows, accumulated = 0, next = 1;
         bounds[0] = 0;
@@ -359,48 +424,24 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
             if (accumulated * (long)chunks >= total * (long)next) bounds[next++] = b + 1;
         }
         while (next <= chunks) bounds[next++] = batch;
-        if (MaxDegreeOfParallelism == 1 || chunks * D == 1 || small)
+        if (threads == 1 || chunks * D == 1 || small)
         {
             for (int item = 0; item < chunks * D; item++) work(item / chunks, bounds[item % chunks], bounds[item % chunks + 1]);
             return;
         }
-        Parallel.For(0, chunks * D, new ParallelOptions { MaxDegreeOfParallelism = MaxDegreeOfParallelism },
+        Parallel.For(0, chunks * D, new ParallelOptions { MaxDegreeOfParallelism = threads },
             item => work(item / chunks, bounds[item % chunks], bounds[item % chunks + 1]));
     }
-
-    private int[] _chunkBounds = [];
 
     private static void AddColumnSums(ReadOnlySpan<float> matrix, int rows, int columns, Span<float> sums)
     {
         for (int r = 0; r < rows; r++) TensorPrimitives.Add(sums, matrix.Slice(r * columns, columns), sums);
     }
 
-    /// <summary>One direction's parameter views, packed weights and workspaces (sized once, grown only when a batch is larger).</summary>
+    /// <summary>One direction's parameter views.</summary>
     private sealed class Direction
     {
         public required ParameterTensor InputWeights, RecurrentWeights, InputBias, RecurrentBias;
         public ParameterTensor? InitialHidden, InitialCell;
-        public readonly PackedMatrix PackedRecurrent = new(), PackedRecurrentBackward = new();
-        public float[] RecurrentMask = [], MaskedHidden = [], RecurrentGradientScratch = [];
-        public float[] CombinedBias = [], InputProjection = [], RecurrentProjection = [], Hidden = [], Cell = [],
-            Cache = [], PreviousHidden = [], InputGateGradient = [], RecurrentGateGradient = [], HiddenGradient = [], CellGradient = [];
-        public bool Training, GivenInitialHidden, GivenInitialCell;
-
-        public void Reserve(int N, int B, int H, int GH, int CW, bool training, bool separateRecurrentGradient)
-        {
-            SequenceLayout.EnsureCapacity(ref CombinedBias, GH);
-            SequenceLayout.EnsureCapacity(ref InputProjection, N * GH);
-            SequenceLayout.EnsureCapacity(ref RecurrentProjection, B * GH);
-            SequenceLayout.EnsureCapacity(ref Hidden, B * H);
-            SequenceLayout.EnsureCapacity(ref Cell, B * H);
-            if (!training) return;
-            SequenceLayout.EnsureCapacity(ref Cache, N * CW);
-            SequenceLayout.EnsureCapacity(ref PreviousHidden, N * H);
-            SequenceLayout.EnsureCapacity(ref InputGateGradient, N * GH);
-            if (separateRecurrentGradient) SequenceLayout.EnsureCapacity(ref RecurrentGateGradient, N * GH);
-            SequenceLayout.EnsureCapacity(ref HiddenGradient, B * H);
-            SequenceLayout.EnsureCapacity(ref CellGradient, B * H);
-            SequenceLayout.EnsureCapacity(ref RecurrentGradientScratch, B * H);
-        }
     }
 }

@@ -11,17 +11,22 @@ namespace MlNet.Rnn.Core.Layers;
 /// steps), final states <c>[L·D, B, H]</c>. Inside, the batch is packed once so every layer computes real steps only.
 /// Dropout between layers applies in training; the initial state is zeros, given, or learned.
 /// </summary>
+/// <remarks>
+/// The network's own buffers serve training (<see cref="Forward(ReadOnlySpan{float}, int, ReadOnlySpan{int}, Span{float}, Span{float}, Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, bool)"/> then <see cref="Backward"/>), one caller at a time.
+/// Inference may instead run in a <see cref="RecurrentNetworkWorkspace"/> of the caller's own
+/// (<see cref="CreateWorkspace"/>): it reads the weights and writes only the workspace, so many workspaces may score
+/// with one network at once.
+/// </remarks>
 /// <typeparam name="TCell">The recurrent cell.</typeparam>
 public sealed class RecurrentNetwork<TCell> : IRecurrentNetwork where TCell : struct, IRecurrentCell
 {
     private readonly RecurrentLayer<TCell>[] _layers;
-    private readonly SequenceLayout _layout = new();
+    private readonly RecurrentNetworkWorkspace _own;
     private Random _dropoutRandom;
-    private float[][] _layerInputs, _layerOutputs, _masks, _gradients;
-    private float[] _sortedInitialHidden = [], _sortedInitialCell = [], _sortedFinalHidden = [], _sortedFinalCell = [],
-        _sortedHiddenGradient = [], _sortedCellGradient = [];
+    private float[][] _masks, _gradients;
+    private float[] _sortedHiddenGradient = [], _sortedCellGradient = [];
     private int _steps;
-    private bool _trained, _givenInitialState;
+    private bool _trained;
 
     /// <summary>Creates the network and registers its parameters in <paramref name="parameters"/> (a new set when null).</summary>
     public RecurrentNetwork(RecurrentNetworkOptions options, TCell cell = default, ParameterSet? parameters = null)
@@ -42,11 +47,10 @@ public sealed class RecurrentNetwork<TCell> : IRecurrentNetwork where TCell : st
             };
         }
         _dropoutRandom = new Random(options.Seed);
-        _layerInputs = new float[options.Layers][];
-        _layerOutputs = new float[options.Layers][];
+        _own = new RecurrentNetworkWorkspace(this, options.Layers, layers: null, options.MaxDegreeOfParallelism);
         _masks = new float[options.Layers][];
         _gradients = new float[options.Layers + 1][];
-        for (int l = 0; l < options.Layers; l++) { _layerInputs[l] = []; _layerOutputs[l] = []; _masks[l] = []; }
+        for (int l = 0; l < options.Layers; l++) _masks[l] = [];
         for (int l = 0; l <= options.Layers; l++) _gradients[l] = [];
     }
 
@@ -68,8 +72,16 @@ public sealed class RecurrentNetwork<TCell> : IRecurrentNetwork where TCell : st
     /// <inheritdoc />
     public bool HasCellState => TCell.HasCellState;
 
-    /// <summary>The packing of the last forward batch.</summary>
-    public SequenceLayout Layout => _layout;
+    /// <summary>The packing of the last forward batch in the network's own buffers.</summary>
+    public SequenceLayout Layout => _own.Layout;
+
+    /// <inheritdoc />
+    public RecurrentNetworkWorkspace CreateWorkspace(int maxDegreeOfParallelism = 1)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxDegreeOfParallelism);
+        return new RecurrentNetworkWorkspace(this, _layers.Length, [.. _layers.Select(layer => layer.CreateWorkspace(maxDegreeOfParallelism))],
+            maxDegreeOfParallelism);
+    }
 
     /// <inheritdoc />
     public void ReseedDropout(int seed) => _dropoutRandom = new Random(seed);
@@ -104,9 +116,25 @@ public sealed class RecurrentNetwork<TCell> : IRecurrentNetwork where TCell : st
     public void Forward(ReadOnlySpan<float> input, int batch, ReadOnlySpan<int> lengths, Span<float> output,
         Span<float> finalHidden = default, Span<float> finalCell = default,
         ReadOnlySpan<float> initialHidden = default, ReadOnlySpan<float> initialCell = default, bool training = false) =>
-        ForwardCore(input, batch, lengths, output, finalHidden, finalCell, initialHidden, initialCell, training, allowEmpty: false);
+        ForwardCore(_own, input, batch, lengths, output, finalHidden, finalCell, initialHidden, initialCell, training, allowEmpty: false);
 
-    internal void ForwardCore(ReadOnlySpan<float> input, int batch, ReadOnlySpan<int> lengths, Span<float> output,
+    /// <summary>
+    /// Inference in <paramref name="workspace"/>: as <see cref="Forward(ReadOnlySpan{float}, int, ReadOnlySpan{int}, Span{float},
+    /// Span{float}, Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, bool)"/> without training, except that a length may
+    /// be 0 (that sequence's final state is its initial state, as when a stream read chunk by chunk has ended). Writes only
+    /// the workspace and the given spans; any number of workspaces may run on one network at once.
+    /// </summary>
+    public void Forward(RecurrentNetworkWorkspace workspace, ReadOnlySpan<float> input, int batch, ReadOnlySpan<int> lengths, Span<float> output,
+        Span<float> finalHidden = default, Span<float> finalCell = default,
+        ReadOnlySpan<float> initialHidden = default, ReadOnlySpan<float> initialCell = default)
+    {
+        ArgumentNullException.ThrowIfNull(workspace);
+        if (!ReferenceEquals(workspace.Network, this) || workspace.Layers is null)
+            throw new ArgumentException("The workspace was made by another network; make one with this network's CreateWorkspace.", nameof(workspace));
+        ForwardCore(workspace, input, batch, lengths, output, finalHidden, finalCell, initialHidden, initialCell, training: false, allowEmpty: true);
+    }
+
+    internal void ForwardCore(RecurrentNetworkWorkspace workspace, ReadOnlySpan<float> input, int batch, ReadOnlySpan<int> lengths, Span<float> output,
         Span<float> finalHidden, Span<float> finalCell, ReadOnlySpan<float> initialHidden, ReadOnlySpan<float> initialCell,
         bool training, bool allowEmpty)
     {
@@ -133,56 +161,67 @@ public sealed class RecurrentNetwork<TCell> : IRecurrentNetwork where TCell : st
         CheckFinite(initialHidden, batch, H, nameof(initialHidden), "layer·direction, sequence, unit");
         CheckFinite(initialCell, batch, H, nameof(initialCell), "layer·direction, sequence, unit");
 
+        var layout = workspace.Layout;
         if (lengths.IsEmpty)
         {
             Span<int> full = batch <= 1024 ? stackalloc int[batch] : new int[batch];
             full.Fill(steps);
-            _layout.Update(full, steps);
+            layout.Update(full, steps);
         }
         else
         {
-            _layout.Update(lengths, steps, allowEmpty);
+            layout.Update(lengths, steps, allowEmpty);
         }
-        _steps = steps;
-        _trained = training;
-        _givenInitialState = !initialHidden.IsEmpty;
-        int N = _layout.TotalRows;
-
-        Grow(ref _layerInputs[0], N * I);
-        _layout.Pack(input, I, _layerInputs[0]);
-        bool hasCell = TCell.HasCellState;
-        if (_givenInitialState)
+        bool own = ReferenceEquals(workspace, _own);
+        if (own)
         {
-            Grow(ref _sortedInitialHidden, stateLength);
-            SortStates(initialHidden, _sortedInitialHidden, batch);
-            if (hasCell) { Grow(ref _sortedInitialCell, stateLength); SortStates(initialCell, _sortedInitialCell, batch); }
+            // Only the network's own pass may be followed by Backward; inference in a workspace leaves the network untouched.
+            _steps = steps;
+            _trained = training;
         }
-        Grow(ref _sortedFinalHidden, stateLength);
-        Grow(ref _sortedFinalCell, stateLength);
+        bool givenInitialState = !initialHidden.IsEmpty;
+        int N = layout.TotalRows;
+        float[][] layerInputs = workspace.LayerInputs, layerOutputs = workspace.LayerOutputs;
+
+        Grow(ref layerInputs[0], N * I);
+        layout.Pack(input, I, layerInputs[0]);
+        bool hasCell = TCell.HasCellState;
+        if (givenInitialState)
+        {
+            Grow(ref workspace.SortedInitialHidden, stateLength);
+            SortStates(layout, initialHidden, workspace.SortedInitialHidden, batch);
+            if (hasCell) { Grow(ref workspace.SortedInitialCell, stateLength); SortStates(layout, initialCell, workspace.SortedInitialCell, batch); }
+        }
+        Grow(ref workspace.SortedFinalHidden, stateLength);
+        Grow(ref workspace.SortedFinalCell, stateLength);
+        float[] sortedInitialHidden = workspace.SortedInitialHidden, sortedInitialCell = workspace.SortedInitialCell,
+            sortedFinalHidden = workspace.SortedFinalHidden, sortedFinalCell = workspace.SortedFinalCell;
 
         int blockLength = _layers[0].Directions * batch * H;
         for (int l = 0; l < _layers.Length; l++)
         {
             var layer = _layers[l];
-            Grow(ref _layerOutputs[l], N * layer.OutputSize);
+            Grow(ref layerOutputs[l], N * layer.OutputSize);
             if (training && Options.RecurrentDropout > 0f) layer.SampleRecurrentMasks(_dropoutRandom, batch);
-            ReadOnlySpan<float> layerInitialHidden = _givenInitialState ? _sortedInitialHidden.AsSpan(l * blockLength, blockLength) : default;
-            ReadOnlySpan<float> layerInitialCell = _givenInitialState && hasCell ? _sortedInitialCell.AsSpan(l * blockLength, blockLength) : default;
-            layer.Forward(_layout, _layerInputs[l].AsSpan(0, N * layer.InputSize), layerInitialHidden, layerInitialCell,
-                _layerOutputs[l], _sortedFinalHidden.AsSpan(l * blockLength, blockLength),
-                hasCell ? _sortedFinalCell.AsSpan(l * blockLength, blockLength) : default, training);
+            ReadOnlySpan<float> layerInput = layerInputs[l].AsSpan(0, N * layer.InputSize);
+            ReadOnlySpan<float> layerInitialHidden = givenInitialState ? sortedInitialHidden.AsSpan(l * blockLength, blockLength) : default;
+            ReadOnlySpan<float> layerInitialCell = givenInitialState && hasCell ? sortedInitialCell.AsSpan(l * blockLength, blockLength) : default;
+            Span<float> layerFinalHidden = sortedFinalHidden.AsSpan(l * blockLength, blockLength);
+            Span<float> layerFinalCell = hasCell ? sortedFinalCell.AsSpan(l * blockLength, blockLength) : default;
+            if (own) layer.Forward(layout, layerInput, layerInitialHidden, layerInitialCell, layerOutputs[l], layerFinalHidden, layerFinalCell, training);
+            else layer.Forward(workspace.Layers![l], layout, layerInput, layerInitialHidden, layerInitialCell, layerOutputs[l], layerFinalHidden, layerFinalCell);
             if (l + 1 < _layers.Length)
             {
                 int length = N * layer.OutputSize;
-                Grow(ref _layerInputs[l + 1], length);
+                Grow(ref layerInputs[l + 1], length);
                 if (training && Options.Dropout > 0f) ApplyNewDropout(l, length);
-                else _layerOutputs[l].AsSpan(0, length).CopyTo(_layerInputs[l + 1]);
+                else layerOutputs[l].AsSpan(0, length).CopyTo(layerInputs[l + 1]);
             }
         }
 
-        _layout.Unpack(_layerOutputs[^1], OutputSize, output, steps);
-        if (!finalHidden.IsEmpty) UnsortStates(_sortedFinalHidden, finalHidden, batch);
-        if (hasCell && !finalCell.IsEmpty) UnsortStates(_sortedFinalCell, finalCell, batch);
+        layout.Unpack(layerOutputs[^1], OutputSize, output, steps);
+        if (!finalHidden.IsEmpty) UnsortStates(layout, sortedFinalHidden, finalHidden, batch);
+        if (hasCell && !finalCell.IsEmpty) UnsortStates(layout, sortedFinalCell, finalCell, batch);
     }
 
     private void ApplyNewDropout(int layer, int length)
@@ -192,31 +231,32 @@ public sealed class RecurrentNetwork<TCell> : IRecurrentNetwork where TCell : st
         Span<float> mask = _masks[layer].AsSpan(0, length);
         float keep = 1f - Options.Dropout, scale = 1f / keep;
         for (int i = 0; i < length; i++) mask[i] = _dropoutRandom.NextSingle() < keep ? scale : 0f;
-        TensorPrimitives.Multiply(_layerOutputs[layer].AsSpan(0, length), mask, _layerInputs[layer + 1].AsSpan(0, length));
+        TensorPrimitives.Multiply(_own.LayerOutputs[layer].AsSpan(0, length), mask, _own.LayerInputs[layer + 1].AsSpan(0, length));
     }
 
     /// <summary>
-    /// The dropout masks of layer <paramref name="layer"/> in the last training <see cref="Forward"/>, in the caller's batch
+    /// The dropout masks of layer <paramref name="layer"/> in the last training <see cref="Forward(ReadOnlySpan{float}, int, ReadOnlySpan{int}, Span{float}, Span{float}, Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, bool)"/>, in the caller's batch
     /// order, so a test can replay them in a reference: <paramref name="recurrentMask"/> <c>[D, B, H]</c> multiplies h'
     /// entering W_hh, <paramref name="outputMask"/> <c>[T, B, D·H]</c> (below the top layer; may be empty) multiplies the
     /// layer's output before the next layer reads it (zeros at padded steps). All ones where that dropout did not apply.
     /// </summary>
     internal void CopyDropoutMasks(int layer, Span<float> recurrentMask, Span<float> outputMask)
     {
-        int batch = _layout.BatchSize, H = Options.HiddenSize, block = batch * H;
+        var layout = _own.Layout;
+        int batch = layout.BatchSize, H = Options.HiddenSize, block = batch * H;
         for (int d = 0; d < _layers[layer].Directions; d++)
         {
             Span<float> mask = recurrentMask.Slice(d * block, block);
-            if (_trained && Options.RecurrentDropout > 0f) _layout.Unsort(_layers[layer].RecurrentMaskOf(d), H, mask);
+            if (_trained && Options.RecurrentDropout > 0f) layout.Unsort(_layers[layer].RecurrentMaskOf(d), H, mask);
             else mask.Fill(1f);
         }
         if (outputMask.IsEmpty || layer + 1 == _layers.Length) return;
-        if (_trained && Options.Dropout > 0f) _layout.Unpack(_masks[layer], _layers[layer].OutputSize, outputMask, _steps);
+        if (_trained && Options.Dropout > 0f) layout.Unpack(_masks[layer], _layers[layer].OutputSize, outputMask, _steps);
         else outputMask.Slice(0, _steps * batch * _layers[layer].OutputSize).Fill(1f);
     }
 
     /// <summary>
-    /// Backpropagates through the last training <see cref="Forward"/>: <paramref name="outputGradient"/> is dL/d(output)
+    /// Backpropagates through the last training <see cref="Forward(ReadOnlySpan{float}, int, ReadOnlySpan{int}, Span{float}, Span{float}, Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, bool)"/>: <paramref name="outputGradient"/> is dL/d(output)
     /// <c>[T, B, D·H]</c> (padded steps ignored); final-state gradients <c>[L·D, B, H]</c> may be empty. Adds into
     /// <see cref="ParameterSet.Gradients"/>; writes dL/d(input) <c>[T, B, I]</c> and initial-state gradients when given.
     /// </summary>
@@ -225,7 +265,8 @@ public sealed class RecurrentNetwork<TCell> : IRecurrentNetwork where TCell : st
         Span<float> initialHiddenGradient = default, Span<float> initialCellGradient = default)
     {
         if (!_trained) throw new InvalidOperationException("Backward needs a Forward with training: true first.");
-        int batch = _layout.BatchSize, H = Options.HiddenSize, N = _layout.TotalRows, stateLength = StateCount * batch * H;
+        var layout = _own.Layout;
+        int batch = layout.BatchSize, H = Options.HiddenSize, N = layout.TotalRows, stateLength = StateCount * batch * H;
         CheckLength(outputGradient, _steps * batch * OutputSize, nameof(outputGradient), "T·B·D·H");
         CheckOptionalLength(finalHiddenGradient, stateLength, nameof(finalHiddenGradient));
         CheckOptionalLength(finalCellGradient, stateLength, nameof(finalCellGradient));
@@ -236,23 +277,23 @@ public sealed class RecurrentNetwork<TCell> : IRecurrentNetwork where TCell : st
         CheckFinite(finalHiddenGradient, batch, H, nameof(finalHiddenGradient), "layer·direction, sequence, unit");
         CheckFinite(finalCellGradient, batch, H, nameof(finalCellGradient), "layer·direction, sequence, unit");
         bool hasCell = TCell.HasCellState;
-        if (!finalHiddenGradient.IsEmpty) { Grow(ref _sortedHiddenGradient, stateLength); SortStates(finalHiddenGradient, _sortedHiddenGradient, batch); }
-        if (hasCell && !finalCellGradient.IsEmpty) { Grow(ref _sortedCellGradient, stateLength); SortStates(finalCellGradient, _sortedCellGradient, batch); }
+        if (!finalHiddenGradient.IsEmpty) { Grow(ref _sortedHiddenGradient, stateLength); SortStates(layout, finalHiddenGradient, _sortedHiddenGradient, batch); }
+        if (hasCell && !finalCellGradient.IsEmpty) { Grow(ref _sortedCellGradient, stateLength); SortStates(layout, finalCellGradient, _sortedCellGradient, batch); }
         bool wantInitial = !initialHiddenGradient.IsEmpty || (hasCell && !initialCellGradient.IsEmpty);
         // The initial-state gradients reuse the sorted final-state buffers, which backward does not read.
-        Span<float> initialHiddenSorted = wantInitial ? _sortedFinalHidden.AsSpan(0, stateLength) : default;
-        Span<float> initialCellSorted = wantInitial && hasCell ? _sortedFinalCell.AsSpan(0, stateLength) : default;
+        Span<float> initialHiddenSorted = wantInitial ? _own.SortedFinalHidden.AsSpan(0, stateLength) : default;
+        Span<float> initialCellSorted = wantInitial && hasCell ? _own.SortedFinalCell.AsSpan(0, stateLength) : default;
 
         var top = _layers[^1];
         Grow(ref _gradients[_layers.Length], N * top.OutputSize);
-        _layout.Pack(outputGradient, top.OutputSize, _gradients[_layers.Length]);
+        layout.Pack(outputGradient, top.OutputSize, _gradients[_layers.Length]);
         int blockLength = _layers[0].Directions * batch * H;
         for (int l = _layers.Length - 1; l >= 0; l--)
         {
             var layer = _layers[l];
             bool needInput = l > 0 || !inputGradient.IsEmpty;
             if (needInput) Grow(ref _gradients[l], N * layer.InputSize);
-            layer.Backward(_layerInputs[l].AsSpan(0, N * layer.InputSize), _gradients[l + 1].AsSpan(0, N * layer.OutputSize),
+            layer.Backward(_own.LayerInputs[l].AsSpan(0, N * layer.InputSize), _gradients[l + 1].AsSpan(0, N * layer.OutputSize),
                 finalHiddenGradient.IsEmpty ? default : _sortedHiddenGradient.AsSpan(l * blockLength, blockLength),
                 hasCell && !finalCellGradient.IsEmpty ? _sortedCellGradient.AsSpan(l * blockLength, blockLength) : default,
                 needInput ? _gradients[l].AsSpan(0, N * layer.InputSize) : default,
@@ -263,9 +304,9 @@ public sealed class RecurrentNetwork<TCell> : IRecurrentNetwork where TCell : st
                     _gradients[l].AsSpan(0, N * layer.InputSize));
         }
 
-        if (!inputGradient.IsEmpty) _layout.Unpack(_gradients[0], Options.InputSize, inputGradient, _steps);
-        if (!initialHiddenGradient.IsEmpty) UnsortStates(initialHiddenSorted, initialHiddenGradient, batch);
-        if (hasCell && !initialCellGradient.IsEmpty) UnsortStates(initialCellSorted, initialCellGradient, batch);
+        if (!inputGradient.IsEmpty) layout.Unpack(_gradients[0], Options.InputSize, inputGradient, _steps);
+        if (!initialHiddenGradient.IsEmpty) UnsortStates(layout, initialHiddenSorted, initialHiddenGradient, batch);
+        if (hasCell && !initialCellGradient.IsEmpty) UnsortStates(layout, initialCellSorted, initialCellGradient, batch);
     }
 
     /// <summary>
@@ -315,7 +356,7 @@ public sealed class RecurrentNetwork<TCell> : IRecurrentNetwork where TCell : st
             ReadOnlySpan<float> startHidden = chunk == 0 ? initialHidden : _chunkHidden.AsSpan(previous, stateLength);
             ReadOnlySpan<float> startCell = chunk == 0 ? initialCell : TCell.HasCellState ? _chunkCell.AsSpan(previous, stateLength) : default;
             Span<float> output = _chunkOutput.AsSpan(0, count * batch * OutputSize), gradient = _chunkGradient.AsSpan(0, output.Length);
-            ForwardCore(input.Slice(first * stepWidth, count * stepWidth), batch, chunkLengths, output,
+            ForwardCore(_own, input.Slice(first * stepWidth, count * stepWidth), batch, chunkLengths, output,
                 _chunkHidden.AsSpan(current, stateLength), TCell.HasCellState ? _chunkCell.AsSpan(current, stateLength) : default,
                 startHidden, startCell, training: true, allowEmpty: true);
             gradient.Clear();
@@ -327,18 +368,18 @@ public sealed class RecurrentNetwork<TCell> : IRecurrentNetwork where TCell : st
 
     private float[] _chunkHidden = [], _chunkCell = [], _chunkOutput = [], _chunkGradient = [];
 
-    private void SortStates(ReadOnlySpan<float> callerOrder, Span<float> sorted, int batch)
+    private void SortStates(SequenceLayout layout, ReadOnlySpan<float> callerOrder, Span<float> sorted, int batch)
     {
         int block = batch * Options.HiddenSize;
         for (int s = 0; s < StateCount; s++)
-            _layout.Sort(callerOrder.Slice(s * block, block), Options.HiddenSize, sorted.Slice(s * block, block));
+            layout.Sort(callerOrder.Slice(s * block, block), Options.HiddenSize, sorted.Slice(s * block, block));
     }
 
-    private void UnsortStates(ReadOnlySpan<float> sorted, Span<float> callerOrder, int batch)
+    private void UnsortStates(SequenceLayout layout, ReadOnlySpan<float> sorted, Span<float> callerOrder, int batch)
     {
         int block = batch * Options.HiddenSize;
         for (int s = 0; s < StateCount; s++)
-            _layout.Unsort(sorted.Slice(s * block, block), Options.HiddenSize, callerOrder.Slice(s * block, block));
+            layout.Unsort(sorted.Slice(s * block, block), Options.HiddenSize, callerOrder.Slice(s * block, block));
     }
 
     private static void Grow(ref float[] buffer, int length) => SequenceLayout.EnsureCapacity(ref buffer, length);

@@ -11,17 +11,29 @@ namespace MlNet.Rnn.Core.Models;
 /// Many-to-one reads the top layer's final state <c>a = [h_fwd; h_rev]</c> <c>[B, D·H]</c>; many-to-many reads every step.
 /// Parameters: <c>embedding.weight</c>, the network's PyTorch names, <c>head.weight</c>, <c>head.bias</c>.
 /// </summary>
+/// <remarks>
+/// The model's own buffers serve training (<see cref="Forward(SequenceBatch, Span{float}, bool)"/> then
+/// <see cref="Backward"/>), one caller at a time. For inference, each thread, cursor or prediction engine may instead take a
+/// <see cref="SequenceModelWorkspace"/> (<see cref="CreateWorkspace"/>): it copies no weights and writes nothing shared, so
+/// any number of them score with one model at once.
+/// </remarks>
 public sealed class SequenceModel
 {
     private Random _dropoutRandom;
-    private float[] _embedded = [], _recurrentOutput = [], _finalHidden = [], _features = [], _droppedFeatures = [], _mask = [],
+    private readonly SequenceModelWorkspace _own;
+    private float[] _droppedFeatures = [], _mask = [],
         _headOutput = [], _outputGradient = [], _featureGradient = [], _recurrentGradient = [], _finalHiddenGradient = [], _embeddedGradient = [];
     private int[] _ids = [];
     private SequenceBatch? _batch;
     private bool _training;
 
     /// <summary>Builds the model and initialises it as PyTorch would, from <see cref="SequenceModelOptions.Seed"/>.</summary>
-    public SequenceModel(SequenceModelOptions options)
+    public SequenceModel(SequenceModelOptions options) : this(options, initialize: true)
+    {
+    }
+
+    /// <summary>Builds the model; without <paramref name="initialize"/> every parameter is zero (for a model file to fill).</summary>
+    internal SequenceModel(SequenceModelOptions options, bool initialize)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
@@ -42,7 +54,8 @@ public sealed class SequenceModel
         };
         Head = new Dense(Parameters, "head", Network.OutputSize, options.OutputSize, OutputActivation.Identity);
         _dropoutRandom = new Random(unchecked(options.Seed * 31 + 7));
-        Initialize(new Random(options.Seed));
+        _own = new SequenceModelWorkspace(this, network: null);
+        if (initialize) Initialize(new Random(options.Seed));
     }
 
     /// <summary>The options the model was built with.</summary>
@@ -65,6 +78,13 @@ public sealed class SequenceModel
 
     /// <summary>Rows of the output for a batch: B (many-to-one) or T·B (many-to-many).</summary>
     public int OutputRows(SequenceBatch batch) => Options.Readout == SequenceReadout.LastStep ? batch.BatchSize : batch.Steps * batch.BatchSize;
+
+    /// <summary>
+    /// A new, empty workspace for inference with this model (<see cref="SequenceModelWorkspace.Forward"/>): nothing is copied
+    /// or initialised, and its buffers grow on its first batch. Its passes split a batch across up to
+    /// <paramref name="maxDegreeOfParallelism"/> threads.
+    /// </summary>
+    public SequenceModelWorkspace CreateWorkspace(int maxDegreeOfParallelism = 1) => new(this, Network.CreateWorkspace(maxDegreeOfParallelism));
 
     /// <summary>Restarts every dropout mask sequence (between layers and before the head) from <paramref name="seed"/>.</summary>
     public void ReseedDropout(int seed)
@@ -91,7 +111,21 @@ public sealed class SequenceModel
     /// Computes the raw outputs <c>[B, O]</c> or <c>[T, B, O]</c> (zeros at padded steps) for a batch. With
     /// <paramref name="training"/>, dropout applies and <see cref="Backward"/> may follow.
     /// </summary>
-    public void Forward(SequenceBatch batch, Span<float> output, bool training)
+    public void Forward(SequenceBatch batch, Span<float> output, bool training) => Run(_own, batch, output, training);
+
+    /// <summary>
+    /// Inference in <paramref name="workspace"/>: the raw outputs of a batch as <see cref="Forward(SequenceBatch, Span{float}, bool)"/>
+    /// computes them without training, bit for bit; reads the weights and writes only the workspace and <paramref name="output"/>.
+    /// </summary>
+    public void Forward(SequenceModelWorkspace workspace, SequenceBatch batch, Span<float> output)
+    {
+        ArgumentNullException.ThrowIfNull(workspace);
+        if (!ReferenceEquals(workspace.Model, this) || workspace.Network is null)
+            throw new ArgumentException("The workspace was made by another model; make one with this model's CreateWorkspace.", nameof(workspace));
+        Run(workspace, batch, output, training: false);
+    }
+
+    private void Run(SequenceModelWorkspace workspace, SequenceBatch batch, Span<float> output, bool training)
     {
         ArgumentNullException.ThrowIfNull(batch);
         if (batch.Tokens != (Embedding is not null))
@@ -103,38 +137,46 @@ public sealed class SequenceModel
         int B = batch.BatchSize, T = batch.Steps, H = Options.HiddenSize, DH = Network.OutputSize, O = Options.OutputSize;
         int rows = OutputRows(batch);
         if (output.Length < rows * O) throw new ArgumentException($"output holds {output.Length} floats but {rows}·{O} are needed.", nameof(output));
-        _batch = batch;
-        _training = training;
+        if (ReferenceEquals(workspace, _own))
+        {
+            // Only the model's own pass may be followed by Backward; a workspace's inference leaves the model untouched.
+            _batch = batch;
+            _training = training;
+        }
 
         ReadOnlySpan<float> input = batch.Input;
         if (Embedding is not null)
         {
-            Grow(ref _embedded, T * B * Options.EmbeddingSize);
-            Grow(ref _ids, T * B);
-            batch.Ids.CopyTo(_ids);
-            Embedding.Forward(batch.Ids, _embedded);
-            input = _embedded.AsSpan(0, T * B * Options.EmbeddingSize);
+            Grow(ref workspace.Embedded, T * B * Options.EmbeddingSize);
+            if (training)
+            {
+                Grow(ref _ids, T * B);
+                batch.Ids.CopyTo(_ids);
+            }
+            Embedding.Forward(batch.Ids, workspace.Embedded);
+            input = workspace.Embedded.AsSpan(0, T * B * Options.EmbeddingSize);
         }
-        Grow(ref _recurrentOutput, T * B * DH);
-        Grow(ref _finalHidden, Network.StateCount * B * H);
-        Network.Forward(input, B, batch.Lengths, _recurrentOutput.AsSpan(0, T * B * DH), _finalHidden.AsSpan(0, Network.StateCount * B * H),
-            training: training);
+        Grow(ref workspace.RecurrentOutput, T * B * DH);
+        Grow(ref workspace.FinalHidden, Network.StateCount * B * H);
+        Span<float> recurrentOutput = workspace.RecurrentOutput.AsSpan(0, T * B * DH), finalHidden = workspace.FinalHidden.AsSpan(0, Network.StateCount * B * H);
+        if (workspace.Network is { } network) Network.Forward(network, input, B, batch.Lengths, recurrentOutput, finalHidden);
+        else Network.Forward(input, B, batch.Lengths, recurrentOutput, finalHidden, training: training);
 
         Span<float> features;
         if (Options.Readout == SequenceReadout.LastStep)
         {
-            Grow(ref _features, B * DH);
-            features = _features.AsSpan(0, B * DH);
+            Grow(ref workspace.Features, B * DH);
+            features = workspace.Features.AsSpan(0, B * DH);
             int D = Options.Bidirectional ? 2 : 1, top = (Options.Layers - 1) * D;
             for (int b = 0; b < B; b++)
                 for (int d = 0; d < D; d++)
-                    _finalHidden.AsSpan(((top + d) * B + b) * H, H).CopyTo(features.Slice(b * DH + d * H, H));
+                    finalHidden.Slice(((top + d) * B + b) * H, H).CopyTo(features.Slice(b * DH + d * H, H));
         }
         else
         {
-            features = _recurrentOutput.AsSpan(0, T * B * DH);
+            features = recurrentOutput;
         }
-        _readoutRows = rows;
+        workspace.ReadoutRows = rows;
         if (training && Options.Dropout > 0f) features = Drop(features);
         Head.Forward(features, rows, output);
         if (Options.Readout == SequenceReadout.EveryStep) ZeroPaddedSteps(output, batch, O);
@@ -146,24 +188,21 @@ public sealed class SequenceModel
     }
 
     /// <summary>
-    /// The features the head read in the last <see cref="Forward"/>, before dropout: the top layer's final states
+    /// The features the head read in the last <see cref="Forward(SequenceBatch, Span{float}, bool)"/>, before dropout: the top layer's final states
     /// <c>[B, D·H]</c> (many-to-one: forward direction's last real step, then the reverse direction's step 0) or every
-    /// step's top-layer output <c>[T·B, D·H]</c> (many-to-many). Valid until the next <see cref="Forward"/>.
+    /// step's top-layer output <c>[T·B, D·H]</c> (many-to-many). Valid until the next <see cref="Forward(SequenceBatch, Span{float}, bool)"/>.
     /// </summary>
-    public ReadOnlySpan<float> LastReadoutFeatures =>
-        (Options.Readout == SequenceReadout.LastStep ? _features : _recurrentOutput).AsSpan(0, _readoutRows * Network.OutputSize);
-
-    private int _readoutRows;
+    public ReadOnlySpan<float> LastReadoutFeatures => _own.ReadoutFeatures;
 
     /// <summary>
-    /// The inverted-dropout mask <c>[rows, D·H]</c> the last training <see cref="Forward"/> applied to the head's input
-    /// (0 or 1/(1 − p)), for tests that replay it in a reference; empty when no dropout applied.
+    /// The inverted-dropout mask <c>[rows, D·H]</c> the last training <see cref="Forward(SequenceBatch, Span{float}, bool)"/> applied to
+    /// the head's input (0 or 1/(1 − p)), for tests that replay it in a reference; empty when no dropout applied.
     /// </summary>
     internal ReadOnlySpan<float> HeadDropoutMask =>
-        _training && Options.Dropout > 0f ? _mask.AsSpan(0, _readoutRows * Network.OutputSize) : default;
+        _training && Options.Dropout > 0f ? _mask.AsSpan(0, _own.ReadoutRows * Network.OutputSize) : default;
 
     /// <summary>
-    /// Adds dL/dθ for the last training <see cref="Forward"/> into <see cref="ParameterSet.Gradients"/>. When the gradient
+    /// Adds dL/dθ for the last training <see cref="Forward(SequenceBatch, Span{float}, bool)"/> into <see cref="ParameterSet.Gradients"/>. When the gradient
     /// overflows to infinity on its way back, every gradient is set to NaN, so the caller's norm check sees it.
     /// </summary>
     public void Backward(ReadOnlySpan<float> outputGradient)
@@ -173,7 +212,7 @@ public sealed class SequenceModel
         int B = batch.BatchSize, T = batch.Steps, H = Options.HiddenSize, DH = Network.OutputSize, O = Options.OutputSize, rows = OutputRows(batch);
         bool lastStep = Options.Readout == SequenceReadout.LastStep;
         ReadOnlySpan<float> features = Options.Dropout > 0f ? _droppedFeatures.AsSpan(0, rows * DH)
-            : lastStep ? _features.AsSpan(0, rows * DH) : _recurrentOutput.AsSpan(0, rows * DH);
+            : lastStep ? _own.Features.AsSpan(0, rows * DH) : _own.RecurrentOutput.AsSpan(0, rows * DH);
         Grow(ref _featureGradient, rows * DH);
         Span<float> featureGradient = _featureGradient.AsSpan(0, rows * DH);
         if (!lastStep)

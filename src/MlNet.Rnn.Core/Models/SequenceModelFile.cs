@@ -69,7 +69,8 @@ public static class SequenceModelFile
         ArgumentNullException.ThrowIfNull(contents);
         string json = contents.Configuration
             ?? throw new InvalidDataException($"{contents.Source ?? "The model file"} has no configuration; it was not written by SequenceModelFile.Save.");
-        var model = new SequenceModel(FromJson(json, contents.Source));
+        // No initialisation: every parameter comes from the file.
+        var model = new SequenceModel(FromJson(json, contents.Source), initialize: false);
         ModelFile.LoadInto(model.Parameters, contents, requireAll: true, ignorePrefixes: [ModelFile.CheckpointPrefix.Optimizer, ModelFile.CheckpointPrefix.Trainer]);
         return model;
     }

@@ -15,10 +15,19 @@ public sealed record ParameterTensor(string Name, int Offset, int[] Shape)
 /// one loop over <see cref="Values"/> and <see cref="Gradients"/>. Components register their tensors by name.
 /// </summary>
 /// <remarks>
+/// <para>
 /// A model made of parts that each use their own names (two recurrent stacks both register <c>weight_ih_l0</c>) gives
 /// each part a <see cref="Scope"/>: a view of the same buffer that prefixes the names its part registers and looks up,
 /// and whose <see cref="Tensors"/>, <see cref="Values"/> and <see cref="Gradients"/> are the part's own. The whole model
 /// keeps one buffer, one optimizer and one gradient norm.
+/// </para>
+/// <para>
+/// The gradient buffer is allocated on first use (a model that is only scored never has one). Inference reads the
+/// values through <see cref="ReadOnlyValues"/> and <see cref="ReadOnlyValuesOf"/>, which leave <see cref="Version"/>
+/// alone; <see cref="Values"/> and <see cref="ValuesOf"/> hand out writable spans and advance it, so a copy derived
+/// from the values (the packed recurrent weights of inference) is rebuilt before its next use. Write through a
+/// writable span before the next inference call, not after it: a span kept across that call writes unseen.
+/// </para>
 /// </remarks>
 public sealed class ParameterSet
 {
@@ -28,7 +37,7 @@ public sealed class ParameterSet
     private readonly Dictionary<string, ParameterTensor> _byName = new(StringComparer.Ordinal);
     private float[] _values = [];
     private float[] _gradients = [];
-    private int _count;
+    private int _count, _version;
 
     /// <summary>An empty set.</summary>
     public ParameterSet()
@@ -50,25 +59,50 @@ public sealed class ParameterSet
     /// <summary>Total number of scalar parameters (a scope's: of its own tensors).</summary>
     public int Count => _root is null ? _count : ScopeRange().Length;
 
-    /// <summary>Every parameter value, flat (a scope's: the contiguous range its tensors occupy).</summary>
+    /// <summary>Every parameter value, flat, writable: advances <see cref="Version"/> (a scope's: the contiguous range its tensors occupy).</summary>
     public Span<float> Values
     {
         get
         {
-            if (_root is null) return _values.AsSpan(0, _count);
-            var (offset, length) = ScopeRange();
-            return _root._values.AsSpan(offset, length);
+            var (root, offset, length) = Range();
+            root._version++;
+            return root._values.AsSpan(offset, length);
         }
     }
 
-    /// <summary>Gradients, in the layout of <see cref="Values"/>. Backward passes add into it.</summary>
+    /// <summary>Every parameter value, flat, for reading.</summary>
+    public ReadOnlySpan<float> ReadOnlyValues
+    {
+        get
+        {
+            var (root, offset, length) = Range();
+            return root._values.AsSpan(offset, length);
+        }
+    }
+
+    /// <summary>
+    /// Advances whenever a writable span of the values is handed out (<see cref="Values"/>, <see cref="ValuesOf"/>);
+    /// what is derived from the values at one version stays valid while the version stays. Scopes share their set's.
+    /// </summary>
+    public int Version => (_root ?? this)._version;
+
+    /// <summary>Gradients, in the layout of <see cref="Values"/>, allocated (zero) on first use. Backward passes add into it.</summary>
     public Span<float> Gradients
     {
         get
         {
-            if (_root is null) return _gradients.AsSpan(0, _count);
-            var (offset, length) = ScopeRange();
-            return _root._gradients.AsSpan(offset, length);
+            var (root, offset, length) = Range();
+            return root.EnsureGradients().AsSpan(offset, length);
+        }
+    }
+
+    /// <summary>Whether the gradient buffer exists yet (it is allocated by the first training pass, never by inference).</summary>
+    public bool HasGradients
+    {
+        get
+        {
+            var root = _root ?? this;
+            return root._gradients.Length >= root._count && root._count > 0;
         }
     }
 
@@ -100,8 +134,8 @@ public sealed class ParameterSet
                 $"Parameter '{name}' has {elements} elements; with the {_count} already registered that exceeds the {Array.MaxLength} a buffer can hold.");
         var tensor = new ParameterTensor(name, _count, (int[])shape.Clone());
         Array.Resize(ref _values, _count + tensor.Length);
-        Array.Resize(ref _gradients, _count + tensor.Length);
         _count += tensor.Length;
+        _version++;
         _tensors.Add(tensor);
         _byName.Add(name, tensor);
         return tensor;
@@ -129,14 +163,36 @@ public sealed class ParameterSet
         return tensor.Name.StartsWith(_prefix, StringComparison.Ordinal) ? tensor.Name[_prefix.Length..] : tensor.Name;
     }
 
-    /// <summary>The values of one tensor.</summary>
-    public Span<float> ValuesOf(ParameterTensor tensor) => (_root ?? this)._values.AsSpan(tensor.Offset, tensor.Length);
+    /// <summary>The values of one tensor, writable: advances <see cref="Version"/>.</summary>
+    public Span<float> ValuesOf(ParameterTensor tensor)
+    {
+        var root = _root ?? this;
+        root._version++;
+        return root._values.AsSpan(tensor.Offset, tensor.Length);
+    }
 
-    /// <summary>The gradient of one tensor.</summary>
-    public Span<float> GradientsOf(ParameterTensor tensor) => (_root ?? this)._gradients.AsSpan(tensor.Offset, tensor.Length);
+    /// <summary>The values of one tensor, for reading.</summary>
+    public ReadOnlySpan<float> ReadOnlyValuesOf(ParameterTensor tensor) => (_root ?? this)._values.AsSpan(tensor.Offset, tensor.Length);
+
+    /// <summary>The gradient of one tensor (the gradient buffer is allocated on first use).</summary>
+    public Span<float> GradientsOf(ParameterTensor tensor) => (_root ?? this).EnsureGradients().AsSpan(tensor.Offset, tensor.Length);
 
     /// <summary>Sets every gradient to zero (once per optimisation step; backward passes accumulate).</summary>
     public void ZeroGradients() => Gradients.Clear();
+
+    private float[] EnsureGradients()
+    {
+        if (_gradients.Length < _count) Array.Resize(ref _gradients, _count);
+        return _gradients;
+    }
+
+    /// <summary>The root set and the range of its buffer this set's values occupy.</summary>
+    private (ParameterSet Root, int Offset, int Length) Range()
+    {
+        if (_root is null) return (this, 0, _count);
+        var (offset, length) = ScopeRange();
+        return (_root, offset, length);
+    }
 
     /// <summary>The range of the root's buffer a scope's tensors occupy; they must be registered one after another.</summary>
     private (int Offset, int Length) ScopeRange()

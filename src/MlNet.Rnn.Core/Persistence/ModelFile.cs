@@ -217,7 +217,7 @@ public static class ModelFile
             [ConfigurationKey] = configurationJson,
         };
         var own = parameters.Tensors.Select(tensor => (tensor.Name, (int[])tensor.Shape.Clone(), (long)tensor.Length)).ToList();
-        return Prepare(metadata, own, extraTensors ?? [], index => parameters.ValuesOf(parameters.Tensors[index]));
+        return Prepare(metadata, own, extraTensors ?? [], index => parameters.ReadOnlyValuesOf(parameters.Tensors[index]));
     }
 
     private static PreparedFile Prepare(IReadOnlyDictionary<string, string> metadata, List<(string Name, int[] Shape, long Length)> own,

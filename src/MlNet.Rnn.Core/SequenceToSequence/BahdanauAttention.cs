@@ -11,15 +11,15 @@ namespace MlNet.Rnn.Core.SequenceToSequence;
 /// Every step's q, u and a are kept (slot t) so <see cref="Backward"/> can run the steps in reverse.
 /// Parameters: <c>attention.query.weight</c> W_q <c>[A, H]</c>, <c>attention.memory.weight</c> W_m <c>[A, D·H]</c>,
 /// <c>attention.bias</c> b_a <c>[A]</c>, <c>attention.v</c> v <c>[A]</c>.
+/// What a pass writes lives in a <see cref="Workspace"/>: the attention's own one for training, another per caller for inference.
 /// </summary>
 internal sealed class BahdanauAttention
 {
     private readonly ParameterSet _parameters;
     private readonly ParameterTensor _queryWeight, _memoryWeight, _bias, _v;
     private readonly int _hidden, _memoryWidth, _attention;
-    private float[] _keys = [], _keyGradient = [], _queries = [], _projected = [], _activations = [], _weights = [], _scoreGradient = [], _activationGradient = [], _projectedGradient = [];
-    private int[] _lengths = [];
-    private int _sourceSteps, _batch;
+    private readonly Workspace _own = new();
+    private float[] _keyGradient = [], _scoreGradient = [], _activationGradient = [], _projectedGradient = [];
 
     public BahdanauAttention(ParameterSet parameters, int hiddenSize, int memoryWidth)
     {
@@ -42,42 +42,46 @@ internal sealed class BahdanauAttention
         Fill(_parameters.ValuesOf(_v), random, 1f / MathF.Sqrt(_attention));
     }
 
-    /// <summary>Computes the keys <c>k = m W_mᵀ + b_a</c> <c>[S, B, A]</c> and clears the key gradient.</summary>
-    public void Prepare(ReadOnlySpan<float> memory, int sourceSteps, int batch, ReadOnlySpan<int> sourceLengths)
+    /// <summary>The attention's own workspace, for training (<see cref="Backward"/> reads it).</summary>
+    public Workspace Own => _own;
+
+    /// <summary>Computes the keys <c>k = m W_mᵀ + b_a</c> <c>[S, B, A]</c>; in the own workspace also clears the key gradient.</summary>
+    public void Prepare(Workspace workspace, ReadOnlySpan<float> memory, int sourceSteps, int batch, ReadOnlySpan<int> sourceLengths)
     {
         int A = _attention, M = _memoryWidth, rows = sourceSteps * batch;
-        _sourceSteps = sourceSteps;
-        _batch = batch;
-        Grow(ref _keys, rows * A);
+        workspace.SourceSteps = sourceSteps;
+        workspace.Batch = batch;
+        Grow(ref workspace.Keys, rows * A);
+        Grow(ref workspace.Lengths, batch);
+        sourceLengths.CopyTo(workspace.Lengths);
+        ReadOnlySpan<float> bias = _parameters.ReadOnlyValuesOf(_bias);
+        for (int r = 0; r < rows; r++) bias.CopyTo(workspace.Keys.AsSpan(r * A, A));
+        Gemm.Multiply(rows, A, M, memory, M, false, _parameters.ReadOnlyValuesOf(_memoryWeight), M, true, workspace.Keys, A, accumulate: true);
+        if (!ReferenceEquals(workspace, _own)) return;
         Grow(ref _keyGradient, rows * A);
-        Grow(ref _lengths, batch);
-        sourceLengths.CopyTo(_lengths);
-        ReadOnlySpan<float> bias = _parameters.ValuesOf(_bias);
-        for (int r = 0; r < rows; r++) bias.CopyTo(_keys.AsSpan(r * A, A));
-        Gemm.Multiply(rows, A, M, memory, M, false, _parameters.ValuesOf(_memoryWeight), M, true, _keys, A, accumulate: true);
         _keyGradient.AsSpan(0, rows * A).Clear();
     }
 
     /// <summary>Step <paramref name="step"/>: the context <c>[B, D·H]</c> (rows <paramref name="contextStride"/> apart) for queries <c>[B, H]</c>.</summary>
-    public void Forward(int step, ReadOnlySpan<float> queries, ReadOnlySpan<float> memory, Span<float> context, int contextStride)
+    public void Forward(Workspace workspace, int step, ReadOnlySpan<float> queries, ReadOnlySpan<float> memory, Span<float> context, int contextStride)
     {
-        int S = _sourceSteps, B = _batch, A = _attention, H = _hidden, M = _memoryWidth;
-        Grow(ref _queries, (step + 1) * B * H);
-        Grow(ref _projected, B * A);
-        Grow(ref _activations, (step + 1) * S * B * A);
-        Grow(ref _weights, (step + 1) * B * S);
-        queries[..(B * H)].CopyTo(_queries.AsSpan(step * B * H));
-        Span<float> projected = _projected.AsSpan(0, B * A);
-        Gemm.Multiply(B, A, H, queries, H, false, _parameters.ValuesOf(_queryWeight), H, true, projected, A, accumulate: false);
-        ReadOnlySpan<float> v = _parameters.ValuesOf(_v);
+        int S = workspace.SourceSteps, B = workspace.Batch, A = _attention, H = _hidden, M = _memoryWidth;
+        Grow(ref workspace.Queries, (step + 1) * B * H);
+        Grow(ref workspace.Projected, B * A);
+        Grow(ref workspace.Activations, (step + 1) * S * B * A);
+        Grow(ref workspace.Weights, (step + 1) * B * S);
+        queries[..(B * H)].CopyTo(workspace.Queries.AsSpan(step * B * H));
+        Span<float> projected = workspace.Projected.AsSpan(0, B * A);
+        Gemm.Multiply(B, A, H, queries, H, false, _parameters.ReadOnlyValuesOf(_queryWeight), H, true, projected, A, accumulate: false);
+        ReadOnlySpan<float> v = _parameters.ReadOnlyValuesOf(_v);
         for (int b = 0; b < B; b++)
         {
-            int length = _lengths[b];
-            Span<float> weights = _weights.AsSpan((step * B + b) * S, S);
+            int length = workspace.Lengths[b];
+            Span<float> weights = workspace.Weights.AsSpan((step * B + b) * S, S);
             for (int s = 0; s < length; s++)
             {
-                Span<float> u = _activations.AsSpan(((step * S + s) * B + b) * A, A);
-                TensorPrimitives.Add(_keys.AsSpan((s * B + b) * A, A), projected.Slice(b * A, A), u);
+                Span<float> u = workspace.Activations.AsSpan(((step * S + s) * B + b) * A, A);
+                TensorPrimitives.Add(workspace.Keys.AsSpan((s * B + b) * A, A), projected.Slice(b * A, A), u);
                 TensorPrimitives.Tanh(u, u);
                 weights[s] = TensorPrimitives.Dot(v, u);
             }
@@ -99,18 +103,19 @@ internal sealed class BahdanauAttention
     public void Backward(int step, ReadOnlySpan<float> memory, ReadOnlySpan<float> contextGradient, int contextStride, Span<float> queryGradient,
         Span<float> memoryGradient)
     {
-        int S = _sourceSteps, B = _batch, A = _attention, H = _hidden, M = _memoryWidth;
+        var own = _own;
+        int S = own.SourceSteps, B = own.Batch, A = _attention, H = _hidden, M = _memoryWidth;
         Grow(ref _scoreGradient, S);
         Grow(ref _activationGradient, A);
         Grow(ref _projectedGradient, B * A);
         Span<float> dProjected = _projectedGradient.AsSpan(0, B * A);
         dProjected.Clear();
-        ReadOnlySpan<float> v = _parameters.ValuesOf(_v);
+        ReadOnlySpan<float> v = _parameters.ReadOnlyValuesOf(_v);
         Span<float> dV = _parameters.GradientsOf(_v);
         for (int b = 0; b < B; b++)
         {
-            int length = _lengths[b];
-            ReadOnlySpan<float> weights = _weights.AsSpan((step * B + b) * S, S), dc = contextGradient.Slice(b * contextStride, M);
+            int length = own.Lengths[b];
+            ReadOnlySpan<float> weights = own.Weights.AsSpan((step * B + b) * S, S), dc = contextGradient.Slice(b * contextStride, M);
             Span<float> dScore = _scoreGradient.AsSpan(0, length);
             // c = Σ a_s m_s: da_s = dc · m_s, dm_s += a_s dc.
             for (int s = 0; s < length; s++)
@@ -126,7 +131,7 @@ internal sealed class BahdanauAttention
             for (int s = 0; s < length; s++)
             {
                 // e = vᵀu: dv += de·u; du = de·v ⊙ (1 − u²), which is dk_s and a share of d(W_q q).
-                ReadOnlySpan<float> u = _activations.AsSpan(((step * S + s) * B + b) * A, A);
+                ReadOnlySpan<float> u = own.Activations.AsSpan(((step * S + s) * B + b) * A, A);
                 float de = dScore[s];
                 TensorPrimitives.MultiplyAdd(u, de, dV, dV);
                 Span<float> du = _activationGradient.AsSpan(0, A);
@@ -141,20 +146,28 @@ internal sealed class BahdanauAttention
             }
         }
         // W_q q: dW_q += dpᵀ q; dq = dp W_q.
-        ReadOnlySpan<float> queries = _queries.AsSpan(step * B * H, B * H);
+        ReadOnlySpan<float> queries = own.Queries.AsSpan(step * B * H, B * H);
         Gemm.Multiply(A, H, B, dProjected, A, true, queries, H, false, _parameters.GradientsOf(_queryWeight), H, accumulate: true);
-        Gemm.Multiply(B, H, A, dProjected, A, false, _parameters.ValuesOf(_queryWeight), H, false, queryGradient, H, accumulate: false);
+        Gemm.Multiply(B, H, A, dProjected, A, false, _parameters.ReadOnlyValuesOf(_queryWeight), H, false, queryGradient, H, accumulate: false);
     }
 
     /// <summary>After every step's <see cref="Backward"/>: k = m W_mᵀ + b_a, so dW_m += dkᵀ m, db_a += Σ dk, dm += dk W_m.</summary>
     public void FinishBackward(ReadOnlySpan<float> memory, Span<float> memoryGradient)
     {
-        int A = _attention, M = _memoryWidth, rows = _sourceSteps * _batch;
+        int A = _attention, M = _memoryWidth, rows = _own.SourceSteps * _own.Batch;
         ReadOnlySpan<float> dKeys = _keyGradient.AsSpan(0, rows * A);
         Gemm.Multiply(A, M, rows, dKeys, A, true, memory, M, false, _parameters.GradientsOf(_memoryWeight), M, accumulate: true);
         Span<float> dBias = _parameters.GradientsOf(_bias);
         for (int r = 0; r < rows; r++) TensorPrimitives.Add(dBias, dKeys.Slice(r * A, A), dBias);
-        Gemm.Multiply(rows, M, A, dKeys, A, false, _parameters.ValuesOf(_memoryWeight), M, false, memoryGradient, M, accumulate: true);
+        Gemm.Multiply(rows, M, A, dKeys, A, false, _parameters.ReadOnlyValuesOf(_memoryWeight), M, false, memoryGradient, M, accumulate: true);
+    }
+
+    /// <summary>What a pass writes: the keys <c>[S, B, A]</c>, and per step the queries, activations u and weights a backward reads.</summary>
+    internal sealed class Workspace
+    {
+        public float[] Keys = [], Queries = [], Projected = [], Activations = [], Weights = [];
+        public int[] Lengths = [];
+        public int SourceSteps, Batch;
     }
 
     private static void Fill(Span<float> values, Random random, float bound)

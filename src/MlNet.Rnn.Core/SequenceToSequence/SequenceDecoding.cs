@@ -5,16 +5,19 @@ namespace MlNet.Rnn.Core.SequenceToSequence;
 /// <summary>Greedy decoding and beam search over a <see cref="SequenceToSequenceModel"/>'s decoding steps.</summary>
 internal static class SequenceDecoding
 {
-    /// <summary>Greedy: every source of the batch at once; at each step the most likely token, until end or MaxLength.</summary>
-    public static Translation[] Greedy(SequenceToSequenceModel model, IReadOnlyList<int[]> sources, DecodingOptions options)
+    /// <summary>
+    /// Greedy: every source of the batch at once (padded ids <c>[S, B]</c> and lengths, decoded in <paramref name="workspace"/>);
+    /// at each step the most likely token, until end or MaxLength.
+    /// </summary>
+    public static Translation[] Greedy(SequenceToSequenceModel model, SequenceToSequenceWorkspace workspace, ReadOnlySpan<int> ids, int B,
+        ReadOnlySpan<int> lengths, DecodingOptions options)
     {
-        int B = sources.Count, V = model.TargetVocabularySize, endId = model.Options.EndId;
+        int V = model.TargetVocabularySize, endId = model.Options.EndId;
         var results = new Translation[B];
         if (B == 0) return results;
-        var (ids, lengths) = Pad(sources);
         int stateLength = model.DecoderStateLength(B);
         float[] hidden = new float[stateLength], cellState = new float[stateLength], logProbabilities = new float[B * V];
-        model.BeginDecoding(ids, B, lengths, 1, hidden, cellState);
+        model.BeginDecoding(workspace, ids, B, lengths, 1, hidden, cellState);
         var previous = new int[B];
         Array.Fill(previous, model.Options.StartId);
         var tokens = new List<int>[B];
@@ -24,7 +27,7 @@ internal static class SequenceDecoding
         int remaining = B;
         for (int step = 0; step < options.MaxLength && remaining > 0; step++)
         {
-            model.DecodeStep(previous, hidden, cellState, logProbabilities);
+            model.DecodeStep(workspace, previous, hidden, cellState, logProbabilities);
             for (int b = 0; b < B; b++)
             {
                 if (done[b]) continue;
@@ -54,19 +57,22 @@ internal static class SequenceDecoding
     /// best finished hypothesis, or at MaxLength (live beams then count as finished); returns the finished hypothesis of
     /// highest <c>log P / n^α</c>. With K = 1 this is exactly greedy decoding.
     /// </summary>
-    public static Translation[] Beam(SequenceToSequenceModel model, IReadOnlyList<int[]> sources, DecodingOptions options)
+    public static Translation[] Beam(SequenceToSequenceModel model, SequenceToSequenceWorkspace workspace, ReadOnlySpan<int> ids, int B,
+        ReadOnlySpan<int> lengths, DecodingOptions options)
     {
         int K = options.BeamWidth, V = model.TargetVocabularySize, endId = model.Options.EndId;
-        var results = new Translation[sources.Count];
+        var results = new Translation[B];
+        var source = new int[ids.Length / Math.Max(B, 1)];
         int stateLength = model.DecoderStateLength(K);
         float[] hidden = new float[stateLength], cellState = new float[stateLength], logProbabilities = new float[K * V];
         float[] nextHidden = new float[stateLength], nextCell = new float[stateLength];
         int H = model.Options.HiddenSize, L = model.Options.Layers;
         var candidates = new List<(double Score, int Beam, int Token)>(K * V);
-        for (int row = 0; row < sources.Count; row++)
+        for (int row = 0; row < B; row++)
         {
-            int[] source = sources[row];
-            model.BeginDecoding(source, 1, [source.Length], K, hidden, cellState);
+            int length = lengths[row];
+            for (int s = 0; s < length; s++) source[s] = ids[s * B + row];
+            model.BeginDecoding(workspace, source.AsSpan(0, length), 1, [length], K, hidden, cellState);
             // Live beams: tokens so far and log P; at the start one beam (the others are copies and would repeat it).
             var beams = new List<(List<int> Tokens, double Score)> { ([], 0) };
             var finished = new List<Translation>();
@@ -75,7 +81,7 @@ internal static class SequenceDecoding
             bool done = false;
             for (int step = 0; step < options.MaxLength && beams.Count > 0 && !done; step++)
             {
-                model.DecodeStep(previous, hidden, cellState, logProbabilities);
+                model.DecodeStep(workspace, previous, hidden, cellState, logProbabilities);
                 candidates.Clear();
                 for (int k = 0; k < beams.Count; k++)
                 {
@@ -136,7 +142,7 @@ internal static class SequenceDecoding
     }
 
     /// <summary>Time-major padded ids <c>[S, B]</c> and lengths of the sources.</summary>
-    private static (int[] Ids, int[] Lengths) Pad(IReadOnlyList<int[]> sources)
+    public static (int[] Ids, int[] Lengths) Pad(IReadOnlyList<int[]> sources)
     {
         int B = sources.Count, S = sources.Max(s => s.Length);
         var ids = new int[S * B];

@@ -22,7 +22,9 @@ namespace MlNet.Rnn.Core.SequenceToSequence;
 /// PyTorch's names (<c>weight_ih_l0</c>, …): <c>encoder.</c> holds <c>embedding.weight</c> <c>[V_s, E]</c> and the stack's
 /// tensors; <c>decoder.</c> holds <c>embedding.weight</c> <c>[V_t, E]</c>, the stack's tensors, the attention's
 /// (<c>attention.…</c>) and <c>output.weight</c> <c>[V_t, H]</c>, <c>output.bias</c> <c>[V_t]</c>.
-/// Not thread-safe: the model reuses its buffers.
+/// The model's own buffers serve training and <see cref="Translate(IReadOnlyList{int[]}, DecodingOptions?)"/>, one caller at a
+/// time. A <see cref="SequenceToSequenceWorkspace"/> (<see cref="CreateWorkspace"/>) decodes with the weights read-only and
+/// nothing shared written, so any number of them may decode with one model at once.
 /// </remarks>
 public sealed class SequenceToSequenceModel
 {
@@ -30,21 +32,25 @@ public sealed class SequenceToSequenceModel
     private readonly LuongAttention? _attention;
     private readonly BahdanauAttention? _additiveAttention;
     private readonly Dense _output;
-    private float[] _sourceEmbedded = [], _memory = [], _encoderHidden = [], _encoderCell = [], _initialHidden = [], _initialCell = [],
-        _targetEmbedded = [], _decoderOutput = [], _features = [], _logits = [],
+    private readonly SequenceToSequenceWorkspace _own;
+    private float[] _logits = [],
         _featureGradient = [], _decoderOutputGradient = [], _memoryGradient = [], _targetEmbeddedGradient = [], _initialHiddenGradient = [],
-        _initialCellGradient = [], _encoderHiddenGradient = [], _encoderCellGradient = [], _sourceEmbeddedGradient = [], _nextHidden = [], _nextCell = [],
-        _repeatedMemory = [],
-        _stepInputs = [], _stepHidden = [], _stepCell = [], _stepOutput = [], _stepInputGradient = [], _carryHidden = [], _carryCell = [],
+        _initialCellGradient = [], _encoderHiddenGradient = [], _encoderCellGradient = [], _sourceEmbeddedGradient = [],
+        _stepHidden = [], _stepCell = [], _stepOutput = [], _stepInputGradient = [], _carryHidden = [], _carryCell = [],
         _queryGradient = [];
-    private int[] _sourceIds = [], _decoderIds = [], _repeatedLengths = [];
-    private int _batch, _sourceSteps, _targetSteps;
+    private int[] _sourceIds = [], _decoderIds = [];
+    private int _targetSteps;
     private bool _trained;
     private Random _stepRandom;
     private int _stepSeed;
 
     /// <summary>Builds the model and initialises it from <see cref="SequenceToSequenceOptions.Seed"/>.</summary>
-    public SequenceToSequenceModel(SequenceToSequenceOptions options)
+    public SequenceToSequenceModel(SequenceToSequenceOptions options) : this(options, initialize: true)
+    {
+    }
+
+    /// <summary>Builds the model; without <paramref name="initialize"/> every parameter is zero (for a model file to fill).</summary>
+    internal SequenceToSequenceModel(SequenceToSequenceOptions options, bool initialize)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
@@ -63,8 +69,17 @@ public sealed class SequenceToSequenceModel
             _additiveAttention = new BahdanauAttention(DecoderParameters, options.HiddenSize, MemoryWidth);
         _stepRandom = new Random(unchecked(options.Seed * 31 + 2));
         _output = new Dense(DecoderParameters, "output", options.HiddenSize, options.TargetVocabularySize, OutputActivation.Identity);
-        Initialize(new Random(options.Seed));
+        _own = new SequenceToSequenceWorkspace(this, encoder: null, decoder: null, _attention?.Own, _additiveAttention?.Own);
+        if (initialize) Initialize(new Random(options.Seed));
     }
+
+    /// <summary>
+    /// A new, empty workspace for decoding with this model: nothing is copied or initialised, buffers grow on first use. Its
+    /// recurrent passes split a batch across up to <paramref name="maxDegreeOfParallelism"/> threads.
+    /// </summary>
+    public SequenceToSequenceWorkspace CreateWorkspace(int maxDegreeOfParallelism = 1) =>
+        new(this, Encoder.CreateWorkspace(maxDegreeOfParallelism), Decoder.CreateWorkspace(maxDegreeOfParallelism),
+            _attention is null ? null : new LuongAttention.Workspace(), _additiveAttention is null ? null : new BahdanauAttention.Workspace());
 
     /// <summary>The options the model was built with.</summary>
     public SequenceToSequenceOptions Options { get; }
@@ -159,7 +174,26 @@ public sealed class SequenceToSequenceModel
         options ??= new DecodingOptions();
         options.Validate();
         for (int row = 0; row < sources.Count; row++) CheckSource(sources[row], row);
-        return options.BeamWidth == 1 ? SequenceDecoding.Greedy(this, sources, options) : SequenceDecoding.Beam(this, sources, options);
+        if (sources.Count == 0) return [];
+        var (ids, lengths) = SequenceDecoding.Pad(sources);
+        return Translate(_own, ids, sources.Count, lengths, options);
+    }
+
+    /// <summary>Decodes checked sources given as padded ids <c>[S, B]</c> with their lengths, in <paramref name="workspace"/>.</summary>
+    internal Translation[] Translate(SequenceToSequenceWorkspace workspace, ReadOnlySpan<int> ids, int batch, ReadOnlySpan<int> lengths, DecodingOptions options) =>
+        options.BeamWidth == 1 ? SequenceDecoding.Greedy(this, workspace, ids, batch, lengths, options) : SequenceDecoding.Beam(this, workspace, ids, batch, lengths, options);
+
+    /// <summary>Checks source <paramref name="row"/> (ids <paramref name="source"/>) against the source vocabulary.</summary>
+    internal void CheckSource(ReadOnlySpan<int> source, int row)
+    {
+        if (source.IsEmpty)
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"Row {row}: the source sequence is empty; every source needs at least one token."), "sources");
+        for (int s = 0; s < source.Length; s++)
+            if ((uint)source[s] >= (uint)Options.SourceVocabularySize)
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                    $"Row {row}: source token {s} has id {source[s]}, outside the source vocabulary [0, {Options.SourceVocabularySize}); map unseen tokens to 0."),
+                    "sources");
     }
 
     /// <summary>Exact match, token accuracy and mean edit distance of the decoded translations of <paramref name="data"/>.</summary>
@@ -183,10 +217,11 @@ public sealed class SequenceToSequenceModel
     /// </summary>
     internal void Forward(PairBatch batch, Span<float> logits, bool training)
     {
+        var workspace = _own;
         int B = batch.BatchSize, S = batch.SourceSteps, T = batch.TargetSteps, E = Options.EmbeddingSize, H = Options.HiddenSize,
             M = MemoryWidth, V = TargetVocabularySize;
-        _batch = B;
-        _sourceSteps = S;
+        workspace.Batch = B;
+        workspace.SourceSteps = S;
         _targetSteps = T;
         _trained = training;
         Grow(ref _sourceIds, S * B);
@@ -194,21 +229,21 @@ public sealed class SequenceToSequenceModel
         Grow(ref _decoderIds, T * B);
         batch.DecoderInputs.AsSpan(0, T * B).CopyTo(_decoderIds);
 
-        Encode(_sourceIds.AsSpan(0, S * B), B, batch.SourceLengths.AsSpan(0, B), training);
-        Grow(ref _targetEmbedded, T * B * E);
-        _targetEmbedding.Forward(_decoderIds.AsSpan(0, T * B), _targetEmbedded);
-        Grow(ref _decoderOutput, T * B * H);
+        Encode(workspace, _sourceIds.AsSpan(0, S * B), B, batch.SourceLengths.AsSpan(0, B), training);
+        Grow(ref workspace.TargetEmbedded, T * B * E);
+        _targetEmbedding.Forward(_decoderIds.AsSpan(0, T * B), workspace.TargetEmbedded);
+        Grow(ref workspace.DecoderOutput, T * B * H);
         int stateLength = DecoderStateLength(B);
         if (_additiveAttention is not null) DecodeTeacherForced(B, T, training);
-        else Decoder.Forward(_targetEmbedded.AsSpan(0, T * B * E), B, batch.TargetLengths.AsSpan(0, B), _decoderOutput.AsSpan(0, T * B * H),
-            initialHidden: _initialHidden.AsSpan(0, stateLength), initialCell: Decoder.HasCellState ? _initialCell.AsSpan(0, stateLength) : default,
+        else Decoder.Forward(workspace.TargetEmbedded.AsSpan(0, T * B * E), B, batch.TargetLengths.AsSpan(0, B), workspace.DecoderOutput.AsSpan(0, T * B * H),
+            initialHidden: workspace.InitialHidden.AsSpan(0, stateLength), initialCell: Decoder.HasCellState ? workspace.InitialCell.AsSpan(0, stateLength) : default,
             training: training);
-        ReadOnlySpan<float> features = _decoderOutput.AsSpan(0, T * B * H);
+        ReadOnlySpan<float> features = workspace.DecoderOutput.AsSpan(0, T * B * H);
         if (_attention is not null)
         {
-            Grow(ref _features, T * B * H);
-            _attention.Attend(_memory.AsSpan(0, S * B * M), features, T, _features);
-            features = _features.AsSpan(0, T * B * H);
+            Grow(ref workspace.Features, T * B * H);
+            _attention.Attend(workspace.Luong!, workspace.Memory.AsSpan(0, S * B * M), features, T, workspace.Features);
+            features = workspace.Features.AsSpan(0, T * B * H);
         }
         _output.Forward(features, T * B, logits);
         if (training)
@@ -221,21 +256,22 @@ public sealed class SequenceToSequenceModel
     /// <summary>Adds dL/dθ of the last training <see cref="Forward"/> into both parameter sets' gradients, from dL/dz <c>[T, B, V_t]</c>.</summary>
     internal void Backward(ReadOnlySpan<float> logitsGradient)
     {
+        var workspace = _own;
         if (!_trained) throw new InvalidOperationException("Backward needs a Forward with training: true first.");
-        int B = _batch, S = _sourceSteps, T = _targetSteps, E = Options.EmbeddingSize, H = Options.HiddenSize, M = MemoryWidth,
+        int B = workspace.Batch, S = workspace.SourceSteps, T = _targetSteps, E = Options.EmbeddingSize, H = Options.HiddenSize, M = MemoryWidth,
             V = TargetVocabularySize, D = Options.Directions, L = Options.Layers, rows = T * B;
         Grow(ref _featureGradient, rows * H);
         Grow(ref _memoryGradient, S * B * M);
         Span<float> memoryGradient = _memoryGradient.AsSpan(0, S * B * M);
         memoryGradient.Clear();
-        ReadOnlySpan<float> features = _attention is null ? _decoderOutput.AsSpan(0, rows * H) : _features.AsSpan(0, rows * H);
+        ReadOnlySpan<float> features = _attention is null ? workspace.DecoderOutput.AsSpan(0, rows * H) : workspace.Features.AsSpan(0, rows * H);
         _output.Backward(features, _logits.AsSpan(0, rows * V), logitsGradient, rows, _featureGradient.AsSpan(0, rows * H));
         Span<float> decoderOutputGradient = _featureGradient.AsSpan(0, rows * H);
         if (_attention is not null)
         {
             Grow(ref _decoderOutputGradient, rows * H);
             decoderOutputGradient = _decoderOutputGradient.AsSpan(0, rows * H);
-            _attention.Backward(_memory.AsSpan(0, S * B * M), _featureGradient.AsSpan(0, rows * H), decoderOutputGradient, memoryGradient);
+            _attention.Backward(workspace.Memory.AsSpan(0, S * B * M), _featureGradient.AsSpan(0, rows * H), decoderOutputGradient, memoryGradient);
         }
 
         int stateLength = DecoderStateLength(B), encoderStateLength = L * D * B * H, block = B * H;
@@ -272,23 +308,24 @@ public sealed class SequenceToSequenceModel
     /// </summary>
     private void DecodeTeacherForced(int B, int T, bool training)
     {
+        var workspace = _own;
         int E = Options.EmbeddingSize, H = Options.HiddenSize, M = MemoryWidth, X = E + M, L = Options.Layers, stateLength = DecoderStateLength(B);
         bool cell = Decoder.HasCellState;
-        Grow(ref _stepInputs, T * B * X);
+        Grow(ref workspace.StepInputs, T * B * X);
         Grow(ref _stepHidden, (T + 1) * stateLength);
         Grow(ref _stepCell, (T + 1) * stateLength);
-        _initialHidden.AsSpan(0, stateLength).CopyTo(_stepHidden);
-        if (cell) _initialCell.AsSpan(0, stateLength).CopyTo(_stepCell);
+        workspace.InitialHidden.AsSpan(0, stateLength).CopyTo(_stepHidden);
+        if (cell) workspace.InitialCell.AsSpan(0, stateLength).CopyTo(_stepCell);
         _stepSeed = _stepRandom.Next();
-        ReadOnlySpan<float> memory = _memory.AsSpan(0, _sourceSteps * B * M);
+        ReadOnlySpan<float> memory = workspace.Memory.AsSpan(0, workspace.SourceSteps * B * M);
         for (int t = 0; t < T; t++)
         {
-            Span<float> x = _stepInputs.AsSpan(t * B * X, B * X);
-            for (int b = 0; b < B; b++) _targetEmbedded.AsSpan((t * B + b) * E, E).CopyTo(x.Slice(b * X, E));
-            _additiveAttention!.Forward(t, _stepHidden.AsSpan(t * stateLength + (L - 1) * B * H, B * H), memory, x[E..], X);
+            Span<float> x = workspace.StepInputs.AsSpan(t * B * X, B * X);
+            for (int b = 0; b < B; b++) workspace.TargetEmbedded.AsSpan((t * B + b) * E, E).CopyTo(x.Slice(b * X, E));
+            _additiveAttention!.Forward(workspace.Bahdanau!, t, _stepHidden.AsSpan(t * stateLength + (L - 1) * B * H, B * H), memory, x[E..], X);
             // Dropout masks are reseeded per step, so the recomputation in backward draws the same ones.
             if (training) Decoder.ReseedDropout(unchecked(_stepSeed + t * 7919));
-            Decoder.Forward(x, B, default, _decoderOutput.AsSpan(t * B * H, B * H),
+            Decoder.Forward(x, B, default, workspace.DecoderOutput.AsSpan(t * B * H, B * H),
                 _stepHidden.AsSpan((t + 1) * stateLength, stateLength), cell ? _stepCell.AsSpan((t + 1) * stateLength, stateLength) : default,
                 _stepHidden.AsSpan(t * stateLength, stateLength), cell ? _stepCell.AsSpan(t * stateLength, stateLength) : default, training);
         }
@@ -302,7 +339,8 @@ public sealed class SequenceToSequenceModel
     /// </summary>
     private void BackpropagateTeacherForced(ReadOnlySpan<float> decoderOutputGradient, Span<float> memoryGradient)
     {
-        int B = _batch, T = _targetSteps, E = Options.EmbeddingSize, H = Options.HiddenSize, M = MemoryWidth, X = E + M, L = Options.Layers,
+        var workspace = _own;
+        int B = workspace.Batch, T = _targetSteps, E = Options.EmbeddingSize, H = Options.HiddenSize, M = MemoryWidth, X = E + M, L = Options.Layers,
             stateLength = DecoderStateLength(B);
         bool cell = Decoder.HasCellState;
         Grow(ref _stepOutput, B * H);
@@ -310,20 +348,20 @@ public sealed class SequenceToSequenceModel
         Grow(ref _carryHidden, stateLength);
         Grow(ref _carryCell, stateLength);
         Grow(ref _queryGradient, B * H);
-        Grow(ref _nextHidden, stateLength);
-        Grow(ref _nextCell, stateLength);
+        Grow(ref workspace.NextHidden, stateLength);
+        Grow(ref workspace.NextCell, stateLength);
         Span<float> carryHidden = _carryHidden.AsSpan(0, stateLength), carryCell = _carryCell.AsSpan(0, stateLength);
         Span<float> initialHiddenGradient = _initialHiddenGradient.AsSpan(0, stateLength), initialCellGradient = _initialCellGradient.AsSpan(0, stateLength);
         Span<float> dx = _stepInputGradient.AsSpan(0, B * X), queryGradient = _queryGradient.AsSpan(0, B * H);
         carryHidden.Clear();
         carryCell.Clear();
-        ReadOnlySpan<float> memory = _memory.AsSpan(0, _sourceSteps * B * M);
+        ReadOnlySpan<float> memory = workspace.Memory.AsSpan(0, workspace.SourceSteps * B * M);
         for (int t = T - 1; t >= 0; t--)
         {
-            ReadOnlySpan<float> x = _stepInputs.AsSpan(t * B * X, B * X);
+            ReadOnlySpan<float> x = workspace.StepInputs.AsSpan(t * B * X, B * X);
             Decoder.ReseedDropout(unchecked(_stepSeed + t * 7919));
-            Decoder.Forward(x, B, default, _stepOutput.AsSpan(0, B * H), _nextHidden.AsSpan(0, stateLength),
-                cell ? _nextCell.AsSpan(0, stateLength) : default, _stepHidden.AsSpan(t * stateLength, stateLength),
+            Decoder.Forward(x, B, default, _stepOutput.AsSpan(0, B * H), workspace.NextHidden.AsSpan(0, stateLength),
+                cell ? workspace.NextCell.AsSpan(0, stateLength) : default, _stepHidden.AsSpan(t * stateLength, stateLength),
                 cell ? _stepCell.AsSpan(t * stateLength, stateLength) : default, training: true);
             Decoder.Backward(decoderOutputGradient.Slice(t * B * H, B * H), carryHidden, cell ? carryCell : default, dx,
                 initialHiddenGradient, cell ? initialCellGradient : default);
@@ -343,33 +381,36 @@ public sealed class SequenceToSequenceModel
     /// Runs the encoder over source ids <c>[S, B]</c>: memory <c>[S, B, D·H]</c>, the bridged decoder initial state
     /// <c>[L, B, H]</c> (and cell), and the attention's keys.
     /// </summary>
-    private void Encode(ReadOnlySpan<int> sourceIds, int B, ReadOnlySpan<int> sourceLengths, bool training)
+    private void Encode(SequenceToSequenceWorkspace workspace, ReadOnlySpan<int> sourceIds, int B, ReadOnlySpan<int> sourceLengths, bool training)
     {
         int S = sourceIds.Length / B, E = Options.EmbeddingSize, H = Options.HiddenSize, M = MemoryWidth, D = Options.Directions, L = Options.Layers;
         int encoderStateLength = L * D * B * H, stateLength = DecoderStateLength(B), block = B * H;
         bool cell = Encoder.HasCellState;
-        Grow(ref _sourceEmbedded, S * B * E);
-        _sourceEmbedding.Forward(sourceIds, _sourceEmbedded);
-        Grow(ref _memory, S * B * M);
-        Grow(ref _encoderHidden, encoderStateLength);
-        Grow(ref _encoderCell, encoderStateLength);
-        Encoder.Forward(_sourceEmbedded.AsSpan(0, S * B * E), B, sourceLengths, _memory.AsSpan(0, S * B * M),
-            _encoderHidden.AsSpan(0, encoderStateLength), cell ? _encoderCell.AsSpan(0, encoderStateLength) : default, training: training);
-        Grow(ref _initialHidden, stateLength);
-        Grow(ref _initialCell, stateLength);
+        Grow(ref workspace.SourceEmbedded, S * B * E);
+        _sourceEmbedding.Forward(sourceIds, workspace.SourceEmbedded);
+        Grow(ref workspace.Memory, S * B * M);
+        Grow(ref workspace.EncoderHidden, encoderStateLength);
+        Grow(ref workspace.EncoderCell, encoderStateLength);
+        ReadOnlySpan<float> embedded = workspace.SourceEmbedded.AsSpan(0, S * B * E);
+        Span<float> memory = workspace.Memory.AsSpan(0, S * B * M), encoderHidden = workspace.EncoderHidden.AsSpan(0, encoderStateLength),
+            encoderCell = cell ? workspace.EncoderCell.AsSpan(0, encoderStateLength) : default;
+        if (workspace.Encoder is { } encoder) Encoder.Forward(encoder, embedded, B, sourceLengths, memory, encoderHidden, encoderCell);
+        else Encoder.Forward(embedded, B, sourceLengths, memory, encoderHidden, encoderCell, training: training);
+        Grow(ref workspace.InitialHidden, stateLength);
+        Grow(ref workspace.InitialCell, stateLength);
         for (int l = 0; l < L; l++)
         {
-            Span<float> hidden = _initialHidden.AsSpan(l * block, block), state = _initialCell.AsSpan(l * block, block);
-            _encoderHidden.AsSpan(l * D * block, block).CopyTo(hidden);
-            if (cell) _encoderCell.AsSpan(l * D * block, block).CopyTo(state);
+            Span<float> hidden = workspace.InitialHidden.AsSpan(l * block, block), state = workspace.InitialCell.AsSpan(l * block, block);
+            workspace.EncoderHidden.AsSpan(l * D * block, block).CopyTo(hidden);
+            if (cell) workspace.EncoderCell.AsSpan(l * D * block, block).CopyTo(state);
             for (int d = 1; d < D; d++)
             {
-                TensorPrimitives.Add(hidden, _encoderHidden.AsSpan((l * D + d) * block, block), hidden);
-                if (cell) TensorPrimitives.Add(state, _encoderCell.AsSpan((l * D + d) * block, block), state);
+                TensorPrimitives.Add(hidden, workspace.EncoderHidden.AsSpan((l * D + d) * block, block), hidden);
+                if (cell) TensorPrimitives.Add(state, workspace.EncoderCell.AsSpan((l * D + d) * block, block), state);
             }
         }
-        _attention?.Prepare(_memory.AsSpan(0, S * B * M), S, B, sourceLengths);
-        _additiveAttention?.Prepare(_memory.AsSpan(0, S * B * M), S, B, sourceLengths);
+        _attention?.Prepare(workspace.Luong!, workspace.Memory.AsSpan(0, S * B * M), S, B, sourceLengths);
+        _additiveAttention?.Prepare(workspace.Bahdanau!, workspace.Memory.AsSpan(0, S * B * M), S, B, sourceLengths);
     }
 
     /// <summary>
@@ -377,34 +418,34 @@ public sealed class SequenceToSequenceModel
     /// <paramref name="copies"/> times in a row (the beams of a beam search): writes the initial decoder state
     /// <c>[L, B·copies, H]</c> into <paramref name="hidden"/> and <paramref name="cellState"/> and keeps the memory.
     /// </summary>
-    internal void BeginDecoding(ReadOnlySpan<int> sourceIds, int batch, ReadOnlySpan<int> sourceLengths, int copies, Span<float> hidden, Span<float> cellState)
+    internal void BeginDecoding(SequenceToSequenceWorkspace workspace, ReadOnlySpan<int> sourceIds, int batch, ReadOnlySpan<int> sourceLengths, int copies, Span<float> hidden, Span<float> cellState)
     {
-        Encode(sourceIds, batch, sourceLengths, training: false);
-        _trained = false;
+        Encode(workspace, sourceIds, batch, sourceLengths, training: false);
+        if (ReferenceEquals(workspace, _own)) _trained = false;
         int S = sourceIds.Length / batch, H = Options.HiddenSize, M = MemoryWidth, rows = batch * copies;
-        _sourceSteps = S;
-        _batch = rows;
+        workspace.SourceSteps = S;
+        workspace.Batch = rows;
         if (copies > 1)
         {
             // Repeat memory rows and states: row b·copies + k reads source b.
-            Grow(ref _repeatedMemory, S * rows * M);
-            Grow(ref _repeatedLengths, rows);
+            Grow(ref workspace.RepeatedMemory, S * rows * M);
+            Grow(ref workspace.RepeatedLengths, rows);
             for (int s = 0; s < S; s++)
                 for (int b = 0; b < batch; b++)
                     for (int k = 0; k < copies; k++)
-                        _memory.AsSpan((s * batch + b) * M, M).CopyTo(_repeatedMemory.AsSpan((s * rows + b * copies + k) * M, M));
+                        workspace.Memory.AsSpan((s * batch + b) * M, M).CopyTo(workspace.RepeatedMemory.AsSpan((s * rows + b * copies + k) * M, M));
             for (int b = 0; b < batch; b++)
-                for (int k = 0; k < copies; k++) _repeatedLengths[b * copies + k] = sourceLengths[b];
-            (_memory, _repeatedMemory) = (_repeatedMemory, _memory);
-            _attention?.Prepare(_memory.AsSpan(0, S * rows * M), S, rows, _repeatedLengths.AsSpan(0, rows));
-            _additiveAttention?.Prepare(_memory.AsSpan(0, S * rows * M), S, rows, _repeatedLengths.AsSpan(0, rows));
+                for (int k = 0; k < copies; k++) workspace.RepeatedLengths[b * copies + k] = sourceLengths[b];
+            (workspace.Memory, workspace.RepeatedMemory) = (workspace.RepeatedMemory, workspace.Memory);
+            _attention?.Prepare(workspace.Luong!, workspace.Memory.AsSpan(0, S * rows * M), S, rows, workspace.RepeatedLengths.AsSpan(0, rows));
+            _additiveAttention?.Prepare(workspace.Bahdanau!, workspace.Memory.AsSpan(0, S * rows * M), S, rows, workspace.RepeatedLengths.AsSpan(0, rows));
         }
         for (int l = 0; l < Options.Layers; l++)
             for (int b = 0; b < batch; b++)
                 for (int k = 0; k < copies; k++)
                 {
-                    _initialHidden.AsSpan((l * batch + b) * H, H).CopyTo(hidden.Slice((l * rows + b * copies + k) * H, H));
-                    if (Decoder.HasCellState) _initialCell.AsSpan((l * batch + b) * H, H).CopyTo(cellState.Slice((l * rows + b * copies + k) * H, H));
+                    workspace.InitialHidden.AsSpan((l * batch + b) * H, H).CopyTo(hidden.Slice((l * rows + b * copies + k) * H, H));
+                    if (Decoder.HasCellState) workspace.InitialCell.AsSpan((l * batch + b) * H, H).CopyTo(cellState.Slice((l * rows + b * copies + k) * H, H));
                 }
     }
 
@@ -413,38 +454,42 @@ public sealed class SequenceToSequenceModel
     /// from the state <c>[L, B, H]</c> in <paramref name="hidden"/>/<paramref name="cellState"/> (updated in place) and writes
     /// log-probabilities <c>[B, V_t]</c>.
     /// </summary>
-    internal void DecodeStep(ReadOnlySpan<int> previous, Span<float> hidden, Span<float> cellState, Span<float> logProbabilities)
+    internal void DecodeStep(SequenceToSequenceWorkspace workspace, ReadOnlySpan<int> previous, Span<float> hidden, Span<float> cellState, Span<float> logProbabilities)
     {
         int B = previous.Length, E = Options.EmbeddingSize, H = Options.HiddenSize, V = TargetVocabularySize, stateLength = DecoderStateLength(B);
         bool cell = Decoder.HasCellState;
-        Grow(ref _targetEmbedded, B * E);
-        _targetEmbedding.Forward(previous, _targetEmbedded);
-        Grow(ref _decoderOutput, B * H);
-        ReadOnlySpan<float> input = _targetEmbedded.AsSpan(0, B * E);
+        Grow(ref workspace.TargetEmbedded, B * E);
+        _targetEmbedding.Forward(previous, workspace.TargetEmbedded);
+        Grow(ref workspace.DecoderOutput, B * H);
+        ReadOnlySpan<float> input = workspace.TargetEmbedded.AsSpan(0, B * E);
         if (_additiveAttention is not null)
         {
             // The decoder reads [embedding; context], the context attending from the previous top-layer state.
             int X = E + MemoryWidth;
-            Grow(ref _stepInputs, B * X);
-            for (int b = 0; b < B; b++) _targetEmbedded.AsSpan(b * E, E).CopyTo(_stepInputs.AsSpan(b * X, E));
-            _additiveAttention.Forward(0, hidden.Slice((Options.Layers - 1) * B * H, B * H), _memory.AsSpan(0, _sourceSteps * B * MemoryWidth),
-                _stepInputs.AsSpan(E, B * X - E), X);
-            input = _stepInputs.AsSpan(0, B * X);
+            Grow(ref workspace.StepInputs, B * X);
+            for (int b = 0; b < B; b++) workspace.TargetEmbedded.AsSpan(b * E, E).CopyTo(workspace.StepInputs.AsSpan(b * X, E));
+            _additiveAttention.Forward(workspace.Bahdanau!, 0, hidden.Slice((Options.Layers - 1) * B * H, B * H), workspace.Memory.AsSpan(0, workspace.SourceSteps * B * MemoryWidth),
+                workspace.StepInputs.AsSpan(E, B * X - E), X);
+            input = workspace.StepInputs.AsSpan(0, B * X);
         }
-        Grow(ref _nextHidden, stateLength);
-        Grow(ref _nextCell, stateLength);
+        Grow(ref workspace.NextHidden, stateLength);
+        Grow(ref workspace.NextCell, stateLength);
         // The new state goes to its own buffers first: Forward reads the old one as its initial state.
-        Span<float> nextHidden = _nextHidden.AsSpan(0, stateLength), nextCell = _nextCell.AsSpan(0, stateLength);
-        Decoder.Forward(input, B, default, _decoderOutput.AsSpan(0, B * H), nextHidden, cell ? nextCell : default,
-            hidden[..stateLength], cell ? cellState[..stateLength] : default, training: false);
+        Span<float> nextHidden = workspace.NextHidden.AsSpan(0, stateLength), nextCell = workspace.NextCell.AsSpan(0, stateLength);
+        Span<float> decoderOutput = workspace.DecoderOutput.AsSpan(0, B * H);
+        if (workspace.Decoder is { } decoder)
+            Decoder.Forward(decoder, input, B, default, decoderOutput, nextHidden, cell ? nextCell : default, hidden[..stateLength], cell ? cellState[..stateLength] : default);
+        else
+            Decoder.Forward(input, B, default, decoderOutput, nextHidden, cell ? nextCell : default, hidden[..stateLength], cell ? cellState[..stateLength] : default,
+                training: false);
         nextHidden.CopyTo(hidden);
         if (cell) nextCell.CopyTo(cellState);
-        ReadOnlySpan<float> features = _decoderOutput.AsSpan(0, B * H);
+        ReadOnlySpan<float> features = workspace.DecoderOutput.AsSpan(0, B * H);
         if (_attention is not null)
         {
-            Grow(ref _features, B * H);
-            _attention.Attend(_memory.AsSpan(0, _sourceSteps * B * MemoryWidth), features, 1, _features);
-            features = _features.AsSpan(0, B * H);
+            Grow(ref workspace.Features, B * H);
+            _attention.Attend(workspace.Luong!, workspace.Memory.AsSpan(0, workspace.SourceSteps * B * MemoryWidth), features, 1, workspace.Features);
+            features = workspace.Features.AsSpan(0, B * H);
         }
         _output.Forward(features, B, logProbabilities);
         for (int b = 0; b < B; b++)
@@ -479,17 +524,7 @@ public sealed class SequenceToSequenceModel
         }
     }
 
-    private void CheckSource(int[]? source, int row)
-    {
-        if (source is null || source.Length == 0)
-            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
-                $"Row {row}: the source sequence is empty; every source needs at least one token."), "sources");
-        for (int s = 0; s < source.Length; s++)
-            if ((uint)source[s] >= (uint)Options.SourceVocabularySize)
-                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
-                    $"Row {row}: source token {s} has id {source[s]}, outside the source vocabulary [0, {Options.SourceVocabularySize}); map unseen tokens to 0."),
-                    "sources");
-    }
+    private void CheckSource(int[]? source, int row) => CheckSource(source.AsSpan(), row);
 
     internal static float LogSumExp(ReadOnlySpan<float> values)
     {

@@ -81,7 +81,7 @@ public static class SequenceToSequenceModelFile
         if (!contents.Metadata.TryGetValue(KindKey, out var kind) || kind != Kind)
             throw new InvalidDataException($"{name} is not a sequence-to-sequence model ({KindKey} is '{kind ?? "absent"}'); load it with the class that wrote it.");
         string json = contents.Configuration ?? throw new InvalidDataException($"{name} has no configuration.");
-        var model = new SequenceToSequenceModel(FromJson(json, contents.Source));
+        var model = new SequenceToSequenceModel(FromJson(json, contents.Source), initialize: false);
         string[] known = [EncoderPrefix, DecoderPrefix, ModelFile.CheckpointPrefix.Optimizer, ModelFile.CheckpointPrefix.Trainer];
         var unexpected = contents.Tensors.Where(t => !known.Any(prefix => t.Name.StartsWith(prefix, StringComparison.Ordinal)))
             .Select(t => t.Name).ToList();
@@ -98,7 +98,7 @@ public static class SequenceToSequenceModelFile
     };
 
     private static IEnumerable<(string Name, int[] Shape, ReadOnlyMemory<float> Data)> Tensors(SequenceToSequenceModel model) =>
-        model.Parameters.Tensors.Select(tensor => (tensor.Name, (int[])tensor.Shape.Clone(), (ReadOnlyMemory<float>)model.Parameters.ValuesOf(tensor).ToArray()));
+        model.Parameters.Tensors.Select(tensor => (tensor.Name, (int[])tensor.Shape.Clone(), (ReadOnlyMemory<float>)model.Parameters.ReadOnlyValuesOf(tensor).ToArray()));
 
     /// <summary>The configuration and kind, for a checkpoint that must also load as a model.</summary>
     internal static IReadOnlyDictionary<string, string> KindMetadata() => new Dictionary<string, string>(StringComparer.Ordinal) { [KindKey] = Kind };

@@ -145,7 +145,7 @@ public sealed class TrainingLoop
                     _bestLoss = current;
                     _badEpochs = 0;
                     History.BestEpoch = epoch;
-                    _parameters.Values.CopyTo(_bestValues);
+                    _parameters.ReadOnlyValues.CopyTo(_bestValues);
                 }
                 else
                 {
@@ -251,7 +251,7 @@ public sealed class TrainingLoop
                int.Parse(Meta("trainer.plateau_cooldown"), CultureInfo.InvariantCulture))
             : null;
 
-        var snapshot = _parameters.Values.ToArray();
+        var snapshot = _parameters.ReadOnlyValues.ToArray();
         ModelFile.LoadInto(_parameters, contents, requireAll: true,
             ignorePrefixes: [ModelFile.CheckpointPrefix.Optimizer, ModelFile.CheckpointPrefix.Trainer]);
         try

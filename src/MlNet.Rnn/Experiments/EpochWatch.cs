@@ -35,7 +35,7 @@ internal sealed class EpochWatch(SequenceModel model, RecurrentExperimentMetric 
             if (keepBestWeights)
             {
                 BestWeights ??= new float[model.Parameters.Count];
-                model.Parameters.Values.CopyTo(BestWeights);
+                model.Parameters.ReadOnlyValues.CopyTo(BestWeights);
             }
         }
         return (History?.Epochs.Count ?? report.Epoch) >= _target ? EpochDecision.Stop : EpochDecision.Continue;

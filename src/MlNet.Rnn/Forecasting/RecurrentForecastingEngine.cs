@@ -32,7 +32,7 @@ public sealed class RecurrentForecastingEngine<TIn, TOut> where TIn : class wher
         var schema = InputSchema;
         foreach (var step in before) schema = step.GetOutputSchema(schema);
         transformer.CheckInput(schema);
-        _engine = transformer.CopyForecaster().CreateEngine();
+        _engine = transformer.Forecaster.CreateEngine();
         _outputDefinition = SchemaDefinition.Create(typeof(OutputRow));
         string?[] names = transformer.OutputNames;
         for (int i = _outputDefinition.Count - 1; i >= 0; i--)

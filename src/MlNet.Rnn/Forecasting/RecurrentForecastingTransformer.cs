@@ -4,6 +4,7 @@ using Microsoft.ML.Runtime;
 using MlNet.Rnn;
 using MlNet.Rnn.Core.Forecasting;
 using MlNet.Rnn.Forecasting;
+using MlNet.Rnn.Scoring;
 
 [assembly: LoadableClass(typeof(RecurrentForecastingTransformer), null, typeof(SignatureLoadModel),
     "Recurrent forecasting transformer (RNN, LSTM, GRU)", RecurrentForecastingTransformer.LoaderSignature)]
@@ -18,11 +19,14 @@ namespace MlNet.Rnn;
 /// time and can check-point its state. Saved and loaded by <c>mlContext.Model.Save/Load</c>, the forecaster inside as the
 /// core's model file.
 /// </summary>
-public sealed class RecurrentForecastingTransformer : ITransformer, ICanSaveModel
+public sealed class RecurrentForecastingTransformer : ITransformer, ICanSaveModel, IBatchScoringTask
 {
     internal const string LoaderSignature = "MlNetRnnForecaster";
     private const string ForecasterStream = "RecurrentForecaster.safetensors";
     private const uint Version = 0x00010001; // initial
+
+    /// <summary>Rows whose forecasts one forward pass computes (as many as <see cref="RecurrentTrainerOptions.ScoringBatchSize"/>'s default).</summary>
+    private const int ScoringBatchSize = 256;
 
     private readonly IHost _host;
     private readonly Lazy<byte[]> _snapshot;
@@ -44,7 +48,7 @@ public sealed class RecurrentForecastingTransformer : ITransformer, ICanSaveMode
         });
     }
 
-    /// <summary>The fitted forecaster (not thread-safe; scoring uses copies of it).</summary>
+    /// <summary>The fitted forecaster (its own methods are not thread-safe; scoring runs in engines over it and never changes it).</summary>
     public RecurrentForecaster Forecaster { get; }
 
     /// <summary>The series column.</summary>
@@ -70,23 +74,36 @@ public sealed class RecurrentForecastingTransformer : ITransformer, ICanSaveMode
     /// <summary>The output columns: forecast, lower bound, upper bound (null when not asked for).</summary>
     internal string?[] OutputNames => [OutputColumnName, ConfidenceLowerBoundColumn, ConfidenceUpperBoundColumn];
 
+    DataViewSchema.DetachedColumn[] IBatchScoringTask.OutputColumns =>
+        [.. OutputNames.OfType<string>().Select(name => new DataViewSchema.DetachedColumn(name, new VectorDataViewType(NumberDataViewType.Single, Forecaster.Horizon)))];
+
+    int IBatchScoringTask.ScoringBatchSize => ScoringBatchSize;
+
+    int IBatchScoringTask.MaxDegreeOfParallelism => Forecaster.Model.Options.MaxDegreeOfParallelism;
+
+    bool IBatchScoringTask.InOrder => true;
+
+    IEnumerable<DataViewSchema.Column> IBatchScoringTask.Dependencies(DataViewSchema inputSchema) => Columns.Active(inputSchema);
+
+    IBatchScorer IBatchScoringTask.CreateScorer(DataViewRow input, bool[] outputs, int maxDegreeOfParallelism) => new ForecastScorer(this, input);
+
     /// <summary>The input schema followed by the forecast and bound columns; throws when an input column is missing or mistyped.</summary>
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {
         _host.CheckValue(inputSchema, nameof(inputSchema));
         CheckInput(inputSchema);
-        var builder = new DataViewSchema.Builder();
-        builder.AddColumns(inputSchema);
-        foreach (string? name in OutputNames)
-            if (name is not null) builder.AddColumn(name, new VectorDataViewType(NumberDataViewType.Single, Forecaster.Horizon));
-        return builder.ToSchema();
+        return BatchScoredDataView.AppendTo(inputSchema, this);
     }
 
-    /// <summary>A lazy view of <paramref name="input"/> with the forecast after each row (rows read in order, one cursor).</summary>
+    /// <summary>
+    /// A lazy view of <paramref name="input"/> with the forecast after each row: rows are read in order by one cursor, and the
+    /// forecasts of a batch of rows are computed in one forward pass.
+    /// </summary>
     public IDataView Transform(IDataView input)
     {
         _host.CheckValue(input, nameof(input));
-        return new ForecastDataView(input, this, GetOutputSchema(input.Schema));
+        CheckInput(input.Schema);
+        return new BatchScoredDataView(input, this);
     }
 
     /// <summary>Not offered: a forecast depends on the rows before it. Use <see cref="CreateForecastingEngine{TIn, TOut}(MLContext)"/>.</summary>
@@ -110,9 +127,6 @@ public sealed class RecurrentForecastingTransformer : ITransformer, ICanSaveMode
             throw _host.Except($"The exogenous columns ({string.Join(", ", Columns.ExogenousColumnNames)}) hold {K} values per row; the forecaster was fitted with {Forecaster.ExogenousFeatures}.");
         return K;
     }
-
-    /// <summary>A copy of the forecaster, for one cursor or engine (the model reuses its buffers).</summary>
-    internal RecurrentForecaster CopyForecaster() => RecurrentForecaster.Load(new MemoryStream(_snapshot.Value, writable: false), "a copy of the fitted forecaster");
 
     /// <summary>This transformer with another forecaster (a check-pointed state).</summary>
     internal RecurrentForecastingTransformer With(RecurrentForecaster forecaster) =>

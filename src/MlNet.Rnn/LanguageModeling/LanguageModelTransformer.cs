@@ -6,6 +6,7 @@ using MlNet.Rnn;
 using MlNet.Rnn.Core.LanguageModeling;
 using MlNet.Rnn.Core.Training;
 using MlNet.Rnn.LanguageModeling;
+using MlNet.Rnn.Scoring;
 
 [assembly: LoadableClass(typeof(LanguageModelTransformer), null, typeof(SignatureLoadModel),
     "Recurrent language model transformer (RNN, LSTM, GRU)", LanguageModelTransformer.LoaderSignature)]
@@ -16,10 +17,10 @@ namespace MlNet.Rnn;
 /// A fitted recurrent language model. <see cref="Generate"/> writes text (one-to-many, from an empty prompt or a given one);
 /// <see cref="Transform"/> scores the text column of each row as a whole document (its tokens and the end token, each given
 /// the start token and the tokens before it) and adds four Single columns: <c>LogLikelihood</c> (natural log),
-/// <c>TokenCount</c>, <c>BitsPerToken</c> and <c>Perplexity</c>. Transform is lazy; each cursor and mapper scores in a model copy
-/// of its own. Saved and loaded by <c>mlContext.Model.Save/Load</c>, the network and vocabulary inside as the core's model file.
+/// <c>TokenCount</c>, <c>BitsPerToken</c> and <c>Perplexity</c>. Transform is lazy; each cursor and mapper scores its rows in batches
+/// in a workspace of its own over the shared model. Saved and loaded by <c>mlContext.Model.Save/Load</c>, the network and vocabulary inside as the core's model file.
 /// </summary>
-public sealed class LanguageModelTransformer : ITransformer, ICanSaveModel
+public sealed class LanguageModelTransformer : ITransformer, ICanSaveModel, IBatchScoringTask
 {
     internal const string LoaderSignature = "MlNetRnnLangModel";
 
@@ -40,8 +41,11 @@ public sealed class LanguageModelTransformer : ITransformer, ICanSaveModel
     private const string ModelStream = "LanguageModel.safetensors";
     private const uint Version = 0x00010001; // initial
 
+    /// <summary>Documents a cursor scores side by side (as many as <see cref="RecurrentTrainerOptions.ScoringBatchSize"/>'s default).</summary>
+    private const int ScoringBatchSize = 256;
+
     private readonly IHost _host;
-    private readonly byte[] _snapshot;
+    private readonly Lazy<byte[]> _snapshot;
     private readonly Lock _generating = new();
 
     internal LanguageModelTransformer(IHostEnvironment env, LanguageModel model, string inputColumnName, TrainingHistory? history)
@@ -50,12 +54,15 @@ public sealed class LanguageModelTransformer : ITransformer, ICanSaveModel
         Model = model;
         InputColumnName = inputColumnName;
         History = history;
-        using var stream = new MemoryStream();
-        model.Save(stream);
-        _snapshot = stream.ToArray();
+        _snapshot = new(() =>
+        {
+            using var stream = new MemoryStream();
+            model.Save(stream);
+            return stream.ToArray();
+        });
     }
 
-    /// <summary>The trained model (not thread-safe; <see cref="Generate"/> locks it, scoring uses copies).</summary>
+    /// <summary>The trained model (its own methods are not thread-safe; <see cref="Generate"/> locks it, scoring runs in workspaces over it).</summary>
     public LanguageModel Model { get; }
 
     /// <summary>The vocabulary: characters or tokens.</summary>
@@ -69,6 +76,19 @@ public sealed class LanguageModelTransformer : ITransformer, ICanSaveModel
 
     /// <summary>Always true: <c>PredictionEngine</c> can use this transformer.</summary>
     public bool IsRowToRowMapper => true;
+
+    DataViewSchema.DetachedColumn[] IBatchScoringTask.OutputColumns => [.. ScoreColumnNames.Select(name => new DataViewSchema.DetachedColumn(name, NumberDataViewType.Single))];
+
+    int IBatchScoringTask.ScoringBatchSize => ScoringBatchSize;
+
+    int IBatchScoringTask.MaxDegreeOfParallelism => Model.Model.Options.MaxDegreeOfParallelism;
+
+    bool IBatchScoringTask.InOrder => false;
+
+    IEnumerable<DataViewSchema.Column> IBatchScoringTask.Dependencies(DataViewSchema inputSchema) => [inputSchema[InputColumnName]];
+
+    IBatchScorer IBatchScoringTask.CreateScorer(DataViewRow input, bool[] outputs, int maxDegreeOfParallelism) =>
+        new DocumentScorer(this, input, maxDegreeOfParallelism);
 
     /// <summary>
     /// Continues <paramref name="prompt"/> (empty: from the start token alone) and returns the generated text only. Each token is
@@ -99,27 +119,24 @@ public sealed class LanguageModelTransformer : ITransformer, ICanSaveModel
     {
         _host.CheckValue(inputSchema, nameof(inputSchema));
         CheckInput(_host, inputSchema, InputColumnName, nameof(inputSchema));
-        return AppendTo(inputSchema);
+        return BatchScoredDataView.AppendTo(inputSchema, this);
     }
 
     /// <summary>A lazy view of <paramref name="input"/> with the per-row scores.</summary>
     public IDataView Transform(IDataView input)
     {
         _host.CheckValue(input, nameof(input));
-        var text = CheckInput(_host, input.Schema, InputColumnName, nameof(input));
-        return new ScoredTextDataView(input, this, text.Index, AppendTo(input.Schema));
+        CheckInput(_host, input.Schema, InputColumnName, nameof(input));
+        return new BatchScoredDataView(input, this);
     }
 
     /// <summary>A mapper that scores one row at a time (what <c>PredictionEngine</c> uses).</summary>
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
     {
         _host.CheckValue(inputSchema, nameof(inputSchema));
-        var text = CheckInput(_host, inputSchema, InputColumnName, nameof(inputSchema));
-        return new ScoringRowMapper(this, inputSchema, text.Index, AppendTo(inputSchema));
+        CheckInput(_host, inputSchema, InputColumnName, nameof(inputSchema));
+        return new BatchRowMapper(this, inputSchema);
     }
-
-    /// <summary>A copy of the model, for one cursor or mapper (the model reuses its buffers).</summary>
-    internal LanguageModel CopyModel() => LanguageModel.Load(new MemoryStream(_snapshot, writable: false), "a copy of the fitted language model");
 
     /// <summary>The text column, or an error naming it and its type.</summary>
     internal static DataViewSchema.Column CheckInput(IExceptionContext host, DataViewSchema schema, string name, string parameter)
@@ -146,14 +163,6 @@ public sealed class LanguageModelTransformer : ITransformer, ICanSaveModel
         return texts;
     }
 
-    private static DataViewSchema AppendTo(DataViewSchema inputSchema)
-    {
-        var builder = new DataViewSchema.Builder();
-        builder.AddColumns(inputSchema);
-        foreach (string name in ScoreColumnNames) builder.AddColumn(name, NumberDataViewType.Single);
-        return builder.ToSchema();
-    }
-
     private static VersionInfo GetVersionInfo() => new(
         modelSignature: "RNNLANGM",
         verWrittenCur: Version,
@@ -171,7 +180,7 @@ public sealed class LanguageModelTransformer : ITransformer, ICanSaveModel
         // string: input (text) column
         // stream LanguageModel.safetensors: the network and its vocabulary, as the core's model file (LanguageModel.Save)
         ctx.SaveNonEmptyString(InputColumnName);
-        ctx.SaveBinaryStream(ModelStream, stream => stream.Write(_snapshot));
+        ctx.SaveBinaryStream(ModelStream, stream => stream.Write(_snapshot.Value));
     }
 
     /// <summary>The loader ML.NET finds through <c>[LoadableClass]</c>.</summary>

@@ -5,8 +5,8 @@ namespace MlNet.Rnn.Models;
 
 /// <summary>
 /// A trained recurrent model: the core's <see cref="SequenceModel"/> (optional token embedding → recurrent stack → dense
-/// head), read-only. Scoring never touches it directly: every cursor and prediction engine gets its own copy with its
-/// own workspaces (<see cref="CreateWorkspace"/>), so cursors score in parallel.
+/// head), read-only and shared. Every cursor and prediction engine scores in a workspace of its own
+/// (<see cref="CreateWorkspace"/>), which copies no weights, so cursors score in parallel.
 /// </summary>
 public sealed class RecurrentModelParameters
 {
@@ -51,11 +51,6 @@ public sealed class RecurrentModelParameters
     /// <summary>Writes the network as the core's model file (safetensors with PyTorch names), which <see cref="SequenceModelFile"/> reads.</summary>
     public void SaveModelFile(Stream stream) => SequenceModelFile.Save(_model, stream);
 
-    /// <summary>A model with this one's weights and workspaces of its own.</summary>
-    internal SequenceModel CreateWorkspace(int maxDegreeOfParallelism)
-    {
-        var copy = new SequenceModel(_model.Options with { MaxDegreeOfParallelism = maxDegreeOfParallelism });
-        _model.Parameters.Values.CopyTo(copy.Parameters.Values);
-        return copy;
-    }
+    /// <summary>A new, empty workspace for scoring with this model (nothing copied), splitting a batch across up to <paramref name="maxDegreeOfParallelism"/> threads.</summary>
+    internal SequenceModelWorkspace CreateWorkspace(int maxDegreeOfParallelism) => _model.CreateWorkspace(maxDegreeOfParallelism);
 }

@@ -92,20 +92,14 @@ internal sealed class OutputColumns
     /// <summary>What column <paramref name="index"/> (among the added ones) holds.</summary>
     public Kind KindOf(int index) => _columns[index].Kind;
 
-    /// <summary><paramref name="input"/> followed by the added columns (which hide input columns of the same names).</summary>
-    public DataViewSchema AppendTo(DataViewSchema input)
-    {
-        var builder = new DataViewSchema.Builder();
-        builder.AddColumns(input);
-        foreach (var (_, column) in _columns) builder.AddColumn(column.Name, column.Type, column.Annotations);
-        return builder.ToSchema();
-    }
+    /// <summary>The added columns, in order (they hide input columns of the same names).</summary>
+    public DataViewSchema.DetachedColumn[] Columns => [.. _columns.Select(column => column.Column)];
 
     /// <summary>
     /// A getter of added column <paramref name="index"/> for the row the scorer holds at <paramref name="row"/>(); the scorer
     /// must have scored with the hidden state when that column is read.
     /// </summary>
-    public Delegate MakeGetter(int index, BatchScorer scorer, Func<int> row)
+    public Delegate MakeGetter(int index, SequenceModelScorer scorer, Func<int> row)
     {
         switch (_columns[index].Kind)
         {

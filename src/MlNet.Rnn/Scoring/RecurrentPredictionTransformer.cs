@@ -22,7 +22,7 @@ namespace MlNet.Rnn;
 /// <see cref="GetRowToRowMapper"/> serves <c>PredictionEngine</c> one row at a time. Saved and loaded by
 /// <c>mlContext.Model.Save/Load</c>, the network inside as the core's model file.
 /// </summary>
-public sealed class RecurrentPredictionTransformer : ISingleFeaturePredictionTransformer<RecurrentModelParameters>, ICanSaveModel
+public sealed class RecurrentPredictionTransformer : ISingleFeaturePredictionTransformer<RecurrentModelParameters>, ICanSaveModel, IBatchScoringTask
 {
     internal const string LoaderSignature = "MlNetRnnTransformer";
     private const string RegistrationName = nameof(RecurrentPredictionTransformer);
@@ -72,12 +72,25 @@ public sealed class RecurrentPredictionTransformer : ISingleFeaturePredictionTra
 
     internal int MaxDegreeOfParallelism { get; }
 
+    int IBatchScoringTask.ScoringBatchSize => ScoringBatchSize;
+
+    int IBatchScoringTask.MaxDegreeOfParallelism => MaxDegreeOfParallelism;
+
+    DataViewSchema.DetachedColumn[] IBatchScoringTask.OutputColumns => Outputs.Columns;
+
+    bool IBatchScoringTask.InOrder => false;
+
+    IEnumerable<DataViewSchema.Column> IBatchScoringTask.Dependencies(DataViewSchema inputSchema) => [inputSchema[FeatureColumnName]];
+
+    IBatchScorer IBatchScoringTask.CreateScorer(DataViewRow input, bool[] outputs, int maxDegreeOfParallelism) =>
+        new SequenceModelScorer(this, input, outputs, maxDegreeOfParallelism);
+
     /// <summary>The input schema followed by this model's columns; throws when the feature column is missing or of the wrong type.</summary>
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {
         _host.CheckValue(inputSchema, nameof(inputSchema));
         Column.CheckMatches(_host, inputSchema);
-        return Outputs.AppendTo(inputSchema);
+        return BatchScoredDataView.AppendTo(inputSchema, this);
     }
 
     /// <summary>A lazy view of <paramref name="input"/> with this model's columns; rows are scored in batches as cursors move.</summary>
@@ -85,7 +98,7 @@ public sealed class RecurrentPredictionTransformer : ISingleFeaturePredictionTra
     {
         _host.CheckValue(input, nameof(input));
         Column.CheckMatches(_host, input.Schema);
-        return new ScoredDataView(input, this);
+        return new BatchScoredDataView(input, this);
     }
 
     /// <summary>A mapper that scores one row at a time (what <c>PredictionEngine</c> uses).</summary>
@@ -93,7 +106,7 @@ public sealed class RecurrentPredictionTransformer : ISingleFeaturePredictionTra
     {
         _host.CheckValue(inputSchema, nameof(inputSchema));
         Column.CheckMatches(_host, inputSchema);
-        return new SingleRowMapper(this, inputSchema);
+        return new BatchRowMapper(this, inputSchema);
     }
 
     /// <summary>This model scoring <paramref name="rows"/> rows per batch.</summary>

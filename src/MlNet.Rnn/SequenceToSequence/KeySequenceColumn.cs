@@ -64,20 +64,23 @@ internal sealed class KeySequenceColumn
         return (KeyVectorReader)Activator.CreateInstance(type, row, column, KeyCount)!;
     }
 
-    /// <summary>A getter of a key vector of <paramref name="itemType"/>'s raw type that serves <paramref name="current"/>() (keys as UInt32).</summary>
-    public static Delegate MakeGetter(KeyDataViewType itemType, Func<uint[]> current)
+    /// <summary>
+    /// A getter of a key vector of <paramref name="itemType"/>'s raw type that serves the decoded target ids <paramref name="tokens"/>():
+    /// an id in [1, <paramref name="keyCount"/>] is that key, any other (an id the label has no key for) is key 0.
+    /// </summary>
+    public static Delegate MakeGetter(KeyDataViewType itemType, int keyCount, Func<int[]> tokens)
     {
         var method = typeof(KeySequenceColumn).GetMethod(nameof(Getter), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
             .MakeGenericMethod(itemType.RawType);
-        return (Delegate)method.Invoke(null, [current])!;
+        return (Delegate)method.Invoke(null, [keyCount, tokens])!;
     }
 
-    private static ValueGetter<VBuffer<T>> Getter<T>(Func<uint[]> current) where T : struct, IBinaryInteger<T> =>
+    private static ValueGetter<VBuffer<T>> Getter<T>(int keyCount, Func<int[]> tokens) where T : struct, IBinaryInteger<T> =>
         (ref VBuffer<T> value) =>
         {
-            uint[] keys = current();
-            var editor = VBufferEditor.Create(ref value, keys.Length);
-            for (int i = 0; i < keys.Length; i++) editor.Values[i] = T.CreateTruncating(keys[i]);
+            int[] ids = tokens();
+            var editor = VBufferEditor.Create(ref value, ids.Length);
+            for (int i = 0; i < ids.Length; i++) editor.Values[i] = ids[i] >= 1 && ids[i] <= keyCount ? T.CreateTruncating(ids[i]) : T.Zero;
             value = editor.Commit();
         };
 }
@@ -85,23 +88,44 @@ internal sealed class KeySequenceColumn
 /// <summary>Reads one row of a <see cref="KeySequenceColumn"/> as ids (sparse vectors densified).</summary>
 internal abstract class KeyVectorReader
 {
+    private int[] _reused = [];
+
     /// <summary>The column's name.</summary>
     public abstract string Name { get; }
 
-    /// <summary>The current row's ids in [0, K].</summary>
-    public abstract int[] Read();
+    /// <summary>The current row's ids in [0, K], written into <paramref name="ids"/> (replaced when too small); returns their count.</summary>
+    protected abstract int ReadInto(ref int[] ids);
+
+    /// <summary>The current row's ids in [0, K], in a new array.</summary>
+    public int[] Read()
+    {
+        int[] ids = [];
+        int count = ReadInto(ref ids);
+        return count == ids.Length ? ids : ids[..count];
+    }
 
     /// <summary>The current row's ids; an empty sequence is an error naming the row, the column and the fix.</summary>
     public int[] ReadNonEmpty(long row, string what)
     {
         int[] ids = Read();
-        if (ids.Length == 0)
-        {
-            string note = what == "target" ? " (the end token is added by the model)" : "";
-            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
-                $"Row {row}: column '{Name}' ({what}) is an empty sequence; every {what} needs at least one token{note}. Filter empty rows out first."));
-        }
+        CheckNotEmpty(ids.Length, row, what);
         return ids;
+    }
+
+    /// <summary>As <see cref="ReadNonEmpty"/>, in a buffer the next read reuses (nothing is allocated per row).</summary>
+    public ReadOnlySpan<int> ReadNonEmptyReused(long row, string what)
+    {
+        int count = ReadInto(ref _reused);
+        CheckNotEmpty(count, row, what);
+        return _reused.AsSpan(0, count);
+    }
+
+    private void CheckNotEmpty(int count, long row, string what)
+    {
+        if (count > 0) return;
+        string note = what == "target" ? " (the end token is added by the model)" : "";
+        throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+            $"Row {row}: column '{Name}' ({what}) is an empty sequence; every {what} needs at least one token{note}. Filter empty rows out first."));
     }
 }
 
@@ -112,10 +136,12 @@ internal sealed class KeyVectorReader<T>(DataViewRow row, DataViewSchema.Column 
 
     public override string Name => column.Name;
 
-    public override int[] Read()
+    protected override int ReadInto(ref int[] ids)
     {
         _getter(ref _buffer);
-        var ids = new int[_buffer.Length];
+        int length = _buffer.Length;
+        if (ids.Length < length) ids = new int[length];
+        ids.AsSpan(0, length).Clear();
         var keys = _buffer.GetValues();
         var indices = _buffer.GetIndices();
         for (int i = 0; i < keys.Length; i++)
@@ -123,6 +149,6 @@ internal sealed class KeyVectorReader<T>(DataViewRow row, DataViewSchema.Column 
             ulong key = ulong.CreateTruncating(keys[i]);
             ids[_buffer.IsDense ? i : indices[i]] = key <= (ulong)keyCount ? (int)key : 0;
         }
-        return ids;
+        return length;
     }
 }

@@ -6,6 +6,7 @@ using Microsoft.ML.Runtime;
 using MlNet.Rnn;
 using MlNet.Rnn.Core.SequenceToSequence;
 using MlNet.Rnn.Core.Training;
+using MlNet.Rnn.Scoring;
 using MlNet.Rnn.SequenceToSequence;
 
 [assembly: LoadableClass(typeof(SequenceToSequenceTransformer), null, typeof(SignatureLoadModel),
@@ -17,11 +18,11 @@ namespace MlNet.Rnn;
 /// A fitted recurrent encoder-decoder in a pipeline: reads the source key vector of each row and adds the decoded target,
 /// a variable-size key vector of the training label's key type (with its key values, so <c>MapKeyToValue</c> turns it back
 /// into tokens). <see cref="Transform"/> is lazy: a cursor reads a batch of rows ahead and decodes them at once (greedy
-/// decoding runs the batch together; beam search runs row by row), in a model copy of its own.
+/// decoding runs the batch together; beam search runs row by row), in a workspace of its own over the shared model.
 /// <see cref="GetRowToRowMapper"/> serves <c>PredictionEngine</c>. Saved and loaded by <c>mlContext.Model.Save/Load</c>,
 /// the network inside as the core's model file (<see cref="SequenceToSequenceModelFile"/>).
 /// </summary>
-public sealed class SequenceToSequenceTransformer : ITransformer, ICanSaveModel
+public sealed class SequenceToSequenceTransformer : ITransformer, ICanSaveModel, IBatchScoringTask
 {
     internal const string LoaderSignature = "MlNetRnnSeq2Seq";
     private const string ModelStream = "SequenceToSequenceModel.safetensors";
@@ -59,7 +60,7 @@ public sealed class SequenceToSequenceTransformer : ITransformer, ICanSaveModel
         });
     }
 
-    /// <summary>The trained encoder-decoder (not thread-safe; scoring uses copies of it).</summary>
+    /// <summary>The trained encoder-decoder (its own methods are not thread-safe; scoring runs in workspaces over it and never changes it).</summary>
     public SequenceToSequenceModel Model { get; }
 
     /// <summary>The epochs of training, or null for a loaded model.</summary>
@@ -95,12 +96,25 @@ public sealed class SequenceToSequenceTransformer : ITransformer, ICanSaveModel
 
     internal DataViewSchema.Annotations OutputAnnotations { get; }
 
+    DataViewSchema.DetachedColumn[] IBatchScoringTask.OutputColumns => [new(OutputColumnName, OutputType, OutputAnnotations)];
+
+    int IBatchScoringTask.ScoringBatchSize => ScoringBatchSize;
+
+    int IBatchScoringTask.MaxDegreeOfParallelism => Model.Options.MaxDegreeOfParallelism;
+
+    bool IBatchScoringTask.InOrder => false;
+
+    IEnumerable<DataViewSchema.Column> IBatchScoringTask.Dependencies(DataViewSchema inputSchema) => [inputSchema[FeatureColumnName]];
+
+    IBatchScorer IBatchScoringTask.CreateScorer(DataViewRow input, bool[] outputs, int maxDegreeOfParallelism) =>
+        new TranslationScorer(this, input, maxDegreeOfParallelism);
+
     /// <summary>The input schema followed by the predicted label; throws when the source column is missing or of the wrong type.</summary>
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {
         _host.CheckValue(inputSchema, nameof(inputSchema));
         CheckInput(inputSchema);
-        return AppendTo(inputSchema);
+        return BatchScoredDataView.AppendTo(inputSchema, this);
     }
 
     /// <summary>A lazy view of <paramref name="input"/> with the predicted label; rows are decoded in batches as cursors move.</summary>
@@ -108,7 +122,7 @@ public sealed class SequenceToSequenceTransformer : ITransformer, ICanSaveModel
     {
         _host.CheckValue(input, nameof(input));
         CheckInput(input.Schema);
-        return new DecodedDataView(input, this, AppendTo(input.Schema));
+        return new BatchScoredDataView(input, this);
     }
 
     /// <summary>A mapper that decodes one row at a time (what <c>PredictionEngine</c> uses).</summary>
@@ -116,25 +130,7 @@ public sealed class SequenceToSequenceTransformer : ITransformer, ICanSaveModel
     {
         _host.CheckValue(inputSchema, nameof(inputSchema));
         CheckInput(inputSchema);
-        return new DecodingRowMapper(this, inputSchema, AppendTo(inputSchema));
-    }
-
-    /// <summary>A copy of the model, for one cursor or mapper (the model reuses its buffers).</summary>
-    internal SequenceToSequenceModel CopyModel() =>
-        SequenceToSequenceModelFile.Load(new MemoryStream(_snapshot.Value, writable: false), "a copy of the fitted sequence-to-sequence model");
-
-    /// <summary>Decodes <paramref name="sources"/> with <paramref name="model"/> (a copy), as keys of the label's key type (0 where the model emitted no label key).</summary>
-    internal uint[][] Decode(SequenceToSequenceModel model, IReadOnlyList<int[]> sources)
-    {
-        var translations = model.Translate(sources, Decoding);
-        var keys = new uint[translations.Length][];
-        for (int i = 0; i < translations.Length; i++)
-        {
-            int[] tokens = translations[i].Tokens;
-            var row = keys[i] = new uint[tokens.Length];
-            for (int t = 0; t < tokens.Length; t++) row[t] = tokens[t] >= 1 && tokens[t] <= TargetKeyCount ? (uint)tokens[t] : 0u;
-        }
-        return keys;
+        return new BatchRowMapper(this, inputSchema);
     }
 
     private void CheckInput(DataViewSchema schema)
@@ -142,14 +138,6 @@ public sealed class SequenceToSequenceTransformer : ITransformer, ICanSaveModel
         var found = KeySequenceColumn.FromSchema(_host, schema, Source.Name, "source (feature)");
         if (found.KeyCount != Source.KeyCount)
             throw _host.ExceptSchemaMismatch(nameof(schema), "source (feature)", Source.Name, Source.Describe(), schema[Source.Name].Type.ToString());
-    }
-
-    private DataViewSchema AppendTo(DataViewSchema inputSchema)
-    {
-        var builder = new DataViewSchema.Builder();
-        builder.AddColumns(inputSchema);
-        builder.AddColumn(OutputColumnName, OutputType, OutputAnnotations);
-        return builder.ToSchema();
     }
 
     private static VersionInfo GetVersionInfo() => new(

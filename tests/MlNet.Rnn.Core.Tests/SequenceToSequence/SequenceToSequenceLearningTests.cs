@@ -54,7 +54,8 @@ public sealed class SequenceToSequenceLearningTests
         var options = new DecodingOptions { MaxLength = 12 };
         var greedy = model.Translate(sources, options);
         var beam = model.Translate(sources, options with { BeamWidth = 1 });
-        var beamSearch = SequenceDecoding.Beam(model, sources, options);
+        var (ids, lengths) = SequenceDecoding.Pad(sources);
+        var beamSearch = SequenceDecoding.Beam(model, model.CreateWorkspace(), ids, sources.Count, lengths, options);
         for (int i = 0; i < sources.Count; i++)
         {
             Assert.Equal(greedy[i].Tokens, beam[i].Tokens);

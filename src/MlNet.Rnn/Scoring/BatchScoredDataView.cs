@@ -1,59 +1,68 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using MlNet.Rnn.Data;
-using MlNet.Rnn.Models;
 
 namespace MlNet.Rnn.Scoring;
 
 /// <summary>
-/// The lazy result of <see cref="RecurrentPredictionTransformer.Transform"/>: the input's columns followed by the model's.
-/// Nothing is computed until a cursor moves. A cursor that needs an output column reads up to a batch of rows ahead,
-/// scores them in one forward pass of its own model copy, and serves them one by one; input columns it must also serve
-/// are held for the batch (<see cref="ColumnCache"/>). Memory is bounded by the batch; cursor sets score in parallel.
+/// The lazy result of every recurrent transformer's <c>Transform</c>: the input's columns followed by the task's. Nothing is
+/// computed until a cursor moves. A cursor that needs an added column reads up to a scoring batch of rows ahead, stages them
+/// in its own <see cref="IBatchScorer"/>, scores them in one pass over the shared model, and serves them one by one; the input
+/// columns it must also serve are held for the batch (<see cref="ColumnCache"/>). Memory is bounded by the batch; the
+/// cursors of a cursor set score in parallel, each in its own workspace.
 /// </summary>
-internal sealed class ScoredDataView : IDataView
+internal sealed class BatchScoredDataView : IDataView
 {
     private readonly IDataView _input;
-    private readonly RecurrentPredictionTransformer _transformer;
+    private readonly IBatchScoringTask _task;
 
-    public ScoredDataView(IDataView input, RecurrentPredictionTransformer transformer)
+    public BatchScoredDataView(IDataView input, IBatchScoringTask task)
     {
         _input = input;
-        _transformer = transformer;
-        Schema = transformer.Outputs.AppendTo(input.Schema);
+        _task = task;
+        Schema = AppendTo(input.Schema, task);
     }
 
-    public bool CanShuffle => _input.CanShuffle;
+    public bool CanShuffle => !_task.InOrder && _input.CanShuffle;
 
     public DataViewSchema Schema { get; }
 
     public long? GetRowCount() => _input.GetRowCount();
 
+    /// <summary><paramref name="inputSchema"/> followed by the task's columns.</summary>
+    public static DataViewSchema AppendTo(DataViewSchema inputSchema, IBatchScoringTask task)
+    {
+        var builder = new DataViewSchema.Builder();
+        builder.AddColumns(inputSchema);
+        foreach (var column in task.OutputColumns) builder.AddColumn(column.Name, column.Type, column.Annotations);
+        return builder.ToSchema();
+    }
+
     public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null)
     {
         var (inputColumns, served, outputs) = Split(columnsNeeded);
-        var cursor = _input.GetRowCursor(inputColumns, rand);
-        return new ScoringCursor(this, cursor, served, outputs, _transformer.MaxDegreeOfParallelism);
+        var cursor = _input.GetRowCursor(inputColumns, _task.InOrder ? null : rand);
+        return new Cursor(this, cursor, served, outputs, _task.MaxDegreeOfParallelism);
     }
 
     public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null)
     {
+        if (_task.InOrder) return [GetRowCursor(columnsNeeded)];
         var (inputColumns, served, outputs) = Split(columnsNeeded);
         var cursors = _input.GetRowCursorSet(inputColumns, n, rand);
-        int threads = Math.Max(1, _transformer.MaxDegreeOfParallelism / cursors.Length);
-        return [.. cursors.Select(cursor => (DataViewRowCursor)new ScoringCursor(this, cursor, served, outputs, threads))];
+        int threads = Math.Max(1, _task.MaxDegreeOfParallelism / cursors.Length);
+        return [.. cursors.Select(cursor => (DataViewRowCursor)new Cursor(this, cursor, served, outputs, threads))];
     }
 
     /// <summary>
-    /// The input columns to read (the feature column too when an output is needed), those the cursor serves (the ones
-    /// asked for), and the outputs asked for.
+    /// The input columns to read (the task's dependencies too when an added column is needed), those the cursor serves (the ones
+    /// asked for), and the added columns asked for.
     /// </summary>
     private (List<DataViewSchema.Column> Input, bool[] Served, bool[] Outputs) Split(IEnumerable<DataViewSchema.Column> columnsNeeded)
     {
         int inputCount = _input.Schema.Count;
         var input = new List<DataViewSchema.Column>();
         var served = new bool[inputCount];
-        var outputs = new bool[_transformer.Outputs.Count];
+        var outputs = new bool[_task.OutputColumns.Length];
         foreach (var column in columnsNeeded)
         {
             if (column.Index < inputCount)
@@ -63,48 +72,40 @@ internal sealed class ScoredDataView : IDataView
             }
             else outputs[column.Index - inputCount] = true;
         }
-        if (outputs.Any(needed => needed)) input.Add(_input.Schema[_transformer.FeatureColumnName]);
+        if (outputs.Any(needed => needed))
+            foreach (var column in _task.Dependencies(_input.Schema))
+                if (!input.Any(c => c.Index == column.Index)) input.Add(column);
         return (input, served, outputs);
     }
 
-    private sealed class ScoringCursor : DataViewRowCursor
+    private sealed class Cursor : DataViewRowCursor
     {
-        private const int MaxStagedValues = 1 << 22; // 16 MB of staged floats per cursor, whatever the batch size
-
-        private readonly ScoredDataView _parent;
+        private readonly BatchScoredDataView _parent;
         private readonly DataViewRowCursor _input;
         private readonly int _inputCount;
         private readonly bool[] _outputs;
-        private readonly bool _scoring, _hiddenState;
         private readonly ColumnCache?[] _caches;
-        private readonly SequenceReader? _reader;
-        private readonly BatchScorer? _scorer;
+        private readonly IBatchScorer? _scorer;
         private readonly ValueGetter<DataViewRowId> _inputIds;
+        private readonly int _capacity;
         private DataViewRowId[] _ids = [];
         private long[] _batches = [];
-        private readonly int _capacity;
         private int _count, _slot;
         private long _position = -1;
 
-        public ScoringCursor(ScoredDataView parent, DataViewRowCursor input, bool[] served, bool[] outputs, int maxDegreeOfParallelism)
+        public Cursor(BatchScoredDataView parent, DataViewRowCursor input, bool[] served, bool[] outputs, int maxDegreeOfParallelism)
         {
             _parent = parent;
             _input = input;
             _inputCount = input.Schema.Count;
             _outputs = outputs;
-            var transformer = parent._transformer;
-            _scoring = outputs.Any(needed => needed);
-            _hiddenState = Enumerable.Range(0, outputs.Length).Any(i => outputs[i] && transformer.Outputs.KindOf(i) == OutputColumns.Kind.HiddenState);
             _caches = new ColumnCache?[_inputCount];
             for (int i = 0; i < _inputCount; i++)
                 if (served[i]) _caches[i] = ColumnCache.Create(input, input.Schema[i]);
             _inputIds = input.GetIdGetter();
-            _capacity = _scoring ? transformer.ScoringBatchSize : 1;
-            if (_scoring)
-            {
-                _reader = transformer.Column.CreateReader(input);
-                _scorer = new BatchScorer(transformer.Model, transformer.Column, maxDegreeOfParallelism);
-            }
+            bool scoring = outputs.Any(needed => needed);
+            _capacity = scoring ? parent._task.ScoringBatchSize : 1;
+            if (scoring) _scorer = parent._task.CreateScorer(input, outputs, maxDegreeOfParallelism);
         }
 
         public override DataViewSchema Schema => _parent.Schema;
@@ -122,7 +123,7 @@ internal sealed class ScoredDataView : IDataView
                 throw new InvalidOperationException($"Column '{column.Name}' was not requested when the cursor was made; ask for it in columnsNeeded.");
             Delegate getter = column.Index < _inputCount
                 ? _caches[column.Index]!.Getter(() => _slot)
-                : _parent._transformer.Outputs.MakeGetter(column.Index - _inputCount, _scorer!, () => _slot);
+                : _scorer!.Getter(column.Index - _inputCount, () => _slot);
             return getter as ValueGetter<TValue> ?? throw new InvalidOperationException(
                 $"Column '{column.Name}' is of type {column.Type}; it cannot be read as {typeof(TValue).Name}.");
         }
@@ -142,7 +143,7 @@ internal sealed class ScoredDataView : IDataView
             _count = 0;
             _slot = 0;
             _scorer?.Clear();
-            while (_count < _capacity && (_scorer is null || _scorer.StagedValues < MaxStagedValues) && _input.MoveNext())
+            while (_count < _capacity && (_scorer is null || !_scorer.IsFull) && _input.MoveNext())
             {
                 if (_ids.Length <= _count)
                 {
@@ -153,15 +154,11 @@ internal sealed class ScoredDataView : IDataView
                 _inputIds(ref _ids[_count]);
                 _batches[_count] = _input.Batch;
                 foreach (var cache in _caches) cache?.Store(_count);
-                if (_scoring)
-                {
-                    _reader!.Read(_input.Position);
-                    _scorer!.Add(_reader);
-                }
+                _scorer?.Stage(_input.Position);
                 _count++;
             }
             if (_count == 0) return false;
-            _scorer?.Score(_hiddenState);
+            _scorer?.Score();
             return true;
         }
 

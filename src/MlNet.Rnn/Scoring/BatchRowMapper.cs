@@ -1,22 +1,22 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using MlNet.Rnn.Data;
 
 namespace MlNet.Rnn.Scoring;
 
 /// <summary>
-/// Maps single rows, for <c>PredictionEngine</c>: the outputs of a row are computed on first read, as a batch of one,
-/// in this mapper's own workspace, and kept until the input row moves. Input columns pass through.
+/// Maps single rows, for <c>PredictionEngine</c>, for every task: a row's added columns are computed on first read, as a batch
+/// of one, by this row's own <see cref="IBatchScorer"/> (made on first read: creating the mapper or the engine copies nothing),
+/// and kept until the input row moves. Input columns pass through.
 /// </summary>
-internal sealed class SingleRowMapper : IRowToRowMapper
+internal sealed class BatchRowMapper : IRowToRowMapper
 {
-    private readonly RecurrentPredictionTransformer _transformer;
+    private readonly IBatchScoringTask _task;
 
-    public SingleRowMapper(RecurrentPredictionTransformer transformer, DataViewSchema inputSchema)
+    public BatchRowMapper(IBatchScoringTask task, DataViewSchema inputSchema)
     {
-        _transformer = transformer;
+        _task = task;
         InputSchema = inputSchema;
-        OutputSchema = transformer.Outputs.AppendTo(inputSchema);
+        OutputSchema = BatchScoredDataView.AppendTo(inputSchema, task);
     }
 
     public DataViewSchema InputSchema { get; }
@@ -27,7 +27,9 @@ internal sealed class SingleRowMapper : IRowToRowMapper
     {
         var columns = dependingColumns.ToArray();
         var needed = columns.Where(c => c.Index < InputSchema.Count).Select(c => InputSchema[c.Index]).ToList();
-        if (columns.Any(c => c.Index >= InputSchema.Count)) needed.Add(InputSchema[_transformer.FeatureColumnName]);
+        if (columns.Any(c => c.Index >= InputSchema.Count))
+            foreach (var column in _task.Dependencies(InputSchema))
+                if (!needed.Any(c => c.Index == column.Index)) needed.Add(column);
         return needed;
     }
 
@@ -36,22 +38,22 @@ internal sealed class SingleRowMapper : IRowToRowMapper
 
     private sealed class MappedRow : DataViewRow
     {
-        private readonly SingleRowMapper _parent;
+        private readonly BatchRowMapper _parent;
         private readonly DataViewRow _input;
         private readonly HashSet<int> _active;
-        private readonly Lazy<(SequenceReader Reader, BatchScorer Scorer)> _workspace;
-        private readonly bool _hiddenState;
+        private readonly Lazy<IBatchScorer> _scorer;
         private long _scoredPosition = -1;
 
-        public MappedRow(SingleRowMapper parent, DataViewRow input, HashSet<int> active)
+        public MappedRow(BatchRowMapper parent, DataViewRow input, HashSet<int> active)
         {
             _parent = parent;
             _input = input;
             _active = active;
-            var transformer = parent._transformer;
             int inputCount = parent.InputSchema.Count;
-            _hiddenState = active.Any(i => i >= inputCount && transformer.Outputs.KindOf(i - inputCount) == OutputColumns.Kind.HiddenState);
-            _workspace = new(() => (transformer.Column.CreateReader(input), new BatchScorer(transformer.Model, transformer.Column, maxDegreeOfParallelism: 1)));
+            var outputs = new bool[parent._task.OutputColumns.Length];
+            foreach (int index in active)
+                if (index >= inputCount) outputs[index - inputCount] = true;
+            _scorer = new(() => parent._task.CreateScorer(input, outputs, maxDegreeOfParallelism: 1));
         }
 
         public override DataViewSchema Schema => _parent.OutputSchema;
@@ -70,7 +72,7 @@ internal sealed class SingleRowMapper : IRowToRowMapper
             if (column.Index < inputCount) return _input.GetGetter<TValue>(_input.Schema[column.Index]);
             if (!IsColumnActive(column))
                 throw new InvalidOperationException($"Column '{column.Name}' was not requested when the row was made; ask for it in activeColumns.");
-            Delegate getter = _parent._transformer.Outputs.MakeGetter(column.Index - inputCount, _workspace.Value.Scorer, Current);
+            Delegate getter = _scorer.Value.Getter(column.Index - inputCount, Current);
             return getter as ValueGetter<TValue> ?? throw new InvalidOperationException(
                 $"Column '{column.Name}' is of type {column.Type}; it cannot be read as {typeof(TValue).Name}.");
         }
@@ -80,11 +82,10 @@ internal sealed class SingleRowMapper : IRowToRowMapper
         {
             if (_scoredPosition != _input.Position || _input.Position < 0)
             {
-                var (reader, scorer) = _workspace.Value;
-                reader.Read(_input.Position);
+                var scorer = _scorer.Value;
                 scorer.Clear();
-                scorer.Add(reader);
-                scorer.Score(_hiddenState);
+                scorer.Stage(_input.Position);
+                scorer.Score();
                 _scoredPosition = _input.Position;
             }
             return 0;

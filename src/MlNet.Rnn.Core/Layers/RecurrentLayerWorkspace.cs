@@ -1,0 +1,90 @@
+using MlNet.Rnn.Core.Kernels;
+
+namespace MlNet.Rnn.Core.Layers;
+
+/// <summary>
+/// What one pass of a <see cref="RecurrentLayer{TCell}"/> writes, for one caller: the packing of its batch and, per
+/// direction, the input projections <c>[N, G·H]</c>, the step products <c>[B, G·H]</c> and states <c>[B, H]</c>; in training
+/// also the caches, previous states and gate gradients backward needs. Buffers grow to the largest batch and are reused.
+/// </summary>
+internal sealed class RecurrentLayerWorkspace
+{
+    public RecurrentLayerWorkspace(int directions, int maxDegreeOfParallelism)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxDegreeOfParallelism);
+        Directions = new DirectionBuffers[directions];
+        for (int d = 0; d < directions; d++) Directions[d] = new DirectionBuffers();
+        MaxDegreeOfParallelism = maxDegreeOfParallelism;
+    }
+
+    /// <summary>Per direction, forward first.</summary>
+    public DirectionBuffers[] Directions { get; }
+
+    /// <summary>Threads a pass may split the batch across.</summary>
+    public int MaxDegreeOfParallelism { get; set; }
+
+    /// <summary>The packing of the last pass.</summary>
+    public SequenceLayout? Layout { get; set; }
+
+    /// <summary>Whether the last pass applied recurrent dropout (training only).</summary>
+    public bool Masked { get; set; }
+
+    /// <summary>B of the recurrent-dropout masks last sampled, −1 before any.</summary>
+    public int MasksBatch { get; set; } = -1;
+
+    /// <summary>Sorted-row bounds of the chunks threads run.</summary>
+    public int[] ChunkBounds = [];
+
+    /// <summary>The layer's own workspace packs its weights here every pass; other workspaces read the layer's shared copy.</summary>
+    public PackedRecurrentWeights? Packed { get; set; }
+}
+
+/// <summary>One direction's buffers (sized once, grown only when a batch is larger).</summary>
+internal sealed class DirectionBuffers
+{
+    public PackedMatrix? PackedRecurrentBackward;
+    public float[] RecurrentMask = [], MaskedHidden = [], RecurrentGradientScratch = [];
+    public float[] InputProjection = [], RecurrentProjection = [], Hidden = [], Cell = [],
+        Cache = [], PreviousHidden = [], InputGateGradient = [], RecurrentGateGradient = [], HiddenGradient = [], CellGradient = [];
+    public bool Training, GivenInitialHidden, GivenInitialCell;
+
+    public void Reserve(int N, int B, int H, int GH, int CW, bool training, bool separateRecurrentGradient)
+    {
+        SequenceLayout.EnsureCapacity(ref InputProjection, N * GH);
+        SequenceLayout.EnsureCapacity(ref RecurrentProjection, B * GH);
+        SequenceLayout.EnsureCapacity(ref Hidden, B * H);
+        SequenceLayout.EnsureCapacity(ref Cell, B * H);
+        if (!training) return;
+        SequenceLayout.EnsureCapacity(ref Cache, N * CW);
+        SequenceLayout.EnsureCapacity(ref PreviousHidden, N * H);
+        SequenceLayout.EnsureCapacity(ref InputGateGradient, N * GH);
+        if (separateRecurrentGradient) SequenceLayout.EnsureCapacity(ref RecurrentGateGradient, N * GH);
+        SequenceLayout.EnsureCapacity(ref HiddenGradient, B * H);
+        SequenceLayout.EnsureCapacity(ref CellGradient, B * H);
+        SequenceLayout.EnsureCapacity(ref RecurrentGradientScratch, B * H);
+    }
+}
+
+/// <summary>
+/// A layer's weights as the time loop reads them: <c>W_hhᵀ</c> of each direction packed for the step GEMM and the biases
+/// summed into the input projection <c>[G·H]</c>, made at one <see cref="Parameters.ParameterSet.Version"/>.
+/// </summary>
+internal sealed class PackedRecurrentWeights
+{
+    public PackedRecurrentWeights(int directions)
+    {
+        Recurrent = new PackedMatrix[directions];
+        CombinedBias = new float[directions][];
+        for (int d = 0; d < directions; d++)
+        {
+            Recurrent[d] = new PackedMatrix();
+            CombinedBias[d] = [];
+        }
+    }
+
+    public PackedMatrix[] Recurrent { get; }
+
+    public float[][] CombinedBias { get; }
+
+    public int Version { get; init; }
+}

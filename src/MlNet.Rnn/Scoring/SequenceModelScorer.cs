@@ -1,0 +1,92 @@
+using Microsoft.ML;
+using MlNet.Rnn.Core.Data;
+using MlNet.Rnn.Core.Models;
+using MlNet.Rnn.Data;
+
+namespace MlNet.Rnn.Scoring;
+
+/// <summary>
+/// The scorer of <see cref="RecurrentPredictionTransformer"/> (classification, regression, tagging) for one cursor or prediction
+/// engine: each row's sequence is staged in a <see cref="SequenceDataset"/>, the staged rows are filled into one padded
+/// <see cref="SequenceBatch"/> and run through the shared model in this scorer's <see cref="SequenceModelWorkspace"/>, giving the
+/// raw outputs <c>[B, O]</c> (or <c>[T, B, O]</c> per step) and, when asked, the final hidden states <c>[B, D·H]</c>. Buffers grow
+/// to the largest batch and are reused; the model is never copied.
+/// </summary>
+internal sealed class SequenceModelScorer : IBatchScorer
+{
+    /// <summary>16 MB of staged floats per cursor, whatever the batch size.</summary>
+    private const int MaxStagedValues = 1 << 22;
+
+    private static readonly float[] s_noTarget = [0f];
+    private readonly OutputColumns _outputs;
+    private readonly SequenceReader _reader;
+    private readonly SequenceModelWorkspace _workspace;
+    private readonly SequenceDataset _staged;
+    private readonly SequenceBatch _batch = new();
+    private readonly bool _tokens, _hiddenState;
+    private readonly int _outputSize, _hiddenStateSize;
+    private float[] _raw = [], _hidden = [];
+    private int[] _indices = [];
+
+    public SequenceModelScorer(RecurrentPredictionTransformer transformer, DataViewRow input, bool[] outputs, int maxDegreeOfParallelism)
+    {
+        _outputs = transformer.Outputs;
+        _reader = transformer.Column.CreateReader(input);
+        _workspace = transformer.Model.CreateWorkspace(maxDegreeOfParallelism);
+        _tokens = transformer.Column.Tokens;
+        _staged = new SequenceDataset(_tokens ? 0 : transformer.Column.FeaturesPerStep, targetWidth: 1);
+        _hiddenState = Enumerable.Range(0, outputs.Length).Any(i => outputs[i] && _outputs.KindOf(i) == OutputColumns.Kind.HiddenState);
+        _outputSize = transformer.Model.OutputSize;
+        _hiddenStateSize = transformer.Model.HiddenStateSize;
+    }
+
+    public int Count => _staged.Count;
+
+    public bool IsFull => _staged.ValueCount >= MaxStagedValues;
+
+    public void Stage(long position)
+    {
+        _reader.Read(position);
+        if (_tokens) _staged.AddTokens(_reader.Ids, s_noTarget);
+        else _staged.Add(_reader.Values, s_noTarget);
+    }
+
+    public void Clear() => _staged.Clear();
+
+    public void Score()
+    {
+        int B = _staged.Count;
+        if (B == 0) return;
+        if (_indices.Length < B) _indices = new int[Math.Max(B, 2 * _indices.Length)];
+        for (int b = 0; b < B; b++) _indices[b] = b;
+        _staged.Fill(_indices.AsSpan(0, B), _batch);
+        var model = _workspace.Model;
+        int length = model.OutputRows(_batch) * _outputSize; // [B, O], or [T, B, O] for a model that reads out every step
+        Grow(ref _raw, length);
+        _workspace.Forward(_batch, _raw.AsSpan(0, length));
+        if (_hiddenState)
+        {
+            Grow(ref _hidden, B * _hiddenStateSize);
+            _workspace.ReadoutFeatures[..(B * _hiddenStateSize)].CopyTo(_hidden);
+        }
+    }
+
+    public Delegate Getter(int output, Func<int> row) => _outputs.MakeGetter(output, this, row);
+
+    /// <summary>Raw outputs of scored row <paramref name="row"/>.</summary>
+    public ReadOnlySpan<float> RawOutput(int row) => _raw.AsSpan(row * _outputSize, _outputSize);
+
+    /// <summary>T of scored row <paramref name="row"/>.</summary>
+    public int Steps(int row) => _staged.LengthOf(row);
+
+    /// <summary>Raw outputs of step <paramref name="step"/> of scored row <paramref name="row"/>, for a model that reads out every step.</summary>
+    public ReadOnlySpan<float> StepOutput(int row, int step) => _raw.AsSpan((step * _batch.BatchSize + row) * _outputSize, _outputSize);
+
+    /// <summary>The final hidden state <c>[D·H]</c> of scored row <paramref name="row"/> (scored with the hidden-state column active).</summary>
+    public ReadOnlySpan<float> HiddenState(int row) => _hidden.AsSpan(row * _hiddenStateSize, _hiddenStateSize);
+
+    private static void Grow(ref float[] buffer, int length)
+    {
+        if (buffer.Length < length) buffer = new float[Math.Max(length, buffer.Length * 2)];
+    }
+}
