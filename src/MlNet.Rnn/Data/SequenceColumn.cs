@@ -7,13 +7,14 @@ namespace MlNet.Rnn.Data;
 
 /// <summary>
 /// The feature column a recurrent model reads, and how: a Single vector (fixed or variable size) of T steps × I values,
-/// step-major; or a key vector of T token ids, key k read as embedding row k (key 0, missing, and keys beyond the
-/// vocabulary read as row 0, "unknown"). Checks the column's type once; <see cref="SequenceReader"/> checks each row.
+/// step-major; or a key vector of T token ids of any key type, read as <see cref="KeyVectorColumn"/> says (key k is embedding
+/// row k; key 0, missing, and keys beyond the vocabulary are row 0, "unknown"). Checks the column's type once;
+/// <see cref="SequenceReader"/> checks each row.
 /// </summary>
 internal sealed class SequenceColumn
 {
     /// <summary>What the error messages say the column must be.</summary>
-    public const string Expected = "a vector of Single (fixed or variable size) or a vector of keys (e.g. from MapValueToKey)";
+    public const string Expected = "a vector of Single (fixed or variable size) or a vector of keys (e.g. from MapValueToKey or TokenizeIntoCharactersAsKeys)";
 
     private SequenceColumn(string name, int featuresPerStep, int keyCount)
     {
@@ -50,8 +51,7 @@ internal sealed class SequenceColumn
         if (column.Type is VectorDataViewType vector)
         {
             if (vector.ItemType == NumberDataViewType.Single) return Numeric(name, featuresPerStep);
-            if (vector.ItemType is KeyDataViewType key && key.RawType == typeof(uint) && key.Count is > 0 and < int.MaxValue)
-                return Keys(name, (int)key.Count);
+            if (KeyVectorColumn.KeyCountOf(vector) is int keys) return Keys(name, keys);
         }
         throw ectx.ExceptSchemaMismatch(nameof(schema), "feature", name, Expected, column.Type.ToString());
     }
@@ -61,7 +61,7 @@ internal sealed class SequenceColumn
     {
         if (!shape.TryFindColumn(name, out var column)) throw ectx.ExceptSchemaMismatch(nameof(shape), "feature", name);
         bool vector = column.Kind != SchemaShape.Column.VectorKind.Scalar;
-        bool fits = vector && (column.IsKey ? column.ItemType.RawType == typeof(uint) : column.ItemType == NumberDataViewType.Single);
+        bool fits = vector && (column.IsKey || column.ItemType == NumberDataViewType.Single);
         if (!fits) throw ectx.ExceptSchemaMismatch(nameof(shape), "feature", name, Expected, Describe(column));
     }
 

@@ -12,9 +12,8 @@ internal sealed class SequenceReader
 {
     private readonly SequenceColumn _column;
     private readonly ValueGetter<VBuffer<float>>? _numbers;
-    private readonly ValueGetter<VBuffer<uint>>? _keys;
+    private readonly KeyVectorReader? _keys;
     private VBuffer<float> _numberBuffer;
-    private VBuffer<uint> _keyBuffer;
     private float[] _values = [];
     private int[] _ids = [];
 
@@ -22,7 +21,7 @@ internal sealed class SequenceReader
     {
         _column = column;
         var schemaColumn = row.Schema[column.Name];
-        if (column.Tokens) _keys = row.GetGetter<VBuffer<uint>>(schemaColumn);
+        if (column.Tokens) _keys = KeyVectorReader.Create(row, schemaColumn, column.KeyCount);
         else _numbers = row.GetGetter<VBuffer<float>>(schemaColumn);
     }
 
@@ -40,19 +39,8 @@ internal sealed class SequenceReader
     {
         if (_column.Tokens)
         {
-            _keys!(ref _keyBuffer);
-            int length = _keyBuffer.Length;
+            int length = _keys!.ReadInto(ref _ids); // an unseen key reads as unknown (id 0)
             if (length == 0) throw EmptyRow(row);
-            if (_ids.Length < length) _ids = new int[Math.Max(length, _ids.Length * 2)];
-            _ids.AsSpan(0, length).Clear();
-            var keys = _keyBuffer.GetValues();
-            var indices = _keyBuffer.GetIndices();
-            uint count = (uint)_column.KeyCount;
-            for (int i = 0; i < keys.Length; i++)
-            {
-                uint key = keys[i];
-                _ids[_keyBuffer.IsDense ? i : indices[i]] = key <= count ? (int)key : 0; // an unseen key reads as unknown
-            }
             Steps = length;
             return;
         }

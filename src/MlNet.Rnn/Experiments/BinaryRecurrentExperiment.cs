@@ -22,8 +22,8 @@ public sealed class BinaryRecurrentExperiment : RecurrentExperiment<RecurrentBin
 
     private protected override IReadOnlyList<RecurrentExperimentMetric> FittingMetrics => [RecurrentExperimentMetric.Accuracy, RecurrentExperimentMetric.ValidationLoss];
 
-    private protected override IExperimentTrainer CreateTrainer(IHostEnvironment env, RecurrentCellType cell, RecurrentBinaryTrainer.Options options) =>
-        new PerSequenceExperimentTrainer<RecurrentBinaryTrainer.Options>(new RecurrentBinaryTrainer(env, cell, options));
+    private protected override RecurrentTrainerBase<RecurrentBinaryTrainer.Options> CreateTrainer(IHostEnvironment env, RecurrentCellType cell, RecurrentBinaryTrainer.Options options) =>
+        new RecurrentBinaryTrainer(env, cell, options);
 
     private protected override BinaryClassificationMetrics Evaluate(MLContext mlContext, IDataView scored, string labelColumnName) =>
         mlContext.BinaryClassification.Evaluate(scored, labelColumnName);

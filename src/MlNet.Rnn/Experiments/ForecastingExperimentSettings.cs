@@ -8,7 +8,7 @@ namespace MlNet.Rnn.Experiments;
 /// <see cref="RecurrentSearchSpace.RecurrentDropout"/> and <see cref="RecurrentSearchSpace.LearnedInitialState"/> are not drawn),
 /// optionally window sizes, the estimator options every trial starts from, the validation tail, and the successive-halving
 /// schedule: a trial is first fitted for <see cref="MinimumEpochs"/> epochs; only the best 1/<see cref="ReductionFactor"/> of a
-/// rung are fitted again for ×<see cref="ReductionFactor"/> epochs, up to the estimator options' <see cref="RecurrentForecastingEstimator.Options.NumberOfEpochs"/>.
+/// rung are fitted again for ×<see cref="ReductionFactor"/> epochs, up to the estimator options' <see cref="RecurrentTrainerOptionsBase.NumberOfEpochs"/>.
 /// </summary>
 public sealed class ForecastingExperimentSettings
 {
@@ -29,7 +29,7 @@ public sealed class ForecastingExperimentSettings
 
     /// <summary>
     /// Every option a trial does not draw (confidence level, bounds, calibration fraction, early stopping, parallelism…); its
-    /// <see cref="RecurrentForecastingEstimator.Options.NumberOfEpochs"/> is the most epochs any trial trains. Its columns,
+    /// <see cref="RecurrentTrainerOptionsBase.NumberOfEpochs"/> is the most epochs any trial trains. Its columns,
     /// window size, horizon and seed are ignored: <c>Execute</c>'s arguments and <see cref="Seed"/> give them.
     /// </summary>
     public RecurrentForecastingEstimator.Options EstimatorOptions { get; set; } = new();

@@ -112,25 +112,16 @@ public sealed class ForecastingRecurrentExperiment
 
         using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var timer = BudgetTimer.Start(budget, TimeSpan.FromSeconds(Settings.MaxExperimentTimeInSeconds) - time.GetElapsedTime(start), time);
-        while (!budget.IsCancellationRequested)
-        {
-            var job = halving.NextPromotion();
-            if (job is null && trials.Count < Settings.MaxTrials)
+        halving.Search(trials, id => new ForecastingTrial(id, Sample(sampler, template, K, windowSize, horizon), data), Settings.MaxTrials,
+            (trial, epochs) => trial.Advance(epochs, halving.Rungs[^1], budget.Token),
+            trial =>
             {
-                trials.Add(new ForecastingTrial(trials.Count + 1, Sample(sampler, template, K, windowSize, horizon), data));
-                job = (trials[^1], 0);
-            }
-            job ??= halving.LastPromotion();
-            if (job is not var (trial, rung)) break;
-            bool whole = trial.Advance(halving.Rungs[rung], halving.Rungs[^1], budget.Token);
-            if (whole) halving.Record(trial);
-            var detail = trial.Detail();
-            var leader = ForecastingRunDetail.Rank(trials.Select(t => t.Detail())).FirstOrDefault();
-            Log(channel, logger, string.Create(CultureInfo.InvariantCulture,
-                $"{detail}{(leader is null ? "" : $"  | leader: trial {leader.TrialId}, MAE {leader.MeanAbsoluteError:G5}")}"));
-            progressHandler?.Report(detail);
-            if (!whole) break;
-        }
+                var detail = trial.Detail();
+                var leader = ForecastingRunDetail.Rank(trials.Select(t => t.Detail())).FirstOrDefault();
+                Log(channel, logger, string.Create(CultureInfo.InvariantCulture,
+                    $"{detail}{(leader is null ? "" : $"  | leader: trial {leader.TrialId}, MAE {leader.MeanAbsoluteError:G5}")}"));
+                progressHandler?.Report(detail);
+            }, budget.Token);
         var searchTime = time.GetElapsedTime(start);
         bool cancelled = cancellationToken.IsCancellationRequested;
 
@@ -203,7 +194,7 @@ public sealed class ForecastingRecurrentExperiment
         }
         if (Settings.EstimatorOptions is null)
             throw new ArgumentNullException(nameof(Settings.EstimatorOptions), "EstimatorOptions is null: give the forecasting estimator's options.");
-        Settings.EstimatorOptions.Validate(Settings.SearchSpace.Cells[0]);
+        Settings.EstimatorOptions.Validate();
         double fraction = Settings.ValidationFraction;
         if (!(fraction > 0 && fraction < 1))
             throw new ArgumentOutOfRangeException(nameof(Settings.ValidationFraction), fraction, string.Create(CultureInfo.InvariantCulture,

@@ -22,8 +22,8 @@ public sealed class MulticlassRecurrentExperiment : RecurrentExperiment<Recurren
 
     private protected override IReadOnlyList<RecurrentExperimentMetric> FittingMetrics => [RecurrentExperimentMetric.Accuracy, RecurrentExperimentMetric.ValidationLoss];
 
-    private protected override IExperimentTrainer CreateTrainer(IHostEnvironment env, RecurrentCellType cell, RecurrentMulticlassTrainer.Options options) =>
-        new PerSequenceExperimentTrainer<RecurrentMulticlassTrainer.Options>(new RecurrentMulticlassTrainer(env, cell, options));
+    private protected override RecurrentTrainerBase<RecurrentMulticlassTrainer.Options> CreateTrainer(IHostEnvironment env, RecurrentCellType cell, RecurrentMulticlassTrainer.Options options) =>
+        new RecurrentMulticlassTrainer(env, cell, options);
 
     private protected override MulticlassClassificationMetrics Evaluate(MLContext mlContext, IDataView scored, string labelColumnName) =>
         mlContext.MulticlassClassification.Evaluate(scored, labelColumnName);

@@ -45,7 +45,7 @@ public abstract class RecurrentExperiment<TOptions, TMetrics>
     /// <summary>The metrics this task can rank by.</summary>
     private protected abstract IReadOnlyList<RecurrentExperimentMetric> FittingMetrics { get; }
 
-    private protected abstract IExperimentTrainer CreateTrainer(IHostEnvironment env, RecurrentCellType cell, TOptions options);
+    private protected abstract RecurrentTrainerBase<TOptions> CreateTrainer(IHostEnvironment env, RecurrentCellType cell, TOptions options);
 
     private protected abstract TMetrics Evaluate(MLContext mlContext, IDataView scored, string labelColumnName);
 
@@ -113,13 +113,13 @@ public abstract class RecurrentExperiment<TOptions, TMetrics>
         IDataView train = featurizer?.Transform(trainData) ?? trainData;
         IDataView? validation = validationData is null ? null : featurizer?.Transform(validationData) ?? validationData;
         int seed = Settings.Seed ?? host.Rand.Next();
+        var reading = new FitRun(channel, options, seed);
         var data = folds is int k
-            ? _mlContext.Data.CrossValidationSplit(train, k, seed: seed).Select(fold => template.Prepare(channel, fold.TrainSet, fold.TestSet)).ToArray()
-            : [template.Prepare(channel, train, validation)];
+            ? _mlContext.Data.CrossValidationSplit(train, k, seed: seed).Select(fold => template.Prepare(reading, fold.TrainSet, fold.TestSet)).ToArray()
+            : [template.Prepare(reading, train, validation)];
 
         var halving = new SuccessiveHalving<Trial>(Settings.MinimumEpochs, options.NumberOfEpochs, Settings.ReductionFactor);
         var sampler = new Random(seed);
-        var trials = new List<Trial>();
         string folder = Directory.CreateTempSubdirectory("mlnet-rnn-experiment-").FullName;
         try
         {
@@ -130,25 +130,17 @@ public abstract class RecurrentExperiment<TOptions, TMetrics>
 
             using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             using var timer = BudgetTimer.Start(budget, TimeSpan.FromSeconds(Settings.MaxExperimentTimeInSeconds) - time.GetElapsedTime(start), time);
-            while (!budget.IsCancellationRequested)
-            {
-                var job = halving.NextPromotion();
-                if (job is null && trials.Count < Settings.MaxTrials)
+            var trials = new List<Trial>();
+            halving.Search(trials, id => Sample(id, sampler, options, metric, data, template, logger, folder), Settings.MaxTrials,
+                (trial, epochs) => trial.Advance(epochs, budget.Token),
+                trial =>
                 {
-                    trials.Add(Sample(trials.Count + 1, sampler, options, metric, data, template, logger, folder));
-                    job = (trials[^1], 0);
-                }
-                job ??= halving.LastPromotion();
-                if (job is not var (trial, rung)) break;
-                bool whole = trial.Advance(halving.Rungs[rung], budget.Token);
-                if (whole) halving.Record(trial);
-                var detail = trial.Detail();
-                var leader = RecurrentExperimentRanking.Rank(trials.Select(t => t.Detail())).FirstOrDefault();
-                Log(channel, logger, string.Create(CultureInfo.InvariantCulture,
-                    $"{detail}{(leader is null ? "" : $"  | leader: trial {leader.TrialId}, {leader.MetricName} {leader.Metric:F4}")}"));
-                progressHandler?.Report(detail);
-                if (!whole) break;
-            }
+                    var detail = trial.Detail();
+                    var leader = RecurrentExperimentRanking.Rank(trials.Select(t => t.Detail())).FirstOrDefault();
+                    Log(channel, logger, string.Create(CultureInfo.InvariantCulture,
+                        $"{detail}{(leader is null ? "" : $"  | leader: trial {leader.TrialId}, {leader.MetricName} {leader.Metric:F4}")}"));
+                    progressHandler?.Report(detail);
+                }, budget.Token);
             var searchTime = time.GetElapsedTime(start);
             bool cancelled = cancellationToken.IsCancellationRequested;
 
@@ -192,7 +184,7 @@ public abstract class RecurrentExperiment<TOptions, TMetrics>
     }
 
     private Trial Sample(int id, Random random, TOptions baseOptions, RecurrentExperimentMetric metric, PreparedSequenceData[] data,
-        IExperimentTrainer template, ILogger? logger, string folder)
+        RecurrentTrainerBase<TOptions> template, ILogger? logger, string folder)
     {
         var space = Settings.SearchSpace;
         var options = (TOptions)baseOptions.Copy();
@@ -207,7 +199,7 @@ public abstract class RecurrentExperiment<TOptions, TMetrics>
         options.GradientClipNorm = Pick(space.GradientClipNorms, random);
         options.LearnedInitialState = Pick(space.LearnedInitialState, random);
         options.Seed = random.Next();
-        return new Trial(id, cell, options, metric, data, template, logger, folder);
+        return new Trial(id, cell, options, metric, data, template.ModelOptions, template.CreateLossFor, logger, folder);
     }
 
     private static T Pick<T>(IList<T> choices, Random random) => choices[random.Next(choices.Count)];

@@ -6,7 +6,7 @@ namespace MlNet.Rnn.Experiments;
 /// How an experiment searches: its time budget, the metric, the <see cref="RecurrentSearchSpace"/>, the trainer options every
 /// trial starts from, and the successive-halving schedule (ASHA): a trial first trains <see cref="MinimumEpochs"/> epochs;
 /// only the best 1/<see cref="ReductionFactor"/> of the trials at a rung continue to the next, ×<see cref="ReductionFactor"/>
-/// epochs, up to <see cref="RecurrentTrainerOptions.NumberOfEpochs"/> of <see cref="TrainerOptions"/>.
+/// epochs, up to <see cref="RecurrentTrainerOptionsBase.NumberOfEpochs"/> of <see cref="TrainerOptions"/>.
 /// </summary>
 /// <typeparam name="TOptions">The task's trainer options.</typeparam>
 public sealed class RecurrentExperimentSettings<TOptions>
@@ -32,7 +32,7 @@ public sealed class RecurrentExperimentSettings<TOptions>
 
     /// <summary>
     /// Every option a trial does not draw from the search space (columns, embedding size, optimizer, schedule, early-stopping
-    /// patience, parallelism…); its <see cref="RecurrentTrainerOptions.NumberOfEpochs"/> is the most epochs any trial trains.
+    /// patience, parallelism…); its <see cref="RecurrentTrainerOptionsBase.NumberOfEpochs"/> is the most epochs any trial trains.
     /// Its seed is ignored: each trial's seed derives from <see cref="Seed"/>.
     /// </summary>
     public TOptions TrainerOptions { get; set; } = new();

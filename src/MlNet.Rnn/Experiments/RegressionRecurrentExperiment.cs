@@ -22,8 +22,8 @@ public sealed class RegressionRecurrentExperiment : RecurrentExperiment<Recurren
 
     private protected override IReadOnlyList<RecurrentExperimentMetric> FittingMetrics => [RecurrentExperimentMetric.RootMeanSquaredError, RecurrentExperimentMetric.ValidationLoss];
 
-    private protected override IExperimentTrainer CreateTrainer(IHostEnvironment env, RecurrentCellType cell, RecurrentRegressionTrainer.Options options) =>
-        new PerSequenceExperimentTrainer<RecurrentRegressionTrainer.Options>(new RecurrentRegressionTrainer(env, cell, options));
+    private protected override RecurrentTrainerBase<RecurrentRegressionTrainer.Options> CreateTrainer(IHostEnvironment env, RecurrentCellType cell, RecurrentRegressionTrainer.Options options) =>
+        new RecurrentRegressionTrainer(env, cell, options);
 
     private protected override RegressionMetrics Evaluate(MLContext mlContext, IDataView scored, string labelColumnName) =>
         mlContext.Regression.Evaluate(scored, labelColumnName);

@@ -26,6 +26,33 @@ internal sealed class SuccessiveHalving<TTrial>
     /// <summary>Epochs of each rung, increasing; the last is the trainer options' epochs.</summary>
     public IReadOnlyList<int> Rungs { get; }
 
+    /// <summary>
+    /// The search every experiment runs, until <paramref name="budget"/> is cancelled or no job is left: the next promotion,
+    /// else a new trial from <paramref name="sample"/> (its id, 1-based), added to <paramref name="trials"/>, while fewer than
+    /// <paramref name="maxTrials"/> exist,
+    /// else the last promotion; <paramref name="advance"/> trains the trial to the rung's epochs and says whether the stretch
+    /// finished (false: the budget cut it, which ends the search); <paramref name="report"/> hears each stretch.
+    /// </summary>
+    public void Search(List<TTrial> trials, Func<int, TTrial> sample, int maxTrials, Func<TTrial, int, bool> advance, Action<TTrial> report,
+        CancellationToken budget)
+    {
+        while (!budget.IsCancellationRequested)
+        {
+            var job = NextPromotion();
+            if (job is null && trials.Count < maxTrials)
+            {
+                trials.Add(sample(trials.Count + 1));
+                job = (trials[^1], 0);
+            }
+            job ??= LastPromotion();
+            if (job is not var (trial, rung)) break;
+            bool whole = advance(trial, Rungs[rung]);
+            if (whole) Record(trial);
+            report(trial);
+            if (!whole) break;
+        }
+    }
+
     /// <summary>Notes that <paramref name="trial"/> finished a stretch: it reached the rung whose epochs it has trained.</summary>
     public void Record(TTrial trial)
     {

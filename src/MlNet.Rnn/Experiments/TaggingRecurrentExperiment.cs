@@ -23,8 +23,8 @@ public sealed class TaggingRecurrentExperiment : RecurrentExperiment<SequenceTag
 
     private protected override IReadOnlyList<RecurrentExperimentMetric> FittingMetrics => [RecurrentExperimentMetric.Accuracy, RecurrentExperimentMetric.ValidationLoss];
 
-    private protected override IExperimentTrainer CreateTrainer(IHostEnvironment env, RecurrentCellType cell, SequenceTaggingTrainer.Options options) =>
-        new TaggingExperimentTrainer(new SequenceTaggingTrainer(env, cell, options));
+    private protected override RecurrentTrainerBase<SequenceTaggingTrainer.Options> CreateTrainer(IHostEnvironment env, RecurrentCellType cell, SequenceTaggingTrainer.Options options) =>
+        new SequenceTaggingTrainer(env, cell, options);
 
     private protected override TaggingMetrics Evaluate(MLContext mlContext, IDataView scored, string labelColumnName) =>
         mlContext.SequenceTagging.Evaluate(scored, labelColumnName);

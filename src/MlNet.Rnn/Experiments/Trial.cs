@@ -16,7 +16,8 @@ namespace MlNet.Rnn.Experiments;
 internal sealed class Trial : IRungTrial
 {
     private readonly PreparedSequenceData[] _data;
-    private readonly IExperimentTrainer _trainer;
+    private readonly Func<RecurrentCellType, RecurrentTrainerOptions, PreparedSequenceData, int, SequenceModelOptions> _modelOptions;
+    private readonly Func<int, ILoss> _createLoss;
     private readonly ILogger? _logger;
     private readonly string _folder;
     private readonly RecurrentExperimentMetric _metric;
@@ -29,14 +30,17 @@ internal sealed class Trial : IRungTrial
     private sealed record Fold(SequenceModel Model, SequenceTrainer Trainer, EpochWatch Watch);
 
     public Trial(int id, RecurrentCellType cell, RecurrentTrainerOptions options, RecurrentExperimentMetric metric,
-        PreparedSequenceData[] data, IExperimentTrainer trainer, ILogger? logger, string folder)
+        PreparedSequenceData[] data,
+        Func<RecurrentCellType, RecurrentTrainerOptions, PreparedSequenceData, int, SequenceModelOptions> modelOptions, Func<int, ILoss> createLoss,
+        ILogger? logger, string folder)
     {
         Id = id;
         Cell = cell;
         Options = options;
         _metric = metric;
         _data = data;
-        _trainer = trainer;
+        _modelOptions = modelOptions;
+        _createLoss = createLoss;
         _logger = logger;
         _folder = folder;
         _histories = data.Select(_ => new TrainingHistory()).ToArray();
@@ -140,7 +144,7 @@ internal sealed class Trial : IRungTrial
 
     private string CheckpointPath(int fold) => Path.Combine(_folder, $"trial-{Id}-fold-{fold}.safetensors");
 
-    private SequenceModelOptions ModelOptions(int fold) => _trainer.ModelOptions(Cell, Options, _data[fold], Options.Seed!.Value);
+    private SequenceModelOptions ModelOptions(int fold) => _modelOptions(Cell, Options, _data[fold], Options.Seed!.Value);
 
     /// <summary>Builds each fold's model and trainer, from its checkpoint after the first stretch.</summary>
     private Fold[] Load() => _data.Select((data, f) =>
@@ -151,7 +155,7 @@ internal sealed class Trial : IRungTrial
         var trainerOptions = Options.ToTrainerOptions(Options.Seed!.Value, hasValidationData: true, _logger is null ? null : new DebugLogger(_logger))
             with { EpochCallback = watch.OnEpoch };
         if (_data.Length > 1) trainerOptions = trainerOptions with { EarlyStoppingPatience = 0 };
-        var trainer = new SequenceTrainer(model, _trainer.CreateLoss(data.OutputSize), trainerOptions);
+        var trainer = new SequenceTrainer(model, _createLoss(data.OutputSize), trainerOptions);
         if (_checkpointed) trainer.ResumeFrom(CheckpointPath(f));
         watch.History = trainer.History;
         _histories[f] = trainer.History;

@@ -17,17 +17,37 @@ namespace MlNet.Rnn;
 /// the next HZ values at once; held-out residuals give the confidence bounds. The fitted
 /// <see cref="RecurrentForecastingTransformer"/> outputs, after each row, the forecast of the HZ values that follow it.
 /// Create it with <c>mlContext.Forecasting.ForecastByRnn/ForecastByLstm/ForecastByGru</c>, beside ML.NET's <c>ForecastBySsa</c>.
+/// <c>Fit(trainData, validationData)</c> reads the validation data as the rows that follow the training rows:
+/// they are the held-out tail the bounds are measured on (and early stopping watches), in place of
+/// <see cref="Options.CalibrationFraction"/>.
 /// </summary>
-public sealed class RecurrentForecastingEstimator : IEstimator<RecurrentForecastingTransformer>
+public sealed class RecurrentForecastingEstimator : RecurrentEstimator<RecurrentForecastingEstimator.Options, RecurrentForecastingTransformer>
 {
-    /// <summary>Options of <see cref="RecurrentForecastingEstimator"/>; names follow ML.NET's <c>ForecastBySsa</c>. Legend: W window, HZ horizon, K exogenous features.</summary>
-    public sealed class Options
+    /// <summary>
+    /// Options of <see cref="RecurrentForecastingEstimator"/>; names follow ML.NET's <c>ForecastBySsa</c>. Legend: W window, HZ
+    /// horizon, K exogenous features. The network and training options are every recurrent trainer's, with the forecaster's
+    /// defaults (H = 32, 60 epochs, batches of 16 windows, learning rate 0.005, no early stopping);
+    /// <see cref="RecurrentTrainerOptionsBase.EmbeddingSize"/> and <see cref="RecurrentTrainerOptionsBase.BucketByLength"/>
+    /// do not apply (the series is numeric and every window has W steps).
+    /// </summary>
+    public sealed class Options : RecurrentTrainerOptionsBase
     {
+        /// <summary>Options with the forecaster's defaults.</summary>
+        public Options()
+        {
+            FeatureColumnName = "Value";
+            HiddenSize = 32;
+            NumberOfEpochs = 60;
+            BatchSize = 16;
+            LearningRate = 0.005f;
+            EarlyStoppingPatience = 0;
+        }
+
         /// <summary>The output column: a vector of HZ forecasts.</summary>
         public string OutputColumnName { get; set; } = "Forecast";
 
-        /// <summary>The series: a Single column, one observation per row, rows in time order.</summary>
-        public string InputColumnName { get; set; } = "Value";
+        /// <summary>The series: a Single column, one observation per row, rows in time order (another name for <see cref="RecurrentTrainerOptionsBase.FeatureColumnName"/>).</summary>
+        public string InputColumnName { get => FeatureColumnName; set => FeatureColumnName = value; }
 
         /// <summary>W: past observations the model reads for one forecast.</summary>
         public int WindowSize { get; set; } = 24;
@@ -56,55 +76,18 @@ public sealed class RecurrentForecastingEstimator : IEstimator<RecurrentForecast
         /// <summary>Train the final model again on the whole series once the bounds are measured.</summary>
         public bool RefitOnFullSeries { get; set; } = true;
 
-        /// <summary>H: hidden units per layer.</summary>
-        public int HiddenSize { get; set; } = 32;
-
-        /// <summary>Stacked recurrent layers.</summary>
-        public int NumberOfLayers { get; set; } = 1;
-
-        /// <summary>Dropout between recurrent layers and before the head, in training; in [0, 1).</summary>
-        public float Dropout { get; set; }
-
-        /// <summary>Passes over the training windows.</summary>
-        public int NumberOfEpochs { get; set; } = 60;
-
-        /// <summary>Windows per optimisation step.</summary>
-        public int BatchSize { get; set; } = 16;
-
-        /// <summary>Adam's learning rate.</summary>
-        public float LearningRate { get; set; } = 0.005f;
-
-        /// <summary>Stop after this many epochs without a better loss on the held-out windows (keeping the best weights); 0 turns it off.</summary>
-        public int EarlyStoppingPatience { get; set; }
-
-        /// <summary>Seed of initialisation, dropout and shuffling; null takes one from the <see cref="MLContext"/>'s seed.</summary>
-        public int? Seed { get; set; }
-
-        /// <summary>Threads a batch may be split across.</summary>
-        public int MaxDegreeOfParallelism { get; set; } = Environment.ProcessorCount;
-
-        /// <summary>Also receives the progress messages that go to <see cref="MLContext.Log"/>.</summary>
-        public ILogger? Logger { get; set; }
-
         /// <summary>The core's options (the forecaster's and its training loop's), after checking the column names; the core checks the rest.</summary>
-        internal ForecasterOptions ToForecasterOptions(RecurrentCellType cell, int exogenousFeatures, int seed, ILogger? logger)
+        internal ForecasterOptions ToForecasterOptions(RecurrentCellType cell, int exogenousFeatures, int seed, ILogger? logger) => new()
         {
-            var options = new ForecasterOptions
-            {
-                WindowSize = WindowSize, Horizon = Horizon, ExogenousFeatures = exogenousFeatures, ConfidenceLevel = ConfidenceLevel,
-                IntervalMethod = IntervalMethod, CalibrationFraction = CalibrationFraction, RefitOnFullSeries = RefitOnFullSeries, Cell = cell,
-                HiddenSize = HiddenSize, Layers = NumberOfLayers, Dropout = Dropout, Seed = seed, MaxDegreeOfParallelism = MaxDegreeOfParallelism,
-                Training = new TrainerOptions
-                {
-                    Epochs = NumberOfEpochs, BatchSize = BatchSize, LearningRate = LearningRate, EarlyStoppingPatience = EarlyStoppingPatience,
-                    Seed = seed, Logger = logger,
-                },
-            };
-            return options;
-        }
+            WindowSize = WindowSize, Horizon = Horizon, ExogenousFeatures = exogenousFeatures, ConfidenceLevel = ConfidenceLevel,
+            IntervalMethod = IntervalMethod, CalibrationFraction = CalibrationFraction, RefitOnFullSeries = RefitOnFullSeries, Cell = cell,
+            HiddenSize = HiddenSize, Layers = NumberOfLayers, Dropout = Dropout, Seed = seed, MaxDegreeOfParallelism = MaxDegreeOfParallelism,
+            Training = ToTrainerOptions(seed, hasValidationData: CalibrationFraction > 0, logger),
+        };
 
-        internal void Validate(RecurrentCellType cell)
+        internal override void Validate()
         {
+            base.Validate();
             Check(!string.IsNullOrWhiteSpace(OutputColumnName), nameof(OutputColumnName), OutputColumnName, "must name a column");
             Check(!string.IsNullOrWhiteSpace(InputColumnName), nameof(InputColumnName), InputColumnName, "must name a column");
             Check(ConfidenceLowerBoundColumn is null || ConfidenceLowerBoundColumn.Trim().Length > 0, nameof(ConfidenceLowerBoundColumn),
@@ -113,72 +96,48 @@ public sealed class RecurrentForecastingEstimator : IEstimator<RecurrentForecast
                 ConfidenceUpperBoundColumn, "must name a column, or be null for none");
             Check(ExogenousColumnNames is not null && ExogenousColumnNames.All(name => !string.IsNullOrWhiteSpace(name)), nameof(ExogenousColumnNames),
                 ExogenousColumnNames is null ? null : string.Join(", ", ExogenousColumnNames), "must name columns (an empty array for none)");
-            Check(NumberOfLayers >= 1, nameof(NumberOfLayers), NumberOfLayers, "must be at least 1");
-            Check(HiddenSize >= 1, nameof(HiddenSize), HiddenSize, "must be at least 1");
-            Check(NumberOfEpochs >= 1, nameof(NumberOfEpochs), NumberOfEpochs, "must be at least 1");
-            Check(BatchSize >= 1, nameof(BatchSize), BatchSize, "must be at least 1");
-            Check(LearningRate > 0 && float.IsFinite(LearningRate), nameof(LearningRate), LearningRate, "must be a positive finite number");
-            Check(MaxDegreeOfParallelism >= 1, nameof(MaxDegreeOfParallelism), MaxDegreeOfParallelism, "must be at least 1");
-            Check(EarlyStoppingPatience >= 0, nameof(EarlyStoppingPatience), EarlyStoppingPatience, "must be ≥ 0 (0 = off)");
             // Horizon, window, confidence level, calibration: checked where the core defines them, with its messages.
-            var options = ToForecasterOptions(cell, ExogenousColumnNames!.Length, seed: 0, logger: null);
-            options.Validate();
-            options.Training.Validate(hasValidationData: true);
-        }
-
-        private static void Check(bool valid, string name, object? value, string rule)
-        {
-            if (!valid)
-                throw new ArgumentOutOfRangeException(name, value, string.Create(CultureInfo.InvariantCulture, $"{name} = {value ?? "null"} {rule}."));
+            ToForecasterOptions(RecurrentCellType.Lstm, ExogenousColumnNames!.Length, seed: 0, logger: null).Validate();
         }
     }
-
-    private readonly IHost _host;
 
     internal RecurrentForecastingEstimator(IHostEnvironment env, RecurrentCellType cell, Options options)
+        : base(env, nameof(RecurrentForecastingEstimator), cell, options)
     {
-        _host = Contracts.CheckRef(env, nameof(env)).Register(nameof(RecurrentForecastingEstimator));
-        ArgumentNullException.ThrowIfNull(options);
-        options.Validate(cell);
-        Cell = cell;
-        EstimatorOptions = options;
     }
 
-    /// <summary>The recurrent cell.</summary>
-    public RecurrentCellType Cell { get; }
+    private SeriesColumns Columns => new(TrainerOptions.InputColumnName, TrainerOptions.ExogenousColumnNames);
 
-    /// <summary>The options this estimator was created with.</summary>
-    public Options EstimatorOptions { get; }
-
-    private SeriesColumns Columns => new(EstimatorOptions.InputColumnName, EstimatorOptions.ExogenousColumnNames);
-
-    /// <summary>The input columns plus the forecast column and the bound columns asked for.</summary>
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    /// <summary>Checks the series and exogenous columns; adds the forecast column and the bound columns asked for.</summary>
+    private protected override IEnumerable<SchemaShape.Column> OutputShape(SchemaShape inputSchema)
     {
-        _host.CheckValue(inputSchema, nameof(inputSchema));
-        Columns.Check(_host, inputSchema);
-        var columns = inputSchema.ToDictionary(column => column.Name);
-        foreach (string? name in new[] { EstimatorOptions.OutputColumnName, EstimatorOptions.ConfidenceLowerBoundColumn, EstimatorOptions.ConfidenceUpperBoundColumn })
-            if (name is not null) columns[name] = new SchemaShape.Column(name, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false);
-        return new SchemaShape(columns.Values);
+        Columns.Check(Host, inputSchema);
+        var options = TrainerOptions;
+        foreach (string? name in new[] { options.OutputColumnName, options.ConfidenceLowerBoundColumn, options.ConfidenceUpperBoundColumn })
+            if (name is not null) yield return new SchemaShape.Column(name, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false);
     }
 
-    /// <summary>Reads the series (every row, in order) and fits the forecaster.</summary>
-    public RecurrentForecastingTransformer Fit(IDataView input)
+    /// <summary>Reads the series (every row, in order; then the validation rows, the held-out tail) and fits the forecaster.</summary>
+    private protected override RecurrentForecastingTransformer Train(FitRun run, IDataView trainData, IDataView? validationData)
     {
-        _host.CheckValue(input, nameof(input));
-        var options = EstimatorOptions;
+        var options = TrainerOptions;
         var columns = Columns;
-        int K = columns.Check(_host, input.Schema);
-        using var channel = _host.Start("Fitting a forecaster");
-        var (series, exogenous) = ReadSeries(input, columns, K);
-        int seed = options.Seed ?? _host.Rand.Next();
-        var logger = new ProgressLogger(channel, options.Logger);
-        var forecasterOptions = options.ToForecasterOptions(Cell, K, seed, logger);
-        string message = string.Create(CultureInfo.InvariantCulture,
-            $"{Cell} forecaster: {series.Length} observations of '{columns.InputColumnName}', {K} exogenous features, window {options.WindowSize}, horizon {options.Horizon}, seed {seed}");
-        channel.Info(message);
-        options.Logger?.LogInformation("{Message}", message);
+        int K = columns.Check(Host, trainData.Schema);
+        var (series, exogenous) = ReadSeries(trainData, columns, K);
+        var forecasterOptions = options.ToForecasterOptions(Cell, K, run.Seed, run.Logger);
+        if (validationData is not null)
+        {
+            if (columns.Check(Host, validationData.Schema) != K)
+                throw Host.Except("The validation data's exogenous columns hold a different number of features than the training data's.");
+            var (tail, tailExogenous) = ReadSeries(validationData, columns, K);
+            if (tail.Length == 0) throw Host.Except("The validation data has no row; pass the rows that follow the training rows, or call Fit(trainData).");
+            forecasterOptions = forecasterOptions with { CalibrationFraction = (double)tail.Length / (series.Length + tail.Length) };
+            series = [.. series, .. tail];
+            exogenous = [.. exogenous, .. tailExogenous];
+        }
+        run.Report(string.Create(CultureInfo.InvariantCulture,
+            $"{Cell} forecaster: {series.Length} observations of '{columns.InputColumnName}', {K} exogenous features, window {options.WindowSize}, " +
+            $"horizon {options.Horizon}, seed {run.Seed}"));
         RecurrentForecaster forecaster;
         try
         {
@@ -188,7 +147,8 @@ public sealed class RecurrentForecastingEstimator : IEstimator<RecurrentForecast
         {
             throw new InvalidOperationException($"Column '{columns.InputColumnName}': {exception.Message}", exception);
         }
-        return new RecurrentForecastingTransformer(_host, forecaster, columns, options.OutputColumnName, options.ConfidenceLowerBoundColumn,
+        if (forecaster.History is { } history) run.ReportEnd(history);
+        return new RecurrentForecastingTransformer(Host, forecaster, columns, options.OutputColumnName, options.ConfidenceLowerBoundColumn,
             options.ConfidenceUpperBoundColumn);
     }
 

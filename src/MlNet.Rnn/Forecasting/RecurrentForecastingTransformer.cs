@@ -25,7 +25,7 @@ public sealed class RecurrentForecastingTransformer : ITransformer, ICanSaveMode
     private const string ForecasterStream = "RecurrentForecaster.safetensors";
     private const uint Version = 0x00010001; // initial
 
-    /// <summary>Rows whose forecasts one forward pass computes (as many as <see cref="RecurrentTrainerOptions.ScoringBatchSize"/>'s default).</summary>
+    /// <summary>Rows whose forecasts one forward pass computes (as many as <see cref="RecurrentTrainerOptionsBase.ScoringBatchSize"/>'s default).</summary>
     private const int ScoringBatchSize = 256;
 
     private readonly IHost _host;

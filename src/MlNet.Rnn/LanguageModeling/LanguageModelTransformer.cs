@@ -41,7 +41,7 @@ public sealed class LanguageModelTransformer : ITransformer, ICanSaveModel, IBat
     private const string ModelStream = "LanguageModel.safetensors";
     private const uint Version = 0x00010001; // initial
 
-    /// <summary>Documents a cursor scores side by side (as many as <see cref="RecurrentTrainerOptions.ScoringBatchSize"/>'s default).</summary>
+    /// <summary>Documents a cursor scores side by side (as many as <see cref="RecurrentTrainerOptionsBase.ScoringBatchSize"/>'s default).</summary>
     private const int ScoringBatchSize = 256;
 
     private readonly IHost _host;

@@ -1,27 +1,17 @@
-using System.Globalization;
-using Microsoft.Extensions.Logging;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using MlNet.Rnn.Core.Cells;
-using MlNet.Rnn.Core.Training;
 
 namespace MlNet.Rnn;
 
 /// <summary>
-/// What every recurrent trainer (binary, multiclass, regression; RNN, LSTM, GRU) takes: columns, the network's shape, and
-/// the training engine's settings. Defaults live here once; the simple catalog overloads use them. Legend: T steps,
-/// I features per step, E embedding size, H hidden size, L layers, D directions.
+/// What the trainers of a labelled sequence take besides <see cref="RecurrentTrainerOptionsBase"/> (binary, multiclass,
+/// regression, tagging): the label and weight columns, how a numeric input is cut into steps, the direction, recurrent
+/// dropout, a learned initial state and an optional hidden-state output column.
 /// </summary>
-public abstract class RecurrentTrainerOptions
+public abstract class RecurrentTrainerOptions : RecurrentTrainerOptionsBase
 {
     /// <summary>The label column.</summary>
     public string LabelColumnName { get; set; } = DefaultColumnNames.Label;
-
-    /// <summary>
-    /// The feature column: a vector of Single (fixed or variable size) holding T steps × <see cref="FeaturesPerStep"/> values,
-    /// step-major; or a vector of keys (as <c>MapValueToKey</c> makes from <c>TokenizeIntoWords</c>), fed through an embedding.
-    /// </summary>
-    public string FeatureColumnName { get; set; } = DefaultColumnNames.Features;
 
     /// <summary>An optional Single column of per-row weights; null for none.</summary>
     public string? ExampleWeightColumnName { get; set; }
@@ -29,32 +19,8 @@ public abstract class RecurrentTrainerOptions
     /// <summary>I: features per time step of a Single vector column (ignored for key columns).</summary>
     public int FeaturesPerStep { get; set; } = 1;
 
-    /// <summary>H: hidden units per layer and direction.</summary>
-    public int HiddenSize { get; set; } = 64;
-
-    /// <summary>L: stacked recurrent layers.</summary>
-    public int NumberOfLayers { get; set; } = 1;
-
     /// <summary>Whether each layer also reads the sequence backwards (D = 2).</summary>
     public bool Bidirectional { get; set; }
-
-    /// <summary>Passes over the training data.</summary>
-    public int NumberOfEpochs { get; set; } = 10;
-
-    /// <summary>B: sequences per optimisation step.</summary>
-    public int BatchSize { get; set; } = 32;
-
-    /// <summary>The optimizer's base learning rate.</summary>
-    public float LearningRate { get; set; } = 1e-3f;
-
-    /// <summary>The activation of an Elman RNN cell (ignored by LSTM and GRU).</summary>
-    public RnnActivation RnnActivation { get; set; } = RnnActivation.Tanh;
-
-    /// <summary>E: width of the learned token embedding when the feature column holds keys.</summary>
-    public int EmbeddingSize { get; set; } = 64;
-
-    /// <summary>Dropout between recurrent layers and before the head, in training only; in [0, 1).</summary>
-    public float Dropout { get; set; }
 
     /// <summary>Recurrent (variational) dropout on the state entering W_hh, one mask per sequence; in [0, 1).</summary>
     public float RecurrentDropout { get; set; }
@@ -62,116 +28,26 @@ public abstract class RecurrentTrainerOptions
     /// <summary>Whether the initial hidden (and cell) state is learned rather than zeros.</summary>
     public bool LearnedInitialState { get; set; }
 
-    /// <summary>The optimizer.</summary>
-    public OptimizerKind Optimizer { get; set; } = OptimizerKind.Adam;
-
-    /// <summary>Momentum of SGD and RMSProp.</summary>
-    public float Momentum { get; set; }
-
-    /// <summary>Nesterov momentum for SGD.</summary>
-    public bool Nesterov { get; set; }
-
-    /// <summary>Weight decay: L2 for SGD, Adam and RMSProp; decoupled for AdamW.</summary>
-    public float WeightDecay { get; set; }
-
-    /// <summary>β1 of Adam and AdamW.</summary>
-    public float Beta1 { get; set; } = 0.9f;
-
-    /// <summary>β2 of Adam and AdamW.</summary>
-    public float Beta2 { get; set; } = 0.999f;
-
-    /// <summary>Clip the global gradient norm to this value (the remedy for exploding gradients); 0 turns it off.</summary>
-    public float GradientClipNorm { get; set; } = 5f;
-
-    /// <summary>Clip every gradient element to [−v, v]; 0 turns it off.</summary>
-    public float GradientClipValue { get; set; }
-
-    /// <summary>The learning-rate schedule.</summary>
-    public ScheduleKind Schedule { get; set; } = ScheduleKind.Constant;
-
-    /// <summary>Epochs between decays of <see cref="ScheduleKind.StepDecay"/>.</summary>
-    public int StepDecayEpochs { get; set; } = 10;
-
-    /// <summary>Decay factor of <see cref="ScheduleKind.StepDecay"/>.</summary>
-    public float StepDecayGamma { get; set; } = 0.1f;
-
-    /// <summary>Linear warm-up steps of <see cref="ScheduleKind.Cosine"/>.</summary>
-    public int WarmupSteps { get; set; }
-
-    /// <summary>Final rate of <see cref="ScheduleKind.Cosine"/>, and the floor of <see cref="ReduceOnPlateau"/>.</summary>
-    public float MinimumLearningRate { get; set; }
-
-    /// <summary>Multiply the rate by <see cref="PlateauFactor"/> when the validation loss stops improving (applies when Fit gets validation data).</summary>
-    public bool ReduceOnPlateau { get; set; }
-
-    /// <summary>Factor of <see cref="ReduceOnPlateau"/>.</summary>
-    public float PlateauFactor { get; set; } = 0.5f;
-
-    /// <summary>Epochs without improvement before <see cref="ReduceOnPlateau"/> acts.</summary>
-    public int PlateauPatience { get; set; } = 2;
-
-    /// <summary>
-    /// When <c>Fit(trainData, validationData)</c> is given validation data: stop after this many epochs without a better
-    /// validation loss and keep the best epoch's weights; 0 turns early stopping off. Ignored without validation data.
-    /// </summary>
-    public int EarlyStoppingPatience { get; set; } = 5;
-
-    /// <summary>Shuffle the rows every epoch.</summary>
-    public bool Shuffle { get; set; } = true;
-
-    /// <summary>Batch sequences of similar length together, so little padding is computed.</summary>
-    public bool BucketByLength { get; set; } = true;
-
-    /// <summary>Write a training checkpoint every this many epochs to <see cref="CheckpointPath"/>; 0 turns it off.</summary>
-    public int CheckpointEvery { get; set; }
-
-    /// <summary>Where checkpoints are written.</summary>
-    public string? CheckpointPath { get; set; }
-
-    /// <summary>Seed of initialisation, dropout and shuffling; null takes one from the <see cref="MLContext"/>'s seed.</summary>
-    public int? Seed { get; set; }
-
-    /// <summary>Threads a batch may be split across, in training and when one cursor scores.</summary>
-    public int MaxDegreeOfParallelism { get; set; } = Environment.ProcessorCount;
-
-    /// <summary>Also receives the progress messages that go to <see cref="MLContext.Log"/>.</summary>
-    public ILogger? Logger { get; set; }
-
     /// <summary>
     /// When set, the transformer also outputs this column: the top layer's final hidden state <c>[D·H]</c> of each row (both
     /// directions concatenated), a fixed-size Single vector that another ML.NET trainer can take as features.
     /// </summary>
     public string? HiddenStateColumnName { get; set; }
 
-    /// <summary>Rows a scoring cursor runs through the network at once (memory stays bounded by this many rows).</summary>
-    public int ScoringBatchSize { get; set; } = 256;
-
     /// <summary>A shallow copy (arrays and the logger are shared), which experiments vary one trial at a time.</summary>
-    internal RecurrentTrainerOptions Copy() => (RecurrentTrainerOptions)MemberwiseClone();
+    internal new RecurrentTrainerOptions Copy() => (RecurrentTrainerOptions)base.Copy();
 
-    /// <summary>Throws an <see cref="ArgumentException"/> naming the first invalid option, its value and the fix.</summary>
-    internal virtual void Validate()
+    /// <inheritdoc />
+    internal override void Validate()
     {
+        base.Validate();
         Check(!string.IsNullOrWhiteSpace(LabelColumnName), nameof(LabelColumnName), LabelColumnName, "must name a column");
-        Check(!string.IsNullOrWhiteSpace(FeatureColumnName), nameof(FeatureColumnName), FeatureColumnName, "must name a column");
         Check(ExampleWeightColumnName is null || ExampleWeightColumnName.Trim().Length > 0, nameof(ExampleWeightColumnName),
             ExampleWeightColumnName, "must name a column, or be null for none");
         Check(HiddenStateColumnName is null || HiddenStateColumnName.Trim().Length > 0, nameof(HiddenStateColumnName),
             HiddenStateColumnName, "must name a column, or be null for none");
         Check(FeaturesPerStep >= 1, nameof(FeaturesPerStep), FeaturesPerStep, "must be at least 1");
-        Check(HiddenSize >= 1, nameof(HiddenSize), HiddenSize, "must be at least 1");
-        Check(NumberOfLayers >= 1, nameof(NumberOfLayers), NumberOfLayers, "must be at least 1");
-        Check(NumberOfEpochs >= 1, nameof(NumberOfEpochs), NumberOfEpochs, "must be at least 1");
-        Check(BatchSize >= 1, nameof(BatchSize), BatchSize, "must be at least 1");
-        Check(LearningRate > 0 && float.IsFinite(LearningRate), nameof(LearningRate), LearningRate, "must be a positive finite number (try 1e-3)");
-        Check(Enum.IsDefined(RnnActivation), nameof(RnnActivation), RnnActivation, "must be Tanh, Relu or Sigmoid");
-        Check(EmbeddingSize >= 1, nameof(EmbeddingSize), EmbeddingSize, "must be at least 1");
-        Check(MaxDegreeOfParallelism >= 1, nameof(MaxDegreeOfParallelism), MaxDegreeOfParallelism, "must be at least 1");
-        Check(ScoringBatchSize >= 1, nameof(ScoringBatchSize), ScoringBatchSize, "must be at least 1");
-        Check(EarlyStoppingPatience >= 0, nameof(EarlyStoppingPatience), EarlyStoppingPatience, "must be ≥ 0 (0 = off)");
-        // The rest is checked where the core defines it, with its messages (ArgumentException naming the option).
         ToModelOptions(Core.Models.RecurrentCellType.Lstm, vocabularySize: 0, outputSize: 1, seed: 0).Validate();
-        ToTrainerOptions(seed: 0, hasValidationData: true, logger: null).Validate(hasValidationData: true);
     }
 
     /// <summary>The network's shape for the core.</summary>
@@ -192,42 +68,4 @@ public abstract class RecurrentTrainerOptions
         Seed = seed,
         MaxDegreeOfParallelism = MaxDegreeOfParallelism,
     };
-
-    /// <summary>The training engine's settings for the core.</summary>
-    internal TrainerOptions ToTrainerOptions(int seed, bool hasValidationData, ILogger? logger) => new()
-    {
-        Epochs = NumberOfEpochs,
-        BatchSize = BatchSize,
-        LearningRate = LearningRate,
-        Optimizer = Optimizer,
-        Momentum = Momentum,
-        Nesterov = Nesterov,
-        WeightDecay = WeightDecay,
-        Beta1 = Beta1,
-        Beta2 = Beta2,
-        GradientClipNorm = GradientClipNorm,
-        GradientClipValue = GradientClipValue,
-        Schedule = Schedule,
-        StepDecayEpochs = StepDecayEpochs,
-        StepDecayGamma = StepDecayGamma,
-        WarmupSteps = WarmupSteps,
-        MinimumLearningRate = MinimumLearningRate,
-        ReduceOnPlateau = ReduceOnPlateau && hasValidationData,
-        PlateauFactor = PlateauFactor,
-        PlateauPatience = PlateauPatience,
-        EarlyStoppingPatience = hasValidationData ? EarlyStoppingPatience : 0,
-        Shuffle = Shuffle,
-        BucketByLength = BucketByLength,
-        Seed = seed,
-        CheckpointEvery = CheckpointEvery,
-        CheckpointPath = CheckpointPath,
-        Logger = logger,
-    };
-
-    /// <summary>Throws when <paramref name="valid"/> is false, naming the option, its value and the rule.</summary>
-    private protected static void Check(bool valid, string name, object? value, string rule)
-    {
-        if (!valid)
-            throw new ArgumentOutOfRangeException(name, value, string.Create(CultureInfo.InvariantCulture, $"{name} = {value ?? "null"} {rule}."));
-    }
 }

@@ -3,6 +3,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using MlNet.Rnn.Core.Models;
 using MlNet.Rnn.Core.SequenceToSequence;
+using MlNet.Rnn.Data;
 using MlNet.Rnn.SequenceToSequence;
 
 namespace MlNet.Rnn;
@@ -41,8 +42,8 @@ public sealed class SequenceToSequenceCatalog
     {
         var host = Environment.Register("SequenceToSequenceEvaluator");
         host.CheckValue(data, nameof(data));
-        var gold = KeySequenceColumn.FromSchema(host, data.Schema, labelColumnName, "label");
-        var predicted = KeySequenceColumn.FromSchema(host, data.Schema, predictedLabelColumnName, "predicted label");
+        var gold = KeyVectorColumn.FromSchema(host, data.Schema, labelColumnName, "label");
+        var predicted = KeyVectorColumn.FromSchema(host, data.Schema, predictedLabelColumnName, "predicted label");
         if (predicted.KeyCount != gold.KeyCount)
             throw host.ExceptSchemaMismatch(nameof(data), "predicted label", predictedLabelColumnName, data.Schema[labelColumnName].Type.ToString(),
                 data.Schema[predictedLabelColumnName].Type.ToString());
@@ -119,10 +120,11 @@ public sealed class SequenceToSequenceCatalog
         private static SequenceToSequenceTrainer.Options Fill(string labelColumnName, string featureColumnName, int hiddenSize, int numberOfLayers,
             bool bidirectional, AttentionKind attention, int numberOfEpochs, int batchSize, float learningRate)
         {
-            var options = SimpleOptions.Fill(new SequenceToSequenceTrainer.Options(), labelColumnName, featureColumnName, exampleWeightColumnName: null,
-                featuresPerStep: 1, hiddenSize, numberOfLayers, bidirectional, numberOfEpochs, batchSize, learningRate);
-            options.Attention = attention;
-            return options;
+            return new SequenceToSequenceTrainer.Options
+            {
+                LabelColumnName = labelColumnName, FeatureColumnName = featureColumnName, HiddenSize = hiddenSize, NumberOfLayers = numberOfLayers,
+                Bidirectional = bidirectional, Attention = attention, NumberOfEpochs = numberOfEpochs, BatchSize = batchSize, LearningRate = learningRate,
+            };
         }
     }
 }

@@ -6,7 +6,7 @@ using Microsoft.ML.Runtime;
 using MlNet.Rnn.Core.Models;
 using MlNet.Rnn.Core.SequenceToSequence;
 using MlNet.Rnn.Core.Training;
-using MlNet.Rnn.Logging;
+using MlNet.Rnn.Data;
 using MlNet.Rnn.SequenceToSequence;
 
 namespace MlNet.Rnn;
@@ -21,13 +21,22 @@ namespace MlNet.Rnn;
 /// turns it back into tokens), decoded greedily or by beam search up to <see cref="Options.MaximumOutputLength"/> tokens.
 /// Create it with <c>mlContext.SequenceToSequence.Trainers.Rnn/Lstm/Gru</c>.
 /// </summary>
-public sealed class SequenceToSequenceTrainer : IEstimator<SequenceToSequenceTransformer>
+public sealed class SequenceToSequenceTrainer : RecurrentEstimator<SequenceToSequenceTrainer.Options, SequenceToSequenceTransformer>
 {
-    /// <summary>Options of <see cref="SequenceToSequenceTrainer"/>; the defaults are those of the simple catalog overloads.</summary>
-    public sealed class Options : RecurrentTrainerOptions
+    /// <summary>
+    /// Options of <see cref="SequenceToSequenceTrainer"/>; the defaults are those of the simple catalog overloads. The source
+    /// is <see cref="RecurrentTrainerOptionsBase.FeatureColumnName"/>.
+    /// </summary>
+    public sealed class Options : RecurrentTrainerOptionsBase
     {
         /// <summary>Options with the sequence-to-sequence defaults (early stopping after 5 epochs without a better validation loss).</summary>
         public Options() { }
+
+        /// <summary>The target column: a vector of keys (the target vocabulary), without start and end tokens.</summary>
+        public string LabelColumnName { get; set; } = DefaultColumnNames.Label;
+
+        /// <summary>Whether each encoder layer also reads the source backwards (D = 2); the decoder reads forwards.</summary>
+        public bool Bidirectional { get; set; }
 
         /// <summary>The attention between decoder and encoder: Luong (the default), Bahdanau or None.</summary>
         public AttentionKind Attention { get; set; } = AttentionKind.Luong;
@@ -53,11 +62,7 @@ public sealed class SequenceToSequenceTrainer : IEstimator<SequenceToSequenceTra
         internal override void Validate()
         {
             base.Validate();
-            Check(ExampleWeightColumnName is null, nameof(ExampleWeightColumnName), ExampleWeightColumnName, "is not supported by sequence-to-sequence training yet; leave it null");
-            Check(HiddenStateColumnName is null, nameof(HiddenStateColumnName), HiddenStateColumnName, "is not offered by the sequence-to-sequence model; leave it null");
-            Check(FeaturesPerStep == 1, nameof(FeaturesPerStep), FeaturesPerStep, "does not apply: the source is a key vector; leave it 1");
-            Check(RecurrentDropout == 0, nameof(RecurrentDropout), RecurrentDropout, "is not supported by the sequence-to-sequence model; use Dropout");
-            Check(!LearnedInitialState, nameof(LearnedInitialState), LearnedInitialState, "does not apply: the decoder starts from the encoder's final state");
+            Check(!string.IsNullOrWhiteSpace(LabelColumnName), nameof(LabelColumnName), LabelColumnName, "must name a column");
             Check(MaximumOutputLength > 0, nameof(MaximumOutputLength), MaximumOutputLength, "must be at least 1 token (the end token counts)");
             Check(!string.IsNullOrWhiteSpace(PredictedLabelColumnName), nameof(PredictedLabelColumnName), PredictedLabelColumnName, "must name a column");
             Check(LabelSmoothing is >= 0f and <= 1f, nameof(LabelSmoothing), LabelSmoothing, "must be in [0, 1]");
@@ -94,93 +99,59 @@ public sealed class SequenceToSequenceTrainer : IEstimator<SequenceToSequenceTra
         };
     }
 
-    private readonly IHost _host;
-
     internal SequenceToSequenceTrainer(IHostEnvironment env, RecurrentCellType cell, Options options)
+        : base(env, nameof(SequenceToSequenceTrainer), cell, options)
     {
-        _host = Contracts.CheckRef(env, nameof(env)).Register(nameof(SequenceToSequenceTrainer));
-        ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
-        Cell = cell;
-        TrainerOptions = options;
     }
 
-    /// <summary>The cell of the encoder and the decoder.</summary>
-    public RecurrentCellType Cell { get; }
-
-    /// <summary>The options this trainer was created with.</summary>
-    public Options TrainerOptions { get; }
-
-    /// <summary>The input columns plus the predicted label (a variable-size key vector of the label's key type).</summary>
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    /// <summary>Checks the source and label; adds the predicted label (a variable-size key vector of the label's key type).</summary>
+    private protected override IEnumerable<SchemaShape.Column> OutputShape(SchemaShape inputSchema)
     {
-        _host.CheckValue(inputSchema, nameof(inputSchema));
-        KeySequenceColumn.Check(_host, inputSchema, TrainerOptions.FeatureColumnName, "source (feature)");
-        var label = KeySequenceColumn.Check(_host, inputSchema, TrainerOptions.LabelColumnName, "label");
-        var columns = inputSchema.ToDictionary(column => column.Name);
-        columns[TrainerOptions.PredictedLabelColumnName] = new SchemaShape.Column(TrainerOptions.PredictedLabelColumnName,
-            SchemaShape.Column.VectorKind.VariableVector, label.ItemType, true,
+        KeyVectorColumn.Check(Host, inputSchema, TrainerOptions.FeatureColumnName, "source (feature)");
+        var label = KeyVectorColumn.Check(Host, inputSchema, TrainerOptions.LabelColumnName, "label");
+        yield return new SchemaShape.Column(TrainerOptions.PredictedLabelColumnName, SchemaShape.Column.VectorKind.VariableVector, label.ItemType, true,
             new SchemaShape(label.Annotations.Where(a => a.Name == AnnotationUtils.Kinds.KeyValues)));
-        return new SchemaShape(columns.Values);
     }
 
-    /// <summary>Trains on <paramref name="input"/>.</summary>
-    public SequenceToSequenceTransformer Fit(IDataView input) => Train(input, null);
-
-    /// <summary>
-    /// Trains on <paramref name="trainData"/>, measuring the teacher-forced loss on <paramref name="validationData"/> after every
-    /// epoch, with early stopping (which keeps the best epoch's weights) as <see cref="RecurrentTrainerOptions.EarlyStoppingPatience"/> says.
-    /// </summary>
-    public SequenceToSequenceTransformer Fit(IDataView trainData, IDataView validationData)
+    private protected override SequenceToSequenceTransformer Train(FitRun run, IDataView trainData, IDataView? validationData)
     {
-        _host.CheckValue(validationData, nameof(validationData));
-        return Train(trainData, validationData);
-    }
-
-    private SequenceToSequenceTransformer Train(IDataView trainData, IDataView? validationData)
-    {
-        _host.CheckValue(trainData, nameof(trainData));
         var options = TrainerOptions;
-        using var channel = _host.Start("Training");
-        var source = KeySequenceColumn.FromSchema(_host, trainData.Schema, options.FeatureColumnName, "source (feature)");
-        var label = KeySequenceColumn.FromSchema(_host, trainData.Schema, options.LabelColumnName, "label");
+        var source = KeyVectorColumn.FromSchema(Host, trainData.Schema, options.FeatureColumnName, "source (feature)");
+        var label = KeyVectorColumn.FromSchema(Host, trainData.Schema, options.LabelColumnName, "label");
         int targetKeys = label.KeyCount;
         var training = Read(trainData, "training", source, label);
         SequencePairs? validation = null;
         if (validationData is not null)
         {
-            var validationSource = KeySequenceColumn.FromSchema(_host, validationData.Schema, options.FeatureColumnName, "source (feature)");
+            var validationSource = KeyVectorColumn.FromSchema(Host, validationData.Schema, options.FeatureColumnName, "source (feature)");
             if (validationSource.KeyCount != source.KeyCount)
-                throw _host.ExceptSchemaMismatch(nameof(validationData), "source (feature)", source.Name, source.Describe(),
+                throw Host.ExceptSchemaMismatch(nameof(validationData), "source (feature)", source.Name, source.Describe(),
                     validationData.Schema[source.Name].Type.ToString());
-            var validationLabel = KeySequenceColumn.FromSchema(_host, validationData.Schema, options.LabelColumnName, "label");
+            var validationLabel = KeyVectorColumn.FromSchema(Host, validationData.Schema, options.LabelColumnName, "label");
             if (validationLabel.KeyCount != targetKeys)
-                throw _host.ExceptSchemaMismatch(nameof(validationData), "label", label.Name, label.Describe(), validationData.Schema[label.Name].Type.ToString());
+                throw Host.ExceptSchemaMismatch(nameof(validationData), "label", label.Name, label.Describe(), validationData.Schema[label.Name].Type.ToString());
             validation = Read(validationData, "validation", validationSource, validationLabel);
-            if (validation.Count == 0) throw _host.Except("The validation data has no row; pass rows or call Fit(trainData).");
+            if (validation.Count == 0) throw Host.Except("The validation data has no row; pass rows or call Fit(trainData).");
         }
-        if (training.Count == 0) throw _host.Except("The training data has no row.");
+        if (training.Count == 0) throw Host.Except("The training data has no row.");
 
-        WarnOnSparseKeys(channel, training.Targets, label, "label", "logits per decoder step");
-        WarnOnSparseKeys(channel, training.Sources, source, "source", "embedding rows");
+        WarnOnSparseKeys(run, training.Targets, label, "label", "logits per decoder step");
+        WarnOnSparseKeys(run, training.Sources, source, "source", "embedding rows");
 
-        int seed = options.Seed ?? _host.Rand.Next();
-        var model = new SequenceToSequenceModel(options.ToSequenceToSequenceOptions(Cell, source.KeyCount, targetKeys, seed));
-        var logger = new ProgressLogger(channel, options.Logger);
-        Report(channel, string.Create(CultureInfo.InvariantCulture,
+        var model = new SequenceToSequenceModel(options.ToSequenceToSequenceOptions(Cell, source.KeyCount, targetKeys, run.Seed));
+        run.ReportStart(string.Create(CultureInfo.InvariantCulture,
             $"{Cell} sequence-to-sequence ({options.Attention} attention): {training.Count} training pairs" +
-            $"{(validation is null ? "" : $", {validation.Count} validation pairs")}, {source.KeyCount} source keys, {targetKeys} target keys, " +
-            $"{model.ParameterCount} parameters, seed {seed}"));
-        var trainer = new SequencePairTrainer(model, options.ToTrainerOptions(seed, validation is not null, logger), options.LabelSmoothing);
+            $"{(validation is null ? "" : $", {validation.Count} validation pairs")}, {source.KeyCount} source keys, {targetKeys} target keys"),
+            model.ParameterCount);
+        var trainer = new SequencePairTrainer(model, run.TrainingOptions(validation is not null), options.LabelSmoothing);
         var history = trainer.Train(training, validation);
-        if (history.StoppedEarly)
-            Report(channel, string.Create(CultureInfo.InvariantCulture, $"Stopped early after epoch {history.Epochs.Count}; kept epoch {history.BestEpoch}."));
-        return new SequenceToSequenceTransformer(_host, model, source, trainData.Schema[source.Name].Type, trainData.Schema[label.Name], options.PredictedLabelColumnName,
+        run.ReportEnd(history);
+        return new SequenceToSequenceTransformer(Host, model, source, trainData.Schema[source.Name].Type, trainData.Schema[label.Name], options.PredictedLabelColumnName,
             options.ToDecodingOptions(), options.ScoringBatchSize, history);
     }
 
     /// <summary>Reads every row as a pair; an empty source or target is an error naming the data, the row and the column.</summary>
-    private static SequencePairs Read(IDataView data, string role, KeySequenceColumn source, KeySequenceColumn label)
+    private static SequencePairs Read(IDataView data, string role, KeyVectorColumn source, KeyVectorColumn label)
     {
         using var cursor = data.GetRowCursor([data.Schema[source.Name], data.Schema[label.Name]]);
         var sources = source.CreateReader(cursor);
@@ -204,7 +175,7 @@ public sealed class SequenceToSequenceTrainer : IEstimator<SequenceToSequenceTra
     /// Warns when a key type is far larger than the keys the training data uses (TokenizeIntoCharactersAsKeys gives 65,535
     /// keys): the model has a row per key, so a compact key type trains much faster.
     /// </summary>
-    private void WarnOnSparseKeys(IChannel channel, IReadOnlyList<int[]> rows, KeySequenceColumn column, string role, string cost)
+    private static void WarnOnSparseKeys(FitRun run, IReadOnlyList<int[]> rows, KeyVectorColumn column, string role, string cost)
     {
         if (column.KeyCount < 1024) return;
         var used = new HashSet<int>();
@@ -214,13 +185,6 @@ public sealed class SequenceToSequenceTrainer : IEstimator<SequenceToSequenceTra
             $"The {role} column '{column.Name}' has a key type of {column.KeyCount} keys but the training data uses only {used.Count}; the model has " +
             $"{column.KeyCount + (role == "label" ? 3 : 1)} {cost}, which makes it slow. Map the tokens to a compact key type first " +
             $"(e.g. MapKeyToValue then MapValueToKey, or TokenizeIntoCharactersAsKeys replaced by a character split and MapValueToKey).");
-        channel.Warning(message);
-        TrainerOptions.Logger?.LogWarning("{Message}", message);
-    }
-
-    private void Report(IChannel channel, string message)
-    {
-        channel.Info(message);
-        TrainerOptions.Logger?.LogInformation("{Message}", message);
+        run.Warn(message);
     }
 }

@@ -3,6 +3,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Data.IO;
 using Microsoft.ML.Runtime;
+using MlNet.Rnn.Data;
 using MlNet.Rnn;
 using MlNet.Rnn.Core.SequenceToSequence;
 using MlNet.Rnn.Core.Training;
@@ -31,7 +32,7 @@ public sealed class SequenceToSequenceTransformer : ITransformer, ICanSaveModel,
     private readonly IHost _host;
     private readonly Lazy<byte[]> _snapshot;
 
-    internal SequenceToSequenceTransformer(IHostEnvironment env, SequenceToSequenceModel model, KeySequenceColumn source, DataViewType featureColumnType,
+    internal SequenceToSequenceTransformer(IHostEnvironment env, SequenceToSequenceModel model, KeyVectorColumn source, DataViewType featureColumnType,
         DataViewSchema.Column label, string outputColumnName, DecodingOptions decoding, int scoringBatchSize, TrainingHistory? history)
     {
         _host = Contracts.CheckRef(env, nameof(env)).Register(nameof(SequenceToSequenceTransformer));
@@ -40,7 +41,7 @@ public sealed class SequenceToSequenceTransformer : ITransformer, ICanSaveModel,
         Source = source;
         FeatureColumnType = featureColumnType;
         Label = label;
-        TargetKeyCount = KeySequenceColumn.KeyCountOf(label.Type) ?? throw _host.Except($"The label column '{label.Name}' is not a key vector.");
+        TargetKeyCount = KeyVectorColumn.KeyCountOf(label.Type) ?? throw _host.Except($"The label column '{label.Name}' is not a key vector.");
         if (model.Options.SourceVocabularySize != source.VocabularySize || model.Options.TargetVocabularySize != TargetKeyCount + 3
             || model.Options.StartId != TargetKeyCount + 1 || model.Options.EndId != TargetKeyCount + 2)
             throw _host.Except("The sequence-to-sequence model does not match its columns' key counts.");
@@ -84,7 +85,7 @@ public sealed class SequenceToSequenceTransformer : ITransformer, ICanSaveModel,
     /// <summary>Always true: <c>PredictionEngine</c> can use this transformer.</summary>
     public bool IsRowToRowMapper => true;
 
-    internal KeySequenceColumn Source { get; }
+    internal KeyVectorColumn Source { get; }
 
     internal DataViewSchema.Column Label { get; }
 
@@ -135,7 +136,7 @@ public sealed class SequenceToSequenceTransformer : ITransformer, ICanSaveModel,
 
     private void CheckInput(DataViewSchema schema)
     {
-        var found = KeySequenceColumn.FromSchema(_host, schema, Source.Name, "source (feature)");
+        var found = KeyVectorColumn.FromSchema(_host, schema, Source.Name, "source (feature)");
         if (found.KeyCount != Source.KeyCount)
             throw _host.ExceptSchemaMismatch(nameof(schema), "source (feature)", Source.Name, Source.Describe(), schema[Source.Name].Type.ToString());
     }
@@ -218,9 +219,9 @@ public sealed class SequenceToSequenceTransformer : ITransformer, ICanSaveModel,
             throw env.ExceptDecode($"The saved model has no {ModelStream}; it was not saved by MlNet.Rnn.");
 
         var label = SavedModelParts.LoadLabel(env, ctx, "sequence-to-sequence model");
-        env.CheckDecode(KeySequenceColumn.KeyCountOf(label.Type) is not null, "the saved label is not a key vector");
+        env.CheckDecode(KeyVectorColumn.KeyCountOf(label.Type) is not null, "the saved label is not a key vector");
 
-        var source = new KeySequenceColumn(sourceName, sourceKeys);
+        var source = new KeyVectorColumn(sourceName, sourceKeys);
         var featureType = new VectorDataViewType(new KeyDataViewType(keyType, sourceKeys), featureSize);
         return new SequenceToSequenceTransformer(env, model, source, featureType, label, output, decoding, scoringBatchSize, history: null);
     }

@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MlNet.Rnn.Data;
 using MlNet.Rnn.Core.Data;
 using MlNet.Rnn.Core.SequenceToSequence;
 using MlNet.Rnn.Scoring;
@@ -31,7 +32,7 @@ internal sealed class TranslationScorer(SequenceToSequenceTransformer transforme
     public void Score() => _translations = _workspace.Translate(_staged, transformer.Decoding);
 
     public Delegate Getter(int output, Func<int> row) =>
-        KeySequenceColumn.MakeGetter((KeyDataViewType)transformer.OutputType.ItemType, transformer.TargetKeyCount, () => Translation(row()).Tokens);
+        KeyVectorColumn.MakeGetter((KeyDataViewType)transformer.OutputType.ItemType, transformer.TargetKeyCount, () => Translation(row()).Tokens);
 
     /// <summary>The translation of scored row <paramref name="row"/> (read after <paramref name="row"/> is known: finding it may score the batch).</summary>
     private Translation Translation(int row) => _translations[row];

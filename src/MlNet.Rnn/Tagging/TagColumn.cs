@@ -4,47 +4,39 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Data.Conversion;
 using Microsoft.ML.Runtime;
+using MlNet.Rnn.Data;
 
 namespace MlNet.Rnn.Tagging;
 
 /// <summary>
-/// A column of tags per step: a vector (fixed or variable size) of keys of C values, key k ≥ 1 read as tag index k − 1.
-/// Checks the column's type once and reads each row's tags, naming the row and the fix when one is missing; gives the
-/// tag names (the key values as text, else "0", "1", …).
+/// A column of tags per step: a vector (fixed or variable size) of keys of C values, of any key type, read as
+/// <see cref="KeyVectorColumn"/> reads keys (key k ≥ 1 is tag index k − 1; key 0 and keys beyond C are a missing tag).
+/// Checks the column's type once and reads each row's tags, naming the row and the fix when one is missing; gives the tag
+/// names (the key values as text, else "0", "1", …).
 /// </summary>
-internal sealed class TagColumn
+internal sealed class TagColumn(DataViewSchema.Column column, int tagCount)
 {
     /// <summary>What the error messages say the column must be.</summary>
     public const string Expected = "a vector of keys (e.g. from MapValueToKey), one per input step";
 
-    private TagColumn(DataViewSchema.Column column, int tagCount)
-    {
-        Column = column;
-        TagCount = tagCount;
-    }
-
     /// <summary>The schema column.</summary>
-    public DataViewSchema.Column Column { get; }
+    public DataViewSchema.Column Column { get; } = column;
 
     /// <summary>C: the key count.</summary>
-    public int TagCount { get; }
+    public int TagCount { get; } = tagCount;
+
+    /// <summary>Whether a column of this type holds tags.</summary>
+    public static bool Fits(DataViewType type) => KeyVectorColumn.KeyCountOf(type) is not null;
+
+    /// <summary>Whether a column of this shape holds tags (estimator time).</summary>
+    public static bool Fits(SchemaShape.Column column) => column.Kind != SchemaShape.Column.VectorKind.Scalar && column.IsKey;
 
     /// <summary>Finds and checks the column; throws naming it, its type and what is expected.</summary>
     public static TagColumn FromSchema(IExceptionContext ectx, DataViewSchema schema, string name, string role)
     {
         var column = schema.GetColumnOrNull(name) ?? throw ectx.ExceptSchemaMismatch(nameof(schema), role, name);
-        if (column.Type is VectorDataViewType { ItemType: KeyDataViewType key } && key.RawType == typeof(uint) && key.Count is >= 1 and < int.MaxValue)
-            return new TagColumn(column, (int)key.Count);
+        if (KeyVectorColumn.KeyCountOf(column.Type) is int count) return new TagColumn(column, count);
         throw ectx.ExceptSchemaMismatch(nameof(schema), role, name, Expected, column.Type.ToString());
-    }
-
-    /// <summary>Checks the column in a schema shape (estimator time).</summary>
-    public static SchemaShape.Column Check(IExceptionContext ectx, SchemaShape shape, string name, string role)
-    {
-        if (!shape.TryFindColumn(name, out var column)) throw ectx.ExceptSchemaMismatch(nameof(shape), role, name);
-        if (column.Kind == SchemaShape.Column.VectorKind.Scalar || !column.IsKey || column.ItemType.RawType != typeof(uint))
-            throw ectx.ExceptSchemaMismatch(nameof(shape), role, name, Expected, Data.SequenceColumn.Describe(column));
-        return column;
     }
 
     /// <summary>The tag names: the key values as text when the column has them (C of them), else the indices.</summary>
@@ -57,7 +49,10 @@ internal sealed class TagColumn
     }
 
     /// <summary>A reader of this column's tags from a row that has it active.</summary>
-    public Reader CreateReader(DataViewRow row) => new(this, row.GetGetter<VBuffer<uint>>(row.Schema[Column.Name]));
+    public Reader CreateReader(DataViewRow row) => new(this, KeyVectorReader.Create(row, row.Schema[Column.Name], TagCount));
+
+    /// <summary>The training target of a row: its tags as floats, one per step; a row with a missing tag is skipped.</summary>
+    public TargetReader CreateTargetReader(DataViewRow row) => new TagTarget(CreateReader(row));
 
     private static string[] KeyValuesAsText<T>(DataViewSchema.Annotations annotations, DataViewType itemType)
     {
@@ -76,14 +71,13 @@ internal sealed class TagColumn
         return [.. names];
     }
 
-    /// <summary>Reads one row's tags (dense, sparse vectors densified).</summary>
-    internal sealed class Reader(TagColumn column, ValueGetter<VBuffer<uint>> getter)
+    /// <summary>Reads one row's tags.</summary>
+    internal sealed class Reader(TagColumn column, KeyVectorReader keys)
     {
-        private VBuffer<uint> _buffer;
         private int[] _tags = [];
         private int _length;
 
-        /// <summary>The tags of the last row read: indices in [0, C), or −1 where the key is missing (0).</summary>
+        /// <summary>The tags of the last row read: indices in [0, C), or −1 where the key is missing.</summary>
         public ReadOnlySpan<int> Tags => _tags.AsSpan(0, _length);
 
         /// <summary>Whether the last row read has a missing key.</summary>
@@ -92,20 +86,10 @@ internal sealed class TagColumn
         /// <summary>Reads the current row's tags.</summary>
         public void Read()
         {
-            getter(ref _buffer);
-            int length = _buffer.Length;
-            if (_tags.Length < length) _tags = new int[Math.Max(length, _tags.Length * 2)];
-            Span<int> tags = _tags.AsSpan(0, length);
-            tags.Fill(-1);
-            var keys = _buffer.GetValues();
-            var indices = _buffer.GetIndices();
-            for (int i = 0; i < keys.Length; i++)
-            {
-                uint key = keys[i];
-                tags[_buffer.IsDense ? i : indices[i]] = key >= 1 && key <= (uint)column.TagCount ? (int)key - 1 : -1;
-            }
+            _length = keys.ReadInto(ref _tags);
+            Span<int> tags = _tags.AsSpan(0, _length);
+            for (int t = 0; t < tags.Length; t++) tags[t]--; // id 0 (missing) becomes −1
             HasMissing = tags.Contains(-1);
-            _length = length;
         }
 
         /// <summary>Throws unless the last row read has <paramref name="steps"/> tags, naming the row, both lengths and both columns.</summary>
@@ -115,6 +99,25 @@ internal sealed class TagColumn
                 throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
                     $"Row {row}: column '{column.Column.Name}' has {Tags.Length} tags but column '{inputColumn}' has {steps} steps; " +
                     $"a tagging label needs exactly one tag per input step (tokenize the text and the tags the same way)."));
+        }
+    }
+
+    private sealed class TagTarget(Reader tags) : TargetReader
+    {
+        private float[] _target = [];
+        private int _length;
+
+        public override ReadOnlySpan<float> Target => _target.AsSpan(0, _length);
+
+        public override bool Read(long row, int steps, string inputColumn)
+        {
+            tags.Read();
+            tags.CheckAligned(row, steps, inputColumn);
+            if (tags.HasMissing) return false;
+            _length = tags.Tags.Length;
+            if (_target.Length < _length) _target = new float[Math.Max(_length, _target.Length * 2)];
+            for (int t = 0; t < _length; t++) _target[t] = tags.Tags[t];
+            return true;
         }
     }
 }

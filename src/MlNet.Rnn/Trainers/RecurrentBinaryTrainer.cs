@@ -46,7 +46,10 @@ public sealed class RecurrentBinaryTrainer : RecurrentTrainerBase<RecurrentBinar
 
     private protected override ILoss CreateLoss(int outputSize) => new BinaryCrossEntropyWithLogits(TrainerOptions.PositiveClassWeight);
 
-    private protected override Func<float> LabelGetter(DataViewRow row, DataViewSchema.Column label)
+    private protected override TargetReader CreateTargetReader(DataViewRow row, DataViewSchema.Column label, int outputSize) =>
+        TargetReader.Scalar(LabelGetter(row, label));
+
+    private static Func<float> LabelGetter(DataViewRow row, DataViewSchema.Column label)
     {
         var getter = row.GetGetter<bool>(label);
         bool value = false;

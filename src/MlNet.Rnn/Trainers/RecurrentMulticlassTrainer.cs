@@ -63,7 +63,10 @@ public sealed class RecurrentMulticlassTrainer : RecurrentTrainerBase<RecurrentM
 
     private protected override ILoss CreateLoss(int outputSize) => new SoftmaxCrossEntropy(TrainerOptions.ClassWeights, TrainerOptions.LabelSmoothing);
 
-    private protected override Func<float> LabelGetter(DataViewRow row, DataViewSchema.Column label)
+    private protected override TargetReader CreateTargetReader(DataViewRow row, DataViewSchema.Column label, int outputSize) =>
+        TargetReader.Scalar(LabelGetter(row, label));
+
+    private static Func<float> LabelGetter(DataViewRow row, DataViewSchema.Column label)
     {
         var getter = row.GetGetter<uint>(label);
         ulong classes = label.Type.GetKeyCount();

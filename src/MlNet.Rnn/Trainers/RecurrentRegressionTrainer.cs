@@ -59,7 +59,10 @@ public sealed class RecurrentRegressionTrainer : RecurrentTrainerBase<RecurrentR
     private protected override ILoss CreateLoss(int outputSize) =>
         TrainerOptions.Loss == RegressionLoss.Huber ? new Huber(TrainerOptions.HuberDelta) : new MeanSquaredError();
 
-    private protected override Func<float> LabelGetter(DataViewRow row, DataViewSchema.Column label)
+    private protected override TargetReader CreateTargetReader(DataViewRow row, DataViewSchema.Column label, int outputSize) =>
+        TargetReader.Scalar(LabelGetter(row, label));
+
+    private static Func<float> LabelGetter(DataViewRow row, DataViewSchema.Column label)
     {
         var getter = row.GetGetter<float>(label);
         float value = 0;

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Microsoft.Extensions.Logging;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
@@ -8,49 +7,41 @@ using MlNet.Rnn.Core.Data;
 using MlNet.Rnn.Core.Models;
 using MlNet.Rnn.Core.Training;
 using MlNet.Rnn.Data;
-using MlNet.Rnn.Logging;
 using MlNet.Rnn.Models;
 using MlNet.Rnn.Scoring;
 
 namespace MlNet.Rnn;
 
 /// <summary>
-/// What the recurrent trainers share: checks the columns, reads the rows into the core's <see cref="SequenceDataset"/>
-/// (skipping and counting rows with a missing label or a bad weight), builds the core's <see cref="SequenceModel"/>,
-/// trains it with the core's <see cref="SequenceTrainer"/> (early stopping on validation data when
-/// <see cref="Fit(IDataView, IDataView)"/> gets it), and wraps it in a <see cref="RecurrentPredictionTransformer"/>.
-/// A subclass says how its task reads the label, how many outputs the head has and which loss it minimises.
+/// What the trainers of a labelled sequence share (binary, multiclass and regression: one target per sequence; tagging: one
+/// per step): checks the columns, reads the rows into the core's <see cref="SequenceDataset"/> (skipping and counting rows
+/// with a missing label or a bad weight), builds the core's <see cref="SequenceModel"/>, trains it through the one training
+/// loop (early stopping on validation data when <c>Fit(train, validation)</c> gets it), and wraps it in a
+/// <see cref="RecurrentPredictionTransformer"/>. A task says how its label is read, how many outputs the head has, whether
+/// it reads out the last step or every step, and which loss it minimises.
 /// </summary>
 /// <typeparam name="TOptions">The task's options.</typeparam>
-public abstract class RecurrentTrainerBase<TOptions> : ITrainerEstimator<RecurrentPredictionTransformer, RecurrentModelParameters>
+public abstract class RecurrentTrainerBase<TOptions> : RecurrentEstimator<TOptions, RecurrentPredictionTransformer>,
+    ITrainerEstimator<RecurrentPredictionTransformer, RecurrentModelParameters>
     where TOptions : RecurrentTrainerOptions
 {
     private static readonly TrainerInfo s_info = new(normalization: false, caching: false, supportValid: true);
 
     private protected RecurrentTrainerBase(IHostEnvironment env, string registrationName, RecurrentCellType cell, TOptions options)
+        : base(env, registrationName, cell, options)
     {
-        Host = Contracts.CheckRef(env, nameof(env)).Register(registrationName);
-        ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
-        Cell = cell;
-        TrainerOptions = options;
     }
-
-    /// <summary>The cell this trainer trains.</summary>
-    public RecurrentCellType Cell { get; }
-
-    /// <summary>The options this trainer was created with.</summary>
-    public TOptions TrainerOptions { get; }
 
     /// <summary>Needs no normalisation or caching; accepts validation data.</summary>
     public TrainerInfo Info => s_info;
-
-    private protected IHost Host { get; }
 
     private protected abstract RecurrentTask Task { get; }
 
     /// <summary>What the label column must be, for messages.</summary>
     private protected abstract string ExpectedLabel { get; }
+
+    /// <summary>Whether the target is one value per step (a tag per step) rather than one per sequence.</summary>
+    private protected virtual bool PerStepTargets => false;
 
     /// <summary>Whether a label column of this shape fits the task.</summary>
     private protected abstract bool LabelFits(SchemaShape.Column label);
@@ -64,13 +55,21 @@ public abstract class RecurrentTrainerBase<TOptions> : ITrainerEstimator<Recurre
     /// <summary>The loss the core minimises.</summary>
     private protected abstract ILoss CreateLoss(int outputSize);
 
-    /// <summary>A getter of the current row's training target (a class index as a float for multiclass); NaN when the label is missing.</summary>
-    private protected abstract Func<float> LabelGetter(DataViewRow row, DataViewSchema.Column label);
+    /// <summary>A reader of the current row's training target.</summary>
+    private protected abstract TargetReader CreateTargetReader(DataViewRow row, DataViewSchema.Column label, int outputSize);
 
-    /// <summary>The input columns plus <c>Score</c> and the task's other columns; throws naming a missing or mistyped column.</summary>
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    /// <summary>The loss the core minimises for this trainer's options.</summary>
+    internal ILoss CreateLossFor(int outputSize) => CreateLoss(outputSize);
+
+    /// <summary>The network a trial of <paramref name="options"/> trains on <paramref name="data"/>: the options' shape, this task's head and readout.</summary>
+    internal SequenceModelOptions ModelOptions(RecurrentCellType cell, RecurrentTrainerOptions options, PreparedSequenceData data, int seed) =>
+        options.ToModelOptions(cell, data.Column.VocabularySize, data.OutputSize, seed) with
+        {
+            Readout = PerStepTargets ? SequenceReadout.EveryStep : SequenceReadout.LastStep,
+        };
+
+    private protected override IEnumerable<SchemaShape.Column> OutputShape(SchemaShape inputSchema)
     {
-        Host.CheckValue(inputSchema, nameof(inputSchema));
         var options = TrainerOptions;
         SequenceColumn.Check(Host, inputSchema, options.FeatureColumnName);
         if (!inputSchema.TryFindColumn(options.LabelColumnName, out var label))
@@ -83,40 +82,19 @@ public abstract class RecurrentTrainerBase<TOptions> : ITrainerEstimator<Recurre
             if (weight.Kind != SchemaShape.Column.VectorKind.Scalar || weight.IsKey || weight.ItemType != NumberDataViewType.Single)
                 throw Host.ExceptSchemaMismatch(nameof(inputSchema), "weight", weightName, "Single", SequenceColumn.Describe(weight));
         }
-        var columns = inputSchema.ToDictionary(column => column.Name);
-        foreach (var column in OutputColumns.Shape(Task, label, options.HiddenStateColumnName)) columns[column.Name] = column;
-        return new SchemaShape(columns.Values);
+        return OutputColumns.Shape(Task, label, options.HiddenStateColumnName);
     }
 
-    /// <summary>Trains on <paramref name="input"/>.</summary>
-    public RecurrentPredictionTransformer Fit(IDataView input) => Train(input, null);
-
-    /// <summary>
-    /// Trains on <paramref name="trainData"/>, measuring the loss on <paramref name="validationData"/> after every epoch; with
-    /// <see cref="RecurrentTrainerOptions.EarlyStoppingPatience"/> &gt; 0 training stops when it no longer improves and the
-    /// model keeps the weights of its best epoch.
-    /// </summary>
-    public RecurrentPredictionTransformer Fit(IDataView trainData, IDataView validationData)
+    private protected override RecurrentPredictionTransformer Train(FitRun run, IDataView trainData, IDataView? validationData)
     {
-        Host.CheckValue(validationData, nameof(validationData));
-        return Train(trainData, validationData);
-    }
-
-    private RecurrentPredictionTransformer Train(IDataView trainData, IDataView? validationData)
-    {
-        using var channel = Host.Start("Training");
-        var data = Prepare(channel, trainData, validationData);
-        var options = TrainerOptions;
-        int seed = options.Seed ?? Host.Rand.Next();
-        var model = new SequenceModel(options.ToModelOptions(Cell, data.Column.VocabularySize, data.OutputSize, seed));
-        var logger = new ProgressLogger(channel, options.Logger);
-        var trainer = new SequenceTrainer(model, CreateLoss(data.OutputSize), options.ToTrainerOptions(seed, data.Validation is not null, logger));
-        Report(channel, string.Create(CultureInfo.InvariantCulture,
-            $"{Cell} {Task}: {data.Training.Count} training rows{(data.Validation is null ? "" : $", {data.Validation.Count} validation rows")}, " +
-            $"{model.Parameters.Count} parameters, seed {seed}"));
+        var data = Prepare(run, trainData, validationData);
+        var model = new SequenceModel(ModelOptions(Cell, TrainerOptions, data, run.Seed));
+        var trainer = new SequenceTrainer(model, CreateLoss(data.OutputSize), run.TrainingOptions(data.Validation is not null));
+        run.ReportStart(string.Create(CultureInfo.InvariantCulture,
+            $"{Cell} {Task}: {data.Training.Count} training rows{(data.Validation is null ? "" : $", {data.Validation.Count} validation rows")}"),
+            model.Parameters.Count);
         var history = trainer.Train(data.Training, data.Validation);
-        if (history.StoppedEarly)
-            Report(channel, string.Create(CultureInfo.InvariantCulture, $"Stopped early after epoch {history.Epochs.Count}; kept epoch {history.BestEpoch}."));
+        run.ReportEnd(history);
         return Wrap(data, model, history);
     }
 
@@ -124,17 +102,16 @@ public abstract class RecurrentTrainerBase<TOptions> : ITrainerEstimator<Recurre
     /// Checks the columns and reads <paramref name="trainData"/> (and <paramref name="validationData"/>) into the core's
     /// data sets, once; experiments train many models on what this returns.
     /// </summary>
-    internal PreparedSequenceData Prepare(IChannel channel, IDataView trainData, IDataView? validationData)
+    internal PreparedSequenceData Prepare(FitRun run, IDataView trainData, IDataView? validationData)
     {
         Host.CheckValue(trainData, nameof(trainData));
         var options = TrainerOptions;
         var schema = trainData.Schema;
         var column = SequenceColumn.FromSchema(Host, schema, options.FeatureColumnName, options.FeaturesPerStep);
         var label = CheckLabel(schema);
-        var weight = CheckWeight(schema);
         int outputSize = OutputSize(label);
 
-        var training = Read(channel, trainData, "training", column, label, weight, outputSize);
+        var training = Read(run, trainData, "training", column, label, CheckWeight(schema), outputSize);
         SequenceDataset? validation = null;
         if (validationData is not null)
         {
@@ -142,7 +119,7 @@ public abstract class RecurrentTrainerBase<TOptions> : ITrainerEstimator<Recurre
             var validationLabel = CheckLabel(validationData.Schema);
             if (!validationLabel.Type.Equals(label.Type))
                 throw Host.ExceptSchemaMismatch(nameof(validationData), "label", label.Name, label.Type.ToString(), validationLabel.Type.ToString());
-            validation = Read(channel, validationData, "validation", column, validationLabel, CheckWeight(validationData.Schema), outputSize);
+            validation = Read(run, validationData, "validation", column, validationLabel, CheckWeight(validationData.Schema), outputSize);
             if (validation.Count == 0) throw Host.Except("The validation data has no usable row (every label was missing); pass rows with labels.");
         }
         if (training.Count == 0)
@@ -150,16 +127,13 @@ public abstract class RecurrentTrainerBase<TOptions> : ITrainerEstimator<Recurre
         return new PreparedSequenceData(column, schema[column.Name].Type, label, outputSize, training, validation);
     }
 
-    /// <summary>The loss the core minimises for this trainer's options.</summary>
-    internal ILoss CreateLossFor(int outputSize) => CreateLoss(outputSize);
-
-    /// <summary>Wraps a model trained on <paramref name="data"/> in the transformer <see cref="Fit(IDataView)"/> returns.</summary>
+    /// <summary>Wraps a model trained on <paramref name="data"/> in the transformer <c>Fit</c> returns.</summary>
     internal RecurrentPredictionTransformer Wrap(PreparedSequenceData data, SequenceModel model, TrainingHistory? history)
     {
         var options = TrainerOptions;
         return new RecurrentPredictionTransformer(Host, Task, new RecurrentModelParameters(model, history), data.Column, data.FeatureType,
-            Task == RecurrentTask.MulticlassClassification ? data.Label : null, options.HiddenStateColumnName, options.ScoringBatchSize,
-            options.MaxDegreeOfParallelism);
+            Task is RecurrentTask.MulticlassClassification or RecurrentTask.SequenceTagging ? data.Label : null, options.HiddenStateColumnName,
+            options.ScoringBatchSize, options.MaxDegreeOfParallelism);
     }
 
     private DataViewSchema.Column CheckLabel(DataViewSchema schema)
@@ -179,7 +153,7 @@ public abstract class RecurrentTrainerBase<TOptions> : ITrainerEstimator<Recurre
     }
 
     /// <summary>Reads every row with a label and a usable weight into a data set; checks each sequence, naming the row.</summary>
-    private SequenceDataset Read(IChannel channel, IDataView data, string role, SequenceColumn column, DataViewSchema.Column label,
+    private SequenceDataset Read(FitRun run, IDataView data, string role, SequenceColumn column, DataViewSchema.Column label,
         DataViewSchema.Column? weight, int outputSize)
     {
         var features = data.Schema[column.Name];
@@ -187,36 +161,56 @@ public abstract class RecurrentTrainerBase<TOptions> : ITrainerEstimator<Recurre
         if (weight is { } w) active.Add(w);
         using var cursor = data.GetRowCursor(active);
         var reader = column.CreateReader(cursor);
-        var target = LabelGetter(cursor, label);
+        var target = CreateTargetReader(cursor, label, outputSize);
         var weightGetter = weight is { } weightColumn ? cursor.GetGetter<float>(weightColumn) : null;
-        var dataset = new SequenceDataset(column.Tokens ? 0 : column.FeaturesPerStep, targetWidth: 1);
-        Span<float> targets = stackalloc float[1];
+        var dataset = new SequenceDataset(column.Tokens ? 0 : column.FeaturesPerStep, targetWidth: 1, PerStepTargets);
         long missingLabels = 0, badWeights = 0;
         while (cursor.MoveNext())
         {
-            float y = target();
-            if (float.IsNaN(y)) { missingLabels++; continue; }
+            reader.Read(cursor.Position);
+            if (!target.Read(cursor.Position, reader.Steps, column.Name)) { missingLabels++; continue; }
             float rowWeight = 1;
             weightGetter?.Invoke(ref rowWeight);
             if (!(rowWeight >= 0 && float.IsFinite(rowWeight))) { badWeights++; continue; }
-            reader.Read(cursor.Position);
-            targets[0] = y;
-            if (column.Tokens) dataset.AddTokens(reader.Ids, targets, rowWeight);
-            else dataset.Add(reader.Values, targets, rowWeight);
+            if (column.Tokens) dataset.AddTokens(reader.Ids, target.Target, rowWeight);
+            else dataset.Add(reader.Values, target.Target, rowWeight);
         }
         if (missingLabels > 0 || badWeights > 0)
         {
             string weights = weight is null ? "" : string.Create(CultureInfo.InvariantCulture,
                 $" and {badWeights} with a weight in '{weight.Value.Name}' that is negative or not finite");
-            Report(channel, string.Create(CultureInfo.InvariantCulture, $"Skipped {missingLabels} {role} rows with a missing label in '{label.Name}'{weights}."));
+            run.Report(string.Create(CultureInfo.InvariantCulture, $"Skipped {missingLabels} {role} rows with a missing label in '{label.Name}'{weights}."));
         }
         return dataset;
     }
+}
 
-    private void Report(IChannel channel, string message)
+/// <summary>Reads the training target of a cursor's current row: one value per sequence, or one per step.</summary>
+internal abstract class TargetReader
+{
+    /// <summary>The target of the row last read (valid after <see cref="Read"/> returned true).</summary>
+    public abstract ReadOnlySpan<float> Target { get; }
+
+    /// <summary>
+    /// Reads row <paramref name="row"/>'s target, whose input has <paramref name="steps"/> steps in <paramref name="inputColumn"/>;
+    /// false when it is missing (the row is skipped and counted). Throws naming the row when it cannot fit the input.
+    /// </summary>
+    public abstract bool Read(long row, int steps, string inputColumn);
+
+    /// <summary>One value per sequence from a getter that gives NaN for a missing label.</summary>
+    public static TargetReader Scalar(Func<float> getter) => new ScalarTarget(getter);
+
+    private sealed class ScalarTarget(Func<float> getter) : TargetReader
     {
-        channel.Info(message);
-        TrainerOptions.Logger?.LogInformation("{Message}", message);
+        private readonly float[] _value = new float[1];
+
+        public override ReadOnlySpan<float> Target => _value;
+
+        public override bool Read(long row, int steps, string inputColumn)
+        {
+            _value[0] = getter();
+            return !float.IsNaN(_value[0]);
+        }
     }
 }
 

@@ -158,7 +158,7 @@ public sealed class ForecastingTests : IDisposable
         var mlContext = new MLContext();
         var estimator = mlContext.Forecasting.ForecastByGru("Out", "In", windowSize: 7, horizon: 4, confidenceLevel: 0.8f, confidenceLowerBoundColumn: "Lo",
             confidenceUpperBoundColumn: "Up", exogenousColumnNames: ["X"], hiddenSize: 5, numberOfEpochs: 3, learningRate: 0.1f);
-        var o = estimator.EstimatorOptions;
+        var o = estimator.TrainerOptions;
         Assert.Equal((RecurrentCellType.Gru, "Out", "In", 7, 4, 0.8f, "Lo", "Up", "X", 5, 3, 0.1f),
             (estimator.Cell, o.OutputColumnName, o.InputColumnName, o.WindowSize, o.Horizon, o.ConfidenceLevel, o.ConfidenceLowerBoundColumn,
                 o.ConfidenceUpperBoundColumn, string.Join(",", o.ExogenousColumnNames), o.HiddenSize, o.NumberOfEpochs, o.LearningRate));

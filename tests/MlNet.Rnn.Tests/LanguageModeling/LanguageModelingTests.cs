@@ -82,7 +82,7 @@ public sealed class LanguageModelingTests(RepeatedTextModel fixture, Xunit.Abstr
 
     public static LanguageModelTrainer.Options SmallOptions() => new()
     {
-        EmbeddingSize = 16, HiddenSize = 48, NumberOfEpochs = 40, LearningRate = 0.01f, Streams = 4, ChunkSteps = 24, Seed = 3, MaxDegreeOfParallelism = 1,
+        EmbeddingSize = 16, HiddenSize = 48, NumberOfEpochs = 40, LearningRate = 0.01f, BatchSize = 4, ChunkSteps = 24, Seed = 3, MaxDegreeOfParallelism = 1,
     };
 
     private static float[] Column(IDataView data, string name) => [.. data.GetColumn<float>(data.Schema[name])];
@@ -265,12 +265,9 @@ public sealed class LanguageModelingTests(RepeatedTextModel fixture, Xunit.Abstr
         Assert.Throws<ArgumentOutOfRangeException>(() => fixture.Model.Generate("the", maxLength: -1));
         Assert.Throws<ArgumentOutOfRangeException>(() => fixture.Model.Generate(temperature: float.NaN));
 
-        Assert.Contains("Bidirectional", Assert.Throws<ArgumentOutOfRangeException>(() =>
-            mlContext.LanguageModeling.Trainers.Lstm(new LanguageModelTrainer.Options { Bidirectional = true })).Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => mlContext.LanguageModeling.Trainers.Lstm(new LanguageModelTrainer.Options { ChunkSteps = 0 }));
-        Assert.Throws<ArgumentOutOfRangeException>(() => mlContext.LanguageModeling.Trainers.Rnn(new LanguageModelTrainer.Options { Streams = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => mlContext.LanguageModeling.Trainers.Rnn(new LanguageModelTrainer.Options { BatchSize = 0 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => mlContext.LanguageModeling.Trainers.Gru(hiddenSize: 0));
-        Assert.Throws<ArgumentOutOfRangeException>(() => mlContext.LanguageModeling.Trainers.Gru(new LanguageModelTrainer.Options { RecurrentDropout = 0.1f }));
     }
 
     [Fact]
@@ -298,10 +295,10 @@ public sealed class LanguageModelingTests(RepeatedTextModel fixture, Xunit.Abstr
         var options = new LanguageModelTrainer.Options
         {
             InputColumnName = "Doc", Level = VocabularyLevel.Tokens, MinimumTokenCount = 2, EmbeddingSize = 12, HiddenSize = 6, NumberOfLayers = 2,
-            ChunkSteps = 9, Streams = 5, Dropout = 0.2f, GradientClipNorm = 2f, MaxTrainingTime = TimeSpan.FromSeconds(30), EarlyStoppingPatience = 2,
+            ChunkSteps = 9, BatchSize = 5, Dropout = 0.2f, GradientClipNorm = 2f, MaxTrainingTime = TimeSpan.FromSeconds(30), EarlyStoppingPatience = 2,
             Seed = 42, Logger = logger, NumberOfEpochs = 4, LearningRate = 0.5f, Optimizer = OptimizerKind.AdamW, WeightDecay = 0.01f, Momentum = 0.5f,
             Beta1 = 0.8f, Beta2 = 0.99f, Schedule = ScheduleKind.Cosine, MinimumLearningRate = 0.1f, ReduceOnPlateau = true, PlateauFactor = 0.3f,
-            PlateauPatience = 1, RandomOffsets = false, ValidationStreams = 3, ForgetGateBias = 2f, RnnActivation = RnnActivation.Relu,
+            PlateauPatience = 1, Shuffle = false, ValidationStreams = 3, ForgetGateBias = 2f, RnnActivation = RnnActivation.Relu,
             LearnedInitialState = true, MaxDegreeOfParallelism = 1,
         };
         Assert.Same(options, trainers.Lstm(options).TrainerOptions);

@@ -124,7 +124,7 @@ public sealed class OwnOptionsActTests
 
     private static LanguageModelTrainer.Options TextOptions() => new()
     {
-        HiddenSize = 4, EmbeddingSize = 4, NumberOfEpochs = 3, Streams = 4, ChunkSteps = 6, LearningRate = 0.02f, Seed = 1, MaxDegreeOfParallelism = 1,
+        HiddenSize = 4, EmbeddingSize = 4, NumberOfEpochs = 3, BatchSize = 4, ChunkSteps = 6, LearningRate = 0.02f, Seed = 1, MaxDegreeOfParallelism = 1,
     };
 
     private static LanguageModelTransformer Text(LanguageModelTrainer.Options options, IEnumerable<ProbeTextRow>? rows = null) =>
@@ -246,6 +246,30 @@ public sealed class OwnOptionsActTests
             double large = HuberMean(100), small = HuberMean(0.05f), squared = MeanSquaredMean();
             Assert.True(Math.Abs(large - squared) < 0.3 && small < large - 0.5, $"δ 100: {large:F3}, δ 0.05: {small:F3}, MSE: {squared:F3}");
         },
+        ["SequenceToSequenceTrainer.LabelColumnName"] = () =>
+        {
+            // Trained to copy the source instead of reversing it, the model decodes other keys.
+            var pairs = s_mlContext.Transforms.Conversion.MapValueToKey("Copy", nameof(ProbePairRow.Source)).Fit(PairData).Transform(PairData);
+            var options = new SequenceToSequenceTrainer.Options
+            {
+                HiddenSize = 8, EmbeddingSize = 4, NumberOfEpochs = 3, BatchSize = 8, LearningRate = 0.02f, Seed = 1, MaxDegreeOfParallelism = 1,
+                MaximumOutputLength = 8,
+            };
+            var reversing = s_mlContext.SequenceToSequence.Trainers.Lstm(options).Fit(pairs);
+            options.LabelColumnName = "Copy";
+            var copying = s_mlContext.SequenceToSequence.Trainers.Lstm(options).Fit(pairs);
+            Assert.NotEqual(reversing.Model.Parameters.ReadOnlyValues.ToArray(), copying.Model.Parameters.ReadOnlyValues.ToArray());
+        },
+        ["SequenceToSequenceTrainer.Bidirectional"] = () =>
+        {
+            // The encoder reads backwards too: every encoder layer gains its _reverse tensors; the decoder reads forwards only.
+            static string[] Names(SequenceToSequenceTransformer model) => [.. model.Model.Parameters.Tensors.Select(t => t.Name)];
+            var forwards = Names(Pairs(_ => { }));
+            var both = Names(Pairs(o => o.Bidirectional = true));
+            Assert.DoesNotContain(forwards, name => name.EndsWith("_reverse", StringComparison.Ordinal));
+            Assert.Contains("encoder.weight_ih_l0_reverse", both);
+            Assert.DoesNotContain(both, name => name.StartsWith("decoder.", StringComparison.Ordinal) && name.EndsWith("_reverse", StringComparison.Ordinal));
+        },
         ["SequenceToSequenceTrainer.Attention"] = () =>
         {
             int Parameters(AttentionKind attention) => Pairs(o => o.Attention = attention).Model.ParameterCount;
@@ -317,9 +341,18 @@ public sealed class OwnOptionsActTests
             options.MinimumTokenCount = 2; // x, y and z are seen once: unknown
             Assert.Equal(5 + Vocabulary.ReservedCount, Text(options, rows).Vocabulary.Count);
         },
+        ["LanguageModelTrainer.LearnedInitialState"] = () =>
+        {
+            // Every stream starts from a learned state: the model gains h0 (and c0) and training moves them off zero.
+            var options = TextOptions();
+            options.LearnedInitialState = true;
+            var parameters = Text(options).Model.Model.Parameters;
+            Assert.False(Text(TextOptions()).Model.Model.Parameters.Contains("h0_l0"));
+            Assert.Contains(parameters.ReadOnlyValuesOf(parameters["h0_l0"]).ToArray(), value => value != 0);
+        },
         ["LanguageModelTrainer.ChunkSteps"] = () => AssertTextOptionChangesTheWeights(o => o.ChunkSteps = 3),
-        ["LanguageModelTrainer.Streams"] = () => AssertTextOptionChangesTheWeights(o => o.Streams = 2),
-        ["LanguageModelTrainer.RandomOffsets"] = () => AssertTextOptionChangesTheWeights(o => o.RandomOffsets = false),
+        ["LanguageModelTrainer.Streams"] = () => AssertTextOptionChangesTheWeights(o => o.BatchSize = 2),
+        ["LanguageModelTrainer.RandomOffsets"] = () => AssertTextOptionChangesTheWeights(o => o.Shuffle = false),
         ["LanguageModelTrainer.ValidationStreams"] = () =>
         {
             // Validation streams are at least 1,000 tokens each; every one starts cold, so 2,600 tokens read as 2 streams score

@@ -451,6 +451,25 @@ public sealed class SharedOptionsActTests : IDisposable
             AssertDiffers(FitWeights(_ => { }), FitWeights(o => o.BucketByLength = false), "BucketByLength = false"),
         [nameof(RecurrentTrainerOptions.CheckpointEvery)] = () => AssertCheckpointHoldsEpochTwo(),
         [nameof(RecurrentTrainerOptions.CheckpointPath)] = () => AssertCheckpointHoldsEpochTwo(),
+        [nameof(RecurrentTrainerOptions.MaxTrainingTime)] = () =>
+        {
+            // A budget of one tick has run out after the first step on any machine: one epoch, cut after its first batch, is the
+            // last; the same fit without a budget runs every epoch.
+            var options = Base();
+            options.MaxTrainingTime = TimeSpan.FromTicks(1);
+            var history = Fit(options).Model.History!;
+            Assert.Equal((1, TrainingStopReason.TimeBudget, 1L), (history.Epochs.Count, history.StopReason, history.Steps));
+            Assert.Equal(TrainingStopReason.EpochsCompleted, Fit(Base()).Model.History!.StopReason);
+        },
+        [nameof(RecurrentTrainerOptions.TimeProvider)] = () =>
+        {
+            // The budget is measured on the given clock: one that stands still never ends a budget of a tick.
+            var options = Base();
+            options.MaxTrainingTime = TimeSpan.FromTicks(1);
+            options.TimeProvider = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+            var history = Fit(options).Model.History!;
+            Assert.Equal((options.NumberOfEpochs, TrainingStopReason.EpochsCompleted), (history.Epochs.Count, history.StopReason));
+        },
         [nameof(RecurrentTrainerOptions.Seed)] = () =>
         {
             // The options' seed decides, whatever the context's; without it the context's seed does.

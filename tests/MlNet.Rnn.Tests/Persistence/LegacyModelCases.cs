@@ -196,7 +196,7 @@ public static class LegacyModelCases
             var data = mlContext.Data.LoadFromEnumerable(rows);
             var trainer = mlContext.LanguageModeling.Trainers.Lstm(new LanguageModelTrainer.Options
             {
-                EmbeddingSize = 4, HiddenSize = 10, NumberOfEpochs = 40, LearningRate = 0.02f, Streams = 2, ChunkSteps = 12, Seed = 122, MaxDegreeOfParallelism = 1,
+                EmbeddingSize = 4, HiddenSize = 10, NumberOfEpochs = 40, LearningRate = 0.02f, BatchSize = 2, ChunkSteps = 12, Seed = 122, MaxDegreeOfParallelism = 1,
             });
             return new SavedPipeline(trainer.Fit(data), data.Schema);
         },

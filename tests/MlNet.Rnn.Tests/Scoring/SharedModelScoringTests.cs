@@ -129,7 +129,7 @@ public sealed class SharedModels
             return MLContext.LanguageModeling.Trainers.Lstm(new LanguageModelTrainer.Options
             {
                 InputColumnName = nameof(Document.Text), Level = VocabularyLevel.Tokens, EmbeddingSize = 256, HiddenSize = 8, NumberOfEpochs = 1,
-                Streams = 8, ChunkSteps = 16, Seed = 1, MaxDegreeOfParallelism = 1,
+                BatchSize = 8, ChunkSteps = 16, Seed = 1, MaxDegreeOfParallelism = 1,
             }).Fit(MLContext.Data.LoadFromEnumerable(documents));
         });
         _forecaster = new(() => MLContext.Forecasting.ForecastByLstm(new RecurrentForecastingEstimator.Options

@@ -46,6 +46,7 @@ public sealed class OptionsTests
             Beta1 = 0.8f, Beta2 = 0.99f, GradientClipNorm = 2f, GradientClipValue = 3f, Schedule = ScheduleKind.Cosine, StepDecayEpochs = 4,
             StepDecayGamma = 0.5f, WarmupSteps = 6, MinimumLearningRate = 0.001f, ReduceOnPlateau = true, PlateauFactor = 0.3f, PlateauPatience = 4,
             EarlyStoppingPatience = 3, Shuffle = false, BucketByLength = false, Seed = 9, CheckpointEvery = 2, CheckpointPath = "x.safetensors",
+            TimeProvider = TimeProvider.System,
         }, training);
 
         // Without validation data, the options that need it are off rather than an error.

@@ -3,21 +3,20 @@ using System.Numerics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
-using MlNet.Rnn.Data;
-
-namespace MlNet.Rnn.SequenceToSequence;
+namespace MlNet.Rnn.Data;
 
 /// <summary>
-/// A key-vector column of the sequence-to-sequence task (source, label or predicted label): a vector (fixed or variable
-/// size) of keys of K values, of any key raw type (MapValueToKey gives UInt32 keys, TokenizeIntoCharactersAsKeys UInt16),
-/// read as ids 0…K (0 = missing = the unknown id; keys beyond K also read as 0).
+/// A key-vector column, read the same way by every task (token features, per-step tags, sequence-to-sequence source and
+/// label): a vector (fixed or variable size, sparse ones densified) of keys of K values, of any key raw type (Byte, UInt16,
+/// UInt32, UInt64: MapValueToKey gives UInt32 keys, TokenizeIntoCharactersAsKeys UInt16). The one mapping: key k ∈ [1, K]
+/// is id k; key 0 (missing) and any key beyond K are id 0, "unknown" (a tag reads id − 1, and id 0 as a missing tag).
 /// </summary>
-internal sealed class KeySequenceColumn
+internal sealed class KeyVectorColumn
 {
     /// <summary>What the error messages say a source or label column must be.</summary>
     public const string Expected = "a vector of keys (e.g. from TokenizeIntoCharactersAsKeys, or TokenizeIntoWords + MapValueToKey)";
 
-    public KeySequenceColumn(string name, int keyCount)
+    public KeyVectorColumn(string name, int keyCount)
     {
         Name = name;
         KeyCount = keyCount;
@@ -36,10 +35,10 @@ internal sealed class KeySequenceColumn
     public string Describe() => string.Create(CultureInfo.InvariantCulture, $"a vector of keys with {KeyCount} keys (as in the training data)");
 
     /// <summary>Finds and checks the column; throws naming it, its role, its type and what is expected.</summary>
-    public static KeySequenceColumn FromSchema(IExceptionContext ectx, DataViewSchema schema, string name, string role)
+    public static KeyVectorColumn FromSchema(IExceptionContext ectx, DataViewSchema schema, string name, string role)
     {
         var column = schema.GetColumnOrNull(name) ?? throw ectx.ExceptSchemaMismatch(nameof(schema), role, name);
-        if (KeyCountOf(column.Type) is int count) return new KeySequenceColumn(name, count);
+        if (KeyCountOf(column.Type) is int count) return new KeyVectorColumn(name, count);
         throw ectx.ExceptSchemaMismatch(nameof(schema), role, name, Expected, column.Type.ToString());
     }
 
@@ -57,12 +56,7 @@ internal sealed class KeySequenceColumn
         type is VectorDataViewType { ItemType: KeyDataViewType key } && key.Count is >= 1 and < int.MaxValue - 3 ? (int)key.Count : null;
 
     /// <summary>A reader of this column from a row that has it active.</summary>
-    public KeyVectorReader CreateReader(DataViewRow row)
-    {
-        var column = row.Schema[Name];
-        var type = typeof(KeyVectorReader<>).MakeGenericType(column.Type.GetItemType().RawType);
-        return (KeyVectorReader)Activator.CreateInstance(type, row, column, KeyCount)!;
-    }
+    public KeyVectorReader CreateReader(DataViewRow row) => KeyVectorReader.Create(row, row.Schema[Name], KeyCount);
 
     /// <summary>
     /// A getter of a key vector of <paramref name="itemType"/>'s raw type that serves the decoded target ids <paramref name="tokens"/>():
@@ -70,7 +64,7 @@ internal sealed class KeySequenceColumn
     /// </summary>
     public static Delegate MakeGetter(KeyDataViewType itemType, int keyCount, Func<int[]> tokens)
     {
-        var method = typeof(KeySequenceColumn).GetMethod(nameof(Getter), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
+        var method = typeof(KeyVectorColumn).GetMethod(nameof(Getter), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
             .MakeGenericMethod(itemType.RawType);
         return (Delegate)method.Invoke(null, [keyCount, tokens])!;
     }
@@ -85,7 +79,7 @@ internal sealed class KeySequenceColumn
         };
 }
 
-/// <summary>Reads one row of a <see cref="KeySequenceColumn"/> as ids (sparse vectors densified).</summary>
+/// <summary>Reads one row of a <see cref="KeyVectorColumn"/> as ids (sparse vectors densified).</summary>
 internal abstract class KeyVectorReader
 {
     private int[] _reused = [];
@@ -93,8 +87,15 @@ internal abstract class KeyVectorReader
     /// <summary>The column's name.</summary>
     public abstract string Name { get; }
 
+    /// <summary>A reader of <paramref name="column"/> (a vector of keys of <paramref name="keyCount"/> values) from a row that has it active.</summary>
+    public static KeyVectorReader Create(DataViewRow row, DataViewSchema.Column column, int keyCount)
+    {
+        var type = typeof(KeyVectorReader<>).MakeGenericType(column.Type.GetItemType().RawType);
+        return (KeyVectorReader)Activator.CreateInstance(type, row, column, keyCount)!;
+    }
+
     /// <summary>The current row's ids in [0, K], written into <paramref name="ids"/> (replaced when too small); returns their count.</summary>
-    protected abstract int ReadInto(ref int[] ids);
+    public abstract int ReadInto(ref int[] ids);
 
     /// <summary>The current row's ids in [0, K], in a new array.</summary>
     public int[] Read()
@@ -136,11 +137,11 @@ internal sealed class KeyVectorReader<T>(DataViewRow row, DataViewSchema.Column 
 
     public override string Name => column.Name;
 
-    protected override int ReadInto(ref int[] ids)
+    public override int ReadInto(ref int[] ids)
     {
         _getter(ref _buffer);
         int length = _buffer.Length;
-        if (ids.Length < length) ids = new int[length];
+        if (ids.Length < length) ids = new int[Math.Max(length, ids.Length * 2)];
         ids.AsSpan(0, length).Clear();
         var keys = _buffer.GetValues();
         var indices = _buffer.GetIndices();

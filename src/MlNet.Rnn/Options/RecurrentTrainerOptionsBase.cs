@@ -1,0 +1,198 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MlNet.Rnn.Core.Cells;
+using MlNet.Rnn.Core.Training;
+
+namespace MlNet.Rnn;
+
+/// <summary>
+/// What every recurrent trainer takes (binary, multiclass, regression, tagging, sequence-to-sequence, language modeling,
+/// forecasting; RNN, LSTM, GRU): the input column, the network's shape, and the one training loop's settings. Defaults live
+/// here once; each task's options add what only it has, and its simple catalog overloads use these defaults. Legend: T
+/// steps, I features per step, E embedding size, H hidden size, L layers, D directions.
+/// </summary>
+public abstract class RecurrentTrainerOptionsBase
+{
+    /// <summary>
+    /// The input column. For the sequence trainers: a vector of Single (fixed or variable size) holding T steps ×
+    /// <see cref="RecurrentTrainerOptions.FeaturesPerStep"/> values, step-major; or a vector of keys (as <c>MapValueToKey</c>
+    /// makes from <c>TokenizeIntoWords</c>), fed through an embedding. Each task's options say what it reads here.
+    /// </summary>
+    public string FeatureColumnName { get; set; } = DefaultColumnNames.Features;
+
+    /// <summary>H: hidden units per layer and direction.</summary>
+    public int HiddenSize { get; set; } = 64;
+
+    /// <summary>L: stacked recurrent layers.</summary>
+    public int NumberOfLayers { get; set; } = 1;
+
+    /// <summary>Passes over the training data.</summary>
+    public int NumberOfEpochs { get; set; } = 10;
+
+    /// <summary>B: sequences per optimisation step (a language model: the streams the text is read as, side by side).</summary>
+    public int BatchSize { get; set; } = 32;
+
+    /// <summary>The optimizer's base learning rate.</summary>
+    public float LearningRate { get; set; } = 1e-3f;
+
+    /// <summary>The activation of an Elman RNN cell (ignored by LSTM and GRU).</summary>
+    public RnnActivation RnnActivation { get; set; } = RnnActivation.Tanh;
+
+    /// <summary>E: width of the learned token embedding when the input holds keys or tokens (ignored for numeric steps).</summary>
+    public int EmbeddingSize { get; set; } = 64;
+
+    /// <summary>Dropout between recurrent layers and before the head, in training only; in [0, 1).</summary>
+    public float Dropout { get; set; }
+
+    /// <summary>The optimizer.</summary>
+    public OptimizerKind Optimizer { get; set; } = OptimizerKind.Adam;
+
+    /// <summary>Momentum of SGD and RMSProp.</summary>
+    public float Momentum { get; set; }
+
+    /// <summary>Nesterov momentum for SGD.</summary>
+    public bool Nesterov { get; set; }
+
+    /// <summary>Weight decay: L2 for SGD, Adam and RMSProp; decoupled for AdamW.</summary>
+    public float WeightDecay { get; set; }
+
+    /// <summary>β1 of Adam and AdamW.</summary>
+    public float Beta1 { get; set; } = 0.9f;
+
+    /// <summary>β2 of Adam and AdamW.</summary>
+    public float Beta2 { get; set; } = 0.999f;
+
+    /// <summary>Clip the global gradient norm to this value (the remedy for exploding gradients); 0 turns it off.</summary>
+    public float GradientClipNorm { get; set; } = 5f;
+
+    /// <summary>Clip every gradient element to [−v, v]; 0 turns it off.</summary>
+    public float GradientClipValue { get; set; }
+
+    /// <summary>The learning-rate schedule.</summary>
+    public ScheduleKind Schedule { get; set; } = ScheduleKind.Constant;
+
+    /// <summary>Epochs between decays of <see cref="ScheduleKind.StepDecay"/>.</summary>
+    public int StepDecayEpochs { get; set; } = 10;
+
+    /// <summary>Decay factor of <see cref="ScheduleKind.StepDecay"/>.</summary>
+    public float StepDecayGamma { get; set; } = 0.1f;
+
+    /// <summary>Linear warm-up steps of <see cref="ScheduleKind.Cosine"/>.</summary>
+    public int WarmupSteps { get; set; }
+
+    /// <summary>Final rate of <see cref="ScheduleKind.Cosine"/>, and the floor of <see cref="ReduceOnPlateau"/>.</summary>
+    public float MinimumLearningRate { get; set; }
+
+    /// <summary>Multiply the rate by <see cref="PlateauFactor"/> when the validation loss stops improving (applies when Fit gets validation data).</summary>
+    public bool ReduceOnPlateau { get; set; }
+
+    /// <summary>Factor of <see cref="ReduceOnPlateau"/>.</summary>
+    public float PlateauFactor { get; set; } = 0.5f;
+
+    /// <summary>Epochs without improvement before <see cref="ReduceOnPlateau"/> acts.</summary>
+    public int PlateauPatience { get; set; } = 2;
+
+    /// <summary>
+    /// When <c>Fit(trainData, validationData)</c> is given validation data: stop after this many epochs without a better
+    /// validation loss and keep the best epoch's weights; 0 turns early stopping off. Ignored without validation data.
+    /// </summary>
+    public int EarlyStoppingPatience { get; set; } = 5;
+
+    /// <summary>Shuffle the rows every epoch (a language model starts its streams at a random offset instead).</summary>
+    public bool Shuffle { get; set; } = true;
+
+    /// <summary>Batch sequences of similar length together, so little padding is computed (a language model's streams and a forecaster's windows have one length: no effect).</summary>
+    public bool BucketByLength { get; set; } = true;
+
+    /// <summary>Write a training checkpoint every this many epochs to <see cref="CheckpointPath"/>; 0 turns it off.</summary>
+    public int CheckpointEvery { get; set; }
+
+    /// <summary>Where checkpoints are written.</summary>
+    public string? CheckpointPath { get; set; }
+
+    /// <summary>Seed of initialisation, dropout and shuffling; null takes one from the <see cref="MLContext"/>'s seed.</summary>
+    public int? Seed { get; set; }
+
+    /// <summary>Threads a batch may be split across, in training and when one cursor scores.</summary>
+    public int MaxDegreeOfParallelism { get; set; } = Environment.ProcessorCount;
+
+    /// <summary>Also receives the progress messages that go to <see cref="MLContext.Log"/>.</summary>
+    public ILogger? Logger { get; set; }
+
+    /// <summary>
+    /// Stop training after the step during which this much time has passed (the epoch is still validated and reported); null
+    /// for no limit. With <see cref="ScheduleKind.Cosine"/> the rate follows the larger share of steps or of this budget used.
+    /// </summary>
+    public TimeSpan? MaxTrainingTime { get; set; }
+
+    /// <summary>The clock <see cref="MaxTrainingTime"/> is measured on; leave it <see cref="System.TimeProvider.System"/> (tests give a fake clock).</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>Rows a scoring cursor runs through the network at once (memory stays bounded by this many rows).</summary>
+    public int ScoringBatchSize { get; set; } = 256;
+
+    /// <summary>A shallow copy (arrays and the logger are shared), which experiments vary one trial at a time.</summary>
+    internal RecurrentTrainerOptionsBase Copy() => (RecurrentTrainerOptionsBase)MemberwiseClone();
+
+    /// <summary>Throws an <see cref="ArgumentException"/> naming the first invalid option, its value and the fix.</summary>
+    internal virtual void Validate()
+    {
+        Check(!string.IsNullOrWhiteSpace(FeatureColumnName), nameof(FeatureColumnName), FeatureColumnName, "must name a column");
+        Check(HiddenSize >= 1, nameof(HiddenSize), HiddenSize, "must be at least 1");
+        Check(NumberOfLayers >= 1, nameof(NumberOfLayers), NumberOfLayers, "must be at least 1");
+        Check(NumberOfEpochs >= 1, nameof(NumberOfEpochs), NumberOfEpochs, "must be at least 1");
+        Check(BatchSize >= 1, nameof(BatchSize), BatchSize, "must be at least 1");
+        Check(LearningRate > 0 && float.IsFinite(LearningRate), nameof(LearningRate), LearningRate, "must be a positive finite number (try 1e-3)");
+        Check(Enum.IsDefined(RnnActivation), nameof(RnnActivation), RnnActivation, "must be Tanh, Relu or Sigmoid");
+        Check(EmbeddingSize >= 1, nameof(EmbeddingSize), EmbeddingSize, "must be at least 1");
+        Check(Dropout >= 0 && Dropout < 1, nameof(Dropout), Dropout, "must be in [0, 1)");
+        Check(MaxDegreeOfParallelism >= 1, nameof(MaxDegreeOfParallelism), MaxDegreeOfParallelism, "must be at least 1");
+        Check(ScoringBatchSize >= 1, nameof(ScoringBatchSize), ScoringBatchSize, "must be at least 1");
+        Check(EarlyStoppingPatience >= 0, nameof(EarlyStoppingPatience), EarlyStoppingPatience, "must be ≥ 0 (0 = off)");
+        Check(TimeProvider is not null, nameof(TimeProvider), TimeProvider, "must be a clock; leave it TimeProvider.System");
+        // The rest is checked where the core defines it, with its messages (ArgumentException naming the option).
+        ToTrainerOptions(seed: 0, hasValidationData: true, logger: null).Validate(hasValidationData: true);
+    }
+
+    /// <summary>The one training loop's settings; early stopping and reduce-on-plateau only with validation data.</summary>
+    internal TrainerOptions ToTrainerOptions(int seed, bool hasValidationData, ILogger? logger) => new()
+    {
+        Epochs = NumberOfEpochs,
+        BatchSize = BatchSize,
+        LearningRate = LearningRate,
+        Optimizer = Optimizer,
+        Momentum = Momentum,
+        Nesterov = Nesterov,
+        WeightDecay = WeightDecay,
+        Beta1 = Beta1,
+        Beta2 = Beta2,
+        GradientClipNorm = GradientClipNorm,
+        GradientClipValue = GradientClipValue,
+        Schedule = Schedule,
+        StepDecayEpochs = StepDecayEpochs,
+        StepDecayGamma = StepDecayGamma,
+        WarmupSteps = WarmupSteps,
+        MinimumLearningRate = MinimumLearningRate,
+        ReduceOnPlateau = ReduceOnPlateau && hasValidationData,
+        PlateauFactor = PlateauFactor,
+        PlateauPatience = PlateauPatience,
+        EarlyStoppingPatience = hasValidationData ? EarlyStoppingPatience : 0,
+        Shuffle = Shuffle,
+        BucketByLength = BucketByLength,
+        Seed = seed,
+        CheckpointEvery = CheckpointEvery,
+        CheckpointPath = CheckpointPath,
+        Logger = logger,
+        MaxTrainingTime = MaxTrainingTime,
+        TimeProvider = TimeProvider,
+    };
+
+    /// <summary>Throws when <paramref name="valid"/> is false, naming the option, its value and the rule.</summary>
+    private protected static void Check(bool valid, string name, object? value, string rule)
+    {
+        if (!valid)
+            throw new ArgumentOutOfRangeException(name, value, string.Create(CultureInfo.InvariantCulture, $"{name} = {value ?? "null"} {rule}."));
+    }
+}
