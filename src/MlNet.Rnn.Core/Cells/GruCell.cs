@@ -11,8 +11,8 @@ namespace MlNet.Rnn.Core.Cells;
 /// <c>n = tanh(W_in x + b_in + r⊙(W_hn h' + b_hn))</c>, <c>h = (1−z)⊙n + z⊙h'</c>.
 /// Shapes: W_ih [3H, I], W_hh [3H, H], biases [3H]; G = 3. Cache per row: r, z, n, W_hn h' + b_hn (4H).
 /// </summary>
-/// <remarks>Forward and backward are each one fused pass per row: the equations are written once, in
-/// <c>ForwardRow</c> and <c>BackwardRow</c>, and <see cref="LaneLoop"/> runs them at every vector width and the scalar tail.</remarks>
+/// <remarks>Forward and backward are each one fused pass: the equations are written once, in <c>ForwardLanes</c> and
+/// <c>BackwardLanes</c>, and <see cref="LaneLoop"/> runs them at every vector width and the scalar tail.</remarks>
 public readonly struct GruCell : IRecurrentCell
 {
     /// <inheritdoc />
@@ -44,16 +44,10 @@ public readonly struct GruCell : IRecurrentCell
         if (xProj.Length < rows * 3 * H || hProj.Length < rows * 3 * H || h.Length < rows * H || recurrentBias.Length < 3 * H ||
             (!cache.IsEmpty && cache.Length < rows * 4 * H))
             throw new ArgumentException("A buffer is shorter than rows × (3H, 3H, H, 4H) or b_hh than 3H.");
-        for (int row = 0; row < rows; row++)
-        {
-            var kernel = new ForwardRow(H,
-                ref Unsafe.Add(ref MemoryMarshal.GetReference(xProj), row * 3 * H),
-                ref Unsafe.Add(ref MemoryMarshal.GetReference(hProj), row * 3 * H),
-                ref Unsafe.Add(ref MemoryMarshal.GetReference(recurrentBias), 2 * H),
-                ref Unsafe.Add(ref MemoryMarshal.GetReference(h), row * H),
-                ref cache.IsEmpty ? ref Unsafe.NullRef<float>() : ref Unsafe.Add(ref MemoryMarshal.GetReference(cache), row * 4 * H));
-            LaneLoop.Run(ref kernel, H);
-        }
+        var kernel = new ForwardLanes(H, ref MemoryMarshal.GetReference(xProj), ref MemoryMarshal.GetReference(hProj),
+            ref Unsafe.Add(ref MemoryMarshal.GetReference(recurrentBias), 2 * H), ref MemoryMarshal.GetReference(h),
+            ref cache.IsEmpty ? ref Unsafe.NullRef<float>() : ref MemoryMarshal.GetReference(cache));
+        LaneLoop.Run(ref kernel, rows, H);
     }
 
     /// <inheritdoc />
@@ -67,23 +61,16 @@ public readonly struct GruCell : IRecurrentCell
         int H = hiddenSize;
         if (cache.Length < rows * 4 * H || hPrev.Length < rows * H || dh.Length < rows * H || dGx.Length < rows * 3 * H || dGh.Length < rows * 3 * H)
             throw new ArgumentException("A buffer is shorter than rows × (4H, H, H, 3H, 3H).");
-        for (int row = 0; row < rows; row++)
-        {
-            var kernel = new BackwardRow(H,
-                ref Unsafe.Add(ref MemoryMarshal.GetReference(cache), row * 4 * H),
-                ref Unsafe.Add(ref MemoryMarshal.GetReference(hPrev), row * H),
-                ref Unsafe.Add(ref MemoryMarshal.GetReference(dh), row * H),
-                ref Unsafe.Add(ref MemoryMarshal.GetReference(dGx), row * 3 * H),
-                ref Unsafe.Add(ref MemoryMarshal.GetReference(dGh), row * 3 * H));
-            LaneLoop.Run(ref kernel, H);
-        }
+        var kernel = new BackwardLanes(H, ref MemoryMarshal.GetReference(cache), ref MemoryMarshal.GetReference(hPrev),
+            ref MemoryMarshal.GetReference(dh), ref MemoryMarshal.GetReference(dGx), ref MemoryMarshal.GetReference(dGh));
+        LaneLoop.Run(ref kernel, rows, H);
     }
 
     /// <summary>
-    /// The forward equations for lanes of one row: xProj and hProj [3H], <c>b_hn</c> [H], h [H] (h' on entry), the
-    /// cache [4H] or null.
+    /// The forward equations for lanes of a row: xProj and hProj [rows, 3H], <c>b_hn</c> [H], h [rows, H] (h' on entry),
+    /// the cache [rows, 4H] or null.
     /// </summary>
-    private readonly ref struct ForwardRow(int hiddenSize, ref float xProj, ref float hProj, ref float bhn, ref float h, ref float cache) : ILaneKernel
+    private readonly ref struct ForwardLanes(int hiddenSize, ref float xProj, ref float hProj, ref float bhn, ref float h, ref float cache) : ILaneKernel
     {
         private readonly nuint _H = (nuint)hiddenSize;
         private readonly ref float _xProj = ref xProj;
@@ -93,27 +80,30 @@ public readonly struct GruCell : IRecurrentCell
         private readonly ref float _cache = ref cache;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Invoke<TLanes>(nuint j) where TLanes : struct, ILanes<TLanes>
+        public void Invoke<TLanes>(nuint row, nuint j) where TLanes : struct, ILanes<TLanes>
         {
-            nuint H = _H;
-            var r = Sigmoid(TLanes.Load(ref _xProj, j) + TLanes.Load(ref _hProj, j));
-            var z = Sigmoid(TLanes.Load(ref _xProj, H + j) + TLanes.Load(ref _hProj, H + j));
-            var recurrentN = TLanes.Load(ref _hProj, 2 * H + j) + TLanes.Load(ref _bhn, j);
-            var n = Tanh(TLanes.Load(ref _xProj, 2 * H + j) + r * recurrentN);
-            var previous = TLanes.Load(ref _h, j);
-            (n + z * (previous - n)).Store(ref _h, j);
+            nuint H = _H, gate = row * 3 * H + j, unit = row * H + j, cached = row * 4 * H + j;
+            var r = Sigmoid(TLanes.Load(ref _xProj, gate) + TLanes.Load(ref _hProj, gate));
+            var z = Sigmoid(TLanes.Load(ref _xProj, gate + H) + TLanes.Load(ref _hProj, gate + H));
+            var recurrentN = TLanes.Load(ref _hProj, gate + 2 * H) + TLanes.Load(ref _bhn, j);
+            var n = Tanh(TLanes.Load(ref _xProj, gate + 2 * H) + r * recurrentN);
+            var previous = TLanes.Load(ref _h, unit);
+            (n + z * (previous - n)).Store(ref _h, unit);
             if (!Unsafe.IsNullRef(ref _cache))
             {
-                r.Store(ref _cache, j);
-                z.Store(ref _cache, H + j);
-                n.Store(ref _cache, 2 * H + j);
-                recurrentN.Store(ref _cache, 3 * H + j);
+                r.Store(ref _cache, cached);
+                z.Store(ref _cache, cached + H);
+                n.Store(ref _cache, cached + 2 * H);
+                recurrentN.Store(ref _cache, cached + 3 * H);
             }
         }
     }
 
-    /// <summary>The backward equations for lanes of one row: the cache [4H], h' [H], dh [H] (updated in place), dGx and dGh [3H].</summary>
-    private readonly ref struct BackwardRow(int hiddenSize, ref float cache, ref float hPrev, ref float dh, ref float dGx, ref float dGh) : ILaneKernel
+    /// <summary>
+    /// The backward equations for lanes of a row: the cache [rows, 4H], h' [rows, H], dh [rows, H] (updated in place),
+    /// dGx and dGh [rows, 3H].
+    /// </summary>
+    private readonly ref struct BackwardLanes(int hiddenSize, ref float cache, ref float hPrev, ref float dh, ref float dGx, ref float dGh) : ILaneKernel
     {
         private readonly nuint _H = (nuint)hiddenSize;
         private readonly ref float _cache = ref cache;
@@ -123,25 +113,25 @@ public readonly struct GruCell : IRecurrentCell
         private readonly ref float _dGh = ref dGh;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Invoke<TLanes>(nuint j) where TLanes : struct, ILanes<TLanes>
+        public void Invoke<TLanes>(nuint row, nuint j) where TLanes : struct, ILanes<TLanes>
         {
-            nuint H = _H;
+            nuint H = _H, cached = row * 4 * H + j, unit = row * H + j, gate = row * 3 * H + j;
             var one = TLanes.One;
-            var r = TLanes.Load(ref _cache, j);
-            var z = TLanes.Load(ref _cache, H + j);
-            var n = TLanes.Load(ref _cache, 2 * H + j);
-            var recurrentN = TLanes.Load(ref _cache, 3 * H + j);
-            var upstream = TLanes.Load(ref _dh, j);
+            var r = TLanes.Load(ref _cache, cached);
+            var z = TLanes.Load(ref _cache, cached + H);
+            var n = TLanes.Load(ref _cache, cached + 2 * H);
+            var recurrentN = TLanes.Load(ref _cache, cached + 3 * H);
+            var upstream = TLanes.Load(ref _dh, unit);
             var dn = upstream * (one - z) * (one - n * n);
-            var dz = upstream * (TLanes.Load(ref _hPrev, j) - n) * z * (one - z);
+            var dz = upstream * (TLanes.Load(ref _hPrev, unit) - n) * z * (one - z);
             var dr = dn * recurrentN * r * (one - r);
-            dr.Store(ref _dGx, j);
-            dz.Store(ref _dGx, H + j);
-            dn.Store(ref _dGx, 2 * H + j);
-            dr.Store(ref _dGh, j);
-            dz.Store(ref _dGh, H + j);
-            (dn * r).Store(ref _dGh, 2 * H + j);
-            (upstream * z).Store(ref _dh, j);
+            dr.Store(ref _dGx, gate);
+            dz.Store(ref _dGx, gate + H);
+            dn.Store(ref _dGx, gate + 2 * H);
+            dr.Store(ref _dGh, gate);
+            dz.Store(ref _dGh, gate + H);
+            (dn * r).Store(ref _dGh, gate + 2 * H);
+            (upstream * z).Store(ref _dh, unit);
         }
     }
 }

@@ -11,8 +11,8 @@ namespace MlNet.Rnn.Core.Cells;
 /// <c>c = f⊙c' + i⊙g</c>, <c>h = o⊙tanh(c)</c>.
 /// Shapes: W_ih [4H, I], W_hh [4H, H], biases [4H]; G = 4. Cache per row: i, f, g, o, tanh(c), c' (6H).
 /// </summary>
-/// <remarks>Forward and backward are each one fused pass per row: the equations are written once, in
-/// <c>ForwardRow</c> and <c>BackwardRow</c>, and <see cref="LaneLoop"/> runs them at every vector width and the scalar tail.</remarks>
+/// <remarks>Forward and backward are each one fused pass: the equations are written once, in <c>ForwardLanes</c> and
+/// <c>BackwardLanes</c>, and <see cref="LaneLoop"/> runs them at every vector width and the scalar tail.</remarks>
 public readonly struct LstmCell : IRecurrentCell
 {
     /// <inheritdoc />
@@ -39,16 +39,10 @@ public readonly struct LstmCell : IRecurrentCell
         if (xProj.Length < rows * 4 * H || hProj.Length < rows * 4 * H || h.Length < rows * H || c.Length < rows * H ||
             (!cache.IsEmpty && cache.Length < rows * 6 * H))
             throw new ArgumentException("A buffer is shorter than rows × (4H, 4H, H, H, 6H).");
-        for (int row = 0; row < rows; row++)
-        {
-            var kernel = new ForwardRow(H,
-                ref Unsafe.Add(ref MemoryMarshal.GetReference(xProj), row * 4 * H),
-                ref Unsafe.Add(ref MemoryMarshal.GetReference(hProj), row * 4 * H),
-                ref Unsafe.Add(ref MemoryMarshal.GetReference(h), row * H),
-                ref Unsafe.Add(ref MemoryMarshal.GetReference(c), row * H),
-                ref cache.IsEmpty ? ref Unsafe.NullRef<float>() : ref Unsafe.Add(ref MemoryMarshal.GetReference(cache), row * 6 * H));
-            LaneLoop.Run(ref kernel, H);
-        }
+        var kernel = new ForwardLanes(H, ref MemoryMarshal.GetReference(xProj), ref MemoryMarshal.GetReference(hProj),
+            ref MemoryMarshal.GetReference(h), ref MemoryMarshal.GetReference(c),
+            ref cache.IsEmpty ? ref Unsafe.NullRef<float>() : ref MemoryMarshal.GetReference(cache));
+        LaneLoop.Run(ref kernel, rows, H);
     }
 
     /// <inheritdoc />
@@ -62,19 +56,13 @@ public readonly struct LstmCell : IRecurrentCell
         int H = hiddenSize;
         if (cache.Length < rows * 6 * H || dh.Length < rows * H || dc.Length < rows * H || dGx.Length < rows * 4 * H)
             throw new ArgumentException("A buffer is shorter than rows × (6H, H, H, 4H).");
-        for (int row = 0; row < rows; row++)
-        {
-            var kernel = new BackwardRow(H,
-                ref Unsafe.Add(ref MemoryMarshal.GetReference(cache), row * 6 * H),
-                ref Unsafe.Add(ref MemoryMarshal.GetReference(dh), row * H),
-                ref Unsafe.Add(ref MemoryMarshal.GetReference(dc), row * H),
-                ref Unsafe.Add(ref MemoryMarshal.GetReference(dGx), row * 4 * H));
-            LaneLoop.Run(ref kernel, H);
-        }
+        var kernel = new BackwardLanes(H, ref MemoryMarshal.GetReference(cache), ref MemoryMarshal.GetReference(dh),
+            ref MemoryMarshal.GetReference(dc), ref MemoryMarshal.GetReference(dGx));
+        LaneLoop.Run(ref kernel, rows, H);
     }
 
-    /// <summary>The forward equations for lanes of one row: xProj and hProj [4H], h and c [H], the cache [6H] or null.</summary>
-    private readonly ref struct ForwardRow(int hiddenSize, ref float xProj, ref float hProj, ref float h, ref float c, ref float cache) : ILaneKernel
+    /// <summary>The forward equations for lanes of a row: xProj and hProj [rows, 4H], h and c [rows, H], the cache [rows, 6H] or null.</summary>
+    private readonly ref struct ForwardLanes(int hiddenSize, ref float xProj, ref float hProj, ref float h, ref float c, ref float cache) : ILaneKernel
     {
         private readonly nuint _H = (nuint)hiddenSize;
         private readonly ref float _xProj = ref xProj;
@@ -84,32 +72,32 @@ public readonly struct LstmCell : IRecurrentCell
         private readonly ref float _cache = ref cache;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Invoke<TLanes>(nuint j) where TLanes : struct, ILanes<TLanes>
+        public void Invoke<TLanes>(nuint row, nuint j) where TLanes : struct, ILanes<TLanes>
         {
-            nuint H = _H;
-            var i = Sigmoid(TLanes.Load(ref _xProj, j) + TLanes.Load(ref _hProj, j));
-            var f = Sigmoid(TLanes.Load(ref _xProj, H + j) + TLanes.Load(ref _hProj, H + j));
-            var g = Tanh(TLanes.Load(ref _xProj, 2 * H + j) + TLanes.Load(ref _hProj, 2 * H + j));
-            var o = Sigmoid(TLanes.Load(ref _xProj, 3 * H + j) + TLanes.Load(ref _hProj, 3 * H + j));
-            var previous = TLanes.Load(ref _c, j);
+            nuint H = _H, gate = row * 4 * H + j, unit = row * H + j, cached = row * 6 * H + j;
+            var i = Sigmoid(TLanes.Load(ref _xProj, gate) + TLanes.Load(ref _hProj, gate));
+            var f = Sigmoid(TLanes.Load(ref _xProj, gate + H) + TLanes.Load(ref _hProj, gate + H));
+            var g = Tanh(TLanes.Load(ref _xProj, gate + 2 * H) + TLanes.Load(ref _hProj, gate + 2 * H));
+            var o = Sigmoid(TLanes.Load(ref _xProj, gate + 3 * H) + TLanes.Load(ref _hProj, gate + 3 * H));
+            var previous = TLanes.Load(ref _c, unit);
             var next = f * previous + i * g;
             var tanhC = Tanh(next);
-            next.Store(ref _c, j);
-            (o * tanhC).Store(ref _h, j);
+            next.Store(ref _c, unit);
+            (o * tanhC).Store(ref _h, unit);
             if (!Unsafe.IsNullRef(ref _cache))
             {
-                i.Store(ref _cache, j);
-                f.Store(ref _cache, H + j);
-                g.Store(ref _cache, 2 * H + j);
-                o.Store(ref _cache, 3 * H + j);
-                tanhC.Store(ref _cache, 4 * H + j);
-                previous.Store(ref _cache, 5 * H + j);
+                i.Store(ref _cache, cached);
+                f.Store(ref _cache, cached + H);
+                g.Store(ref _cache, cached + 2 * H);
+                o.Store(ref _cache, cached + 3 * H);
+                tanhC.Store(ref _cache, cached + 4 * H);
+                previous.Store(ref _cache, cached + 5 * H);
             }
         }
     }
 
-    /// <summary>The backward equations for lanes of one row: the cache [6H], dh and dc [H] (updated in place), dGx [4H].</summary>
-    private readonly ref struct BackwardRow(int hiddenSize, ref float cache, ref float dh, ref float dc, ref float dGx) : ILaneKernel
+    /// <summary>The backward equations for lanes of a row: the cache [rows, 6H], dh and dc [rows, H] (updated in place), dGx [rows, 4H].</summary>
+    private readonly ref struct BackwardLanes(int hiddenSize, ref float cache, ref float dh, ref float dc, ref float dGx) : ILaneKernel
     {
         private readonly nuint _H = (nuint)hiddenSize;
         private readonly ref float _cache = ref cache;
@@ -118,24 +106,24 @@ public readonly struct LstmCell : IRecurrentCell
         private readonly ref float _dGx = ref dGx;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Invoke<TLanes>(nuint j) where TLanes : struct, ILanes<TLanes>
+        public void Invoke<TLanes>(nuint row, nuint j) where TLanes : struct, ILanes<TLanes>
         {
-            nuint H = _H;
+            nuint H = _H, cached = row * 6 * H + j, unit = row * H + j, gate = row * 4 * H + j;
             var one = TLanes.One;
-            var i = TLanes.Load(ref _cache, j);
-            var f = TLanes.Load(ref _cache, H + j);
-            var g = TLanes.Load(ref _cache, 2 * H + j);
-            var o = TLanes.Load(ref _cache, 3 * H + j);
-            var tanhC = TLanes.Load(ref _cache, 4 * H + j);
-            var previous = TLanes.Load(ref _cache, 5 * H + j);
-            var upstream = TLanes.Load(ref _dh, j);
-            var cellGradient = TLanes.Load(ref _dc, j) + upstream * o * (one - tanhC * tanhC);
-            (cellGradient * g * i * (one - i)).Store(ref _dGx, j);
-            (cellGradient * previous * f * (one - f)).Store(ref _dGx, H + j);
-            (cellGradient * i * (one - g * g)).Store(ref _dGx, 2 * H + j);
-            (upstream * tanhC * o * (one - o)).Store(ref _dGx, 3 * H + j);
-            (cellGradient * f).Store(ref _dc, j);
-            TLanes.Zero.Store(ref _dh, j);
+            var i = TLanes.Load(ref _cache, cached);
+            var f = TLanes.Load(ref _cache, cached + H);
+            var g = TLanes.Load(ref _cache, cached + 2 * H);
+            var o = TLanes.Load(ref _cache, cached + 3 * H);
+            var tanhC = TLanes.Load(ref _cache, cached + 4 * H);
+            var previous = TLanes.Load(ref _cache, cached + 5 * H);
+            var upstream = TLanes.Load(ref _dh, unit);
+            var cellGradient = TLanes.Load(ref _dc, unit) + upstream * o * (one - tanhC * tanhC);
+            (cellGradient * g * i * (one - i)).Store(ref _dGx, gate);
+            (cellGradient * previous * f * (one - f)).Store(ref _dGx, gate + H);
+            (cellGradient * i * (one - g * g)).Store(ref _dGx, gate + 2 * H);
+            (upstream * tanhC * o * (one - o)).Store(ref _dGx, gate + 3 * H);
+            (cellGradient * f).Store(ref _dc, unit);
+            TLanes.Zero.Store(ref _dh, unit);
         }
     }
 }

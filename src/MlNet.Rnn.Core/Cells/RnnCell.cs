@@ -72,7 +72,7 @@ public readonly struct RnnCell(RnnActivation activation) : IRecurrentCell
         var kernel = new ForwardLanes<TFunction>(
             ref MemoryMarshal.GetReference(xProj), ref MemoryMarshal.GetReference(hProj), ref MemoryMarshal.GetReference(h),
             ref cache.IsEmpty ? ref Unsafe.NullRef<float>() : ref MemoryMarshal.GetReference(cache));
-        LaneLoop.Run(ref kernel, count);
+        LaneLoop.Run(ref kernel, 1, count);
     }
 
     private static void Backward<TFunction>(int count, ReadOnlySpan<float> cache, Span<float> dh, Span<float> dGx)
@@ -80,7 +80,7 @@ public readonly struct RnnCell(RnnActivation activation) : IRecurrentCell
     {
         var kernel = new BackwardLanes<TFunction>(
             ref MemoryMarshal.GetReference(cache), ref MemoryMarshal.GetReference(dh), ref MemoryMarshal.GetReference(dGx));
-        LaneLoop.Run(ref kernel, count);
+        LaneLoop.Run(ref kernel, 1, count);
     }
 
     /// <summary>g1 and its backward, written in terms of its output h.</summary>
@@ -120,7 +120,7 @@ public readonly struct RnnCell(RnnActivation activation) : IRecurrentCell
         public static TLanes Backward<TLanes>(TLanes h, TLanes dh) where TLanes : struct, ILanes<TLanes> => dh * h * (TLanes.One - h);
     }
 
-    /// <summary>The forward equation over all rows' units at once: xProj, hProj and h [rows·H], the cache [rows·H] or null.</summary>
+    /// <summary>The forward equation over all rows' units as one row of rows·H: xProj, hProj and h [rows·H], the cache [rows·H] or null.</summary>
     private readonly ref struct ForwardLanes<TFunction>(ref float xProj, ref float hProj, ref float h, ref float cache) : ILaneKernel
         where TFunction : IActivationFunction
     {
@@ -130,7 +130,7 @@ public readonly struct RnnCell(RnnActivation activation) : IRecurrentCell
         private readonly ref float _cache = ref cache;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Invoke<TLanes>(nuint j) where TLanes : struct, ILanes<TLanes>
+        public void Invoke<TLanes>(nuint row, nuint j) where TLanes : struct, ILanes<TLanes>
         {
             var output = TFunction.Apply(TLanes.Load(ref _xProj, j) + TLanes.Load(ref _hProj, j));
             output.Store(ref _h, j);
@@ -138,7 +138,7 @@ public readonly struct RnnCell(RnnActivation activation) : IRecurrentCell
         }
     }
 
-    /// <summary>The backward equation over all rows' units at once: the cache (h), dh (zeroed: no direct path to h') and dGx [rows·H].</summary>
+    /// <summary>The backward equation over all rows' units as one row of rows·H: the cache (h), dh (zeroed: no direct path to h') and dGx [rows·H].</summary>
     private readonly ref struct BackwardLanes<TFunction>(ref float cache, ref float dh, ref float dGx) : ILaneKernel
         where TFunction : IActivationFunction
     {
@@ -147,7 +147,7 @@ public readonly struct RnnCell(RnnActivation activation) : IRecurrentCell
         private readonly ref float _dGx = ref dGx;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Invoke<TLanes>(nuint j) where TLanes : struct, ILanes<TLanes>
+        public void Invoke<TLanes>(nuint row, nuint j) where TLanes : struct, ILanes<TLanes>
         {
             TFunction.Backward(TLanes.Load(ref _cache, j), TLanes.Load(ref _dh, j)).Store(ref _dGx, j);
             TLanes.Zero.Store(ref _dh, j);

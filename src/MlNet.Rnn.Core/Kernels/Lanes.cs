@@ -38,11 +38,20 @@ internal interface ILanes<TSelf> where TSelf : struct, ILanes<TSelf>
     /// <summary>Writes the lanes to <c>destination[index .. index + Count)</c>.</summary>
     void Store(ref float destination, nuint index);
 
-    /// <summary>e^x per lane.</summary>
-    static abstract TSelf Exp(TSelf x);
+    /// <summary>min(x, y) per lane (NaN if either is NaN).</summary>
+    static abstract TSelf Min(TSelf x, TSelf y);
 
     /// <summary>max(x, y) per lane (NaN if either is NaN).</summary>
     static abstract TSelf Max(TSelf x, TSelf y);
+
+    /// <summary>The nearest integer per lane, ties to even.</summary>
+    static abstract TSelf Round(TSelf x);
+
+    /// <summary>2^n per lane for integral <paramref name="n"/> in [−126, 127] (built from the exponent bits).</summary>
+    static abstract TSelf PowerOfTwo(TSelf n);
+
+    /// <summary><c>x·y + z</c> per lane, fused (one rounding) where the hardware has FMA.</summary>
+    static abstract TSelf MultiplyAdd(TSelf x, TSelf y, TSelf z);
 
     /// <summary><paramref name="value"/> where <paramref name="condition"/> &gt; 0, else 0, per lane.</summary>
     static abstract TSelf WherePositive(TSelf condition, TSelf value);
@@ -86,10 +95,20 @@ internal readonly struct Lanes512(Vector512<float> value) : ILanes<Lanes512>
     public void Store(ref float destination, nuint index) => _value.StoreUnsafe(ref destination, index);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes512 Exp(Lanes512 x) => new(Vector512.Exp(x._value));
+    public static Lanes512 Min(Lanes512 x, Lanes512 y) => new(Vector512.Min(x._value, y._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512 Max(Lanes512 x, Lanes512 y) => new(Vector512.Max(x._value, y._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 Round(Lanes512 x) => new(Vector512.Round(x._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 PowerOfTwo(Lanes512 n) =>
+        new(Vector512.ShiftLeft(Vector512.ConvertToInt32Native(n._value) + Vector512.Create(127), 23).AsSingle());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 MultiplyAdd(Lanes512 x, Lanes512 y, Lanes512 z) => new(Vector512.MultiplyAddEstimate(x._value, y._value, z._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512 WherePositive(Lanes512 condition, Lanes512 value) =>
@@ -134,10 +153,20 @@ internal readonly struct Lanes256(Vector256<float> value) : ILanes<Lanes256>
     public void Store(ref float destination, nuint index) => _value.StoreUnsafe(ref destination, index);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes256 Exp(Lanes256 x) => new(Vector256.Exp(x._value));
+    public static Lanes256 Min(Lanes256 x, Lanes256 y) => new(Vector256.Min(x._value, y._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256 Max(Lanes256 x, Lanes256 y) => new(Vector256.Max(x._value, y._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 Round(Lanes256 x) => new(Vector256.Round(x._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 PowerOfTwo(Lanes256 n) =>
+        new(Vector256.ShiftLeft(Vector256.ConvertToInt32Native(n._value) + Vector256.Create(127), 23).AsSingle());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 MultiplyAdd(Lanes256 x, Lanes256 y, Lanes256 z) => new(Vector256.MultiplyAddEstimate(x._value, y._value, z._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256 WherePositive(Lanes256 condition, Lanes256 value) =>
@@ -182,10 +211,20 @@ internal readonly struct Lanes128(Vector128<float> value) : ILanes<Lanes128>
     public void Store(ref float destination, nuint index) => _value.StoreUnsafe(ref destination, index);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes128 Exp(Lanes128 x) => new(Vector128.Exp(x._value));
+    public static Lanes128 Min(Lanes128 x, Lanes128 y) => new(Vector128.Min(x._value, y._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes128 Max(Lanes128 x, Lanes128 y) => new(Vector128.Max(x._value, y._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes128 Round(Lanes128 x) => new(Vector128.Round(x._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes128 PowerOfTwo(Lanes128 n) =>
+        new(Vector128.ShiftLeft(Vector128.ConvertToInt32Native(n._value) + Vector128.Create(127), 23).AsSingle());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes128 MultiplyAdd(Lanes128 x, Lanes128 y, Lanes128 z) => new(Vector128.MultiplyAddEstimate(x._value, y._value, z._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes128 WherePositive(Lanes128 condition, Lanes128 value) =>
@@ -230,10 +269,19 @@ internal readonly struct Lane1(float value) : ILanes<Lane1>
     public void Store(ref float destination, nuint index) => Unsafe.Add(ref destination, index) = _value;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lane1 Exp(Lane1 x) => new(MathF.Exp(x._value));
+    public static Lane1 Min(Lane1 x, Lane1 y) => new(MathF.Min(x._value, y._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane1 Max(Lane1 x, Lane1 y) => new(MathF.Max(x._value, y._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lane1 Round(Lane1 x) => new(MathF.Round(x._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lane1 PowerOfTwo(Lane1 n) => new(BitConverter.Int32BitsToSingle(((int)n._value + 127) << 23));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lane1 MultiplyAdd(Lane1 x, Lane1 y, Lane1 z) => new(float.MultiplyAddEstimate(x._value, y._value, z._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane1 WherePositive(Lane1 condition, Lane1 value) => new(condition._value > 0f ? value._value : 0f);
