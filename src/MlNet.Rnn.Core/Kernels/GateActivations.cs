@@ -23,7 +23,8 @@ internal static class GateActivations
     /// (ln2 split in two so that n·ln2 is exact), <c>e^r = 1 + r + r²·P(r)</c> with P of degree 5, times 2^n; relative
     /// error about 1e−7. x is first clamped to [−87, 88] so that 2^n is a normal float: e^x then saturates at 1.6e38 and
     /// 1.6e−38, which σ and tanh turn into their limits. The runtime's <c>Vector512.Exp</c> computes in double and the
-    /// JIT inlines it only with profile data, so the kernels were slower with it (measured in the commit that made this).
+    /// JIT inlines it only with profile data: the LSTM and GRU forward kernels ran 1.3–1.4× faster with this one than
+    /// the hand-written bodies did with it (H = 64 to 256, 32 to 64 rows, calls interleaved in one process).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TLanes Exp<TLanes>(TLanes x) where TLanes : struct, ILanes<TLanes>

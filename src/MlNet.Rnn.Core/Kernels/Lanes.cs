@@ -12,7 +12,8 @@ namespace MlNet.Rnn.Core.Kernels;
 /// The runtime's own abstraction of this, <c>System.Runtime.Intrinsics.ISimdVector&lt;TSelf, T&gt;</c>, is internal in
 /// .NET 10 (absent from the reference assembly), so the core has its own. Each implementation is a struct wrapping one
 /// <see cref="Vector512{T}"/>, <see cref="Vector256{T}"/>, <see cref="Vector128{T}"/> or float, with every member
-/// aggressively inlined: the JIT keeps the wrapped value in a register, as it would the bare vector.
+/// aggressively inlined: compiled one width per method (<see cref="LaneLoop"/>), the JIT keeps the wrapped value in a
+/// register, as it would the bare vector.
 /// </remarks>
 /// <typeparam name="TSelf">The implementing struct.</typeparam>
 internal interface ILanes<TSelf> where TSelf : struct, ILanes<TSelf>
