@@ -1,7 +1,6 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
+using MlNet.Rnn.Core.Kernels;
 using static MlNet.Rnn.Core.Kernels.GateActivations;
 
 namespace MlNet.Rnn.Core.Cells;
@@ -12,8 +11,8 @@ namespace MlNet.Rnn.Core.Cells;
 /// <c>n = tanh(W_in x + b_in + r⊙(W_hn h' + b_hn))</c>, <c>h = (1−z)⊙n + z⊙h'</c>.
 /// Shapes: W_ih [3H, I], W_hh [3H, H], biases [3H]; G = 3. Cache per row: r, z, n, W_hn h' + b_hn (4H).
 /// </summary>
-/// <remarks>Forward and backward are each one fused pass per row: a vector body (forward: 512-bit where accelerated,
-/// then <see cref="Vector{T}"/>) and a scalar tail.</remarks>
+/// <remarks>Forward and backward are each one fused pass: the equations are written once, in <c>ForwardLanes</c> and
+/// <c>BackwardLanes</c>, and <see cref="LaneLoop"/> runs them at every vector width and the scalar tail.</remarks>
 public readonly struct GruCell : IRecurrentCell
 {
     /// <inheritdoc />
@@ -45,69 +44,10 @@ public readonly struct GruCell : IRecurrentCell
         if (xProj.Length < rows * 3 * H || hProj.Length < rows * 3 * H || h.Length < rows * H || recurrentBias.Length < 3 * H ||
             (!cache.IsEmpty && cache.Length < rows * 4 * H))
             throw new ArgumentException("A buffer is shorter than rows × (3H, 3H, H, 4H) or b_hh than 3H.");
-        bool keep = !cache.IsEmpty;
-        ref float bias = ref Unsafe.Add(ref MemoryMarshal.GetReference(recurrentBias), 2 * H);   // b_hn
-        for (int row = 0; row < rows; row++)
-        {
-            ref float x = ref Unsafe.Add(ref MemoryMarshal.GetReference(xProj), row * 3 * H);
-            ref float p = ref Unsafe.Add(ref MemoryMarshal.GetReference(hProj), row * 3 * H);
-            ref float hidden = ref Unsafe.Add(ref MemoryMarshal.GetReference(h), row * H);
-            ref float k = ref keep ? ref Unsafe.Add(ref MemoryMarshal.GetReference(cache), row * 4 * H) : ref Unsafe.NullRef<float>();
-            int j = 0;
-            if (Vector512.IsHardwareAccelerated)
-            {
-                for (; j <= H - Vector512<float>.Count; j += Vector512<float>.Count)
-                {
-                    nuint u = (nuint)j;
-                    var r = Sigmoid(Vector512.LoadUnsafe(ref x, u) + Vector512.LoadUnsafe(ref p, u));
-                    var z = Sigmoid(Vector512.LoadUnsafe(ref x, u + (nuint)H) + Vector512.LoadUnsafe(ref p, u + (nuint)H));
-                    var recurrentN = Vector512.LoadUnsafe(ref p, u + (nuint)(2 * H)) + Vector512.LoadUnsafe(ref bias, u);
-                    var n = Tanh(Vector512.LoadUnsafe(ref x, u + (nuint)(2 * H)) + r * recurrentN);
-                    var previous = Vector512.LoadUnsafe(ref hidden, u);
-                    (n + z * (previous - n)).StoreUnsafe(ref hidden, u);
-                    if (keep)
-                    {
-                        r.StoreUnsafe(ref k, u);
-                        z.StoreUnsafe(ref k, u + (nuint)H);
-                        n.StoreUnsafe(ref k, u + (nuint)(2 * H));
-                        recurrentN.StoreUnsafe(ref k, u + (nuint)(3 * H));
-                    }
-                }
-            }
-            for (; j <= H - Vector<float>.Count; j += Vector<float>.Count)
-            {
-                nuint u = (nuint)j;
-                var r = Sigmoid(Vector.LoadUnsafe(ref x, u) + Vector.LoadUnsafe(ref p, u));
-                var z = Sigmoid(Vector.LoadUnsafe(ref x, u + (nuint)H) + Vector.LoadUnsafe(ref p, u + (nuint)H));
-                var recurrentN = Vector.LoadUnsafe(ref p, u + (nuint)(2 * H)) + Vector.LoadUnsafe(ref bias, u);
-                var n = Tanh(Vector.LoadUnsafe(ref x, u + (nuint)(2 * H)) + r * recurrentN);
-                var previous = Vector.LoadUnsafe(ref hidden, u);
-                (n + z * (previous - n)).StoreUnsafe(ref hidden, u);
-                if (keep)
-                {
-                    r.StoreUnsafe(ref k, u);
-                    z.StoreUnsafe(ref k, u + (nuint)H);
-                    n.StoreUnsafe(ref k, u + (nuint)(2 * H));
-                    recurrentN.StoreUnsafe(ref k, u + (nuint)(3 * H));
-                }
-            }
-            for (; j < H; j++)
-            {
-                float r = Sigmoid(Unsafe.Add(ref x, j) + Unsafe.Add(ref p, j));
-                float z = Sigmoid(Unsafe.Add(ref x, H + j) + Unsafe.Add(ref p, H + j));
-                float recurrentN = Unsafe.Add(ref p, 2 * H + j) + Unsafe.Add(ref bias, j);
-                float n = Tanh(Unsafe.Add(ref x, 2 * H + j) + r * recurrentN);
-                float previous = Unsafe.Add(ref hidden, j);
-                Unsafe.Add(ref hidden, j) = n + z * (previous - n);
-                if (keep)
-                {
-                    Unsafe.Add(ref k, j) = r;
-                    Unsafe.Add(ref k, H + j) = z;
-                    Unsafe.Add(ref k, 2 * H + j) = n;
-                    Unsafe.Add(ref k, 3 * H + j) = recurrentN;
-                }
-            }
-        }
+        var kernel = new ForwardLanes(H, ref MemoryMarshal.GetReference(xProj), ref MemoryMarshal.GetReference(hProj),
+            ref Unsafe.Add(ref MemoryMarshal.GetReference(recurrentBias), 2 * H), ref MemoryMarshal.GetReference(h),
+            ref cache.IsEmpty ? ref Unsafe.NullRef<float>() : ref MemoryMarshal.GetReference(cache));
+        LaneLoop.Run(ref kernel, rows, H);
     }
 
     /// <inheritdoc />
@@ -121,49 +61,77 @@ public readonly struct GruCell : IRecurrentCell
         int H = hiddenSize;
         if (cache.Length < rows * 4 * H || hPrev.Length < rows * H || dh.Length < rows * H || dGx.Length < rows * 3 * H || dGh.Length < rows * 3 * H)
             throw new ArgumentException("A buffer is shorter than rows × (4H, H, H, 3H, 3H).");
-        for (int row = 0; row < rows; row++)
+        var kernel = new BackwardLanes(H, ref MemoryMarshal.GetReference(cache), ref MemoryMarshal.GetReference(hPrev),
+            ref MemoryMarshal.GetReference(dh), ref MemoryMarshal.GetReference(dGx), ref MemoryMarshal.GetReference(dGh));
+        LaneLoop.Run(ref kernel, rows, H);
+    }
+
+    /// <summary>
+    /// The forward equations for lanes of a row: xProj and hProj [rows, 3H], <c>b_hn</c> [H], h [rows, H] (h' on entry),
+    /// the cache [rows, 4H] or null.
+    /// </summary>
+    private readonly ref struct ForwardLanes(int hiddenSize, ref float xProj, ref float hProj, ref float bhn, ref float h, ref float cache) : ILaneKernel
+    {
+        private readonly nuint _H = (nuint)hiddenSize;
+        private readonly ref float _xProj = ref xProj;
+        private readonly ref float _hProj = ref hProj;
+        private readonly ref float _bhn = ref bhn;
+        private readonly ref float _h = ref h;
+        private readonly ref float _cache = ref cache;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Invoke<TLanes>(nuint row, nuint j) where TLanes : struct, ILanes<TLanes>
         {
-            ref float k = ref Unsafe.Add(ref MemoryMarshal.GetReference(cache), row * 4 * H);
-            ref float previousRow = ref Unsafe.Add(ref MemoryMarshal.GetReference(hPrev), row * H);
-            ref float dhRow = ref Unsafe.Add(ref MemoryMarshal.GetReference(dh), row * H);
-            ref float gx = ref Unsafe.Add(ref MemoryMarshal.GetReference(dGx), row * 3 * H);
-            ref float gh = ref Unsafe.Add(ref MemoryMarshal.GetReference(dGh), row * 3 * H);
-            int j = 0;
-            for (; j <= H - Vector<float>.Count; j += Vector<float>.Count)
+            nuint H = _H, gate = row * 3 * H + j, unit = row * H + j, cached = row * 4 * H + j;
+            var r = Sigmoid(TLanes.Load(ref _xProj, gate) + TLanes.Load(ref _hProj, gate));
+            var z = Sigmoid(TLanes.Load(ref _xProj, gate + H) + TLanes.Load(ref _hProj, gate + H));
+            var recurrentN = TLanes.Load(ref _hProj, gate + 2 * H) + TLanes.Load(ref _bhn, j);
+            var n = Tanh(TLanes.Load(ref _xProj, gate + 2 * H) + r * recurrentN);
+            var previous = TLanes.Load(ref _h, unit);
+            (n + z * (previous - n)).Store(ref _h, unit);
+            if (!Unsafe.IsNullRef(ref _cache))
             {
-                nuint u = (nuint)j;
-                var one = Vector<float>.One;
-                var r = Vector.LoadUnsafe(ref k, u);
-                var z = Vector.LoadUnsafe(ref k, u + (nuint)H);
-                var n = Vector.LoadUnsafe(ref k, u + (nuint)(2 * H));
-                var recurrentN = Vector.LoadUnsafe(ref k, u + (nuint)(3 * H));
-                var upstream = Vector.LoadUnsafe(ref dhRow, u);
-                var dn = upstream * (one - z) * (one - n * n);
-                var dz = upstream * (Vector.LoadUnsafe(ref previousRow, u) - n) * z * (one - z);
-                var dr = dn * recurrentN * r * (one - r);
-                dr.StoreUnsafe(ref gx, u);
-                dz.StoreUnsafe(ref gx, u + (nuint)H);
-                dn.StoreUnsafe(ref gx, u + (nuint)(2 * H));
-                dr.StoreUnsafe(ref gh, u);
-                dz.StoreUnsafe(ref gh, u + (nuint)H);
-                (dn * r).StoreUnsafe(ref gh, u + (nuint)(2 * H));
-                (upstream * z).StoreUnsafe(ref dhRow, u);
+                r.Store(ref _cache, cached);
+                z.Store(ref _cache, cached + H);
+                n.Store(ref _cache, cached + 2 * H);
+                recurrentN.Store(ref _cache, cached + 3 * H);
             }
-            for (; j < H; j++)
-            {
-                float r = Unsafe.Add(ref k, j), z = Unsafe.Add(ref k, H + j), n = Unsafe.Add(ref k, 2 * H + j), recurrentN = Unsafe.Add(ref k, 3 * H + j);
-                float upstream = Unsafe.Add(ref dhRow, j);
-                float dn = upstream * (1 - z) * (1 - n * n);
-                float dz = upstream * (Unsafe.Add(ref previousRow, j) - n) * z * (1 - z);
-                float dr = dn * recurrentN * r * (1 - r);
-                Unsafe.Add(ref gx, j) = dr;
-                Unsafe.Add(ref gx, H + j) = dz;
-                Unsafe.Add(ref gx, 2 * H + j) = dn;
-                Unsafe.Add(ref gh, j) = dr;
-                Unsafe.Add(ref gh, H + j) = dz;
-                Unsafe.Add(ref gh, 2 * H + j) = dn * r;
-                Unsafe.Add(ref dhRow, j) = upstream * z;
-            }
+        }
+    }
+
+    /// <summary>
+    /// The backward equations for lanes of a row: the cache [rows, 4H], h' [rows, H], dh [rows, H] (updated in place),
+    /// dGx and dGh [rows, 3H].
+    /// </summary>
+    private readonly ref struct BackwardLanes(int hiddenSize, ref float cache, ref float hPrev, ref float dh, ref float dGx, ref float dGh) : ILaneKernel
+    {
+        private readonly nuint _H = (nuint)hiddenSize;
+        private readonly ref float _cache = ref cache;
+        private readonly ref float _hPrev = ref hPrev;
+        private readonly ref float _dh = ref dh;
+        private readonly ref float _dGx = ref dGx;
+        private readonly ref float _dGh = ref dGh;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Invoke<TLanes>(nuint row, nuint j) where TLanes : struct, ILanes<TLanes>
+        {
+            nuint H = _H, cached = row * 4 * H + j, unit = row * H + j, gate = row * 3 * H + j;
+            var one = TLanes.One;
+            var r = TLanes.Load(ref _cache, cached);
+            var z = TLanes.Load(ref _cache, cached + H);
+            var n = TLanes.Load(ref _cache, cached + 2 * H);
+            var recurrentN = TLanes.Load(ref _cache, cached + 3 * H);
+            var upstream = TLanes.Load(ref _dh, unit);
+            var dn = upstream * (one - z) * (one - n * n);
+            var dz = upstream * (TLanes.Load(ref _hPrev, unit) - n) * z * (one - z);
+            var dr = dn * recurrentN * r * (one - r);
+            dr.Store(ref _dGx, gate);
+            dz.Store(ref _dGx, gate + H);
+            dn.Store(ref _dGx, gate + 2 * H);
+            dr.Store(ref _dGh, gate);
+            dz.Store(ref _dGh, gate + H);
+            (dn * r).Store(ref _dGh, gate + 2 * H);
+            (upstream * z).Store(ref _dh, unit);
         }
     }
 }

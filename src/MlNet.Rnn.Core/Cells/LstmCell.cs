@@ -1,7 +1,6 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
+using MlNet.Rnn.Core.Kernels;
 using static MlNet.Rnn.Core.Kernels.GateActivations;
 
 namespace MlNet.Rnn.Core.Cells;
@@ -12,8 +11,8 @@ namespace MlNet.Rnn.Core.Cells;
 /// <c>c = f⊙c' + i⊙g</c>, <c>h = o⊙tanh(c)</c>.
 /// Shapes: W_ih [4H, I], W_hh [4H, H], biases [4H]; G = 4. Cache per row: i, f, g, o, tanh(c), c' (6H).
 /// </summary>
-/// <remarks>Forward and backward are each one fused pass per row: a vector body (forward: 512-bit where accelerated,
-/// then <see cref="Vector{T}"/>) and a scalar tail.</remarks>
+/// <remarks>Forward and backward are each one fused pass: the equations are written once, in <c>ForwardLanes</c> and
+/// <c>BackwardLanes</c>, and <see cref="LaneLoop"/> runs them at every vector width and the scalar tail.</remarks>
 public readonly struct LstmCell : IRecurrentCell
 {
     /// <inheritdoc />
@@ -40,84 +39,10 @@ public readonly struct LstmCell : IRecurrentCell
         if (xProj.Length < rows * 4 * H || hProj.Length < rows * 4 * H || h.Length < rows * H || c.Length < rows * H ||
             (!cache.IsEmpty && cache.Length < rows * 6 * H))
             throw new ArgumentException("A buffer is shorter than rows × (4H, 4H, H, H, 6H).");
-        bool keep = !cache.IsEmpty;
-        for (int row = 0; row < rows; row++)
-        {
-            ref float x = ref Unsafe.Add(ref MemoryMarshal.GetReference(xProj), row * 4 * H);
-            ref float r = ref Unsafe.Add(ref MemoryMarshal.GetReference(hProj), row * 4 * H);
-            ref float hidden = ref Unsafe.Add(ref MemoryMarshal.GetReference(h), row * H);
-            ref float cell = ref Unsafe.Add(ref MemoryMarshal.GetReference(c), row * H);
-            ref float k = ref keep ? ref Unsafe.Add(ref MemoryMarshal.GetReference(cache), row * 6 * H) : ref Unsafe.NullRef<float>();
-            int j = 0;
-            if (Vector512.IsHardwareAccelerated)
-            {
-                for (; j <= H - Vector512<float>.Count; j += Vector512<float>.Count)
-                {
-                    nuint u = (nuint)j;
-                    var i = Sigmoid(Vector512.LoadUnsafe(ref x, u) + Vector512.LoadUnsafe(ref r, u));
-                    var f = Sigmoid(Vector512.LoadUnsafe(ref x, u + (nuint)H) + Vector512.LoadUnsafe(ref r, u + (nuint)H));
-                    var g = Tanh(Vector512.LoadUnsafe(ref x, u + (nuint)(2 * H)) + Vector512.LoadUnsafe(ref r, u + (nuint)(2 * H)));
-                    var o = Sigmoid(Vector512.LoadUnsafe(ref x, u + (nuint)(3 * H)) + Vector512.LoadUnsafe(ref r, u + (nuint)(3 * H)));
-                    var previous = Vector512.LoadUnsafe(ref cell, u);
-                    var next = f * previous + i * g;
-                    var tanhC = Tanh(next);
-                    next.StoreUnsafe(ref cell, u);
-                    (o * tanhC).StoreUnsafe(ref hidden, u);
-                    if (keep)
-                    {
-                        i.StoreUnsafe(ref k, u);
-                        f.StoreUnsafe(ref k, u + (nuint)H);
-                        g.StoreUnsafe(ref k, u + (nuint)(2 * H));
-                        o.StoreUnsafe(ref k, u + (nuint)(3 * H));
-                        tanhC.StoreUnsafe(ref k, u + (nuint)(4 * H));
-                        previous.StoreUnsafe(ref k, u + (nuint)(5 * H));
-                    }
-                }
-            }
-            for (; j <= H - Vector<float>.Count; j += Vector<float>.Count)
-            {
-                nuint u = (nuint)j;
-                var i = Sigmoid(Vector.LoadUnsafe(ref x, u) + Vector.LoadUnsafe(ref r, u));
-                var f = Sigmoid(Vector.LoadUnsafe(ref x, u + (nuint)H) + Vector.LoadUnsafe(ref r, u + (nuint)H));
-                var g = Tanh(Vector.LoadUnsafe(ref x, u + (nuint)(2 * H)) + Vector.LoadUnsafe(ref r, u + (nuint)(2 * H)));
-                var o = Sigmoid(Vector.LoadUnsafe(ref x, u + (nuint)(3 * H)) + Vector.LoadUnsafe(ref r, u + (nuint)(3 * H)));
-                var previous = Vector.LoadUnsafe(ref cell, u);
-                var next = f * previous + i * g;
-                var tanhC = Tanh(next);
-                next.StoreUnsafe(ref cell, u);
-                (o * tanhC).StoreUnsafe(ref hidden, u);
-                if (keep)
-                {
-                    i.StoreUnsafe(ref k, u);
-                    f.StoreUnsafe(ref k, u + (nuint)H);
-                    g.StoreUnsafe(ref k, u + (nuint)(2 * H));
-                    o.StoreUnsafe(ref k, u + (nuint)(3 * H));
-                    tanhC.StoreUnsafe(ref k, u + (nuint)(4 * H));
-                    previous.StoreUnsafe(ref k, u + (nuint)(5 * H));
-                }
-            }
-            for (; j < H; j++)
-            {
-                float i = Sigmoid(Unsafe.Add(ref x, j) + Unsafe.Add(ref r, j));
-                float f = Sigmoid(Unsafe.Add(ref x, H + j) + Unsafe.Add(ref r, H + j));
-                float g = Tanh(Unsafe.Add(ref x, 2 * H + j) + Unsafe.Add(ref r, 2 * H + j));
-                float o = Sigmoid(Unsafe.Add(ref x, 3 * H + j) + Unsafe.Add(ref r, 3 * H + j));
-                float previous = Unsafe.Add(ref cell, j);
-                float next = f * previous + i * g;
-                float tanhC = Tanh(next);
-                Unsafe.Add(ref cell, j) = next;
-                Unsafe.Add(ref hidden, j) = o * tanhC;
-                if (keep)
-                {
-                    Unsafe.Add(ref k, j) = i;
-                    Unsafe.Add(ref k, H + j) = f;
-                    Unsafe.Add(ref k, 2 * H + j) = g;
-                    Unsafe.Add(ref k, 3 * H + j) = o;
-                    Unsafe.Add(ref k, 4 * H + j) = tanhC;
-                    Unsafe.Add(ref k, 5 * H + j) = previous;
-                }
-            }
-        }
+        var kernel = new ForwardLanes(H, ref MemoryMarshal.GetReference(xProj), ref MemoryMarshal.GetReference(hProj),
+            ref MemoryMarshal.GetReference(h), ref MemoryMarshal.GetReference(c),
+            ref cache.IsEmpty ? ref Unsafe.NullRef<float>() : ref MemoryMarshal.GetReference(cache));
+        LaneLoop.Run(ref kernel, rows, H);
     }
 
     /// <inheritdoc />
@@ -131,45 +56,74 @@ public readonly struct LstmCell : IRecurrentCell
         int H = hiddenSize;
         if (cache.Length < rows * 6 * H || dh.Length < rows * H || dc.Length < rows * H || dGx.Length < rows * 4 * H)
             throw new ArgumentException("A buffer is shorter than rows × (6H, H, H, 4H).");
-        for (int row = 0; row < rows; row++)
+        var kernel = new BackwardLanes(H, ref MemoryMarshal.GetReference(cache), ref MemoryMarshal.GetReference(dh),
+            ref MemoryMarshal.GetReference(dc), ref MemoryMarshal.GetReference(dGx));
+        LaneLoop.Run(ref kernel, rows, H);
+    }
+
+    /// <summary>The forward equations for lanes of a row: xProj and hProj [rows, 4H], h and c [rows, H], the cache [rows, 6H] or null.</summary>
+    private readonly ref struct ForwardLanes(int hiddenSize, ref float xProj, ref float hProj, ref float h, ref float c, ref float cache) : ILaneKernel
+    {
+        private readonly nuint _H = (nuint)hiddenSize;
+        private readonly ref float _xProj = ref xProj;
+        private readonly ref float _hProj = ref hProj;
+        private readonly ref float _h = ref h;
+        private readonly ref float _c = ref c;
+        private readonly ref float _cache = ref cache;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Invoke<TLanes>(nuint row, nuint j) where TLanes : struct, ILanes<TLanes>
         {
-            ref float k = ref Unsafe.Add(ref MemoryMarshal.GetReference(cache), row * 6 * H);
-            ref float dhRow = ref Unsafe.Add(ref MemoryMarshal.GetReference(dh), row * H);
-            ref float dcRow = ref Unsafe.Add(ref MemoryMarshal.GetReference(dc), row * H);
-            ref float gates = ref Unsafe.Add(ref MemoryMarshal.GetReference(dGx), row * 4 * H);
-            int j = 0;
-            for (; j <= H - Vector<float>.Count; j += Vector<float>.Count)
+            nuint H = _H, gate = row * 4 * H + j, unit = row * H + j, cached = row * 6 * H + j;
+            var i = Sigmoid(TLanes.Load(ref _xProj, gate) + TLanes.Load(ref _hProj, gate));
+            var f = Sigmoid(TLanes.Load(ref _xProj, gate + H) + TLanes.Load(ref _hProj, gate + H));
+            var g = Tanh(TLanes.Load(ref _xProj, gate + 2 * H) + TLanes.Load(ref _hProj, gate + 2 * H));
+            var o = Sigmoid(TLanes.Load(ref _xProj, gate + 3 * H) + TLanes.Load(ref _hProj, gate + 3 * H));
+            var previous = TLanes.Load(ref _c, unit);
+            var next = f * previous + i * g;
+            var tanhC = Tanh(next);
+            next.Store(ref _c, unit);
+            (o * tanhC).Store(ref _h, unit);
+            if (!Unsafe.IsNullRef(ref _cache))
             {
-                nuint u = (nuint)j;
-                var i = Vector.LoadUnsafe(ref k, u);
-                var f = Vector.LoadUnsafe(ref k, u + (nuint)H);
-                var g = Vector.LoadUnsafe(ref k, u + (nuint)(2 * H));
-                var o = Vector.LoadUnsafe(ref k, u + (nuint)(3 * H));
-                var tanhC = Vector.LoadUnsafe(ref k, u + (nuint)(4 * H));
-                var previous = Vector.LoadUnsafe(ref k, u + (nuint)(5 * H));
-                var upstream = Vector.LoadUnsafe(ref dhRow, u);
-                var one = Vector<float>.One;
-                var cellGradient = Vector.LoadUnsafe(ref dcRow, u) + upstream * o * (one - tanhC * tanhC);
-                (cellGradient * g * i * (one - i)).StoreUnsafe(ref gates, u);
-                (cellGradient * previous * f * (one - f)).StoreUnsafe(ref gates, u + (nuint)H);
-                (cellGradient * i * (one - g * g)).StoreUnsafe(ref gates, u + (nuint)(2 * H));
-                (upstream * tanhC * o * (one - o)).StoreUnsafe(ref gates, u + (nuint)(3 * H));
-                (cellGradient * f).StoreUnsafe(ref dcRow, u);
-                Vector<float>.Zero.StoreUnsafe(ref dhRow, u);
+                i.Store(ref _cache, cached);
+                f.Store(ref _cache, cached + H);
+                g.Store(ref _cache, cached + 2 * H);
+                o.Store(ref _cache, cached + 3 * H);
+                tanhC.Store(ref _cache, cached + 4 * H);
+                previous.Store(ref _cache, cached + 5 * H);
             }
-            for (; j < H; j++)
-            {
-                float i = Unsafe.Add(ref k, j), f = Unsafe.Add(ref k, H + j), g = Unsafe.Add(ref k, 2 * H + j);
-                float o = Unsafe.Add(ref k, 3 * H + j), tanhC = Unsafe.Add(ref k, 4 * H + j), previous = Unsafe.Add(ref k, 5 * H + j);
-                float upstream = Unsafe.Add(ref dhRow, j);
-                float cellGradient = Unsafe.Add(ref dcRow, j) + upstream * o * (1 - tanhC * tanhC);
-                Unsafe.Add(ref gates, j) = cellGradient * g * i * (1 - i);
-                Unsafe.Add(ref gates, H + j) = cellGradient * previous * f * (1 - f);
-                Unsafe.Add(ref gates, 2 * H + j) = cellGradient * i * (1 - g * g);
-                Unsafe.Add(ref gates, 3 * H + j) = upstream * tanhC * o * (1 - o);
-                Unsafe.Add(ref dcRow, j) = cellGradient * f;
-                Unsafe.Add(ref dhRow, j) = 0;
-            }
+        }
+    }
+
+    /// <summary>The backward equations for lanes of a row: the cache [rows, 6H], dh and dc [rows, H] (updated in place), dGx [rows, 4H].</summary>
+    private readonly ref struct BackwardLanes(int hiddenSize, ref float cache, ref float dh, ref float dc, ref float dGx) : ILaneKernel
+    {
+        private readonly nuint _H = (nuint)hiddenSize;
+        private readonly ref float _cache = ref cache;
+        private readonly ref float _dh = ref dh;
+        private readonly ref float _dc = ref dc;
+        private readonly ref float _dGx = ref dGx;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Invoke<TLanes>(nuint row, nuint j) where TLanes : struct, ILanes<TLanes>
+        {
+            nuint H = _H, cached = row * 6 * H + j, unit = row * H + j, gate = row * 4 * H + j;
+            var one = TLanes.One;
+            var i = TLanes.Load(ref _cache, cached);
+            var f = TLanes.Load(ref _cache, cached + H);
+            var g = TLanes.Load(ref _cache, cached + 2 * H);
+            var o = TLanes.Load(ref _cache, cached + 3 * H);
+            var tanhC = TLanes.Load(ref _cache, cached + 4 * H);
+            var previous = TLanes.Load(ref _cache, cached + 5 * H);
+            var upstream = TLanes.Load(ref _dh, unit);
+            var cellGradient = TLanes.Load(ref _dc, unit) + upstream * o * (one - tanhC * tanhC);
+            (cellGradient * g * i * (one - i)).Store(ref _dGx, gate);
+            (cellGradient * previous * f * (one - f)).Store(ref _dGx, gate + H);
+            (cellGradient * i * (one - g * g)).Store(ref _dGx, gate + 2 * H);
+            (upstream * tanhC * o * (one - o)).Store(ref _dGx, gate + 3 * H);
+            (cellGradient * f).Store(ref _dc, unit);
+            TLanes.Zero.Store(ref _dh, unit);
         }
     }
 }

@@ -1,4 +1,8 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using MlNet.Rnn.Core.Kernels;
+using static MlNet.Rnn.Core.Kernels.GateActivations;
 
 namespace MlNet.Rnn.Core.Cells;
 
@@ -6,6 +10,9 @@ namespace MlNet.Rnn.Core.Cells;
 /// Elman RNN cell, as <c>torch.nn.RNN</c>: <c>h = g1(W_ih x + b_ih + W_hh h' + b_hh)</c>, g1 ∈ {tanh, relu, sigmoid}.
 /// Shapes: W_ih [H, I], W_hh [H, H], b_ih and b_hh [H]; G = 1. Cache per row: h [H].
 /// </summary>
+/// <remarks>Forward and backward are each one fused pass over all rows: the equation is written once, in
+/// <c>ForwardLanes</c> and <c>BackwardLanes</c> with g1 chosen by type, and <see cref="LaneLoop"/> runs it at every
+/// vector width and the scalar tail.</remarks>
 /// <param name="activation">g1.</param>
 public readonly struct RnnCell(RnnActivation activation) : IRecurrentCell
 {
@@ -33,43 +40,117 @@ public readonly struct RnnCell(RnnActivation activation) : IRecurrentCell
         Span<float> h, Span<float> c, Span<float> cache)
     {
         int count = rows * hiddenSize;
-        Span<float> state = h.Slice(0, count);
-        TensorPrimitives.Add(xProj.Slice(0, count), hProj.Slice(0, count), state);
+        if (xProj.Length < count || hProj.Length < count || h.Length < count || (!cache.IsEmpty && cache.Length < count))
+            throw new ArgumentException("A buffer is shorter than rows × H.");
         switch (Activation)
         {
-            case RnnActivation.Tanh: TensorPrimitives.Tanh(state, state); break;
-            case RnnActivation.Relu: TensorPrimitives.Max(state, 0f, state); break;
-            default: TensorPrimitives.Sigmoid(state, state); break;
+            case RnnActivation.Tanh: Forward<TanhFunction>(count, xProj, hProj, h, cache); break;
+            case RnnActivation.Relu: Forward<ReluFunction>(count, xProj, hProj, h, cache); break;
+            default: Forward<SigmoidFunction>(count, xProj, hProj, h, cache); break;
         }
-        if (!cache.IsEmpty) state.CopyTo(cache);
     }
 
     /// <inheritdoc />
+    /// <remarks><c>dGx = dh⊙g1'</c> with g1' from h: tanh <c>1 − h²</c>, relu <c>[h &gt; 0]</c>, sigmoid <c>h(1 − h)</c>.</remarks>
     public void Backward(int rows, int hiddenSize, ReadOnlySpan<float> cache, ReadOnlySpan<float> hPrev,
         Span<float> dh, Span<float> dc, Span<float> dGx, Span<float> dGh)
     {
         int count = rows * hiddenSize;
-        ReadOnlySpan<float> output = cache.Slice(0, count);
-        Span<float> gradient = dGx.Slice(0, count);
-        Span<float> upstream = dh.Slice(0, count);
+        if (cache.Length < count || dh.Length < count || dGx.Length < count)
+            throw new ArgumentException("A buffer is shorter than rows × H.");
         switch (Activation)
         {
-            case RnnActivation.Tanh:
-                // dpre = dh (1 - h²)
-                TensorPrimitives.Multiply(output, output, gradient);
-                TensorPrimitives.Subtract(1f, gradient, gradient);
-                TensorPrimitives.Multiply(gradient, upstream, gradient);
-                break;
-            case RnnActivation.Relu:
-                for (int i = 0; i < count; i++) gradient[i] = output[i] > 0f ? upstream[i] : 0f;
-                break;
-            default:
-                // dpre = dh h (1 - h)
-                TensorPrimitives.Multiply(output, output, gradient);
-                TensorPrimitives.Subtract(output, gradient, gradient);
-                TensorPrimitives.Multiply(gradient, upstream, gradient);
-                break;
+            case RnnActivation.Tanh: Backward<TanhFunction>(count, cache, dh, dGx); break;
+            case RnnActivation.Relu: Backward<ReluFunction>(count, cache, dh, dGx); break;
+            default: Backward<SigmoidFunction>(count, cache, dh, dGx); break;
         }
-        upstream.Clear();
+    }
+
+    private static void Forward<TFunction>(int count, ReadOnlySpan<float> xProj, ReadOnlySpan<float> hProj, Span<float> h, Span<float> cache)
+        where TFunction : IActivationFunction
+    {
+        var kernel = new ForwardLanes<TFunction>(
+            ref MemoryMarshal.GetReference(xProj), ref MemoryMarshal.GetReference(hProj), ref MemoryMarshal.GetReference(h),
+            ref cache.IsEmpty ? ref Unsafe.NullRef<float>() : ref MemoryMarshal.GetReference(cache));
+        LaneLoop.Run(ref kernel, 1, count);
+    }
+
+    private static void Backward<TFunction>(int count, ReadOnlySpan<float> cache, Span<float> dh, Span<float> dGx)
+        where TFunction : IActivationFunction
+    {
+        var kernel = new BackwardLanes<TFunction>(
+            ref MemoryMarshal.GetReference(cache), ref MemoryMarshal.GetReference(dh), ref MemoryMarshal.GetReference(dGx));
+        LaneLoop.Run(ref kernel, 1, count);
+    }
+
+    /// <summary>g1 and its backward, written in terms of its output h.</summary>
+    private interface IActivationFunction
+    {
+        /// <summary><c>h = g1(x)</c>.</summary>
+        static abstract TLanes Apply<TLanes>(TLanes x) where TLanes : struct, ILanes<TLanes>;
+
+        /// <summary><c>dL/dx = dL/dh · g1'(x)</c>, with g1' computed from <c>h = g1(x)</c>.</summary>
+        static abstract TLanes Backward<TLanes>(TLanes h, TLanes dh) where TLanes : struct, ILanes<TLanes>;
+    }
+
+    private readonly struct TanhFunction : IActivationFunction
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static TLanes Apply<TLanes>(TLanes x) where TLanes : struct, ILanes<TLanes> => Tanh(x);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static TLanes Backward<TLanes>(TLanes h, TLanes dh) where TLanes : struct, ILanes<TLanes> => dh * (TLanes.One - h * h);
+    }
+
+    private readonly struct ReluFunction : IActivationFunction
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static TLanes Apply<TLanes>(TLanes x) where TLanes : struct, ILanes<TLanes> => TLanes.Max(x, TLanes.Zero);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static TLanes Backward<TLanes>(TLanes h, TLanes dh) where TLanes : struct, ILanes<TLanes> => TLanes.WherePositive(h, dh);
+    }
+
+    private readonly struct SigmoidFunction : IActivationFunction
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static TLanes Apply<TLanes>(TLanes x) where TLanes : struct, ILanes<TLanes> => Sigmoid(x);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static TLanes Backward<TLanes>(TLanes h, TLanes dh) where TLanes : struct, ILanes<TLanes> => dh * h * (TLanes.One - h);
+    }
+
+    /// <summary>The forward equation over all rows' units as one row of rows·H: xProj, hProj and h [rows·H], the cache [rows·H] or null.</summary>
+    private readonly ref struct ForwardLanes<TFunction>(ref float xProj, ref float hProj, ref float h, ref float cache) : ILaneKernel
+        where TFunction : IActivationFunction
+    {
+        private readonly ref float _xProj = ref xProj;
+        private readonly ref float _hProj = ref hProj;
+        private readonly ref float _h = ref h;
+        private readonly ref float _cache = ref cache;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Invoke<TLanes>(nuint row, nuint j) where TLanes : struct, ILanes<TLanes>
+        {
+            var output = TFunction.Apply(TLanes.Load(ref _xProj, j) + TLanes.Load(ref _hProj, j));
+            output.Store(ref _h, j);
+            if (!Unsafe.IsNullRef(ref _cache)) output.Store(ref _cache, j);
+        }
+    }
+
+    /// <summary>The backward equation over all rows' units as one row of rows·H: the cache (h), dh (zeroed: no direct path to h') and dGx [rows·H].</summary>
+    private readonly ref struct BackwardLanes<TFunction>(ref float cache, ref float dh, ref float dGx) : ILaneKernel
+        where TFunction : IActivationFunction
+    {
+        private readonly ref float _cache = ref cache;
+        private readonly ref float _dh = ref dh;
+        private readonly ref float _dGx = ref dGx;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Invoke<TLanes>(nuint row, nuint j) where TLanes : struct, ILanes<TLanes>
+        {
+            TFunction.Backward(TLanes.Load(ref _cache, j), TLanes.Load(ref _dh, j)).Store(ref _dGx, j);
+            TLanes.Zero.Store(ref _dh, j);
+        }
     }
 }

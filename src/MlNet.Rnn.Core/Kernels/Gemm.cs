@@ -493,7 +493,10 @@ public static class Gemm
         }
     }
 
-    /// <summary>Computes a rows×32 tile of C from one packed A panel and one packed B panel.</summary>
+    /// <summary>
+    /// Computes a rows×32 tile of C from one packed A panel and one packed B panel; 1 ≤ rows ≤ the kernel's MR
+    /// (<see cref="MultiplyBlocked"/> passes min(MR, mc − ir)), so each width has a micro-kernel for every row count up to its MR.
+    /// </summary>
     private static unsafe void Tile(GemmKernel kernel, int rows, int kc, float* a, float* b, float* c, int ldc, bool accumulate)
     {
         switch (kernel)
@@ -522,11 +525,7 @@ public static class Gemm
             case 5: Kernel512<R5>(kc, a, b, c, ldc, accumulate); break;
             case 6: Kernel512<R6>(kc, a, b, c, ldc, accumulate); break;
             case 7: Kernel512<R7>(kc, a, b, c, ldc, accumulate); break;
-            case 8: Kernel512<R8>(kc, a, b, c, ldc, accumulate); break;
-            case 9: Kernel512<R9>(kc, a, b, c, ldc, accumulate); break;
-            case 10: Kernel512<R10>(kc, a, b, c, ldc, accumulate); break;
-            case 11: Kernel512<R11>(kc, a, b, c, ldc, accumulate); break;
-            default: Kernel512<R12>(kc, a, b, c, ldc, accumulate); break;
+            default: Kernel512<R8>(kc, a, b, c, ldc, accumulate); break;
         }
     }
 
@@ -576,10 +575,6 @@ public static class Gemm
         Vector512<float> c50 = default, c51 = default;
         Vector512<float> c60 = default, c61 = default;
         Vector512<float> c70 = default, c71 = default;
-        Vector512<float> c80 = default, c81 = default;
-        Vector512<float> c90 = default, c91 = default;
-        Vector512<float> c100 = default, c101 = default;
-        Vector512<float> c110 = default, c111 = default;
         for (int p = 0; p < kc; p++)
         {
             Vector512<float> b0 = Vector512.Load(b), b1 = Vector512.Load(b + 16);
@@ -591,10 +586,6 @@ public static class Gemm
             if (TRows.Value > 5) { var a5 = Vector512.Create(a[5]); c50 = Vector512.FusedMultiplyAdd(a5, b0, c50); c51 = Vector512.FusedMultiplyAdd(a5, b1, c51); }
             if (TRows.Value > 6) { var a6 = Vector512.Create(a[6]); c60 = Vector512.FusedMultiplyAdd(a6, b0, c60); c61 = Vector512.FusedMultiplyAdd(a6, b1, c61); }
             if (TRows.Value > 7) { var a7 = Vector512.Create(a[7]); c70 = Vector512.FusedMultiplyAdd(a7, b0, c70); c71 = Vector512.FusedMultiplyAdd(a7, b1, c71); }
-            if (TRows.Value > 8) { var a8 = Vector512.Create(a[8]); c80 = Vector512.FusedMultiplyAdd(a8, b0, c80); c81 = Vector512.FusedMultiplyAdd(a8, b1, c81); }
-            if (TRows.Value > 9) { var a9 = Vector512.Create(a[9]); c90 = Vector512.FusedMultiplyAdd(a9, b0, c90); c91 = Vector512.FusedMultiplyAdd(a9, b1, c91); }
-            if (TRows.Value > 10) { var a10 = Vector512.Create(a[10]); c100 = Vector512.FusedMultiplyAdd(a10, b0, c100); c101 = Vector512.FusedMultiplyAdd(a10, b1, c101); }
-            if (TRows.Value > 11) { var a11 = Vector512.Create(a[11]); c110 = Vector512.FusedMultiplyAdd(a11, b0, c110); c111 = Vector512.FusedMultiplyAdd(a11, b1, c111); }
             a += Mr512;
             b += Nr;
         }
@@ -606,10 +597,6 @@ public static class Gemm
         if (TRows.Value > 5) StoreRow(c + 5 * ldc, c50, c51, accumulate);
         if (TRows.Value > 6) StoreRow(c + 6 * ldc, c60, c61, accumulate);
         if (TRows.Value > 7) StoreRow(c + 7 * ldc, c70, c71, accumulate);
-        if (TRows.Value > 8) StoreRow(c + 8 * ldc, c80, c81, accumulate);
-        if (TRows.Value > 9) StoreRow(c + 9 * ldc, c90, c91, accumulate);
-        if (TRows.Value > 10) StoreRow(c + 10 * ldc, c100, c101, accumulate);
-        if (TRows.Value > 11) StoreRow(c + 11 * ldc, c110, c111, accumulate);
     }
 
     /// <summary>TRows×16 tile of a 32-wide panel with two Vector256 accumulators per row.</summary>
@@ -788,10 +775,6 @@ public static class Gemm
     private readonly struct R6 : IRowCount { public static int Value => 6; }
     private readonly struct R7 : IRowCount { public static int Value => 7; }
     private readonly struct R8 : IRowCount { public static int Value => 8; }
-    private readonly struct R9 : IRowCount { public static int Value => 9; }
-    private readonly struct R10 : IRowCount { public static int Value => 10; }
-    private readonly struct R11 : IRowCount { public static int Value => 11; }
-    private readonly struct R12 : IRowCount { public static int Value => 12; }
 }
 
 /// <summary>The micro-kernel widths <see cref="Gemm"/> can use.</summary>
