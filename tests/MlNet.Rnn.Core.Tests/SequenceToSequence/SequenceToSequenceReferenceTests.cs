@@ -50,8 +50,10 @@ public sealed class SequenceToSequenceReferenceTests
         for (int b = 0; b < B; b++)
         {
             double[][] expected = reference.Logits(Sources[b], Targets[b]);
+            // Logits are sums over H·D-wide products of weights up to 2 after two stacks and an attention: float rounding of
+            // the activations (≤ 2·10⁻⁷ relative) reaches about 10⁻⁶ in absolute terms on a logit near zero.
             for (int t = 0; t < expected.Length; t++)
-                Tolerance.AssertClose(expected[t], logits.AsSpan((t * B + b) * V, V), 1e-5, 1e-6, $"{name}: logits of pair {b}, target step {t}");
+                Tolerance.AssertClose(expected[t], logits.AsSpan((t * B + b) * V, V), 1e-5, 3e-6, $"{name}: logits of pair {b}, target step {t}");
             double logProbability = reference.LogProbability(Sources[b], Targets[b]);
             Tolerance.AssertClose([logProbability], [(float)model.Score(Sources[b], Targets[b])], 1e-5, 1e-6, $"{name}: Score of pair {b}");
         }
