@@ -5,6 +5,7 @@
 #
 #   tests/Mutation/run.sh                     every folder
 #   tests/Mutation/run.sh Cells Layers        only these folders (of either project)
+#   tests/Mutation/run.sh MlNet.Rnn.Core/Data only this project's folder
 #   CONCURRENCY=2 tests/Mutation/run.sh ...   test runners in parallel (default 1)
 #
 # Stryker compiles every mutant of the project into one assembly and switches them on one at a time; it writes into the
@@ -17,7 +18,7 @@ dotnet tool restore >/dev/null
 wanted=" $* "
 while IFS=$'\t' read -r project folder filter; do
     [[ -z "$project" || "$project" == \#* ]] && continue
-    [[ $# -gt 0 && "$wanted" != *" $folder "* ]] && continue
+    [[ $# -gt 0 && "$wanted" != *" $folder "* && "$wanted" != *" $project/$folder "* ]] && continue
     case "$project" in
         MlNet.Rnn.Core) tests="$root/tests/MlNet.Rnn.Core.Tests/MlNet.Rnn.Core.Tests.csproj" ;;
         *) tests="$root/tests/MlNet.Rnn.Tests/MlNet.Rnn.Tests.csproj" ;;
