@@ -6,7 +6,7 @@
 #   tests/Mutation/run.sh                     every folder
 #   tests/Mutation/run.sh Cells Layers        only these folders (of either project)
 #   tests/Mutation/run.sh MlNet.Rnn.Core/Data only this project's folder
-#   CONCURRENCY=2 tests/Mutation/run.sh ...   test runners in parallel (default 1)
+#   CONCURRENCY=1 tests/Mutation/run.sh ...   one test runner at a time (default 2)
 #
 # Stryker compiles every mutant of the project into one assembly and switches them on one at a time; it writes into the
 # projects' bin/obj, so do not build the solution while it runs. Reports: tests/Mutation/reports/<Project>/<Folder>/.
@@ -30,7 +30,7 @@ while IFS=$'\t' read -r project folder filter; do
     (cd "src/$project" && dotnet dotnet-stryker --skip-version-check \
         --project "$project.csproj" --test-project "$tests" --configuration Release \
         --mutate "$folder/**/*.cs" --test-case-filter "$filter" \
-        --concurrency "${CONCURRENCY:-1}" --reporter Json --reporter Progress --output "$out" > "$out/stryker.log" 2>&1) \
+        --concurrency "${CONCURRENCY:-2}" --reporter Json --reporter Progress --output "$out" > "$out/stryker.log" 2>&1) \
         || { echo "   Stryker failed; see $out/stryker.log"; tail -5 "$out/stryker.log"; continue; }
     echo "   $(( ($(date +%s) - start) / 60 )) min; $(grep -Eo 'The final mutation score is [0-9.]+ ?%' "$out/stryker.log" | tail -1)"
 done < tests/Mutation/folders.tsv
