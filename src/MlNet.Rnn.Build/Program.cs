@@ -1,5 +1,6 @@
 // Publicizer: writes a copy of each input assembly with its internal surface made public, for MlNet.Rnn to compile
-// against (DESIGN.md §4). Usage: MlNet.Rnn.Build <input.dll> <output.dll> [<input.dll> <output.dll> …]
+// against (ARCHITECTURE.md, "Compiling against ML.NET's internals").
+// Usage: MlNet.Rnn.Build <input.dll> <output.dll> [<input.dll> <output.dll> …]
 // The copies are for the compiler only; the real, unmodified assemblies are what MlNet.Rnn ships with and runs on.
 using System.Diagnostics;
 using MlNet.Rnn.Build;

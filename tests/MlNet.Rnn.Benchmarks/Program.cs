@@ -116,7 +116,7 @@ internal static class Program
         return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;
     }
 
-    /// <summary>"tunables" when GLIBC_TUNABLES holds the malloc settings of benchmarks.md, else "default".</summary>
+    /// <summary>"tunables" when GLIBC_TUNABLES holds the malloc settings of BENCHMARKS.md (Rerun), else "default".</summary>
     public static string PassName()
     {
         var value = Environment.GetEnvironmentVariable("GLIBC_TUNABLES");
@@ -124,7 +124,7 @@ internal static class Program
         if (value.Contains("glibc.malloc.mmap_max=0", StringComparison.Ordinal) &&
             value.Contains("glibc.malloc.trim_threshold=17179869184", StringComparison.Ordinal))
             return "tunables";
-        Console.Error.WriteLine($"// GLIBC_TUNABLES={value} is not the benchmarks.md setting; recording the pass as 'custom'.");
+        Console.Error.WriteLine($"// GLIBC_TUNABLES={value} is not the BENCHMARKS.md setting; recording the pass as 'custom'.");
         return "custom";
     }
 
@@ -277,7 +277,7 @@ internal static class Results
         sb.AppendLine("Median ms per call; samples/s = B / median; GFLOP/s from the FLOP table above; a ratio is ours ÷ the peer " +
                       "(below 1 = ours faster). \"+tunables\" = TorchSharp run in a second process with " +
                       $"`GLIBC_TUNABLES={Program.TunablesValue}`; its ratio uses ours from that same process when it was measured there, " +
-                      "else ours from the default pass. ONNX Runtime ms are copied from benchmarks.md, NOT measured by this harness.");
+                      "else ours from the default pass. ONNX Runtime ms are the published numbers copied under Targets above, NOT measured by this harness.");
         foreach (var (title, oursMethod, torchMethod, training) in new[]
                  {
                      ("Inference (forward over the batch)", "OursInference", "TorchInference", false),
@@ -289,7 +289,7 @@ internal static class Results
             sb.AppendLine();
             sb.Append("| workload | threads | ours ms | ours samples/s | ours GFLOP/s | TorchSharp ms | TorchSharp GFLOP/s | ours / TorchSharp " +
                       "| TorchSharp +tunables ms | TorchSharp +tunables GFLOP/s | ours / TorchSharp +tunables |");
-            sb.AppendLine(training ? "" : " ONNX Runtime ms (benchmarks.md) | ours / ONNX Runtime |");
+            sb.AppendLine(training ? "" : " ONNX Runtime ms (copied, see Targets) | ours / ONNX Runtime |");
             sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|" + (training ? "" : "---|---|"));
             foreach (var w in Workload.All)
             {
@@ -313,7 +313,7 @@ internal static class Results
         sb.AppendLine();
         sb.AppendLine("#### Targets");
         sb.AppendLine();
-        sb.AppendLine("| workload | training step faster than TorchSharp (default and +tunables), 1 thread | same, 2 threads | inference within 1.5× of ONNX Runtime (benchmarks.md numbers), 1 thread | same, 2 threads |");
+        sb.AppendLine("| workload | training step faster than TorchSharp (default and +tunables), 1 thread | same, 2 threads | inference within 1.5× of ONNX Runtime (copied numbers), 1 thread | same, 2 threads |");
         sb.AppendLine("|---|---|---|---|---|");
         foreach (var w in Workload.All)
         {

@@ -14,7 +14,7 @@ public enum CellKind
 }
 
 /// <summary>
-/// One workload of /work/shared/benchmarks.md (copied into BENCHMARKS.md): B batch, T steps, I input size, H hidden size.
+/// One workload of the table in BENCHMARKS.md (Workloads): B batch, T steps, I input size, H hidden size.
 /// </summary>
 public sealed record Workload(string Name, CellKind Cell, int Layers, bool Bidirectional, int B, int T, int I, int H)
 {
@@ -47,7 +47,7 @@ public sealed record Workload(string Name, CellKind Cell, int Layers, bool Bidir
     public int Gates => Cell switch { CellKind.Lstm => 4, CellKind.Gru => 3, _ => 1 };
 
     /// <summary>
-    /// Matrix-product FLOPs of one forward pass over the batch, as benchmarks.md counts them: per step, sample, layer and
+    /// Matrix-product FLOPs of one forward pass over the batch, as BENCHMARKS.md counts them: per step, sample, layer and
     /// direction 2·G·H·(I_l + H), I_l the layer's input size.
     /// </summary>
     public double ForwardFlops
@@ -67,7 +67,7 @@ public sealed record Workload(string Name, CellKind Cell, int Layers, bool Bidir
     /// <summary>Training counts 3× forward.</summary>
     public double TrainingFlops => 3 * ForwardFlops;
 
-    /// <summary>ONNX Runtime 1.31.1 inference ms (1 thread, 2 threads) as given in benchmarks.md: NOT measured here.</summary>
+    /// <summary>ONNX Runtime 1.31.1 inference ms (1 thread, 2 threads), the published numbers copied into BENCHMARKS.md (Targets): NOT measured here.</summary>
     public (double OneThread, double TwoThreads) OnnxRuntimeInferenceMs => Name switch
     {
         "S" => (0.50, 0.35),

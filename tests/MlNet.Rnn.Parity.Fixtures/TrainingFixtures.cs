@@ -1,5 +1,6 @@
 // Writes the training_*.json fixtures: torch.optim trajectories, loss values and gradients, clip_grad_norm_, and
-// learning-rate schedulers, compared by tests/MlNet.Rnn.Core.Tests/Training/TrainingParityTests.cs.
+// learning-rate schedulers, compared by the tests in tests/MlNet.Rnn.Core.Tests/Training/ (OptimizerTests, LossTests,
+// GradientClippingTests, ScheduleTests, through TrainingFixture).
 //
 // The files use the header of FixtureWriter (sizes 0) so TorchFixture.Parse reads them; the settings of each case are in
 // the "config" object, and the tensors are named "<case>.<what>". Every hyperparameter is a float32 value widened to
