@@ -4,6 +4,7 @@ using MlNet.Rnn.Core.Data;
 using MlNet.Rnn.Core.LanguageModeling;
 using MlNet.Rnn.Core.Models;
 using MlNet.Rnn.Core.SequenceToSequence;
+using MlNet.Rnn.Core.Tests.Reference;
 using MlNet.Rnn.Core.Training;
 
 namespace MlNet.Rnn.Core.Tests.Options;
@@ -136,7 +137,7 @@ internal sealed class SequenceHarness : TrainerHarness
     public override double[] Gradient(float[] weights)
     {
         var parameters = _model.Parameters;
-        double[] θ = ReferenceStep.Widen(weights);
+        double[] θ = NetworkFactory.Widen(weights);
         int wih = parameters["weight_ih_l0"].Offset, bih = parameters["bias_ih_l0"].Offset, bhh = parameters["bias_hh_l0"].Offset;
         int wy = parameters["head.weight"].Offset, by = parameters["head.bias"].Offset;
         var gradient = new double[θ.Length];

@@ -24,12 +24,7 @@ internal sealed class SequenceToSequenceReference
     public SequenceToSequenceReference(SequenceToSequenceOptions options)
     {
         Options = options;
-        string mode = options.Cell switch
-        {
-            RecurrentCellType.Lstm => "LSTM",
-            RecurrentCellType.Gru => "GRU",
-            _ => options.RnnActivation switch { RnnActivation.Relu => "RNN_RELU", RnnActivation.Sigmoid => "RNN_SIGMOID", _ => "RNN_TANH" },
-        };
+        string mode = NetworkFactory.ModeOf(options.Cell, options.RnnActivation);
         int E = options.EmbeddingSize, H = options.HiddenSize, M = MemoryWidth;
         _encoder = new ReferenceNetwork(mode, E, H, options.Layers, options.Bidirectional);
         _decoder = new ReferenceNetwork(mode, E + (options.Attention == AttentionKind.Bahdanau ? M : 0), H, options.Layers, bidirectional: false);
@@ -69,14 +64,14 @@ internal sealed class SequenceToSequenceReference
         var copied = new HashSet<string>();
         var set = model.Parameters;
         foreach (var tensor in set.Tensors)
-            {
-                string name = tensor.Name;
-                Assert.True(reference.Parameters.TryGetValue(name, out var values), $"The reference has no parameter {name}.");
-                Assert.Equal(values!.Length, tensor.Length);
-                ReadOnlySpan<float> source = set.ValuesOf(tensor);
-                for (int i = 0; i < values.Length; i++) values[i] = source[i];
-                copied.Add(name);
-            }
+        {
+            string name = tensor.Name;
+            Assert.True(reference.Parameters.TryGetValue(name, out var values), $"The reference has no parameter {name}.");
+            Assert.Equal(values!.Length, tensor.Length);
+            ReadOnlySpan<float> source = set.ValuesOf(tensor);
+            for (int i = 0; i < values.Length; i++) values[i] = source[i];
+            copied.Add(name);
+        }
         Assert.Equal(reference.Parameters.Keys.Order(), copied.Order());
         return reference;
     }

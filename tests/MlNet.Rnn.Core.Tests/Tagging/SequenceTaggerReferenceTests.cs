@@ -1,7 +1,6 @@
 using MlNet.Rnn.Core.Data;
 using MlNet.Rnn.Core.Models;
 using MlNet.Rnn.Core.Tagging;
-using MlNet.Rnn.Core.Tests.Models;
 using MlNet.Rnn.Core.Tests.Reference;
 using MlNet.Rnn.Core.Training;
 
@@ -63,7 +62,7 @@ public sealed class SequenceTaggerReferenceTests
         var options = Options(tokens, cell, layers, bidirectional, learnedInitialState);
         var tagger = new SequenceTagger(options);
         var random = new Random(5);
-        CentralDifferences.Randomize(tagger.Model.Parameters, random, 0.6);
+        NetworkFactory.Randomize(tagger.Model.Parameters, random, 0.6);
         float[] before = tagger.Model.Parameters.Values.ToArray();
         var reference = new ReferenceSequenceModel(options, tagger.Model.Parameters);
         float[][] steps = Steps(random);
@@ -100,7 +99,7 @@ public sealed class SequenceTaggerReferenceTests
     {
         var options = Options(tokens: true, RecurrentCellType.Lstm, 2, bidirectional: true, learnedInitialState: true);
         var tagger = new SequenceTagger(options);
-        CentralDifferences.Randomize(tagger.Model.Parameters, new Random(6), 0.8);
+        NetworkFactory.Randomize(tagger.Model.Parameters, new Random(6), 0.8);
         var reference = new ReferenceSequenceModel(options, tagger.Model.Parameters);
         int[] sequence = [3, 1, 0, 3, 5];
         var tags = new int[sequence.Length];
