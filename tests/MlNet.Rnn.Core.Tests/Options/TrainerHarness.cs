@@ -5,6 +5,7 @@ using MlNet.Rnn.Core.LanguageModeling;
 using MlNet.Rnn.Core.Models;
 using MlNet.Rnn.Core.SequenceToSequence;
 using MlNet.Rnn.Core.Tests.Reference;
+using MlNet.Rnn.Core.Tests.Trainer;
 using MlNet.Rnn.Core.Training;
 
 namespace MlNet.Rnn.Core.Tests.Options;
@@ -65,22 +66,9 @@ internal abstract class TrainerHarness
         return gradient;
     }
 
-    /// <summary>Records every line and, at each "Epoch k:" line (logged once per finished epoch), a copy of the weights.</summary>
-    protected sealed class RecordingLogger(Func<float[]> weights, ILogger? inner) : ILogger
-    {
-        public List<string> Lines { get; } = [];
-        public List<float[]> AfterEpoch { get; } = [];
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            string line = formatter(state, exception);
-            Lines.Add(line);
-            if (line.StartsWith("Epoch ", StringComparison.Ordinal)) AfterEpoch.Add(weights());
-            inner?.Log(logLevel, eventId, state, exception, formatter);
-        }
-    }
+    /// <summary>Records every line and, at each "Epoch k:" line (logged once per finished epoch), a copy of the weights in <paramref name="afterEpoch"/>.</summary>
+    protected static LineLogger Recording(Func<float[]> weights, List<float[]> afterEpoch, ILogger? inner) =>
+        new(line => { if (line.StartsWith("Epoch ", StringComparison.Ordinal)) afterEpoch.Add(weights()); }, inner);
 }
 
 /// <summary>
@@ -123,11 +111,12 @@ internal sealed class SequenceHarness : TrainerHarness
     public override TrainingRun Train(TrainerOptions options, float[] start, bool validate = false)
     {
         start.CopyTo(_model.Parameters.Values);
-        var logger = new RecordingLogger(() => _model.Parameters.Values.ToArray(), options.Logger);
+        var afterEpoch = new List<float[]>();
+        var logger = Recording(() => _model.Parameters.Values.ToArray(), afterEpoch, options.Logger);
         var trainer = new SequenceTrainer(_model, new MeanSquaredError(),
             options with { BatchSize = _training.Count, Shuffle = false, BucketByLength = false, Logger = logger });
         var history = trainer.Train(_training, validate ? _validation : null);
-        return new TrainingRun(history, _model.Parameters.Values.ToArray(), logger.AfterEpoch, logger.Lines);
+        return new TrainingRun(history, _model.Parameters.Values.ToArray(), afterEpoch, logger.Lines);
     }
 
     /// <summary>
@@ -200,11 +189,12 @@ internal sealed class SequenceToSequenceHarness : TrainerHarness
     public override TrainingRun Train(TrainerOptions options, float[] start, bool validate = false)
     {
         SetWeights(start);
-        var logger = new RecordingLogger(Weights, options.Logger);
+        var afterEpoch = new List<float[]>();
+        var logger = Recording(Weights, afterEpoch, options.Logger);
         var trainer = new SequencePairTrainer(_model,
             options with { BatchSize = _training.Count, Shuffle = false, BucketByLength = false, Logger = logger });
         var history = trainer.Train(_training, validate ? _validation : null);
-        return new TrainingRun(history, Weights(), logger.AfterEpoch, logger.Lines);
+        return new TrainingRun(history, Weights(), afterEpoch, logger.Lines);
     }
 
     /// <summary>Encoder then decoder parameters, in one array.</summary>
@@ -253,9 +243,10 @@ internal sealed class LanguageModelHarness : TrainerHarness
         string trainingText = TrainingText, string validationText = ValidationText)
     {
         start.CopyTo(_model.Model.Parameters.Values);
-        var logger = new RecordingLogger(() => _model.Model.Parameters.Values.ToArray(), options.Training.Logger);
+        var afterEpoch = new List<float[]>();
+        var logger = Recording(() => _model.Model.Parameters.Values.ToArray(), afterEpoch, options.Training.Logger);
         var history = _model.Train(trainingText, validate ? validationText : null, options with { Training = options.Training with { Logger = logger } });
-        return new TrainingRun(history, _model.Model.Parameters.Values.ToArray(), logger.AfterEpoch, logger.Lines);
+        return new TrainingRun(history, _model.Model.Parameters.Values.ToArray(), afterEpoch, logger.Lines);
     }
 
     /// <summary>The language model's options with the same training options: every option of the one training loop applies.</summary>

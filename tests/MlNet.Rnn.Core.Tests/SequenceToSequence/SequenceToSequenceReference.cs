@@ -1,5 +1,3 @@
-using MlNet.Rnn.Core.Cells;
-using MlNet.Rnn.Core.Models;
 using MlNet.Rnn.Core.SequenceToSequence;
 using MlNet.Rnn.Core.Tests.Reference;
 
