@@ -53,10 +53,7 @@ public sealed class LanguageModelReferenceTests
         double total = 0, weightSum = 0;
         for (int r = 0; r < targets.Length; r++)
         {
-            double max = double.NegativeInfinity, sum = 0;
-            for (int j = 0; j < V; j++) max = Math.Max(max, logits[r * V + j]);
-            for (int j = 0; j < V; j++) sum += Math.Exp(logits[r * V + j] - max);
-            total += weights[r] * (max + Math.Log(sum) - logits[r * V + targets[r]]);
+            total -= weights[r] * Softmax.Log(logits.AsSpan(r * V, V))[targets[r]];
             weightSum += weights[r];
         }
         return (total, weightSum);

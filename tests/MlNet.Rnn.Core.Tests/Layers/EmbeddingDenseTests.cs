@@ -93,13 +93,7 @@ public sealed class EmbeddingDenseTests
                     for (int k = 0; k < A; k++) z += weight[o * A + k] * a[r * A + k];
                     y[r * O + o] = activation == OutputActivation.Sigmoid ? 1 / (1 + Math.Exp(-z)) : z;
                 }
-                if (activation == OutputActivation.Softmax)
-                {
-                    double max = double.NegativeInfinity, sum = 0;
-                    for (int o = 0; o < O; o++) max = Math.Max(max, y[r * O + o]);
-                    for (int o = 0; o < O; o++) sum += y[r * O + o] = Math.Exp(y[r * O + o] - max);
-                    for (int o = 0; o < O; o++) y[r * O + o] /= sum;
-                }
+                if (activation == OutputActivation.Softmax) Softmax.Of(y.AsSpan(r * O, O)).CopyTo(y, r * O);
             }
             return y;
         }

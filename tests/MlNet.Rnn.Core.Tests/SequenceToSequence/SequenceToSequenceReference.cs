@@ -93,7 +93,7 @@ internal sealed class SequenceToSequenceReference
             double[][] logits = Logits(sources[row], targets[row]);
             for (int t = 0; t < logits.Length; t++)
             {
-                double[] logProbabilities = LogSoftmax(logits[t]);
+                double[] logProbabilities = Softmax.Log(logits[t]);
                 int y = t < targets[row].Length ? targets[row][t] : Options.EndId;
                 total -= (1 - labelSmoothing) * logProbabilities[y] + labelSmoothing / logProbabilities.Length * logProbabilities.Sum();
                 steps++;
@@ -107,7 +107,7 @@ internal sealed class SequenceToSequenceReference
     {
         double[][] logits = Logits(source, target);
         double total = 0;
-        for (int t = 0; t < logits.Length; t++) total += LogSoftmax(logits[t])[t < target.Length ? target[t] : Options.EndId];
+        for (int t = 0; t < logits.Length; t++) total += Softmax.Log(logits[t])[t < target.Length ? target[t] : Options.EndId];
         return total;
     }
 
@@ -123,7 +123,7 @@ internal sealed class SequenceToSequenceReference
         int previous = Options.StartId;
         for (int step = 0; step < maxLength; step++)
         {
-            double[] logProbabilities = LogSoftmax(Step(state, previous));
+            double[] logProbabilities = Softmax.Log(Step(state, previous));
             int best = 0;
             for (int k = 1; k < logProbabilities.Length; k++)
                 if (logProbabilities[k] > logProbabilities[best]) best = k;
@@ -192,7 +192,7 @@ internal sealed class SequenceToSequenceReference
             double[] key = Affine(weight, new double[H], memory[s], H);
             for (int j = 0; j < H; j++) scores[s] += h[j] * key[j];
         }
-        double[] context = WeightedSum(Softmax(scores), memory);
+        double[] context = WeightedSum(Softmax.Of(scores), memory);
         double[] concatenated = [.. context, .. h];
         double[] combined = Affine(Parameters["decoder.attention.combine.weight"], Parameters["decoder.attention.combine.bias"], concatenated, H);
         for (int j = 0; j < H; j++) combined[j] = Math.Tanh(combined[j]);
@@ -211,7 +211,7 @@ internal sealed class SequenceToSequenceReference
             double[] key = Affine(Parameters["decoder.attention.memory.weight"], Parameters["decoder.attention.bias"], memory[s], A);
             for (int j = 0; j < A; j++) scores[s] += v[j] * Math.Tanh(key[j] + projectedQuery[j]);
         }
-        return WeightedSum(Softmax(scores), memory);
+        return WeightedSum(Softmax.Of(scores), memory);
     }
 
     /// <summary><c>W x + b</c> for <c>W [rows, x.Length]</c>.</summary>
@@ -233,22 +233,6 @@ internal sealed class SequenceToSequenceReference
         for (int s = 0; s < rows.Length; s++)
             for (int j = 0; j < result.Length; j++) result[j] += weights[s] * rows[s][j];
         return result;
-    }
-
-    private static double[] Softmax(double[] scores)
-    {
-        double max = scores.Max();
-        double[] result = scores.Select(score => Math.Exp(score - max)).ToArray();
-        double sum = result.Sum();
-        for (int i = 0; i < result.Length; i++) result[i] /= sum;
-        return result;
-    }
-
-    public static double[] LogSoftmax(double[] logits)
-    {
-        double max = logits.Max();
-        double logSum = max + Math.Log(logits.Sum(z => Math.Exp(z - max)));
-        return logits.Select(z => z - logSum).ToArray();
     }
 
     private void Declare(string name, int length) => Parameters[name] = new double[length];

@@ -81,13 +81,7 @@ public sealed class SequenceTaggerReferenceTests
             double total = 0;
             int count = 0;
             for (int b = 0; b < B; b++)
-                for (int t = 0; t < lengths[b]; t++, count++)
-                {
-                    int row = (t * B + b) * C;
-                    double max = z.AsSpan(row, C).ToArray().Max(), sum = 0;
-                    for (int c = 0; c < C; c++) sum += Math.Exp(z[row + c] - max);
-                    total += max + Math.Log(sum) - z[row + s_tags[b][t]];
-                }
+                for (int t = 0; t < lengths[b]; t++, count++) total -= Softmax.Log(z.AsSpan((t * B + b) * C, C))[s_tags[b][t]];
             return total / count;
         }
         CentralDifferences.AssertEveryParameter(tagger.Model.Parameters, CentralDifferences.TakenBySgd(tagger.Model.Parameters, before, rate),
@@ -111,9 +105,7 @@ public sealed class SequenceTaggerReferenceTests
         var expected = new double[z.Length];
         for (int t = 0; t < sequence.Length; t++)
         {
-            double max = z.AsSpan(t * C, C).ToArray().Max(), sum = 0;
-            for (int c = 0; c < C; c++) sum += expected[t * C + c] = Math.Exp(z[t * C + c] - max);
-            for (int c = 0; c < C; c++) expected[t * C + c] /= sum;
+            Softmax.Of(z.AsSpan(t * C, C)).CopyTo(expected, t * C);
             int best = Array.IndexOf(expected, expected.AsSpan(t * C, C).ToArray().Max(), t * C) - t * C;
             Assert.True(best == tags[t], $"Step {t}: tagged {tags[t]}, but the reference's most likely tag is {best} (probabilities {string.Join(", ", expected.AsSpan(t * C, C).ToArray())}).");
         }
