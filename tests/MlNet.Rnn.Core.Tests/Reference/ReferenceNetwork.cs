@@ -14,10 +14,10 @@ namespace MlNet.Rnn.Core.Tests.Reference;
 /// </summary>
 internal sealed class ReferenceNetwork
 {
-    /// <param name="parameters">
-    /// The dictionary to read parameters from, shared with a model around the network so that a perturbation of any entry
-    /// is seen by the next forward; a new one when null.
-    /// </param>
+    /// <summary>
+    /// A network reading its parameters from <paramref name="parameters"/>: shared with a model around the network, so that
+    /// a perturbation of any entry is seen by the next forward; a new dictionary when null.
+    /// </summary>
     public ReferenceNetwork(string mode, int inputSize, int hiddenSize, int layers, bool bidirectional, bool learnedInitialState = false,
         Dictionary<string, double[]>? parameters = null)
     {
