@@ -4,15 +4,15 @@ using MlNet.Rnn.Core.Tests.Reference;
 namespace MlNet.Rnn.Core.Tests.Cells;
 
 /// <summary>
-/// Each cell's fused kernel, called directly through <see cref="IRecurrentCell"/>, against a scalar double-precision
-/// step written here, for every hidden size H = 1..70 (every vector width and tail) and a few block heights.
-/// Forward: h and c from <c>xProj</c>, <c>hProj</c>, <c>b_hh</c>, h', c'. Backward: with
-/// <c>L = Σ dh⊙h + Σ dc⊙c</c>, central differences of the double step give <c>dGx = ∂L/∂xProj</c>,
+/// Each cell's fused kernel, called directly through <see cref="IRecurrentCell"/>, against the reference's cell equations
+/// of one unit in double precision (<see cref="ReferenceNetwork.Unit"/>), for every hidden size H = 1..70 (every vector
+/// width and tail) and a few block heights. Forward: h and c from <c>xProj</c>, <c>hProj</c>, <c>b_hh</c>, h', c'.
+/// Backward: with <c>L = Σ dh⊙h + Σ dc⊙c</c>, central differences of the double unit give <c>dGx = ∂L/∂xProj</c>,
 /// <c>dGh = ∂L/∂hProj</c>, the direct part <c>∂L/∂h'</c> (hProj held fixed) and <c>dc' = ∂L/∂c'</c>.
 /// </summary>
 public sealed class CellKernelTests
 {
-    private const double Step = 1e-6;
+    /// <summary>One unit of one step in double precision: tighter than a whole network's standard.</summary>
     private const double Relative = 1e-5, Absolute = 2e-6;
 
     public static TheoryData<string, int, int> Cases()
@@ -99,11 +99,11 @@ public sealed class CellKernelTests
                 }
                 for (int g = 0; g < G; g++)
                 {
-                    expectedDGx[row * gateWidth + g * H + j] = CentralDifference(ref x[g], Loss);
-                    expectedDGh[row * gateWidth + g * H + j] = CentralDifference(ref hp[g], Loss);
+                    expectedDGx[row * gateWidth + g * H + j] = CentralDifferences.At(ref x[g], Loss);
+                    expectedDGh[row * gateWidth + g * H + j] = CentralDifferences.At(ref hp[g], Loss);
                 }
-                expectedDh[unit] = CentralDifference(ref previous, Loss);
-                expectedDc[unit] = CentralDifference(ref previousCell, Loss);
+                expectedDh[unit] = CentralDifferences.At(ref previous, Loss);
+                expectedDc[unit] = CentralDifferences.At(ref previousCell, Loss);
             }
         }
 
@@ -133,38 +133,15 @@ public sealed class CellKernelTests
     }
 
     /// <summary>
-    /// One hidden unit of one step in double precision: gate pre-activations <c>x[g] + hp[g]</c> (GRU: the n gate
-    /// reads <c>x[2] + r·(hp[2] + b_hn)</c>). Returns (h, c); c is 0 for cells without a cell state.
+    /// One hidden unit of one step: the kernel's <c>xProj</c> is the reference's input pre-activation and its <c>hProj</c>
+    /// the recurrent one, except that the GRU's n gate adds its recurrent bias inside the reset product,
+    /// <c>x[2] + r·(hp[2] + b_hn)</c>. Returns (h, c); c is 0 for cells without a cell state.
     /// </summary>
     private static (double H, double C) Unit(string mode, double[] x, double[] hp, double bhn, double hPrev, double cPrev)
     {
-        switch (mode)
-        {
-            case "LSTM":
-                double i = Sigmoid(x[0] + hp[0]), f = Sigmoid(x[1] + hp[1]), g = Math.Tanh(x[2] + hp[2]), o = Sigmoid(x[3] + hp[3]);
-                double c = f * cPrev + i * g;
-                return (o * Math.Tanh(c), c);
-            case "GRU":
-                double r = Sigmoid(x[0] + hp[0]), z = Sigmoid(x[1] + hp[1]);
-                double n = Math.Tanh(x[2] + r * (hp[2] + bhn));
-                return ((1 - z) * n + z * hPrev, 0);
-            case "RNN_TANH": return (Math.Tanh(x[0] + hp[0]), 0);
-            case "RNN_RELU": return (Math.Max(0, x[0] + hp[0]), 0);
-            case "RNN_SIGMOID": return (Sigmoid(x[0] + hp[0]), 0);
-            default: throw new ArgumentException($"Unknown mode {mode}.", nameof(mode));
-        }
+        Span<double> recurrent = stackalloc double[hp.Length];
+        hp.CopyTo(recurrent);
+        if (mode == "GRU") recurrent[2] += bhn;
+        return ReferenceNetwork.Unit(mode, x, recurrent, hPrev, cPrev);
     }
-
-    private static double CentralDifference(ref double value, Func<double> loss)
-    {
-        double saved = value;
-        value = saved + Step;
-        double plus = loss();
-        value = saved - Step;
-        double minus = loss();
-        value = saved;
-        return (plus - minus) / (2 * Step);
-    }
-
-    private static double Sigmoid(double x) => 1 / (1 + Math.Exp(-x));
 }

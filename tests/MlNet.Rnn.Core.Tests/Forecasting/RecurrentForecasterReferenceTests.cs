@@ -1,6 +1,5 @@
 using MlNet.Rnn.Core.Forecasting;
 using MlNet.Rnn.Core.Models;
-using MlNet.Rnn.Core.Tests.Models;
 using MlNet.Rnn.Core.Tests.Reference;
 using MlNet.Rnn.Core.Training;
 
@@ -104,7 +103,7 @@ public sealed class RecurrentForecasterReferenceTests
         const int K = 1;
         var (series, exogenous) = Data(K);
         var forecaster = RecurrentForecaster.Fit(series, Options(RecurrentCellType.Lstm, 2, K, refit: false), exogenous);
-        CentralDifferences.Randomize(forecaster.Model.Parameters, new Random(9), 0.8);
+        NetworkFactory.Randomize(forecaster.Model.Parameters, new Random(9), 0.8);
         var reference = new ReferenceSequenceModel(forecaster.Model.Options, forecaster.Model.Parameters);
         var (standardized, mean, scale) = Standardize(series, exogenous, K, N - 8);
 

@@ -1,6 +1,5 @@
 using MlNet.Rnn.Core.LanguageModeling;
 using MlNet.Rnn.Core.Models;
-using MlNet.Rnn.Core.Tests.Models;
 using MlNet.Rnn.Core.Tests.Reference;
 using MlNet.Rnn.Core.Training;
 
@@ -54,10 +53,7 @@ public sealed class LanguageModelReferenceTests
         double total = 0, weightSum = 0;
         for (int r = 0; r < targets.Length; r++)
         {
-            double max = double.NegativeInfinity, sum = 0;
-            for (int j = 0; j < V; j++) max = Math.Max(max, logits[r * V + j]);
-            for (int j = 0; j < V; j++) sum += Math.Exp(logits[r * V + j] - max);
-            total += weights[r] * (max + Math.Log(sum) - logits[r * V + targets[r]]);
+            total -= weights[r] * Softmax.Log(logits.AsSpan(r * V, V))[targets[r]];
             weightSum += weights[r];
         }
         return (total, weightSum);
@@ -82,7 +78,7 @@ public sealed class LanguageModelReferenceTests
         const int streams = 3, k = 3;
         var options = Options(cell, layers, learnedInitialState);
         var model = new LanguageModel(s_vocabulary, options);
-        CentralDifferences.Randomize(model.Model.Parameters, new Random(2), 0.6);
+        NetworkFactory.Randomize(model.Model.Parameters, new Random(2), 0.6);
         float[] before = model.Model.Parameters.Values.ToArray();
         var reference = new ReferenceSequenceModel(options, model.Model.Parameters);
         int[][] documents = [[3, 4, 0, 3, 5, 3, 3], [4, 4, 5]];
@@ -131,7 +127,7 @@ public sealed class LanguageModelReferenceTests
         const int B = 2;
         var options = Options(RecurrentCellType.Lstm, 2, learnedInitialState: true, dropout: 0.3f, recurrentDropout: 0.4f);
         var model = new SequenceModel(options);
-        CentralDifferences.Randomize(model.Parameters, new Random(3), 0.6);
+        NetworkFactory.Randomize(model.Parameters, new Random(3), 0.6);
         var reference = new ReferenceSequenceModel(options, model.Parameters);
         var logits = new StreamingLogits(model);
         logits.Reset(B);
@@ -142,16 +138,16 @@ public sealed class LanguageModelReferenceTests
 
         // Chunk 1 from the learned initial state: the reference, given its masks, must end in the state the model carries.
         float[] firstLogits = logits.Forward(firstIds, 3, training: true).ToArray();
-        DropoutMasks.Replay(model.Network, reference.Stack, 3, B);
-        reference.HeadMask = DropoutMasks.AssertDrops(ReferenceSequenceModel.Widen(logits.HeadDropoutMask), "head mask of chunk 1");
+        DropoutMasks.Replay(model.Network, reference.Network, 3, B);
+        reference.HeadMask = DropoutMasks.AssertDrops(NetworkFactory.Widen(logits.HeadDropoutMask), "head mask of chunk 1");
         var (z1, carriedHidden, carriedCell) = reference.Forward(firstIds, null, 3, B, [3, 3]);
         Tolerance.AssertClose(z1, firstLogits, 1e-4, 1e-5, "chunk 1 logits");
 
         // Chunk 2 from the carried state, with its own masks.
         float[] secondLogits = logits.Forward(secondIds, 2, training: true).ToArray();
-        DropoutMasks.Replay(model.Network, reference.Stack, 2, B);
-        reference.HeadMask = DropoutMasks.AssertDrops(ReferenceSequenceModel.Widen(logits.HeadDropoutMask), "head mask of chunk 2");
-        double[] referenceWeights = ReferenceSequenceModel.Widen(weights);
+        DropoutMasks.Replay(model.Network, reference.Network, 2, B);
+        reference.HeadMask = DropoutMasks.AssertDrops(NetworkFactory.Widen(logits.HeadDropoutMask), "head mask of chunk 2");
+        double[] referenceWeights = NetworkFactory.Widen(weights);
         double Loss()
         {
             var (loss, weight) = CrossEntropy(reference.Forward(secondIds, null, 2, B, [2, 2], carriedHidden, carriedCell).Output, targets, referenceWeights);
@@ -175,7 +171,7 @@ public sealed class LanguageModelReferenceTests
     {
         var options = Options(RecurrentCellType.Gru, 1, learnedInitialState: true);
         var model = new LanguageModel(s_vocabulary, options);
-        CentralDifferences.Randomize(model.Model.Parameters, new Random(4), 0.8);
+        NetworkFactory.Randomize(model.Model.Parameters, new Random(4), 0.8);
         var reference = new ReferenceSequenceModel(options, model.Model.Parameters);
         int[] text = [3, 4, 0, 5, 3, 3, 4];
 

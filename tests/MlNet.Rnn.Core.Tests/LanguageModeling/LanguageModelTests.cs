@@ -1,5 +1,6 @@
 using MlNet.Rnn.Core.LanguageModeling;
 using MlNet.Rnn.Core.Models;
+using MlNet.Rnn.Core.Tests.Trainer;
 using MlNet.Rnn.Core.Training;
 
 namespace MlNet.Rnn.Core.Tests.LanguageModeling;
@@ -250,21 +251,21 @@ public sealed class LanguageModelTests
         // The clock moves only when an epoch is logged, one second each: epochs 1-3 end at 1, 2, 3 s; the limit of 2.5 s is
         // then spent, so epoch 4 stops after its first chunk (the budget is checked after every chunk) and is the last.
         var clock = new ManualClock();
-        var logger = new EpochClockLogger(clock, TimeSpan.FromSeconds(1));
+        var logger = SecondPerEpoch(clock);
         var model = Untrained();
         var history = model.Train(string.Concat(Enumerable.Repeat("abcdefgh ", 50)), "abc", new LanguageModelTrainingOptions
         { Training = LanguageModelTrainingOptions.DefaultTraining with { Epochs = 1000, BatchSize = 2, MaxTrainingTime = TimeSpan.FromSeconds(2.5), TimeProvider = clock, Logger = logger }, ChunkSteps = 4 });
 
         Assert.Equal(4, history.Epochs.Count);
-        Assert.Equal(4, logger.Epochs);
+        Assert.Equal(4, logger.Lines.Count(line => line.StartsWith("Epoch ", StringComparison.Ordinal)));
         Assert.Equal([0, 1, 2, 3], history.Epochs.Select(epoch => epoch.Elapsed.TotalSeconds));
         Assert.Equal(TimeSpan.Zero, history.Epochs[^1].Remaining);
-        Assert.Contains(logger.Messages, message => message.StartsWith("Training stopped: the training time budget ran out", StringComparison.Ordinal));
+        Assert.Contains(logger.Lines, message => message.StartsWith("Training stopped: the training time budget ran out", StringComparison.Ordinal));
 
         // Without a limit the same clock changes nothing: every epoch runs.
         var otherClock = new ManualClock();
         var unlimited = Untrained().Train("abcdefgh", null, new LanguageModelTrainingOptions
-        { Training = LanguageModelTrainingOptions.DefaultTraining with { Epochs = 6, BatchSize = 2, TimeProvider = otherClock, Logger = new EpochClockLogger(otherClock, TimeSpan.FromSeconds(1)) }, ChunkSteps = 4 });
+        { Training = LanguageModelTrainingOptions.DefaultTraining with { Epochs = 6, BatchSize = 2, TimeProvider = otherClock, Logger = SecondPerEpoch(otherClock) }, ChunkSteps = 4 });
         Assert.Equal(6, unlimited.Epochs.Count);
     }
 
@@ -280,27 +281,9 @@ public sealed class LanguageModelTests
         public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
     }
 
-    /// <summary>Moves <paramref name="clock"/> by <paramref name="perEpoch"/> each time an epoch is logged; keeps every message.</summary>
-    private sealed class EpochClockLogger(ManualClock clock, TimeSpan perEpoch) : Microsoft.Extensions.Logging.ILogger
-    {
-        public List<string> Messages { get; } = [];
-
-        public int Epochs { get; private set; }
-
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
-
-        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state,
-            Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            string message = formatter(state, exception);
-            Messages.Add(message);
-            if (!message.StartsWith("Epoch ", StringComparison.Ordinal)) return;
-            Epochs++;
-            clock.Advance(perEpoch);
-        }
-    }
+    /// <summary>A logger that moves <paramref name="clock"/> by one second each time an epoch is logged.</summary>
+    private static LineLogger SecondPerEpoch(ManualClock clock) =>
+        new(line => { if (line.StartsWith("Epoch ", StringComparison.Ordinal)) clock.Advance(TimeSpan.FromSeconds(1)); });
 
     [Fact]
     public void EarlyStopping_RestoresTheBestEpoch_WhoseValidationLossEvaluateReproduces()

@@ -106,17 +106,13 @@ public sealed class DropoutTests
     [InlineData("RNN_TANH")]
     public void Backward_WithDropout_MatchesCentralDifferencesWithTheSameMask(string mode)
     {
-        const double step = 1e-6;
         var options = new RecurrentNetworkOptions { InputSize = I, HiddenSize = H, Layers = 2, Dropout = 0.5f, Seed = 21 };
         var random = new Random(17);
         var network = NetworkFactory.Create(mode, options);
-        foreach (var tensor in network.Parameters.Tensors)
-            NetworkFactory.RandomFloats(random, tensor.Length, 0.8).CopyTo(network.Parameters.ValuesOf(tensor));
+        NetworkFactory.Randomize(network.Parameters, random, 0.8);
         float[] x = NetworkFactory.RandomFloats(random, T * B * I, 1.5);
         int stateLength = network.StateCount * B * H;
-        float[] outputWeights = NetworkFactory.RandomFloats(random, T * B * H);
-        float[] hiddenWeights = NetworkFactory.RandomFloats(random, stateLength);
-        float[] cellWeights = NetworkFactory.RandomFloats(random, stateLength);
+        var probe = new ProbeLoss(random, T * B * H, stateLength);
 
         // The first training mask of a network with this seed and this batch, [T, B, H] (padded steps unused).
         var mask = new float[T * B * H];
@@ -129,64 +125,18 @@ public sealed class DropoutTests
         var finalCell = new float[stateLength];
         network.Forward(x, B, Lengths, output, finalHidden, network.HasCellState ? finalCell : default, training: true);
         var inputGradient = new float[x.Length];
-        network.Backward(outputWeights, hiddenWeights, network.HasCellState ? cellWeights : default, inputGradient);
+        network.Backward(probe.OutputWeights, probe.HiddenWeights, network.HasCellState ? probe.CellWeights : default, inputGradient);
 
-        // The reference: layer 0, the mask, then layer 1 (its parameters renamed to l0).
-        var bottom = new ReferenceNetwork(mode, I, H, 1, false);
-        var top = new ReferenceNetwork(mode, H, H, 1, false);
-        foreach (var tensor in network.Parameters.Tensors)
-        {
-            double[] values = NetworkFactory.Widen(network.Parameters.ValuesOf(tensor));
-            if (tensor.Name.EndsWith("_l0", StringComparison.Ordinal)) bottom.Parameters[tensor.Name] = values;
-            else top.Parameters[tensor.Name.Replace("_l1", "_l0", StringComparison.Ordinal)] = values;
-        }
+        // The reference: layer 0, the mask, then layer 1.
+        var reference = NetworkFactory.ReferenceOf(mode, network);
+        reference.OutputMasks[0] = NetworkFactory.Widen(mask);
         double[] xd = NetworkFactory.Widen(x);
-        double Loss()
-        {
-            var (o0, h0, c0) = bottom.Forward(xd, T, B, Lengths);
-            for (int i = 0; i < o0.Length; i++) o0[i] *= mask[i];
-            var (o1, h1, c1) = top.Forward(o0, T, B, Lengths);
-            double sum = 0;
-            for (int i = 0; i < o1.Length; i++) sum += o1[i] * outputWeights[i];
-            for (int i = 0; i < B * H; i++)
-            {
-                sum += h0[i] * hiddenWeights[i] + h1[i] * hiddenWeights[B * H + i];
-                if (network.HasCellState) sum += c0[i] * cellWeights[i] + c1[i] * cellWeights[B * H + i];
-            }
-            return sum;
-        }
-        double[] Numerical(double[] values)
-        {
-            var gradient = new double[values.Length];
-            for (int i = 0; i < values.Length; i++)
-            {
-                double saved = values[i];
-                values[i] = saved + step;
-                double plus = Loss();
-                values[i] = saved - step;
-                double minus = Loss();
-                values[i] = saved;
-                gradient[i] = (plus - minus) / (2 * step);
-            }
-            return gradient;
-        }
+        double Loss() => probe.Of(reference.Forward(xd, T, B, Lengths), network.HasCellState);
 
-        double[] expectedOutput = top.Forward(Masked(bottom.Forward(xd, T, B, Lengths).Output, mask), T, B, Lengths).Output;
-        Tolerance.AssertClose(expectedOutput, output, 1e-5, 1e-6, $"{mode} with dropout: output");
-        foreach (var tensor in network.Parameters.Tensors)
-        {
-            bool isBottom = tensor.Name.EndsWith("_l0", StringComparison.Ordinal);
-            double[] values = isBottom ? bottom.Parameters[tensor.Name] : top.Parameters[tensor.Name.Replace("_l1", "_l0", StringComparison.Ordinal)];
-            Tolerance.AssertClose(Numerical(values), network.Parameters.GradientsOf(tensor), 2e-4, 2e-5, $"{mode} with dropout: d{tensor.Name}");
-        }
-        Tolerance.AssertClose(Numerical(xd), inputGradient, 2e-4, 2e-5, $"{mode} with dropout: dinput");
-    }
-
-    private static double[] Masked(double[] values, float[] mask)
-    {
-        var result = new double[values.Length];
-        for (int i = 0; i < values.Length; i++) result[i] = values[i] * mask[i];
-        return result;
+        Tolerance.AssertClose(reference.Forward(xd, T, B, Lengths).Output, output, 1e-5, 1e-6, $"{mode} with dropout: output");
+        CentralDifferences.AssertEveryParameter(network.Parameters, CentralDifferences.Accumulated(network.Parameters), reference.Parameters, Loss,
+            $"{mode} with dropout");
+        Tolerance.AssertClose(CentralDifferences.Of(xd, Loss), inputGradient, CentralDifferences.Relative, CentralDifferences.Absolute, $"{mode} with dropout: dinput");
     }
 
     /// <summary>

@@ -10,8 +10,6 @@ namespace MlNet.Rnn.Core.Tests.Layers;
 /// </summary>
 public sealed class EmbeddingDenseTests
 {
-    private const double Step = 1e-6;
-
     [Theory]
     [InlineData(1)]
     [InlineData(5)]
@@ -48,17 +46,8 @@ public sealed class EmbeddingDenseTests
         embedding.Backward(ids, outputGradient);
 
         // Backward adds into the gradient buffer: expected = before + ∂L/∂table by central differences.
-        var expected = new double[table.Length];
-        for (int i = 0; i < table.Length; i++)
-        {
-            double saved = table[i];
-            table[i] = saved + Step;
-            double plus = Dot(Reference(), outputGradient);
-            table[i] = saved - Step;
-            double minus = Dot(Reference(), outputGradient);
-            table[i] = saved;
-            expected[i] = before[i] + (plus - minus) / (2 * Step);
-        }
+        double[] expected = CentralDifferences.Of(table, () => ProbeLoss.Dot(Reference(), outputGradient));
+        for (int i = 0; i < table.Length; i++) expected[i] += before[i];
         Tolerance.AssertClose(expected, parameters.GradientsOf(embedding.Weight), 1e-6, 1e-6, $"embedding E={dimension}: gradient (scatter-add)");
         // Rows never looked up (2, 4) keep their previous gradient exactly.
         foreach (int id in new[] { 2, 4 })
@@ -83,7 +72,7 @@ public sealed class EmbeddingDenseTests
         var random = new Random(31 * A + O + rows);
         var parameters = new ParameterSet();
         var dense = new Dense(parameters, "output", A, O, activation);
-        NetworkFactory.RandomFloats(random, parameters.Count, 1.5).CopyTo(parameters.Values);
+        NetworkFactory.Randomize(parameters, random, 1.5);
         float[] input = NetworkFactory.RandomFloats(random, rows * A);
         float[] outputWeights = NetworkFactory.RandomFloats(random, rows * O);
         string name = $"dense {activation} A={A} O={O} rows={rows}";
@@ -104,13 +93,7 @@ public sealed class EmbeddingDenseTests
                     for (int k = 0; k < A; k++) z += weight[o * A + k] * a[r * A + k];
                     y[r * O + o] = activation == OutputActivation.Sigmoid ? 1 / (1 + Math.Exp(-z)) : z;
                 }
-                if (activation == OutputActivation.Softmax)
-                {
-                    double max = double.NegativeInfinity, sum = 0;
-                    for (int o = 0; o < O; o++) max = Math.Max(max, y[r * O + o]);
-                    for (int o = 0; o < O; o++) sum += y[r * O + o] = Math.Exp(y[r * O + o] - max);
-                    for (int o = 0; o < O; o++) y[r * O + o] /= sum;
-                }
+                if (activation == OutputActivation.Softmax) Softmax.Of(y.AsSpan(r * O, O)).CopyTo(y, r * O);
             }
             return y;
         }
@@ -124,17 +107,8 @@ public sealed class EmbeddingDenseTests
 
         double[] Numerical(double[] values, ReadOnlySpan<float> offset)
         {
-            var gradient = new double[values.Length];
-            for (int i = 0; i < values.Length; i++)
-            {
-                double saved = values[i];
-                values[i] = saved + Step;
-                double plus = Dot(Reference(), outputWeights);
-                values[i] = saved - Step;
-                double minus = Dot(Reference(), outputWeights);
-                values[i] = saved;
-                gradient[i] = (offset.IsEmpty ? 0 : offset[i]) + (plus - minus) / (2 * Step);
-            }
+            double[] gradient = CentralDifferences.Of(values, () => ProbeLoss.Dot(Reference(), outputWeights));
+            for (int i = 0; i < offset.Length; i++) gradient[i] += offset[i];
             return gradient;
         }
         var weightTensor = parameters["output.weight"];
@@ -150,13 +124,6 @@ public sealed class EmbeddingDenseTests
         before.CopyTo(parameters.Gradients);
         dense.Backward(input, output, outputWeights, rows, default);
         Assert.Equal(withInputGradient, parameters.Gradients.ToArray());
-    }
-
-    private static double Dot(double[] values, float[] weights)
-    {
-        double sum = 0;
-        for (int i = 0; i < values.Length; i++) sum += values[i] * weights[i];
-        return sum;
     }
 
     [Fact]

@@ -1,5 +1,4 @@
 using MlNet.Rnn.Core.Layers;
-using MlNet.Rnn.Core.Tests.Models;
 using MlNet.Rnn.Core.Tests.Reference;
 
 namespace MlNet.Rnn.Core.Tests.Layers;
@@ -7,9 +6,9 @@ namespace MlNet.Rnn.Core.Tests.Layers;
 /// <summary>
 /// Recurrent (variational) dropout, one mask per sequence and direction on h' entering W_hh and the same at every step,
 /// with dropout between layers: the network's training forward agrees with the double-precision
-/// <see cref="ReferenceRecurrentStack"/> given the masks the network drew, and its gradients of every parameter, of the
+/// <see cref="ReferenceNetwork"/> given the masks the network drew, and its gradients of every parameter, of the
 /// input and of the given initial states match central differences of that reference (step 1e-6) for
-/// <c>L = Σ output⊙R_y + Σ h_n⊙R_h + Σ c_n⊙R_c</c>.
+/// <c>L = Σ output⊙R_y + Σ h_n⊙R_h + Σ c_n⊙R_c</c> (<see cref="NetworkGradientCheck"/>).
 /// </summary>
 public sealed class RecurrentDropoutTests
 {
@@ -26,53 +25,10 @@ public sealed class RecurrentDropoutTests
             LearnedInitialState = learnedInitialState, Seed = 3, MaxDegreeOfParallelism = 2,
         });
         var random = new Random(1);
-        CentralDifferences.Randomize(network.Parameters, random, 0.7);
+        NetworkFactory.Randomize(network.Parameters, random, 0.7);
         float[] x = NetworkFactory.RandomFloats(random, T * B * I, 1.5);
-        int[] lengths = [3, 5, 1, 4];
-        int stateLength = network.StateCount * B * H;
-        float[] outputWeights = NetworkFactory.RandomFloats(random, T * B * network.OutputSize);
-        float[] hiddenWeights = NetworkFactory.RandomFloats(random, stateLength);
-        float[] cellWeights = NetworkFactory.RandomFloats(random, stateLength);
-        float[]? h0 = learnedInitialState ? null : NetworkFactory.RandomFloats(random, stateLength);
-        float[]? c0 = learnedInitialState || !network.HasCellState ? null : NetworkFactory.RandomFloats(random, stateLength);
-
-        network.Parameters.ZeroGradients();
-        var output = new float[T * B * network.OutputSize];
-        var finalHidden = new float[stateLength];
-        var finalCell = new float[stateLength];
-        network.Forward(x, B, lengths, output, finalHidden, network.HasCellState ? finalCell : default, h0, c0, training: true);
-        var inputGradient = new float[x.Length];
-        var h0Gradient = new float[stateLength];
-        var c0Gradient = new float[stateLength];
-        network.Backward(outputWeights, hiddenWeights, network.HasCellState ? cellWeights : default, inputGradient,
-            h0 is null ? default : h0Gradient, c0 is null ? default : c0Gradient);
-
-        var parameters = new Dictionary<string, double[]>();
-        foreach (var tensor in network.Parameters.Tensors) parameters[tensor.Name] = ReferenceSequenceModel.Widen(network.Parameters.ValuesOf(tensor));
-        var reference = new ReferenceRecurrentStack(parameters, mode, I, H, layers, bidirectional);
-        DropoutMasks.Replay(network, reference, T, B);
-        double[] xd = ReferenceSequenceModel.Widen(x);
-        double[]? h0d = h0 is null ? null : ReferenceSequenceModel.Widen(h0), c0d = c0 is null ? null : ReferenceSequenceModel.Widen(c0);
-        string name = $"{mode} L={layers} D={(bidirectional ? 2 : 1)} dropout {dropout} recurrent dropout 0.4";
-
-        var (yd, hd, cd) = reference.Forward(xd, T, B, lengths, h0d, h0d is null ? null : c0d ?? new double[stateLength]);
-        Tolerance.AssertClose(yd, output, 1e-4, 1e-5, $"{name}: output");
-        Tolerance.AssertClose(hd, finalHidden, 1e-4, 1e-5, $"{name}: h_n");
-        if (network.HasCellState) Tolerance.AssertClose(cd, finalCell, 1e-4, 1e-5, $"{name}: c_n");
-
-        double Loss()
-        {
-            var (o, h, c) = reference.Forward(xd, T, B, lengths, h0d, h0d is null ? null : c0d ?? new double[stateLength]);
-            double sum = 0;
-            for (int i = 0; i < o.Length; i++) sum += o[i] * outputWeights[i];
-            for (int i = 0; i < h.Length; i++) sum += h[i] * hiddenWeights[i];
-            if (network.HasCellState) for (int i = 0; i < c.Length; i++) sum += c[i] * cellWeights[i];
-            return sum;
-        }
-        CentralDifferences.AssertEveryParameter(network.Parameters, CentralDifferences.Accumulated(network.Parameters), parameters, Loss, name);
-        Tolerance.AssertClose(CentralDifferences.Of(xd, Loss), inputGradient, CentralDifferences.Relative, CentralDifferences.Absolute, $"{name}: dinput");
-        if (h0d is not null) Tolerance.AssertClose(CentralDifferences.Of(h0d, Loss), h0Gradient, CentralDifferences.Relative, CentralDifferences.Absolute, $"{name}: dh0");
-        if (c0d is not null) Tolerance.AssertClose(CentralDifferences.Of(c0d, Loss), c0Gradient, CentralDifferences.Relative, CentralDifferences.Absolute, $"{name}: dc0");
+        NetworkGradientCheck.AssertBackward(network, mode, x, T, B, [3, 5, 1, 4], random,
+            $"{mode} L={layers} D={(bidirectional ? 2 : 1)} dropout {dropout} recurrent dropout 0.4");
     }
 
     [Fact]

@@ -24,8 +24,7 @@ public sealed class TruncatedBpttTests
         {
             InputSize = I, HiddenSize = H, Layers = layers, LearnedInitialState = learnedInitialState,
         });
-        foreach (var tensor in network.Parameters.Tensors)
-            NetworkFactory.RandomFloats(random, tensor.Length, 0.8).CopyTo(network.Parameters.ValuesOf(tensor));
+        NetworkFactory.Randomize(network.Parameters, random, 0.8);
         float[] x = NetworkFactory.RandomFloats(random, T * B * I);
         int[] lengths = [7, 2, 5];
         float[] outputWeights = NetworkFactory.RandomFloats(random, T * B * H);
@@ -53,31 +52,20 @@ public sealed class TruncatedBpttTests
             var chunkX = NetworkFactory.Widen(x.AsSpan(first * B * I, count * B * I));
             int[] chunkLengths = lengths.Select(l => Math.Clamp(l - first, 0, count)).ToArray();
             double[]? startHidden = hidden, startCell = cell;
-            double Loss()
-            {
-                var (o, _, _) = reference.Forward(chunkX, count, B, chunkLengths, startHidden, startCell);
-                double sum = 0;
-                for (int i = 0; i < o.Length; i++) sum += o[i] * outputWeights[first * B * H + i];
-                return sum;
-            }
+            double Loss() => ProbeLoss.Dot(reference.Forward(chunkX, count, B, chunkLengths, startHidden, startCell).Output,
+                outputWeights.AsSpan(first * B * H));
             foreach (var tensor in network.Parameters.Tensors)
             {
-                var values = reference.Parameters[tensor.Name];
-                for (int i = 0; i < values.Length; i++)
-                {
-                    double saved = values[i];
-                    values[i] = saved + 1e-6; double plus = Loss();
-                    values[i] = saved - 1e-6; double minus = Loss();
-                    values[i] = saved;
-                    expected[tensor.Name][i] += (plus - minus) / 2e-6;
-                }
+                double[] numerical = CentralDifferences.Of(reference.Parameters[tensor.Name], Loss);
+                for (int i = 0; i < numerical.Length; i++) expected[tensor.Name][i] += numerical[i];
             }
             var (_, h, c) = reference.Forward(chunkX, count, B, chunkLengths, startHidden, startCell);
             hidden = h;
             cell = c;
         }
         foreach (var tensor in network.Parameters.Tensors)
-            Tolerance.AssertClose(expected[tensor.Name], network.Parameters.GradientsOf(tensor), 2e-4, 2e-5, $"{mode} k={chunkSteps}: d{tensor.Name}");
+            Tolerance.AssertClose(expected[tensor.Name], network.Parameters.GradientsOf(tensor), CentralDifferences.Relative, CentralDifferences.Absolute,
+                $"{mode} k={chunkSteps}: d{tensor.Name}");
     }
 
     [Fact]

@@ -22,7 +22,6 @@ public sealed class WideGradientCheckTests
     private const int H = 16 + 8 + 3;
 
     private const int T = 3, B = 2, I = 2;
-    private const double Step = 1e-6, Relative = 2e-4, Absolute = 2e-5;
     private const int SampledElementsPerTensor = 200;
 
     /// <summary>Unsorted, so sorting by length is exercised; the last step runs one row, the others two.</summary>
@@ -45,16 +44,13 @@ public sealed class WideGradientCheckTests
         {
             InputSize = I, HiddenSize = H, Layers = layers, Bidirectional = bidirectional,
         });
-        foreach (var tensor in network.Parameters.Tensors)
-            NetworkFactory.RandomFloats(random, tensor.Length, 0.5).CopyTo(network.Parameters.ValuesOf(tensor));
+        NetworkFactory.Randomize(network.Parameters, random, 0.5);
         bool lstm = network.HasCellState;
         int stateLength = network.StateCount * B * H;
         float[] x = NetworkFactory.RandomFloats(random, T * B * I, 1.5);
         float[] h0 = NetworkFactory.RandomFloats(random, stateLength);
         float[] c0 = NetworkFactory.RandomFloats(random, stateLength);
-        float[] outputWeights = NetworkFactory.RandomFloats(random, T * B * network.OutputSize);
-        float[] hiddenWeights = NetworkFactory.RandomFloats(random, stateLength);
-        float[] cellWeights = NetworkFactory.RandomFloats(random, stateLength);
+        var probe = new ProbeLoss(random, T * B * network.OutputSize, stateLength);
 
         network.Parameters.ZeroGradients();
         var output = new float[T * B * network.OutputSize];
@@ -64,7 +60,7 @@ public sealed class WideGradientCheckTests
         var inputGradient = new float[x.Length];
         var h0Gradient = new float[stateLength];
         var c0Gradient = new float[stateLength];
-        network.Backward(outputWeights, hiddenWeights, lstm ? cellWeights : default, inputGradient, h0Gradient, lstm ? c0Gradient : default);
+        network.Backward(probe.OutputWeights, probe.HiddenWeights, lstm ? probe.CellWeights : default, inputGradient, h0Gradient, lstm ? c0Gradient : default);
 
         string name = $"{mode} L={layers} D={(bidirectional ? 2 : 1)} H={H}";
         var reference = NetworkFactory.ReferenceOf(mode, network);
@@ -74,29 +70,11 @@ public sealed class WideGradientCheckTests
         Tolerance.AssertClose(expected.FinalHidden, finalHidden, 1e-5, 1e-6, $"{name}: h_n");
         if (lstm) Tolerance.AssertClose(expected.FinalCell, finalCell, 1e-5, 1e-6, $"{name}: c_n");
 
-        double Loss()
-        {
-            var (o, h, c) = reference.Forward(xd, T, B, Lengths, h0d, c0d);
-            double sum = 0;
-            for (int i = 0; i < o.Length; i++) sum += o[i] * outputWeights[i];
-            for (int i = 0; i < h.Length; i++) sum += h[i] * hiddenWeights[i];
-            if (lstm) for (int i = 0; i < c.Length; i++) sum += c[i] * cellWeights[i];
-            return sum;
-        }
-        double Numerical(double[] values, int index)
-        {
-            double saved = values[index];
-            values[index] = saved + Step;
-            double plus = Loss();
-            values[index] = saved - Step;
-            double minus = Loss();
-            values[index] = saved;
-            return (plus - minus) / (2 * Step);
-        }
+        double Loss() => probe.Of(reference.Forward(xd, T, B, Lengths, h0d, c0d), lstm);
         void AssertElements(double[] values, ReadOnlySpan<float> analytic, int columns, IEnumerable<int> indices, string what)
         {
             foreach (int index in indices)
-                Tolerance.AssertClose([Numerical(values, index)], analytic.Slice(index, 1), Relative, Absolute,
+                Tolerance.AssertClose([CentralDifferences.At(ref values[index], Loss)], analytic.Slice(index, 1), CentralDifferences.Relative, CentralDifferences.Absolute,
                     $"{name}: {what}[{index / columns}, {index % columns}]");
         }
 

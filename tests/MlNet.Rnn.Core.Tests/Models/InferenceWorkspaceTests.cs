@@ -74,7 +74,7 @@ public sealed class InferenceWorkspaceTests
         var options = s_cases[name];
         var model = new SequenceModel(options);
         var random = new Random(3);
-        CentralDifferences.Randomize(model.Parameters, random, 0.6);
+        NetworkFactory.Randomize(model.Parameters, random, 0.6);
         bool tokens = options.VocabularySize > 0;
         var workspace = model.CreateWorkspace();
         // Large, small, then large again: a workspace keeps its grown buffers, and nothing of one batch leaks into the next.

@@ -17,8 +17,7 @@ public sealed class SequenceModelFileTests
         };
         var model = new SequenceModel(options);
         var random = new Random(5);
-        foreach (var tensor in model.Parameters.Tensors)
-            NetworkFactory.RandomFloats(random, tensor.Length, 0.5).CopyTo(model.Parameters.ValuesOf(tensor));
+        NetworkFactory.Randomize(model.Parameters, random, 0.5);
         var data = new SequenceDataset(0, 1);
         for (int i = 0; i < 6; i++) data.AddTokens(Enumerable.Range(0, 1 + i).Select(_ => random.Next(20)).ToArray(), [0]);
         var batch = new SequenceBatch();

@@ -57,11 +57,11 @@ public sealed class SequenceModelTests
         };
         var model = new SequenceModel(options);
         var random = new Random(8);
-        CentralDifferences.Randomize(model.Parameters, random, 0.6);
+        NetworkFactory.Randomize(model.Parameters, random, 0.6);
         var batch = Batch(c.Tokens, c.Lengths, random);
         int T = batch.Steps, rows = model.OutputRows(batch), O = options.OutputSize;
         int[]? ids = c.Tokens ? batch.Ids.ToArray() : null;
-        double[]? steps = c.Tokens ? null : ReferenceSequenceModel.Widen(batch.Input);
+        double[]? steps = c.Tokens ? null : NetworkFactory.Widen(batch.Input);
 
         // Inference: no dropout.
         var reference = new ReferenceSequenceModel(options, model.Parameters);

@@ -42,7 +42,7 @@ public sealed class OptimizerOptionTests
         {
             var run = harness.Train(TrainerHarness.Sgd(rate), harness.Initial);
             double[] gradient = harness.Gradient(harness.Initial);
-            double[] expected = ReferenceStep.Widen(harness.Initial);
+            double[] expected = NetworkFactory.Widen(harness.Initial);
             for (int i = 0; i < expected.Length; i++) expected[i] -= rate * gradient[i];
             Tolerance.AssertClose(expected, run.Final, StepAssert.Relative, StepAssert.Absolute, $"SGD at rate {rate}");
         }

@@ -1,3 +1,4 @@
+using MlNet.Rnn.Core.Tests.Reference;
 using MlNet.Rnn.Core.Training;
 
 namespace MlNet.Rnn.Core.Tests.Options;
@@ -92,15 +93,8 @@ internal sealed class ReferenceStep(TrainerOptions options)
     /// <summary>The weights after one step from <paramref name="from"/>, this reference's state advanced.</summary>
     public double[] Next(float[] from, double[] gradient, double lr)
     {
-        double[] θ = Widen(from);
+        double[] θ = NetworkFactory.Widen(from);
         Apply(θ, gradient, lr);
         return θ;
-    }
-
-    public static double[] Widen(ReadOnlySpan<float> values)
-    {
-        var result = new double[values.Length];
-        for (int i = 0; i < values.Length; i++) result[i] = values[i];
-        return result;
     }
 }

@@ -7,9 +7,10 @@ namespace MlNet.Rnn.Core.Tests.Options;
 
 /// <summary>
 /// The shape options of <see cref="SequenceModelOptions"/> act as documented: the model's outputs equal the double-precision
-/// reference network (<see cref="ReferenceNetwork"/>) of that Cell and RnnActivation, with FeaturesPerStep or a VocabularySize
-/// × EmbeddingSize lookup as input, HiddenSize, Layers, Bidirectional and LearnedInitialState, followed by the OutputSize-wide
-/// head on the final state (LastStep) or on every step (EveryStep, zero at padded steps). Dropout and RecurrentDropout change
+/// reference (<see cref="ReferenceSequenceModel"/>: the <see cref="ReferenceNetwork"/> of that Cell and RnnActivation, with
+/// FeaturesPerStep or a VocabularySize × EmbeddingSize lookup as input, HiddenSize, Layers, Bidirectional and
+/// LearnedInitialState, followed by the OutputSize-wide head on the final state (LastStep) or on every step (EveryStep, zero
+/// at padded steps)). Dropout and RecurrentDropout change
 /// training passes only. (Initialization, ForgetGateBias and Seed are checked in Models/SequenceModelTests and
 /// Training/InitializationTests; MaxDegreeOfParallelism splits the batch across threads and must change nothing, which
 /// the cases below run with 2.)
@@ -35,30 +36,29 @@ public sealed class SequenceModelOptionTests
     public void Forward_IsTheReferenceNetworkOfTheOptions_ThenTheHead(
         RecurrentCellType cell, RnnActivation activation, bool tokens, int layers, bool bidirectional, bool learnedInitialState, SequenceReadout readout)
     {
-        var model = new SequenceModel(new SequenceModelOptions
+        var options = new SequenceModelOptions
         {
             Cell = cell, RnnActivation = activation, FeaturesPerStep = I, VocabularySize = tokens ? V : 0, EmbeddingSize = E, HiddenSize = H,
             Layers = layers, Bidirectional = bidirectional, LearnedInitialState = learnedInitialState, OutputSize = O, Readout = readout,
             Dropout = 0.3f, RecurrentDropout = 0.3f, Seed = 5, MaxDegreeOfParallelism = 2,
-        });
+        };
+        var model = new SequenceModel(options);
         var random = new Random(6);
-        foreach (var tensor in model.Parameters.Tensors)
-            NetworkFactory.RandomFloats(random, tensor.Length, 0.7).CopyTo(model.Parameters.ValuesOf(tensor));
+        NetworkFactory.Randomize(model.Parameters, random, 0.7);
 
         int[] lengths = [4, 1, 3];
-        int B = lengths.Length, T = lengths.Max(), D = bidirectional ? 2 : 1, inputWidth = tokens ? E : I;
+        int B = lengths.Length, T = lengths.Max();
         var data = new SequenceDataset(tokens ? 0 : I, O, readout == SequenceReadout.EveryStep);
-        var x = new double[T * B * inputWidth];
-        var embedding = tokens ? model.Parameters.ValuesOf(model.Parameters["embedding.weight"]).ToArray() : [];
+        var ids = new int[T * B];
+        var x = new double[T * B * I];
         for (int b = 0; b < B; b++)
         {
             var target = new float[readout == SequenceReadout.EveryStep ? lengths[b] * O : O];
             if (tokens)
             {
-                int[] ids = [.. Enumerable.Range(0, lengths[b]).Select(_ => random.Next(V))];
-                data.AddTokens(ids, target);
-                for (int t = 0; t < ids.Length; t++)
-                    for (int e = 0; e < E; e++) x[(t * B + b) * E + e] = embedding[ids[t] * E + e];
+                int[] sequence = [.. Enumerable.Range(0, lengths[b]).Select(_ => random.Next(V))];
+                data.AddTokens(sequence, target);
+                for (int t = 0; t < sequence.Length; t++) ids[t * B + b] = sequence[t];
             }
             else
             {
@@ -73,36 +73,10 @@ public sealed class SequenceModelOptionTests
         var output = new float[model.OutputRows(batch) * O];
         model.Forward(batch, output, training: false);
 
-        string mode = cell switch
-        {
-            RecurrentCellType.Lstm => "LSTM",
-            RecurrentCellType.Gru => "GRU",
-            _ => $"RNN_{activation.ToString().ToUpperInvariant()}",
-        };
-        var reference = new ReferenceNetwork(mode, inputWidth, H, layers, bidirectional, learnedInitialState);
-        foreach (var tensor in model.Parameters.Tensors)
-            reference.Parameters[tensor.Name] = NetworkFactory.Widen(model.Parameters.ValuesOf(tensor));
-        var (sequence, finalHidden, _) = reference.Forward(x, T, B, lengths);
-        double[] weight = reference.Parameters["head.weight"], bias = reference.Parameters["head.bias"];
-        double[] Head(double[] a) => [.. Enumerable.Range(0, O).Select(o => bias[o] + Enumerable.Range(0, D * H).Sum(j => weight[o * D * H + j] * a[j]))];
-
-        var expected = new List<double>();
-        if (readout == SequenceReadout.LastStep)
-        {
-            for (int b = 0; b < B; b++)
-            {
-                var a = new double[D * H];
-                for (int d = 0; d < D; d++) Array.Copy(finalHidden, (((layers - 1) * D + d) * B + b) * H, a, d * H, H);
-                expected.AddRange(Head(a));
-            }
-        }
-        else
-        {
-            for (int t = 0; t < T; t++)
-                for (int b = 0; b < B; b++)
-                    expected.AddRange(t < lengths[b] ? Head(sequence[((t * B + b) * D * H)..((t * B + b + 1) * D * H)]) : new double[O]);
-        }
-        Tolerance.AssertClose([.. expected], output, 1e-5, 1e-6, $"{mode} tokens={tokens} L={layers} D={D} h0={learnedInitialState} {readout}");
+        var reference = new ReferenceSequenceModel(options, model.Parameters);
+        double[] expected = reference.Forward(tokens ? ids : null, tokens ? null : x, T, B, lengths).Output;
+        Tolerance.AssertClose(expected, output, 1e-5, 1e-6,
+            $"{NetworkFactory.ModeOf(cell, activation)} tokens={tokens} L={layers} D={(bidirectional ? 2 : 1)} h0={learnedInitialState} {readout}");
     }
 
     [Theory]

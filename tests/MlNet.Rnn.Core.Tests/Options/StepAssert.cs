@@ -48,5 +48,5 @@ internal static class StepAssert
     }
 
     public static double MaxDifference(ReadOnlySpan<float> a, ReadOnlySpan<float> b) =>
-        MaxDifference(ReferenceStep.Widen(a), ReferenceStep.Widen(b));
+        MaxDifference(NetworkFactory.Widen(a), NetworkFactory.Widen(b));
 }

@@ -4,6 +4,8 @@ using MlNet.Rnn.Core.Data;
 using MlNet.Rnn.Core.LanguageModeling;
 using MlNet.Rnn.Core.Models;
 using MlNet.Rnn.Core.SequenceToSequence;
+using MlNet.Rnn.Core.Tests.Reference;
+using MlNet.Rnn.Core.Tests.Trainer;
 using MlNet.Rnn.Core.Training;
 
 namespace MlNet.Rnn.Core.Tests.Options;
@@ -64,22 +66,9 @@ internal abstract class TrainerHarness
         return gradient;
     }
 
-    /// <summary>Records every line and, at each "Epoch k:" line (logged once per finished epoch), a copy of the weights.</summary>
-    protected sealed class RecordingLogger(Func<float[]> weights, ILogger? inner) : ILogger
-    {
-        public List<string> Lines { get; } = [];
-        public List<float[]> AfterEpoch { get; } = [];
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            string line = formatter(state, exception);
-            Lines.Add(line);
-            if (line.StartsWith("Epoch ", StringComparison.Ordinal)) AfterEpoch.Add(weights());
-            inner?.Log(logLevel, eventId, state, exception, formatter);
-        }
-    }
+    /// <summary>Records every line and, at each "Epoch k:" line (logged once per finished epoch), a copy of the weights in <paramref name="afterEpoch"/>.</summary>
+    protected static LineLogger Recording(Func<float[]> weights, List<float[]> afterEpoch, ILogger? inner) =>
+        new(line => { if (line.StartsWith("Epoch ", StringComparison.Ordinal)) afterEpoch.Add(weights()); }, inner);
 }
 
 /// <summary>
@@ -122,11 +111,12 @@ internal sealed class SequenceHarness : TrainerHarness
     public override TrainingRun Train(TrainerOptions options, float[] start, bool validate = false)
     {
         start.CopyTo(_model.Parameters.Values);
-        var logger = new RecordingLogger(() => _model.Parameters.Values.ToArray(), options.Logger);
+        var afterEpoch = new List<float[]>();
+        var logger = Recording(() => _model.Parameters.Values.ToArray(), afterEpoch, options.Logger);
         var trainer = new SequenceTrainer(_model, new MeanSquaredError(),
             options with { BatchSize = _training.Count, Shuffle = false, BucketByLength = false, Logger = logger });
         var history = trainer.Train(_training, validate ? _validation : null);
-        return new TrainingRun(history, _model.Parameters.Values.ToArray(), logger.AfterEpoch, logger.Lines);
+        return new TrainingRun(history, _model.Parameters.Values.ToArray(), afterEpoch, logger.Lines);
     }
 
     /// <summary>
@@ -136,7 +126,7 @@ internal sealed class SequenceHarness : TrainerHarness
     public override double[] Gradient(float[] weights)
     {
         var parameters = _model.Parameters;
-        double[] θ = ReferenceStep.Widen(weights);
+        double[] θ = NetworkFactory.Widen(weights);
         int wih = parameters["weight_ih_l0"].Offset, bih = parameters["bias_ih_l0"].Offset, bhh = parameters["bias_hh_l0"].Offset;
         int wy = parameters["head.weight"].Offset, by = parameters["head.bias"].Offset;
         var gradient = new double[θ.Length];
@@ -199,11 +189,12 @@ internal sealed class SequenceToSequenceHarness : TrainerHarness
     public override TrainingRun Train(TrainerOptions options, float[] start, bool validate = false)
     {
         SetWeights(start);
-        var logger = new RecordingLogger(Weights, options.Logger);
+        var afterEpoch = new List<float[]>();
+        var logger = Recording(Weights, afterEpoch, options.Logger);
         var trainer = new SequencePairTrainer(_model,
             options with { BatchSize = _training.Count, Shuffle = false, BucketByLength = false, Logger = logger });
         var history = trainer.Train(_training, validate ? _validation : null);
-        return new TrainingRun(history, Weights(), logger.AfterEpoch, logger.Lines);
+        return new TrainingRun(history, Weights(), afterEpoch, logger.Lines);
     }
 
     /// <summary>Encoder then decoder parameters, in one array.</summary>
@@ -252,9 +243,10 @@ internal sealed class LanguageModelHarness : TrainerHarness
         string trainingText = TrainingText, string validationText = ValidationText)
     {
         start.CopyTo(_model.Model.Parameters.Values);
-        var logger = new RecordingLogger(() => _model.Model.Parameters.Values.ToArray(), options.Training.Logger);
+        var afterEpoch = new List<float[]>();
+        var logger = Recording(() => _model.Model.Parameters.Values.ToArray(), afterEpoch, options.Training.Logger);
         var history = _model.Train(trainingText, validate ? validationText : null, options with { Training = options.Training with { Logger = logger } });
-        return new TrainingRun(history, _model.Model.Parameters.Values.ToArray(), logger.AfterEpoch, logger.Lines);
+        return new TrainingRun(history, _model.Model.Parameters.Values.ToArray(), afterEpoch, logger.Lines);
     }
 
     /// <summary>The language model's options with the same training options: every option of the one training loop applies.</summary>

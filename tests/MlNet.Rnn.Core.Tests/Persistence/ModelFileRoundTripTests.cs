@@ -21,7 +21,7 @@ public sealed class ModelFileRoundTripTests
     {
         var network = new RecurrentNetwork<LstmCell>(LstmOptions);
         network.Initialize(new Random(seed));
-        NetworkFactory.RandomFloats(new Random(seed + 1000), network.Parameters.Count, 0.5).CopyTo(network.Parameters.Values);
+        NetworkFactory.Randomize(network.Parameters, new Random(seed + 1000), 0.5);
         return network;
     }
 

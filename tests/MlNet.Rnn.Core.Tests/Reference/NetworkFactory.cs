@@ -1,9 +1,14 @@
 using MlNet.Rnn.Core.Cells;
 using MlNet.Rnn.Core.Layers;
+using MlNet.Rnn.Core.Models;
+using MlNet.Rnn.Core.Parameters;
 
 namespace MlNet.Rnn.Core.Tests.Reference;
 
-/// <summary>Builds the fast network and its double-precision twin for a PyTorch mode name.</summary>
+/// <summary>
+/// Builds the fast network and its double-precision twin for a PyTorch mode name, and the random values and widened
+/// copies every reference test starts from.
+/// </summary>
 internal static class NetworkFactory
 {
     public static readonly string[] Modes = ["RNN_TANH", "RNN_RELU", "RNN_SIGMOID", "LSTM", "GRU"];
@@ -16,6 +21,14 @@ internal static class NetworkFactory
         "RNN_RELU" => new RecurrentNetwork<RnnCell>(options, new RnnCell(RnnActivation.Relu)),
         "RNN_SIGMOID" => new RecurrentNetwork<RnnCell>(options, new RnnCell(RnnActivation.Sigmoid)),
         _ => throw new ArgumentException($"Unknown mode {mode}."),
+    };
+
+    /// <summary>The PyTorch mode name of a cell type (and, for the plain RNN, its activation).</summary>
+    public static string ModeOf(RecurrentCellType cell, RnnActivation activation) => cell switch
+    {
+        RecurrentCellType.Lstm => "LSTM",
+        RecurrentCellType.Gru => "GRU",
+        _ => "RNN_" + activation.ToString().ToUpperInvariant(),
     };
 
     /// <summary>A reference network holding exactly the fast network's parameters.</summary>
@@ -35,10 +48,18 @@ internal static class NetworkFactory
         return result;
     }
 
+    /// <summary><paramref name="count"/> values drawn from U(−scale, scale).</summary>
     public static float[] RandomFloats(Random random, int count, double scale = 1)
     {
         var result = new float[count];
         for (int i = 0; i < count; i++) result[i] = (float)((random.NextDouble() * 2 - 1) * scale);
         return result;
     }
+
+    /// <summary>
+    /// Sets every parameter to U(−scale, scale), in buffer order (the same draws as <see cref="RandomFloats"/> tensor by
+    /// tensor), so learned initial states and biases are not zero.
+    /// </summary>
+    public static void Randomize(ParameterSet parameters, Random random, double scale) =>
+        RandomFloats(random, parameters.Count, scale).CopyTo(parameters.Values);
 }

@@ -1,12 +1,25 @@
 namespace MlNet.Rnn.Core.Tests.Reference;
 
 /// <summary>
-/// The plain double-precision reference: PyTorch's equations written out one sequence, layer, direction and step at
-/// a time, with no packing, no GEMM and no vector code. Everything fast is compared with this.
+/// The plain double-precision reference: PyTorch's equations (gate order i,f,g,o and r,z,n) written out one sequence,
+/// layer, direction and step at a time, with no packing, no GEMM and no vector code. Everything fast is compared with this.
+/// Shapes: x <c>[T, B, I]</c> time-major, output <c>[T, B, D·H]</c> (zeros past a sequence's length), states
+/// <c>[L·D, B, H]</c>. The reverse direction of a sequence of length n reads steps n−1 … 0, so its final state is its
+/// output at step 0. The two dropouts of training are given as fixed masks:
+/// <list type="bullet">
+/// <item>recurrent (variational) dropout: <c>W_hh</c> reads <c>h'⊙m</c>, m <c>[D, B, H]</c> one mask per sequence and
+/// direction for every step; the carried state, the LSTM cell and the GRU's direct path <c>z⊙h'</c> stay unmasked;</item>
+/// <item>dropout between layers: layer l+1 reads layer l's output <c>⊙ M_l</c>, <c>M_l [T, B, D·H]</c>.</item>
+/// </list>
 /// </summary>
 internal sealed class ReferenceNetwork
 {
-    public ReferenceNetwork(string mode, int inputSize, int hiddenSize, int layers, bool bidirectional, bool learnedInitialState = false)
+    /// <summary>
+    /// A network reading its parameters from <paramref name="parameters"/>: shared with a model around the network, so that
+    /// a perturbation of any entry is seen by the next forward; a new dictionary when null.
+    /// </summary>
+    public ReferenceNetwork(string mode, int inputSize, int hiddenSize, int layers, bool bidirectional, bool learnedInitialState = false,
+        Dictionary<string, double[]>? parameters = null)
     {
         Mode = mode;
         InputSize = inputSize;
@@ -14,23 +27,41 @@ internal sealed class ReferenceNetwork
         Layers = layers;
         Directions = bidirectional ? 2 : 1;
         LearnedInitialState = learnedInitialState;
+        Parameters = parameters ?? new(StringComparer.Ordinal);
+        RecurrentMasks = new double[]?[layers];
+        OutputMasks = new double[]?[layers];
     }
 
+    /// <summary>LSTM, GRU, RNN_TANH, RNN_RELU or RNN_SIGMOID.</summary>
     public string Mode { get; }
+
     public int InputSize { get; }
     public int HiddenSize { get; }
     public int Layers { get; }
     public int Directions { get; }
+    public int OutputSize => Directions * HiddenSize;
     public bool LearnedInitialState { get; }
     public bool HasCell => Mode == "LSTM";
-    public int Gates => Mode switch { "LSTM" => 4, "GRU" => 3, _ => 1 };
+    public int Gates => GatesOf(Mode);
 
     /// <summary>Parameters by PyTorch name (plus h0_l{k}, c0_l{k} when the initial state is learned).</summary>
-    public Dictionary<string, double[]> Parameters { get; } = new();
+    public Dictionary<string, double[]> Parameters { get; }
+
+    /// <summary>Per layer: the mask <c>[D, B, H]</c> on h' entering W_hh, or null (no recurrent dropout).</summary>
+    public double[]?[] RecurrentMasks { get; }
+
+    /// <summary>Per layer below the top: the mask <c>[T, B, D·H]</c> on its output as the next layer reads it, or null.</summary>
+    public double[]?[] OutputMasks { get; }
 
     public static string Suffix(int layer, int direction) => $"l{layer}{(direction == 1 ? "_reverse" : "")}";
 
-    /// <summary>Runs x [T, B, I] (time-major) with lengths; returns output [T, B, D·H], h_n and c_n [L·D, B, H].</summary>
+    public static int GatesOf(string mode) => mode switch { "LSTM" => 4, "GRU" => 3, _ => 1 };
+
+    /// <summary>
+    /// Runs x <c>[T, B, I]</c> with lengths (all T when null); returns output <c>[T, B, D·H]</c>, h_n and c_n <c>[L·D, B, H]</c>.
+    /// The initial state is <paramref name="initialHidden"/> and <paramref name="initialCell"/> (zeros when null) if given,
+    /// else the learned one, else zeros.
+    /// </summary>
     public (double[] Output, double[] FinalHidden, double[] FinalCell) Forward(double[] x, int steps, int batch, int[]? lengths,
         double[]? initialHidden = null, double[]? initialCell = null)
     {
@@ -59,19 +90,21 @@ internal sealed class ReferenceNetwork
                     if (initialHidden is not null)
                     {
                         Array.Copy(initialHidden, stateIndex, h, 0, H);
-                        if (HasCell) Array.Copy(initialCell!, stateIndex, c, 0, H);
+                        if (HasCell && initialCell is not null) Array.Copy(initialCell, stateIndex, c, 0, H);
                     }
                     else if (LearnedInitialState)
                     {
                         Array.Copy(Parameters[$"h0_{suffix}"], h, H);
                         if (HasCell) Array.Copy(Parameters[$"c0_{suffix}"], c, H);
                     }
+                    var mask = new double[H];
+                    for (int j = 0; j < H; j++) mask[j] = RecurrentMasks[l]?[(d * batch + b) * H + j] ?? 1;
                     for (int k = 0; k < length; k++)
                     {
                         int t = d == 0 ? k : length - 1 - k;
                         var xt = new double[layerInputSize];
                         Array.Copy(layerInput, (t * batch + b) * layerInputSize, xt, 0, layerInputSize);
-                        (h, c) = Step(xt, h, c, wih, whh, bih, bhh, layerInputSize);
+                        (h, c) = Step(xt, h, c, mask, wih, whh, bih, bhh);
                         Array.Copy(h, 0, layerOutput, (t * batch + b) * D * H + d * H, H);
                     }
                     Array.Copy(h, 0, finalHidden, stateIndex, H);
@@ -79,48 +112,69 @@ internal sealed class ReferenceNetwork
                 }
             }
             layerInput = layerOutput;
+            if (OutputMasks[l] is double[] outputMask && l + 1 < Layers)
+            {
+                layerInput = new double[layerOutput.Length];
+                for (int i = 0; i < layerOutput.Length; i++) layerInput[i] = layerOutput[i] * outputMask[i];
+            }
             layerInputSize = D * H;
         }
         return (layerOutput, finalHidden, finalCell);
     }
 
-    private (double[] H, double[] C) Step(double[] x, double[] hPrev, double[] cPrev, double[] wih, double[] whh, double[] bih, double[] bhh, int inputSize)
+    /// <summary>One step: <c>gi = W_ih·x + b_ih</c>, <c>gh = W_hh·(h'⊙m) + b_hh</c>, then <see cref="Unit"/> for every unit.</summary>
+    private (double[] H, double[] C) Step(double[] x, double[] hPrev, double[] cPrev, double[] mask, double[] wih, double[] whh, double[] bih, double[] bhh)
     {
-        int H = HiddenSize, G = Gates;
+        int H = HiddenSize, G = Gates, I = x.Length;
+        // Kept apart because the GRU's candidate needs r⊙gh alone.
         var gi = new double[G * H];
         var gh = new double[G * H];
         for (int r = 0; r < G * H; r++)
         {
             double si = bih[r], sh = bhh[r];
-            for (int j = 0; j < inputSize; j++) si += wih[r * inputSize + j] * x[j];
-            for (int j = 0; j < H; j++) sh += whh[r * H + j] * hPrev[j];
+            for (int j = 0; j < I; j++) si += wih[r * I + j] * x[j];
+            for (int j = 0; j < H; j++) sh += whh[r * H + j] * hPrev[j] * mask[j];
             gi[r] = si;
             gh[r] = sh;
         }
         var h = new double[H];
         var c = new double[H];
+        Span<double> unitInput = stackalloc double[G], unitRecurrent = stackalloc double[G];
         for (int j = 0; j < H; j++)
         {
-            switch (Mode)
+            for (int g = 0; g < G; g++)
             {
-                case "LSTM":
-                    double i = Sigmoid(gi[j] + gh[j]), f = Sigmoid(gi[H + j] + gh[H + j]);
-                    double g = Math.Tanh(gi[2 * H + j] + gh[2 * H + j]), o = Sigmoid(gi[3 * H + j] + gh[3 * H + j]);
-                    c[j] = f * cPrev[j] + i * g;
-                    h[j] = o * Math.Tanh(c[j]);
-                    break;
-                case "GRU":
-                    double rg = Sigmoid(gi[j] + gh[j]), z = Sigmoid(gi[H + j] + gh[H + j]);
-                    double n = Math.Tanh(gi[2 * H + j] + rg * gh[2 * H + j]);
-                    h[j] = (1 - z) * n + z * hPrev[j];
-                    break;
-                case "RNN_TANH": h[j] = Math.Tanh(gi[j] + gh[j]); break;
-                case "RNN_RELU": h[j] = Math.Max(0, gi[j] + gh[j]); break;
-                case "RNN_SIGMOID": h[j] = Sigmoid(gi[j] + gh[j]); break;
-                default: throw new ArgumentException($"Unknown mode {Mode}.");
+                unitInput[g] = gi[g * H + j];
+                unitRecurrent[g] = gh[g * H + j];
             }
+            (h[j], c[j]) = Unit(Mode, unitInput, unitRecurrent, hPrev[j], cPrev[j]);
         }
         return (h, c);
+    }
+
+    /// <summary>
+    /// The cell equations of one hidden unit, from its G input pre-activations <paramref name="gi"/> (<c>W_ih·x + b_ih</c>)
+    /// and recurrent pre-activations <paramref name="gh"/> (<c>W_hh·h' + b_hh</c>): LSTM <c>c = f⊙c' + i⊙g, h = o⊙tanh(c)</c>;
+    /// GRU <c>n = tanh(gi_n + r⊙gh_n), h = (1 − z)⊙n + z⊙h'</c>; RNN <c>h = act(gi + gh)</c>. Returns (h, c); c is 0
+    /// without a cell state.
+    /// </summary>
+    public static (double H, double C) Unit(string mode, ReadOnlySpan<double> gi, ReadOnlySpan<double> gh, double hPrev, double cPrev)
+    {
+        switch (mode)
+        {
+            case "LSTM":
+                double i = Sigmoid(gi[0] + gh[0]), f = Sigmoid(gi[1] + gh[1]), g = Math.Tanh(gi[2] + gh[2]), o = Sigmoid(gi[3] + gh[3]);
+                double c = f * cPrev + i * g;
+                return (o * Math.Tanh(c), c);
+            case "GRU":
+                double reset = Sigmoid(gi[0] + gh[0]), update = Sigmoid(gi[1] + gh[1]);
+                double candidate = Math.Tanh(gi[2] + reset * gh[2]);
+                return ((1 - update) * candidate + update * hPrev, 0);
+            case "RNN_TANH": return (Math.Tanh(gi[0] + gh[0]), 0);
+            case "RNN_RELU": return (Math.Max(0, gi[0] + gh[0]), 0);
+            case "RNN_SIGMOID": return (Sigmoid(gi[0] + gh[0]), 0);
+            default: throw new ArgumentException($"Unknown mode {mode}.", nameof(mode));
+        }
     }
 
     private static double Sigmoid(double x) => 1 / (1 + Math.Exp(-x));

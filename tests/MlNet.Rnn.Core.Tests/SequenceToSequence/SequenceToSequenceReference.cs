@@ -1,5 +1,3 @@
-using MlNet.Rnn.Core.Cells;
-using MlNet.Rnn.Core.Models;
 using MlNet.Rnn.Core.SequenceToSequence;
 using MlNet.Rnn.Core.Tests.Reference;
 
@@ -24,12 +22,7 @@ internal sealed class SequenceToSequenceReference
     public SequenceToSequenceReference(SequenceToSequenceOptions options)
     {
         Options = options;
-        string mode = options.Cell switch
-        {
-            RecurrentCellType.Lstm => "LSTM",
-            RecurrentCellType.Gru => "GRU",
-            _ => options.RnnActivation switch { RnnActivation.Relu => "RNN_RELU", RnnActivation.Sigmoid => "RNN_SIGMOID", _ => "RNN_TANH" },
-        };
+        string mode = NetworkFactory.ModeOf(options.Cell, options.RnnActivation);
         int E = options.EmbeddingSize, H = options.HiddenSize, M = MemoryWidth;
         _encoder = new ReferenceNetwork(mode, E, H, options.Layers, options.Bidirectional);
         _decoder = new ReferenceNetwork(mode, E + (options.Attention == AttentionKind.Bahdanau ? M : 0), H, options.Layers, bidirectional: false);
@@ -69,14 +62,14 @@ internal sealed class SequenceToSequenceReference
         var copied = new HashSet<string>();
         var set = model.Parameters;
         foreach (var tensor in set.Tensors)
-            {
-                string name = tensor.Name;
-                Assert.True(reference.Parameters.TryGetValue(name, out var values), $"The reference has no parameter {name}.");
-                Assert.Equal(values!.Length, tensor.Length);
-                ReadOnlySpan<float> source = set.ValuesOf(tensor);
-                for (int i = 0; i < values.Length; i++) values[i] = source[i];
-                copied.Add(name);
-            }
+        {
+            string name = tensor.Name;
+            Assert.True(reference.Parameters.TryGetValue(name, out var values), $"The reference has no parameter {name}.");
+            Assert.Equal(values!.Length, tensor.Length);
+            ReadOnlySpan<float> source = set.ValuesOf(tensor);
+            for (int i = 0; i < values.Length; i++) values[i] = source[i];
+            copied.Add(name);
+        }
         Assert.Equal(reference.Parameters.Keys.Order(), copied.Order());
         return reference;
     }
@@ -100,7 +93,7 @@ internal sealed class SequenceToSequenceReference
             double[][] logits = Logits(sources[row], targets[row]);
             for (int t = 0; t < logits.Length; t++)
             {
-                double[] logProbabilities = LogSoftmax(logits[t]);
+                double[] logProbabilities = Softmax.Log(logits[t]);
                 int y = t < targets[row].Length ? targets[row][t] : Options.EndId;
                 total -= (1 - labelSmoothing) * logProbabilities[y] + labelSmoothing / logProbabilities.Length * logProbabilities.Sum();
                 steps++;
@@ -114,7 +107,7 @@ internal sealed class SequenceToSequenceReference
     {
         double[][] logits = Logits(source, target);
         double total = 0;
-        for (int t = 0; t < logits.Length; t++) total += LogSoftmax(logits[t])[t < target.Length ? target[t] : Options.EndId];
+        for (int t = 0; t < logits.Length; t++) total += Softmax.Log(logits[t])[t < target.Length ? target[t] : Options.EndId];
         return total;
     }
 
@@ -130,7 +123,7 @@ internal sealed class SequenceToSequenceReference
         int previous = Options.StartId;
         for (int step = 0; step < maxLength; step++)
         {
-            double[] logProbabilities = LogSoftmax(Step(state, previous));
+            double[] logProbabilities = Softmax.Log(Step(state, previous));
             int best = 0;
             for (int k = 1; k < logProbabilities.Length; k++)
                 if (logProbabilities[k] > logProbabilities[best]) best = k;
@@ -199,7 +192,7 @@ internal sealed class SequenceToSequenceReference
             double[] key = Affine(weight, new double[H], memory[s], H);
             for (int j = 0; j < H; j++) scores[s] += h[j] * key[j];
         }
-        double[] context = WeightedSum(Softmax(scores), memory);
+        double[] context = WeightedSum(Softmax.Of(scores), memory);
         double[] concatenated = [.. context, .. h];
         double[] combined = Affine(Parameters["decoder.attention.combine.weight"], Parameters["decoder.attention.combine.bias"], concatenated, H);
         for (int j = 0; j < H; j++) combined[j] = Math.Tanh(combined[j]);
@@ -218,7 +211,7 @@ internal sealed class SequenceToSequenceReference
             double[] key = Affine(Parameters["decoder.attention.memory.weight"], Parameters["decoder.attention.bias"], memory[s], A);
             for (int j = 0; j < A; j++) scores[s] += v[j] * Math.Tanh(key[j] + projectedQuery[j]);
         }
-        return WeightedSum(Softmax(scores), memory);
+        return WeightedSum(Softmax.Of(scores), memory);
     }
 
     /// <summary><c>W x + b</c> for <c>W [rows, x.Length]</c>.</summary>
@@ -240,22 +233,6 @@ internal sealed class SequenceToSequenceReference
         for (int s = 0; s < rows.Length; s++)
             for (int j = 0; j < result.Length; j++) result[j] += weights[s] * rows[s][j];
         return result;
-    }
-
-    private static double[] Softmax(double[] scores)
-    {
-        double max = scores.Max();
-        double[] result = scores.Select(score => Math.Exp(score - max)).ToArray();
-        double sum = result.Sum();
-        for (int i = 0; i < result.Length; i++) result[i] /= sum;
-        return result;
-    }
-
-    public static double[] LogSoftmax(double[] logits)
-    {
-        double max = logits.Max();
-        double logSum = max + Math.Log(logits.Sum(z => Math.Exp(z - max)));
-        return logits.Select(z => z - logSum).ToArray();
     }
 
     private void Declare(string name, int length) => Parameters[name] = new double[length];

@@ -1,7 +1,6 @@
 using MlNet.Rnn.Core.Data;
 using MlNet.Rnn.Core.Models;
 using MlNet.Rnn.Core.Tagging;
-using MlNet.Rnn.Core.Tests.Models;
 using MlNet.Rnn.Core.Tests.Reference;
 using MlNet.Rnn.Core.Training;
 
@@ -63,7 +62,7 @@ public sealed class SequenceTaggerReferenceTests
         var options = Options(tokens, cell, layers, bidirectional, learnedInitialState);
         var tagger = new SequenceTagger(options);
         var random = new Random(5);
-        CentralDifferences.Randomize(tagger.Model.Parameters, random, 0.6);
+        NetworkFactory.Randomize(tagger.Model.Parameters, random, 0.6);
         float[] before = tagger.Model.Parameters.Values.ToArray();
         var reference = new ReferenceSequenceModel(options, tagger.Model.Parameters);
         float[][] steps = Steps(random);
@@ -82,13 +81,7 @@ public sealed class SequenceTaggerReferenceTests
             double total = 0;
             int count = 0;
             for (int b = 0; b < B; b++)
-                for (int t = 0; t < lengths[b]; t++, count++)
-                {
-                    int row = (t * B + b) * C;
-                    double max = z.AsSpan(row, C).ToArray().Max(), sum = 0;
-                    for (int c = 0; c < C; c++) sum += Math.Exp(z[row + c] - max);
-                    total += max + Math.Log(sum) - z[row + s_tags[b][t]];
-                }
+                for (int t = 0; t < lengths[b]; t++, count++) total -= Softmax.Log(z.AsSpan((t * B + b) * C, C))[s_tags[b][t]];
             return total / count;
         }
         CentralDifferences.AssertEveryParameter(tagger.Model.Parameters, CentralDifferences.TakenBySgd(tagger.Model.Parameters, before, rate),
@@ -100,7 +93,7 @@ public sealed class SequenceTaggerReferenceTests
     {
         var options = Options(tokens: true, RecurrentCellType.Lstm, 2, bidirectional: true, learnedInitialState: true);
         var tagger = new SequenceTagger(options);
-        CentralDifferences.Randomize(tagger.Model.Parameters, new Random(6), 0.8);
+        NetworkFactory.Randomize(tagger.Model.Parameters, new Random(6), 0.8);
         var reference = new ReferenceSequenceModel(options, tagger.Model.Parameters);
         int[] sequence = [3, 1, 0, 3, 5];
         var tags = new int[sequence.Length];
@@ -112,9 +105,7 @@ public sealed class SequenceTaggerReferenceTests
         var expected = new double[z.Length];
         for (int t = 0; t < sequence.Length; t++)
         {
-            double max = z.AsSpan(t * C, C).ToArray().Max(), sum = 0;
-            for (int c = 0; c < C; c++) sum += expected[t * C + c] = Math.Exp(z[t * C + c] - max);
-            for (int c = 0; c < C; c++) expected[t * C + c] /= sum;
+            Softmax.Of(z.AsSpan(t * C, C)).CopyTo(expected, t * C);
             int best = Array.IndexOf(expected, expected.AsSpan(t * C, C).ToArray().Max(), t * C) - t * C;
             Assert.True(best == tags[t], $"Step {t}: tagged {tags[t]}, but the reference's most likely tag is {best} (probabilities {string.Join(", ", expected.AsSpan(t * C, C).ToArray())}).");
         }

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging;
 using MlNet.Rnn.Core.Cells;
 using MlNet.Rnn.Core.Data;
 using MlNet.Rnn.Core.Models;
@@ -76,7 +75,7 @@ public sealed class SequenceTrainerTests
 
             // The first run writes a checkpoint after epoch 2 and is cancelled right after it.
             using var cancel = new CancellationTokenSource();
-            var logger = new ListLogger(line => { if (line.StartsWith("Checkpoint after epoch 2")) cancel.Cancel(); });
+            var logger = new LineLogger(line => { if (line.StartsWith("Checkpoint after epoch 2")) cancel.Cancel(); });
             var interrupted = new SequenceTrainer(Model(RecurrentCellType.Lstm, dropout: 0.3f), new BinaryCrossEntropyWithLogits(),
                 options with { CheckpointEvery = 2, CheckpointPath = path, Logger = logger });
             Assert.Throws<OperationCanceledException>(() => interrupted.Train(training, validation, cancel.Token));
@@ -142,7 +141,7 @@ public sealed class SequenceTrainerTests
     [Fact]
     public void Logger_ReceivesOneLinePerEpochWithEveryQuantity()
     {
-        var logger = new ListLogger();
+        var logger = new LineLogger();
         var trainer = new SequenceTrainer(Model(), new BinaryCrossEntropyWithLogits(), new TrainerOptions { Epochs = 2, Logger = logger });
         trainer.Train(SignOfSum(200, 1), SignOfSum(50, 2));
         var epochs = logger.Lines.Where(l => l.StartsWith("Epoch ")).ToArray();
@@ -199,18 +198,5 @@ public sealed class SequenceTrainerTests
         classes.AddTokens([3], [2.5f]);
         var target = Assert.Throws<ArgumentException>(() => trainer.Train(classes));
         Assert.Contains("example 1 has class target 2.5; classes are whole numbers in [0, 2]", target.Message);
-    }
-
-    private sealed class ListLogger(Action<string>? onLine = null) : ILogger
-    {
-        public List<string> Lines { get; } = [];
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-        public bool IsEnabled(LogLevel logLevel) => true;
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            string line = formatter(state, exception);
-            Lines.Add(line);
-            onLine?.Invoke(line);
-        }
     }
 }

@@ -1,14 +1,14 @@
 using MlNet.Rnn.Core.Models;
 using MlNet.Rnn.Core.Parameters;
 
-namespace MlNet.Rnn.Core.Tests.Models;
+namespace MlNet.Rnn.Core.Tests.Reference;
 
 /// <summary>
 /// The double-precision reference of a whole <see cref="SequenceModel"/>, written from its documented behaviour:
 /// <list type="number">
 /// <item>tokens: <c>x[t, b] = E[id[t, b]]</c>, a plain row lookup of <c>embedding.weight [V, E]</c> (id 0, unknown, is a row
 /// like any other); numeric steps are read as they are;</item>
-/// <item>the recurrent stack (<see cref="ReferenceRecurrentStack"/>), with dropout masks when given;</item>
+/// <item>the recurrent stack (<see cref="ReferenceNetwork"/>, reading this model's parameters), with dropout masks when given;</item>
 /// <item>readout: many-to-one takes, for sequence b of length n, the forward direction's output at step n − 1 and the
 /// reverse direction's output at step 0 (where it ends), <c>a_b = [h_fwd(n−1); h_rev(0)] [D·H]</c>; many-to-many takes
 /// every step's top output <c>[T·B, D·H]</c>;</item>
@@ -22,14 +22,11 @@ internal sealed class ReferenceSequenceModel
     public ReferenceSequenceModel(SequenceModelOptions options, ParameterSet parameters)
     {
         Options = options;
-        foreach (var tensor in parameters.Tensors) Parameters[tensor.Name] = Widen(parameters.ValuesOf(tensor));
-        string mode = options.Cell switch
-        {
-            RecurrentCellType.Lstm => "LSTM",
-            RecurrentCellType.Gru => "GRU",
-            _ => "RNN_" + options.RnnActivation.ToString().ToUpperInvariant(),
-        };
-        Stack = new ReferenceRecurrentStack(Parameters, mode, options.RecurrentInputSize, options.HiddenSize, options.Layers, options.Bidirectional);
+        foreach (var tensor in parameters.Tensors) Parameters[tensor.Name] = NetworkFactory.Widen(parameters.ValuesOf(tensor));
+        // I of the stack, derived here from the documented options rather than read from the production's RecurrentInputSize.
+        int inputSize = options.VocabularySize > 0 ? options.EmbeddingSize : options.FeaturesPerStep;
+        Network = new ReferenceNetwork(NetworkFactory.ModeOf(options.Cell, options.RnnActivation), inputSize, options.HiddenSize,
+            options.Layers, options.Bidirectional, options.LearnedInitialState, Parameters);
     }
 
     public SequenceModelOptions Options { get; }
@@ -37,7 +34,8 @@ internal sealed class ReferenceSequenceModel
     /// <summary>Every parameter by its production name; perturb entries in place for central differences.</summary>
     public Dictionary<string, double[]> Parameters { get; } = new(StringComparer.Ordinal);
 
-    public ReferenceRecurrentStack Stack { get; }
+    /// <summary>The recurrent stack; give it dropout masks to replay a training forward.</summary>
+    public ReferenceNetwork Network { get; }
 
     /// <summary>The head's dropout mask <c>[rows, D·H]</c>, or null.</summary>
     public double[]? HeadMask { get; set; }
@@ -49,7 +47,7 @@ internal sealed class ReferenceSequenceModel
     public (double[] Output, double[] FinalHidden, double[] FinalCell) Forward(int[]? ids, double[]? steps, int T, int B, int[] lengths,
         double[]? initialHidden = null, double[]? initialCell = null)
     {
-        int E = Options.RecurrentInputSize, H = Options.HiddenSize, DH = Stack.OutputSize, O = Options.OutputSize;
+        int E = Network.InputSize, H = Options.HiddenSize, DH = Network.OutputSize, O = Options.OutputSize;
         double[] x;
         if (ids is not null)
         {
@@ -61,7 +59,7 @@ internal sealed class ReferenceSequenceModel
         {
             x = steps!;
         }
-        var (recurrent, finalHidden, finalCell) = Stack.Forward(x, T, B, lengths, initialHidden, initialCell);
+        var (recurrent, finalHidden, finalCell) = Network.Forward(x, T, B, lengths, initialHidden, initialCell);
 
         bool lastStep = Options.Readout == SequenceReadout.LastStep;
         int rows = lastStep ? B : T * B;
@@ -71,7 +69,7 @@ internal sealed class ReferenceSequenceModel
             for (int b = 0; b < B; b++)
             {
                 Array.Copy(recurrent, ((lengths[b] - 1) * B + b) * DH, features, b * DH, H);
-                if (Stack.Directions == 2) Array.Copy(recurrent, b * DH + H, features, b * DH + H, H);
+                if (Network.Directions == 2) Array.Copy(recurrent, b * DH + H, features, b * DH + H, H);
             }
         }
         else
@@ -94,12 +92,5 @@ internal sealed class ReferenceSequenceModel
             }
         }
         return (output, finalHidden, finalCell);
-    }
-
-    public static double[] Widen(ReadOnlySpan<float> values)
-    {
-        var result = new double[values.Length];
-        for (int i = 0; i < values.Length; i++) result[i] = values[i];
-        return result;
     }
 }

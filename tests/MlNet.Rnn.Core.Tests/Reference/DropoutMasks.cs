@@ -2,7 +2,7 @@ using MlNet.Rnn.Core.Cells;
 using MlNet.Rnn.Core.Layers;
 using MlNet.Rnn.Core.Models;
 
-namespace MlNet.Rnn.Core.Tests.Models;
+namespace MlNet.Rnn.Core.Tests.Reference;
 
 /// <summary>
 /// Reads the dropout masks of the last training forward out of the production code (its internal accessors, which exist
@@ -24,26 +24,26 @@ internal static class DropoutMasks
             case RecurrentNetwork<RnnCell> rnn: rnn.CopyDropoutMasks(layer, recurrent, output); break;
             default: throw new ArgumentException($"Unknown network type {network.GetType()}.", nameof(network));
         }
-        return (ReferenceSequenceModel.Widen(recurrent), ReferenceSequenceModel.Widen(output));
+        return (NetworkFactory.Widen(recurrent), NetworkFactory.Widen(output));
     }
 
-    /// <summary>Gives <paramref name="stack"/> every mask the network applied in its last training forward (none where p = 0).</summary>
-    public static void Replay(IRecurrentNetwork network, ReferenceRecurrentStack stack, int steps, int batch)
+    /// <summary>Gives <paramref name="reference"/> every mask the network applied in its last training forward (none where p = 0).</summary>
+    public static void Replay(IRecurrentNetwork network, ReferenceNetwork reference, int steps, int batch)
     {
         var options = network.Options;
         for (int l = 0; l < options.Layers; l++)
         {
             var (recurrent, output) = Of(network, l, steps, batch);
-            stack.RecurrentMasks[l] = options.RecurrentDropout > 0f ? AssertDrops(recurrent, $"recurrent mask of layer {l}") : null;
-            stack.OutputMasks[l] = options.Dropout > 0f && l + 1 < options.Layers ? output : null;
+            reference.RecurrentMasks[l] = options.RecurrentDropout > 0f ? AssertDrops(recurrent, $"recurrent mask of layer {l}") : null;
+            reference.OutputMasks[l] = options.Dropout > 0f && l + 1 < options.Layers ? output : null;
         }
     }
 
-    /// <summary>As <see cref="Replay(IRecurrentNetwork, ReferenceRecurrentStack, int, int)"/>, plus the head's mask of a model.</summary>
+    /// <summary>As <see cref="Replay(IRecurrentNetwork, ReferenceNetwork, int, int)"/>, plus the head's mask of a model.</summary>
     public static void Replay(SequenceModel model, ReferenceSequenceModel reference, int steps, int batch)
     {
-        Replay(model.Network, reference.Stack, steps, batch);
-        reference.HeadMask = model.Options.Dropout > 0f ? AssertDrops(ReferenceSequenceModel.Widen(model.HeadDropoutMask), "head mask") : null;
+        Replay(model.Network, reference.Network, steps, batch);
+        reference.HeadMask = model.Options.Dropout > 0f ? AssertDrops(NetworkFactory.Widen(model.HeadDropoutMask), "head mask") : null;
     }
 
     /// <summary>A mask that keeps everything would make a dropout test vacuous: require both dropped and kept entries.</summary>
