@@ -10,6 +10,8 @@ using System.Diagnostics;
 using System.Globalization;
 using Humanizer;
 using Microsoft.Extensions.Logging;
+using MlNet.Rnn.Core.Data;
+using Vocabulary = MlNet.Rnn.Core.Data.Vocabulary;
 using MlNet.Rnn.Core.SequenceToSequence;
 using MlNet.Rnn.Core.Training;
 
@@ -53,7 +55,8 @@ if (task is "dates" or "both")
     (DateTime Date, CultureInfo Culture, string Format)[] all =
         days.Select(d => (first.AddDays(d), cultures[random.Next(cultures.Length)], formats[random.Next(formats.Length)])).ToArray();
     Run("dates → ISO 8601", all[..wanted], all[wanted..(wanted + 1_000)], all[(wanted + 1_000)..],
-        d => d.Date.ToString(d.Format, d.Culture).Select(c => c.ToString()).Prepend($"<{d.Culture.Name}>"),
+        // A token holds no white space (Vocabulary splits text on it), so a space of the date is the token "␣".
+        d => d.Date.ToString(d.Format, d.Culture).Select(c => char.IsWhiteSpace(c) ? "␣" : c.ToString()).Prepend($"<{d.Culture.Name}>"),
         d => d.Date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture).Select(c => c.ToString()),
         tokens => string.Concat(tokens),
         d => $"{d.Culture.Name} \"{d.Date.ToString(d.Format, d.Culture)}\"", epochs: 8);
@@ -64,8 +67,9 @@ void Run<T>(string name, T[] trainingItems, T[] validationItems, T[] testItems, 
     Func<T, IEnumerable<string>> targetTokens, Func<IEnumerable<string>, string> join, Func<T, string> show, int epochs)
 {
     var clock = Stopwatch.StartNew();
-    var sourceVocabulary = TokenVocabulary.ForSource(trainingItems.SelectMany(sourceTokens).Order(StringComparer.Ordinal));
-    var targetVocabulary = TokenVocabulary.ForTarget(trainingItems.SelectMany(targetTokens).Order(StringComparer.Ordinal));
+    // One Vocabulary per side (ids 0, 1, 2 unknown, start, end; the tokens from 3 in ordinal order); a source never reads start or end.
+    var sourceVocabulary = new Vocabulary(trainingItems.SelectMany(sourceTokens).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal), VocabularyLevel.Tokens);
+    var targetVocabulary = new Vocabulary(trainingItems.SelectMany(targetTokens).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal), VocabularyLevel.Tokens);
     SequencePairs Pairs(T[] items)
     {
         var pairs = new SequencePairs();
@@ -73,11 +77,9 @@ void Run<T>(string name, T[] trainingItems, T[] validationItems, T[] testItems, 
         return pairs;
     }
     var (training, validation, test) = (Pairs(trainingItems), Pairs(validationItems), Pairs(testItems));
-    var model = new SequenceToSequenceModel(new SequenceToSequenceOptions
+    var model = new SequenceToSequenceModel(SequenceToSequenceOptions.For(sourceVocabulary, targetVocabulary) with
     {
-        SourceVocabularySize = sourceVocabulary.Count, TargetVocabularySize = targetVocabulary.Count, StartId = targetVocabulary.StartId,
-        EndId = targetVocabulary.EndId, EmbeddingSize = 32, HiddenSize = 128, Bidirectional = true, Attention = attention,
-        ForgetGateBias = 1f, Seed = 1,
+        EmbeddingSize = 32, HiddenSize = 128, Bidirectional = true, Attention = attention, ForgetGateBias = 1f, Seed = 1,
     });
     Console.WriteLine($"{name}: {training.Count:N0} training, {validation.Count:N0} validation, {test.Count:N0} held-out pairs " +
         $"(no overlap); source vocabulary {sourceVocabulary.Count}, target vocabulary {targetVocabulary.Count}; " +
@@ -98,9 +100,9 @@ void Run<T>(string name, T[] trainingItems, T[] validationItems, T[] testItems, 
     var beam = model.Evaluate(test, new DecodingOptions { BeamWidth = 4 });
     Console.WriteLine($"held-out beam (K = 4): exact match {beam.ExactMatch:F4}, token accuracy {beam.TokenAccuracy:F4}, " +
         $"mean edit distance {beam.MeanEditDistance:F4} tokens ({beamClock.Elapsed.TotalSeconds:F1} s)");
-    for (int i = 0; i < 5; i++) Console.WriteLine($"  {show(testItems[i])} → {join(targetVocabulary.Decode(predicted[i]))}");
+    for (int i = 0; i < 5; i++) Console.WriteLine($"  {show(testItems[i])} → {join(predicted[i].Select(targetVocabulary.TokenOf))}");
     foreach (int i in Enumerable.Range(0, test.Count).Where(i => !predicted[i].AsSpan().SequenceEqual(test.Targets[i])).Take(3))
-        Console.WriteLine($"  miss: {show(testItems[i])} → {join(targetVocabulary.Decode(predicted[i]))}   (expected {join(targetVocabulary.Decode(test.Targets[i]))})");
+        Console.WriteLine($"  miss: {show(testItems[i])} → {join(predicted[i].Select(targetVocabulary.TokenOf))}   (expected {join(test.Targets[i].Select(targetVocabulary.TokenOf))})");
     Console.WriteLine($"{name} took {clock.Elapsed:mm\\:ss}");
     Console.WriteLine();
 }
