@@ -288,12 +288,16 @@ public sealed class Vocabulary
         try
         {
             var stored = JsonSerializer.Deserialize<Stored>(json) ?? throw new InvalidDataException($"{where}: the vocabulary is empty.");
-            if (!Enum.TryParse<VocabularyLevel>(stored.Level, ignoreCase: false, out var level) || !Enum.IsDefined(level))
+            // The level's exact name, as ToJson writes it (Enum.TryParse would also take "1" or "Characters, Tokens").
+            if (stored.Level is null || !Enum.GetNames<VocabularyLevel>().Contains(stored.Level, StringComparer.Ordinal))
                 throw new InvalidDataException($"{where}: the vocabulary level '{stored.Level}' is neither Characters, Tokens nor Keys.");
+            var level = Enum.Parse<VocabularyLevel>(stored.Level);
             if (level == VocabularyLevel.Keys)
                 return stored.Tokens is null && stored.KeyCount is int keyCount
                     ? OfKeys(keyCount)
                     : throw new InvalidDataException($"{where}: a vocabulary of keys stores its KeyCount and no token list.");
+            if (stored.KeyCount is not null)
+                throw new InvalidDataException($"{where}: a vocabulary of {level} stores its token list and no KeyCount.");
             return new Vocabulary(stored.Tokens ?? throw new InvalidDataException($"{where}: the vocabulary has no token list."), level);
         }
         catch (Exception exception) when (exception is JsonException or ArgumentException)
@@ -321,7 +325,7 @@ public sealed class Vocabulary
     }
 
     private sealed record Stored(
-        string Level,
+        string? Level,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string[]? Tokens,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? KeyCount);
 }
