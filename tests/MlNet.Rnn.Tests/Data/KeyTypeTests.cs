@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Numerics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using MlNet.Rnn.Core.SequenceToSequence;
 
 namespace MlNet.Rnn.Tests.Data;
 
