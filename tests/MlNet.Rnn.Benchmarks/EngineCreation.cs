@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MlNet.Rnn.Core.Data;
 using MlNet.Rnn.Core.LanguageModeling;
 
 namespace MlNet.Rnn.Benchmarks;

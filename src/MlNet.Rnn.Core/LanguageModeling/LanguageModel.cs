@@ -1,4 +1,5 @@
 using System.Globalization;
+using MlNet.Rnn.Core.Data;
 using MlNet.Rnn.Core.Models;
 using MlNet.Rnn.Core.Persistence;
 using MlNet.Rnn.Core.Training;
@@ -100,15 +101,14 @@ public sealed class LanguageModel
         ArgumentNullException.ThrowIfNull(trainingDocuments);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate(validationDocuments is not null);
-        int V = Vocabulary.Count;
-        int[] training = TokenSequence.FromDocuments(trainingDocuments, V, "training");
+        int[] training = TokenSequence.FromDocuments(trainingDocuments, Vocabulary, "training");
         if (training.Length == 2 * trainingDocuments.Count)
             throw new ArgumentException("The training documents hold no token; give text to learn from.", nameof(trainingDocuments));
-        int[]? validation = validationDocuments is null ? null : TokenSequence.FromDocuments(validationDocuments, V, "validation");
+        int[]? validation = validationDocuments is null ? null : TokenSequence.FromDocuments(validationDocuments, Vocabulary, "validation");
         if (validation is not null && validation.Length == 0)
             throw new ArgumentException("The validation documents are an empty list; pass null for no validation.", nameof(validationDocuments));
         var loop = new TrainingLoop(Model.Parameters, options.Training, SequenceModelFile.ToJson(Model.Options), Metadata());
-        return loop.Train(new LanguageModelTask(Model, new StreamingLogits(Model), training, validation, options), cancellationToken);
+        return loop.Train(new LanguageModelTask(Model, Vocabulary, new StreamingLogits(Model), training, validation, options), cancellationToken);
     }
 
     /// <summary>
@@ -145,13 +145,13 @@ public sealed class LanguageModel
         var probabilities = new double[V];
         var logits = Inference();
         logits.Reset(1);
-        int[] context = TokenSequence.FromText(prompt, withEnd: false, V, nameof(prompt));
+        int[] context = TokenSequence.FromText(prompt, withEnd: false, Vocabulary, nameof(prompt));
         ReadOnlySpan<float> z = logits.Forward(context, context.Length, training: false);
         z = z.Slice((context.Length - 1) * V, V);
         var next = new int[1];
         while (true)
         {
-            int id = TokenSampler.Sample(z, temperature, topK, random, order, probabilities);
+            int id = TokenSampler.Sample(z, Vocabulary, temperature, topK, random, order, probabilities);
             if (id == Vocabulary.EndId) break;
             generated.Add(id);
             if (generated.Count == maxLength) break;
@@ -182,8 +182,8 @@ public sealed class LanguageModel
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(streams);
         if (ids.IsEmpty && !scoreEnd) throw new ArgumentException("The text holds no token to score; give text, or scoreEnd: true to score the end token alone.", nameof(ids));
-        int[] sequence = TokenSequence.FromText(ids, scoreEnd, Vocabulary.Count, nameof(ids));
-        return LikelihoodScorer.Score(Inference(), sequence, streams, Vocabulary.Count);
+        int[] sequence = TokenSequence.FromText(ids, scoreEnd, Vocabulary, nameof(ids));
+        return LikelihoodScorer.Score(Inference(), sequence, streams, Vocabulary);
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using MlNet.Rnn.Core.Data;
 using MlNet.Rnn.Core.Models;
 using MlNet.Rnn.Core.Parameters;
 using MlNet.Rnn.Core.Training;
@@ -22,6 +23,7 @@ internal sealed class LanguageModelTask : ITrainingTask
     public const int MinimumValidationStreamLength = 1000;
 
     private readonly SequenceModel _model;
+    private readonly Vocabulary _vocabulary;
     private readonly StreamingLogits _logits;
     private readonly int[] _training;
     private readonly int[]? _validation;
@@ -30,9 +32,10 @@ internal sealed class LanguageModelTask : ITrainingTask
     private readonly float[] _weights, _gradient;
     private TokenStreams? _epochStreams;
 
-    public LanguageModelTask(SequenceModel model, StreamingLogits logits, int[] training, int[]? validation, LanguageModelTrainingOptions options)
+    public LanguageModelTask(SequenceModel model, Vocabulary vocabulary, StreamingLogits logits, int[] training, int[]? validation, LanguageModelTrainingOptions options)
     {
         _model = model;
+        _vocabulary = vocabulary;
         _logits = logits;
         _training = training;
         _validation = validation;
@@ -44,7 +47,7 @@ internal sealed class LanguageModelTask : ITrainingTask
         _targets = new int[capacity];
         _weights = new float[capacity];
         _gradient = new float[capacity * model.OutputSize];
-        StepsPerEpoch = Chunks(new TokenStreams(training, 0, _streams).StreamLength);
+        StepsPerEpoch = Chunks(new TokenStreams(training, 0, _streams, vocabulary.StartId).StreamLength);
     }
 
     public ParameterSet Parameters => _model.Parameters;
@@ -62,7 +65,7 @@ internal sealed class LanguageModelTask : ITrainingTask
         _model.ReseedDropout(TrainingLoop.Mix(_model.Options.Seed, epoch));
         _logits.ReseedDropout(TrainingLoop.Mix(_model.Options.Seed, -epoch));
         int offset = random?.Next(Math.Min(_chunkSteps, _training.Length - 1)) ?? 0;
-        _epochStreams = new TokenStreams(_training, offset, _streams);
+        _epochStreams = new TokenStreams(_training, offset, _streams, _vocabulary.StartId);
         _logits.Reset(_epochStreams.Streams);
         return Chunks(_epochStreams.StreamLength);
     }
@@ -85,7 +88,7 @@ internal sealed class LanguageModelTask : ITrainingTask
     {
         var validation = _validation!;
         int streams = Math.Clamp((validation.Length - 1) / MinimumValidationStreamLength, 1, _validationStreams);
-        var metrics = LikelihoodScorer.Score(_logits, validation, streams, _model.OutputSize);
+        var metrics = LikelihoodScorer.Score(_logits, validation, streams, _vocabulary);
         return (metrics.CrossEntropy, metrics.BitsPerToken);
     }
 

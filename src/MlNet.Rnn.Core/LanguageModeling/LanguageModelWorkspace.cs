@@ -52,15 +52,16 @@ public sealed class LanguageModelWorkspace
         TokenSequence.CheckIds(ids, V, $"document {Count}", nameof(ids));
         Grow(ref _inputs, n + 1);
         Grow(ref _targets, n + 1);
-        _inputs[0] = Vocabulary.StartId;
+        int startId = Model.Vocabulary.StartId;
+        _inputs[0] = startId;
         ids.CopyTo(_inputs.AsSpan(1));
         int predicted = 1; // the end token
         for (int t = 0; t < n; t++)
         {
             _targets[t] = ids[t];
-            if (ids[t] != Vocabulary.StartId) predicted++;
+            if (ids[t] != startId) predicted++;
         }
-        _targets[n] = Vocabulary.EndId;
+        _targets[n] = Model.Vocabulary.EndId;
         if (_tokenCounts.Length <= Count) Array.Resize(ref _tokenCounts, Math.Max(Count + 1, 2 * _tokenCounts.Length));
         _tokenCounts[Count] = predicted;
         _documents.AddTokens(_inputs.AsSpan(0, n + 1), _targets.AsSpan(0, n + 1));
@@ -98,6 +99,7 @@ public sealed class LanguageModelWorkspace
             Grow(ref _hidden[i], stateLength);
             if (hasCell) Grow(ref _cell[i], stateLength);
         }
+        int startId = Model.Vocabulary.StartId;
         Span<int> target = stackalloc int[1];
         Span<float> weight = stackalloc float[1];
         int current = 0;
@@ -143,7 +145,7 @@ public sealed class LanguageModelWorkspace
                     }
                     // A start id is only ever read: as a target it weighs 0 (TokenStreams), and is not counted.
                     target[0] = (int)targets[(first + step) * B + document];
-                    weight[0] = target[0] == Vocabulary.StartId ? 0f : 1f;
+                    weight[0] = target[0] == startId ? 0f : 1f;
                     chunk += NextTokenLoss.Compute(_logits.AsSpan(r * V, V), target, weight, V, default, _scratch).NegativeLogLikelihood;
                 }
                 gathered += count;

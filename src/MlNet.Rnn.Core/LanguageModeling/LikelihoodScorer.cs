@@ -1,3 +1,5 @@
+using MlNet.Rnn.Core.Data;
+
 namespace MlNet.Rnn.Core.LanguageModeling;
 
 /// <summary>
@@ -10,9 +12,10 @@ internal static class LikelihoodScorer
     /// <summary>Chunk length of scoring; the state is carried, so it changes speed only.</summary>
     public const int ChunkSteps = 256;
 
-    public static LanguageModelMetrics Score(StreamingLogits logits, int[] sequence, int streams, int V)
+    public static LanguageModelMetrics Score(StreamingLogits logits, int[] sequence, int streams, Vocabulary vocabulary)
     {
-        var reader = new TokenStreams(sequence, 0, streams);
+        int V = vocabulary.Count;
+        var reader = new TokenStreams(sequence, 0, streams, vocabulary.StartId);
         int B = reader.Streams, capacity = Math.Min(ChunkSteps, reader.StreamLength) * B;
         var inputs = new int[capacity];
         var targets = new int[capacity];

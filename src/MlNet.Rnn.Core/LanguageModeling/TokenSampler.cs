@@ -1,3 +1,5 @@
+using MlNet.Rnn.Core.Data;
+
 namespace MlNet.Rnn.Core.LanguageModeling;
 
 /// <summary>
@@ -7,13 +9,16 @@ namespace MlNet.Rnn.Core.LanguageModeling;
 /// </summary>
 internal static class TokenSampler
 {
-    /// <summary>The next id; <paramref name="order"/> (≥ V ints) and <paramref name="probabilities"/> (≥ V doubles) are scratch.</summary>
-    public static int Sample(ReadOnlySpan<float> logits, float temperature, int topK, Random random, Span<int> order, Span<double> probabilities)
+    /// <summary>
+    /// The next id over <paramref name="vocabulary"/>'s V ids; <paramref name="order"/> (≥ V ints) and
+    /// <paramref name="probabilities"/> (≥ V doubles) are scratch.
+    /// </summary>
+    public static int Sample(ReadOnlySpan<float> logits, Vocabulary vocabulary, float temperature, int topK, Random random, Span<int> order, Span<double> probabilities)
     {
         int V = logits.Length, candidates = 0;
         for (int j = 0; j < V; j++)
-            if (j != Vocabulary.UnknownId && j != Vocabulary.StartId) order[candidates++] = j;
-        if (candidates == 0) return Vocabulary.EndId;
+            if (j != Vocabulary.UnknownId && j != vocabulary.StartId) order[candidates++] = j;
+        if (candidates == 0) return vocabulary.EndId;
         Span<int> ids = order.Slice(0, candidates);
         if (temperature == 0f || topK == 1) return Greedy(logits, ids);
         if (topK > 0 && topK < candidates)

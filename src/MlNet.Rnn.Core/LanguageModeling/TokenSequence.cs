@@ -1,3 +1,5 @@
+using MlNet.Rnn.Core.Data;
+
 namespace MlNet.Rnn.Core.LanguageModeling;
 
 /// <summary>
@@ -7,15 +9,15 @@ namespace MlNet.Rnn.Core.LanguageModeling;
 /// </summary>
 internal static class TokenSequence
 {
-    /// <summary>The sequence of <paramref name="documents"/>; ids are checked against a vocabulary of V ids.</summary>
-    public static int[] FromDocuments(IReadOnlyList<int[]> documents, int V, string name)
+    /// <summary>The sequence of <paramref name="documents"/>; ids are checked against the V ids of <paramref name="vocabulary"/>.</summary>
+    public static int[] FromDocuments(IReadOnlyList<int[]> documents, Vocabulary vocabulary, string name)
     {
         ArgumentNullException.ThrowIfNull(documents, name);
         long length = 0;
         for (int d = 0; d < documents.Count; d++)
         {
             int[] document = documents[d] ?? throw new ArgumentException($"Document {d} of the {name} data is null.", name);
-            CheckIds(document, V, $"{name} document {d}", name);
+            CheckIds(document, vocabulary.Count, $"{name} document {d}", name);
             length += document.Length + 2;
         }
         if (length > Array.MaxLength) throw new ArgumentException($"The {name} data holds {length} ids with start and end; at most {Array.MaxLength} fit.", name);
@@ -23,22 +25,22 @@ internal static class TokenSequence
         int at = 0;
         foreach (int[] document in documents)
         {
-            sequence[at++] = Vocabulary.StartId;
+            sequence[at++] = vocabulary.StartId;
             document.CopyTo(sequence, at);
             at += document.Length;
-            sequence[at++] = Vocabulary.EndId;
+            sequence[at++] = vocabulary.EndId;
         }
         return sequence;
     }
 
     /// <summary>The sequence <c>start x_1 … x_n</c> (and <c>end</c> when <paramref name="withEnd"/>) of one text's ids.</summary>
-    public static int[] FromText(ReadOnlySpan<int> ids, bool withEnd, int V, string name)
+    public static int[] FromText(ReadOnlySpan<int> ids, bool withEnd, Vocabulary vocabulary, string name)
     {
-        CheckIds(ids, V, name, name);
+        CheckIds(ids, vocabulary.Count, name, name);
         var sequence = new int[ids.Length + (withEnd ? 2 : 1)];
-        sequence[0] = Vocabulary.StartId;
+        sequence[0] = vocabulary.StartId;
         ids.CopyTo(sequence.AsSpan(1));
-        if (withEnd) sequence[^1] = Vocabulary.EndId;
+        if (withEnd) sequence[^1] = vocabulary.EndId;
         return sequence;
     }
 

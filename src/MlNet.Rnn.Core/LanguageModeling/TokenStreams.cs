@@ -1,3 +1,5 @@
+using MlNet.Rnn.Core.Data;
+
 namespace MlNet.Rnn.Core.LanguageModeling;
 
 /// <summary>
@@ -9,12 +11,16 @@ namespace MlNet.Rnn.Core.LanguageModeling;
 internal sealed class TokenStreams
 {
     private readonly int[] _sequence;
-    private readonly int _first, _pairs;
+    private readonly int _first, _pairs, _startId;
 
-    /// <summary>Cuts the pairs from <paramref name="first"/> on into at most <paramref name="streams"/> streams.</summary>
-    public TokenStreams(int[] sequence, int first, int streams)
+    /// <summary>
+    /// Cuts the pairs from <paramref name="first"/> on into at most <paramref name="streams"/> streams; a pair whose target is
+    /// <paramref name="startId"/> (the vocabulary's start id, only ever read) weighs 0.
+    /// </summary>
+    public TokenStreams(int[] sequence, int first, int streams, int startId)
     {
         _sequence = sequence;
+        _startId = startId;
         _first = first;
         _pairs = sequence.Length - 1 - first;
         if (_pairs < 1) throw new ArgumentException($"The sequence holds {sequence.Length} ids; from id {first} on there is no next-token pair to read.", nameof(sequence));
@@ -47,7 +53,7 @@ internal sealed class TokenStreams
                     int i = _first + pair;
                     inputs[row] = _sequence[i];
                     targets[row] = _sequence[i + 1];
-                    weights[row] = _sequence[i + 1] == Vocabulary.StartId ? 0f : 1f;
+                    weights[row] = _sequence[i + 1] == _startId ? 0f : 1f;
                 }
                 else
                 {

@@ -1,18 +1,23 @@
 using System.Numerics.Tensors;
+using MlNet.Rnn.Core.Data;
 
 namespace MlNet.Rnn.Core.SequenceToSequence;
 
-/// <summary>Greedy decoding and beam search over a <see cref="SequenceToSequenceModel"/>'s decoding steps.</summary>
+/// <summary>
+/// Greedy decoding and beam search over a <see cref="SequenceToSequenceModel"/>'s decoding steps. Both choose among the ids
+/// a decoder may emit: every target id but <see cref="Vocabulary.UnknownId"/> (text the model cannot write) and the start
+/// id (only ever read), as <see cref="Vocabulary"/> documents; a token's log-probability is still the model's, over all V ids.
+/// </summary>
 internal static class SequenceDecoding
 {
     /// <summary>
     /// Greedy: every source of the batch at once (padded ids <c>[S, B]</c> and lengths, decoded in <paramref name="workspace"/>);
-    /// at each step the most likely token, until end or MaxLength.
+    /// at each step the most likely token that may be emitted, until end or MaxLength.
     /// </summary>
     public static Translation[] Greedy(SequenceToSequenceModel model, SequenceToSequenceWorkspace workspace, ReadOnlySpan<int> ids, int B,
         ReadOnlySpan<int> lengths, DecodingOptions options)
     {
-        int V = model.TargetVocabularySize, endId = model.Options.EndId;
+        int V = model.TargetVocabularySize, endId = model.Options.EndId, startId = model.Options.StartId;
         var results = new Translation[B];
         if (B == 0) return results;
         int stateLength = model.DecoderStateLength(B);
@@ -31,7 +36,9 @@ internal static class SequenceDecoding
             for (int b = 0; b < B; b++)
             {
                 if (done[b]) continue;
-                ReadOnlySpan<float> row = logProbabilities.AsSpan(b * V, V);
+                // The row is scratch (the next step rewrites it): masking the ids that may not be emitted costs nothing.
+                Span<float> row = logProbabilities.AsSpan(b * V, V);
+                row[Vocabulary.UnknownId] = row[startId] = float.NegativeInfinity;
                 int best = TensorPrimitives.IndexOfMax(row);
                 scores[b] += row[best];
                 previous[b] = best;
@@ -51,7 +58,7 @@ internal static class SequenceDecoding
     }
 
     /// <summary>
-    /// Beam search, one source at a time with its K beams as one batch. Each step extends every live beam by every token;
+    /// Beam search, one source at a time with its K beams as one batch. Each step extends every live beam by every token that may be emitted;
     /// of the candidates in order of log P, an end token within the first K finishes its hypothesis, other tokens fill the
     /// K live beams. Stops when the likeliest candidate of a step is an end token, when (α = 0) no live beam can beat the
     /// best finished hypothesis, or at MaxLength (live beams then count as finished); returns the finished hypothesis of
@@ -60,7 +67,7 @@ internal static class SequenceDecoding
     public static Translation[] Beam(SequenceToSequenceModel model, SequenceToSequenceWorkspace workspace, ReadOnlySpan<int> ids, int B,
         ReadOnlySpan<int> lengths, DecodingOptions options)
     {
-        int K = options.BeamWidth, V = model.TargetVocabularySize, endId = model.Options.EndId;
+        int K = options.BeamWidth, V = model.TargetVocabularySize, endId = model.Options.EndId, startId = model.Options.StartId;
         var results = new Translation[B];
         var source = new int[ids.Length / Math.Max(B, 1)];
         int stateLength = model.DecoderStateLength(K);
@@ -86,7 +93,8 @@ internal static class SequenceDecoding
                 for (int k = 0; k < beams.Count; k++)
                 {
                     ReadOnlySpan<float> logits = logProbabilities.AsSpan(k * V, V);
-                    for (int v = 0; v < V; v++) candidates.Add((beams[k].Score + logits[v], k, v));
+                    for (int v = 0; v < V; v++)
+                        if (v != Vocabulary.UnknownId && v != startId) candidates.Add((beams[k].Score + logits[v], k, v));
                 }
                 // Highest score first; ties by beam then token, so the order is deterministic.
                 candidates.Sort((x, y) => y.Score != x.Score ? y.Score.CompareTo(x.Score) : x.Beam != y.Beam ? x.Beam.CompareTo(y.Beam) : x.Token.CompareTo(y.Token));

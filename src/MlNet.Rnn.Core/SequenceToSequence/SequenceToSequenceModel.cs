@@ -15,7 +15,8 @@ namespace MlNet.Rnn.Core.SequenceToSequence;
 /// trained to predict y_1 … y_n, end under softmax cross-entropy over real target steps. Attention over m is optional:
 /// <see cref="AttentionKind.Luong"/> turns h into <c>h̃</c> after the decoder, over all steps at once;
 /// <see cref="AttentionKind.Bahdanau"/> adds a context to the decoder's input, so the decoder runs step by step.
-/// Decoding feeds back its own predictions (greedy or beam search).
+/// Decoding feeds back its own predictions (greedy or beam search), never the unknown id 0 or the start id (the ids of
+/// <see cref="Data.Vocabulary"/>).
 /// </summary>
 /// <remarks>
 /// Parameters live in one buffer, <see cref="Parameters"/>, with a scope per part, because each recurrent stack registers
@@ -166,7 +167,9 @@ public sealed class SequenceToSequenceModel
 
     /// <summary>
     /// Translates every source: greedy decoding (<see cref="DecodingOptions.BeamWidth"/> = 1) runs all sources as one batch;
-    /// beam search runs the beams of one source as a batch. Sources are checked first; an empty one is an error naming its row.
+    /// beam search runs the beams of one source as a batch. Both choose among every target id but the unknown id 0 and
+    /// <see cref="SequenceToSequenceOptions.StartId"/>, which are never emitted (a token's log-probability is still over all
+    /// V_t ids). Sources are checked first; an empty one is an error naming its row.
     /// </summary>
     public Translation[] Translate(IReadOnlyList<int[]> sources, DecodingOptions? options = null)
     {

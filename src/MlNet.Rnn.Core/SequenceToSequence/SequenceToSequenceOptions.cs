@@ -1,5 +1,6 @@
 using System.Globalization;
 using MlNet.Rnn.Core.Cells;
+using MlNet.Rnn.Core.Data;
 using MlNet.Rnn.Core.Models;
 
 namespace MlNet.Rnn.Core.SequenceToSequence;
@@ -31,11 +32,11 @@ public enum AttentionKind
 /// H hidden size, L layers, D encoder directions, V_s / V_t source and target vocabulary sizes.
 /// </summary>
 /// <remarks>
-/// Token ids: 0 is the unknown token in both vocabularies (its own trained embedding row, as ML.NET's missing key).
-/// The target vocabulary reserves a start token (<see cref="StartId"/>, default 1), fed to the decoder before the first
-/// target token, and an end token (<see cref="EndId"/>, default 2), which the decoder learns to emit after the last one.
-/// A thin ML.NET layer over key vectors can keep keys as ids and put the two reserved ids after its keys
-/// (<c>StartId = K + 1</c>, <c>EndId = K + 2</c>, <c>TargetVocabularySize = K + 3</c>).
+/// Token ids follow <see cref="Vocabulary"/>, the one mapping: 0 is the unknown token in both vocabularies (its own
+/// trained embedding row, as ML.NET's missing key). The target vocabulary's start id (<see cref="StartId"/>) is fed to the
+/// decoder before the first target token, and its end id (<see cref="EndId"/>) is what the decoder learns to emit after the
+/// last one; decoding never emits the unknown or the start id. <see cref="For"/> sets the four vocabulary fields from a
+/// source and a target <see cref="Vocabulary"/> (ids 1 and 2 for tokens; K + 1 and K + 2 for ML.NET keys, which keep their ids).
 /// </remarks>
 public sealed record SequenceToSequenceOptions
 {
@@ -90,6 +91,22 @@ public sealed record SequenceToSequenceOptions
 
     /// <summary>D.</summary>
     public int Directions => Bidirectional ? 2 : 1;
+
+    /// <summary>
+    /// Options (the defaults otherwise; change them with <c>with { … }</c>) whose ids are those of <paramref name="source"/> and
+    /// <paramref name="target"/>: <see cref="SourceVocabularySize"/> = <c>source.SourceCount</c> (the encoder never reads start
+    /// or end), <see cref="TargetVocabularySize"/> = <c>target.Count</c>, <see cref="StartId"/> and <see cref="EndId"/> the
+    /// target's.
+    /// </summary>
+    public static SequenceToSequenceOptions For(Vocabulary source, Vocabulary target)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(target);
+        return new SequenceToSequenceOptions
+        {
+            SourceVocabularySize = source.SourceCount, TargetVocabularySize = target.Count, StartId = target.StartId, EndId = target.EndId,
+        };
+    }
 
     /// <summary>Throws an <see cref="ArgumentOutOfRangeException"/> (or <see cref="ArgumentException"/>) naming the first invalid option.</summary>
     public void Validate()

@@ -3,13 +3,16 @@ using System.Numerics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
+using MlNet.Rnn.Core.Data;
+
 namespace MlNet.Rnn.Data;
 
 /// <summary>
 /// A key-vector column, read the same way by every task (token features, per-step tags, sequence-to-sequence source and
 /// label): a vector (fixed or variable size, sparse ones densified) of keys of K values, of any key raw type (Byte, UInt16,
-/// UInt32, UInt64: MapValueToKey gives UInt32 keys, TokenizeIntoCharactersAsKeys UInt16). The one mapping: key k ∈ [1, K]
-/// is id k; key 0 (missing) and any key beyond K are id 0, "unknown" (a tag reads id − 1, and id 0 as a missing tag).
+/// UInt32, UInt64: MapValueToKey gives UInt32 keys, TokenizeIntoCharactersAsKeys UInt16). Keys are ids by
+/// <see cref="Vocabulary.OfKeys"/>, the one mapping: key k ∈ [1, K] is id k; key 0 (missing) and any key beyond K are id 0,
+/// "unknown" (a tag reads id − 1, and id 0 as a missing tag).
 /// </summary>
 internal sealed class KeyVectorColumn
 {
@@ -20,6 +23,7 @@ internal sealed class KeyVectorColumn
     {
         Name = name;
         KeyCount = keyCount;
+        Vocabulary = Vocabulary.OfKeys(keyCount);
     }
 
     /// <summary>The column's name.</summary>
@@ -28,8 +32,11 @@ internal sealed class KeyVectorColumn
     /// <summary>K.</summary>
     public int KeyCount { get; }
 
-    /// <summary>Ids a vocabulary over these keys needs: K + 1 (id 0 = unknown).</summary>
-    public int VocabularySize => KeyCount + 1;
+    /// <summary>The ids of these keys: <c>Vocabulary.OfKeys(K)</c>.</summary>
+    public Vocabulary Vocabulary { get; }
+
+    /// <summary>Ids a model that reads these keys needs (<see cref="Vocabulary.SourceCount"/>: id 0 = unknown, then the K keys).</summary>
+    public int VocabularySize => Vocabulary.SourceCount;
 
     /// <summary>What this model reads, for messages.</summary>
     public string Describe() => string.Create(CultureInfo.InvariantCulture, $"a vector of keys with {KeyCount} keys (as in the training data)");
@@ -56,25 +63,25 @@ internal sealed class KeyVectorColumn
         type is VectorDataViewType { ItemType: KeyDataViewType key } && key.Count is >= 1 and < int.MaxValue - 3 ? (int)key.Count : null;
 
     /// <summary>A reader of this column from a row that has it active.</summary>
-    public KeyVectorReader CreateReader(DataViewRow row) => KeyVectorReader.Create(row, row.Schema[Name], KeyCount);
+    public KeyVectorReader CreateReader(DataViewRow row) => KeyVectorReader.Create(row, row.Schema[Name], Vocabulary);
 
     /// <summary>
-    /// A getter of a key vector of <paramref name="itemType"/>'s raw type that serves the decoded target ids <paramref name="tokens"/>():
-    /// an id in [1, <paramref name="keyCount"/>] is that key, any other (an id the label has no key for) is key 0.
+    /// A getter of a key vector of <paramref name="itemType"/>'s raw type that serves the decoded target ids <paramref name="tokens"/>()
+    /// as keys of <paramref name="vocabulary"/>, a vocabulary of keys (<see cref="Vocabulary.KeyOf"/>: an id the label has no key for is key 0).
     /// </summary>
-    public static Delegate MakeGetter(KeyDataViewType itemType, int keyCount, Func<int[]> tokens)
+    public static Delegate MakeGetter(KeyDataViewType itemType, Vocabulary vocabulary, Func<int[]> tokens)
     {
         var method = typeof(KeyVectorColumn).GetMethod(nameof(Getter), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
             .MakeGenericMethod(itemType.RawType);
-        return (Delegate)method.Invoke(null, [keyCount, tokens])!;
+        return (Delegate)method.Invoke(null, [vocabulary, tokens])!;
     }
 
-    private static ValueGetter<VBuffer<T>> Getter<T>(int keyCount, Func<int[]> tokens) where T : struct, IBinaryInteger<T> =>
+    private static ValueGetter<VBuffer<T>> Getter<T>(Vocabulary vocabulary, Func<int[]> tokens) where T : struct, IBinaryInteger<T> =>
         (ref VBuffer<T> value) =>
         {
             int[] ids = tokens();
             var editor = VBufferEditor.Create(ref value, ids.Length);
-            for (int i = 0; i < ids.Length; i++) editor.Values[i] = ids[i] >= 1 && ids[i] <= keyCount ? T.CreateTruncating(ids[i]) : T.Zero;
+            for (int i = 0; i < ids.Length; i++) editor.Values[i] = T.CreateTruncating(vocabulary.KeyOf(ids[i]));
             value = editor.Commit();
         };
 }
@@ -87,14 +94,14 @@ internal abstract class KeyVectorReader
     /// <summary>The column's name.</summary>
     public abstract string Name { get; }
 
-    /// <summary>A reader of <paramref name="column"/> (a vector of keys of <paramref name="keyCount"/> values) from a row that has it active.</summary>
-    public static KeyVectorReader Create(DataViewRow row, DataViewSchema.Column column, int keyCount)
+    /// <summary>A reader of <paramref name="column"/>, a vector of keys read as the ids of <paramref name="vocabulary"/> (of keys), from a row that has it active.</summary>
+    public static KeyVectorReader Create(DataViewRow row, DataViewSchema.Column column, Vocabulary vocabulary)
     {
         var type = typeof(KeyVectorReader<>).MakeGenericType(column.Type.GetItemType().RawType);
-        return (KeyVectorReader)Activator.CreateInstance(type, row, column, keyCount)!;
+        return (KeyVectorReader)Activator.CreateInstance(type, row, column, vocabulary)!;
     }
 
-    /// <summary>The current row's ids in [0, K], written into <paramref name="ids"/> (replaced when too small); returns their count.</summary>
+    /// <summary>The current row's ids in [0, K] (<see cref="Vocabulary.IdOfKey"/>), written into <paramref name="ids"/> (replaced when too small); returns their count.</summary>
     public abstract int ReadInto(ref int[] ids);
 
     /// <summary>The current row's ids in [0, K], in a new array.</summary>
@@ -130,7 +137,7 @@ internal abstract class KeyVectorReader
     }
 }
 
-internal sealed class KeyVectorReader<T>(DataViewRow row, DataViewSchema.Column column, int keyCount) : KeyVectorReader where T : struct, IBinaryInteger<T>
+internal sealed class KeyVectorReader<T>(DataViewRow row, DataViewSchema.Column column, Vocabulary vocabulary) : KeyVectorReader where T : struct, IBinaryInteger<T>
 {
     private readonly ValueGetter<VBuffer<T>> _getter = row.GetGetter<VBuffer<T>>(column);
     private VBuffer<T> _buffer;
@@ -147,8 +154,7 @@ internal sealed class KeyVectorReader<T>(DataViewRow row, DataViewSchema.Column 
         var indices = _buffer.GetIndices();
         for (int i = 0; i < keys.Length; i++)
         {
-            ulong key = ulong.CreateTruncating(keys[i]);
-            ids[_buffer.IsDense ? i : indices[i]] = key <= (ulong)keyCount ? (int)key : 0;
+            ids[_buffer.IsDense ? i : indices[i]] = vocabulary.IdOfKey(ulong.CreateTruncating(keys[i]));
         }
         return length;
     }

@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
+using MlNet.Rnn.Core.Data;
 
 namespace MlNet.Rnn.Data;
 
@@ -21,6 +22,7 @@ internal sealed class SequenceColumn
         Name = name;
         FeaturesPerStep = featuresPerStep;
         KeyCount = keyCount;
+        Vocabulary = keyCount > 0 ? Vocabulary.OfKeys(keyCount) : null;
     }
 
     /// <summary>The column's name.</summary>
@@ -35,8 +37,11 @@ internal sealed class SequenceColumn
     /// <summary>Whether the column holds token keys.</summary>
     public bool Tokens => KeyCount > 0;
 
-    /// <summary>V: embedding rows the keys need (key count + 1, row 0 for unknown); 0 for numeric sequences.</summary>
-    public int VocabularySize => Tokens ? KeyCount + 1 : 0;
+    /// <summary>The ids of the keys (<c>Vocabulary.OfKeys(K)</c>); null for a Single vector.</summary>
+    public Vocabulary? Vocabulary { get; }
+
+    /// <summary>V: embedding rows the keys need (<see cref="Vocabulary.SourceCount"/>: row 0 for unknown, then the K keys); 0 for numeric sequences.</summary>
+    public int VocabularySize => Vocabulary?.SourceCount ?? 0;
 
     /// <summary>A Single vector read as steps of <paramref name="featuresPerStep"/>.</summary>
     public static SequenceColumn Numeric(string name, int featuresPerStep) => new(name, featuresPerStep, 0);

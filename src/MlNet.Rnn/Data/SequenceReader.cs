@@ -21,7 +21,7 @@ internal sealed class SequenceReader
     {
         _column = column;
         var schemaColumn = row.Schema[column.Name];
-        if (column.Tokens) _keys = KeyVectorReader.Create(row, schemaColumn, column.KeyCount);
+        if (column.Tokens) _keys = KeyVectorReader.Create(row, schemaColumn, column.Vocabulary!);
         else _numbers = row.GetGetter<VBuffer<float>>(schemaColumn);
     }
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
+using MlNet.Rnn.Core.Data;
 using MlNet.Rnn.Core.LanguageModeling;
 using MlNet.Rnn.Core.Models;
 using MlNet.Rnn.Core.Training;
@@ -60,7 +61,7 @@ public sealed class LanguageModelTrainer : RecurrentEstimator<LanguageModelTrain
         internal override void Validate()
         {
             base.Validate();
-            Check(Enum.IsDefined(Level), nameof(Level), Level, "must be Characters or Tokens");
+            Check(Level is VocabularyLevel.Characters or VocabularyLevel.Tokens, nameof(Level), Level, "must be Characters or Tokens (text is read as characters or words)");
             Check(MinimumTokenCount >= 1, nameof(MinimumTokenCount), MinimumTokenCount, "must be at least 1");
             ToLanguageModelTrainingOptions(seed: 0, hasValidationData: true, logger: null).Validate(hasValidationData: true);
         }

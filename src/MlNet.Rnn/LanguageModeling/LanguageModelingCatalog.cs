@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
+using MlNet.Rnn.Core.Data;
 using MlNet.Rnn.Core.LanguageModeling;
 using MlNet.Rnn.Core.Models;
 

@@ -121,13 +121,9 @@ internal sealed class OutputColumns
                     value = editor.Commit();
                 });
             case Kind.PredictedLabel when Task == RecurrentTask.SequenceTagging:
-                return (ValueGetter<VBuffer<uint>>)((ref VBuffer<uint> value) =>
-                {
-                    int r = row(), T = scorer.Steps(r);
-                    var editor = VBufferEditor.Create(ref value, T);
-                    for (int t = 0; t < T; t++) editor.Values[t] = (uint)ArgMax(scorer.StepOutput(r, t)) + 1;
-                    value = editor.Commit();
-                });
+                // Keys of the label's raw type (Byte, UInt16, UInt32 or UInt64), as the column's type says.
+                return (Delegate)typeof(OutputColumns).GetMethod(nameof(TagKeysGetter), BindingFlags.NonPublic | BindingFlags.Static)!
+                    .MakeGenericMethod(_columns[index].Column.Type.GetItemType().RawType).Invoke(null, [scorer, row])!;
             case Kind.Score:
                 return (ValueGetter<float>)((ref float value) => value = scorer.RawOutput(row())[0]);
             case Kind.Probability:
@@ -197,6 +193,16 @@ internal sealed class OutputColumns
         for (int j = 0; j < logits.Length; j++) sum += probabilities[j] = MathF.Exp(logits[j] - max);
         for (int j = 0; j < logits.Length; j++) probabilities[j] /= sum;
     }
+
+    /// <summary>The tagger's <c>PredictedLabel</c>: per step the likeliest tag index + 1, as a key of raw type <typeparamref name="TKey"/>.</summary>
+    private static ValueGetter<VBuffer<TKey>> TagKeysGetter<TKey>(SequenceModelScorer scorer, Func<int> row) where TKey : struct, System.Numerics.IBinaryInteger<TKey> =>
+        (ref VBuffer<TKey> value) =>
+        {
+            int r = row(), T = scorer.Steps(r);
+            var editor = VBufferEditor.Create(ref value, T);
+            for (int t = 0; t < T; t++) editor.Values[t] = TKey.CreateTruncating(ArgMax(scorer.StepOutput(r, t)) + 1);
+            value = editor.Commit();
+        };
 
     /// <summary>The index of the largest value, the first on ties.</summary>
     public static int ArgMax(ReadOnlySpan<float> values)

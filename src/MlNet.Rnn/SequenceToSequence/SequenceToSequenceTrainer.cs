@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
+using MlNet.Rnn.Core.Data;
 using MlNet.Rnn.Core.Models;
 using MlNet.Rnn.Core.SequenceToSequence;
 using MlNet.Rnn.Core.Training;
@@ -16,7 +17,8 @@ namespace MlNet.Rnn;
 /// <see cref="SequenceToSequenceModel"/> with teacher forcing, softmax cross-entropy over every target step and the end
 /// token, and Luong or Bahdanau attention. The feature column is the source, a vector of keys (the source vocabulary); the
 /// label is the target, a vector of keys of K values (the target vocabulary), given without start and end tokens. Keys are
-/// the model's ids (key 0, missing, is the unknown id 0), and the start and end tokens take ids K + 1 and K + 2. Outputs
+/// the model's ids by <c>Vocabulary.OfKeys</c> (key 0, missing, is the unknown id 0; the start and end tokens take ids
+/// K + 1 and K + 2). Outputs
 /// <c>PredictedLabel</c>, a variable-size key vector of the label's key type with its key values (so <c>MapKeyToValue</c>
 /// turns it back into tokens), decoded greedily or by beam search up to <see cref="Options.MaximumOutputLength"/> tokens.
 /// Create it with <c>mlContext.SequenceToSequence.Trainers.Rnn/Lstm/Gru</c>.
@@ -78,15 +80,12 @@ public sealed class SequenceToSequenceTrainer : RecurrentEstimator<SequenceToSeq
             MaxLength = MaximumOutputLength,
         };
 
-        /// <summary>The core model's shape: ids are keys, start = K + 1, end = K + 2.</summary>
-        internal SequenceToSequenceOptions ToSequenceToSequenceOptions(RecurrentCellType cell, int sourceKeys, int targetKeys, int seed) => new()
+        /// <summary>The core model's shape over the ids of the source and target keys (<see cref="Vocabulary.OfKeys"/>).</summary>
+        internal SequenceToSequenceOptions ToSequenceToSequenceOptions(RecurrentCellType cell, int sourceKeys, int targetKeys, int seed) =>
+            SequenceToSequenceOptions.For(Vocabulary.OfKeys(sourceKeys), Vocabulary.OfKeys(targetKeys)) with
         {
             Cell = cell,
             RnnActivation = RnnActivation,
-            SourceVocabularySize = sourceKeys + 1,
-            TargetVocabularySize = targetKeys + 3,
-            StartId = targetKeys + 1,
-            EndId = targetKeys + 2,
             EmbeddingSize = EmbeddingSize,
             HiddenSize = HiddenSize,
             Layers = NumberOfLayers,
@@ -183,7 +182,7 @@ public sealed class SequenceToSequenceTrainer : RecurrentEstimator<SequenceToSeq
         if (used.Count * 8 > column.KeyCount) return;
         string message = string.Create(CultureInfo.InvariantCulture,
             $"The {role} column '{column.Name}' has a key type of {column.KeyCount} keys but the training data uses only {used.Count}; the model has " +
-            $"{column.KeyCount + (role == "label" ? 3 : 1)} {cost}, which makes it slow. Map the tokens to a compact key type first " +
+            $"{(role == "label" ? column.Vocabulary.Count : column.Vocabulary.SourceCount)} {cost}, which makes it slow. Map the tokens to a compact key type first " +
             $"(e.g. MapKeyToValue then MapValueToKey, or TokenizeIntoCharactersAsKeys replaced by a character split and MapValueToKey).");
         run.Warn(message);
     }

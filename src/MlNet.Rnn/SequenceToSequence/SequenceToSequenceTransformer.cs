@@ -5,6 +5,7 @@ using Microsoft.ML.Data.IO;
 using Microsoft.ML.Runtime;
 using MlNet.Rnn.Data;
 using MlNet.Rnn;
+using MlNet.Rnn.Core.Data;
 using MlNet.Rnn.Core.SequenceToSequence;
 using MlNet.Rnn.Core.Training;
 using MlNet.Rnn.Scoring;
@@ -42,8 +43,9 @@ public sealed class SequenceToSequenceTransformer : ITransformer, ICanSaveModel,
         FeatureColumnType = featureColumnType;
         Label = label;
         TargetKeyCount = KeyVectorColumn.KeyCountOf(label.Type) ?? throw _host.Except($"The label column '{label.Name}' is not a key vector.");
-        if (model.Options.SourceVocabularySize != source.VocabularySize || model.Options.TargetVocabularySize != TargetKeyCount + 3
-            || model.Options.StartId != TargetKeyCount + 1 || model.Options.EndId != TargetKeyCount + 2)
+        TargetVocabulary = Vocabulary.OfKeys(TargetKeyCount);
+        var ids = SequenceToSequenceOptions.For(source.Vocabulary, TargetVocabulary);
+        if (model.Options != model.Options with { SourceVocabularySize = ids.SourceVocabularySize, TargetVocabularySize = ids.TargetVocabularySize, StartId = ids.StartId, EndId = ids.EndId })
             throw _host.Except("The sequence-to-sequence model does not match its columns' key counts.");
         OutputColumnName = outputColumnName;
         Decoding = decoding;
@@ -90,6 +92,9 @@ public sealed class SequenceToSequenceTransformer : ITransformer, ICanSaveModel,
     internal DataViewSchema.Column Label { get; }
 
     internal int TargetKeyCount { get; }
+
+    /// <summary>The ids of the label's keys (<c>Vocabulary.OfKeys(K)</c>): what the model decodes, mapped back to keys.</summary>
+    internal Vocabulary TargetVocabulary { get; }
 
     internal int ScoringBatchSize { get; }
 

@@ -32,7 +32,7 @@ internal sealed class TranslationScorer(SequenceToSequenceTransformer transforme
     public void Score() => _translations = _workspace.Translate(_staged, transformer.Decoding);
 
     public Delegate Getter(int output, Func<int> row) =>
-        KeyVectorColumn.MakeGetter((KeyDataViewType)transformer.OutputType.ItemType, transformer.TargetKeyCount, () => Translation(row()).Tokens);
+        KeyVectorColumn.MakeGetter((KeyDataViewType)transformer.OutputType.ItemType, transformer.TargetVocabulary, () => Translation(row()).Tokens);
 
     /// <summary>The translation of scored row <paramref name="row"/> (read after <paramref name="row"/> is known: finding it may score the batch).</summary>
     private Translation Translation(int row) => _translations[row];

@@ -49,7 +49,7 @@ internal sealed class TagColumn(DataViewSchema.Column column, int tagCount)
     }
 
     /// <summary>A reader of this column's tags from a row that has it active.</summary>
-    public Reader CreateReader(DataViewRow row) => new(this, KeyVectorReader.Create(row, row.Schema[Column.Name], TagCount));
+    public Reader CreateReader(DataViewRow row) => new(this, KeyVectorReader.Create(row, row.Schema[Column.Name], Core.Data.Vocabulary.OfKeys(TagCount)));
 
     /// <summary>The training target of a row: its tags as floats, one per step; a row with a missing tag is skipped.</summary>
     public TargetReader CreateTargetReader(DataViewRow row) => new TagTarget(CreateReader(row));

@@ -1,3 +1,4 @@
+using MlNet.Rnn.Core.Data;
 using MlNet.Rnn.Core.LanguageModeling;
 using MlNet.Rnn.Core.Models;
 using MlNet.Rnn.Core.Tests.Reference;
@@ -42,7 +43,7 @@ public sealed class LanguageModelReferenceTests
                 if (pair >= pairs) continue;
                 inputs[row] = sequence[pair];
                 targets[row] = sequence[pair + 1];
-                weights[row] = sequence[pair + 1] == Vocabulary.StartId ? 0 : 1;
+                weights[row] = sequence[pair + 1] == s_vocabulary.StartId ? 0 : 1;
             }
         return (inputs, targets, weights, count, length);
     }
@@ -88,7 +89,7 @@ public sealed class LanguageModelReferenceTests
 
         // start d1 end start d2 end: 13 pairs in 3 streams of 5 (the last has 3), read in chunks of 3 and 2 steps. The second
         // chunk holds the pair whose target is the second start id and the two steps past the last stream's end (weight 0).
-        int[] sequence = [Vocabulary.StartId, .. documents[0], Vocabulary.EndId, Vocabulary.StartId, .. documents[1], Vocabulary.EndId];
+        int[] sequence = [s_vocabulary.StartId, .. documents[0], s_vocabulary.EndId, s_vocabulary.StartId, .. documents[1], s_vocabulary.EndId];
         var (inputs, targets, weights, B, length) = StreamLayout(sequence, streams);
         Assert.Equal((3, 5), (B, length));
         var expected = reference.Parameters.Keys.ToDictionary(name => name, name => new double[reference.Parameters[name].Length]);
@@ -177,7 +178,7 @@ public sealed class LanguageModelReferenceTests
 
         var metrics = model.Evaluate(text, scoreEnd: true, streams: 2);
 
-        var (inputs, targets, weights, B, length) = StreamLayout([Vocabulary.StartId, .. text, Vocabulary.EndId], 2);
+        var (inputs, targets, weights, B, length) = StreamLayout([s_vocabulary.StartId, .. text, s_vocabulary.EndId], 2);
         double[] z = reference.Forward(inputs, null, length, B, [.. Enumerable.Repeat(length, B)]).Output;
         var (negativeLogLikelihood, count) = CrossEntropy(z, targets, weights);
         Assert.Equal(8, count);

@@ -1,3 +1,4 @@
+using MlNet.Rnn.Core.Data;
 using MlNet.Rnn.Core.LanguageModeling;
 using MlNet.Rnn.Core.Models;
 using MlNet.Rnn.Core.Tests.Trainer;
@@ -104,6 +105,30 @@ public sealed class LanguageModelTests
         string text = model.Generate("", maxLength: 200, temperature: 1f, topK: 2, seed: 3);
         Assert.NotEmpty(text);
         Assert.All(text, c => Assert.Contains(c, "ab"));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Generation_NeverDrawsTheUnknownOrStartId_EvenWhenTheHeadFavoursThem(bool keys)
+    {
+        // Characters: unknown 0, start 1, end 2. Keys 1 … 4: unknown 0, start 5, end 6. The head makes unknown and start by far
+        // the likeliest ids and end impossible, so only the rule keeps them out and every generation runs to its length.
+        var vocabulary = keys ? Vocabulary.OfKeys(4) : Vocabulary.FromCharacters("abcd");
+        var model = new LanguageModel(vocabulary, LanguageModel.DefaultOptions(vocabulary) with { EmbeddingSize = 4, HiddenSize = 6, Seed = 3 });
+        var parameters = model.Model.Parameters;
+        Span<float> bias = parameters.ValuesOf(parameters["head.bias"]);
+        bias[Vocabulary.UnknownId] += 30;
+        bias[vocabulary.StartId] += 30;
+        bias[vocabulary.EndId] -= 30;
+        foreach (var (temperature, topK) in new[] { (0f, 0), (1f, 0), (1f, 2), (2f, 3) })
+        {
+            int[] generated = model.Generate([], 40, temperature, topK, seed: 7);
+            Assert.Equal(40, generated.Length);
+            Assert.DoesNotContain(Vocabulary.UnknownId, generated);
+            Assert.DoesNotContain(vocabulary.StartId, generated);
+            Assert.All(generated, id => Assert.InRange(id, 1, vocabulary.Count - 1));
+        }
     }
 
     [Fact]

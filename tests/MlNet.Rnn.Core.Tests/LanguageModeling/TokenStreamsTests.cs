@@ -1,8 +1,13 @@
+using MlNet.Rnn.Core.Data;
 using MlNet.Rnn.Core.LanguageModeling;
 
 namespace MlNet.Rnn.Core.Tests.LanguageModeling;
 
-/// <summary>The streams cover every next-token pair exactly once, in order within a stream, whatever B and the offset.</summary>
+/// <summary>
+/// The streams cover every next-token pair exactly once, in order within a stream, whatever B and the offset; documents are
+/// laid out between the vocabulary's start and end ids (1 and 2 for tokens, K + 1 and K + 2 for keys), and a pair whose
+/// target is the start id weighs nothing.
+/// </summary>
 public sealed class TokenStreamsTests
 {
     [Theory]
@@ -14,7 +19,7 @@ public sealed class TokenStreamsTests
     public void EveryPairIsReadOnce_AndStreamsAreContiguous(int length, int first, int streams)
     {
         int[] sequence = Enumerable.Range(10, length).ToArray();
-        var reader = new TokenStreams(sequence, first, streams);
+        var reader = new TokenStreams(sequence, first, streams, startId: 1);
         Assert.True(reader.Streams <= streams);
         Assert.Equal(length - 1 - first, reader.Pairs);
         int B = reader.Streams, L = reader.StreamLength;
@@ -37,9 +42,21 @@ public sealed class TokenStreamsTests
     [Fact]
     public void TargetsThatAreTheStartToken_WeighNothing()
     {
-        int[] sequence = TokenSequence.FromDocuments([[3, 4], [5]], 6, "training");
+        var characters = new Vocabulary(["a", "b", "c"], VocabularyLevel.Characters);
+        int[] sequence = TokenSequence.FromDocuments([[3, 4], [5]], characters, "training");
         Assert.Equal([1, 3, 4, 2, 1, 5, 2], sequence);
-        var reader = new TokenStreams(sequence, 0, 1);
+        AssertStartTargetsWeighNothing(sequence, characters.StartId);
+
+        // Keys 1 … 3 keep their ids; start and end come after them.
+        var keys = Vocabulary.OfKeys(3);
+        sequence = TokenSequence.FromDocuments([[3, 1], [2]], keys, "training");
+        Assert.Equal([4, 3, 1, 5, 4, 2, 5], sequence);
+        AssertStartTargetsWeighNothing(sequence, keys.StartId);
+    }
+
+    private static void AssertStartTargetsWeighNothing(int[] sequence, int startId)
+    {
+        var reader = new TokenStreams(sequence, 0, 1, startId);
         var inputs = new int[6];
         var targets = new int[6];
         var weights = new float[6];

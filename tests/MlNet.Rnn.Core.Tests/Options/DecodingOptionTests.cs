@@ -8,13 +8,13 @@ namespace MlNet.Rnn.Core.Tests.Options;
 /// translation with <see cref="SequenceToSequenceModel.Score"/>: a beam wide enough to keep every hypothesis with
 /// LengthNormalization α = 0 finds the likeliest translation, which greedy decoding (BeamWidth 1) misses; α = 1 ranks by
 /// log-probability per emitted token and picks a different one; MaxLength cuts every translation at that many tokens.
-/// The model is untrained but peaked (output weights scaled up), with the start token made impossible so that every
-/// candidate is a valid target.
+/// The model is untrained but peaked (output weights scaled up). The candidates are the targets decoding may emit: every
+/// token but the unknown id 0 and the start id, which decoding never emits, though the model gives them probability.
 /// </summary>
 public sealed class DecodingOptionTests
 {
-    private const int StartId = 1, EndId = 2, V = 5, Wide = 1000;
-    private static readonly int[] s_tokens = [0, 3, 4];
+    private const int EndId = 2, V = 5, Wide = 1000;
+    private static readonly int[] s_tokens = [3, 4];
 
     private static SequenceToSequenceModel PeakedModel(float endBias = 0)
     {
@@ -26,7 +26,6 @@ public sealed class DecodingOptionTests
         var parameters = model.DecoderParameters;
         foreach (ref float w in parameters.ValuesOf(parameters["output.weight"])) w *= 4;
         var bias = parameters.ValuesOf(parameters["output.bias"]);
-        bias[StartId] = -50;
         bias[EndId] += endBias;
         return model;
     }

@@ -174,7 +174,7 @@ public static class LegacyModelFileCases
             // A sum of log-probabilities dilutes a small change of one logit; the logits at every step of start + text do not.
             LegacyOutput.Floats("logits", SequenceModelOutputs(model.Model, new SequenceInputs
             {
-                Tokens = [.. inputs.Texts.Select(text => (int[])[Vocabulary.StartId, .. model.Vocabulary.Encode(text)])],
+                Tokens = [.. inputs.Texts.Select(text => (int[])[model.Vocabulary.StartId, .. model.Vocabulary.Encode(text)])],
             })),
         ]);
 

@@ -112,8 +112,9 @@ internal sealed class SequenceToSequenceReference
     }
 
     /// <summary>
-    /// Greedy decoding: from start, feed back the most likely token (over the whole target vocabulary) until end or
-    /// <paramref name="maxLength"/> tokens (end included); tokens exclude end; log P sums the chosen tokens' log-probabilities.
+    /// Greedy decoding: from start, feed back the most likely token that may be emitted (every target id but the unknown id 0
+    /// and the start id; the first of equal maxima) until end or <paramref name="maxLength"/> tokens (end included); tokens
+    /// exclude end; log P sums the chosen tokens' log-probabilities (over the whole target vocabulary).
     /// </summary>
     public (int[] Tokens, double LogProbability, bool Ended) Greedy(int[] source, int maxLength)
     {
@@ -124,9 +125,9 @@ internal sealed class SequenceToSequenceReference
         for (int step = 0; step < maxLength; step++)
         {
             double[] logProbabilities = Softmax.Log(Step(state, previous));
-            int best = 0;
-            for (int k = 1; k < logProbabilities.Length; k++)
-                if (logProbabilities[k] > logProbabilities[best]) best = k;
+            int best = -1;
+            for (int k = 0; k < logProbabilities.Length; k++)
+                if (k != 0 && k != Options.StartId && (best < 0 || logProbabilities[k] > logProbabilities[best])) best = k;
             logProbability += logProbabilities[best];
             if (best == Options.EndId) return (tokens.ToArray(), logProbability, true);
             tokens.Add(best);

@@ -1,3 +1,4 @@
+using MlNet.Rnn.Core.Data;
 using MlNet.Rnn.Core.Models;
 using MlNet.Rnn.Core.SequenceToSequence;
 using MlNet.Rnn.Core.Tests.Reference;
@@ -12,7 +13,7 @@ namespace MlNet.Rnn.Core.Tests.SequenceToSequence;
 /// <c>Backward</c> matches central differences of the reference's loss for every trainable scalar, over every cell and
 /// attention with one or two layers and one or two encoder directions; batched greedy decoding emits the reference's
 /// step-by-step argmax tokens with its log-probability, and beam search's hypotheses carry the log-probability the
-/// reference gives them.
+/// reference gives them. Decoding never emits the unknown id or the start id, even where the model finds them likeliest.
 /// </summary>
 public sealed class SequenceToSequenceReferenceTests
 {
@@ -120,6 +121,55 @@ public sealed class SequenceToSequenceReferenceTests
         }
     }
 
+    [Theory]
+    [InlineData(RecurrentCellType.Gru, AttentionKind.Luong, false)]
+    [InlineData(RecurrentCellType.Lstm, AttentionKind.Bahdanau, true)]
+    public void DecodingNeverEmitsTheUnknownOrStartId_EvenWhenTheModelFavoursThem(RecurrentCellType cell, AttentionKind attention, bool keyIds)
+    {
+        // Token ids (start 1, end 2), or the ids of 4 ML.NET keys (start 5, end 6): V_t = 7 either way.
+        var (startId, endId) = keyIds ? (Vocabulary.OfKeys(4).StartId, Vocabulary.OfKeys(4).EndId) : (1, 2);
+        var model = CreateModel(cell, attention, 1, bidirectional: true, startId, endId);
+        // |W_o h| ≤ 2·H = 6 and |b_o| ≤ 2, so +20 makes unknown or start the likeliest id of every step.
+        var parameters = model.DecoderParameters;
+        Span<float> bias = parameters.ValuesOf(parameters["output.bias"]);
+        bias[Vocabulary.UnknownId] += 20;
+        bias[startId] += 20;
+        var reference = SequenceToSequenceReference.Of(model);
+        string name = $"{cell} {attention}, start {startId}";
+        int[][] sources = [[1, 2, 3], [4], [5, 1, 2, 2, 3], [0, 5], [3, 3, 1, 4]];
+        foreach (int[] source in sources)
+        {
+            double[] first = reference.Logits(source, [])[0];
+            Assert.True(first.Max() == first[0] || first.Max() == first[startId], $"{name}: unknown or start must be the likeliest first id.");
+        }
+
+        var options = new DecodingOptions { MaxLength = 6 };
+        var greedy = model.Translate(sources, options);
+        int emitted = 0;
+        for (int row = 0; row < sources.Length; row++)
+        {
+            var (tokens, logProbability, ended) = reference.Greedy(sources[row], options.MaxLength);
+            Assert.True(tokens.SequenceEqual(greedy[row].Tokens),
+                $"{name}, source {row}: greedy decoding gave [{string.Join(", ", greedy[row].Tokens)}], the reference [{string.Join(", ", tokens)}].");
+            Assert.Equal(ended, greedy[row].Ended);
+            Tolerance.AssertClose([logProbability], [(float)greedy[row].LogProbability], 1e-5, 1e-6, $"{name}, source {row}: log P");
+            emitted += tokens.Length;
+        }
+        Assert.True(emitted >= sources.Length, $"{name}: only {emitted} tokens decoded in all; the test needs longer outputs.");
+
+        foreach (int width in new[] { 2, 7 })
+            foreach (var (source, translation) in sources.Zip(model.Translate(sources, options with { BeamWidth = width, LengthNormalization = 0 })))
+            {
+                Assert.DoesNotContain(Vocabulary.UnknownId, translation.Tokens);
+                Assert.DoesNotContain(startId, translation.Tokens);
+                double[][] logits = reference.Logits(source, translation.Tokens);
+                double expected = 0;
+                for (int t = 0; t < logits.Length - (translation.Ended ? 0 : 1); t++)
+                    expected += SequenceToSequenceReference.LogSoftmax(logits[t])[t < translation.Tokens.Length ? translation.Tokens[t] : endId];
+                Tolerance.AssertClose([expected], [(float)translation.LogProbability], 1e-5, 1e-6, $"{name}: beam {width} log P of [{string.Join(", ", translation.Tokens)}]");
+            }
+    }
+
     /// <summary>
     /// A tiny model whose parameters are redrawn from U(−2, 2): far wider than the default initialisation, so memories differ
     /// from step to step, attention weights are far from uniform and every gradient path (attention scores, keys, query,
@@ -127,12 +177,13 @@ public sealed class SequenceToSequenceReferenceTests
     /// moved the deep bidirectional LSTM's gradients by less than the tolerance; with U(−2, 2) by 10–50 times it, while the
     /// correct gradients stay within 3% of it.)
     /// </summary>
-    private static SequenceToSequenceModel CreateModel(RecurrentCellType cell, AttentionKind attention, int layers, bool bidirectional)
+    private static SequenceToSequenceModel CreateModel(RecurrentCellType cell, AttentionKind attention, int layers, bool bidirectional,
+        int startId = 1, int endId = 2)
     {
         var model = new SequenceToSequenceModel(new SequenceToSequenceOptions
         {
             Cell = cell, Attention = attention, Layers = layers, Bidirectional = bidirectional, SourceVocabularySize = 6, TargetVocabularySize = 7,
-            EmbeddingSize = 2, HiddenSize = 3, Seed = 3, MaxDegreeOfParallelism = 1,
+            StartId = startId, EndId = endId, EmbeddingSize = 2, HiddenSize = 3, Seed = 3, MaxDegreeOfParallelism = 1,
         });
         var random = new Random(5);
         foreach (var set in new[] { model.EncoderParameters, model.DecoderParameters })

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlNet.Rnn.Core.Cells;
+using MlNet.Rnn.Core.Data;
 using MlNet.Rnn.Core.LanguageModeling;
 using MlNet.Rnn.Core.Models;
 using MlNet.Rnn.Core.Training;

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Time.Testing;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlNet.Rnn.Core.Forecasting;
+using MlNet.Rnn.Core.Data;
 using MlNet.Rnn.Core.LanguageModeling;
 using MlNet.Rnn.Core.Models;
 using MlNet.Rnn.Core.SequenceToSequence;
