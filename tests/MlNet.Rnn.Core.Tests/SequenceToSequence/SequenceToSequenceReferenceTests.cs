@@ -165,7 +165,7 @@ public sealed class SequenceToSequenceReferenceTests
                 double[][] logits = reference.Logits(source, translation.Tokens);
                 double expected = 0;
                 for (int t = 0; t < logits.Length - (translation.Ended ? 0 : 1); t++)
-                    expected += SequenceToSequenceReference.LogSoftmax(logits[t])[t < translation.Tokens.Length ? translation.Tokens[t] : endId];
+                    expected += Softmax.Log(logits[t])[t < translation.Tokens.Length ? translation.Tokens[t] : endId];
                 Tolerance.AssertClose([expected], [(float)translation.LogProbability], 1e-5, 1e-6, $"{name}: beam {width} log P of [{string.Join(", ", translation.Tokens)}]");
             }
     }
