@@ -1,5 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using MlNet.Rnn.Core.Persistence;
 
 namespace MlNet.Rnn.Core.Models;
@@ -10,38 +8,12 @@ namespace MlNet.Rnn.Core.Models;
 /// </summary>
 public static class SequenceModelFile
 {
-    private static readonly JsonSerializerOptions s_json = new()
-    {
-        WriteIndented = false,
-        Converters = { new JsonStringEnumConverter() },
-    };
-
     /// <summary>The options as the JSON stored in a model file.</summary>
-    public static string ToJson(SequenceModelOptions options) => JsonSerializer.Serialize(options, s_json);
+    public static string ToJson(SequenceModelOptions options) => ModelFile.OptionsToJson(options);
 
     /// <summary>Options from the JSON of a model file; validated.</summary>
-    public static SequenceModelOptions FromJson(string json, string? source = null)
-    {
-        SequenceModelOptions? options;
-        try
-        {
-            options = JsonSerializer.Deserialize<SequenceModelOptions>(json, s_json);
-        }
-        catch (JsonException exception)
-        {
-            throw new InvalidDataException($"{source ?? "The model file"}: the configuration is not valid JSON for SequenceModelOptions ({exception.Message}).", exception);
-        }
-        if (options is null) throw new InvalidDataException($"{source ?? "The model file"}: the configuration is empty.");
-        try
-        {
-            options.Validate();
-        }
-        catch (ArgumentException exception)
-        {
-            throw new InvalidDataException($"{source ?? "The model file"}: the configuration is invalid: {exception.Message}", exception);
-        }
-        return options;
-    }
+    public static SequenceModelOptions FromJson(string json, string? source = null) =>
+        ModelFile.OptionsFromJson<SequenceModelOptions>(json, source, options => options.Validate());
 
     /// <summary>Writes the model's options and every parameter to <paramref name="path"/> (atomically).</summary>
     public static void Save(SequenceModel model, string path)

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using MlNet.Rnn.Core.Parameters;
 
 namespace MlNet.Rnn.Core.Persistence;
@@ -191,6 +192,40 @@ public static class ModelFile
         var contents = Read(path);
         LoadInto(parameters, contents, requireAll, ignorePrefixes);
         return contents;
+    }
+
+    private static readonly JsonSerializerOptions s_options = new() { Converters = { new JsonStringEnumConverter() } };
+
+    /// <summary>A model's options as the JSON stored in its file's <c>configuration</c> (enums by name).</summary>
+    internal static string OptionsToJson<TOptions>(TOptions options) => JsonSerializer.Serialize(options, s_options);
+
+    /// <summary>
+    /// A model's options read back from what <see cref="OptionsToJson"/> wrote, then checked by <paramref name="validate"/>
+    /// (the options' own <c>Validate</c>). Anything wrong is an <see cref="InvalidDataException"/> naming <paramref name="source"/>.
+    /// </summary>
+    internal static TOptions OptionsFromJson<TOptions>(string json, string? source, Action<TOptions> validate) where TOptions : class
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        string where = source ?? "The model file";
+        TOptions? options;
+        try
+        {
+            options = JsonSerializer.Deserialize<TOptions>(json, s_options);
+        }
+        catch (JsonException exception)
+        {
+            throw new InvalidDataException($"{where}: the configuration is not valid JSON for {typeof(TOptions).Name} ({exception.Message}).", exception);
+        }
+        if (options is null) throw new InvalidDataException($"{where}: the configuration is empty.");
+        try
+        {
+            validate(options);
+        }
+        catch (ArgumentException exception)
+        {
+            throw new InvalidDataException($"{where}: the configuration is invalid: {exception.Message}", exception);
+        }
+        return options;
     }
 
     /// <summary>A shape as PyTorch prints it: <c>[16, 4]</c>.</summary>

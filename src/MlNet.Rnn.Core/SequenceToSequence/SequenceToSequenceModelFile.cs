@@ -1,5 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using MlNet.Rnn.Core.Parameters;
 using MlNet.Rnn.Core.Persistence;
 
@@ -24,34 +22,12 @@ public static class SequenceToSequenceModelFile
 
     private const string Kind = "sequence_to_sequence";
 
-    private static readonly JsonSerializerOptions s_json = new() { Converters = { new JsonStringEnumConverter() } };
-
     /// <summary>The options as the JSON stored in a model file.</summary>
-    public static string ToJson(SequenceToSequenceOptions options) => JsonSerializer.Serialize(options, s_json);
+    public static string ToJson(SequenceToSequenceOptions options) => ModelFile.OptionsToJson(options);
 
     /// <summary>Options from the JSON of a model file; validated.</summary>
-    public static SequenceToSequenceOptions FromJson(string json, string? source = null)
-    {
-        SequenceToSequenceOptions? options;
-        try
-        {
-            options = JsonSerializer.Deserialize<SequenceToSequenceOptions>(json, s_json);
-        }
-        catch (JsonException exception)
-        {
-            throw new InvalidDataException($"{source ?? "The model file"}: the configuration is not valid JSON for SequenceToSequenceOptions ({exception.Message}).", exception);
-        }
-        if (options is null) throw new InvalidDataException($"{source ?? "The model file"}: the configuration is empty.");
-        try
-        {
-            options.Validate();
-        }
-        catch (ArgumentException exception)
-        {
-            throw new InvalidDataException($"{source ?? "The model file"}: the configuration is invalid: {exception.Message}", exception);
-        }
-        return options;
-    }
+    public static SequenceToSequenceOptions FromJson(string json, string? source = null) =>
+        ModelFile.OptionsFromJson<SequenceToSequenceOptions>(json, source, options => options.Validate());
 
     /// <summary>Writes the model's options and every parameter to <paramref name="path"/> (atomically).</summary>
     public static void Save(SequenceToSequenceModel model, string path)
