@@ -29,8 +29,11 @@ public abstract class RecurrentTrainerOptions : RecurrentTrainerOptionsBase
     public bool LearnedInitialState { get; set; }
 
     /// <summary>
-    /// When set, the transformer also outputs this column: the top layer's final hidden state <c>[D·H]</c> of each row (both
-    /// directions concatenated), a fixed-size Single vector that another ML.NET trainer can take as features.
+    /// When set, the transformer also outputs this column: the features the task's head reads, from the top layer (both
+    /// directions concatenated, D·H values per step). Binary and multiclass classification and regression: each row's final
+    /// hidden state (the forward direction's last step, the reverse direction's first), a fixed-size Single vector of D·H that
+    /// another ML.NET trainer can take as features. Sequence tagging: the output at every step, a variable-size Single vector of
+    /// T·D·H for a row of T steps, step t's D·H values at <c>[t·D·H, (t+1)·D·H)</c>.
     /// </summary>
     public string? HiddenStateColumnName { get; set; }
 

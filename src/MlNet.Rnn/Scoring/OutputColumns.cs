@@ -11,7 +11,9 @@ namespace MlNet.Rnn.Scoring;
 /// <c>PredictedLabel</c> (Boolean); multiclass <c>Score</c> (softmax, slot names = the label's key names) and
 /// <c>PredictedLabel</c> (the label's key type with its key values, so <c>MapKeyToValue</c> works); regression
 /// <c>Score</c>; sequence tagging per-step <c>Score</c> (softmax, T·C step-major) and <c>PredictedLabel</c> (a key vector of T);
-/// and optionally the final hidden state. Also computes each column's value from the network's raw output.
+/// and optionally the hidden-state column, the features the head reads: the final state <c>[D·H]</c> (classification,
+/// regression), or every step's top-layer output, T·D·H step-major in a variable-size vector (tagging). Also computes each
+/// column's value from the network's raw output.
 /// </summary>
 internal sealed class OutputColumns
 {
@@ -23,7 +25,7 @@ internal sealed class OutputColumns
     /// <param name="task">The task.</param>
     /// <param name="label">The training label column (multiclass: its key type and key values name the classes); else null.</param>
     /// <param name="classCount">C for multiclass.</param>
-    /// <param name="hiddenStateColumnName">The hidden-state column, or null for none.</param>
+    /// <param name="hiddenStateColumnName">The hidden-state column (the features the head reads), or null for none.</param>
     /// <param name="hiddenStateSize">D·H.</param>
     public OutputColumns(RecurrentTask task, DataViewSchema.Column? label, int classCount, string? hiddenStateColumnName, int hiddenStateSize)
     {
@@ -72,8 +74,13 @@ internal sealed class OutputColumns
                 break;
         }
         if (hiddenStateColumnName is not null)
-            columns.Add((Kind.HiddenState, new(hiddenStateColumnName, new VectorDataViewType(NumberDataViewType.Single, hiddenStateSize),
-                new DataViewSchema.Annotations.Builder().ToAnnotations())));
+        {
+            // The features the head reads: one [D·H] per row, or one per step for the tagger (as many steps as the row's input).
+            var hiddenType = task == RecurrentTask.SequenceTagging
+                ? new VectorDataViewType(NumberDataViewType.Single)
+                : new VectorDataViewType(NumberDataViewType.Single, hiddenStateSize);
+            columns.Add((Kind.HiddenState, new(hiddenStateColumnName, hiddenType, new DataViewSchema.Annotations.Builder().ToAnnotations())));
+        }
         _columns = [.. columns];
     }
 
@@ -96,8 +103,8 @@ internal sealed class OutputColumns
     public DataViewSchema.DetachedColumn[] Columns => [.. _columns.Select(column => column.Column)];
 
     /// <summary>
-    /// A getter of added column <paramref name="index"/> for the row the scorer holds at <paramref name="row"/>(); the scorer
-    /// must have scored with the hidden state when that column is read.
+    /// A getter of added column <paramref name="index"/> for the row the scorer holds at <paramref name="row"/>(); it writes into
+    /// the value's own buffer, which ML.NET reuses from row to row.
     /// </summary>
     public Delegate MakeGetter(int index, SequenceModelScorer scorer, Func<int> row)
     {
@@ -132,6 +139,16 @@ internal sealed class OutputColumns
                 return (ValueGetter<uint>)((ref uint value) => value = (uint)ArgMax(scorer.RawOutput(row())) + 1);
             case Kind.PredictedLabel:
                 return (ValueGetter<bool>)((ref bool value) => value = scorer.RawOutput(row())[0] > 0);
+            case Kind.HiddenState when Task == RecurrentTask.SequenceTagging:
+                // The row's own steps, step t's D·H values at [t·D·H, (t+1)·D·H): none of the batch's padding.
+                int stepWidth = HiddenStateSize;
+                return (ValueGetter<VBuffer<float>>)((ref VBuffer<float> value) =>
+                {
+                    int r = row(), T = scorer.Steps(r);
+                    var editor = VBufferEditor.Create(ref value, T * stepWidth);
+                    for (int t = 0; t < T; t++) scorer.StepHiddenState(r, t).CopyTo(editor.Values.Slice(t * stepWidth, stepWidth));
+                    value = editor.Commit();
+                });
             default:
                 int width = HiddenStateSize;
                 return (ValueGetter<VBuffer<float>>)((ref VBuffer<float> value) =>
@@ -177,7 +194,8 @@ internal sealed class OutputColumns
                 break;
         }
         if (hiddenStateColumnName is not null)
-            columns.Add(new(hiddenStateColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false));
+            columns.Add(new(hiddenStateColumnName, task == RecurrentTask.SequenceTagging ? SchemaShape.Column.VectorKind.VariableVector : SchemaShape.Column.VectorKind.Vector,
+                NumberDataViewType.Single, false));
         return [.. columns];
     }
 

@@ -17,7 +17,8 @@ namespace MlNet.Rnn;
 /// <summary>
 /// A trained recurrent model in a pipeline: reads the feature column as sequences and adds the task's columns, as
 /// ML.NET's own prediction transformers do (binary <c>Score</c>, <c>Probability</c>, <c>PredictedLabel</c>; multiclass
-/// <c>Score</c>, <c>PredictedLabel</c>; regression <c>Score</c>), plus the final hidden state when asked.
+/// <c>Score</c>, <c>PredictedLabel</c>; regression <c>Score</c>; tagging per-step <c>Score</c> and <c>PredictedLabel</c>), plus the
+/// features the head reads when asked (the final hidden state, or every step's for the tagger).
 /// <see cref="Transform"/> is lazy and scores rows in batches (one forward pass per batch, per cursor);
 /// <see cref="GetRowToRowMapper"/> serves <c>PredictionEngine</c> one row at a time. Saved and loaded by
 /// <c>mlContext.Model.Save/Load</c>, the network inside as the core's model file.
@@ -56,7 +57,10 @@ public sealed class RecurrentPredictionTransformer : ISingleFeaturePredictionTra
     /// <summary>The feature column's type in the training data.</summary>
     public DataViewType FeatureColumnType { get; }
 
-    /// <summary>The column of final hidden states, or null when the model does not output them.</summary>
+    /// <summary>
+    /// The column of the features the head reads, or null when the model does not output them: the final hidden state <c>[D·H]</c>,
+    /// or for the tagger every step's top-layer output, <c>[T·D·H]</c> step-major (see <see cref="RecurrentTrainerOptions.HiddenStateColumnName"/>).
+    /// </summary>
     public string? HiddenStateColumnName { get; }
 
     /// <summary>Always true: <c>PredictionEngine</c> can use this transformer.</summary>
@@ -83,7 +87,7 @@ public sealed class RecurrentPredictionTransformer : ISingleFeaturePredictionTra
     IEnumerable<DataViewSchema.Column> IBatchScoringTask.Dependencies(DataViewSchema inputSchema) => [inputSchema[FeatureColumnName]];
 
     IBatchScorer IBatchScoringTask.CreateScorer(DataViewRow input, bool[] outputs, int maxDegreeOfParallelism) =>
-        new SequenceModelScorer(this, input, outputs, maxDegreeOfParallelism);
+        new SequenceModelScorer(this, input, maxDegreeOfParallelism);
 
     /// <summary>The input schema followed by this model's columns; throws when the feature column is missing or of the wrong type.</summary>
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)

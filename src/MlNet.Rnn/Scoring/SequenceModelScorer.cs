@@ -9,8 +9,10 @@ namespace MlNet.Rnn.Scoring;
 /// The scorer of <see cref="RecurrentPredictionTransformer"/> (classification, regression, tagging) for one cursor or prediction
 /// engine: each row's sequence is staged in a <see cref="SequenceDataset"/>, the staged rows are filled into one padded
 /// <see cref="SequenceBatch"/> and run through the shared model in this scorer's <see cref="SequenceModelWorkspace"/>, giving the
-/// raw outputs <c>[B, O]</c> (or <c>[T, B, O]</c> per step) and, when asked, the final hidden states <c>[B, D·H]</c>. Buffers grow
-/// to the largest batch and are reused; the model is never copied.
+/// raw outputs <c>[B, O]</c> (or <c>[T, B, O]</c> per step). The features the head read (<see cref="SequenceModelWorkspace.ReadoutFeatures"/>:
+/// final states <c>[B, D·H]</c>, or every step's <c>[T, B, D·H]</c> time-major and padded) are read in place from the workspace until
+/// the next batch, each row's own steps picked out of the padded layout. Buffers grow to the largest batch and are reused; the model
+/// is never copied.
 /// </summary>
 internal sealed class SequenceModelScorer : IBatchScorer
 {
@@ -23,19 +25,18 @@ internal sealed class SequenceModelScorer : IBatchScorer
     private readonly SequenceModelWorkspace _workspace;
     private readonly SequenceDataset _staged;
     private readonly SequenceBatch _batch = new();
-    private readonly bool _tokens, _hiddenState;
+    private readonly bool _tokens;
     private readonly int _outputSize, _hiddenStateSize;
-    private float[] _raw = [], _hidden = [];
+    private float[] _raw = [];
     private int[] _indices = [];
 
-    public SequenceModelScorer(RecurrentPredictionTransformer transformer, DataViewRow input, bool[] outputs, int maxDegreeOfParallelism)
+    public SequenceModelScorer(RecurrentPredictionTransformer transformer, DataViewRow input, int maxDegreeOfParallelism)
     {
         _outputs = transformer.Outputs;
         _reader = transformer.Column.CreateReader(input);
         _workspace = transformer.Model.CreateWorkspace(maxDegreeOfParallelism);
         _tokens = transformer.Column.Tokens;
         _staged = new SequenceDataset(_tokens ? 0 : transformer.Column.FeaturesPerStep, targetWidth: 1);
-        _hiddenState = Enumerable.Range(0, outputs.Length).Any(i => outputs[i] && _outputs.KindOf(i) == OutputColumns.Kind.HiddenState);
         _outputSize = transformer.Model.OutputSize;
         _hiddenStateSize = transformer.Model.HiddenStateSize;
     }
@@ -64,11 +65,6 @@ internal sealed class SequenceModelScorer : IBatchScorer
         int length = model.OutputRows(_batch) * _outputSize; // [B, O], or [T, B, O] for a model that reads out every step
         Grow(ref _raw, length);
         _workspace.Forward(_batch, _raw.AsSpan(0, length));
-        if (_hiddenState)
-        {
-            Grow(ref _hidden, B * _hiddenStateSize);
-            _workspace.ReadoutFeatures[..(B * _hiddenStateSize)].CopyTo(_hidden);
-        }
     }
 
     public Delegate Getter(int output, Func<int> row) => _outputs.MakeGetter(output, this, row);
@@ -82,8 +78,15 @@ internal sealed class SequenceModelScorer : IBatchScorer
     /// <summary>Raw outputs of step <paramref name="step"/> of scored row <paramref name="row"/>, for a model that reads out every step.</summary>
     public ReadOnlySpan<float> StepOutput(int row, int step) => _raw.AsSpan((step * _batch.BatchSize + row) * _outputSize, _outputSize);
 
-    /// <summary>The final hidden state <c>[D·H]</c> of scored row <paramref name="row"/> (scored with the hidden-state column active).</summary>
-    public ReadOnlySpan<float> HiddenState(int row) => _hidden.AsSpan(row * _hiddenStateSize, _hiddenStateSize);
+    /// <summary>The final hidden state <c>[D·H]</c> the head read for scored row <paramref name="row"/>, for a model that reads out the last step.</summary>
+    public ReadOnlySpan<float> HiddenState(int row) => _workspace.ReadoutFeatures.Slice(row * _hiddenStateSize, _hiddenStateSize);
+
+    /// <summary>
+    /// The top layer's output <c>[D·H]</c> the head read at step <paramref name="step"/> of scored row <paramref name="row"/>, for a
+    /// model that reads out every step (the workspace holds them time-major, <c>[T, B, D·H]</c>, padded to the batch's longest row).
+    /// </summary>
+    public ReadOnlySpan<float> StepHiddenState(int row, int step) =>
+        _workspace.ReadoutFeatures.Slice((step * _batch.BatchSize + row) * _hiddenStateSize, _hiddenStateSize);
 
     private static void Grow(ref float[] buffer, int length)
     {

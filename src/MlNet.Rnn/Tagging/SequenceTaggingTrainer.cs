@@ -23,7 +23,9 @@ namespace MlNet.Rnn;
 /// sequence. The feature column holds token keys or numeric steps (as the other recurrent trainers read it); the label is a
 /// vector of keys aligned with it, one per step (rows with a missing key are skipped). Outputs <c>PredictedLabel</c>, a key
 /// vector of the label's key type as long as the input (so <c>MapKeyToValue</c> works), and <c>Score</c>, the softmax of
-/// every step, <c>[T·C]</c> step-major. Create it with <c>mlContext.SequenceTagging.Trainers.Rnn/Lstm/Gru</c>.
+/// every step, <c>[T·C]</c> step-major; with <see cref="RecurrentTrainerOptions.HiddenStateColumnName"/> set, also the features its
+/// head reads at every step, the top layer's output <c>[T·D·H]</c> step-major. Create it with
+/// <c>mlContext.SequenceTagging.Trainers.Rnn/Lstm/Gru</c>.
 /// </summary>
 public sealed class SequenceTaggingTrainer : RecurrentTrainerBase<SequenceTaggingTrainer.Options>
 {
@@ -32,13 +34,6 @@ public sealed class SequenceTaggingTrainer : RecurrentTrainerBase<SequenceTaggin
     {
         /// <summary>Options with the tagger's defaults: <see cref="RecurrentTrainerOptions.Bidirectional"/> true.</summary>
         public Options() => Bidirectional = true;
-
-        internal override void Validate()
-        {
-            base.Validate();
-            Check(HiddenStateColumnName is null, nameof(HiddenStateColumnName), HiddenStateColumnName,
-                "is not offered by the tagger (it outputs per-step scores); leave it null");
-        }
     }
 
     internal SequenceTaggingTrainer(IHostEnvironment env, RecurrentCellType cell, Options options)

@@ -179,7 +179,6 @@ public sealed class TaskOptionsActTests
             OtherLabel = "FlippedLabel", OtherFeatures = nameof(ProbeTagRow.Noise), Weights = nameof(ProbeTagRow.Weight),
             Fails = new()
             {
-                [nameof(RecurrentTrainerOptions.HiddenStateColumnName)] = nameof(RecurrentTrainerOptions.HiddenStateColumnName),
                 // One feature per step reads every row as twice the steps, which its tags no longer match.
                 [nameof(RecurrentTrainerOptions.FeaturesPerStep)] = "12 steps",
             },
@@ -421,8 +420,9 @@ public sealed class TaskOptionsActTests
     }
 
     /// <summary>
-    /// The options that act beside the weights: the hidden-state column appears (D·H wide), a checkpoint file is written, the
-    /// logger hears every epoch; threads and the scoring batch change nothing. Where a trainer refuses one, it says so.
+    /// The options that act beside the weights: the hidden-state column appears (D·H wide; the tagger's T·D·H, variable), a
+    /// checkpoint file is written, the logger hears every epoch; threads and the scoring batch change nothing. Where a trainer
+    /// refuses one, it says so.
     /// </summary>
     [Theory]
     [MemberData(nameof(TaskSideOptions))]
@@ -459,7 +459,9 @@ public sealed class TaskOptionsActTests
             switch (option)
             {
                 case nameof(RecurrentTrainerOptions.HiddenStateColumnName):
-                    Assert.Equal(new VectorDataViewType(NumberDataViewType.Single, options.HiddenSize), actual.Scored["Hidden"].Type);
+                    // The features the head reads: the final state [D·H] (here D = 1), or the tagger's every step, T·D·H.
+                    Assert.Equal(options is SequenceTaggingTrainer.Options ? new VectorDataViewType(NumberDataViewType.Single)
+                        : new VectorDataViewType(NumberDataViewType.Single, options.HiddenSize), actual.Scored["Hidden"].Type);
                     Assert.Null(expected.Scored.GetColumnOrNull("Hidden"));
                     break;
                 case nameof(RecurrentTrainerOptions.CheckpointEvery):

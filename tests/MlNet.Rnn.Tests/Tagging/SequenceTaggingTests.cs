@@ -208,7 +208,6 @@ public sealed class SequenceTaggingTests : IDisposable
         Assert.True(new SequenceTaggingTrainer.Options().Bidirectional);
         Assert.Equal(RecurrentCellType.Rnn, mlContext.SequenceTagging.Trainers.Rnn().Cell);
         Assert.Equal(RecurrentCellType.Lstm, mlContext.SequenceTagging.Trainers.Lstm(new SequenceTaggingTrainer.Options()).Cell);
-        Assert.Throws<ArgumentOutOfRangeException>(() => mlContext.SequenceTagging.Trainers.Lstm(new SequenceTaggingTrainer.Options { HiddenStateColumnName = "H" }));
     }
 
     /// <summary>One string per row of a key-vector column.</summary>
