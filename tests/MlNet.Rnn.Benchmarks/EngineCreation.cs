@@ -208,7 +208,7 @@ internal static class EngineCreation
         var model = mlContext.LanguageModeling.Trainers.Lstm(new LanguageModelTrainer.Options
         {
             InputColumnName = nameof(TextRow.Text), Level = VocabularyLevel.Tokens, EmbeddingSize = 64, HiddenSize = 256, NumberOfEpochs = 1,
-            Streams = 8, ChunkSteps = 32, Seed = 1, MaxDegreeOfParallelism = 1,
+            BatchSize = 8, ChunkSteps = 32, Seed = 1, MaxDegreeOfParallelism = 1,
         }).Fit(data);
         var featurizerOnly = mlContext.Transforms.CopyColumns("Copy", nameof(TextRow.Text)).Fit(data);
         var input = rows[0];
