@@ -24,6 +24,10 @@ internal sealed class GemmProblem
     private readonly float[] _opA, _opB, _c0;
     private readonly double[] _product, _bound;
 
+    // Stores and packs are read-only to the product, so each layout is built once per problem.
+    private readonly Dictionary<(bool Transpose, int Pad), (float[] Data, int Ld)> _storesOfA = [], _storesOfB = [];
+    private readonly Dictionary<(bool Transpose, int Pad), PackedMatrix> _packs = [];
+
     public GemmProblem(int m, int n, int k, int seed)
     {
         (M, N, K) = (m, n, k);
@@ -58,18 +62,22 @@ internal sealed class GemmProblem
     /// <summary>2·m·n·k, the flop count the parallel entry points size their thread count by.</summary>
     public long Flops => 2L * M * N * K;
 
-    /// <summary>A stored [m×k] (or [k×m] when transposed) with <paramref name="pad"/> NaN columns per stored row.</summary>
-    public float[] StoreA(bool transposeA, int pad, out int lda) => Store(_opA, M, K, transposeA, pad, out lda);
+    /// <summary>A stored [m×k] (or [k×m] when transposed) with <paramref name="pad"/> NaN columns per stored row; not to be written.</summary>
+    public float[] StoreA(bool transposeA, int pad, out int lda) => Store(_storesOfA, _opA, M, K, transposeA, pad, out lda);
 
-    /// <summary>B stored [k×n] (or [n×k] when transposed) with <paramref name="pad"/> NaN columns per stored row.</summary>
-    public float[] StoreB(bool transposeB, int pad, out int ldb) => Store(_opB, K, N, transposeB, pad, out ldb);
+    /// <summary>B stored [k×n] (or [n×k] when transposed) with <paramref name="pad"/> NaN columns per stored row; not to be written.</summary>
+    public float[] StoreB(bool transposeB, int pad, out int ldb) => Store(_storesOfB, _opB, K, N, transposeB, pad, out ldb);
 
-    /// <summary>op(B) packed from a padded store.</summary>
+    /// <summary>op(B) packed from a padded store; not to be repacked.</summary>
     public PackedMatrix PackB(bool transposeB, int pad)
     {
-        float[] b = StoreB(transposeB, pad, out int ldb);
-        var packed = new PackedMatrix();
-        packed.Pack(b, ldb, transposeB, K, N);
+        if (!_packs.TryGetValue((transposeB, pad), out PackedMatrix? packed))
+        {
+            float[] b = StoreB(transposeB, pad, out int ldb);
+            packed = new PackedMatrix();
+            packed.Pack(b, ldb, transposeB, K, N);
+            _packs.Add((transposeB, pad), packed);
+        }
         return packed;
     }
 
@@ -120,10 +128,22 @@ internal sealed class GemmProblem
         }
     }
 
-    private static float[] Store(float[] op, int rows, int cols, bool transpose, int pad, out int ld)
+    private static float[] Store(
+        Dictionary<(bool Transpose, int Pad), (float[] Data, int Ld)> stores, float[] op, int rows, int cols, bool transpose, int pad, out int ld)
+    {
+        if (!stores.TryGetValue((transpose, pad), out var store))
+        {
+            store = (Store(op, rows, cols, transpose, pad), (transpose ? rows : cols) + pad);
+            stores.Add((transpose, pad), store);
+        }
+        ld = store.Ld;
+        return store.Data;
+    }
+
+    private static float[] Store(float[] op, int rows, int cols, bool transpose, int pad)
     {
         int storedRows = transpose ? cols : rows, storedCols = transpose ? rows : cols;
-        ld = storedCols + pad;
+        int ld = storedCols + pad;
         float[] data = new float[storedRows == 0 || storedCols == 0 ? 0 : (storedRows - 1) * ld + storedCols];
         data.AsSpan().Fill(float.NaN);
         for (int r = 0; r < rows; r++)
