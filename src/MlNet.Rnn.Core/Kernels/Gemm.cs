@@ -51,7 +51,7 @@ public static class Gemm
     /// <summary>How many rows ahead A packing prefetches when A is stored transposed.</summary>
     private const int PackPrefetchRows = 8;
 
-    /// <summary>Products smaller than this many flops (2·m·n·k) run on the calling thread.</summary>
+    /// <summary>The fewest flops (2·m·n·k) a thread of a parallel product gets: smaller products run on the calling thread.</summary>
     private const long ParallelThresholdFlops = 1L << 24;
 
     /// <summary>Forces a kernel width (tests use it to cover every path); <see cref="GemmKernel.Auto"/> picks the widest accelerated one.</summary>
@@ -126,8 +126,10 @@ public static class Gemm
     /// splitting the rows (or, for few rows, the columns) of C across up to <paramref name="maxDegreeOfParallelism"/> threads.
     /// </summary>
     /// <remarks>
-    /// Products under about 4 MFLOP run on the calling thread. When rows are split, op(B) is packed once into a
-    /// shared pooled buffer that all threads read. Results equal the single-threaded ones up to rounding.
+    /// The product runs on min(<paramref name="maxDegreeOfParallelism"/> (the processor count for -1), ⌊2·m·n·k / 2²⁴⌋)
+    /// threads: each gets at least 2²⁴ flops (about 17 MFLOP), and products under 2²⁵ flops run on the calling thread.
+    /// When rows are split, op(B) is packed once into a shared pooled buffer that all threads read. Results equal the
+    /// single-threaded ones up to rounding.
     /// </remarks>
     /// <param name="m">Rows of op(A) and C.</param>
     /// <param name="n">Columns of op(B) and C.</param>
@@ -193,6 +195,10 @@ public static class Gemm
     /// Computes <c>C = (accumulate ? C : 0) + op(A)·B</c> with B pre-packed, splitting the rows (or, for few rows,
     /// the columns) of C across up to <paramref name="maxDegreeOfParallelism"/> threads.
     /// </summary>
+    /// <remarks>
+    /// The product runs on min(<paramref name="maxDegreeOfParallelism"/> (the processor count for -1), ⌊2·m·n·k / 2²⁴⌋)
+    /// threads: each gets at least 2²⁴ flops (about 17 MFLOP), and products under 2²⁵ flops run on the calling thread.
+    /// </remarks>
     /// <param name="m">Rows of op(A) and C.</param>
     /// <param name="a">A, stored [m×k] (or [k×m] when <paramref name="transposeA"/>), k = <see cref="PackedMatrix.Depth"/>.</param>
     /// <param name="lda">Leading dimension of A as stored.</param>

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using MlNet.Rnn.Core.Kernels;
 
 namespace MlNet.Rnn.Core.Tests.Kernels;
@@ -5,11 +6,17 @@ namespace MlNet.Rnn.Core.Tests.Kernels;
 /// <summary>
 /// <see cref="Gemm"/> against a double-precision reference: C = (accumulate ? C₀ : 0) + op(A)·op(B), checked
 /// element-wise with |got − ref| ≤ 1e-5·Σ_p |op(A)[i,p]|·|op(B)[p,j]| + 1e-6, for every kernel width, transpose
-/// combination, accumulate flag, padded leading dimensions, and the packed and parallel entry points.
+/// combination, accumulate flag, padded leading dimensions, and the packed and parallel entry points (the parallel ones
+/// here below their threshold; <see cref="GemmParallelTests"/> splits the work); nothing is written past C's span or
+/// into its padding; and <see cref="Gemm.ForcedKernel"/> really selects the kernel these tests mean to cover.
 /// </summary>
+[Collection(GemmCollection.Name)]
 public sealed class GemmTests
 {
     private static readonly int[] s_sizes = [0, 1, 2, 3, 5, 7, 8, 15, 16, 17, 31, 33, 64, 65, 70];
+
+    /// <summary>Floats after C's span, in the same array, that no product may write (a row past C's last one starts there).</summary>
+    private const int CTail = 64;
 
     /// <summary>How the product is invoked.</summary>
     public enum Entry
@@ -107,16 +114,40 @@ public sealed class GemmTests
 
     [Theory]
     [MemberData(nameof(TransposeCombinations))]
-    public void Parallel_MatchesReference(bool transposeA, bool transposeB)
+    public void ParallelEntries_BelowTheirThreshold_MatchReference(bool transposeA, bool transposeB)
     {
+        // Every product here is under 2·2²⁴ flops, so each runs on the calling thread.
         var rng = new Random(6);
         foreach (Entry entry in new[] { Entry.Parallel, Entry.PackedParallel })
         {
-            Check(rng, 300, 70, 300, transposeA, transposeB, accumulate: true, pad: 1, entry, GemmKernel.Auto, threads: 2);   // rows split
-            Check(rng, 301, 97, 260, transposeA, transposeB, accumulate: false, pad: 0, entry, GemmKernel.Auto, threads: 3);  // rows split, uneven
-            Check(rng, 6, 1000, 400, transposeA, transposeB, accumulate: false, pad: 2, entry, GemmKernel.Auto, threads: 2);  // columns split
+            Check(rng, 300, 70, 300, transposeA, transposeB, accumulate: true, pad: 1, entry, GemmKernel.Auto, threads: 2);
+            Check(rng, 301, 97, 260, transposeA, transposeB, accumulate: false, pad: 0, entry, GemmKernel.Auto, threads: 3);
+            Check(rng, 6, 1000, 400, transposeA, transposeB, accumulate: false, pad: 2, entry, GemmKernel.Auto, threads: 2);
             Check(rng, 7, 1001, 300, transposeA, transposeB, accumulate: true, pad: 1, entry, GemmKernel.Vector256, threads: -1);
-            Check(rng, 17, 33, 5, transposeA, transposeB, accumulate: true, pad: 1, entry, GemmKernel.Auto, threads: 4);     // below the threshold
+            Check(rng, 17, 33, 5, transposeA, transposeB, accumulate: true, pad: 1, entry, GemmKernel.Auto, threads: 4);
+        }
+    }
+
+    [Fact]
+    public void ForcedKernel_IsTheKernelUsed_AndAutoIsTheWidestAccelerated()
+    {
+        GemmKernel widest = Vector512.IsHardwareAccelerated ? GemmKernel.Vector512
+            : Vector256.IsHardwareAccelerated ? GemmKernel.Vector256
+            : GemmKernel.Vector128;
+        GemmKernel saved = Gemm.ForcedKernel;
+        try
+        {
+            foreach (GemmKernel kernel in new[] { GemmKernel.Vector128, GemmKernel.Vector256, GemmKernel.Vector512 })
+            {
+                Gemm.ForcedKernel = kernel;
+                Assert.Equal(kernel, Gemm.ActiveKernel);
+            }
+            Gemm.ForcedKernel = GemmKernel.Auto;
+            Assert.Equal(widest, Gemm.ActiveKernel);
+        }
+        finally
+        {
+            Gemm.ForcedKernel = saved;
         }
     }
 
@@ -182,7 +213,8 @@ public sealed class GemmTests
     /// <summary>
     /// Runs one product on random data and asserts it against the double reference. Stored operands get
     /// <paramref name="pad"/> extra columns: A's and B's padding holds NaN (must never be read), C's holds a sentinel
-    /// (must never be written); without accumulation C starts as NaN (must be overwritten, not added to).
+    /// (must never be written), as do <see cref="CTail"/> floats after C's span; without accumulation C starts as NaN
+    /// (must be overwritten, not added to).
     /// </summary>
     private static void Check(
         Random rng, int m, int n, int k, bool transposeA, bool transposeB, bool accumulate, int pad,
@@ -194,7 +226,10 @@ public sealed class GemmTests
         float[] a = StoredMatrix(rng, aRows, aCols, lda, float.NaN);
         float[] b = StoredMatrix(rng, bRows, bCols, ldb, float.NaN);
         const float sentinel = 12345f;
-        float[] c = StoredMatrix(rng, m, n, ldc, sentinel);
+        float[] stored = StoredMatrix(rng, m, n, ldc, sentinel);
+        float[] c = new float[stored.Length + CTail];
+        c.AsSpan().Fill(sentinel);
+        stored.CopyTo(c, 0);
         if (!accumulate && n > 0)
             for (int i = 0; i < m; i++) c.AsSpan(i * ldc, n).Fill(float.NaN);
         float[] c0 = (float[])c.Clone();
@@ -207,10 +242,10 @@ public sealed class GemmTests
             if (entry is Entry.Packed or Entry.PackedParallel) packed.Pack(b, ldb, transposeB, k, n);
             switch (entry)
             {
-                case Entry.Plain: Gemm.Multiply(m, n, k, a, lda, transposeA, b, ldb, transposeB, c, ldc, accumulate); break;
-                case Entry.Packed: Gemm.Multiply(m, a, lda, transposeA, packed, c, ldc, accumulate); break;
-                case Entry.Parallel: Gemm.MultiplyParallel(m, n, k, a, lda, transposeA, b, ldb, transposeB, c, ldc, accumulate, threads); break;
-                default: Gemm.MultiplyParallel(m, a, lda, transposeA, packed, c, ldc, accumulate, threads); break;
+                case Entry.Plain: Gemm.Multiply(m, n, k, a, lda, transposeA, b, ldb, transposeB, c.AsSpan(0, stored.Length), ldc, accumulate); break;
+                case Entry.Packed: Gemm.Multiply(m, a, lda, transposeA, packed, c.AsSpan(0, stored.Length), ldc, accumulate); break;
+                case Entry.Parallel: Gemm.MultiplyParallel(m, n, k, a, lda, transposeA, b, ldb, transposeB, c.AsSpan(0, stored.Length), ldc, accumulate, threads); break;
+                default: Gemm.MultiplyParallel(m, a, lda, transposeA, packed, c.AsSpan(0, stored.Length), ldc, accumulate, threads); break;
             }
         }
         finally
@@ -242,9 +277,11 @@ public sealed class GemmTests
                     (worstExcess, worstDiff, worstI, worstJ) = (excess, diff, i, j);
                 }
             }
-            for (int j = n; j < ldc && i * ldc + j < c.Length; j++)
+            for (int j = n; j < ldc && i * ldc + j < stored.Length; j++)
                 Assert.True(c[i * ldc + j] == sentinel, $"padding C[{i},{j}] was overwritten with {c[i * ldc + j]} for {shape}");
         }
+        for (int e = stored.Length; e < c.Length; e++)
+            Assert.True(c[e] == sentinel, $"float {e - stored.Length} after C's span was overwritten with {c[e]} for {shape}");
         Assert.True(worstExcess <= 0,
             $"max |got - ref| = {worstDiff:G6} at C[{worstI},{worstJ}] exceeds the tolerance by {worstExcess:G6} for {shape}");
     }
