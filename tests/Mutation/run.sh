@@ -15,6 +15,12 @@ cd "$(dirname "$0")/../.."
 root=$(pwd)
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet tool restore >/dev/null
+# A mutant that makes a loop endless times out, but Stryker can leave its test host spinning; reap hosts older than 10 min.
+( while sleep 30; do
+    ps -eo pid=,etimes=,args= | awk -v tests="$root/tests/" 'index($0, tests) && /runtimeconfig/ && $2 > 600 { print $1 }' | xargs -r kill 2>/dev/null
+  done ) &
+reaper=$!
+trap 'kill $reaper 2>/dev/null' EXIT
 wanted=" $* "
 while IFS=$'\t' read -r project folder filter; do
     [[ -z "$project" || "$project" == \#* ]] && continue
