@@ -8,6 +8,9 @@
 #   tests/Mutation/run.sh MlNet.Rnn.Core/Data only this project's folder
 #   CONCURRENCY=1 tests/Mutation/run.sh ...   one test runner at a time (default 2)
 #
+# stryker-config.json gives each mutant's test run 20 s beyond Stryker's own allowance (1.5 × the tests' time), so a
+# machine busy with something else does not turn slow runs into timeouts, which Stryker counts as killed.
+#
 # Stryker compiles every mutant of the project into one assembly and switches them on one at a time; it writes into the
 # projects' bin/obj, so do not build the solution while it runs. Reports: tests/Mutation/reports/<Project>/<Folder>/.
 set -euo pipefail
@@ -36,7 +39,7 @@ while IFS=$'\t' read -r project folder filter; do
     (cd "src/$project" && dotnet dotnet-stryker --skip-version-check \
         --project "$project.csproj" --test-project "$tests" --configuration Release \
         --mutate "$folder/**/*.cs" --test-case-filter "$filter" \
-        --concurrency "${CONCURRENCY:-2}" --reporter Json --reporter Progress --output "$out" > "$out/stryker.log" 2>&1) \
+        --concurrency "${CONCURRENCY:-2}" --config-file "$root/tests/Mutation/stryker-config.json" --reporter Json --reporter Progress --output "$out" > "$out/stryker.log" 2>&1) \
         || { echo "   Stryker failed; see $out/stryker.log"; tail -5 "$out/stryker.log"; continue; }
     echo "   $(( ($(date +%s) - start) / 60 )) min; $(grep -Eo 'The final mutation score is [0-9.]+ ?%' "$out/stryker.log" | tail -1)"
 done < tests/Mutation/folders.tsv
