@@ -728,18 +728,9 @@ public static class Gemm
         private float[] _b = [];
         private float* _bData;
 
-        public float* APanels(int floats) => Ensure(ref _a, ref _aData, floats);
+        public float* APanels(int floats) => AlignedArray.Ensure(ref _a, ref _aData, floats);
 
-        public float* BPanels(int floats) => Ensure(ref _b, ref _bData, floats);
-
-        private static float* Ensure(ref float[] array, ref float* data, int floats)
-        {
-            if (array.Length < floats + 16)
-            {
-                array = AlignedArray.Allocate(floats, out data);
-            }
-            return data;
-        }
+        public float* BPanels(int floats) => AlignedArray.Ensure(ref _b, ref _bData, floats);
     }
 
     /// <summary>op(B) as the blocked loop reads it: raw (packed per k-block on the fly) or pre-packed panels.</summary>
@@ -802,11 +793,22 @@ internal enum GemmKernel
 /// <summary>Pinned float arrays whose usable part starts on a 64-byte boundary, so Vector512 loads never split cache lines.</summary>
 internal static unsafe class AlignedArray
 {
+    /// <summary>Floats allocated beyond the usable part: the most the start can move to reach a 64-byte boundary.</summary>
+    public const int Slack = 16;
+
+    /// <summary>A pinned array with at least <paramref name="floats"/> usable floats from the 64-byte-aligned <paramref name="data"/>.</summary>
     public static float[] Allocate(int floats, out float* data)
     {
-        float[] array = GC.AllocateUninitializedArray<float>(floats + 16, pinned: true);
+        float[] array = GC.AllocateUninitializedArray<float>(floats + Slack, pinned: true);
         float* p = (float*)Unsafe.AsPointer(ref array[0]);
         data = (float*)(((nuint)p + 63) & ~(nuint)63);
         return array;
+    }
+
+    /// <summary>Keeps <paramref name="array"/> when it holds <paramref name="floats"/> usable floats; otherwise replaces it with one that does.</summary>
+    public static float* Ensure(ref float[] array, ref float* data, int floats)
+    {
+        if (array.Length < floats + Slack) array = Allocate(floats, out data);
+        return data;
     }
 }

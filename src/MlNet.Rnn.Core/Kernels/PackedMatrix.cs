@@ -21,7 +21,10 @@ public sealed unsafe class PackedMatrix
     public int Columns { get; private set; }
 
     /// <summary>Column panels of 32: ⌈n / 32⌉.</summary>
-    internal int PanelCount => (Columns + Gemm.Nr - 1) / Gemm.Nr;
+    internal int PanelCount => PanelsFor(Columns);
+
+    /// <summary>Column panels of 32 that n columns take: ⌈n / 32⌉.</summary>
+    internal static int PanelsFor(int n) => (int)(((long)n + Gemm.Nr - 1) / Gemm.Nr);
 
     /// <summary>n rounded up to whole panels: the floats per packed row.</summary>
     internal int PackedWidth => PanelCount * Gemm.Nr;
@@ -49,10 +52,10 @@ public sealed unsafe class PackedMatrix
     /// <summary>Sets the shape and makes room for it, keeping the storage when it is large enough.</summary>
     internal void Prepare(int k, int n)
     {
-        long floats = (long)k * ((n + Gemm.Nr - 1) / Gemm.Nr * Gemm.Nr);
-        if (floats > Array.MaxLength - 16)
+        long floats = (long)k * PanelsFor(n) * Gemm.Nr;
+        if (floats > Array.MaxLength - AlignedArray.Slack)
             throw new ArgumentException($"op(B) [{k}×{n}] is too large to pack ({floats} floats).", nameof(k));
-        if (_storage.Length < floats + 16) _storage = AlignedArray.Allocate((int)floats, out _data);
+        AlignedArray.Ensure(ref _storage, ref _data, (int)floats);
         Depth = k;
         Columns = n;
     }
