@@ -45,7 +45,8 @@ internal sealed class SuccessiveHalving<TTrial>
                 job = (trials[^1], 0);
             }
             job ??= LastPromotion();
-            if (job is not var (trial, rung)) break;
+            if (job is null) break;
+            var (trial, rung) = job.Value;
             bool whole = advance(trial, Rungs[rung]);
             if (whole) Record(trial);
             report(trial);
