@@ -9,10 +9,11 @@
 #   CONCURRENCY=1 tests/Mutation/run.sh ...   one test runner at a time (default 2)
 #
 # stryker-config.json gives each mutant's test run 20 s beyond Stryker's own allowance (1.5 × the tests' time), so a
-# machine busy with something else does not turn slow runs into timeouts, which Stryker counts as killed. It also leaves
-# the arguments of string.Create(provider, $"…") alone: a mutated interpolated string there does not compile (the
-# handler is passed by ref), and Stryker's answer is to drop every mutant of the enclosing method, error path or not.
-# The messages themselves are pinned by the tests that assert them word for word.
+# machine busy with something else does not turn slow runs into timeouts, which Stryker counts as killed.
+# A mutated concatenation of interpolated strings cannot be passed to string.Create(provider, …) (its handler goes by
+# ref), and Stryker answers the compile error by dropping every mutant of the enclosing method; each such message carries
+# a "Stryker disable once String" comment so only its string mutants are skipped. Stryker's log says "Safe Mode" when a
+# new one appears: grep the reports' stryker.log for it after a run.
 #
 # Stryker compiles every mutant of the project into one assembly and switches them on one at a time; it writes into the
 # projects' bin/obj, so do not build the solution while it runs. Reports: tests/Mutation/reports/<Project>/<Folder>/.

@@ -49,6 +49,7 @@ internal sealed class SequenceReader
         int valueCount = _numberBuffer.Length, I = _column.FeaturesPerStep;
         if (valueCount == 0) throw EmptyRow(row);
         if (valueCount % I != 0)
+            // Stryker disable once String : Stryker cannot pass a mutated concatenation of interpolated strings to string.Create's handler
             throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
                 $"Row {row} of column '{_column.Name}' has {valueCount} values, which is not a whole number of steps of featuresPerStep = {I}; " +
                 $"give every row a length that is a multiple of {I}, or set featuresPerStep to the number of features per step."));
@@ -57,6 +58,7 @@ internal sealed class SequenceReader
         _numberBuffer.CopyTo(values); // densifies a sparse vector
         for (int i = 0; i < valueCount; i++)
             if (!float.IsFinite(values[i]))
+                // Stryker disable once String : Stryker cannot pass a mutated concatenation of interpolated strings to string.Create's handler
                 throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
                     $"Row {row} of column '{_column.Name}': step {i / I}, feature {i % I} is {values[i]}; every feature must be a finite number " +
                     $"(replace missing values first, e.g. with ReplaceMissingValues)."));

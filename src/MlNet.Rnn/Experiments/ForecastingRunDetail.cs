@@ -22,6 +22,7 @@ public sealed record ForecastingRunDetail(int TrialId, ForecasterOptions Options
     Exception? Exception = null)
 {
     /// <summary>The drawn configuration in one line, e.g. "Gru W 24 H 32 L 1, dropout 0.12, lr 2.3e-03, B 16, clip 5".</summary>
+    // Stryker disable once String : Stryker cannot pass a mutated concatenation of interpolated strings to string.Create's handler
     public string Configuration => string.Create(CultureInfo.InvariantCulture,
         $"{Options.Cell} W {Options.WindowSize} H {Options.HiddenSize} L {Options.Layers}, dropout {Options.Dropout:F2}, " +
         $"lr {Options.Training.LearningRate:0.0e+00}, B {Options.Training.BatchSize}, clip {Options.Training.GradientClipNorm:g3}");

@@ -45,6 +45,7 @@ public sealed record RecurrentRunDetail(int TrialId, RecurrentCellType Cell, Rec
     public int Epochs => MetricPerEpoch.Count;
 
     /// <summary>The drawn configuration in one line, e.g. "Gru H 64 L 2 bi, dropout 0.12, lr 2.3e-03, B 32, clip 5, learned h0".</summary>
+    // Stryker disable once String : Stryker cannot pass a mutated concatenation of interpolated strings to string.Create's handler
     public string Configuration => string.Create(CultureInfo.InvariantCulture,
         $"{Cell} H {Options.HiddenSize} L {Options.NumberOfLayers}{(Options.Bidirectional ? " bi" : "")}, dropout {Options.Dropout:F2}" +
         $"{(Options.RecurrentDropout > 0 ? $", recurrent dropout {Options.RecurrentDropout:F2}" : "")}, lr {Options.LearningRate:0.0e+00}, " +

@@ -22,6 +22,7 @@ internal static class SavedModelParts
     public static void CheckVersion(IHostEnvironment env, ModelLoadContext ctx, VersionInfo info, uint version, string what)
     {
         if (ctx.Header.ModelSignature == info.ModelSignature && ctx.Header.ModelVerReadable > version)
+            // Stryker disable once String : Stryker cannot pass a mutated concatenation of interpolated strings to string.Create's handler
             throw env.Except(string.Create(CultureInfo.InvariantCulture,
                 $"This model holds {what} saved by a newer MlNet.Rnn (format version 0x{ctx.Header.ModelVerReadable:X8}); " +
                 $"this MlNet.Rnn ({typeof(SavedModelParts).Assembly.GetName().Version}) reads up to 0x{version:X8}. Update the MlNet.Rnn package."));

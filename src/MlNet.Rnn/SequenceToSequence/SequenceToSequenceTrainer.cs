@@ -138,6 +138,7 @@ public sealed class SequenceToSequenceTrainer : RecurrentEstimator<SequenceToSeq
         WarnOnSparseKeys(run, training.Sources, source, "source", "embedding rows");
 
         var model = new SequenceToSequenceModel(options.ToSequenceToSequenceOptions(Cell, source.KeyCount, targetKeys, run.Seed));
+        // Stryker disable once String : Stryker cannot pass a mutated concatenation of interpolated strings to string.Create's handler
         run.ReportStart(string.Create(CultureInfo.InvariantCulture,
             $"{Cell} sequence-to-sequence ({options.Attention} attention): {training.Count} training pairs" +
             $"{(validation is null ? "" : $", {validation.Count} validation pairs")}, {source.KeyCount} source keys, {targetKeys} target keys"),
@@ -180,6 +181,7 @@ public sealed class SequenceToSequenceTrainer : RecurrentEstimator<SequenceToSeq
         var used = new HashSet<int>();
         foreach (int[] row in rows) used.UnionWith(row);
         if (used.Count * 8 > column.KeyCount) return;
+        // Stryker disable once String : Stryker cannot pass a mutated concatenation of interpolated strings to string.Create's handler
         string message = string.Create(CultureInfo.InvariantCulture,
             $"The {role} column '{column.Name}' has a key type of {column.KeyCount} keys but the training data uses only {used.Count}; the model has " +
             $"{(role == "label" ? column.Vocabulary.Count : column.Vocabulary.SourceCount)} {cost}, which makes it slow. Map the tokens to a compact key type first " +

@@ -96,6 +96,7 @@ internal sealed class TagColumn(DataViewSchema.Column column, int tagCount)
         public void CheckAligned(long row, int steps, string inputColumn)
         {
             if (Tags.Length != steps)
+                // Stryker disable once String : Stryker cannot pass a mutated concatenation of interpolated strings to string.Create's handler
                 throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
                     $"Row {row}: column '{column.Column.Name}' has {Tags.Length} tags but column '{inputColumn}' has {steps} steps; " +
                     $"a tagging label needs exactly one tag per input step (tokenize the text and the tags the same way)."));
