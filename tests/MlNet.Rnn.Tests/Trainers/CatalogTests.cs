@@ -14,6 +14,18 @@ public sealed class CatalogTests
     }
 
     [Fact]
+    public void ANullCatalog_IsRefusedByName_NotANullReferenceInside()
+    {
+        void Refused(Action call) => Assert.Equal("catalog", Assert.Throws<ArgumentNullException>(call).ParamName);
+        Refused(() => ((BinaryClassificationCatalog.BinaryClassificationTrainers)null!).Lstm());
+        Refused(() => ((BinaryClassificationCatalog.BinaryClassificationTrainers)null!).Gru(new RecurrentBinaryTrainer.Options()));
+        Refused(() => ((MulticlassClassificationCatalog.MulticlassClassificationTrainers)null!).Rnn());
+        Refused(() => ((MulticlassClassificationCatalog.MulticlassClassificationTrainers)null!).Lstm(new RecurrentMulticlassTrainer.Options()));
+        Refused(() => ((RegressionCatalog.RegressionTrainers)null!).Gru());
+        Refused(() => ((RegressionCatalog.RegressionTrainers)null!).Rnn(new RecurrentRegressionTrainer.Options()));
+    }
+
+    [Fact]
     public void EveryBinaryCatalogParameterReachesTheOptions()
     {
         var trainers = new MLContext().BinaryClassification.Trainers;
