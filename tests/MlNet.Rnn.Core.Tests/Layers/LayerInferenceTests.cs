@@ -253,4 +253,28 @@ public sealed class LayerInferenceTests
         var layer = new RecurrentLayer<GruCell>(parameters, default, 0, 3, 4, false, false) { RecurrentDropout = 0.5f };
         Assert.Equal("random", Assert.Throws<ArgumentNullException>(() => layer.SampleRecurrentMasks(null!, 2)).ParamName);
     }
+
+    [Theory]
+    [InlineData("LSTM")]
+    [InlineData("GRU")]
+    public void SharedWeightInference_AtItsSteadyState_PacksNothingAgain_AndAllocatesNothing(string mode)
+    {
+        // The packed W_hh is built once per parameter version and kept: repacking on every call would allocate the packed
+        // copy (here 2 layers × 2 directions × G·H·H floats) each time.
+        const int T = 5, B = 3, I = 4, H = 16;
+        var network = NetworkFactory.Create(mode, new RecurrentNetworkOptions { InputSize = I, HiddenSize = H, Layers = 2, Bidirectional = true });
+        network.Initialize(new Random(1));
+        float[] x = NetworkFactory.RandomFloats(new Random(2), T * B * I);
+        var output = new float[T * B * network.OutputSize];
+        var workspace = network.CreateWorkspace();
+        network.Forward(workspace, x, B, [5, 3, 1], output);
+        long fewest = long.MaxValue;
+        for (int round = 0; round < 3; round++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            network.Forward(workspace, x, B, [5, 3, 1], output);
+            fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        Assert.True(fewest < 1024, $"{mode}: an inference call at its steady state allocated {fewest} bytes");
+    }
 }
