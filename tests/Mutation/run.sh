@@ -7,6 +7,8 @@
 #   tests/Mutation/run.sh Cells Layers        only these folders (of either project)
 #   tests/Mutation/run.sh MlNet.Rnn.Core/Data only this project's folder
 #   CONCURRENCY=1 tests/Mutation/run.sh ...   one test runner at a time (default 2)
+#   STRYKER_CONFIG=$PWD/tests/Mutation/stryker-config-isolated.json tests/Mutation/run.sh Training
+#                                             one mutant per test run (see below)
 #
 # stryker-config.json gives each mutant's test run 20 s beyond Stryker's own allowance (1.5 × the tests' time), so a
 # machine busy with something else does not turn slow runs into timeouts, which Stryker counts as killed.
@@ -14,6 +16,9 @@
 # ref), and Stryker answers the compile error by dropping every mutant of the enclosing method; each such message carries
 # a "Stryker disable once String" comment so only its string mutants are skipped. Stryker's log says "Safe Mode" when a
 # new one appears: grep the reports' stryker.log for it after a run.
+# Stryker tests several mutants that share no test in one run; when one of them loops forever, every mutant of that run
+# is reported as a timeout (counted as killed). A folder whose report shows many timeouts is measured again with
+# stryker-config-isolated.json, one mutant per run.
 #
 # Stryker compiles every mutant of the project into one assembly and switches them on one at a time; it writes into the
 # projects' bin/obj, so do not build the solution while it runs. Reports: tests/Mutation/reports/<Project>/<Folder>/.
@@ -43,7 +48,7 @@ while IFS=$'\t' read -r project folder filter; do
     (cd "src/$project" && dotnet dotnet-stryker --skip-version-check \
         --project "$project.csproj" --test-project "$tests" --configuration Release \
         --mutate "$folder/**/*.cs" --test-case-filter "$filter" \
-        --concurrency "${CONCURRENCY:-2}" --config-file "$root/tests/Mutation/stryker-config.json" --reporter Json --reporter Progress --output "$out" > "$out/stryker.log" 2>&1) \
+        --concurrency "${CONCURRENCY:-2}" --config-file "${STRYKER_CONFIG:-$root/tests/Mutation/stryker-config.json}" --reporter Json --reporter Progress --output "$out" > "$out/stryker.log" 2>&1) \
         || { echo "   Stryker failed; see $out/stryker.log"; tail -5 "$out/stryker.log"; continue; }
     echo "   $(( ($(date +%s) - start) / 60 )) min; $(grep -Eo 'The final mutation score is [0-9.]+ ?%' "$out/stryker.log" | tail -1)"
 done < tests/Mutation/folders.tsv
