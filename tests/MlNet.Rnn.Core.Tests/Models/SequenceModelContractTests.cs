@@ -110,8 +110,11 @@ public sealed class SequenceModelContractTests
         Assert.Equal(Message, Assert.Throws<InvalidOperationException>(() => model.Backward(new float[6])).Message);
         model.Forward(batch, output, training: true);
         model.Backward(new float[6]);
+        // After an inference pass the refusal comes before anything is added: every gradient stays zero.
+        model.Parameters.ZeroGradients();
         model.Forward(batch, output, training: false);
-        Assert.Equal(Message, Assert.Throws<InvalidOperationException>(() => model.Backward(new float[6])).Message);
+        Assert.Equal(Message, Assert.Throws<InvalidOperationException>(() => model.Backward([1f, 2f, 3f, 4f, 5f, 6f])).Message);
+        Assert.All(model.Parameters.Gradients.ToArray(), g => Assert.Equal(0f, g));
     }
 
     [Fact]
