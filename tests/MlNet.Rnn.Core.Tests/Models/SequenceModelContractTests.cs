@@ -8,7 +8,7 @@ namespace MlNet.Rnn.Core.Tests.Models;
 /// <summary>
 /// The contract of <see cref="SequenceModel"/> around its computation: argument checks by name and message (null and foreign
 /// workspaces, null batches, token/numeric and feature-count mismatches, an output buffer exactly large enough accepted and one
-/// float short refused), <see cref="SequenceModel.Backward"/> only after a training pass; head dropout keeps each unit with
+/// float short refused), <see cref="SequenceModel.Backward"/> only after a training pass (refused before it adds any gradient); head dropout keeps each unit with
 /// probability 1 − p at scale 1/(1 − p), shows its mask only in training, and <see cref="SequenceModel.ReseedDropout"/> restarts
 /// every mask sequence exactly as a model built with that seed; Xavier initialisation bounds the input weights; an overflowing
 /// gradient becomes NaN everywhere; a token model's gradient reaches the embedding rows of the training batch's ids only, whatever
