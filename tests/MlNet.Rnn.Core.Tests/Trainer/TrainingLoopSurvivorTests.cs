@@ -122,6 +122,25 @@ public sealed class TrainingLoopSurvivorTests
         Assert.Equal(expectedAccuracy, accuracy, 12);
     }
 
+    [Fact]
+    public void Evaluate_IgnoresAZeroWeightRow_EvenWhenTheModelOverflowsOnIt()
+    {
+        // A ReLU Elman cell, H = 1, every weight 10 and every bias 0: x = 0.5 gives h = 5 and the output 50 (target 48,
+        // squared error 4); x = 3e38 overflows to +∞, but that row weighs 0, so the RMSE is √(4/1) = 2.
+        var model = new SequenceModel(new SequenceModelOptions
+        {
+            Cell = RecurrentCellType.Rnn, RnnActivation = Core.Cells.RnnActivation.Relu, FeaturesPerStep = 1, HiddenSize = 1, Seed = 1,
+        });
+        model.Parameters.Values.Clear();
+        foreach (var tensor in model.Parameters.Tensors.Where(t => t.Name.Contains("weight", StringComparison.Ordinal)))
+            model.Parameters.ValuesOf(tensor).Fill(10);
+        var data = new SequenceDataset(1, 1);
+        data.Add([0.5f], [48]);
+        data.Add([3e38f], [0], 0);
+        var (_, rmse) = new SequenceTrainer(model, new MeanSquaredError(), OneEpoch).Evaluate(data);
+        Assert.Equal(2, rmse, 12);
+    }
+
     // ---------- TrainingLoop ----------
 
     private static ParameterSet ThreeWeights(params float[] values)
