@@ -1,0 +1,415 @@
+using MlNet.Rnn.Core.Data;
+using MlNet.Rnn.Core.Models;
+using MlNet.Rnn.Core.Parameters;
+using MlNet.Rnn.Core.Persistence;
+using MlNet.Rnn.Core.Training;
+
+namespace MlNet.Rnn.Core.Tests.Trainer;
+
+/// <summary>
+/// The exact behaviour of the training loop and the sequence trainer that coarser tests left open, each value worked out
+/// by hand: the refusals of data the model cannot read (with their messages, at the edges of the class range), the
+/// weighted validation loss and accuracy, the 1-based step of a divergence, the learning rate and the remaining time under
+/// a time budget on an injected clock, the refusals of files that are not this loop's checkpoints, the reduce-on-plateau
+/// state carried through a checkpoint, and the stop reason a callback stop logs.
+/// </summary>
+public sealed class TrainingLoopSurvivorTests
+{
+    // ---------- SequenceTrainer: data checks ----------
+
+    private static SequenceModel NumericModel(int outputSize = 1, SequenceReadout readout = SequenceReadout.LastStep) =>
+        new(new SequenceModelOptions { Cell = RecurrentCellType.Rnn, FeaturesPerStep = 1, HiddenSize = 2, OutputSize = outputSize, Readout = readout, Seed = 1 });
+
+    private static TrainerOptions OneEpoch => new() { Optimizer = OptimizerKind.Sgd, LearningRate = 0.01f, Epochs = 1, BatchSize = 8, Seed = 1 };
+
+    private static SequenceDataset Numeric(params float[] targets)
+    {
+        var data = new SequenceDataset(1, 1);
+        foreach (float target in targets) data.Add([0.5f, -0.25f], [target]);
+        return data;
+    }
+
+    [Fact]
+    public void Train_RefusesEmptyTrainingData_NamingIt()
+    {
+        var trainer = new SequenceTrainer(NumericModel(), new MeanSquaredError(), OneEpoch);
+        var error = Assert.Throws<ArgumentException>(() => trainer.Train(new SequenceDataset(1, 1)));
+        Assert.Equal("training", error.ParamName);
+        Assert.StartsWith("The training data holds no example.", error.Message);
+    }
+
+    [Fact]
+    public void Train_RefusesDataOfTheWrongKind_WithAMessageSayingWhich()
+    {
+        var numeric = new SequenceTrainer(NumericModel(), new MeanSquaredError(), OneEpoch);
+        var tokens = new SequenceDataset(0, 1);
+        tokens.AddTokens([1, 2], [0.5f]);
+        AssertRefused(() => numeric.Train(tokens), "training", "The training data holds token sequences but the model reads numeric steps.");
+
+        var tokenModel = new SequenceModel(new SequenceModelOptions { Cell = RecurrentCellType.Rnn, VocabularySize = 5, EmbeddingSize = 2, HiddenSize = 2, Seed = 1 });
+        var tokenTrainer = new SequenceTrainer(tokenModel, new MeanSquaredError(), OneEpoch);
+        AssertRefused(() => tokenTrainer.Train(Numeric(0.5f)), "training", "The training data holds numeric sequences but the model reads token ids.");
+
+        var outside = new SequenceDataset(0, 1);
+        outside.AddTokens([1, 5], [0.5f]);
+        AssertRefused(() => tokenTrainer.Train(outside), "training",
+            "The training data's example 0 holds token id 5, outside the model's vocabulary [0, 4]. " +
+            "Map unseen tokens to 0 (unknown) or build the vocabulary from every data set.");
+
+        var twoFeatures = new SequenceDataset(2, 1);
+        twoFeatures.Add([0.5f, 0.25f], [0.5f]);
+        AssertRefused(() => numeric.Train(twoFeatures), "training", "The training data has 2 features per step; the model expects 1.");
+
+        var perStep = new SequenceDataset(1, 1, perStepTargets: true);
+        perStep.Add([0.5f, 0.25f], [0.5f, 0.25f]);
+        AssertRefused(() => numeric.Train(perStep), "training", "The training data has per-step targets but the model reads out the last step only.");
+
+        var everyStep = new SequenceTrainer(NumericModel(readout: SequenceReadout.EveryStep), new MeanSquaredError(), OneEpoch);
+        AssertRefused(() => everyStep.Train(Numeric(0.5f)), "training", "The training data has one target per sequence but the model reads out every step.");
+    }
+
+    [Fact]
+    public void ClassTargets_AreWholeNumbersInZeroToOutputSize_CheckedAtTheEdges()
+    {
+        var trainer = new SequenceTrainer(NumericModel(outputSize: 3), new SoftmaxCrossEntropy(), OneEpoch);
+        // 0 and OutputSize − 1 = 2 are classes: every example is read (the last one too) and nothing is refused.
+        var (loss, _) = trainer.Evaluate(Numeric(0, 2, 1, 2));
+        Assert.True(double.IsFinite(loss));
+        AssertRefused(() => trainer.Train(Numeric(1, 3)), "training", "The training data's example 1 has class target 3; classes are whole numbers in [0, 2].");
+        AssertRefused(() => trainer.Train(Numeric(0, -1)), "training", "The training data's example 1 has class target -1; classes are whole numbers in [0, 2].");
+        AssertRefused(() => trainer.Train(Numeric(2, 1.5f)), "training", "The training data's example 1 has class target 1.5; classes are whole numbers in [0, 2].");
+        AssertRefused(() => trainer.Train(Numeric(0, 1), Numeric(2, 2, 3)), "validation",
+            "The validation data's example 2 has class target 3; classes are whole numbers in [0, 2].");
+    }
+
+    private static void AssertRefused(Action action, string parameter, string message)
+    {
+        var error = Assert.Throws<ArgumentException>(action);
+        Assert.Equal(parameter, error.ParamName);
+        Assert.Equal($"{message} (Parameter '{parameter}')", error.Message);
+    }
+
+    [Fact]
+    public void Evaluate_WeighsTheLossByRowAndClassWeights_AndTheAccuracyByRowWeights()
+    {
+        // Every weight zero but the output bias b = (0, 2, 1): the logits of every row are b, the predicted class is 1, and
+        // −log p_y = log(1 + e² + e) − b_y.
+        var model = NumericModel(outputSize: 3);
+        model.Parameters.Values.Clear();
+        var bias = model.Parameters.Tensors.Single(t => t.Name.EndsWith("bias", StringComparison.Ordinal) && t.Length == 3);
+        model.Parameters.ValuesOf(bias)[1] = 2;
+        model.Parameters.ValuesOf(bias)[2] = 1;
+        float[] classWeights = [1, 2, 4];
+        var trainer = new SequenceTrainer(model, new SoftmaxCrossEntropy(classWeights), OneEpoch);
+
+        // 300 rows, so evaluation runs two batches (256 + 44): 256 rows of class 1 with weight 1 (right), then 22 of class 0
+        // with weight 2 (wrong), 11 of class 2 with weight 0 (ignored) and 11 of class 2 with weight 1 (wrong).
+        var data = new SequenceDataset(1, 1);
+        for (int i = 0; i < 256; i++) data.Add([0.5f], [1]);
+        for (int i = 0; i < 22; i++) data.Add([0.5f], [0], 2);
+        for (int i = 0; i < 11; i++) data.Add([0.5f], [2], 0);
+        for (int i = 0; i < 11; i++) data.Add([0.5f], [2], 1);
+
+        double logSum = Math.Log(1 + Math.Exp(2) + Math.Exp(1));
+        double l0 = logSum, l1 = logSum - 2, l2 = logSum - 1;
+        // Σ w·c_y·l_y / Σ w·c_y over all rows: 256·1·2, 22·2·1, 11·1·4.
+        double expectedLoss = (512 * l1 + 44 * l0 + 44 * l2) / (512 + 44 + 44);
+        // Right rows weigh 256 of 256 + 44 + 0 + 11 = 311.
+        double expectedAccuracy = 256.0 / 311;
+
+        var (loss, accuracy) = trainer.Evaluate(data);
+        Assert.Equal(expectedLoss, loss, 5);
+        Assert.Equal(expectedAccuracy, accuracy, 12);
+    }
+
+    [Fact]
+    public void Evaluate_IgnoresAZeroWeightRow_EvenWhenTheModelOverflowsOnIt()
+    {
+        // A ReLU Elman cell, H = 1, every weight 10 and every bias 0: x = 0.5 gives h = 5 and the output 50 (target 48,
+        // squared error 4); x = 3e38 overflows to +∞, but that row weighs 0, so the RMSE is √(4/1) = 2.
+        var model = new SequenceModel(new SequenceModelOptions
+        {
+            Cell = RecurrentCellType.Rnn, RnnActivation = Core.Cells.RnnActivation.Relu, FeaturesPerStep = 1, HiddenSize = 1, Seed = 1,
+        });
+        model.Parameters.Values.Clear();
+        foreach (var tensor in model.Parameters.Tensors.Where(t => t.Name.Contains("weight", StringComparison.Ordinal)))
+            model.Parameters.ValuesOf(tensor).Fill(10);
+        var data = new SequenceDataset(1, 1);
+        data.Add([0.5f], [48]);
+        data.Add([3e38f], [0], 0);
+        var (_, rmse) = new SequenceTrainer(model, new MeanSquaredError(), OneEpoch).Evaluate(data);
+        Assert.Equal(2, rmse, 12);
+    }
+
+    // ---------- TrainingLoop ----------
+
+    private static ParameterSet ThreeWeights(params float[] values)
+    {
+        var parameters = new ParameterSet();
+        parameters.Add("w", 3);
+        values.CopyTo(parameters.Values);
+        return parameters;
+    }
+
+    private static TrainerOptions Sgd(int epochs) =>
+        new() { Optimizer = OptimizerKind.Sgd, LearningRate = 0.01f, GradientClipNorm = 0, Epochs = epochs, Shuffle = false };
+
+    [Fact]
+    public void Divergence_ReportsTheEpochAndTheOneBasedStep_OfANonFiniteLossOrGradient()
+    {
+        var parameters = ThreeWeights(1, 2, 3);
+        var loop = new TrainingLoop(parameters, Sgd(3), "{}");
+        var lossTask = new ScriptedTask(parameters, 4) { Loss = (epoch, step) => epoch == 2 && step == 2 ? double.NaN : 0.5 };
+        var error = Assert.Throws<TrainingDivergedException>(() => loop.Train(lossTask));
+        Assert.Equal(2, error.Epoch);
+        Assert.Equal(3, error.Batch);
+        Assert.True(double.IsNaN(error.Loss));
+
+        var other = ThreeWeights(1, 2, 3);
+        var gradientTask = new ScriptedTask(other, 4)
+        {
+            Loss = (_, _) => 0.25,
+            Gradient = (epoch, step, gradient) => { if (epoch == 1 && step == 1) gradient[1] = float.PositiveInfinity; },
+        };
+        var gradientError = Assert.Throws<TrainingDivergedException>(() => new TrainingLoop(other, Sgd(3), "{}").Train(gradientTask));
+        Assert.Equal(1, gradientError.Epoch);
+        Assert.Equal(2, gradientError.Batch);
+        Assert.Equal(0.25, gradientError.Loss);
+        Assert.False(double.IsFinite(gradientError.GradientNorm));
+    }
+
+    [Fact]
+    public void Remaining_IsThePaceSoFar_CappedByWhatIsLeftOfTheBudget()
+    {
+        // One second per step, four steps per epoch, six epochs. After epoch e the pace predicts 4·(6 − e) s more.
+        var clock = new SteppingClock();
+        var parameters = ThreeWeights(1, 2, 3);
+        var unlimited = new TrainingLoop(parameters, Sgd(6) with { MaxTrainingTime = TimeSpan.FromSeconds(100), TimeProvider = clock }, "{}");
+        var history = unlimited.Train(new ScriptedTask(parameters, 4) { Clock = clock });
+        Assert.Equal([20.0, 16, 12, 8, 4, 0], history.Epochs.Select(e => e.Remaining.TotalSeconds));
+
+        // A budget of 18 s: the pace's 20, 16, 12, 8 s are capped at 18 − 4, 18 − 8, 18 − 12, 18 − 16; the fifth epoch runs out.
+        var budgetClock = new SteppingClock();
+        var limited = new TrainingLoop(parameters, Sgd(6) with { MaxTrainingTime = TimeSpan.FromSeconds(18), TimeProvider = budgetClock }, "{}");
+        var limitedHistory = limited.Train(new ScriptedTask(parameters, 4) { Clock = budgetClock });
+        Assert.Equal(TrainingStopReason.TimeBudget, limitedHistory.StopReason);
+        Assert.Equal([14.0, 10, 6, 2, 0], limitedHistory.Epochs.Select(e => e.Remaining.TotalSeconds));
+    }
+
+    [Fact]
+    public void TimeBudget_SpentByValidation_LeavesNoTime_AndTheCosineRateHoldsAtItsLastPlannedStep()
+    {
+        // Four steps per epoch (1 s each) and a validation (1 s) per epoch, six epochs = 24 planned steps, budget 4.8 s,
+        // cosine from 0.01 to 0.002 without warm-up. Before step k the clock reads k s in epoch 1: progress max(k, k/4.8·24);
+        // the fourth step (k = 3) runs at 3/4.8·24 = 15. Validation then brings the clock to 5 s > 4.8 s: nothing is left,
+        // although no step ran out. Epoch 2's one step runs at 5/4.8·24 = 25, held at the last planned step, 23.
+        var clock = new SteppingClock();
+        var parameters = ThreeWeights(1, 2, 3);
+        var loop = new TrainingLoop(parameters, Sgd(6) with
+        {
+            Schedule = ScheduleKind.Cosine, MinimumLearningRate = 0.002f, MaxTrainingTime = TimeSpan.FromSeconds(4.8), TimeProvider = clock,
+        }, "{}");
+        var history = loop.Train(new ScriptedTask(parameters, 4) { Clock = clock, Validation = _ => 1.0 });
+        static double Cosine(int t) => 0.002 + 0.008 * (1 + Math.Cos(Math.PI * t / 24)) / 2;
+        Assert.Equal(TrainingStopReason.TimeBudget, history.StopReason);
+        Assert.Equal(5, history.Steps);
+        Assert.Equal(TimeSpan.FromSeconds(5), history.Epochs[0].Elapsed);
+        Assert.Equal(TimeSpan.Zero, history.Epochs[0].Remaining);
+        Assert.Equal(Cosine(15), history.Epochs[0].LearningRate, 6);
+        Assert.Equal(Cosine(23), history.Epochs[1].LearningRate, 6);
+    }
+
+    [Fact]
+    public void CosineWithWarmup_FollowsTheBudgetFromTheFirstStepAfterWarmup()
+    {
+        // One step per epoch (1 s), six epochs, two warm-up steps, budget 4 s, cosine from 0.01 to 0.002 over steps 2..6.
+        // Steps 0 and 1 warm up (0.01·1/3, 0.01·2/3); step 2 already runs at the time's share 2/4·6 = 3 (t = 1 of 4),
+        // step 3 at 3/4·6 = 4.5 → 4 (t = 2 of 4); then the budget is spent.
+        var clock = new SteppingClock();
+        var parameters = ThreeWeights(1, 2, 3);
+        var loop = new TrainingLoop(parameters, Sgd(6) with
+        {
+            Schedule = ScheduleKind.Cosine, WarmupSteps = 2, MinimumLearningRate = 0.002f, MaxTrainingTime = TimeSpan.FromSeconds(4), TimeProvider = clock,
+        }, "{}");
+        var history = loop.Train(new ScriptedTask(parameters, 1) { Clock = clock });
+        double[] expected = [0.01 / 3, 0.02 / 3, 0.002 + 0.004 * (1 + Math.Cos(Math.PI / 4)), 0.006];
+        Assert.Equal(4, history.Epochs.Count);
+        for (int e = 0; e < 4; e++) Assert.Equal(expected[e], history.Epochs[e].LearningRate, 6);
+    }
+
+    [Fact]
+    public void Train_RefusesATaskOverOtherParameters_AndTheLoopAScope_WithTheirMessages()
+    {
+        var parameters = ThreeWeights(1, 2, 3);
+        var scope = parameters.Scope("part.");
+        scope.Add("v", 2);
+        AssertRefused(() => new TrainingLoop(scope, Sgd(1), "{}"), "parameters",
+            "The parameters are the scope 'part.' of a model; train the model's whole set.");
+        var loop = new TrainingLoop(ThreeWeights(1, 2, 3), Sgd(1), "{}");
+        var other = new ParameterSet();
+        other.Add("w", 2);
+        AssertRefused(() => loop.Train(new ScriptedTask(other, 1)), "task", "The task trains other parameters than this loop was made for.");
+    }
+
+    [Fact]
+    public void CallbackStop_IsLoggedAsSuch()
+    {
+        var logger = new LineLogger();
+        var parameters = ThreeWeights(1, 2, 3);
+        var loop = new TrainingLoop(parameters, Sgd(5) with { Logger = logger, EpochCallback = _ => EpochDecision.Stop }, "{}");
+        loop.Train(new ScriptedTask(parameters, 2));
+        Assert.Equal("Training stopped: the epoch callback asked to stop after 1 epochs and 2 optimizer steps.", logger.Lines[^1]);
+    }
+
+    // ---------- Checkpoints ----------
+
+    private static Dictionary<string, string> CheckpointMetadata() => new(StringComparer.Ordinal)
+    {
+        ["trainer.optimizer"] = "Sgd",
+        ["trainer.epochs_done"] = "1",
+        ["trainer.best_loss"] = "0.5",
+        ["trainer.bad_epochs"] = "0",
+        ["trainer.base_rate"] = "0.01",
+        ["trainer.history"] = "[]",
+        ["trainer.best_epoch"] = "1",
+    };
+
+    private static List<(string Name, int[] Shape, ReadOnlyMemory<float> Data)> CheckpointTensors(int bestLength = 3) =>
+        [("optimizer.step", [1], new float[] { 4 }), ("trainer.best", [bestLength], new float[bestLength])];
+
+    [Fact]
+    public void ResumeFrom_RefusesFilesThatAreNotThisLoopsCheckpoints_NamingThePathAndTheProblem()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"mlnet-rnn-survivor-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            var file = ThreeWeights(7, 8, 9);
+            void Refused(Dictionary<string, string>? metadata, List<(string, int[], ReadOnlyMemory<float>)>? tensors, string message)
+            {
+                ModelFile.Save(path, file, "{}", metadata, tensors);
+                var parameters = ThreeWeights(1, 2, 3);
+                var loop = new TrainingLoop(parameters, Sgd(3), "{}");
+                var error = Assert.Throws<InvalidDataException>(() => loop.ResumeFrom(path));
+                Assert.Equal($"{path}: {message}", error.Message);
+                Assert.Equal([1f, 2, 3], parameters.Values.ToArray());
+            }
+
+            Refused(null, null, "'trainer.optimizer' is missing; the file is a model, not a training checkpoint.");
+            var adam = CheckpointMetadata();
+            adam["trainer.optimizer"] = "Adam";
+            Refused(adam, CheckpointTensors(), "the checkpoint was written with Adam, this trainer uses Sgd.");
+            Refused(CheckpointMetadata(), [CheckpointTensors()[0]], "'trainer.best' is missing.");
+            Refused(CheckpointMetadata(), CheckpointTensors(bestLength: 2), "'trainer.best' holds 2 values; the model has 3 parameters.");
+            var noHistory = CheckpointMetadata();
+            noHistory["trainer.history"] = "null";
+            Refused(noHistory, CheckpointTensors(), "'trainer.history' is empty.");
+
+            // An optimizer state the optimizer does not take is refused after the weights were loaded: they are put back.
+            var extra = CheckpointTensors();
+            extra.Add(("optimizer.extra", [1], new float[] { 1 }));
+            ModelFile.Save(path, file, "{}", CheckpointMetadata(), extra);
+            var parameters = ThreeWeights(1, 2, 3);
+            var error = Assert.Throws<InvalidDataException>(() => new TrainingLoop(parameters, Sgd(3), "{}").ResumeFrom(path));
+            Assert.StartsWith($"{path}: the optimizer state does not fit: The state has the key \"extra\", which Sgd", error.Message);
+            Assert.Equal([1f, 2, 3], parameters.Values.ToArray());
+
+            // The well-formed file is accepted: the weights are the file's.
+            ModelFile.Save(path, file, "{}", CheckpointMetadata(), CheckpointTensors());
+            var accepted = ThreeWeights(1, 2, 3);
+            var acceptingLoop = new TrainingLoop(accepted, Sgd(3), "{}");
+            acceptingLoop.ResumeFrom(path);
+            Assert.Equal([7f, 8, 9], accepted.Values.ToArray());
+            Assert.Equal(4, acceptingLoop.Optimizer.StepCount);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void ReduceOnPlateau_StateSurvivesACheckpoint()
+    {
+        // Validation losses 1.0, 0.5, 0.9, 0.9, 0.9, 0.9 with patience 1 and factor 1/2: epoch 3 is the first bad epoch,
+        // epoch 4 the second, which halves the rate for epoch 5; epoch 6 halves it again for later. The run pauses after
+        // epoch 3 (best 0.5, one bad epoch) and resumes from its checkpoint: a plateau that forgot its best and its count
+        // would take epoch 4's 0.9 for an improvement and leave epoch 5 at the full rate.
+        string path = Path.Combine(Path.GetTempPath(), $"mlnet-rnn-plateau-{Guid.NewGuid():N}.safetensors");
+        double[] losses = [1.0, 0.5, 0.9, 0.9, 0.9, 0.9];
+        var options = Sgd(6) with { ReduceOnPlateau = true, PlateauPatience = 1, PlateauFactor = 0.5f };
+        try
+        {
+            var first = ThreeWeights(1, 2, 3);
+            var paused = new TrainingLoop(first, options with
+            {
+                CheckpointPath = path, EpochCallback = report => report.Epoch == 3 ? EpochDecision.Stop | EpochDecision.Checkpoint : EpochDecision.Continue,
+            }, "{}");
+            paused.Train(new ScriptedTask(first, 1) { Validation = epoch => losses[epoch - 1] });
+            Assert.Equal(0.5, double.Parse(ModelFile.Read(path).Metadata["trainer.plateau_best"], System.Globalization.CultureInfo.InvariantCulture));
+
+            var second = ThreeWeights(1, 2, 3);
+            var resumed = new TrainingLoop(second, options, "{}");
+            resumed.ResumeFrom(path);
+            var history = resumed.Train(new ScriptedTask(second, 1) { Validation = epoch => losses[epoch - 1] });
+            Assert.Equal([0.01, 0.01, 0.01, 0.01, 0.005, 0.005], history.Epochs.Select(e => Math.Round(e.LearningRate, 6)));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    /// <summary>A task over given parameters whose losses, gradients and validation losses are scripted; it may move a clock.</summary>
+    private sealed class ScriptedTask : ITrainingTask
+    {
+        private readonly int _steps;
+        private int _epoch;
+
+        public ScriptedTask(ParameterSet parameters, int steps)
+        {
+            Parameters = parameters;
+            _steps = steps;
+        }
+
+        public ParameterSet Parameters { get; }
+        public Func<int, int, double> Loss { get; init; } = (_, _) => 0.5;
+        public Action<int, int, Span<float>>? Gradient { get; init; }
+        public Func<int, double>? Validation { get; init; }
+        public SteppingClock? Clock { get; init; }
+        public string MetricName => "none";
+        public string ExampleName => "examples";
+        public bool HasValidation => Validation is not null;
+        public int StepsPerEpoch => _steps;
+
+        public int BeginEpoch(int epoch, Random? random)
+        {
+            _epoch = epoch;
+            return _steps;
+        }
+
+        public (double Loss, double Weight, long Examples) Step(int step)
+        {
+            Clock?.Tick();
+            Gradient?.Invoke(_epoch, step, Parameters.Gradients);
+            return (Loss(_epoch, step), 1, 1);
+        }
+
+        public (double Loss, double? Metric) Evaluate()
+        {
+            Clock?.Tick();
+            return (Validation!(_epoch), null);
+        }
+    }
+
+    /// <summary>A clock that moves only when told, one second at a time.</summary>
+    private sealed class SteppingClock : TimeProvider
+    {
+        private long _ticks;
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public override long GetTimestamp() => _ticks;
+
+        public void Tick() => _ticks += TimeSpan.TicksPerSecond;
+    }
+}
