@@ -179,7 +179,7 @@ public abstract class RecurrentTrainerBase<TOptions> : RecurrentEstimator<TOptio
         {
             string weights = weight is null ? "" : string.Create(CultureInfo.InvariantCulture,
                 $" and {badWeights} with a weight in '{weight.Value.Name}' that is negative or not finite");
-            run.Report(string.Create(CultureInfo.InvariantCulture, $"Skipped {missingLabels} {role} rows with a missing label in '{label.Name}'{weights}."));
+            run.Warn(string.Create(CultureInfo.InvariantCulture, $"Skipped {missingLabels} {role} rows with a missing label in '{label.Name}'{weights}."));
         }
         return dataset;
     }
