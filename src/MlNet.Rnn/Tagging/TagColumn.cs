@@ -64,8 +64,7 @@ internal sealed class TagColumn(DataViewSchema.Column column, int tagCount)
         foreach (var value in values.DenseValues())
         {
             T item = value;
-            builder.Clear();
-            convert(in item, ref builder);
+            convert(in item, ref builder); // ML.NET's conversions clear the builder first
             names.Add(builder.ToString());
         }
         return [.. names];
