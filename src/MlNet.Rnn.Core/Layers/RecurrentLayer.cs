@@ -245,8 +245,7 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
         ReadOnlySpan<float> recurrentBias = _parameters.ReadOnlyValuesOf(_directions[d].RecurrentBias);
         Span<float> hProj = direction.RecurrentProjection;
         Span<float> hidden = direction.Hidden, cell = direction.Cell;
-        Span<float> cache = direction.Training ? direction.Cache : default;
-        Span<float> previous = direction.Training ? direction.PreviousHidden : default;
+        Span<float> cache = direction.Cache, previous = direction.PreviousHidden; // written in training only
         for (int k = 0; k < T; k++)
         {
             int t = d == 0 ? k : T - 1 - k;

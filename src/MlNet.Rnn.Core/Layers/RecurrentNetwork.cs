@@ -78,7 +78,6 @@ public sealed class RecurrentNetwork<TCell> : IRecurrentNetwork where TCell : st
     /// <inheritdoc />
     public RecurrentNetworkWorkspace CreateWorkspace(int maxDegreeOfParallelism = 1)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxDegreeOfParallelism);
         return new RecurrentNetworkWorkspace(this, _layers.Length, [.. _layers.Select(layer => layer.CreateWorkspace(maxDegreeOfParallelism))],
             maxDegreeOfParallelism);
     }
@@ -344,13 +343,9 @@ public sealed class RecurrentNetwork<TCell> : IRecurrentNetwork where TCell : st
         int[] chunkLengths = new int[batch];
         for (int first = 0, chunk = 0; first < steps; first += chunkSteps, chunk++)
         {
-            int count = Math.Min(chunkSteps, steps - first), alive = 0;
-            for (int b = 0; b < batch; b++)
-            {
-                chunkLengths[b] = Math.Clamp((lengths.IsEmpty ? steps : lengths[b]) - first, 0, count);
-                if (chunkLengths[b] > 0) alive++;
-            }
-            if (alive == 0) break;
+            int count = Math.Min(chunkSteps, steps - first);
+            for (int b = 0; b < batch; b++) chunkLengths[b] = Math.Clamp((lengths.IsEmpty ? steps : lengths[b]) - first, 0, count);
+            if (!chunkLengths.AsSpan().ContainsAnyExcept(0)) break; // every sequence has ended
             // States alternate between two halves of the buffer: the previous final state is this chunk's initial state.
             int current = chunk % 2 * stateLength, previous = (chunk + 1) % 2 * stateLength;
             ReadOnlySpan<float> startHidden = chunk == 0 ? initialHidden : _chunkHidden.AsSpan(previous, stateLength);

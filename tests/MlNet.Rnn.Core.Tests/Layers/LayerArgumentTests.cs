@@ -91,6 +91,11 @@ public sealed class LayerArgumentTests
         var cell = Assert.Throws<ArgumentException>(() => network.Backward(gradient, State(), cellGradient));
         Assert.Equal("finalCellGradient", cell.ParamName);
         Contains(cell, "finalCellGradient[1, 0, 1] (layer·direction, sequence, unit)");
+        float[] hiddenGradient = State();
+        hiddenGradient[(0 * B + 2) * H + 4] = float.NaN;
+        var hidden = Assert.Throws<ArgumentException>(() => network.Backward(gradient, hiddenGradient));
+        Assert.Equal("finalHiddenGradient", hidden.ParamName);
+        Contains(hidden, "finalHiddenGradient[0, 2, 4] (layer·direction, sequence, unit)");
     }
 
     [Fact]

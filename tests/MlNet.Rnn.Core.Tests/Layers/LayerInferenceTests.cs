@@ -244,6 +244,17 @@ public sealed class LayerInferenceTests
     }
 
     [Fact]
+    public void LayerTrainingForward_OfOneSequence_WithRecurrentDropoutButNoMasksEverSampled_IsRefused()
+    {
+        var layer = new RecurrentLayer<GruCell>(new ParameterSet(), default, 0, I, H, false, false) { RecurrentDropout = 0.5f };
+        var layout = new SequenceLayout();
+        layout.Update([3], 3);
+        var error = Assert.Throws<InvalidOperationException>(() =>
+            layer.Forward(layout, new float[3 * I], default, default, new float[3 * H], default, default, training: true));
+        Assert.Contains("call SampleRecurrentMasks for this batch of 1", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void LayerConstructorAndMasks_BadArguments_AreRefused()
     {
         var parameters = new ParameterSet();
