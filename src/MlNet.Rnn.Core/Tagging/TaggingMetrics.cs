@@ -138,8 +138,8 @@ public sealed class TaggingMetrics
         text.AppendLine(culture, $"token accuracy {TokenAccuracy:F4} ({CorrectTokens} of {TokenCount})");
         text.AppendLine(culture, $"macro P {Macro.Precision:F4} R {Macro.Recall:F4} F1 {Macro.F1:F4}; micro P {Micro.Precision:F4} R {Micro.Recall:F4} F1 {Micro.F1:F4}");
         if (Entities is not null)
-            text.AppendLine(culture, $"entities: P {Entities.Precision:F4} R {Entities.Recall:F4} F1 {Entities.F1:F4} " +
-                $"({Entities.Overall.TruePositives} correct, {Entities.Overall.Predicted} predicted, {Entities.Overall.Gold} gold)");
+            text.Append(culture, $"entities: P {Entities.Precision:F4} R {Entities.Recall:F4} F1 {Entities.F1:F4} ")
+                .AppendLine(culture, $"({Entities.Overall.TruePositives} correct, {Entities.Overall.Predicted} predicted, {Entities.Overall.Gold} gold)");
         text.AppendLine(culture, $"{"tag",-12} {"precision",9} {"recall",9} {"F1",9} {"support",9}");
         foreach (var tag in PerTag)
             if (tag.Support > 0 || tag.Counts.Predicted > 0)
