@@ -104,7 +104,6 @@ public abstract class RecurrentTrainerBase<TOptions> : RecurrentEstimator<TOptio
     /// </summary>
     internal PreparedSequenceData Prepare(FitRun run, IDataView trainData, IDataView? validationData)
     {
-        Host.CheckValue(trainData, nameof(trainData));
         var options = TrainerOptions;
         var schema = trainData.Schema;
         var column = SequenceColumn.FromSchema(Host, schema, options.FeatureColumnName, options.FeaturesPerStep);

@@ -260,6 +260,20 @@ public sealed class TrainerSurvivorTests
 
         Assert.Equal("inputSchema", Assert.Throws<ArgumentNullException>(() => trainer.GetOutputSchema(null!)).ParamName);
         Assert.Equal("validationData", Assert.Throws<ArgumentNullException>(() => trainer.Fit(data, null!)).ParamName);
+        Assert.Equal("trainData", Assert.Throws<ArgumentNullException>(() => trainer.Fit(null!)).ParamName);
+        Assert.Equal("trainData", Assert.Throws<ArgumentNullException>(() => trainer.Fit(null!, data)).ParamName);
+    }
+
+    [Fact]
+    public void TrainingMessages_ComeFromTheTrainersTrainingChannel()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var sources = new List<string>();
+        mlContext.Log += (_, e) => { lock (sources) sources.Add(e.Source); };
+
+        mlContext.Regression.Trainers.Gru(Regression()).Fit(View(mlContext, Rows(6)));
+
+        Assert.Contains("RecurrentRegressionTrainer; Training", sources);
     }
 
     [Fact]
