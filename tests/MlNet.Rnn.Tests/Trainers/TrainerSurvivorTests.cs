@@ -262,6 +262,7 @@ public sealed class TrainerSurvivorTests
         Assert.Equal("validationData", Assert.Throws<ArgumentNullException>(() => trainer.Fit(data, null!)).ParamName);
         Assert.Equal("trainData", Assert.Throws<ArgumentNullException>(() => trainer.Fit(null!)).ParamName);
         Assert.Equal("trainData", Assert.Throws<ArgumentNullException>(() => trainer.Fit(null!, data)).ParamName);
+        Assert.Equal("options", Assert.Throws<ArgumentNullException>(() => mlContext.Regression.Trainers.Gru((RecurrentRegressionTrainer.Options)null!)).ParamName);
     }
 
     [Fact]
