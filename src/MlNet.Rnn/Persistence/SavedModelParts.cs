@@ -16,8 +16,8 @@ internal static class SavedModelParts
     public const string LabelStream = "LabelSchema.idv";
 
     /// <summary>
-    /// Refuses a model written by a newer MlNet.Rnn with a message that says what to do, then checks the header as ML.NET
-    /// does. <paramref name="what"/> names the component ("a recurrent transformer").
+    /// Refuses a model written by a newer MlNet.Rnn, or in a format older than this one reads back, with a message that
+    /// says what to do, then checks the header as ML.NET does. <paramref name="what"/> names the component ("a recurrent transformer").
     /// </summary>
     public static void CheckVersion(IHostEnvironment env, ModelLoadContext ctx, VersionInfo info, uint version, string what)
     {
@@ -26,6 +26,11 @@ internal static class SavedModelParts
             throw env.Except(string.Create(CultureInfo.InvariantCulture,
                 $"This model holds {what} saved by a newer MlNet.Rnn (format version 0x{ctx.Header.ModelVerReadable:X8}); " +
                 $"this MlNet.Rnn ({typeof(SavedModelParts).Assembly.GetName().Version}) reads up to 0x{version:X8}. Update the MlNet.Rnn package."));
+        if (ctx.Header.ModelSignature == info.ModelSignature && ctx.Header.ModelVerWritten < info.VerWeCanReadBack)
+            // Stryker disable once String : Stryker cannot pass a mutated concatenation of interpolated strings to string.Create's handler
+            throw env.Except(string.Create(CultureInfo.InvariantCulture,
+                $"This model holds {what} saved in format version 0x{ctx.Header.ModelVerWritten:X8}, older than the oldest this MlNet.Rnn reads " +
+                $"(0x{info.VerWeCanReadBack:X8}). Load it with the MlNet.Rnn version that saved it, or train the model again."));
         ctx.CheckAtModel(info);
     }
 

@@ -164,6 +164,62 @@ public sealed class BadInputTests : IDisposable
         Assert.Contains("update the package", Flatten(error));
     }
 
+    [Fact]
+    public void AModelOlderThanThisMlNetRnnReads_OrOfAnotherComponent_IsRefused()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var data = Synthetic.ToDataView(mlContext, Synthetic.Rows(40, 6, 1, seed: 3));
+        var model = mlContext.BinaryClassification.Trainers.Lstm(hiddenSize: 4, numberOfEpochs: 1).Fit(data);
+        string path = Path.Combine(_folder, "model.zip");
+        mlContext.Model.Save(model, data.Schema, path);
+
+        // Versions below the oldest this MlNet.Rnn reads back: the bytes after the header are unchanged, so only the check can refuse it.
+        string older = Rewrite(path, "older-transformer.zip", bytes =>
+        {
+            int at = IndexOf(bytes, Encoding.ASCII.GetBytes("RNNTRANS"));
+            if (at < 0) return false;
+            BitConverter.TryWriteBytes(bytes.AsSpan(at + 8), 0x00000001u);
+            BitConverter.TryWriteBytes(bytes.AsSpan(at + 12), 0x00000001u);
+            return true;
+        });
+
+        var error = Assert.ThrowsAny<Exception>(() => mlContext.Model.Load(older, out _));
+        Assert.Contains("saved in format version 0x00000001, older than the oldest this MlNet.Rnn reads (0x", Flatten(error));
+        Assert.Contains("train the model again", Flatten(error));
+
+        // Another component's signature under this loader: ML.NET's own header check refuses it.
+        string foreign = Rewrite(path, "foreign-transformer.zip", bytes =>
+        {
+            int at = IndexOf(bytes, Encoding.ASCII.GetBytes("RNNTRANS"));
+            if (at < 0) return false;
+            bytes[at + 7] = (byte)'X';
+            return true;
+        });
+        Assert.Contains("Unknown file type", Flatten(Assert.ThrowsAny<Exception>(() => mlContext.Model.Load(foreign, out _))));
+    }
+
+    [Fact]
+    public void AMulticlassModelWithoutItsLabelStreamIsAClearError()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var data = mlContext.Transforms.Conversion.MapValueToKey("Label", nameof(TaskRow.Class))
+            .Fit(Synthetic.ToDataView(mlContext, Synthetic.Rows(40, 6, 3, seed: 3)))
+            .Transform(Synthetic.ToDataView(mlContext, Synthetic.Rows(40, 6, 3, seed: 3)));
+        var model = mlContext.MulticlassClassification.Trainers.Gru(featuresPerStep: 3, hiddenSize: 4, numberOfEpochs: 1).Fit(data);
+        string path = Path.Combine(_folder, "multiclass.zip");
+        mlContext.Model.Save(model, data.Schema, path);
+        string target = Path.Combine(_folder, "no-label.zip");
+        File.Copy(path, target);
+        using (var zip = ZipFile.Open(target, ZipArchiveMode.Update))
+        {
+            var label = Assert.Single(zip.Entries, entry => entry.Name == "LabelSchema.idv");
+            label.Delete();
+        }
+
+        var error = Assert.ThrowsAny<Exception>(() => mlContext.Model.Load(target, out _));
+        Assert.Contains("The saved MulticlassClassification model has no LabelSchema.idv.", Flatten(error));
+    }
+
     private string Rewrite(string source, string name, Func<byte[], bool> edit)
     {
         string target = Path.Combine(_folder, name);
