@@ -244,7 +244,7 @@ public sealed class ColumnReaderTests
         Assert.True(found.IsKey);
 
         var missing = Assert.ThrowsAny<Exception>(() => { KeyVectorColumn.Check(s_ectx, shape, "Absent", "label"); });
-        Assert.Contains("label column 'Absent'", missing.Message);
+        Assert.Contains("Could not find label column 'Absent'", missing.Message);
         foreach (var (name, printed) in new[] { ("FloatVector", "Vector<Single>"), ("ScalarKey", "Key<UInt32>"), ("Scalar", "Single") })
         {
             var error = Assert.ThrowsAny<Exception>(() => { KeyVectorColumn.Check(s_ectx, shape, name, "source (feature)"); });
