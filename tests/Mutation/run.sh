@@ -27,6 +27,8 @@ cd "$(dirname "$0")/../.."
 root=$(pwd)
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet tool restore >/dev/null
+# Stryker's analysis builds the projects without their project references; build once so the publicizer tool is current.
+dotnet build MlNet.Rnn.sln -c Release -v q -nologo >/dev/null
 # A mutant that makes a loop endless times out, but Stryker can leave its test host spinning; reap hosts older than 10 min.
 ( while sleep 30; do
     ps -eo pid=,etimes=,args= | awk -v tests="$root/tests/" 'index($0, tests) && /runtimeconfig/ && $2 > 600 { print $1 }' | xargs -r kill 2>/dev/null
