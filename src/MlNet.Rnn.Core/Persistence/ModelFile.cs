@@ -12,7 +12,8 @@ namespace MlNet.Rnn.Core.Persistence;
 /// <c>safetensors.torch.load_file</c> reads our weights and <c>torch.nn.LSTM.load_state_dict</c> accepts them, and a
 /// file saved from PyTorch loads into our networks. Our identity lives in the header's <c>__metadata__</c>:
 /// <c>format</c> = <see cref="FormatName"/>, <c>format_version</c> = <see cref="FormatVersion"/>,
-/// <c>configuration</c> = the model's options as JSON, plus any caller metadata. A checkpoint is the same file with
+/// <c>configuration</c> = the model's options as JSON, <c>checksums_xxh3_64</c> = every tensor's checksum
+/// (<see cref="ChecksumsKey"/>), plus any caller metadata. A checkpoint is the same file with
 /// optimizer tensors (named <c>optimizer.…</c>) and trainer state in the metadata.
 /// </summary>
 public static class ModelFile
@@ -41,6 +42,12 @@ public static class ModelFile
 
     /// <summary>Metadata key of the model's configuration JSON.</summary>
     public const string ConfigurationKey = "configuration";
+
+    /// <summary>
+    /// Metadata key of the tensors' checksums: a JSON object from tensor name to the XXH3 64-bit hash of its stored bytes
+    /// (16 hex digits). Written with every file; when a file has it, reading verifies every tensor against it.
+    /// </summary>
+    public const string ChecksumsKey = "checksums_xxh3_64";
 
     /// <summary>
     /// Writes a model file to <paramref name="stream"/>: our <c>format</c> and <c>format_version</c>, then
@@ -268,6 +275,7 @@ public static class ModelFile
         foreach (var (key, value) in metadata.OrderBy(entry => entry.Key, StringComparer.Ordinal))
         {
             if (value is null) throw new ArgumentException($"Metadata '{key}' is null; metadata values are strings.", nameof(metadata));
+            if (key == ChecksumsKey) continue; // recomputed from the data being written (metadata read from a file may carry it)
             if (key == FormatKey || key == FormatVersionKey)
             {
                 if (value == entries[key == FormatKey ? 0 : 1].Value) continue;
@@ -301,7 +309,9 @@ public static class ModelFile
             extra.Add(data);
         }
         int ownCount = own.Count;
-        return new PreparedFile(entries, layout, index => index < ownCount ? ownData!(index) : extra[index - ownCount].Span);
+        SafetensorsWriter.TensorData values = index => index < ownCount ? ownData!(index) : extra[index - ownCount].Span;
+        entries.Add(new(ChecksumsKey, TensorChecksums.Encode(layout.Select((tensor, index) => (tensor.Name, TensorChecksums.Of(values(index)))))));
+        return new PreparedFile(entries, layout, values);
     }
 
     private static void WriteAtomically(string path, Action<Stream> write)

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using System.IO.Hashing;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Unicode;
@@ -11,7 +12,8 @@ namespace MlNet.Rnn.Core.Persistence;
 /// length N (at most 100 MB), N bytes of UTF-8 JSON (an object: <c>__metadata__</c> with string values, and per
 /// tensor <c>dtype</c>, <c>shape</c>, <c>data_offsets</c> [begin, end) relative to the data), then the data, which
 /// the tensors must tile exactly: sorted by offset, each begins where the previous ends, each spans
-/// elements × dtype size bytes, and the last ends at the end of the file. Every violation is an
+/// elements × dtype size bytes, and the last ends at the end of the file. When the metadata lists checksums
+/// (<see cref="ModelFile.ChecksumsKey"/>), every tensor's bytes must match theirs. Every violation is an
 /// <see cref="InvalidDataException"/> naming the source and the problem; nothing is returned half-read.
 /// </summary>
 internal static class SafetensorsReader
@@ -56,16 +58,22 @@ internal static class SafetensorsReader
                 throw Corrupt(where, $"holds {dataAvailable - dataLength} bytes after the last tensor's data; the header describes {dataLength} bytes of tensor data.");
         }
 
+        var checksums = metadata.TryGetValue(ModelFile.ChecksumsKey, out string? listed)
+            ? TensorChecksums.Decode(listed, entries.Select(entry => entry.Name), (problem, inner) => Corrupt(where, problem, inner))
+            : null;
         var tensors = new ModelFileTensor[entries.Count];
         byte[]? chunk = null;
+        var hash = new XxHash3();
         for (int t = 0; t < entries.Count; t++)
         {
             var entry = entries[t];
             var data = new float[entry.Length];
+            hash.Reset();
             if (entry.DataType == SafetensorsDataType.Float32)
             {
                 Span<byte> bytes = MemoryMarshal.AsBytes(data.AsSpan());
                 if (ReadAtMost(stream, bytes) < bytes.Length) throw TruncatedData(where, entry);
+                if (checksums is not null) hash.Append(bytes);
                 if (!BitConverter.IsLittleEndian)
                 {
                     Span<int> bits = MemoryMarshal.Cast<float, int>(data.AsSpan());
@@ -81,12 +89,16 @@ internal static class SafetensorsReader
                     int count = Math.Min(perChunk, data.Length - start);
                     Span<byte> bytes = chunk.AsSpan(0, count * size);
                     if (ReadAtMost(stream, bytes) < bytes.Length) throw TruncatedData(where, entry);
+                    if (checksums is not null) hash.Append(bytes);
                     int inexact = SafetensorsDataType.Convert(entry.DataType, bytes, data.AsSpan(start, count));
                     if (inexact >= 0)
                         throw Corrupt(where, $"has tensor '{entry.Name}' ({entry.DataType}) holding {SafetensorsDataType.IntegerAt(entry.DataType, bytes, inexact)} " +
                             $"at index {start + inexact}; integer tensors are read as float and must stay within ±2^24 to be exact.");
                 }
             }
+            if (checksums is not null && hash.GetCurrentHashAsUInt64() is var actual && actual != checksums[entry.Name])
+                throw Corrupt(where, $"is damaged: the data of tensor '{entry.Name}' does not match its checksum (XXH3 {TensorChecksums.Format(actual)}, " +
+                    $"recorded {TensorChecksums.Format(checksums[entry.Name])}). Restore the file from a copy, or train and save the model again.");
             tensors[t] = new ModelFileTensor(entry.Name, entry.Shape, data, entry.DataType);
         }
         if (available < 0 && stream.ReadByte() >= 0)

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.IO.Hashing;
 using System.Text;
 using System.Text.Json;
 using MlNet.Rnn.Core.Cells;
@@ -23,14 +24,17 @@ public sealed class SafetensorsLayoutTests
             ("b", [1, 1], new float[] { 0.5f }),
         ]);
 
-        const string json = """{"__metadata__":{"format":"MlNet.Rnn","format_version":"1","note":"x"},""" +
-                            "\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[1,1],\"data_offsets\":[8,12]}}";
-        Assert.Equal(180, json.Length);
-        var expected = new List<byte> { 184, 0, 0, 0, 0, 0, 0, 0 };          // N = 180 rounded up to 184, little-endian u64
-        expected.AddRange(Encoding.ASCII.GetBytes(json + "    "));               // four spaces of padding
-        expected.AddRange([0x00, 0x00, 0x80, 0x3F]);                              // 1.0f
-        expected.AddRange([0x00, 0x00, 0x00, 0xC0]);                              // -2.0f
-        expected.AddRange([0x00, 0x00, 0x00, 0x3F]);                              // 0.5f
+        byte[] a = [0x00, 0x00, 0x80, 0x3F, 0x00, 0x00, 0x00, 0xC0];             // 1.0f, -2.0f
+        byte[] b = [0x00, 0x00, 0x00, 0x3F];                                      // 0.5f
+        // Every tensor's XXH3-64 of its stored bytes, as 16 hex digits, in a JSON object held as a metadata string.
+        string checksums = $$"""{\"a\":\"{{XxHash3.HashToUInt64(a):x16}}\",\"b\":\"{{XxHash3.HashToUInt64(b):x16}}\"}""";
+        string json = """{"__metadata__":{"format":"MlNet.Rnn","format_version":"1","note":"x","checksums_xxh3_64":""" + $"\"{checksums}\"}}," +
+                      "\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[1,1],\"data_offsets\":[8,12]}}";
+        Assert.Equal(258, json.Length);
+        var expected = new List<byte> { 0x08, 0x01, 0, 0, 0, 0, 0, 0 };      // N = 258 rounded up to 264 = 0x108, little-endian u64
+        expected.AddRange(Encoding.ASCII.GetBytes(json + "      "));             // six spaces of padding
+        expected.AddRange(a);
+        expected.AddRange(b);
         Assert.Equal(expected.ToArray(), stream.ToArray());
     }
 
