@@ -4,7 +4,7 @@ using Microsoft.ML.Data;
 namespace MlNet.Rnn.Tests.Scoring;
 
 /// <summary>
-/// A data view of rows with an <c>Id</c> (the row's index, Single) and <c>Features</c> (3 Singles), whose cursors record what
+/// A data view of rows with an <c>Id</c> (the row's index, Single) and <c>Features</c> (a fixed-size vector of Singles), whose cursors record what
 /// a consumer does to them: how many rows were read, which cursors were disposed, the random source a cursor was asked for.
 /// Every cursor reports <see cref="BatchId"/> as its batch; a cursor set of n splits the rows by index modulo n.
 /// </summary>
@@ -21,15 +21,16 @@ internal sealed class ProbeView(float[][] features, bool canShuffle) : IDataView
 
     public bool CanShuffle => canShuffle;
 
-    public DataViewSchema Schema { get; } = MakeSchema();
+    public DataViewSchema Schema { get; } = MakeSchema(features[0].Length);
 
     public long? GetRowCount() => features.Length;
 
-    public static DataViewSchema MakeSchema()
+    /// <summary>The schema: <c>Id</c> and <c>Features</c> of <paramref name="width"/> Singles.</summary>
+    public static DataViewSchema MakeSchema(int width = 3)
     {
         var builder = new DataViewSchema.Builder();
         builder.AddColumn("Id", NumberDataViewType.Single);
-        builder.AddColumn("Features", new VectorDataViewType(NumberDataViewType.Single, 3));
+        builder.AddColumn("Features", new VectorDataViewType(NumberDataViewType.Single, width));
         return builder.ToSchema();
     }
 
@@ -70,7 +71,7 @@ internal sealed class ProbeView(float[][] features, bool canShuffle) : IDataView
             Assert.True(IsColumnActive(column), $"column {column.Name} was read without being asked for");
             Delegate getter = column.Index == 0
                 ? (ValueGetter<float>)((ref float value) => value = order[_position])
-                : (ValueGetter<VBuffer<float>>)((ref VBuffer<float> value) => value = new VBuffer<float>(3, [.. parent.Features(order[_position])]));
+                : (ValueGetter<VBuffer<float>>)((ref VBuffer<float> value) => value = new VBuffer<float>(parent.Width, [.. parent.Features(order[_position])]));
             return (ValueGetter<TValue>)getter;
         }
 
@@ -88,6 +89,8 @@ internal sealed class ProbeView(float[][] features, bool canShuffle) : IDataView
             base.Dispose(disposing);
         }
     }
+
+    private int Width => features[0].Length;
 
     private float[] Features(int row) => features[row];
 }

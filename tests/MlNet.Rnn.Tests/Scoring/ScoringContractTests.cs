@@ -56,6 +56,28 @@ public sealed class ScoringContractTests
     }
 
     [Fact]
+    public void ACursorStagesAtMostSixteenMegabytesOfFeaturesWhateverTheBatchSize()
+    {
+        // Rows of one step of 2^18 features: 16 rows are 2^22 staged floats (16 MB), the bound; the batch size (256) is not reached.
+        const int width = 1 << 18;
+        var model = s_mlContext.BinaryClassification.Trainers.Gru(new RecurrentBinaryTrainer.Options
+        {
+            FeaturesPerStep = width, HiddenSize = 2, NumberOfEpochs = 1, Seed = 1, MaxDegreeOfParallelism = 1,
+        }).Fit(Synthetic.ToDataView(s_mlContext, Synthetic.Rows(2, 1, width, seed: 4)));
+        var probe = new ProbeView([.. Synthetic.Rows(17, 1, width, seed: 5).Select(row => row.Features)], canShuffle: false);
+        var view = model.Transform(probe);
+        using var cursor = view.GetRowCursor(Columns(view, "Score"));
+
+        Assert.True(cursor.MoveNext());
+        Assert.Equal(16, probe.RowsRead);
+        for (int row = 1; row < 16; row++) Assert.True(cursor.MoveNext());
+        Assert.Equal(16, probe.RowsRead);
+        Assert.True(cursor.MoveNext());
+        Assert.Equal(17, probe.RowsRead);
+        Assert.False(cursor.MoveNext());
+    }
+
+    [Fact]
     public void ACursorReportsItsPositionTheInputBatchAndTheColumnsAskedFor()
     {
         var probe = new ProbeView(Features(6), canShuffle: false);
