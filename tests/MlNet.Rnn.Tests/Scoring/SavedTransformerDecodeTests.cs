@@ -1,0 +1,192 @@
+using System.IO.Compression;
+using System.Text;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MlNet.Rnn.Core.Models;
+
+namespace MlNet.Rnn.Tests.Scoring;
+
+/// <summary>
+/// A saved recurrent transformer is read back as written or refused with a message naming what is wrong: each corrupted header
+/// field (task, feature column, scoring batch size, a network that does not match its feature column, a newer format), a missing
+/// or unreadable network stream; a token model comes back reading keys. The network inside the saved model is rewritten with a
+/// head of known weights to pin the scored columns: a logit of exactly 0 predicts false, equal logits predict the first class,
+/// large logits give a finite softmax.
+/// </summary>
+public sealed class SavedTransformerDecodeTests : IDisposable
+{
+    private const string Network = "SequenceModel.safetensors";
+    private readonly string _folder = Directory.CreateTempSubdirectory("mlnet-rnn-decode-").FullName;
+    private readonly MLContext _mlContext = new(seed: 1);
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private IDataView Numbers(int rows = 8) => Synthetic.ToDataView(_mlContext, Synthetic.Rows(rows, 3, 1, seed: 4));
+
+    /// <summary>A binary GRU over 3 steps of 1 feature, saved to a zip.</summary>
+    private string SavedBinary()
+    {
+        var data = Numbers();
+        var model = _mlContext.BinaryClassification.Trainers.Gru(new RecurrentBinaryTrainer.Options { HiddenSize = 2, NumberOfEpochs = 1, Seed = 1, MaxDegreeOfParallelism = 1 })
+            .Fit(data);
+        string path = Path.Combine(_folder, "binary.zip");
+        _mlContext.Model.Save(model, data.Schema, path);
+        return path;
+    }
+
+    /// <summary>A copy of <paramref name="source"/> with the one entry that <paramref name="edit"/> accepts rewritten.</summary>
+    private string Rewrite(string source, string name, Func<ZipArchiveEntry, byte[], byte[]?> edit)
+    {
+        string target = Path.Combine(_folder, name);
+        File.Copy(source, target);
+        using var zip = ZipFile.Open(target, ZipArchiveMode.Update);
+        int edited = 0;
+        foreach (var entry in zip.Entries.ToArray())
+        {
+            byte[] bytes;
+            using (var stream = entry.Open()) { var buffer = new MemoryStream(); stream.CopyTo(buffer); bytes = buffer.ToArray(); }
+            if (edit(entry, bytes) is not { } rewritten) continue;
+            string entryName = entry.FullName;
+            entry.Delete();
+            using (var stream = zip.CreateEntry(entryName).Open()) stream.Write(rewritten);
+            edited++;
+        }
+        Assert.Equal(1, edited);
+        return target;
+    }
+
+    /// <summary>
+    /// Rewrites the transformer's own fields, which follow its 256-byte ML.NET model header: task, feature column (string id),
+    /// features per step, key count, feature vector size, hidden-state column (string id), scoring batch size.
+    /// </summary>
+    private string Fields(string source, string name, Action<int[]> edit) => Rewrite(source, name, (_, bytes) =>
+    {
+        if (bytes.AsSpan().IndexOf("RNNTRANS"u8) < 0) return null;
+        const int start = 256;
+        int[] fields = [.. Enumerable.Range(0, 7).Select(i => BitConverter.ToInt32(bytes, start + 4 * i))];
+        // As the binary model above wrote them: binary, 1 feature per step, no keys, 3 values, no hidden-state column, 256 rows per batch.
+        Assert.Equal([0, 1, 0, 3, -1, 256], fields.Where((_, i) => i != 1));
+        edit(fields);
+        for (int i = 0; i < fields.Length; i++) BitConverter.TryWriteBytes(bytes.AsSpan(start + 4 * i), fields[i]);
+        return bytes;
+    });
+
+    private string LoadError(string path) => Flatten(Assert.ThrowsAny<Exception>(() => _mlContext.Model.Load(path, out _)));
+
+    private static string Flatten(Exception error) => error.InnerException is null ? error.Message : error.Message + " | " + Flatten(error.InnerException);
+
+    [Fact]
+    public void EveryCorruptedHeaderFieldIsRefusedByName()
+    {
+        string path = SavedBinary();
+        Assert.IsType<RecurrentPredictionTransformer>(_mlContext.Model.Load(Fields(path, "unchanged.zip", _ => { }), out _));
+
+        Assert.Contains("unknown task", LoadError(Fields(path, "task.zip", f => f[0] = 99)));
+        // Negative key count with features per step; keys and features per step both set; a negative vector size.
+        Assert.Contains("bad feature column", LoadError(Fields(path, "negative-keys.zip", f => f[3] = -1)));
+        Assert.Contains("bad feature column", LoadError(Fields(path, "negative-features.zip", f => (f[2], f[3]) = (-1, 5))));
+        Assert.Contains("bad feature column", LoadError(Fields(path, "both.zip", f => f[3] = 1)));
+        Assert.Contains("bad feature column", LoadError(Fields(path, "size.zip", f => f[4] = -1)));
+        Assert.Contains("bad scoring batch size", LoadError(Fields(path, "batch.zip", f => f[6] = 0)));
+        // A valid feature column of 3 features per step, but the network reads 1.
+        Assert.Contains("the network does not match its feature column", LoadError(Fields(path, "features.zip", f => f[2] = 3)));
+        // A header of a newer format names the component.
+        string newer = LoadError(Rewrite(path, "newer.zip", (_, bytes) =>
+        {
+            int at = bytes.AsSpan().IndexOf("RNNTRANS"u8);
+            if (at < 0) return null;
+            BitConverter.TryWriteBytes(bytes.AsSpan(at + 8), 0x00020001u);
+            BitConverter.TryWriteBytes(bytes.AsSpan(at + 12), 0x00020001u);
+            return bytes;
+        }));
+        Assert.Contains("This model holds a recurrent transformer saved by a newer MlNet.Rnn", newer);
+    }
+
+    [Fact]
+    public void AMissingOrUnreadableNetworkIsRefusedByName()
+    {
+        string path = SavedBinary();
+        string missing = Path.Combine(_folder, "missing.zip");
+        File.Copy(path, missing);
+        using (var zip = ZipFile.Open(missing, ZipArchiveMode.Update))
+            Assert.Single(zip.Entries, entry => entry.Name == Network).Delete();
+        var garbage = Rewrite(path, "garbage.zip", (entry, _) => entry.Name == Network ? Encoding.ASCII.GetBytes("not a safetensors file at all") : null);
+
+        Assert.Contains($"The saved model has no {Network}; it was not saved by MlNet.Rnn.", LoadError(missing));
+        string unreadable = LoadError(garbage);
+        Assert.Contains("The saved model's recurrent network cannot be read: ", unreadable);
+        Assert.Contains($"the recurrent network of the saved model ({Network})", unreadable);
+    }
+
+    [Fact]
+    public void ATokenModelComesBackReadingKeys()
+    {
+        var text = _mlContext.Data.LoadFromEnumerable(Synthetic.Sentences(16, seed: 2));
+        var data = _mlContext.Transforms.Text.TokenizeIntoWords("Words", nameof(TextRow.Text))
+            .Append(_mlContext.Transforms.Conversion.MapValueToKey("Features", "Words")).Fit(text).Transform(text);
+        var model = _mlContext.BinaryClassification.Trainers.Lstm(new RecurrentBinaryTrainer.Options
+        {
+            EmbeddingSize = 2, HiddenSize = 2, NumberOfEpochs = 1, Seed = 1, MaxDegreeOfParallelism = 1,
+        }).Fit(data);
+        string path = Path.Combine(_folder, "tokens.zip");
+        _mlContext.Model.Save(model, data.Schema, path);
+
+        var loaded = Assert.IsType<RecurrentPredictionTransformer>(_mlContext.Model.Load(path, out _));
+
+        var keys = Assert.IsType<KeyDataViewType>(Assert.IsType<VectorDataViewType>(loaded.FeatureColumnType).ItemType);
+        Assert.Equal(((KeyDataViewType)((VectorDataViewType)data.Schema["Features"].Type).ItemType).Count, keys.Count);
+        Assert.Equal(model.Transform(data).GetColumn<float>("Score"), loaded.Transform(data).GetColumn<float>("Score"));
+    }
+
+    /// <summary>A copy of <paramref name="source"/> whose network's head has zero weights and the bias <paramref name="bias"/>.</summary>
+    private string WithHead(string source, string name, params float[] bias) => Rewrite(source, name, (entry, bytes) =>
+    {
+        if (entry.Name != Network) return null;
+        var network = SequenceModelFile.Load(new MemoryStream(bytes));
+        network.Parameters.ValuesOf(network.Parameters["head.weight"]).Clear();
+        bias.CopyTo(network.Parameters.ValuesOf(network.Parameters["head.bias"]));
+        var buffer = new MemoryStream();
+        SequenceModelFile.Save(network, buffer);
+        return buffer.ToArray();
+    });
+
+    [Fact]
+    public void ALogitOfExactlyZeroPredictsFalse()
+    {
+        var data = Numbers(3);
+        var model = _mlContext.Model.Load(WithHead(SavedBinary(), "zero.zip", 0f), out _);
+        var scored = model.Transform(data);
+
+        Assert.All(scored.GetColumn<float>("Score"), score => Assert.Equal(0f, score));
+        Assert.All(scored.GetColumn<float>("Probability"), probability => Assert.Equal(0.5f, probability));
+        Assert.All(scored.GetColumn<bool>("PredictedLabel"), Assert.False);
+    }
+
+    [Fact]
+    public void EqualLogitsPredictTheFirstClassAndLargeLogitsAFiniteSoftmax()
+    {
+        var raw = Synthetic.ToDataView(_mlContext, Synthetic.Rows(12, 3, 3, seed: 4));
+        var data = _mlContext.Transforms.Conversion.MapValueToKey("Label", nameof(TaskRow.Class)).Fit(raw).Transform(raw);
+        var model = _mlContext.MulticlassClassification.Trainers.Gru(new RecurrentMulticlassTrainer.Options
+        {
+            FeaturesPerStep = 3, HiddenSize = 2, NumberOfEpochs = 1, Seed = 1, MaxDegreeOfParallelism = 1,
+        }).Fit(data);
+        string path = Path.Combine(_folder, "multiclass.zip");
+        _mlContext.Model.Save(model, data.Schema, path);
+        var rows = _mlContext.Data.TakeRows(data, 3);
+
+        var tied = _mlContext.Model.Load(WithHead(path, "tied.zip", 0f, 0f, 0f), out _).Transform(rows);
+        Assert.All(tied.GetColumn<uint>("PredictedLabel"), label => Assert.Equal(1u, label));
+        Assert.All(tied.GetColumn<float[]>("Score"), score => Assert.Equal([1f / 3, 1f / 3, 1f / 3], score, (a, b) => Math.Abs(a - b) < 1e-6f));
+
+        // e^90 overflows a float: the softmax must subtract the largest logit first.
+        var large = _mlContext.Model.Load(WithHead(path, "large.zip", 0f, 90f, 0f), out _).Transform(rows);
+        Assert.All(large.GetColumn<uint>("PredictedLabel"), label => Assert.Equal(2u, label));
+        Assert.All(large.GetColumn<float[]>("Score"), score =>
+        {
+            Assert.Equal(1f, score[1]);
+            Assert.InRange(score[0], 0f, 1e-30f);
+            Assert.InRange(score[2], 0f, 1e-30f);
+        });
+    }
+}
