@@ -85,7 +85,7 @@ public sealed class RecurrentForecastingTransformer : ITransformer, ICanSaveMode
 
     IEnumerable<DataViewSchema.Column> IBatchScoringTask.Dependencies(DataViewSchema inputSchema) => Columns.Active(inputSchema);
 
-    IBatchScorer IBatchScoringTask.CreateScorer(DataViewRow input, bool[] outputs, int maxDegreeOfParallelism) => new ForecastScorer(this, input);
+    IBatchScorer IBatchScoringTask.CreateScorer(DataViewRow input, int maxDegreeOfParallelism) => new ForecastScorer(this, input);
 
     /// <summary>The input schema followed by the forecast and bound columns; throws when an input column is missing or mistyped.</summary>
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)

@@ -88,7 +88,7 @@ public sealed class LanguageModelTransformer : ITransformer, ICanSaveModel, IBat
 
     IEnumerable<DataViewSchema.Column> IBatchScoringTask.Dependencies(DataViewSchema inputSchema) => [inputSchema[InputColumnName]];
 
-    IBatchScorer IBatchScoringTask.CreateScorer(DataViewRow input, bool[] outputs, int maxDegreeOfParallelism) =>
+    IBatchScorer IBatchScoringTask.CreateScorer(DataViewRow input, int maxDegreeOfParallelism) =>
         new DocumentScorer(this, input, maxDegreeOfParallelism);
 
     /// <summary>

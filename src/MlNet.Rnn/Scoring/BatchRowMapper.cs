@@ -49,11 +49,7 @@ internal sealed class BatchRowMapper : IRowToRowMapper
             _parent = parent;
             _input = input;
             _active = active;
-            int inputCount = parent.InputSchema.Count;
-            var outputs = new bool[parent._task.OutputColumns.Length];
-            foreach (int index in active)
-                if (index >= inputCount) outputs[index - inputCount] = true;
-            _scorer = new(() => parent._task.CreateScorer(input, outputs, maxDegreeOfParallelism: 1));
+            _scorer = new(() => parent._task.CreateScorer(input, maxDegreeOfParallelism: 1));
         }
 
         public override DataViewSchema Schema => _parent.OutputSchema;

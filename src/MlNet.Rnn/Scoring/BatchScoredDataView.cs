@@ -105,7 +105,7 @@ internal sealed class BatchScoredDataView : IDataView
             _inputIds = input.GetIdGetter();
             bool scoring = outputs.Any(needed => needed);
             _capacity = scoring ? parent._task.ScoringBatchSize : 1;
-            if (scoring) _scorer = parent._task.CreateScorer(input, outputs, maxDegreeOfParallelism);
+            if (scoring) _scorer = parent._task.CreateScorer(input, maxDegreeOfParallelism);
         }
 
         public override DataViewSchema Schema => _parent.Schema;

@@ -49,6 +49,6 @@ internal interface IBatchScoringTask
     /// <summary>The input columns the scorer reads from <paramref name="inputSchema"/>.</summary>
     IEnumerable<DataViewSchema.Column> Dependencies(DataViewSchema inputSchema);
 
-    /// <summary>A scorer of the rows of <paramref name="input"/> (its dependencies active), for the added columns marked in <paramref name="outputs"/>.</summary>
-    IBatchScorer CreateScorer(DataViewRow input, bool[] outputs, int maxDegreeOfParallelism);
+    /// <summary>A scorer of the rows of <paramref name="input"/> (its dependencies active): one forward pass gives every added column.</summary>
+    IBatchScorer CreateScorer(DataViewRow input, int maxDegreeOfParallelism);
 }

@@ -86,7 +86,7 @@ public sealed class RecurrentPredictionTransformer : ISingleFeaturePredictionTra
 
     IEnumerable<DataViewSchema.Column> IBatchScoringTask.Dependencies(DataViewSchema inputSchema) => [inputSchema[FeatureColumnName]];
 
-    IBatchScorer IBatchScoringTask.CreateScorer(DataViewRow input, bool[] outputs, int maxDegreeOfParallelism) =>
+    IBatchScorer IBatchScoringTask.CreateScorer(DataViewRow input, int maxDegreeOfParallelism) =>
         new SequenceModelScorer(this, input, maxDegreeOfParallelism);
 
     /// <summary>The input schema followed by this model's columns; throws when the feature column is missing or of the wrong type.</summary>

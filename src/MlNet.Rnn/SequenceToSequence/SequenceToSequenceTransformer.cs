@@ -112,7 +112,7 @@ public sealed class SequenceToSequenceTransformer : ITransformer, ICanSaveModel,
 
     IEnumerable<DataViewSchema.Column> IBatchScoringTask.Dependencies(DataViewSchema inputSchema) => [inputSchema[FeatureColumnName]];
 
-    IBatchScorer IBatchScoringTask.CreateScorer(DataViewRow input, bool[] outputs, int maxDegreeOfParallelism) =>
+    IBatchScorer IBatchScoringTask.CreateScorer(DataViewRow input, int maxDegreeOfParallelism) =>
         new TranslationScorer(this, input, maxDegreeOfParallelism);
 
     /// <summary>The input schema followed by the predicted label; throws when the source column is missing or of the wrong type.</summary>
