@@ -170,6 +170,15 @@ public sealed class BadInputTests : IDisposable
         });
         Assert.Contains("format version 9", newerNetwork);
         Assert.Contains("update the package", newerNetwork);
+        // One damaged byte of its weights (the last byte of the data): the tensor's checksum no longer matches.
+        string damaged = Load("damaged-weights.zip", bytes =>
+        {
+            if (IndexOf(bytes, Encoding.ASCII.GetBytes("\"format_version\"")) < 0) return false;
+            bytes[^1] ^= 0x10;
+            return true;
+        });
+        Assert.Contains("The saved model's recurrent network cannot be read", damaged);
+        Assert.Contains("does not match its checksum", damaged);
     }
 
     [Fact]
