@@ -186,6 +186,17 @@ public sealed class RecurrentPredictionTransformer : ISingleFeaturePredictionTra
             label = SavedModelParts.LoadLabel(env, ctx, $"{task} model");
         }
 
+        // The network's outputs must be what the task reads: one logit or value, or one per class (the label's key count).
+        int outputs = task switch
+        {
+            RecurrentTask.MulticlassClassification => (int)label!.Value.Type.GetKeyCount(),
+            RecurrentTask.SequenceTagging => KeyVectorColumn.KeyCountOf(label!.Value.Type) ?? 0,
+            _ => 1,
+        };
+        if (network.Options.OutputSize != outputs)
+            throw env.ExceptDecode(string.Create(CultureInfo.InvariantCulture,
+                $"The saved {task} model's network has {network.Options.OutputSize} outputs, but the model needs {outputs}: the file is damaged or mixes parts of different models."));
+
         var column = keyCount > 0 ? SequenceColumn.Keys(featureColumn, keyCount) : SequenceColumn.Numeric(featureColumn, featuresPerStep);
         env.CheckDecode(network.Options.VocabularySize == column.VocabularySize && (column.Tokens || network.Options.FeaturesPerStep == featuresPerStep),
             "the network does not match its feature column");

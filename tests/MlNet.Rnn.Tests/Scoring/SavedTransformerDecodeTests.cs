@@ -150,6 +150,44 @@ public sealed class SavedTransformerDecodeTests : IDisposable
         return buffer.ToArray();
     });
 
+    /// <summary>A copy of <paramref name="source"/> whose network is a fresh one like it but with <paramref name="outputs"/> outputs.</summary>
+    private string WithOutputs(string source, string name, int outputs) => Rewrite(source, name, (entry, bytes) =>
+    {
+        if (entry.Name != Network) return null;
+        var network = new SequenceModel(SequenceModelFile.Load(new MemoryStream(bytes)).Options with { OutputSize = outputs });
+        var buffer = new MemoryStream();
+        SequenceModelFile.Save(network, buffer);
+        return buffer.ToArray();
+    });
+
+    [Fact]
+    public void ANetworkWhoseOutputsDoNotFitItsTaskIsRefused()
+    {
+        string binary = LoadError(WithOutputs(SavedBinary(), "binary-wide.zip", 5));
+        Assert.Contains("The saved BinaryClassification model's network has 5 outputs, but the model needs 1", binary);
+
+        var raw = Synthetic.ToDataView(_mlContext, Synthetic.Rows(12, 3, 3, seed: 4));
+        var data = _mlContext.Transforms.Conversion.MapValueToKey("Label", nameof(TaskRow.Class)).Fit(raw).Transform(raw);
+        var model = _mlContext.MulticlassClassification.Trainers.Gru(new RecurrentMulticlassTrainer.Options
+        {
+            FeaturesPerStep = 3, HiddenSize = 2, NumberOfEpochs = 1, Seed = 1, MaxDegreeOfParallelism = 1,
+        }).Fit(data);
+        string path = Path.Combine(_folder, "three-classes.zip");
+        _mlContext.Model.Save(model, data.Schema, path);
+        Assert.Contains("The saved MulticlassClassification model's network has 5 outputs, but the model needs 3", LoadError(WithOutputs(path, "five.zip", 5)));
+        Assert.Contains("network has 2 outputs, but the model needs 3", LoadError(WithOutputs(path, "two.zip", 2)));
+        _mlContext.Model.Load(WithOutputs(path, "three.zip", 3), out _);
+
+        var sentences = _mlContext.Data.LoadFromEnumerable(Tagging.SequenceTaggingTests.Sentences(12, seed: 2));
+        var tagger = _mlContext.Transforms.Conversion.MapValueToKey("Features", nameof(Tagging.TaggedSentence.Words))
+            .Append(_mlContext.Transforms.Conversion.MapValueToKey("Label", nameof(Tagging.TaggedSentence.Tags)))
+            .Append(_mlContext.SequenceTagging.Trainers.Gru(new SequenceTaggingTrainer.Options { HiddenSize = 2, NumberOfEpochs = 1, Seed = 1 }))
+            .Fit(sentences);
+        string tags = Path.Combine(_folder, "tagger.zip");
+        _mlContext.Model.Save(tagger, sentences.Schema, tags);
+        Assert.Contains("The saved SequenceTagging model's network has 7 outputs, but the model needs 4", LoadError(WithOutputs(tags, "seven.zip", 7)));
+    }
+
     [Fact]
     public void ALogitOfExactlyZeroPredictsFalse()
     {
