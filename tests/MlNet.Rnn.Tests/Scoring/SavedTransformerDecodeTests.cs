@@ -35,25 +35,8 @@ public sealed class SavedTransformerDecodeTests : IDisposable
     }
 
     /// <summary>A copy of <paramref name="source"/> with the one entry that <paramref name="edit"/> accepts rewritten.</summary>
-    private string Rewrite(string source, string name, Func<ZipArchiveEntry, byte[], byte[]?> edit)
-    {
-        string target = Path.Combine(_folder, name);
-        File.Copy(source, target);
-        using var zip = ZipFile.Open(target, ZipArchiveMode.Update);
-        int edited = 0;
-        foreach (var entry in zip.Entries.ToArray())
-        {
-            byte[] bytes;
-            using (var stream = entry.Open()) { var buffer = new MemoryStream(); stream.CopyTo(buffer); bytes = buffer.ToArray(); }
-            if (edit(entry, bytes) is not { } rewritten) continue;
-            string entryName = entry.FullName;
-            entry.Delete();
-            using (var stream = zip.CreateEntry(entryName).Open()) stream.Write(rewritten);
-            edited++;
-        }
-        Assert.Equal(1, edited);
-        return target;
-    }
+    private string Rewrite(string source, string name, Func<ZipArchiveEntry, byte[], byte[]?> edit) =>
+        ModelZip.Rewrite(source, Path.Combine(_folder, name), edit);
 
     /// <summary>
     /// Rewrites the transformer's own fields, which follow its 256-byte ML.NET model header: task, feature column (string id),
@@ -150,6 +133,20 @@ public sealed class SavedTransformerDecodeTests : IDisposable
         return buffer.ToArray();
     });
 
+    /// <summary>A multiclass GRU over 3 steps of 3 features and 3 classes, saved to a zip; <paramref name="data"/> is its training data.</summary>
+    private string SavedMulticlass(out IDataView data)
+    {
+        var raw = Synthetic.ToDataView(_mlContext, Synthetic.Rows(12, 3, 3, seed: 4));
+        data = _mlContext.Transforms.Conversion.MapValueToKey("Label", nameof(TaskRow.Class)).Fit(raw).Transform(raw);
+        var model = _mlContext.MulticlassClassification.Trainers.Gru(new RecurrentMulticlassTrainer.Options
+        {
+            FeaturesPerStep = 3, HiddenSize = 2, NumberOfEpochs = 1, Seed = 1, MaxDegreeOfParallelism = 1,
+        }).Fit(data);
+        string path = Path.Combine(_folder, "multiclass.zip");
+        _mlContext.Model.Save(model, data.Schema, path);
+        return path;
+    }
+
     /// <summary>A copy of <paramref name="source"/> whose network is a fresh one like it but with <paramref name="outputs"/> outputs.</summary>
     private string WithOutputs(string source, string name, int outputs) => Rewrite(source, name, (entry, bytes) =>
     {
@@ -166,14 +163,7 @@ public sealed class SavedTransformerDecodeTests : IDisposable
         string binary = LoadError(WithOutputs(SavedBinary(), "binary-wide.zip", 5));
         Assert.Contains("The saved BinaryClassification model's network has 5 outputs, but the model needs 1", binary);
 
-        var raw = Synthetic.ToDataView(_mlContext, Synthetic.Rows(12, 3, 3, seed: 4));
-        var data = _mlContext.Transforms.Conversion.MapValueToKey("Label", nameof(TaskRow.Class)).Fit(raw).Transform(raw);
-        var model = _mlContext.MulticlassClassification.Trainers.Gru(new RecurrentMulticlassTrainer.Options
-        {
-            FeaturesPerStep = 3, HiddenSize = 2, NumberOfEpochs = 1, Seed = 1, MaxDegreeOfParallelism = 1,
-        }).Fit(data);
-        string path = Path.Combine(_folder, "three-classes.zip");
-        _mlContext.Model.Save(model, data.Schema, path);
+        string path = SavedMulticlass(out _);
         Assert.Contains("The saved MulticlassClassification model's network has 5 outputs, but the model needs 3", LoadError(WithOutputs(path, "five.zip", 5)));
         Assert.Contains("network has 2 outputs, but the model needs 3", LoadError(WithOutputs(path, "two.zip", 2)));
         _mlContext.Model.Load(WithOutputs(path, "three.zip", 3), out _);
@@ -203,14 +193,7 @@ public sealed class SavedTransformerDecodeTests : IDisposable
     [Fact]
     public void EqualLogitsPredictTheFirstClassAndLargeLogitsAFiniteSoftmax()
     {
-        var raw = Synthetic.ToDataView(_mlContext, Synthetic.Rows(12, 3, 3, seed: 4));
-        var data = _mlContext.Transforms.Conversion.MapValueToKey("Label", nameof(TaskRow.Class)).Fit(raw).Transform(raw);
-        var model = _mlContext.MulticlassClassification.Trainers.Gru(new RecurrentMulticlassTrainer.Options
-        {
-            FeaturesPerStep = 3, HiddenSize = 2, NumberOfEpochs = 1, Seed = 1, MaxDegreeOfParallelism = 1,
-        }).Fit(data);
-        string path = Path.Combine(_folder, "multiclass.zip");
-        _mlContext.Model.Save(model, data.Schema, path);
+        string path = SavedMulticlass(out var data);
         var rows = _mlContext.Data.TakeRows(data, 3);
 
         var tied = _mlContext.Model.Load(WithHead(path, "tied.zip", 0f, 0f, 0f), out _).Transform(rows);

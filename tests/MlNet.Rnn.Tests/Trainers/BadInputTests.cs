@@ -203,25 +203,8 @@ public sealed class BadInputTests : IDisposable
         Assert.Contains("The saved MulticlassClassification model has no LabelSchema.idv.", Flatten(error));
     }
 
-    private string Rewrite(string source, string name, Func<byte[], bool> edit)
-    {
-        string target = Path.Combine(_folder, name);
-        File.Copy(source, target);
-        using var zip = ZipFile.Open(target, ZipArchiveMode.Update);
-        int edited = 0;
-        foreach (var entry in zip.Entries.ToArray())
-        {
-            byte[] bytes;
-            using (var stream = entry.Open()) { var buffer = new MemoryStream(); stream.CopyTo(buffer); bytes = buffer.ToArray(); }
-            if (!edit(bytes)) continue;
-            string entryName = entry.FullName;
-            entry.Delete();
-            using (var stream = zip.CreateEntry(entryName).Open()) stream.Write(bytes);
-            edited++;
-        }
-        Assert.Equal(1, edited);
-        return target;
-    }
+    private string Rewrite(string source, string name, Func<byte[], bool> edit) =>
+        ModelZip.Rewrite(source, Path.Combine(_folder, name), (_, bytes) => edit(bytes) ? bytes : null);
 
     // SchemaShape.Create is internal; ML.NET's own tests call it the same way.
     private static SchemaShape ShapeOf(DataViewSchema schema) => (SchemaShape)typeof(SchemaShape)
