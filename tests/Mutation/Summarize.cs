@@ -1,33 +1,29 @@
 // Summarize.cs — the mutation score by folder from Stryker's JSON reports, as markdown on standard output.
 //
-//     dotnet run tests/Mutation/Summarize.cs -- <reports folder> <equivalent-mutants.tsv>
+//     dotnet run tests/Mutation/Summarize.cs -- <reports folder> <equivalent-mutants.tsv> [<killed-since-run.tsv>]
 //
 // Reads every reports/<Project>/<Folder>/reports/mutation-report.json (the mutation-testing-report schema Stryker writes)
 // and counts each mutant of a file under <Folder> by status. A surviving mutant listed in equivalent-mutants.tsv (tab-
 // separated: project, file, mutator, original code, replacement, reason; matched on everything but the reason, so line
 // moves do not matter) counts as explained, not as a survivor. Score = (killed + timeout) / (killed + timeout + survived
 // + no coverage), survivors explained as equivalent left out. Every unexplained survivor is listed under the table.
+// A survivor listed in killed-since-run.tsv (same 6 fields; the last names the test written after the run that kills it,
+// seen failing against the hand-applied mutant, or says the code was removed) is counted apart, in a second score, until
+// the folder's next run measures it.
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
 
-if (args.Length != 2)
+if (args.Length is not (2 or 3))
 {
-    Console.Error.WriteLine("usage: dotnet run Summarize.cs -- <reports folder> <equivalent-mutants.tsv>");
+    Console.Error.WriteLine("usage: dotnet run Summarize.cs -- <reports folder> <equivalent-mutants.tsv> [<killed-since-run.tsv>]");
     return 2;
 }
 string reports = args[0];
-var explained = new Dictionary<string, string>(StringComparer.Ordinal);
-if (File.Exists(args[1]))
-    foreach (string line in File.ReadLines(args[1]))
-    {
-        if (line.Length == 0 || line.StartsWith('#')) continue;
-        string[] parts = line.Split('\t');
-        if (parts.Length != 6) throw new InvalidDataException($"{args[1]}: a line needs 6 tab-separated fields: {line}");
-        explained[Key(parts[0], parts[1], parts[2], parts[3], parts[4])] = parts[5];
-    }
+var explained = Ledger(args[1]);
+Dictionary<string, string> since = args.Length == 3 ? Ledger(args[2]) : [];
 
-var rows = new List<(string Project, string Folder, int Killed, int Timeout, int Survived, int NoCoverage, int Equivalent, int Other, List<string> Survivors)>();
+var rows = new List<(string Project, string Folder, int Killed, int Timeout, int Survived, int NoCoverage, int Equivalent, int Other, int Since, List<string> Survivors)>();
 foreach (string projectDirectory in Directory.GetDirectories(reports).Order(StringComparer.Ordinal))
     foreach (string folderDirectory in Directory.GetDirectories(projectDirectory).Order(StringComparer.Ordinal))
     {
@@ -35,7 +31,7 @@ foreach (string projectDirectory in Directory.GetDirectories(reports).Order(Stri
         string? report = Directory.GetFiles(folderDirectory, "mutation-report.json", SearchOption.AllDirectories).OrderDescending().FirstOrDefault();
         if (report is null) continue;
         using var document = JsonDocument.Parse(File.ReadAllBytes(report));
-        int killed = 0, timeout = 0, survived = 0, noCoverage = 0, equivalent = 0, other = 0;
+        int killed = 0, timeout = 0, survived = 0, noCoverage = 0, equivalent = 0, other = 0, killedSince = 0;
         var survivors = new List<string>();
         foreach (var file in document.RootElement.GetProperty("files").EnumerateObject())
         {
@@ -57,6 +53,7 @@ foreach (string projectDirectory in Directory.GetDirectories(reports).Order(Stri
                         string original = OneLine(Original(source, mutant.GetProperty("location")));
                         if (explained.ContainsKey(Key(project, relative, mutator, original, replacement))) { equivalent++; break; }
                         if (status == "Survived") survived++; else noCoverage++;
+                        if (since.ContainsKey(Key(project, relative, mutator, original, replacement))) { killedSince++; break; }
                         int line = mutant.GetProperty("location").GetProperty("start").GetProperty("line").GetInt32();
                         survivors.Add($"{project}\t{relative}\t{mutator}\t{original}\t{replacement}\t(line {line}, {status})");
                         break;
@@ -64,18 +61,18 @@ foreach (string projectDirectory in Directory.GetDirectories(reports).Order(Stri
                 }
             }
         }
-        rows.Add((project, folder, killed, timeout, survived, noCoverage, equivalent, other, survivors));
+        rows.Add((project, folder, killed, timeout, survived, noCoverage, equivalent, other, killedSince, survivors));
     }
 
 var output = new StringBuilder();
-output.AppendLine("| Project | Folder | Killed | Timeout | Survived | No coverage | Equivalent (explained) | Not run (compile error, ignored) | Score |");
-output.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+output.AppendLine("| Project | Folder | Killed | Timeout | Survived | No coverage | Equivalent (explained) | Not run (compile error, ignored) | Score | Killed since the run | Score with them |");
+output.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
 foreach (var row in rows)
 {
     int detected = row.Killed + row.Timeout, total = detected + row.Survived + row.NoCoverage;
-    string score = total == 0 ? "–" : (100.0 * detected / total).ToString("F1", CultureInfo.InvariantCulture) + "%";
     output.AppendLine(CultureInfo.InvariantCulture,
-        $"| {row.Project} | {row.Folder} | {row.Killed} | {row.Timeout} | {row.Survived} | {row.NoCoverage} | {row.Equivalent} | {row.Other} | {score} |");
+        $"| {row.Project} | {row.Folder} | {row.Killed} | {row.Timeout} | {row.Survived} | {row.NoCoverage} | {row.Equivalent} | {row.Other} | " +
+        $"{Percent(detected, total)} | {row.Since} | {Percent(detected + row.Since, total)} |");
 }
 var unexplained = rows.SelectMany(row => row.Survivors).ToList();
 output.AppendLine();
@@ -89,6 +86,22 @@ if (unexplained.Count > 0)
 }
 Console.Write(output.ToString());
 return 0;
+
+static string Percent(int part, int total) => total == 0 ? "–" : (100.0 * part / total).ToString("F1", CultureInfo.InvariantCulture) + "%";
+
+static Dictionary<string, string> Ledger(string path)
+{
+    var entries = new Dictionary<string, string>(StringComparer.Ordinal);
+    if (!File.Exists(path)) return entries;
+    foreach (string line in File.ReadLines(path))
+    {
+        if (line.Length == 0 || line.StartsWith('#')) continue;
+        string[] parts = line.Split('\t');
+        if (parts.Length != 6) throw new InvalidDataException($"{path}: a line needs 6 tab-separated fields: {line}");
+        entries[Key(parts[0], parts[1], parts[2], parts[3], parts[4])] = parts[5];
+    }
+    return entries;
+}
 
 static string Key(string project, string file, string mutator, string original, string replacement) =>
     string.Join('\u001f', project, file, mutator, original, replacement);

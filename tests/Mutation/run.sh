@@ -54,5 +54,5 @@ while IFS=$'\t' read -r project folder filter; do
         || { echo "   Stryker failed; see $out/stryker.log"; tail -5 "$out/stryker.log"; continue; }
     echo "   $(( ($(date +%s) - start) / 60 )) min; $(grep -Eo 'The final mutation score is [0-9.]+ ?%' "$out/stryker.log" | tail -1)"
 done < tests/Mutation/folders.tsv
-dotnet run tests/Mutation/Summarize.cs -- tests/Mutation/reports tests/Mutation/equivalent-mutants.tsv > tests/Mutation/results.md
+dotnet run tests/Mutation/Summarize.cs -- tests/Mutation/reports tests/Mutation/equivalent-mutants.tsv tests/Mutation/killed-since-run.tsv > tests/Mutation/results.md
 cat tests/Mutation/results.md
