@@ -67,8 +67,8 @@ internal static class TensorChecksums
             throw corrupt($"has {ModelFile.ChecksumsKey} that is not valid JSON ({exception.Message}).", exception);
         }
         var tensors = names.ToHashSet(StringComparer.Ordinal);
-        if (tensors.FirstOrDefault(name => !checksums.ContainsKey(name)) is string unchecked_)
-            throw corrupt($"has no checksum for tensor '{unchecked_}' although it lists checksums: the header is damaged.", null);
+        if (tensors.FirstOrDefault(name => !checksums.ContainsKey(name)) is string unlisted)
+            throw corrupt($"has no checksum for tensor '{unlisted}' although it lists checksums: the header is damaged.", null);
         if (checksums.Keys.FirstOrDefault(name => !tensors.Contains(name)) is string stray)
             throw corrupt($"lists a checksum for tensor '{stray}', which the file does not hold: the header is damaged.", null);
         return checksums;
