@@ -127,4 +127,31 @@ public sealed class SequenceToSequenceRefusalTests : IDisposable
         Assert.Contains("The saved model's sequence-to-sequence network cannot be read: ", unreadable);
         Assert.Contains($"the sequence-to-sequence model of the saved model ({Network})", unreadable);
     }
+
+    [Fact]
+    public void AMissingSourceAnEmptySourceRowANewerFormatAndAMissingLabelAreNamed()
+    {
+        var (model, data) = Fitted();
+        var noSource = _mlContext.Transforms.DropColumns("Features").Fit(data).Transform(data);
+        Assert.Contains("source (feature) column 'Features'", Assert.ThrowsAny<Exception>(() => model.GetOutputSchema(noSource.Schema)).Message);
+        var emptyRow = Keys(Rows, [Pair("a", "a"), Pair("", "b")]);
+        Assert.Contains("(source) is an empty sequence", Assert.ThrowsAny<Exception>(() => model.Transform(emptyRow).GetColumn<VBuffer<uint>>("PredictedLabel").ToArray()).Message);
+
+        string path = Saved();
+        string newer = LoadError(ModelZip.Rewrite(path, Path.Combine(_folder, "newer.zip"), (_, bytes) =>
+        {
+            int at = bytes.AsSpan().IndexOf("RNNS2SEQ"u8);
+            if (at < 0) return null;
+            BitConverter.TryWriteBytes(bytes.AsSpan(at + 8), 0x00020001u);
+            BitConverter.TryWriteBytes(bytes.AsSpan(at + 12), 0x00020001u);
+            return bytes;
+        }));
+        Assert.Contains("This model holds a sequence-to-sequence transformer saved by a newer MlNet.Rnn", newer);
+
+        string noLabel = Path.Combine(_folder, "no-label.zip");
+        File.Copy(path, noLabel);
+        using (var zip = ZipFile.Open(noLabel, ZipArchiveMode.Update))
+            Assert.Single(zip.Entries, entry => entry.Name == "LabelSchema.idv").Delete();
+        Assert.Contains("The saved sequence-to-sequence model has no LabelSchema.idv.", LoadError(noLabel));
+    }
 }
