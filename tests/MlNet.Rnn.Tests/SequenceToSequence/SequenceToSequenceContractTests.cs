@@ -1,0 +1,183 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MlNet.Rnn.Core.SequenceToSequence;
+
+namespace MlNet.Rnn.Tests.SequenceToSequence;
+
+/// <summary>Source and target tokens of one pair, both turned into key vectors by MapValueToKey.</summary>
+public sealed class TokenPair
+{
+    public string[] Source { get; set; } = [];
+    public string[] Target { get; set; } = [];
+}
+
+/// <summary>
+/// The sequence-to-sequence trainer's contract through ML.NET: each invalid option is refused by name with its rule (and
+/// a label smoothing of exactly 1 is accepted), missing columns are named by role, validation data of other key types and
+/// empty data are refused, an empty pair names its data and side, the start report counts validation pairs, and a key type
+/// far larger than the keys used warns with the model's row count.
+/// </summary>
+public sealed class SequenceToSequenceContractTests
+{
+    private readonly MLContext _mlContext = new(seed: 1);
+
+    private static SequenceToSequenceTrainer.Options Tiny() => new()
+    {
+        EmbeddingSize = 2, HiddenSize = 2, NumberOfEpochs = 1, BatchSize = 4, Seed = 1, MaxDegreeOfParallelism = 1,
+    };
+
+    private static TokenPair Pair(string source, string target) => new() { Source = source.Split(' ', StringSplitOptions.RemoveEmptyEntries), Target = target.Split(' ', StringSplitOptions.RemoveEmptyEntries) };
+
+    private static TokenPair[] Rows(params string[] tokens) => [.. tokens.Select(t => Pair(t, t))];
+
+    /// <summary>Features and Label as key vectors whose key types are learned from <paramref name="keys"/>.</summary>
+    private IDataView Keys(TokenPair[] keys, TokenPair[] rows)
+    {
+        var featurizer = _mlContext.Transforms.Conversion.MapValueToKey("Features", nameof(TokenPair.Source))
+            .Append(_mlContext.Transforms.Conversion.MapValueToKey("Label", nameof(TokenPair.Target)))
+            .Fit(_mlContext.Data.LoadFromEnumerable(keys));
+        return featurizer.Transform(_mlContext.Data.LoadFromEnumerable(rows));
+    }
+
+    private IDataView Keys(params TokenPair[] rows) => Keys(rows, rows);
+
+    // SchemaShape.Create is internal; ML.NET's own tests call it the same way.
+    private static SchemaShape ShapeOf(DataViewSchema schema) => (SchemaShape)typeof(SchemaShape)
+        .GetMethod("Create", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!.Invoke(null, [schema])!;
+
+    private static ArgumentOutOfRangeException Refused(Action<SequenceToSequenceTrainer.Options> edit)
+    {
+        var options = Tiny();
+        edit(options);
+        return Assert.Throws<ArgumentOutOfRangeException>(() => new MLContext(seed: 1).SequenceToSequence.Trainers.Lstm(options));
+    }
+
+    [Fact]
+    public void EachInvalidOptionIsRefusedByNameWithItsRule()
+    {
+        var error = Refused(o => o.LabelColumnName = " ");
+        Assert.Equal("LabelColumnName", error.ParamName);
+        Assert.StartsWith("LabelColumnName =   must name a column.", error.Message);
+
+        error = Refused(o => o.PredictedLabelColumnName = "");
+        Assert.Equal("PredictedLabelColumnName", error.ParamName);
+        Assert.StartsWith("PredictedLabelColumnName =  must name a column.", error.Message);
+
+        error = Refused(o => o.MaximumOutputLength = 0);
+        Assert.Equal("MaximumOutputLength", error.ParamName);
+        Assert.StartsWith("MaximumOutputLength = 0 must be at least 1 token (the end token counts).", error.Message);
+
+        foreach (float smoothing in new[] { -0.01f, 1.01f, float.NaN })
+        {
+            error = Refused(o => o.LabelSmoothing = smoothing);
+            Assert.Equal("LabelSmoothing", error.ParamName);
+            Assert.Contains("must be in [0, 1].", error.Message);
+        }
+
+        // The options every task shares are checked too.
+        error = Refused(o => o.FeatureColumnName = "");
+        Assert.Equal("FeatureColumnName", error.ParamName);
+
+        // The core model's own checks run when the trainer is created, not first at Fit.
+        var options = Tiny();
+        options.Attention = (AttentionKind)42;
+        Assert.ThrowsAny<ArgumentException>(() => _mlContext.SequenceToSequence.Trainers.Lstm(options));
+
+        // ε = 1 is the edge of the range, accepted and trained with.
+        options = Tiny();
+        options.LabelSmoothing = 1f;
+        var model = _mlContext.SequenceToSequence.Trainers.Lstm(options).Fit(Keys(Rows("a b", "b a", "a")));
+        Assert.NotNull(model);
+    }
+
+    [Fact]
+    public void MissingColumnsAreNamedByRole()
+    {
+        var data = Keys(Rows("a b", "b"));
+        var trainer = _mlContext.SequenceToSequence.Trainers.Lstm(Tiny());
+        var noSource = _mlContext.Transforms.DropColumns("Features").Fit(data).Transform(data);
+        var noLabel = _mlContext.Transforms.DropColumns("Label").Fit(data).Transform(data);
+
+        Assert.Contains("source (feature) column 'Features'", Assert.ThrowsAny<Exception>(() => trainer.GetOutputSchema(ShapeOf(noSource.Schema))).Message);
+        Assert.Contains("label column 'Label'", Assert.ThrowsAny<Exception>(() => trainer.GetOutputSchema(ShapeOf(noLabel.Schema))).Message);
+        Assert.Contains("source (feature) column 'Features'", Assert.ThrowsAny<Exception>(() => trainer.Fit(noSource)).Message);
+        Assert.Contains("label column 'Label'", Assert.ThrowsAny<Exception>(() => trainer.Fit(noLabel)).Message);
+        Assert.Contains("source (feature) column 'Features'", Assert.ThrowsAny<Exception>(() => trainer.Fit(data, noSource)).Message);
+        Assert.Contains("label column 'Label'", Assert.ThrowsAny<Exception>(() => trainer.Fit(data, noLabel)).Message);
+    }
+
+    [Fact]
+    public void ValidationDataOfOtherKeyTypesIsRefusedByRole()
+    {
+        var rows = Rows("a b", "b a");
+        var train = Keys(rows);
+        var trainer = _mlContext.SequenceToSequence.Trainers.Lstm(Tiny());
+
+        // Three source keys instead of two, the label keys the same.
+        var otherSource = Keys([Pair("a b c", "a b"), Pair("a", "b")], rows);
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => trainer.Fit(train, otherSource));
+        Assert.Equal("validationData", error.ParamName);
+        Assert.Contains("source (feature) column 'Features'", error.Message);
+
+        var otherLabel = Keys([Pair("a b", "a b c"), Pair("a", "b")], rows);
+        error = Assert.Throws<ArgumentOutOfRangeException>(() => trainer.Fit(train, otherLabel));
+        Assert.Equal("validationData", error.ParamName);
+        Assert.Contains("label column 'Label'", error.Message);
+    }
+
+    [Fact]
+    public void EmptyDataAndEmptyPairsAreRefused()
+    {
+        var rows = Rows("a b", "b a");
+        var train = Keys(rows);
+        var empty = Keys(rows, []);
+        var trainer = _mlContext.SequenceToSequence.Trainers.Lstm(Tiny());
+
+        Assert.Equal("The training data has no row.", Assert.ThrowsAny<Exception>(() => trainer.Fit(empty)).Message);
+        Assert.Equal("The validation data has no row; pass rows or call Fit(trainData).", Assert.ThrowsAny<Exception>(() => trainer.Fit(train, empty)).Message);
+
+        string error = Assert.ThrowsAny<Exception>(() => trainer.Fit(Keys(rows, [Pair("a", "b"), Pair("", "a")]))).Message;
+        Assert.StartsWith("The training data: Row 1: column 'Features' (source) is an empty sequence", error);
+        error = Assert.ThrowsAny<Exception>(() => trainer.Fit(train, Keys(rows, [Pair("a", "")]))).Message;
+        Assert.StartsWith("The validation data: Row 0: column 'Label' (target) is an empty sequence", error);
+    }
+
+    [Fact]
+    public void TheStartReportCountsValidationPairs()
+    {
+        var logger = new ListLogger();
+        var options = Tiny();
+        options.Logger = logger;
+        var train = Keys(Rows("a b", "b a", "a"));
+        var trainer = _mlContext.SequenceToSequence.Trainers.Lstm(options);
+        trainer.Fit(train, Keys(Rows("a b", "b a", "a"), Rows("a", "b")));
+        Assert.Contains(logger.Messages, m => m.Contains("3 training pairs, 2 validation pairs, 2 source keys, 2 target keys"));
+        logger.Messages.Clear();
+        trainer.Fit(train);
+        Assert.Contains(logger.Messages, m => m.Contains("3 training pairs, 2 source keys, 2 target keys"));
+        // Compact key types do not warn.
+        Assert.DoesNotContain(logger.Messages, m => m.Contains("has a key type of"));
+    }
+
+    [Fact]
+    public void AKeyTypeFarLargerThanTheKeysUsedWarnsWithTheModelsRows()
+    {
+        // 1024 keys (the smallest type that warns) of which 128 are used: exactly the share that still warns.
+        string[] vocabulary = [.. Enumerable.Range(0, 1024).Select(i => $"t{i}")];
+        var keys = new[] { new TokenPair { Source = vocabulary, Target = vocabulary } };
+        var used = Enumerable.Range(0, 128).Select(i => $"t{i}").ToArray();
+        var rows = new[] { new TokenPair { Source = used, Target = used[..4] }, new TokenPair { Source = used[..3], Target = used[..3] } };
+        var logger = new ListLogger();
+        var options = Tiny();
+        options.Logger = logger;
+        _mlContext.SequenceToSequence.Trainers.Lstm(options).Fit(Keys(keys, rows));
+
+        Assert.Contains(logger.Messages, m => m.StartsWith("The source column 'Features' has a key type of 1024 keys but the training data uses only 128; the model has 1025 embedding rows, which makes it slow."));
+        Assert.Contains(logger.Messages, m => m.StartsWith("The label column 'Label' has a key type of 1024 keys but the training data uses only 4; the model has 1027 logits per decoder step, which makes it slow."));
+
+        // Data that uses every key of the large types does not warn.
+        logger.Messages.Clear();
+        _mlContext.SequenceToSequence.Trainers.Lstm(options).Fit(Keys(keys, keys));
+        Assert.DoesNotContain(logger.Messages, m => m.Contains("has a key type of"));
+    }
+}
