@@ -1,7 +1,7 @@
 using System.Reflection;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Microsoft.ML.Data.Conversion;
+using MlNet.Rnn.Data;
 
 namespace MlNet.Rnn.Scoring;
 
@@ -253,30 +253,6 @@ internal sealed class OutputColumns
     private static ValueGetter<T> AnnotationGetter<T>(DataViewSchema.Annotations annotations, DataViewSchema.Column column) => annotations.GetGetter<T>(column);
 
     /// <summary>The label's key values as text (the evaluator's class names), or null when the label has none.</summary>
-    private static VBuffer<ReadOnlyMemory<char>>? ClassNames(DataViewSchema.Column label, int classCount)
-    {
-        var keyValues = label.Annotations.Schema.GetColumnOrNull(AnnotationUtils.Kinds.KeyValues);
-        if (keyValues?.Type is not VectorDataViewType { Size: var size } type || size != classCount) return null;
-        var method = typeof(OutputColumns).GetMethod(nameof(KeyValuesAsText), BindingFlags.NonPublic | BindingFlags.Static)!
-            .MakeGenericMethod(type.ItemType.RawType);
-        return (VBuffer<ReadOnlyMemory<char>>)method.Invoke(null, [label.Annotations, type.ItemType])!;
-    }
-
-    private static VBuffer<ReadOnlyMemory<char>> KeyValuesAsText<T>(DataViewSchema.Annotations annotations, DataViewType itemType)
-    {
-        VBuffer<T> values = default;
-        annotations.GetValue(AnnotationUtils.Kinds.KeyValues, ref values);
-        if (values is VBuffer<ReadOnlyMemory<char>> text) return text;
-        var convert = Conversions.DefaultInstance.GetStringConversion<T>(itemType);
-        var names = new ReadOnlyMemory<char>[values.Length];
-        var builder = new System.Text.StringBuilder();
-        int i = 0;
-        foreach (var value in values.DenseValues())
-        {
-            T item = value;
-            convert(in item, ref builder);
-            names[i++] = builder.ToString().AsMemory();
-        }
-        return new VBuffer<ReadOnlyMemory<char>>(names.Length, names);
-    }
+    private static VBuffer<ReadOnlyMemory<char>>? ClassNames(DataViewSchema.Column label, int classCount) =>
+        KeyValueNames.Of(label, classCount) is { } names ? new VBuffer<ReadOnlyMemory<char>>(names.Length, [.. names.Select(name => name.AsMemory())]) : null;
 }

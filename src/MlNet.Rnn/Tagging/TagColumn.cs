@@ -1,8 +1,6 @@
 using System.Globalization;
-using System.Reflection;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Microsoft.ML.Data.Conversion;
 using Microsoft.ML.Runtime;
 using MlNet.Rnn.Data;
 
@@ -40,35 +38,13 @@ internal sealed class TagColumn(DataViewSchema.Column column, int tagCount)
     }
 
     /// <summary>The tag names: the key values as text when the column has them (C of them), else the indices.</summary>
-    public string[] TagNames()
-    {
-        var keyValues = Column.Annotations.Schema.GetColumnOrNull(AnnotationUtils.Kinds.KeyValues);
-        if (keyValues?.Type is not VectorDataViewType { Size: var size } type || size != TagCount) return Core.Tagging.TaggingMetrics.IndexNames(TagCount);
-        var method = typeof(TagColumn).GetMethod(nameof(KeyValuesAsText), BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(type.ItemType.RawType);
-        return (string[])method.Invoke(null, [Column.Annotations, type.ItemType])!;
-    }
+    public string[] TagNames() => KeyValueNames.Of(Column, TagCount) ?? Core.Tagging.TaggingMetrics.IndexNames(TagCount);
 
     /// <summary>A reader of this column's tags from a row that has it active.</summary>
     public Reader CreateReader(DataViewRow row) => new(this, KeyVectorReader.Create(row, row.Schema[Column.Name], Core.Data.Vocabulary.OfKeys(TagCount)));
 
     /// <summary>The training target of a row: its tags as floats, one per step; a row with a missing tag is skipped.</summary>
     public TargetReader CreateTargetReader(DataViewRow row) => new TagTarget(CreateReader(row));
-
-    private static string[] KeyValuesAsText<T>(DataViewSchema.Annotations annotations, DataViewType itemType)
-    {
-        VBuffer<T> values = default;
-        annotations.GetValue(AnnotationUtils.Kinds.KeyValues, ref values);
-        var convert = Conversions.DefaultInstance.GetStringConversion<T>(itemType);
-        var names = new List<string>();
-        var builder = new System.Text.StringBuilder();
-        foreach (var value in values.DenseValues())
-        {
-            T item = value;
-            convert(in item, ref builder); // ML.NET's conversions clear the builder first
-            names.Add(builder.ToString());
-        }
-        return [.. names];
-    }
 
     /// <summary>Reads one row's tags.</summary>
     internal sealed class Reader(TagColumn column, KeyVectorReader keys)
