@@ -42,21 +42,16 @@ public sealed class SavedTransformerDecodeTests : IDisposable
     /// Rewrites the transformer's own fields, which follow its 256-byte ML.NET model header: task, feature column (string id),
     /// features per step, key count, feature vector size, hidden-state column (string id), scoring batch size.
     /// </summary>
-    private string Fields(string source, string name, Action<int[]> edit) => Rewrite(source, name, (_, bytes) =>
-    {
-        if (bytes.AsSpan().IndexOf("RNNTRANS"u8) < 0) return null;
-        const int start = 256;
-        int[] fields = [.. Enumerable.Range(0, 7).Select(i => BitConverter.ToInt32(bytes, start + 4 * i))];
-        // As the binary model above wrote them: binary, 1 feature per step, no keys, 3 values, no hidden-state column, 256 rows per batch.
-        Assert.Equal([0, 1, 0, 3, -1, 256], fields.Where((_, i) => i != 1));
-        edit(fields);
-        for (int i = 0; i < fields.Length; i++) BitConverter.TryWriteBytes(bytes.AsSpan(start + 4 * i), fields[i]);
-        return bytes;
-    });
+    private string Fields(string source, string name, Action<int[]> edit) =>
+        ModelZip.RewriteFields(source, Path.Combine(_folder, name), "RNNTRANS", 7, fields =>
+        {
+            // As the binary model above wrote them: binary, 1 feature per step, no keys, 3 values, no hidden-state column, 256 rows per batch.
+            Assert.Equal([0, 1, 0, 3, -1, 256], fields.Where((_, i) => i != 1));
+            edit(fields);
+        });
 
-    private string LoadError(string path) => Flatten(Assert.ThrowsAny<Exception>(() => _mlContext.Model.Load(path, out _)));
+    private string LoadError(string path) => ModelZip.LoadError(_mlContext, path);
 
-    private static string Flatten(Exception error) => error.InnerException is null ? error.Message : error.Message + " | " + Flatten(error.InnerException);
 
     [Fact]
     public void EveryCorruptedHeaderFieldIsRefusedByName()

@@ -89,20 +89,15 @@ public sealed class SequenceToSequenceRefusalTests : IDisposable
     /// Rewrites the transformer's fields after its 256-byte header: source column (string id), source key count, source vector
     /// size, key bytes, output column (string id), beam width, length normalisation (float), maximum output length, scoring batch size.
     /// </summary>
-    private string Fields(string source, string name, Action<int[]> edit) => ModelZip.Rewrite(source, Path.Combine(_folder, name), (_, bytes) =>
-    {
-        if (bytes.AsSpan().IndexOf("RNNS2SEQ"u8) < 0) return null;
-        const int start = 256;
-        int[] fields = [.. Enumerable.Range(0, 9).Select(i => BitConverter.ToInt32(bytes, start + 4 * i))];
-        Assert.Equal([2, 0, 4, 1, 3], new[] { fields[1], fields[2], fields[3], fields[5], fields[7] });
-        edit(fields);
-        for (int i = 0; i < fields.Length; i++) BitConverter.TryWriteBytes(bytes.AsSpan(start + 4 * i), fields[i]);
-        return bytes;
-    });
+    private string Fields(string source, string name, Action<int[]> edit) =>
+        ModelZip.RewriteFields(source, Path.Combine(_folder, name), "RNNS2SEQ", 9, fields =>
+        {
+            Assert.Equal([2, 0, 4, 1, 3], new[] { fields[1], fields[2], fields[3], fields[5], fields[7] });
+            edit(fields);
+        });
 
-    private string LoadError(string path) => Flatten(Assert.ThrowsAny<Exception>(() => _mlContext.Model.Load(path, out _)));
+    private string LoadError(string path) => ModelZip.LoadError(_mlContext, path);
 
-    private static string Flatten(Exception error) => error.InnerException is null ? error.Message : error.Message + " | " + Flatten(error.InnerException);
 
     [Fact]
     public void ASavedModelWithACorruptedFieldOrNetworkIsRefusedByName()

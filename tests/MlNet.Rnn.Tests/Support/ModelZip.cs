@@ -27,4 +27,26 @@ public static class ModelZip
         Assert.Equal(1, edited);
         return target;
     }
+
+    /// <summary>
+    /// Copies <paramref name="source"/> to <paramref name="target"/> with the first <paramref name="count"/> 32-bit fields of
+    /// the transformer whose ML.NET model header (256 bytes) carries <paramref name="signature"/> passed through <paramref name="edit"/>.
+    /// </summary>
+    public static string RewriteFields(string source, string target, string signature, int count, Action<int[]> edit) =>
+        Rewrite(source, target, (_, bytes) =>
+        {
+            if (bytes.AsSpan().IndexOf(System.Text.Encoding.ASCII.GetBytes(signature)) < 0) return null;
+            const int start = 256;
+            int[] fields = [.. Enumerable.Range(0, count).Select(i => BitConverter.ToInt32(bytes, start + 4 * i))];
+            edit(fields);
+            for (int i = 0; i < fields.Length; i++) BitConverter.TryWriteBytes(bytes.AsSpan(start + 4 * i), fields[i]);
+            return bytes;
+        });
+
+    /// <summary>What loading <paramref name="path"/> throws, with its inner exceptions' messages (ML.NET wraps a loader's error twice).</summary>
+    public static string LoadError(Microsoft.ML.MLContext mlContext, string path) =>
+        Flatten(Assert.ThrowsAny<Exception>(() => mlContext.Model.Load(path, out _)));
+
+    /// <summary>An exception's message followed by its inner exceptions' messages, " | " between them.</summary>
+    public static string Flatten(Exception error) => error.InnerException is null ? error.Message : error.Message + " | " + Flatten(error.InnerException);
 }

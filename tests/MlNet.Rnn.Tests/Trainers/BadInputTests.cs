@@ -138,7 +138,7 @@ public sealed class BadInputTests : IDisposable
         var model = mlContext.BinaryClassification.Trainers.Lstm(hiddenSize: 4, numberOfEpochs: 1).Fit(data);
         string path = Path.Combine(_folder, "model.zip");
         mlContext.Model.Save(model, data.Schema, path);
-        string Load(string name, Func<byte[], bool> edit) => Flatten(Assert.ThrowsAny<Exception>(() => mlContext.Model.Load(Rewrite(path, name, edit), out _)));
+        string Load(string name, Func<byte[], bool> edit) => ModelZip.Flatten(Assert.ThrowsAny<Exception>(() => mlContext.Model.Load(Rewrite(path, name, edit), out _)));
         // The transformer's own header in the ML.NET model: signature "RNNTRANS", then the written and readable versions.
         Func<byte[], bool> Header(Action<byte[], int> edit) => bytes =>
         {
@@ -200,7 +200,7 @@ public sealed class BadInputTests : IDisposable
         }
 
         var error = Assert.ThrowsAny<Exception>(() => mlContext.Model.Load(target, out _));
-        Assert.Contains("The saved MulticlassClassification model has no LabelSchema.idv.", Flatten(error));
+        Assert.Contains("The saved MulticlassClassification model has no LabelSchema.idv.", ModelZip.Flatten(error));
     }
 
     private string Rewrite(string source, string name, Func<byte[], bool> edit) =>
@@ -212,5 +212,4 @@ public sealed class BadInputTests : IDisposable
 
     private static int IndexOf(byte[] bytes, byte[] pattern) => bytes.AsSpan().IndexOf(pattern);
 
-    private static string Flatten(Exception error) => error.InnerException is null ? error.Message : error.Message + " | " + Flatten(error.InnerException);
 }
