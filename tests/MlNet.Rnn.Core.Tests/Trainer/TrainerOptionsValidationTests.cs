@@ -40,4 +40,90 @@ public sealed class TrainerOptionsValidationTests
         Refused(Defaults with { ReduceOnPlateau = true }, "ReduceOnPlateau", "ReduceOnPlateau needs validation data", hasValidationData: false);
         (Defaults with { ReduceOnPlateau = true }).Validate(hasValidationData: true);
     }
+
+    public static TheoryData<string, string> RangeRefusals => new()
+    {
+        { "Epochs 0", "Epochs is 0; it must be at least 1." },
+        { "BatchSize 0", "BatchSize is 0; it must be at least 1." },
+        { "LearningRate 0", "LearningRate is 0; it must be a positive finite number." },
+        { "LearningRate ∞", "LearningRate is ∞; it must be a positive finite number." },
+        { "Optimizer 9", "Optimizer is 9; it must be Sgd, Adam, AdamW or RmsProp." },
+        { "Momentum -0.1", "Momentum is -0.1; it must be in [0, 1)." },
+        { "Momentum 1", "Momentum is 1; it must be in [0, 1)." },
+        { "WeightDecay -0.1", "WeightDecay is -0.1; it must be ≥ 0." },
+        { "WeightDecay NaN", "WeightDecay is NaN; it must be ≥ 0." },
+        { "Beta1 -0.1", "Beta1 is -0.1; it must be in [0, 1)." },
+        { "Beta1 1", "Beta1 is 1; it must be in [0, 1)." },
+        { "Beta2 -0.1", "Beta2 is -0.1; it must be in [0, 1)." },
+        { "Beta2 1", "Beta2 is 1; it must be in [0, 1)." },
+        { "GradientClipNorm -0.1", "GradientClipNorm is -0.1; it must be ≥ 0 (0 = off)." },
+        { "GradientClipNorm ∞", "GradientClipNorm is ∞; it must be ≥ 0 (0 = off)." },
+        { "GradientClipValue -0.1", "GradientClipValue is -0.1; it must be ≥ 0 (0 = off)." },
+        { "GradientClipValue ∞", "GradientClipValue is ∞; it must be ≥ 0 (0 = off)." },
+        { "Schedule 9", "Schedule is 9; it must be Constant, StepDecay or Cosine." },
+        { "StepDecayEpochs 0", "StepDecayEpochs is 0; it must be at least 1." },
+        { "StepDecayGamma 0", "StepDecayGamma is 0; it must be in (0, 1]." },
+        { "StepDecayGamma 1.5", "StepDecayGamma is 1.5; it must be in (0, 1]." },
+        { "WarmupSteps -1", "WarmupSteps is -1; it must be ≥ 0." },
+        { "MinimumLearningRate -0.1", "MinimumLearningRate is -0.1; it must be in [0, LearningRate = 0.001]." },
+        { "MinimumLearningRate 0.01", "MinimumLearningRate is 0.01; it must be in [0, LearningRate = 0.001]." },
+        { "PlateauFactor 0", "PlateauFactor is 0; it must be in (0, 1)." },
+        { "PlateauFactor 1", "PlateauFactor is 1; it must be in (0, 1)." },
+        { "PlateauPatience -1", "PlateauPatience is -1; it must be ≥ 0." },
+        { "EarlyStoppingPatience -1", "EarlyStoppingPatience is -1; it must be ≥ 0 (0 = off)." },
+        { "CheckpointEvery -1", "CheckpointEvery is -1; it must be ≥ 0 (0 = off)." },
+    };
+
+    private static TrainerOptions With(string option, string value)
+    {
+        var o = Defaults with { LearningRate = 1e-3f };
+        float f = value switch { "∞" => float.PositiveInfinity, "NaN" => float.NaN, _ => float.Parse(value, System.Globalization.CultureInfo.InvariantCulture) };
+        return option switch
+        {
+            "Epochs" => o with { Epochs = (int)f },
+            "BatchSize" => o with { BatchSize = (int)f },
+            "LearningRate" => o with { LearningRate = f },
+            "Optimizer" => o with { Optimizer = (OptimizerKind)(int)f },
+            "Momentum" => o with { Momentum = f },
+            "WeightDecay" => o with { WeightDecay = f },
+            "Beta1" => o with { Beta1 = f },
+            "Beta2" => o with { Beta2 = f },
+            "GradientClipNorm" => o with { GradientClipNorm = f },
+            "GradientClipValue" => o with { GradientClipValue = f },
+            "Schedule" => o with { Schedule = (ScheduleKind)(int)f },
+            "StepDecayEpochs" => o with { StepDecayEpochs = (int)f },
+            "StepDecayGamma" => o with { StepDecayGamma = f },
+            "WarmupSteps" => o with { WarmupSteps = (int)f },
+            "MinimumLearningRate" => o with { MinimumLearningRate = f },
+            "PlateauFactor" => o with { PlateauFactor = f },
+            "PlateauPatience" => o with { PlateauPatience = (int)f },
+            "EarlyStoppingPatience" => o with { EarlyStoppingPatience = (int)f },
+            "CheckpointEvery" => o with { CheckpointEvery = (int)f, CheckpointPath = "x.ckpt" },
+            _ => throw new ArgumentException(option),
+        };
+    }
+
+    /// <summary>Every range rule refuses the value just past its bound, naming the option, the value and the range.</summary>
+    [Theory]
+    [MemberData(nameof(RangeRefusals))]
+    public void EachRangeRule_RefusesTheValueJustPastItsBound(string setting, string message)
+    {
+        string[] parts = setting.Split(' ');
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => With(parts[0], parts[1]).Validate(hasValidationData: true));
+        Assert.Equal(parts[0], error.ParamName);
+        // The message prints the value as the current culture does (∞ or Infinity).
+        Assert.StartsWith(message.Replace("∞", float.PositiveInfinity.ToString(), StringComparison.Ordinal), error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>The bounds themselves are accepted.</summary>
+    [Theory]
+    [InlineData("Epochs 1")] [InlineData("BatchSize 1")] [InlineData("Momentum 0")] [InlineData("Beta1 0")] [InlineData("Beta2 0")]
+    [InlineData("StepDecayEpochs 1")] [InlineData("StepDecayGamma 1")] [InlineData("WarmupSteps 0")] [InlineData("MinimumLearningRate 0")]
+    [InlineData("MinimumLearningRate 0.001")] [InlineData("PlateauPatience 0")] [InlineData("EarlyStoppingPatience 0")] [InlineData("CheckpointEvery 0")]
+    [InlineData("WeightDecay 0")] [InlineData("GradientClipNorm 0")] [InlineData("GradientClipValue 0")]
+    public void EachRangeRule_AcceptsItsBound(string setting)
+    {
+        string[] parts = setting.Split(' ');
+        With(parts[0], parts[1]).Validate(hasValidationData: true);
+    }
 }
