@@ -45,7 +45,9 @@ public static class ModelFile
 
     /// <summary>
     /// Metadata key of the tensors' checksums: a JSON object from tensor name to the XXH3 64-bit hash of its stored bytes
-    /// (16 hex digits). Written with every file; when a file has it, reading verifies every tensor against it.
+    /// (16 hex digits). Written with every file, always computed from the data being written (a value for this key in the
+    /// caller's metadata, e.g. carried over from a file read earlier, is replaced); when a file has it, reading verifies
+    /// every tensor against it.
     /// </summary>
     public const string ChecksumsKey = "checksums_xxh3_64";
 
