@@ -260,4 +260,49 @@ public sealed class SequenceModelContractTests
         model.Forward(batch, own, training: false);
         Assert.Equal(features, model.LastReadoutFeatures.ToArray());
     }
+
+    [Fact]
+    public void NullOptions_AreRefusedByName()
+        => Assert.Equal("options", Assert.Throws<ArgumentNullException>(() => new SequenceModel(null!)).ParamName);
+
+    [Fact]
+    public void TheEmbedding_StartsStandardNormal_AsPyTorchsDoes()
+    {
+        // nn.Embedding draws its table from N(0, 1); 1,600 draws put the sample mean within ±0.1 and the deviation within ±0.1 of 1.
+        var model = new SequenceModel(Tokens() with { VocabularySize = 200, EmbeddingSize = 8 });
+        float[] table = model.Parameters.ReadOnlyValuesOf(model.Parameters["embedding.weight"]).ToArray();
+        double mean = table.Average(v => (double)v);
+        double deviation = Math.Sqrt(table.Average(v => (v - mean) * (v - mean)));
+        Assert.InRange(mean, -0.1, 0.1);
+        Assert.InRange(deviation, 0.9, 1.1);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void TrainingAndScoringAShapeSeenBefore_AllocateNoBuffers(bool tokens)
+    {
+        // Every buffer of a pass grows to the largest batch seen and is then reused. A pass over 64 sequences of 20 steps
+        // needs over 20 KB of buffers; what is left is a small constant (the layers' delegates), as in WorkspaceTests.
+        var model = Model(tokens ? Tokens() : Numeric());
+        var random = new Random(9);
+        int[] lengths = [.. Enumerable.Range(0, 64).Select(b => 1 + b % 20)];
+        var batch = tokens
+            ? TokenBatch([.. lengths.Select(length => Enumerable.Range(0, length).Select(_ => random.Next(12)).ToArray())])
+            : NumericBatch(3, lengths, 9);
+        var workspace = model.CreateWorkspace();
+        var output = new float[model.OutputRows(batch) * 3];
+        var gradient = new float[output.Length];
+        long Pass()
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            model.Forward(batch, output, training: true);
+            model.Backward(gradient);
+            model.Forward(workspace, batch, output);
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+        Pass();
+        long fewest = Enumerable.Range(0, 3).Min(_ => Pass());
+        Assert.True(fewest < 2048, $"A training and a scoring pass over a batch seen before allocated {fewest} bytes.");
+    }
 }
