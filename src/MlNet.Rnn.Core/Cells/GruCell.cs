@@ -13,7 +13,7 @@ namespace MlNet.Rnn.Core.Cells;
 /// </summary>
 /// <remarks>Forward and backward are each one fused pass: the equations are written once, in <c>ForwardLanes</c> and
 /// <c>BackwardLanes</c>, and <see cref="LaneLoop"/> runs them at every vector width and the scalar tail.</remarks>
-public readonly struct GruCell : IRecurrentCell
+public readonly unsafe struct GruCell : IRecurrentCell
 {
     /// <inheritdoc />
     public static int GateCount => 3;
@@ -44,10 +44,11 @@ public readonly struct GruCell : IRecurrentCell
         if (xProj.Length < rows * 3 * H || hProj.Length < rows * 3 * H || h.Length < rows * H || recurrentBias.Length < 3 * H ||
             (!cache.IsEmpty && cache.Length < rows * 4 * H))
             throw new ArgumentException("A buffer is shorter than rows × (3H, 3H, H, 4H) or b_hh than 3H.");
-        var kernel = new ForwardLanes(H, ref MemoryMarshal.GetReference(xProj), ref MemoryMarshal.GetReference(hProj),
-            ref Unsafe.Add(ref MemoryMarshal.GetReference(recurrentBias), 2 * H), ref MemoryMarshal.GetReference(h),
-            ref cache.IsEmpty ? ref Unsafe.NullRef<float>() : ref MemoryMarshal.GetReference(cache));
-        LaneLoop.Run(ref kernel, rows, H);
+        fixed (float* px = xProj, ph = hProj, pBias = recurrentBias, pState = h, pCache = cache)
+        {
+            var kernel = new ForwardLanes(H, px, ph, pBias + 2 * H, pState, pCache);
+            LaneLoop.Run(ref kernel, rows, H);
+        }
     }
 
     /// <inheritdoc />
@@ -61,40 +62,42 @@ public readonly struct GruCell : IRecurrentCell
         int H = hiddenSize;
         if (cache.Length < rows * 4 * H || hPrev.Length < rows * H || dh.Length < rows * H || dGx.Length < rows * 3 * H || dGh.Length < rows * 3 * H)
             throw new ArgumentException("A buffer is shorter than rows × (4H, H, H, 3H, 3H).");
-        var kernel = new BackwardLanes(H, ref MemoryMarshal.GetReference(cache), ref MemoryMarshal.GetReference(hPrev),
-            ref MemoryMarshal.GetReference(dh), ref MemoryMarshal.GetReference(dGx), ref MemoryMarshal.GetReference(dGh));
-        LaneLoop.Run(ref kernel, rows, H);
+        fixed (float* pCache = cache, pPrevious = hPrev, pdh = dh, pdGx = dGx, pdGh = dGh)
+        {
+            var kernel = new BackwardLanes(H, pCache, pPrevious, pdh, pdGx, pdGh);
+            LaneLoop.Run(ref kernel, rows, H);
+        }
     }
 
     /// <summary>
     /// The forward equations for lanes of a row: xProj and hProj [rows, 3H], <c>b_hn</c> [H], h [rows, H] (h' on entry),
     /// the cache [rows, 4H] or null.
     /// </summary>
-    private readonly ref struct ForwardLanes(int hiddenSize, ref float xProj, ref float hProj, ref float bhn, ref float h, ref float cache) : ILaneKernel
+    private readonly unsafe struct ForwardLanes(int hiddenSize, float* xProj, float* hProj, float* bhn, float* h, float* cache) : ILaneKernel
     {
         private readonly nuint _H = (nuint)hiddenSize;
-        private readonly ref float _xProj = ref xProj;
-        private readonly ref float _hProj = ref hProj;
-        private readonly ref float _bhn = ref bhn;
-        private readonly ref float _h = ref h;
-        private readonly ref float _cache = ref cache;
+        private readonly float* _xProj = xProj;
+        private readonly float* _hProj = hProj;
+        private readonly float* _bhn = bhn;
+        private readonly float* _h = h;
+        private readonly float* _cache = cache;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Invoke<TLanes>(nuint row, nuint j) where TLanes : struct, ILanes<TLanes>
         {
             nuint H = _H, gate = row * 3 * H + j, unit = row * H + j, cached = row * 4 * H + j;
-            var r = Sigmoid(TLanes.Load(ref _xProj, gate) + TLanes.Load(ref _hProj, gate));
-            var z = Sigmoid(TLanes.Load(ref _xProj, gate + H) + TLanes.Load(ref _hProj, gate + H));
-            var recurrentN = TLanes.Load(ref _hProj, gate + 2 * H) + TLanes.Load(ref _bhn, j);
-            var n = Tanh(TLanes.Load(ref _xProj, gate + 2 * H) + r * recurrentN);
-            var previous = TLanes.Load(ref _h, unit);
-            (n + z * (previous - n)).Store(ref _h, unit);
-            if (!Unsafe.IsNullRef(ref _cache))
+            var r = Sigmoid(TLanes.Load(ref *_xProj, gate) + TLanes.Load(ref *_hProj, gate));
+            var z = Sigmoid(TLanes.Load(ref *_xProj, gate + H) + TLanes.Load(ref *_hProj, gate + H));
+            var recurrentN = TLanes.Load(ref *_hProj, gate + 2 * H) + TLanes.Load(ref *_bhn, j);
+            var n = Tanh(TLanes.Load(ref *_xProj, gate + 2 * H) + r * recurrentN);
+            var previous = TLanes.Load(ref *_h, unit);
+            (n + z * (previous - n)).Store(ref *_h, unit);
+            if (_cache != null)
             {
-                r.Store(ref _cache, cached);
-                z.Store(ref _cache, cached + H);
-                n.Store(ref _cache, cached + 2 * H);
-                recurrentN.Store(ref _cache, cached + 3 * H);
+                r.Store(ref *_cache, cached);
+                z.Store(ref *_cache, cached + H);
+                n.Store(ref *_cache, cached + 2 * H);
+                recurrentN.Store(ref *_cache, cached + 3 * H);
             }
         }
     }
@@ -103,35 +106,35 @@ public readonly struct GruCell : IRecurrentCell
     /// The backward equations for lanes of a row: the cache [rows, 4H], h' [rows, H], dh [rows, H] (updated in place),
     /// dGx and dGh [rows, 3H].
     /// </summary>
-    private readonly ref struct BackwardLanes(int hiddenSize, ref float cache, ref float hPrev, ref float dh, ref float dGx, ref float dGh) : ILaneKernel
+    private readonly unsafe struct BackwardLanes(int hiddenSize, float* cache, float* hPrev, float* dh, float* dGx, float* dGh) : ILaneKernel
     {
         private readonly nuint _H = (nuint)hiddenSize;
-        private readonly ref float _cache = ref cache;
-        private readonly ref float _hPrev = ref hPrev;
-        private readonly ref float _dh = ref dh;
-        private readonly ref float _dGx = ref dGx;
-        private readonly ref float _dGh = ref dGh;
+        private readonly float* _cache = cache;
+        private readonly float* _hPrev = hPrev;
+        private readonly float* _dh = dh;
+        private readonly float* _dGx = dGx;
+        private readonly float* _dGh = dGh;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Invoke<TLanes>(nuint row, nuint j) where TLanes : struct, ILanes<TLanes>
         {
             nuint H = _H, cached = row * 4 * H + j, unit = row * H + j, gate = row * 3 * H + j;
             var one = TLanes.One;
-            var r = TLanes.Load(ref _cache, cached);
-            var z = TLanes.Load(ref _cache, cached + H);
-            var n = TLanes.Load(ref _cache, cached + 2 * H);
-            var recurrentN = TLanes.Load(ref _cache, cached + 3 * H);
-            var upstream = TLanes.Load(ref _dh, unit);
+            var r = TLanes.Load(ref *_cache, cached);
+            var z = TLanes.Load(ref *_cache, cached + H);
+            var n = TLanes.Load(ref *_cache, cached + 2 * H);
+            var recurrentN = TLanes.Load(ref *_cache, cached + 3 * H);
+            var upstream = TLanes.Load(ref *_dh, unit);
             var dn = upstream * (one - z) * (one - n * n);
-            var dz = upstream * (TLanes.Load(ref _hPrev, unit) - n) * z * (one - z);
+            var dz = upstream * (TLanes.Load(ref *_hPrev, unit) - n) * z * (one - z);
             var dr = dn * recurrentN * r * (one - r);
-            dr.Store(ref _dGx, gate);
-            dz.Store(ref _dGx, gate + H);
-            dn.Store(ref _dGx, gate + 2 * H);
-            dr.Store(ref _dGh, gate);
-            dz.Store(ref _dGh, gate + H);
-            (dn * r).Store(ref _dGh, gate + 2 * H);
-            (upstream * z).Store(ref _dh, unit);
+            dr.Store(ref *_dGx, gate);
+            dz.Store(ref *_dGx, gate + H);
+            dn.Store(ref *_dGx, gate + 2 * H);
+            dr.Store(ref *_dGh, gate);
+            dz.Store(ref *_dGh, gate + H);
+            (dn * r).Store(ref *_dGh, gate + 2 * H);
+            (upstream * z).Store(ref *_dh, unit);
         }
     }
 }

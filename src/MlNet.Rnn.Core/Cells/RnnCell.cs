@@ -14,7 +14,7 @@ namespace MlNet.Rnn.Core.Cells;
 /// <c>ForwardLanes</c> and <c>BackwardLanes</c> with g1 chosen by type, and <see cref="LaneLoop"/> runs it at every
 /// vector width and the scalar tail.</remarks>
 /// <param name="activation">g1.</param>
-public readonly struct RnnCell(RnnActivation activation) : IRecurrentCell
+public readonly unsafe struct RnnCell(RnnActivation activation) : IRecurrentCell
 {
     /// <summary>g1.</summary>
     public RnnActivation Activation { get; } = activation;
@@ -69,18 +69,21 @@ public readonly struct RnnCell(RnnActivation activation) : IRecurrentCell
     private static void Forward<TFunction>(int count, ReadOnlySpan<float> xProj, ReadOnlySpan<float> hProj, Span<float> h, Span<float> cache)
         where TFunction : IActivationFunction
     {
-        var kernel = new ForwardLanes<TFunction>(
-            ref MemoryMarshal.GetReference(xProj), ref MemoryMarshal.GetReference(hProj), ref MemoryMarshal.GetReference(h),
-            ref cache.IsEmpty ? ref Unsafe.NullRef<float>() : ref MemoryMarshal.GetReference(cache));
-        LaneLoop.Run(ref kernel, 1, count);
+        fixed (float* px = xProj, ph = hProj, pState = h, pCache = cache)
+        {
+            var kernel = new ForwardLanes<TFunction>(px, ph, pState, pCache);
+            LaneLoop.Run(ref kernel, 1, count);
+        }
     }
 
     private static void Backward<TFunction>(int count, ReadOnlySpan<float> cache, Span<float> dh, Span<float> dGx)
         where TFunction : IActivationFunction
     {
-        var kernel = new BackwardLanes<TFunction>(
-            ref MemoryMarshal.GetReference(cache), ref MemoryMarshal.GetReference(dh), ref MemoryMarshal.GetReference(dGx));
-        LaneLoop.Run(ref kernel, 1, count);
+        fixed (float* pCache = cache, pdh = dh, pdGx = dGx)
+        {
+            var kernel = new BackwardLanes<TFunction>(pCache, pdh, pdGx);
+            LaneLoop.Run(ref kernel, 1, count);
+        }
     }
 
     /// <summary>g1 and its backward, written in terms of its output h.</summary>
@@ -105,7 +108,7 @@ public readonly struct RnnCell(RnnActivation activation) : IRecurrentCell
     private readonly struct ReluFunction : IActivationFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static TLanes Apply<TLanes>(TLanes x) where TLanes : struct, ILanes<TLanes> => TLanes.Max(x, TLanes.Zero);
+        public static TLanes Apply<TLanes>(TLanes x) where TLanes : struct, ILanes<TLanes> => TLanes.Max(TLanes.Zero, x);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static TLanes Backward<TLanes>(TLanes h, TLanes dh) where TLanes : struct, ILanes<TLanes> => TLanes.WherePositive(h, dh);
@@ -121,36 +124,36 @@ public readonly struct RnnCell(RnnActivation activation) : IRecurrentCell
     }
 
     /// <summary>The forward equation over all rows' units as one row of rows·H: xProj, hProj and h [rows·H], the cache [rows·H] or null.</summary>
-    private readonly ref struct ForwardLanes<TFunction>(ref float xProj, ref float hProj, ref float h, ref float cache) : ILaneKernel
+    private readonly unsafe struct ForwardLanes<TFunction>(float* xProj, float* hProj, float* h, float* cache) : ILaneKernel
         where TFunction : IActivationFunction
     {
-        private readonly ref float _xProj = ref xProj;
-        private readonly ref float _hProj = ref hProj;
-        private readonly ref float _h = ref h;
-        private readonly ref float _cache = ref cache;
+        private readonly float* _xProj = xProj;
+        private readonly float* _hProj = hProj;
+        private readonly float* _h = h;
+        private readonly float* _cache = cache;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Invoke<TLanes>(nuint row, nuint j) where TLanes : struct, ILanes<TLanes>
         {
-            var output = TFunction.Apply(TLanes.Load(ref _xProj, j) + TLanes.Load(ref _hProj, j));
-            output.Store(ref _h, j);
-            if (!Unsafe.IsNullRef(ref _cache)) output.Store(ref _cache, j);
+            var output = TFunction.Apply(TLanes.Load(ref *_xProj, j) + TLanes.Load(ref *_hProj, j));
+            output.Store(ref *_h, j);
+            if (_cache != null) output.Store(ref *_cache, j);
         }
     }
 
     /// <summary>The backward equation over all rows' units as one row of rows·H: the cache (h), dh (zeroed: no direct path to h') and dGx [rows·H].</summary>
-    private readonly ref struct BackwardLanes<TFunction>(ref float cache, ref float dh, ref float dGx) : ILaneKernel
+    private readonly unsafe struct BackwardLanes<TFunction>(float* cache, float* dh, float* dGx) : ILaneKernel
         where TFunction : IActivationFunction
     {
-        private readonly ref float _cache = ref cache;
-        private readonly ref float _dh = ref dh;
-        private readonly ref float _dGx = ref dGx;
+        private readonly float* _cache = cache;
+        private readonly float* _dh = dh;
+        private readonly float* _dGx = dGx;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Invoke<TLanes>(nuint row, nuint j) where TLanes : struct, ILanes<TLanes>
         {
-            TFunction.Backward(TLanes.Load(ref _cache, j), TLanes.Load(ref _dh, j)).Store(ref _dGx, j);
-            TLanes.Zero.Store(ref _dh, j);
+            TFunction.Backward(TLanes.Load(ref *_cache, j), TLanes.Load(ref *_dh, j)).Store(ref *_dGx, j);
+            TLanes.Zero.Store(ref *_dh, j);
         }
     }
 }

@@ -70,6 +70,7 @@ public sealed class Vocabulary
     public const string EndToken = "</s>";
 
     private readonly Dictionary<string, int>? _ids;
+    private readonly Dictionary<char, int>? _characterIds;
     private readonly int _keyCount;
     private string[]? _tokens;
 
@@ -89,6 +90,7 @@ public sealed class Vocabulary
         _tokens[1] = StartToken;
         _tokens[2] = EndToken;
         _ids = new Dictionary<string, int>(known.Length, StringComparer.Ordinal);
+        if (level == VocabularyLevel.Characters) _characterIds = new Dictionary<char, int>(known.Length);
         for (int i = 0; i < known.Length; i++)
         {
             string token = known[i];
@@ -98,6 +100,7 @@ public sealed class Vocabulary
             if (level == VocabularyLevel.Tokens && token.Any(char.IsWhiteSpace))
                 throw new ArgumentException($"Token {i} is \"{token}\", which holds white space; text is split on white space, so it could never be read.", nameof(tokens));
             if (!_ids.TryAdd(token, ReservedCount + i)) throw new ArgumentException($"Token {i} (\"{token}\") appears twice; tokens must be unique.", nameof(tokens));
+            _characterIds?.Add(token[0], ReservedCount + i);
             _tokens[ReservedCount + i] = token;
         }
         Count = _tokens.Length;
@@ -237,13 +240,7 @@ public sealed class Vocabulary
         ArgumentNullException.ThrowIfNull(text);
         if (Level != VocabularyLevel.Characters) return Split(text).Select(IdOf).ToArray();
         var ids = new int[text.Length];
-        Span<char> one = stackalloc char[1];
-        var lookup = _ids!.GetAlternateLookup<ReadOnlySpan<char>>();
-        for (int i = 0; i < text.Length; i++)
-        {
-            one[0] = text[i];
-            ids[i] = lookup.TryGetValue(one, out int id) ? id : UnknownId;
-        }
+        for (int i = 0; i < text.Length; i++) ids[i] = _characterIds!.GetValueOrDefault(text[i], UnknownId);
         return ids;
     }
 

@@ -29,7 +29,7 @@ internal static class GateActivations
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TLanes Exp<TLanes>(TLanes x) where TLanes : struct, ILanes<TLanes>
     {
-        x = TLanes.Min(TLanes.Max(x, TLanes.Create(-87f)), TLanes.Create(88f));
+        x = TLanes.Min(TLanes.Create(88f), TLanes.Max(TLanes.Create(-87f), x));   // x second: a NaN stays NaN
         var n = TLanes.Round(x * TLanes.Create(1.44269504088896341f));
         var r = x - n * TLanes.Create(0.693359375f) - n * TLanes.Create(-2.12194440e-4f);
         var p = TLanes.MultiplyAdd(TLanes.Create(1.9875691500e-4f), r, TLanes.Create(1.3981999507e-3f));

@@ -26,7 +26,7 @@ internal static class LaneLoop
 {
     /// <summary>Runs <paramref name="kernel"/> over elements <c>[0, width)</c> of rows <c>[0, rows)</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Run<TKernel>(ref TKernel kernel, int rows, int width) where TKernel : ILaneKernel, allows ref struct
+    public static void Run<TKernel>(ref TKernel kernel, int rows, int width) where TKernel : ILaneKernel
     {
         nuint rowCount = (nuint)rows, length = (nuint)width, index = 0;
         index = Steps<TKernel, Lanes512>(ref kernel, rowCount, index, length);
@@ -38,7 +38,7 @@ internal static class LaneLoop
     /// <summary>In every row, the steps of one width that fit in <c>[start, length)</c>; returns where they end.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static nuint Steps<TKernel, TLanes>(ref TKernel kernel, nuint rows, nuint start, nuint length)
-        where TKernel : ILaneKernel, allows ref struct
+        where TKernel : ILaneKernel
         where TLanes : struct, ILanes<TLanes> =>
         TLanes.IsHardwareAccelerated && rows > 0 && start + (nuint)TLanes.Count <= length
             ? Loop<TKernel, TLanes>(kernel, rows, start, length)
@@ -52,7 +52,7 @@ internal static class LaneLoop
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static nuint Loop<TKernel, TLanes>(TKernel kernel, nuint rows, nuint start, nuint length)
-        where TKernel : ILaneKernel, allows ref struct
+        where TKernel : ILaneKernel
         where TLanes : struct, ILanes<TLanes>
     {
         nuint step = (nuint)TLanes.Count, end = start;

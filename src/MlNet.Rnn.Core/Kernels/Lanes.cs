@@ -39,10 +39,12 @@ internal interface ILanes<TSelf> where TSelf : struct, ILanes<TSelf>
     /// <summary>Writes the lanes to <c>destination[index .. index + Count)</c>.</summary>
     void Store(ref float destination, nuint index);
 
-    /// <summary>min(x, y) per lane (NaN if either is NaN).</summary>
+    /// <summary>min(x, y) per lane; NaN where <paramref name="y"/> is NaN (on .NET 9 and later also where x is: put the operand that may be NaN second).</summary>
+    /// <remarks>.NET 8's vector Min and Max are the x86 <c>minps</c>/<c>maxps</c>, which return the second operand when either is NaN.</remarks>
     static abstract TSelf Min(TSelf x, TSelf y);
 
-    /// <summary>max(x, y) per lane (NaN if either is NaN).</summary>
+    /// <summary>max(x, y) per lane; NaN where <paramref name="y"/> is NaN (on .NET 9 and later also where x is: put the operand that may be NaN second).</summary>
+    /// <remarks>.NET 8's vector Min and Max are the x86 <c>minps</c>/<c>maxps</c>, which return the second operand when either is NaN.</remarks>
     static abstract TSelf Max(TSelf x, TSelf y);
 
     /// <summary>The nearest integer per lane, ties to even.</summary>

@@ -34,7 +34,7 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
     private readonly int _gateWidth;
     private readonly int _cacheWidth;
     private readonly RecurrentLayerWorkspace _own;
-    private readonly Lock _packing = new();
+    private readonly object _packing = new();
     private PackedRecurrentWeights? _shared;
 
     /// <summary>Creates the layer and registers its parameters in <paramref name="parameters"/>.</summary>

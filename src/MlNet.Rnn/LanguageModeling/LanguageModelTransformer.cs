@@ -47,7 +47,7 @@ public sealed class LanguageModelTransformer : ITransformer, ICanSaveModel, IBat
 
     private readonly IHost _host;
     private readonly Lazy<byte[]> _snapshot;
-    private readonly Lock _generating = new();
+    private readonly object _generating = new();
 
     internal LanguageModelTransformer(IHostEnvironment env, LanguageModel model, string inputColumnName, TrainingHistory? history)
     {

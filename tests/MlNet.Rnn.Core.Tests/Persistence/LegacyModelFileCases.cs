@@ -125,7 +125,7 @@ public static class LegacyModelFileCases
             for (int n = 0; n < 256; n++)
             {
                 int[] digits = [.. Enumerable.Range(0, random.Next(2, 6)).Select(_ => random.Next(10))];
-                pairs.Add([.. digits.Select(d => d + 1)], [.. digits.Reverse().Select(d => d + 3)]);
+                pairs.Add([.. digits.Select(d => d + 1)], [.. Enumerable.Reverse(digits).Select(d => d + 3)]);
             }
             new SequencePairTrainer(model, new TrainerOptions { Epochs = 30, BatchSize = 16, LearningRate = 0.02f, Seed = 33 }).Train(pairs);
             return model;

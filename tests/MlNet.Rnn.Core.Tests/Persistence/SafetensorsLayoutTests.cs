@@ -101,11 +101,13 @@ public sealed class SafetensorsLayoutTests
         }
     }
 
+    private delegate void BytesWriter(Span<byte> bytes);
+
     [Fact]
     public void Read_OtherDtypes_ConvertToFloat()
     {
         var data = new List<byte>();
-        void Add(int size, Action<Span<byte>> write) { var b = new byte[size]; write(b); data.AddRange(b); }
+        void Add(int size, BytesWriter write) { var b = new byte[size]; write(b); data.AddRange(b); }
         Add(16, b => { BinaryPrimitives.WriteDoubleLittleEndian(b, 0.1); BinaryPrimitives.WriteDoubleLittleEndian(b[8..], -1e300); });
         Add(4, b => { BinaryPrimitives.WriteHalfLittleEndian(b, (Half)1.5); BinaryPrimitives.WriteHalfLittleEndian(b[2..], Half.NegativeInfinity); });
         Add(4, b => { BinaryPrimitives.WriteUInt16LittleEndian(b, 0x3FC0); BinaryPrimitives.WriteUInt16LittleEndian(b[2..], 0xC080); }); // bf16 1.5, -4

@@ -15,7 +15,7 @@ public sealed class SequenceToSequenceLearningTests
         {
             int[] digits = new int[random.Next(2, 7)];
             for (int t = 0; t < digits.Length; t++) digits[t] = random.Next(10);
-            pairs.Add(digits.Select(d => d + 1).ToArray(), digits.Reverse().Select(d => d + 3).ToArray());
+            pairs.Add(digits.Select(d => d + 1).ToArray(), Enumerable.Reverse(digits).Select(d => d + 3).ToArray());
         }
         return pairs;
     }

@@ -360,6 +360,9 @@ public sealed class TrainingLoopSurvivorTests
     }
 
     /// <summary>A task over given parameters whose losses, gradients and validation losses are scripted; it may move a clock.</summary>
+    /// <summary>Called with each step's gradients (a delegate of its own: .NET 8's Action cannot take a span).</summary>
+    private delegate void GradientHook(int epoch, int step, Span<float> gradient);
+
     private sealed class ScriptedTask : ITrainingTask
     {
         private readonly int _steps;
@@ -373,7 +376,7 @@ public sealed class TrainingLoopSurvivorTests
 
         public ParameterSet Parameters { get; }
         public Func<int, int, double> Loss { get; init; } = (_, _) => 0.5;
-        public Action<int, int, Span<float>>? Gradient { get; init; }
+        public GradientHook? Gradient { get; init; }
         public Func<int, double>? Validation { get; init; }
         public SteppingClock? Clock { get; init; }
         public string MetricName => "none";

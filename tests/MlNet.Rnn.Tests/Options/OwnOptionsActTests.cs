@@ -85,7 +85,7 @@ public sealed class OwnOptionsActTests
     {
         var random = new Random(i);
         var digits = Enumerable.Range(0, random.Next(2, 6)).Select(_ => random.Next(6)).ToArray();
-        return new ProbePairRow { Source = [.. digits.Select(d => d.ToString())], Reversed = [.. digits.Reverse().Select(d => d.ToString())] };
+        return new ProbePairRow { Source = [.. digits.Select(d => d.ToString())], Reversed = [.. Enumerable.Reverse(digits).Select(d => d.ToString())] };
     })];
 
     private static readonly IDataView PairData = s_mlContext.Transforms.Conversion.MapValueToKey("Features", nameof(ProbePairRow.Source))

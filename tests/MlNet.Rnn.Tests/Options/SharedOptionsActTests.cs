@@ -444,7 +444,7 @@ public sealed class SharedOptionsActTests : IDisposable
             options.Shuffle = false;
             options.BucketByLength = false;
             var forwards = Weights(Fit(options));
-            var backwards = Weights(Fit(options, ToDataView(s_mlContext, s_rows.Reverse())));
+            var backwards = Weights(Fit(options, ToDataView(s_mlContext, Enumerable.Reverse(s_rows))));
             AssertDiffers(forwards, backwards, "rows reversed without shuffling");
         },
         [nameof(RecurrentTrainerOptions.BucketByLength)] = () =>

@@ -195,8 +195,8 @@ public sealed class TaskOptionsActTests
             return new ProbePairRow
             {
                 Source = [.. digits.Select(d => d.ToString())],
-                Reversed = [.. digits.Reverse().Select(d => d.ToString())],
-                Shifted = [.. digits.Reverse().Select(d => ((d + 1) % 6).ToString())],
+                Reversed = [.. Enumerable.Reverse(digits).Select(d => d.ToString())],
+                Shifted = [.. Enumerable.Reverse(digits).Select(d => ((d + 1) % 6).ToString())],
             };
         }).ToArray();
         var raw = s_mlContext.Data.LoadFromEnumerable(rows);

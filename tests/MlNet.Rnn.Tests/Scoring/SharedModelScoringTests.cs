@@ -92,7 +92,7 @@ public sealed class SharedModels
             return new WordRow
             {
                 Words = picked, Label = picked.Any(w => w.Length < 5), Tags = [.. picked.Select(w => w.Length % 2 == 0 ? "E" : "O")],
-                Reversed = [.. picked.Reverse()],
+                Reversed = [.. Enumerable.Reverse(picked)],
             };
         })];
         Keys = MLContext.Data.LoadFromEnumerable(words.Select(w => new Document { Text = w }));

@@ -98,7 +98,7 @@ public sealed class SequenceToSequenceTests(ReversalModel fixture, Xunit.Abstrac
         return [.. Enumerable.Range(0, count).Select(_ =>
         {
             var digits = Enumerable.Range(0, random.Next(2, 6)).Select(_ => (char)('0' + random.Next(10))).ToArray();
-            return new DigitPair { Source = new string(digits), Target = [.. digits.Reverse().Select(d => d.ToString())] };
+            return new DigitPair { Source = new string(digits), Target = [.. Enumerable.Reverse(digits).Select(d => d.ToString())] };
         })];
     }
 
