@@ -11,7 +11,10 @@ namespace MlNet.Rnn.Core.Tests.Trainer;
 /// by hand: the refusals of data the model cannot read (with their messages, at the edges of the class range), the
 /// weighted validation loss and accuracy, the 1-based step of a divergence, the learning rate and the remaining time under
 /// a time budget on an injected clock, the refusals of files that are not this loop's checkpoints, the reduce-on-plateau
-/// state carried through a checkpoint, and the stop reason a callback stop logs.
+/// state carried through a checkpoint, and the stop reason a callback stop logs. Also: null and option refusals with their
+/// names, the epoch report's weighted loss, mean gradient norm and examples per second, the best epoch (ties, no
+/// validation, a never-finite validation loss), the history a resume replaces, the exact log lines, each epoch's shuffle
+/// seed, and the sequence trainer's evaluation (batches in data order, no dropout, no weight, multi-output metrics).
 /// </summary>
 public sealed class TrainingLoopSurvivorTests
 {
