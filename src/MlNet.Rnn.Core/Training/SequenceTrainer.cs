@@ -138,26 +138,28 @@ public sealed class SequenceTrainer
     private void CheckData(SequenceDataset data, string name)
     {
         var options = _model.Options;
+        // "The training data", "The validation data"; Evaluate's argument is just "The data".
+        string subject = name == "data" ? "The data" : $"The {name} data";
         if (data.Tokens != options.VocabularySize > 0)
             throw new ArgumentException(data.Tokens
-                ? $"The {name} data holds token sequences but the model reads numeric steps."
-                : $"The {name} data holds numeric sequences but the model reads token ids.", name);
+                ? $"{subject} holds token sequences but the model reads numeric steps."
+                : $"{subject} holds numeric sequences but the model reads token ids.", name);
         if (!data.Tokens && data.FeaturesPerStep != options.FeaturesPerStep)
-            throw new ArgumentException($"The {name} data has {data.FeaturesPerStep} features per step; the model expects {options.FeaturesPerStep}.", name);
+            throw new ArgumentException($"{subject} has {data.FeaturesPerStep} features per step; the model expects {options.FeaturesPerStep}.", name);
         if (data.Tokens && data.MaxTokenId() is (int id, int example) && id >= options.VocabularySize)
             throw new ArgumentException(
-                $"The {name} data's example {example} holds token id {id}, outside the model's vocabulary [0, {options.VocabularySize - 1}]. " +
+                $"{subject}'s example {example} holds token id {id}, outside the model's vocabulary [0, {options.VocabularySize - 1}]. " +
                 "Map unseen tokens to 0 (unknown) or build the vocabulary from every data set.", name);
         if (_loss is SoftmaxCrossEntropy)
             for (int i = 0; i < data.Count; i++)
                 foreach (float target in data.TargetOf(i))
                     if (target < 0 || target >= options.OutputSize || target != MathF.Floor(target))
                         throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
-                            $"The {name} data's example {i} has class target {target}; classes are whole numbers in [0, {options.OutputSize - 1}]."), name);
+                            $"{subject}'s example {i} has class target {target}; classes are whole numbers in [0, {options.OutputSize - 1}]."), name);
         if (data.PerStepTargets != (options.Readout == SequenceReadout.EveryStep))
             throw new ArgumentException(data.PerStepTargets
-                ? $"The {name} data has per-step targets but the model reads out the last step only."
-                : $"The {name} data has one target per sequence but the model reads out every step.", name);
+                ? $"{subject} has per-step targets but the model reads out the last step only."
+                : $"{subject} has one target per sequence but the model reads out every step.", name);
     }
 
     /// <summary>One training run's data as the loop sees it: the epoch's batches, one batch's forward and backward pass.</summary>

@@ -11,7 +11,10 @@ namespace MlNet.Rnn.Core.Tests.Trainer;
 /// by hand: the refusals of data the model cannot read (with their messages, at the edges of the class range), the
 /// weighted validation loss and accuracy, the 1-based step of a divergence, the learning rate and the remaining time under
 /// a time budget on an injected clock, the refusals of files that are not this loop's checkpoints, the reduce-on-plateau
-/// state carried through a checkpoint, and the stop reason a callback stop logs.
+/// state carried through a checkpoint, and the stop reason a callback stop logs. Also: null and option refusals with their
+/// names, the epoch report's weighted loss, mean gradient norm and examples per second, the best epoch (ties, no
+/// validation, a never-finite validation loss), the history a resume replaces, the exact log lines, each epoch's shuffle
+/// seed, and the sequence trainer's evaluation (batches in data order, no dropout, no weight, multi-output metrics).
 /// </summary>
 public sealed class TrainingLoopSurvivorTests
 {
@@ -141,6 +144,191 @@ public sealed class TrainingLoopSurvivorTests
         Assert.Equal(2, rmse, 12);
     }
 
+    [Fact]
+    public void SequenceTrainer_RefusesNull_NamingTheArgument()
+    {
+        Assert.Equal("model", Assert.Throws<ArgumentNullException>(() => new SequenceTrainer(null!, new MeanSquaredError(), OneEpoch)).ParamName);
+        Assert.Equal("loss", Assert.Throws<ArgumentNullException>(() => new SequenceTrainer(NumericModel(), null!, OneEpoch)).ParamName);
+        var trainer = new SequenceTrainer(NumericModel(), new MeanSquaredError(), OneEpoch);
+        Assert.Equal("data", Assert.Throws<ArgumentNullException>(() => trainer.Evaluate(null!)).ParamName);
+    }
+
+    [Fact]
+    public void Train_ChecksTheOptionsAgainstTheValidationData_BeforeTheData()
+    {
+        // Early stopping without validation data is the first problem named, before the empty training data.
+        var trainer = new SequenceTrainer(NumericModel(), new MeanSquaredError(), OneEpoch with { EarlyStoppingPatience = 2 });
+        var error = Assert.ThrowsAny<ArgumentException>(() => trainer.Train(new SequenceDataset(1, 1)));
+        Assert.Equal("EarlyStoppingPatience", error.ParamName);
+    }
+
+    [Fact]
+    public void Evaluate_RefusesDataTheModelCannotRead_NamingIt()
+    {
+        var trainer = new SequenceTrainer(NumericModel(), new MeanSquaredError(), OneEpoch);
+        var tokens = new SequenceDataset(0, 1);
+        tokens.AddTokens([1, 2], [0.5f]);
+        AssertRefused(() => trainer.Evaluate(tokens), "data", "The data holds token sequences but the model reads numeric steps.");
+        var twoFeatures = new SequenceDataset(2, 1);
+        twoFeatures.Add([0.5f, 0.25f], [0.5f]);
+        AssertRefused(() => trainer.Evaluate(twoFeatures), "data", "The data has 2 features per step; the model expects 1.");
+    }
+
+    [Fact]
+    public void Evaluate_GoesThroughTheDataInItsOrder_InBatchesOfAtLeast256Rows()
+    {
+        // Lengths 3, 2, 1, 3, 2, 1, …: evaluation neither buckets by length nor takes the (small) training batch size.
+        var data = new SequenceDataset(1, 1);
+        for (int i = 0; i < 300; i++) data.Add(new float[3 - i % 3], [i]);
+        var loss = new RecordingLoss();
+        new SequenceTrainer(NumericModel(), loss, OneEpoch).Evaluate(data);
+        Assert.Equal([256, 44], loss.Calls.Select(call => call.Length));
+        Assert.Equal(Enumerable.Range(0, 300).Select(i => (float)i), loss.Calls.SelectMany(call => call));
+
+        var large = new RecordingLoss();
+        new SequenceTrainer(NumericModel(), large, OneEpoch with { BatchSize = 300 }).Evaluate(data);
+        Assert.Equal([300], large.Calls.Select(call => call.Length));
+    }
+
+    [Fact]
+    public void DefaultOptions_ShuffleEveryEpochDifferently_AndBatchSequencesOfOneLength()
+    {
+        // 64 sequences of lengths 1, 2, 3, 4, 1, …, each with its index as target; batches of 8. By default every batch
+        // holds one length, and the second epoch presents other batches than the first.
+        var data = new SequenceDataset(1, 1);
+        for (int i = 0; i < 64; i++) data.Add(new float[1 + i % 4], [i]);
+        var loss = new RecordingLoss();
+        new SequenceTrainer(NumericModel(), loss, new TrainerOptions { Epochs = 2, BatchSize = 8 }).Train(data);
+        Assert.Equal(16, loss.Calls.Count);
+        Assert.All(loss.Calls, batch => Assert.Single(batch.Select(target => (int)target % 4).Distinct()));
+        Assert.NotEqual(loss.Calls.Take(8).SelectMany(batch => batch), loss.Calls.Skip(8).SelectMany(batch => batch));
+        Assert.All(loss.Calls.Chunk(8), epoch => Assert.Equal(Enumerable.Range(0, 64).Select(i => (float)i), epoch.SelectMany(batch => batch).Order()));
+    }
+
+    /// <summary>Records the targets of every call; the loss and its gradient are 0.</summary>
+    private sealed class RecordingLoss : ILoss
+    {
+        public List<float[]> Calls { get; } = [];
+
+        public double Compute(ReadOnlySpan<float> prediction, ReadOnlySpan<float> target, int rows, int width, ReadOnlySpan<float> weights, Span<float> gradient)
+        {
+            Calls.Add(target.ToArray());
+            gradient.Clear();
+            return 0;
+        }
+    }
+
+    [Fact]
+    public void Evaluate_RunsWithoutDropout()
+    {
+        // The same weights with and without dropout 0.5 give the same evaluation, every time.
+        var withDropout = new SequenceModel(new SequenceModelOptions { Cell = RecurrentCellType.Rnn, FeaturesPerStep = 1, HiddenSize = 4, Dropout = 0.5f, Seed = 1 });
+        var without = new SequenceModel(new SequenceModelOptions { Cell = RecurrentCellType.Rnn, FeaturesPerStep = 1, HiddenSize = 4, Seed = 1 });
+        withDropout.Parameters.ReadOnlyValues.CopyTo(without.Parameters.Values);
+        var data = new SequenceDataset(1, 1);
+        var random = new Random(3);
+        for (int i = 0; i < 20; i++) data.Add([random.NextSingle() * 2 - 1, random.NextSingle() * 2 - 1], [random.NextSingle()]);
+        var reference = new SequenceTrainer(without, new MeanSquaredError(), OneEpoch).Evaluate(data);
+        var trainer = new SequenceTrainer(withDropout, new MeanSquaredError(), OneEpoch);
+        Assert.Equal(reference, trainer.Evaluate(data));
+        Assert.Equal(reference, trainer.Evaluate(data));
+        Assert.True(reference.Loss > 0);
+    }
+
+    [Fact]
+    public void Evaluate_OfNoWeight_IsZero_NotNaN()
+    {
+        var zeroWeights = new SequenceDataset(1, 1);
+        zeroWeights.Add([0.5f], [1], 0);
+        zeroWeights.Add([0.25f], [0], 0);
+        foreach (ILoss loss in new ILoss[] { new MeanSquaredError(), new BinaryCrossEntropyWithLogits() })
+        {
+            var trainer = new SequenceTrainer(NumericModel(), loss, OneEpoch);
+            Assert.Equal((0.0, 0.0), trainer.Evaluate(new SequenceDataset(1, 1)));
+            Assert.Equal((0.0, 0.0), trainer.Evaluate(zeroWeights));
+        }
+    }
+
+    /// <summary>An Elman model with two outputs whose every weight is 0 but the head's bias: each row's output is the bias.</summary>
+    private static SequenceModel TwoOutputs(float bias0, float bias1)
+    {
+        var model = new SequenceModel(new SequenceModelOptions { Cell = RecurrentCellType.Rnn, FeaturesPerStep = 1, HiddenSize = 4, OutputSize = 2, Seed = 1 });
+        model.Parameters.Values.Clear();
+        var bias = model.Parameters.ValuesOf(model.Parameters.Tensors.Single(t => t.Name == "head.bias"));
+        bias[0] = bias0;
+        bias[1] = bias1;
+        return model;
+    }
+
+    [Fact]
+    public void Evaluate_MultiLabelAccuracy_IsTheWeightedShareOfRightLabels_WithZeroAndOneHalfOnTheNegativeSide()
+    {
+        // Logits (2, 0): label 0 is predicted positive, label 1 (logit exactly 0) negative. Targets (1, 0) are both right;
+        // (0, ½): label 0 wrong, label 1 right (½ is not positive); (1, 1): label 0 right, label 1 wrong. Weighted by
+        // 1, 2, 1: (1·1 + 2·½ + 1·½) / 4 = 5/8.
+        var data = new SequenceDataset(1, 2);
+        data.Add([0.5f], [1, 0]);
+        data.Add([0.5f], [0, 0.5f], 2);
+        data.Add([0.5f], [1, 1]);
+        var (_, accuracy) = new SequenceTrainer(TwoOutputs(2, 0), new BinaryCrossEntropyWithLogits(), OneEpoch).Evaluate(data);
+        Assert.Equal(5.0 / 8, accuracy, 12);
+    }
+
+    [Fact]
+    public void Evaluate_RmseOfTwoOutputs_IsTheRootOfTheWeightedMeanOfEachRowsMeanSquare()
+    {
+        // Outputs (1, 2) against (1, 2), (0, 0), (3, 2): row means 0, (1 + 4)/2, (4 + 0)/2, weighted 1, 1, 2: √((0 + 2.5 + 4)/4).
+        var data = new SequenceDataset(1, 2);
+        data.Add([0.5f], [1, 2]);
+        data.Add([0.5f], [0, 0]);
+        data.Add([0.5f], [3, 2], 2);
+        var (loss, rmse) = new SequenceTrainer(TwoOutputs(1, 2), new MeanSquaredError(), OneEpoch).Evaluate(data);
+        Assert.Equal(Math.Sqrt(6.5 / 4), rmse, 12);
+        Assert.Equal(6.5 / 4, loss, 6);
+    }
+
+    [Fact]
+    public void EpochReports_NameTheMetric_RmseForRegression_AccuracyForClassification()
+    {
+        var regression = new SequenceTrainer(NumericModel(), new MeanSquaredError(), OneEpoch).Train(Numeric(0.5f, 0.25f), Numeric(0.5f));
+        Assert.Equal("rmse", regression.Epochs[0].MetricName);
+        var classification = new SequenceTrainer(NumericModel(), new BinaryCrossEntropyWithLogits(), OneEpoch).Train(Numeric(1, 0), Numeric(1));
+        Assert.Equal("accuracy", classification.Epochs[0].MetricName);
+    }
+
+    [Fact]
+    public void StepDecay_CountsTheEpochsBatches_ALastPartialBatchIncluded()
+    {
+        // Ten examples in batches of four are three steps an epoch: steps 0–2 run at 0.01, steps 3–5 at 0.005.
+        var trainer = new SequenceTrainer(NumericModel(), new MeanSquaredError(),
+            OneEpoch with { Epochs = 2, BatchSize = 4, Schedule = ScheduleKind.StepDecay, StepDecayEpochs = 1, StepDecayGamma = 0.5f });
+        var history = trainer.Train(Numeric(0, 1, 2, 3, 4, 5, 6, 7, 8, 9));
+        Assert.Equal(6, history.Steps);
+        Assert.Equal([0.01f, 0.005f], history.Epochs.Select(e => (float)e.LearningRate));
+    }
+
+    [Fact]
+    public void ANonFiniteOutputGradient_StopsTheStepBeforeBackpropagation()
+    {
+        var model = NumericModel();
+        var trainer = new SequenceTrainer(model, new PoisonedGradientLoss(), OneEpoch);
+        var error = Assert.Throws<TrainingDivergedException>(() => trainer.Train(Numeric(0.5f, 0.25f)));
+        Assert.Equal((1, 1), (error.Epoch, error.Batch));
+        Assert.True(double.IsNaN(error.Loss));
+        Assert.All(model.Parameters.Gradients.ToArray(), gradient => Assert.Equal(0, gradient));
+    }
+
+    /// <summary>A finite loss (0.5) whose gradient holds a NaN.</summary>
+    private sealed class PoisonedGradientLoss : ILoss
+    {
+        public double Compute(ReadOnlySpan<float> prediction, ReadOnlySpan<float> target, int rows, int width, ReadOnlySpan<float> weights, Span<float> gradient)
+        {
+            gradient.Fill(0.25f);
+            gradient[0] = float.NaN;
+            return 0.5;
+        }
+    }
+
     // ---------- TrainingLoop ----------
 
     private static ParameterSet ThreeWeights(params float[] values)
@@ -249,6 +437,198 @@ public sealed class TrainingLoopSurvivorTests
         var other = new ParameterSet();
         other.Add("w", 2);
         AssertRefused(() => loop.Train(new ScriptedTask(other, 1)), "task", "The task trains other parameters than this loop was made for.");
+
+        // A scope of the loop's own set with as many values as the set is still a scope: refused, although the counts agree.
+        var model = new ParameterSet();
+        var part = model.Scope("part.");
+        part.Add("w", 3);
+        Assert.Equal(model.Count, part.Count);
+        var modelLoop = new TrainingLoop(model, Sgd(1), "{}");
+        AssertRefused(() => modelLoop.Train(new ScriptedTask(part, 1)), "task", "The task trains other parameters than this loop was made for.");
+        Assert.Empty(modelLoop.History.Epochs);
+    }
+
+    [Fact]
+    public void Constructor_AndTrain_RefuseNull_NamingTheArgument()
+    {
+        var parameters = ThreeWeights(1, 2, 3);
+        Assert.Equal("parameters", Assert.Throws<ArgumentNullException>(() => new TrainingLoop(null!, Sgd(1), "{}")).ParamName);
+        Assert.Equal("options", Assert.Throws<ArgumentNullException>(() => new TrainingLoop(parameters, null!, "{}")).ParamName);
+        Assert.Equal("configurationJson", Assert.Throws<ArgumentNullException>(() => new TrainingLoop(parameters, Sgd(1), null!)).ParamName);
+        Assert.Equal("task", Assert.Throws<ArgumentNullException>(() => new TrainingLoop(parameters, Sgd(1), "{}").Train(null!)).ParamName);
+    }
+
+    [Fact]
+    public void Train_RefusesOptionsThatNeedValidation_WhenTheTaskHasNone_BeforeAnyStep()
+    {
+        // The constructor cannot know whether the task will validate; Train checks it, before the weights move.
+        var parameters = ThreeWeights(1, 2, 3);
+        var ones = new ScriptedTask(parameters, 2) { Gradient = (_, _, gradient) => gradient.Fill(1) };
+        AssertRefusedWith(() => new TrainingLoop(parameters, Sgd(2) with { EarlyStoppingPatience = 2 }, "{}").Train(ones),
+            "EarlyStoppingPatience", "EarlyStoppingPatience is 2 but no validation data was given");
+        AssertRefusedWith(() => new TrainingLoop(parameters, Sgd(2) with { ReduceOnPlateau = true }, "{}").Train(ones),
+            "ReduceOnPlateau", "ReduceOnPlateau needs validation data");
+        Assert.Equal([1f, 2, 3], parameters.Values.ToArray());
+    }
+
+    private static void AssertRefusedWith(Action action, string parameter, string words)
+    {
+        var error = Assert.ThrowsAny<ArgumentException>(action);
+        Assert.Equal(parameter, error.ParamName);
+        Assert.Contains(words, error.Message);
+    }
+
+    [Fact]
+    public void CosineWarmup_LongerThanTheRun_IsCutToOneStepBeforeItsEnd()
+    {
+        // One epoch of two steps with five warm-up steps: the warm-up keeps N − 1 = 1 step (0.01·1/2), and the last step
+        // starts the cosine at t = 0, the full rate 0.01.
+        var parameters = ThreeWeights(1, 2, 3);
+        var rates = new List<float>();
+        TrainingLoop? loop = null;
+        loop = new TrainingLoop(parameters, Sgd(1) with { Schedule = ScheduleKind.Cosine, WarmupSteps = 5 }, "{}");
+        loop.Train(new ScriptedTask(parameters, 2) { Gradient = (_, _, _) => rates.Add(loop.Optimizer.LearningRate) });
+        Assert.Equal([0.005f, 0.01f], rates);
+    }
+
+    [Fact]
+    public void EpochReport_HoldsTheWeightedLoss_TheMeanGradientNorm_AndExamplesPerSecond_OnTheGivenClock()
+    {
+        // Four steps of 1 s reading 3 examples each: 12 examples in 4 s = 3 per second. Step s has loss s + 0.5, weight s + 1
+        // and the gradient (3, 4, 0)·(s + 1), norm 5·(s + 1): the loss is Σ w·l / Σ w = 25/10, the mean norm 50/4.
+        var clock = new SteppingClock();
+        var parameters = ThreeWeights(1, 2, 3);
+        var loop = new TrainingLoop(parameters, Sgd(1) with { TimeProvider = clock }, "{}");
+        var history = loop.Train(new ScriptedTask(parameters, 4)
+        {
+            Clock = clock, Examples = 3, Loss = (_, step) => step + 0.5, Weight = step => step + 1,
+            Gradient = (_, step, gradient) => { gradient[0] = 3 * (step + 1); gradient[1] = 4 * (step + 1); },
+        });
+        var report = Assert.Single(history.Epochs);
+        Assert.Equal(2.5, report.TrainingLoss, 12);
+        Assert.Equal(12.5, report.GradientNorm, 6);
+        Assert.Equal(3.0, report.SamplesPerSecond, 12);
+    }
+
+    [Fact]
+    public void EpochReport_OfAnEpochWithoutWeightOrSteps_IsZero_NotNaN()
+    {
+        var parameters = ThreeWeights(1, 2, 3);
+        var weightless = new TrainingLoop(parameters, Sgd(1), "{}").Train(new ScriptedTask(parameters, 3) { Weight = _ => 0 });
+        Assert.Equal(0, weightless.Epochs[0].TrainingLoss);
+        Assert.Equal(3, weightless.Steps);
+
+        var empty = new TrainingLoop(parameters, Sgd(1), "{}").Train(new ScriptedTask(parameters, 0));
+        var report = Assert.Single(empty.Epochs);
+        Assert.Equal(0, report.TrainingLoss);
+        Assert.Equal(0, report.GradientNorm);
+        Assert.Equal(0, report.SamplesPerSecond);
+        Assert.Equal(0, empty.Steps);
+    }
+
+    [Fact]
+    public void Remaining_AfterAPause_IsThePaceOfTheEpochsRunSinceTrainWasCalledAgain()
+    {
+        // Four 1-s steps per epoch, six epochs; the first call pauses after epoch 2. The second call's clock starts at its
+        // own start: after epoch 3, 4 s for one epoch run, 3 left: 12 s; after epoch 4, 8 s for two: 8 s; and so on.
+        var clock = new SteppingClock();
+        var parameters = ThreeWeights(1, 2, 3);
+        var loop = new TrainingLoop(parameters, Sgd(6) with
+        {
+            TimeProvider = clock, EpochCallback = report => report.Epoch == 2 ? EpochDecision.Stop : EpochDecision.Continue,
+        }, "{}");
+        loop.Train(new ScriptedTask(parameters, 4) { Clock = clock });
+        var history = loop.Train(new ScriptedTask(parameters, 4) { Clock = clock });
+        Assert.Equal(TrainingStopReason.EpochsCompleted, history.StopReason);
+        Assert.Equal([20.0, 16, 12, 8, 4, 0], history.Epochs.Select(e => e.Remaining.TotalSeconds));
+    }
+
+    [Fact]
+    public void EarlyStopping_ATieIsNoImprovement_TheFirstOfEqualLossesIsBest_AndItsWeightsAreRestored()
+    {
+        // Validation losses 1.0, 0.5, 0.5, 0.4 with patience 1: epoch 3 only equals epoch 2, so it is a bad epoch and
+        // training stops there with epoch 2's weights (each step moves every weight by −0.01).
+        var parameters = ThreeWeights(1, 2, 3);
+        double[] losses = [1.0, 0.5, 0.5, 0.4];
+        float[]? afterEpoch2 = null;
+        var loop = new TrainingLoop(parameters, Sgd(4) with
+        {
+            EarlyStoppingPatience = 1,
+            EpochCallback = report =>
+            {
+                if (report.Epoch == 2) afterEpoch2 = parameters.Values.ToArray();
+                return EpochDecision.Continue;
+            },
+        }, "{}");
+        var history = loop.Train(new ScriptedTask(parameters, 1) { Gradient = (_, _, gradient) => gradient.Fill(1), Validation = epoch => losses[epoch - 1] });
+        Assert.Equal(TrainingStopReason.EarlyStopping, history.StopReason);
+        Assert.Equal(3, history.Epochs.Count);
+        Assert.Equal(2, history.BestEpoch);
+        Assert.Equal(afterEpoch2!, parameters.Values.ToArray());
+        Assert.Equal([0.98f, 1.98f, 2.98f], afterEpoch2!);
+    }
+
+    [Fact]
+    public void BestEpoch_WithoutValidation_IsTheLastEpoch()
+    {
+        var parameters = ThreeWeights(1, 2, 3);
+        var history = new TrainingLoop(parameters, Sgd(3), "{}").Train(new ScriptedTask(parameters, 2));
+        Assert.Equal(3, history.BestEpoch);
+    }
+
+    [Fact]
+    public void EarlyStopping_WithAValidationLossThatIsNeverFinite_HasNoBestEpoch_AndKeepsTheLastWeights()
+    {
+        // No NaN is below +∞, so no epoch is best: there are no best weights to restore, and the weights stay those of the
+        // last step (two steps of −0.01), not the never-filled copy.
+        var parameters = ThreeWeights(1, 2, 3);
+        var history = new TrainingLoop(parameters, Sgd(5) with { EarlyStoppingPatience = 2 }, "{}")
+            .Train(new ScriptedTask(parameters, 1) { Gradient = (_, _, gradient) => gradient.Fill(1), Validation = _ => double.NaN });
+        Assert.Equal(TrainingStopReason.EarlyStopping, history.StopReason);
+        Assert.Equal(2, history.Epochs.Count);
+        Assert.Equal(0, history.BestEpoch);
+        Assert.Equal([0.98f, 1.98f, 2.98f], parameters.Values.ToArray());
+    }
+
+    [Fact]
+    public void EveryEpoch_ShufflesWithItsOwnSeed_AFixedFunctionOfTheSeedAndTheEpoch()
+    {
+        // A checkpoint written by one build must continue identically in the next, so the epoch's seed is part of the
+        // format: seed·1 000 003 + epoch·7 919 + 17 (wrapping). Without shuffling the task gets no Random.
+        var parameters = ThreeWeights(1, 2, 3);
+        var draws = new List<int>();
+        new TrainingLoop(parameters, Sgd(3) with { Shuffle = true, Seed = 5 }, "{}")
+            .Train(new ScriptedTask(parameters, 1) { OnBeginEpoch = (_, random) => draws.Add(random!.Next()) });
+        Assert.Equal(Enumerable.Range(1, 3).Select(epoch => new Random(5 * 1_000_003 + epoch * 7919 + 17).Next()), draws);
+
+        var randoms = new List<Random?>();
+        new TrainingLoop(parameters, Sgd(2), "{}").Train(new ScriptedTask(parameters, 1) { OnBeginEpoch = (_, random) => randoms.Add(random) });
+        Assert.Equal([null, null], randoms);
+    }
+
+    [Fact]
+    public void Logger_WritesEachEpochsLine_WithFourDecimals_AndADashForWhatIsNotMeasured_ThenWhyTrainingStopped()
+    {
+        // Four 1-s steps reading 3 examples, then a 1-s validation: 12 examples in 5 s, 2.4 per second; five more seconds left.
+        var clock = new SteppingClock();
+        var logger = new LineLogger();
+        var parameters = ThreeWeights(1, 2, 3);
+        new TrainingLoop(parameters, Sgd(2) with { Logger = logger, TimeProvider = clock }, "{}").Train(new ScriptedTask(parameters, 4)
+        {
+            Clock = clock, Examples = 3, Loss = (_, _) => 0.25,
+            Gradient = (_, _, gradient) => { gradient[0] = 3; gradient[1] = 4; },
+            Validation = epoch => epoch == 1 ? 0.123456 : 2, Metric = _ => 0.75,
+        });
+        Assert.Equal(
+        [
+            "Epoch 1: loss 0.2500, validation loss 0.1235, validation none 0.7500, gradient norm 5.000, learning rate 0.01, 2 examples/s, 00:00:05 left",
+            "Epoch 2: loss 0.2500, validation loss 2.0000, validation none 0.7500, gradient norm 5.000, learning rate 0.01, 2 examples/s, 00:00:00 left",
+            "Training stopped: every epoch ran after 2 epochs and 8 optimizer steps.",
+        ], logger.Lines);
+
+        var plain = new LineLogger();
+        new TrainingLoop(parameters, Sgd(1) with { Logger = plain, TimeProvider = new SteppingClock() }, "{}").Train(new ScriptedTask(parameters, 1));
+        Assert.StartsWith("Epoch 1: loss 0.5000, validation loss -, validation none -, gradient norm 0.000, learning rate 0.01, ", plain.Lines[0]);
     }
 
     [Fact]
@@ -359,10 +739,121 @@ public sealed class TrainingLoopSurvivorTests
         }
     }
 
-    /// <summary>A task over given parameters whose losses, gradients and validation losses are scripted; it may move a clock.</summary>
+    private static string TempCheckpoint() => Path.Combine(Path.GetTempPath(), $"mlnet-rnn-survivor-{Guid.NewGuid():N}.safetensors");
+
+    [Fact]
+    public void ResumeFrom_RefusesAFileThatDoesNotSayItIsAModelFile()
+    {
+        // A real checkpoint whose "format" is rewritten (same length, so the file stays well formed) is a foreign
+        // safetensors file: refused with the path, and nothing changes.
+        string path = TempCheckpoint();
+        try
+        {
+            var trained = ThreeWeights(7, 8, 9);
+            var writer = new TrainingLoop(trained, Sgd(1), "{}");
+            writer.Train(new ScriptedTask(trained, 1));
+            writer.SaveCheckpoint(path);
+            byte[] bytes = File.ReadAllBytes(path);
+            byte[] ours = System.Text.Encoding.UTF8.GetBytes("\"format\":\"MlNet.Rnn\""), foreign = System.Text.Encoding.UTF8.GetBytes("\"format\":\"MlNet.Xyz\"");
+            int at = bytes.AsSpan().IndexOf(ours);
+            Assert.True(at > 0);
+            foreign.CopyTo(bytes, at);
+            File.WriteAllBytes(path, bytes);
+
+            var parameters = ThreeWeights(1, 2, 3);
+            var loop = new TrainingLoop(parameters, Sgd(3), "{}");
+            var error = Assert.Throws<InvalidDataException>(() => loop.ResumeFrom(path));
+            Assert.StartsWith($"{path} is not an MlNet.Rnn model file", error.Message);
+            Assert.Equal([1f, 2, 3], parameters.Values.ToArray());
+            Assert.Empty(loop.History.Epochs);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void ResumeFrom_RefusesACheckpointThatLacksAParameterOfTheModel()
+    {
+        // The file holds "w" but the model also has "v": the checkpoint does not restore the whole model, so it is refused
+        // and the weights stay as they were.
+        string path = TempCheckpoint();
+        try
+        {
+            ModelFile.Save(path, ThreeWeights(7, 8, 9), "{}", CheckpointMetadata(), CheckpointTensors(bestLength: 5));
+            var parameters = ThreeWeights(1, 2, 3);
+            parameters.Add("v", 2);
+            parameters.Values[3..].Fill(4);
+            var error = Assert.Throws<InvalidDataException>(() => new TrainingLoop(parameters, Sgd(3), "{}").ResumeFrom(path));
+            Assert.Contains("missing from the file (1): v", error.Message);
+            Assert.Equal([1f, 2, 3, 4, 4], parameters.Values.ToArray());
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void ResumeFrom_ReplacesTheHistoryOfTheLoop_WithTheCheckpoints()
+    {
+        // The checkpoint is written after epoch 1; the loop that resumes from it had run two epochs of its own.
+        string path = TempCheckpoint();
+        try
+        {
+            var first = ThreeWeights(1, 2, 3);
+            var writer = new TrainingLoop(first, Sgd(3) with { EpochCallback = _ => EpochDecision.Stop }, "{}");
+            writer.Train(new ScriptedTask(first, 1) { Loss = (_, _) => 0.75 });
+            writer.SaveCheckpoint(path);
+
+            var parameters = ThreeWeights(1, 2, 3);
+            var loop = new TrainingLoop(parameters, Sgd(3), "{}");
+            loop.Train(new ScriptedTask(parameters, 1) { Loss = (_, _) => 0.25 });
+            Assert.Equal(3, loop.History.Epochs.Count);
+            loop.ResumeFrom(path);
+            var restored = Assert.Single(loop.History.Epochs);
+            Assert.Equal((1, 0.75), (restored.Epoch, restored.TrainingLoss));
+            var history = loop.Train(new ScriptedTask(parameters, 1) { Loss = (_, _) => 0.25 });
+            Assert.Equal([1, 2, 3], history.Epochs.Select(e => e.Epoch));
+            Assert.Equal([0.75, 0.25, 0.25], history.Epochs.Select(e => e.TrainingLoss));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void ReduceOnPlateau_TurnedOnWhenResuming_StartsFresh_FromACheckpointWrittenWithoutIt()
+    {
+        // Epoch 1 ran without reduce-on-plateau; the resumed run has it (patience 1, factor 1/2). Its first loss, 0.9, is
+        // its best; 0.9 twice more is two bad epochs, which halve the rate after epoch 4, for epoch 5.
+        string path = TempCheckpoint();
+        double[] losses = [1.0, 0.9, 0.9, 0.9, 0.9];
+        try
+        {
+            var first = ThreeWeights(1, 2, 3);
+            var writer = new TrainingLoop(first, Sgd(5) with { EpochCallback = _ => EpochDecision.Stop }, "{}");
+            writer.Train(new ScriptedTask(first, 1) { Validation = epoch => losses[epoch - 1] });
+            writer.SaveCheckpoint(path);
+
+            var parameters = ThreeWeights(1, 2, 3);
+            var loop = new TrainingLoop(parameters, Sgd(5) with { ReduceOnPlateau = true, PlateauPatience = 1, PlateauFactor = 0.5f }, "{}");
+            loop.ResumeFrom(path);
+            var history = loop.Train(new ScriptedTask(parameters, 1) { Validation = epoch => losses[epoch - 1] });
+            Assert.Equal([0.01, 0.01, 0.01, 0.01, 0.005], history.Epochs.Select(e => Math.Round(e.LearningRate, 6)));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     /// <summary>Called with each step's gradients (a delegate of its own: .NET 8's Action cannot take a span).</summary>
     private delegate void GradientHook(int epoch, int step, Span<float> gradient);
 
+    /// <summary>A task over given parameters whose losses, gradients and validation losses are scripted; it may move a clock.</summary>
     private sealed class ScriptedTask : ITrainingTask
     {
         private readonly int _steps;
@@ -376,8 +867,12 @@ public sealed class TrainingLoopSurvivorTests
 
         public ParameterSet Parameters { get; }
         public Func<int, int, double> Loss { get; init; } = (_, _) => 0.5;
+        public Func<int, double> Weight { get; init; } = _ => 1;
+        public long Examples { get; init; } = 1;
         public GradientHook? Gradient { get; init; }
         public Func<int, double>? Validation { get; init; }
+        public Func<int, double?>? Metric { get; init; }
+        public Action<int, Random?>? OnBeginEpoch { get; init; }
         public SteppingClock? Clock { get; init; }
         public string MetricName => "none";
         public string ExampleName => "examples";
@@ -387,6 +882,7 @@ public sealed class TrainingLoopSurvivorTests
         public int BeginEpoch(int epoch, Random? random)
         {
             _epoch = epoch;
+            OnBeginEpoch?.Invoke(epoch, random);
             return _steps;
         }
 
@@ -394,13 +890,13 @@ public sealed class TrainingLoopSurvivorTests
         {
             Clock?.Tick();
             Gradient?.Invoke(_epoch, step, Parameters.Gradients);
-            return (Loss(_epoch, step), 1, 1);
+            return (Loss(_epoch, step), Weight(step), Examples);
         }
 
         public (double Loss, double? Metric) Evaluate()
         {
             Clock?.Tick();
-            return (Validation!(_epoch), null);
+            return (Validation!(_epoch), Metric?.Invoke(_epoch));
         }
     }
 
