@@ -54,7 +54,9 @@ public static class Initialization
     /// Orthogonal recurrent weights: each H×H gate block of every <c>weight_hh_*</c> <c>[G·H, H]</c> is <c>gain·Q</c>, with Q
     /// the orthogonal factor of the QR decomposition of a standard Gaussian matrix, signs fixed so diag(R) &gt; 0 (as
     /// <c>torch.nn.init.orthogonal_</c> applied per block). Q comes from modified Gram–Schmidt in double precision over the
-    /// columns, which yields exactly that factor.
+    /// columns, which yields exactly that factor. The Gaussian entries are drawn block by block (tensors in registration
+    /// order, gates in order), row-major, each by Box–Muller from two draws: <c>√(−2 ln u1)·cos(2π u2)</c> with
+    /// <c>u1 = 1 − NextDouble()</c>, <c>u2 = NextDouble()</c>.
     /// </summary>
     public static void Orthogonal(ParameterSet parameters, Random random, int hiddenSize, float gain = 1f)
     {

@@ -6,7 +6,7 @@ namespace MlNet.Rnn.Core.Tests.Training;
 /// <summary>
 /// Proves the argument checks of <see cref="Initialization"/>: null and out-of-range arguments are refused by name with a
 /// message saying what is wrong, a parameter set without the tensors an initialisation targets is refused naming the
-/// pattern it looked for, and the smallest valid hidden size (1) is accepted.
+/// pattern it looked for, and the smallest valid hidden size (1) is accepted by every initialisation that takes one.
 /// </summary>
 public sealed class InitializationArgumentTests
 {
@@ -111,5 +111,30 @@ public sealed class InitializationArgumentTests
         Assert.Equal([7f, 7f, 3f, 3f, 7f, 7f, 7f, 7f], parameters.ValuesOf(parameters["bias_ih_l0"]).ToArray());
         Initialization.PyTorchDefault(parameters, new Random(1), 2);
         Assert.All(parameters.Values.ToArray(), v => Assert.InRange(v, -1 / MathF.Sqrt(2), 1 / MathF.Sqrt(2)));
+    }
+
+    [Fact]
+    public void PyTorchDefaultAndOrthogonal_NullArgumentsOrZeroHiddenSize_AreRefusedByName()
+    {
+        var parameters = Set(("weight_ih_l0", [4, 3]), ("weight_hh_l0", [4, 2]));
+        Assert.Equal("parameters", Assert.Throws<ArgumentNullException>(() => Initialization.PyTorchDefault(null!, new Random(1), 2)).ParamName);
+        Assert.Equal("random", Assert.Throws<ArgumentNullException>(() => Initialization.PyTorchDefault(parameters, null!, 2)).ParamName);
+        Assert.Equal("parameters", Assert.Throws<ArgumentNullException>(() => Initialization.Orthogonal(null!, new Random(1), 2)).ParamName);
+        Assert.Equal("random", Assert.Throws<ArgumentNullException>(() => Initialization.Orthogonal(parameters, null!, 2)).ParamName);
+        var hidden = Assert.Throws<ArgumentOutOfRangeException>(() => Initialization.Orthogonal(parameters, new Random(1), 0));
+        Assert.Equal("hiddenSize", hidden.ParamName);
+        Assert.Contains("hiddenSize must be ≥ 1", hidden.Message);
+    }
+
+    [Fact]
+    public void PyTorchDefaultAndOrthogonal_HiddenSizeOne_AreAccepted()
+    {
+        // H = 1: PyTorch's bound 1/√1 = 1, so the values are the draws 2u − 1 themselves; each 1×1 orthogonal block is ±1.
+        var parameters = Set(("weight_ih_l0", [3, 2]), ("weight_hh_l0", [3, 1]));
+        Initialization.PyTorchDefault(parameters, new Random(4), 1);
+        var random = new Random(4);
+        Assert.Equal(Enumerable.Range(0, 9).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray(), parameters.Values.ToArray());
+        Initialization.Orthogonal(parameters, new Random(4), 1, gain: 2f);
+        Assert.All(parameters.ValuesOf(parameters["weight_hh_l0"]).ToArray(), v => Assert.Equal(2f, MathF.Abs(v)));
     }
 }

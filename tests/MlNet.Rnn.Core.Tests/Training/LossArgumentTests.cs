@@ -4,7 +4,7 @@ namespace MlNet.Rnn.Core.Tests.Training;
 
 /// <summary>
 /// Proves the argument checks every loss shares and each loss's own: bad shapes, weights and hyperparameters are refused
-/// with the exception type, the parameter name and a message that states the numbers involved.
+/// with the exception type, the parameter name and a message that states the numbers involved, by every loss.
 /// </summary>
 public sealed class LossArgumentTests
 {
@@ -75,5 +75,27 @@ public sealed class LossArgumentTests
         var classes = Assert.Throws<ArgumentException>(() => Compute(new SoftmaxCrossEntropy([1f, 1f, 1f]), 4, 2, 2, 2));
         Assert.Equal("width", classes.ParamName);
         Assert.Contains("This loss has 3 class weights but the logits have C = 2 classes", classes.Message);
+    }
+
+    public static TheoryData<string> EveryLoss() => new(["mse", "huber", "bce", "ce"]);
+
+    [Theory]
+    [MemberData(nameof(EveryLoss))]
+    public void EveryLoss_NonFinitePredictionOrShortGradient_IsRefusedByName(string name)
+    {
+        ILoss loss = name switch
+        {
+            "mse" => new MeanSquaredError(),
+            "huber" => new Huber(),
+            "bce" => new BinaryCrossEntropyWithLogits(),
+            _ => new SoftmaxCrossEntropy(),
+        };
+        float[] target = name == "ce" ? [0, 2] : new float[6];
+        var prediction = Assert.Throws<ArgumentException>(() => loss.Compute([0, 1, 2, 3, 4, float.NaN], target, 2, 3, [], new float[6]));
+        Assert.Equal("prediction", prediction.ParamName);
+        Assert.Contains("prediction[row 1, column 2] is NaN", prediction.Message);
+        var gradient = Assert.Throws<ArgumentException>(() => loss.Compute(new float[6], target, 2, 3, [], new float[5]));
+        Assert.Equal("gradient", gradient.ParamName);
+        Assert.Contains("gradient holds 5 values but [rows, width] = [2, 3] needs 6", gradient.Message);
     }
 }

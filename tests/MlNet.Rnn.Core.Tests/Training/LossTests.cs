@@ -84,6 +84,39 @@ public sealed class LossTests
     }
 
     [Fact]
+    public void BinaryCrossEntropy_LogitsBeyondTheRangeOfExp_GiveExactLossAndGradient()
+    {
+        // |x| = 1000 > 709 (e^x overflows a double): ℓ(−1000, 0) = 0, ℓ(−1000, 1) = 1000, ℓ(1000, 0) = 1000, ℓ(1000, 1) = 0;
+        // ∂ℓ/∂x = σ(x) − y, each over the width 4.
+        var gradient = new float[4];
+        double value = new BinaryCrossEntropyWithLogits().Compute([-1000f, -1000f, 1000f, 1000f], [0f, 1f, 0f, 1f], 1, 4, [], gradient);
+        Assert.Equal(500, value, 9);
+        Assert.Equal([0f, -0.25f, 0.25f, 0f], gradient);
+    }
+
+    [Fact]
+    public void BinaryCrossEntropy_ZeroPositiveWeight_IgnoresThePositives()
+    {
+        // q = 0: ℓ(x, 1) = 0 and ∂ℓ/∂x = 0; ℓ(−1, 0) = log(1 + e^(−1)), ∂ℓ/∂x = σ(−1); mean over the width 2.
+        var gradient = new float[2];
+        double value = new BinaryCrossEntropyWithLogits(0f).Compute([2f, -1f], [1f, 0f], 1, 2, [], gradient);
+        Assert.Equal(Math.Log(1 + Math.Exp(-1)) / 2, value, 12);
+        Assert.Equal([0f, (float)(0.5 / (1 + Math.E))], gradient);
+    }
+
+    [Fact]
+    public void SoftmaxCrossEntropy_FullLabelSmoothing_IsTheMeanOfEveryClassLoss()
+    {
+        // ε = 1: l = (1/C)·Σ_k −log p_k, whatever the target; ∂l/∂z_k = p_k − 1/C.
+        double[] z = [1, 2, 4];
+        double logSum = Math.Log(z.Sum(Math.Exp));
+        var gradient = new float[3];
+        double value = new SoftmaxCrossEntropy(labelSmoothing: 1f).Compute([1f, 2f, 4f], [0f], 1, 3, [], gradient);
+        Assert.Equal(z.Sum(zk => logSum - zk) / 3, value, 12);
+        for (int k = 0; k < 3; k++) Assert.Equal(Math.Exp(z[k] - logSum) - 1.0 / 3, gradient[k], 1e-7);
+    }
+
+    [Fact]
     public void SoftmaxCrossEntropy_HandComputed()
     {
         // Equal logits over 4 classes: −log(1/4); gradient (1/4 − [k = y]).

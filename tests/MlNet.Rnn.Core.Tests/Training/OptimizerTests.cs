@@ -143,6 +143,10 @@ public sealed class OptimizerTests
         { "adamw", "beta2", -0.5f }, { "adamw", "epsilon", float.NaN }, { "adamw", "weightDecay", float.NaN }, { "adamw", "learningRate", -1f },
         { "rmsprop", "alpha", 1f }, { "rmsprop", "alpha", -0.1f }, { "rmsprop", "epsilon", -1f }, { "rmsprop", "momentum", 1.5f },
         { "rmsprop", "weightDecay", -2f }, { "rmsprop", "learningRate", float.NaN },
+        // Each open bound just reached: 1 for β1, β2, μ; ∞ for ε and λ (a closed bound would accept them).
+        { "adam", "beta2", 1f }, { "adam", "epsilon", -1f }, { "adam", "epsilon", float.PositiveInfinity }, { "adam", "weightDecay", float.PositiveInfinity },
+        { "adamw", "beta1", 1f }, { "adamw", "beta2", 1f }, { "adamw", "epsilon", float.PositiveInfinity }, { "adamw", "weightDecay", float.PositiveInfinity },
+        { "rmsprop", "epsilon", float.PositiveInfinity }, { "rmsprop", "momentum", 1f }, { "rmsprop", "weightDecay", float.PositiveInfinity },
     };
 
     [Theory]
