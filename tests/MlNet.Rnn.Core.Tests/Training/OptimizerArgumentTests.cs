@@ -111,7 +111,8 @@ public sealed class OptimizerArgumentTests
     [Fact]
     public void LoadState_TheLargestSavedStep_IsAccepted_AndTheNextStepRefusesToWrapAround()
     {
-        // SaveState stores int.MaxValue as the float 2³¹; loading it back gives int.MaxValue again, and one more step
+        // SaveState stores int.MaxValue as the float 2³¹; loading it back gives int.MaxValue again (on .NET 8 too, whose
+        // float-to-int conversion does not saturate), and one more step
         // would overflow the count (Adam's bias corrections need a positive t), so Step throws before changing anything.
         var parameters = Parameters(3);
         parameters.Values.Fill(1f);

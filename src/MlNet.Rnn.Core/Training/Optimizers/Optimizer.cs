@@ -103,7 +103,7 @@ public abstract class Optimizer
                     "the state belongs to a model of another size.", nameof(state));
         }
         foreach (var (name, buffer) in _state) state[name].CopyTo(buffer, 0);
-        StepCount = (int)step[0];
+        StepCount = (int)Math.Min((double)step[0], int.MaxValue);   // 2³¹, which SaveState writes for int.MaxValue, saturates on every runtime
     }
 
     /// <summary>Registers a state buffer the size of the parameter set, zero-initialised, saved under <paramref name="name"/>.</summary>
