@@ -1,8 +1,8 @@
-using Microsoft.ML;
 using Microsoft.ML.Data;
+using MlNet.Rnn;
 using MlNet.Rnn.Core.Models;
 
-namespace MlNet.Rnn;
+namespace Microsoft.ML;
 
 /// <summary>
 /// Recurrent trainers on <c>mlContext.BinaryClassification.Trainers</c>: <c>Lstm</c>, <c>Gru</c> and <c>Rnn</c>, each with simple arguments or

@@ -67,15 +67,3 @@ public sealed class RecurrentExperimentCatalog
     /// <param name="settings">Budget, search space (and window sizes), estimator options, validation tail, seed and schedule.</param>
     public ForecastingRecurrentExperiment CreateForecastingExperiment(ForecastingExperimentSettings settings) => new(_mlContext, settings);
 }
-
-/// <summary>Adds <c>RecurrentExperiments</c> to <see cref="MLContext"/>.</summary>
-public static class RecurrentExperimentsMLContextExtensions
-{
-    /// <summary>Extension members of <see cref="MLContext"/>.</summary>
-    /// <param name="mlContext">The context whose environment, seed and log the experiments use.</param>
-    extension(MLContext mlContext)
-    {
-        /// <summary>Time-budgeted searches over recurrent models (RNN, LSTM, GRU), as ML.NET AutoML's <c>mlContext.Auto()</c>.</summary>
-        public RecurrentExperimentCatalog RecurrentExperiments => new(mlContext ?? throw new ArgumentNullException(nameof(mlContext)));
-    }
-}

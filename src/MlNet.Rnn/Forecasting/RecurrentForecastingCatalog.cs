@@ -1,8 +1,8 @@
-using Microsoft.ML;
 using Microsoft.ML.Data;
+using MlNet.Rnn;
 using MlNet.Rnn.Core.Models;
 
-namespace MlNet.Rnn;
+namespace Microsoft.ML;
 
 /// <summary>
 /// Recurrent forecasters on <c>mlContext.Forecasting</c>, beside ML.NET's <c>ForecastBySsa</c> and with its parameter names:

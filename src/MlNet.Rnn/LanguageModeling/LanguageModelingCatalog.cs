@@ -129,13 +129,3 @@ public sealed class LanguageModelingCatalog
             };
     }
 }
-
-/// <summary>Adds <c>mlContext.LanguageModeling</c>.</summary>
-public static class LanguageModelingMLContextExtensions
-{
-    extension(MLContext mlContext)
-    {
-        /// <summary>The language-modeling task: recurrent character or token models and their evaluator.</summary>
-        public LanguageModelingCatalog LanguageModeling => new((IHostEnvironment)Contracts.CheckRef(mlContext, nameof(mlContext)));
-    }
-}

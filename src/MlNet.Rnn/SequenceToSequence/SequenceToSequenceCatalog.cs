@@ -128,13 +128,3 @@ public sealed class SequenceToSequenceCatalog
         }
     }
 }
-
-/// <summary>Adds <c>mlContext.SequenceToSequence</c>.</summary>
-public static class SequenceToSequenceMLContextExtensions
-{
-    extension(MLContext mlContext)
-    {
-        /// <summary>The sequence-to-sequence task: recurrent encoder-decoders and their evaluator.</summary>
-        public SequenceToSequenceCatalog SequenceToSequence => new((IHostEnvironment)Contracts.CheckRef(mlContext, nameof(mlContext)));
-    }
-}

@@ -134,13 +134,3 @@ public sealed class SequenceTaggingCatalog
         public SequenceTaggingTrainer Rnn(SequenceTaggingTrainer.Options options) => new(_env, RecurrentCellType.Rnn, options);
     }
 }
-
-/// <summary>Adds <c>mlContext.SequenceTagging</c>.</summary>
-public static class SequenceTaggingMLContextExtensions
-{
-    extension(MLContext mlContext)
-    {
-        /// <summary>The sequence-tagging task: recurrent taggers and their evaluator.</summary>
-        public SequenceTaggingCatalog SequenceTagging => new(((IHostEnvironment)Contracts.CheckRef(mlContext, nameof(mlContext))));
-    }
-}
