@@ -177,7 +177,7 @@ internal static class EngineCreation
         var rows = Enumerable.Range(0, 128).Select(_ =>
         {
             var words = RandomWords(random, vocabulary, 8);
-            return new PairRow { Words = words, Target = [.. words.Reverse()] };
+            return new PairRow { Words = words, Target = [.. Enumerable.Reverse(words)] };
         }).ToArray();
         var data = mlContext.Data.LoadFromEnumerable(rows);
         var keys = KeyData(mlContext, vocabulary);
