@@ -7,7 +7,8 @@ namespace MlNet.Rnn.Core.Tests.Data;
 /// numeric set and the reverse, empty or negative ids refused naming the example and token, id 0 accepted) and their
 /// time-major ids in a batch; per-step and per-sequence targets of width 2 placed at <c>[t, b, w]</c> and <c>[b, w]</c>;
 /// target and weight checks at their boundaries (weight 0 accepted, non-finite targets refused); the largest token id and its
-/// first example; and <see cref="SequenceDataset.Clear"/>, after which new examples read as if the set were new.
+/// first example; <see cref="SequenceDataset.Clear"/>, after which new examples read as if the set were new; and
+/// <see cref="SequenceDataset.Fill"/> refuses a null batch by name.
 /// </summary>
 public sealed class SequenceDatasetContractTests
 {
@@ -169,5 +170,14 @@ public sealed class SequenceDatasetContractTests
         else Assert.Equal(steps, batch.Input.ToArray());
         Assert.Equal(steps, batch.Targets.ToArray());
         Assert.Equal([2f, 1f, 2f, 1f, 2f, 0f], batch.Weights.ToArray());
+    }
+
+    [Fact]
+    public void Fill_RefusesANullBatch_ByName_EvenForNoExample()
+    {
+        var data = new SequenceDataset(1, 1);
+        data.Add([1f], [0f]);
+        Assert.Equal("batch", Assert.Throws<ArgumentNullException>(() => data.Fill([0], null!)).ParamName);
+        Assert.Equal("batch", Assert.Throws<ArgumentNullException>(() => data.Fill([], null!)).ParamName);
     }
 }

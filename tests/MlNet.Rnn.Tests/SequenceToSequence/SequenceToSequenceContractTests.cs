@@ -14,8 +14,9 @@ public sealed class TokenPair
 /// <summary>
 /// The sequence-to-sequence trainer's contract through ML.NET: each invalid option is refused by name with its rule (and
 /// a label smoothing of exactly 1 is accepted), missing columns are named by role, validation data of other key types and
-/// empty data are refused, an empty pair names its data and side, the start report counts validation pairs, and a key type
-/// far larger than the keys used warns with the model's row count.
+/// empty data are refused, an empty pair names its data and side, the start report counts validation pairs, a key type
+/// far larger than the keys used warns with the model's row count, a fit stopped early says so in the log (after which epoch,
+/// which epoch was kept), and the scored view shuffles when its input can, each row keeping its prediction.
 /// </summary>
 public sealed class SequenceToSequenceContractTests
 {
@@ -179,5 +180,79 @@ public sealed class SequenceToSequenceContractTests
         logger.Messages.Clear();
         _mlContext.SequenceToSequence.Trainers.Lstm(options).Fit(Keys(keys, keys));
         Assert.DoesNotContain(logger.Messages, m => m.Contains("has a key type of"));
+    }
+
+    [Fact]
+    public void ValidationLossThatOnlyGrowsStopsEarlyAndTheLogSaysAfterWhichEpochAndWhichWasKept()
+    {
+        var messages = new List<string>();
+        _mlContext.Log += (_, e) => { lock (messages) messages.Add(e.RawMessage); };
+        var logger = new ListLogger();
+        var options = Tiny();
+        options.Logger = logger;
+        options.NumberOfEpochs = 30;
+        options.EarlyStoppingPatience = 1;
+        options.LearningRate = 0.1f;
+        // Training swaps the tokens, validation copies them: every step towards the training pairs moves away from the validation pairs.
+        var keys = Rows("a b");
+        var train = Keys(keys, [Pair("a", "b"), Pair("b", "a"), Pair("a b", "b a")]);
+        var validation = Keys(keys, [Pair("a", "a"), Pair("b", "b"), Pair("a b", "a b")]);
+
+        var history = _mlContext.SequenceToSequence.Trainers.Lstm(options).Fit(train, validation).History!;
+
+        Assert.True(history.StoppedEarly);
+        Assert.InRange(history.Epochs.Count, 2, 29);
+        string expected = $"Stopped early after epoch {history.Epochs.Count}; kept epoch {history.BestEpoch}.";
+        Assert.Contains(expected, logger.Messages);
+        Assert.Contains(expected, messages);
+    }
+
+    [Fact]
+    public void TheScoredViewShufflesAsItsInputDoesAndEachRowKeepsItsPrediction()
+    {
+        var rows = Rows("a b", "b a", "a", "b", "a a b", "b b", "a b a", "b a b");
+        var data = _mlContext.Data.Cache(Keys(rows));
+        Assert.True(data.CanShuffle);
+        var model = _mlContext.SequenceToSequence.Trainers.Lstm(Tiny()).Fit(data);
+        var scored = model.Transform(data);
+        Assert.True(scored.CanShuffle);
+
+        uint[][] inOrder = [.. scored.GetColumn<VBuffer<uint>>("PredictedLabel").Select(v => v.DenseValues().ToArray())];
+        var shuffledIds = new List<uint[]>();
+        var shuffledPredictions = new List<uint[]>();
+        using (var cursor = scored.GetRowCursor([scored.Schema["Features"], scored.Schema["PredictedLabel"]], new Random(5)))
+        {
+            var features = cursor.GetGetter<VBuffer<uint>>(scored.Schema["Features"]);
+            var predicted = cursor.GetGetter<VBuffer<uint>>(scored.Schema["PredictedLabel"]);
+            VBuffer<uint> value = default;
+            while (cursor.MoveNext())
+            {
+                features(ref value);
+                shuffledIds.Add(value.DenseValues().ToArray());
+                predicted(ref value);
+                shuffledPredictions.Add(value.DenseValues().ToArray());
+            }
+        }
+
+        // The input's own cursor with the same random source gives the order; each row keeps the prediction it has in order.
+        var order = new List<uint[]>();
+        using (var cursor = data.GetRowCursor([data.Schema["Features"]], new Random(5)))
+        {
+            var features = cursor.GetGetter<VBuffer<uint>>(data.Schema["Features"]);
+            VBuffer<uint> value = default;
+            while (cursor.MoveNext())
+            {
+                features(ref value);
+                order.Add(value.DenseValues().ToArray());
+            }
+        }
+        uint[][] original = [.. data.GetColumn<VBuffer<uint>>("Features").Select(v => v.DenseValues().ToArray())];
+        Assert.NotEqual(original, order);
+        Assert.Equal(order, shuffledIds);
+        for (int i = 0; i < shuffledIds.Count; i++)
+        {
+            int row = Array.FindIndex(original, ids => ids.SequenceEqual(shuffledIds[i]));
+            Assert.Equal(inOrder[row], shuffledPredictions[i]);
+        }
     }
 }

@@ -7,8 +7,9 @@ namespace MlNet.Rnn.Tests.SequenceToSequence;
 
 /// <summary>
 /// What the fitted sequence-to-sequence transformer and the evaluator refuse, by name: null arguments, a missing or mistyped
-/// source column, scored data without its columns or with predicted keys of another type; and a saved model with a
-/// corrupted field (source column, key type, scoring batch size, decoding options) or a missing or unreadable network.
+/// source column, a label that is not a key vector or whose key count is not the model's, scored data without its columns or
+/// with predicted keys of another type; and a saved model with a corrupted field (source column, key type, scoring batch
+/// size, decoding options), a missing or unreadable network, or a label stream that is not a key vector.
 /// </summary>
 public sealed class SequenceToSequenceRefusalTests : IDisposable
 {
@@ -45,6 +46,8 @@ public sealed class SequenceToSequenceRefusalTests : IDisposable
         Assert.Equal("inputSchema", Assert.Throws<ArgumentNullException>(() => model.GetOutputSchema(null!)).ParamName);
         Assert.Equal("inputSchema", Assert.Throws<ArgumentNullException>(() => model.GetRowToRowMapper(null!)).ParamName);
         Assert.Equal("ctx", Assert.Throws<ArgumentNullException>(() => ((ICanSaveModel)model).Save(null!)).ParamName);
+        Assert.Equal("env", Assert.Throws<ArgumentNullException>(() => SequenceToSequenceTransformer.Create(null!, null!)).ParamName);
+        Assert.Equal("ctx", Assert.Throws<ArgumentNullException>(() => SequenceToSequenceTransformer.Create(_mlContext, null!)).ParamName);
 
         // Three source keys where the model was trained on two.
         var other = Keys([Pair("a b c", "a b")], Rows);
@@ -58,6 +61,22 @@ public sealed class SequenceToSequenceRefusalTests : IDisposable
         // Decoding options are checked when the transformer is built.
         Assert.ThrowsAny<ArgumentException>(() => new SequenceToSequenceTransformer(_mlContext, model.Model, model.Source, model.FeatureColumnType, model.Label,
             model.OutputColumnName, model.Decoding with { BeamWidth = 0 }, scoringBatchSize: 4, history: null));
+    }
+
+    [Fact]
+    public void TheTransformerRefusesALabelThatIsNotAKeyVectorOrWhoseKeyCountIsNotTheModels()
+    {
+        var (model, data) = Fitted();
+        SequenceToSequenceTransformer With(DataViewSchema.Column label) => new(_mlContext, model.Model, model.Source, model.FeatureColumnType, label,
+            model.OutputColumnName, model.Decoding, scoringBatchSize: 4, history: null);
+        Assert.NotNull(With(data.Schema["Label"]));
+
+        // The raw tokens: a text vector, not a key vector.
+        Assert.Equal("The label column 'Target' is not a key vector.", Assert.ThrowsAny<Exception>(() => With(data.Schema[nameof(TokenPair.Target)])).Message);
+
+        // Three label keys where the model decodes two.
+        var wider = Keys([Pair("a", "a b c")], Rows);
+        Assert.Equal("The sequence-to-sequence model does not match its columns' key counts.", Assert.ThrowsAny<Exception>(() => With(wider.Schema["Label"])).Message);
     }
 
     [Fact]
@@ -124,7 +143,7 @@ public sealed class SequenceToSequenceRefusalTests : IDisposable
     }
 
     [Fact]
-    public void AMissingSourceAnEmptySourceRowANewerFormatAndAMissingLabelAreNamed()
+    public void AMissingSourceAnEmptySourceRowANewerFormatAndAMissingOrTextLabelAreNamed()
     {
         var (model, data) = Fitted();
         var noSource = _mlContext.Transforms.DropColumns("Features").Fit(data).Transform(data);
@@ -148,5 +167,13 @@ public sealed class SequenceToSequenceRefusalTests : IDisposable
         using (var zip = ZipFile.Open(noLabel, ZipArchiveMode.Update))
             Assert.Single(zip.Entries, entry => entry.Name == "LabelSchema.idv").Delete();
         Assert.Contains("The saved sequence-to-sequence model has no LabelSchema.idv.", LoadError(noLabel));
+
+        // A label stream whose column is the raw text tokens, not a key vector.
+        var text = new MemoryStream();
+        _mlContext.Data.SaveAsBinary(_mlContext.Data.LoadFromEnumerable(Rows), text);
+        Assert.Equal(nameof(TokenPair.Source), _mlContext.Data.LoadFromEnumerable(Rows).Schema[0].Name);
+        string textLabel = LoadError(ModelZip.Rewrite(path, Path.Combine(_folder, "text-label.zip"),
+            (entry, _) => entry.Name == "LabelSchema.idv" ? text.ToArray() : null));
+        Assert.Contains("the saved label is not a key vector", textLabel);
     }
 }
