@@ -29,7 +29,7 @@ public static class SequenceModelFile
         ModelFile.Save(stream, model.Parameters, ToJson(model.Options));
     }
 
-    /// <summary>Reads a model written by <see cref="Save(SequenceModel, string)"/>.</summary>
+    /// <summary>Reads a model written by <see cref="Save(SequenceModel, string)"/> (a checkpoint's optimizer and trainer state are passed over unread).</summary>
     public static SequenceModel Load(string path) => FromContents(ModelFile.Read(path, requireModelFormat: true, ModelFile.CheckpointState));
 
     /// <summary>Reads a model from a stream.</summary>

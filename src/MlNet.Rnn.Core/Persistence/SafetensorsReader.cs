@@ -241,7 +241,7 @@ internal static class SafetensorsReader
         for (int start = 0; start < entry.Length; start += piece)
         {
             int count = Math.Min(piece, entry.Length - start);
-            if (start + count > data.Length) Array.Resize(ref data, (int)Math.Min(entry.Length, Math.Max(2L * data.Length, start + count)));
+            if (start + count > data.Length) Array.Resize(ref data, (int)Math.Min(entry.Length, 2L * data.Length));   // pieces never exceed the first allocation
             Span<float> values = data.AsSpan(start, count);
             if (raw)
             {
