@@ -173,10 +173,10 @@ public sealed class RecurrentForecaster
     public void Save(Stream stream) => Save(stream, _window, _windowExogenous);
 
     /// <summary>Reads a forecaster written by <see cref="Save(string)"/> or <see cref="ForecastEngine.CheckPoint(string)"/>.</summary>
-    public static RecurrentForecaster Load(string path) => FromContents(ModelFile.Read(path, requireModelFormat: true));
+    public static RecurrentForecaster Load(string path) => FromContents(ModelFile.Read(path, requireModelFormat: true, ModelFile.CheckpointState));
 
     /// <summary>Reads a forecaster from a stream.</summary>
-    public static RecurrentForecaster Load(Stream stream, string? source = null) => FromContents(ModelFile.Read(stream, requireModelFormat: true, source));
+    public static RecurrentForecaster Load(Stream stream, string? source = null) => FromContents(ModelFile.Read(stream, requireModelFormat: true, source, ModelFile.CheckpointState));
 
     internal Forecast ForecastWindow(ReadOnlySpan<float> window, ReadOnlySpan<float> windowExogenous)
     {

@@ -200,10 +200,10 @@ public sealed class LanguageModel
 
     /// <summary>Reads a model written by <see cref="Save(string)"/>.</summary>
     /// <exception cref="InvalidDataException">The file is not a language model file, or does not fit its configuration.</exception>
-    public static LanguageModel Load(string path) => FromContents(ModelFile.Read(path, requireModelFormat: true));
+    public static LanguageModel Load(string path) => FromContents(ModelFile.Read(path, requireModelFormat: true, ModelFile.CheckpointState));
 
     /// <summary>Reads a model from a stream.</summary>
-    public static LanguageModel Load(Stream stream, string? source = null) => FromContents(ModelFile.Read(stream, requireModelFormat: true, source));
+    public static LanguageModel Load(Stream stream, string? source = null) => FromContents(ModelFile.Read(stream, requireModelFormat: true, source, ModelFile.CheckpointState));
 
     private static LanguageModel FromContents(ModelFileContents contents)
     {

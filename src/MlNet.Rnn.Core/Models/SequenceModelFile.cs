@@ -29,11 +29,11 @@ public static class SequenceModelFile
         ModelFile.Save(stream, model.Parameters, ToJson(model.Options));
     }
 
-    /// <summary>Reads a model written by <see cref="Save(SequenceModel, string)"/>.</summary>
-    public static SequenceModel Load(string path) => FromContents(ModelFile.Read(path, requireModelFormat: true));
+    /// <summary>Reads a model written by <see cref="Save(SequenceModel, string)"/> (a checkpoint's optimizer and trainer state are passed over unread).</summary>
+    public static SequenceModel Load(string path) => FromContents(ModelFile.Read(path, requireModelFormat: true, ModelFile.CheckpointState));
 
     /// <summary>Reads a model from a stream.</summary>
-    public static SequenceModel Load(Stream stream, string? source = null) => FromContents(ModelFile.Read(stream, requireModelFormat: true, source));
+    public static SequenceModel Load(Stream stream, string? source = null) => FromContents(ModelFile.Read(stream, requireModelFormat: true, source, ModelFile.CheckpointState));
 
     /// <summary>Builds the model a file describes and loads its parameters, ignoring checkpoint state.</summary>
     public static SequenceModel FromContents(ModelFileContents contents)
@@ -43,7 +43,7 @@ public static class SequenceModelFile
             ?? throw new InvalidDataException($"{contents.Source ?? "The model file"} has no configuration; it was not written by SequenceModelFile.Save.");
         // No initialisation: every parameter comes from the file.
         var model = new SequenceModel(FromJson(json, contents.Source), initialize: false);
-        ModelFile.LoadInto(model.Parameters, contents, requireAll: true, ignorePrefixes: [ModelFile.CheckpointPrefix.Optimizer, ModelFile.CheckpointPrefix.Trainer]);
+        ModelFile.LoadInto(model.Parameters, contents, requireAll: true, ignorePrefixes: ModelFile.CheckpointState);
         return model;
     }
 }

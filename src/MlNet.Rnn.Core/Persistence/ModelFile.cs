@@ -113,24 +113,42 @@ public static class ModelFile
     /// <param name="path">The file.</param>
     /// <param name="requireModelFormat">Whether to refuse files whose <c>__metadata__</c> does not say <c>format</c> =
     /// <see cref="FormatName"/> (false accepts plain safetensors files, e.g. saved from PyTorch).</param>
+    /// <param name="skipPrefixes">Tensors whose names start with one of these are passed over unread (neither allocated
+    /// nor checked against their checksum) and left out of the contents: what the caller would ignore anyway, such as the
+    /// optimizer state of a checkpoint (<see cref="CheckpointPrefix"/>) when only the model is wanted.</param>
     /// <exception cref="InvalidDataException">The file is truncated or corrupt, uses a dtype we do not read, was written
     /// by a newer format version, or is not ours when <paramref name="requireModelFormat"/>; the message names the path.</exception>
-    public static ModelFileContents Read(string path, bool requireModelFormat = false)
+    public static ModelFileContents Read(string path, bool requireModelFormat = false, IEnumerable<string>? skipPrefixes = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        var skip = SkipPredicate(skipPrefixes);
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-        return SafetensorsReader.Read(stream, path, requireModelFormat);
+        return SafetensorsReader.Read(stream, path, requireModelFormat, skip);
     }
 
     /// <summary>Reads a model file from the current position of <paramref name="stream"/> to its end.</summary>
     /// <param name="stream">The stream; need not be seekable.</param>
-    /// <param name="requireModelFormat">See <see cref="Read(string, bool)"/>.</param>
+    /// <param name="requireModelFormat">See <see cref="Read(string, bool, IEnumerable{string}?)"/>.</param>
     /// <param name="source">What to call the stream in error messages (a path or URL), or null.</param>
-    /// <inheritdoc cref="Read(string, bool)"/>
-    public static ModelFileContents Read(Stream stream, bool requireModelFormat = false, string? source = null)
+    /// <param name="skipPrefixes">See <see cref="Read(string, bool, IEnumerable{string}?)"/>.</param>
+    /// <inheritdoc cref="Read(string, bool, IEnumerable{string}?)"/>
+    public static ModelFileContents Read(Stream stream, bool requireModelFormat = false, string? source = null, IEnumerable<string>? skipPrefixes = null)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        return SafetensorsReader.Read(stream, source, requireModelFormat);
+        return SafetensorsReader.Read(stream, source, requireModelFormat, SkipPredicate(skipPrefixes));
+    }
+
+    /// <summary>What a model file holds beside a model's own parameters: the state a checkpoint adds (<see cref="CheckpointPrefix"/>).</summary>
+    internal static readonly string[] CheckpointState = [CheckpointPrefix.Optimizer, CheckpointPrefix.Trainer];
+
+    private static Func<string, bool>? SkipPredicate(IEnumerable<string>? prefixes)
+    {
+        if (prefixes is null) return null;
+        string[] list = prefixes.ToArray();
+        foreach (string prefix in list)
+            if (string.IsNullOrEmpty(prefix))
+                throw new ArgumentException("A skip prefix is empty, which would skip every tensor; give non-empty prefixes.", "skipPrefixes");
+        return name => list.Any(prefix => name.StartsWith(prefix, StringComparison.Ordinal));
     }
 
     /// <summary>
@@ -138,7 +156,7 @@ public static class ModelFile
     /// first, and only when all fit are values copied, so a failure leaves <paramref name="parameters"/> untouched.
     /// </summary>
     /// <param name="parameters">The model's parameters.</param>
-    /// <param name="contents">A file read by <see cref="Read(string, bool)"/>.</param>
+    /// <param name="contents">A file read by <see cref="Read(string, bool, IEnumerable{string}?)"/>.</param>
     /// <param name="requireAll">Whether every parameter must be in the file (false keeps the values of those absent).</param>
     /// <param name="ignorePrefixes">File tensors whose names start with one of these are skipped (e.g. <c>optimizer.</c>
     /// in a checkpoint); parameters with those prefixes are not required.</param>
@@ -194,7 +212,7 @@ public static class ModelFile
 
     /// <summary>Reads <paramref name="path"/> and loads it into <paramref name="parameters"/> with
     /// <see cref="LoadInto"/>; returns the contents (configuration, extra tensors and metadata of a checkpoint).</summary>
-    /// <exception cref="InvalidDataException">As <see cref="Read(string, bool)"/> and <see cref="LoadInto"/>; either way nothing was loaded.</exception>
+    /// <exception cref="InvalidDataException">As <see cref="Read(string, bool, IEnumerable{string}?)"/> and <see cref="LoadInto"/>; either way nothing was loaded.</exception>
     public static ModelFileContents Load(string path, ParameterSet parameters, bool requireAll = true, IEnumerable<string>? ignorePrefixes = null)
     {
         ArgumentNullException.ThrowIfNull(parameters);

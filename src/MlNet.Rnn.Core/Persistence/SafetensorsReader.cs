@@ -28,7 +28,12 @@ internal static class SafetensorsReader
 
     private sealed record Entry(string Name, string DataType, int[] Shape, int Length, ulong Begin, ulong End);
 
-    public static ModelFileContents Read(Stream stream, string? source, bool requireModelFormat)
+    /// <param name="stream">The file, from its current position to its end; need not be seekable.</param>
+    /// <param name="source">What to call it in messages, or null.</param>
+    /// <param name="requireModelFormat">Whether to refuse files that are not MlNet.Rnn model files.</param>
+    /// <param name="skip">Tensors for which this is true are passed over unread (not allocated, not checked against
+    /// their checksum) and left out of the contents.</param>
+    public static ModelFileContents Read(Stream stream, string? source, bool requireModelFormat, Func<string, bool>? skip = null)
     {
         string where = source ?? "The model file";
         long available = stream.CanSeek ? stream.Length - stream.Position : -1;
@@ -61,45 +66,22 @@ internal static class SafetensorsReader
         var checksums = metadata.TryGetValue(ModelFile.ChecksumsKey, out string? listed)
             ? TensorChecksums.Decode(listed, entries.Select(entry => entry.Name), (problem, inner) => Corrupt(where, problem, inner))
             : null;
-        var tensors = new ModelFileTensor[entries.Count];
+        var tensors = new List<ModelFileTensor>(entries.Count);
         byte[]? chunk = null;
         var hash = new XxHash3();
-        for (int t = 0; t < entries.Count; t++)
+        foreach (var entry in entries)
         {
-            var entry = entries[t];
-            var data = new float[entry.Length];
+            if (skip?.Invoke(entry.Name) == true)
+            {
+                Skip(stream, entry, where, ref chunk);
+                continue;
+            }
             hash.Reset();
-            if (entry.DataType == SafetensorsDataType.Float32)
-            {
-                Span<byte> bytes = MemoryMarshal.AsBytes(data.AsSpan());
-                if (ReadAtMost(stream, bytes) < bytes.Length) throw TruncatedData(where, entry);
-                if (checksums is not null) hash.Append(bytes);
-                if (!BitConverter.IsLittleEndian)
-                {
-                    Span<int> bits = MemoryMarshal.Cast<float, int>(data.AsSpan());
-                    BinaryPrimitives.ReverseEndianness(bits, bits);
-                }
-            }
-            else
-            {
-                chunk ??= new byte[ChunkBytes];
-                int size = SafetensorsDataType.SizeOf(entry.DataType), perChunk = ChunkBytes / size;
-                for (int start = 0; start < data.Length; start += perChunk)
-                {
-                    int count = Math.Min(perChunk, data.Length - start);
-                    Span<byte> bytes = chunk.AsSpan(0, count * size);
-                    if (ReadAtMost(stream, bytes) < bytes.Length) throw TruncatedData(where, entry);
-                    if (checksums is not null) hash.Append(bytes);
-                    int inexact = SafetensorsDataType.Convert(entry.DataType, bytes, data.AsSpan(start, count));
-                    if (inexact >= 0)
-                        throw Corrupt(where, $"has tensor '{entry.Name}' ({entry.DataType}) holding {SafetensorsDataType.IntegerAt(entry.DataType, bytes, inexact)} " +
-                            $"at index {start + inexact}; integer tensors are read as float and must stay within ±2^24 to be exact.");
-                }
-            }
+            var data = ReadData(stream, entry, where, available >= 0, checksums is null ? null : hash, ref chunk);
             if (checksums is not null && hash.GetCurrentHashAsUInt64() is var actual && actual != checksums[entry.Name])
                 throw Corrupt(where, $"is damaged: the data of tensor '{entry.Name}' does not match its checksum (XXH3 {TensorChecksums.Format(actual)}, " +
                     $"recorded {TensorChecksums.Format(checksums[entry.Name])}). Restore the file from a copy, or train and save the model again.");
-            tensors[t] = new ModelFileTensor(entry.Name, entry.Shape, data, entry.DataType);
+            tensors.Add(new ModelFileTensor(entry.Name, entry.Shape, data, entry.DataType));
         }
         if (available < 0 && stream.ReadByte() >= 0)
             throw Corrupt(where, $"holds bytes after the last tensor's data; the header describes {dataLength} bytes of tensor data.");
@@ -240,6 +222,67 @@ internal static class SafetensorsReader
         if (end - begin != bytes)
             throw Corrupt(where, $"gives tensor '{name}' shape {ModelFile.FormatShape(shape)} {dataType} = {bytes} bytes, but its data_offsets [{begin}, {end}] span {end - begin}.");
         return new Entry(name, dataType, shape, (int)elements, begin, end);
+    }
+
+    /// <summary>Elements allocated for a tensor before its bytes arrive, when the stream's length is unknown.</summary>
+    private const int FirstAllocation = 1 << 20;
+
+    /// <summary>
+    /// Reads one tensor's data as float. When the stream's length was checked against the header, the array is allocated
+    /// whole; otherwise it grows (doubling, from <see cref="FirstAllocation"/> elements) as the bytes arrive, so a header
+    /// that claims more than the stream holds costs at most twice the bytes present.
+    /// </summary>
+    private static float[] ReadData(Stream stream, Entry entry, string where, bool lengthChecked, XxHash3? hash, ref byte[]? chunk)
+    {
+        int size = SafetensorsDataType.SizeOf(entry.DataType);
+        bool raw = entry.DataType == SafetensorsDataType.Float32;
+        var data = new float[lengthChecked ? entry.Length : Math.Min(entry.Length, FirstAllocation)];
+        int piece = raw ? FirstAllocation : ChunkBytes / size;
+        for (int start = 0; start < entry.Length; start += piece)
+        {
+            int count = Math.Min(piece, entry.Length - start);
+            if (start + count > data.Length) Array.Resize(ref data, (int)Math.Min(entry.Length, 2L * data.Length));   // pieces never exceed the first allocation
+            Span<float> values = data.AsSpan(start, count);
+            if (raw)
+            {
+                Span<byte> bytes = MemoryMarshal.AsBytes(values);
+                if (ReadAtMost(stream, bytes) < bytes.Length) throw TruncatedData(where, entry);
+                hash?.Append(bytes);
+                if (!BitConverter.IsLittleEndian)
+                {
+                    Span<int> bits = MemoryMarshal.Cast<float, int>(values);
+                    BinaryPrimitives.ReverseEndianness(bits, bits);
+                }
+                continue;
+            }
+            chunk ??= new byte[ChunkBytes];
+            Span<byte> encoded = chunk.AsSpan(0, count * size);
+            if (ReadAtMost(stream, encoded) < encoded.Length) throw TruncatedData(where, entry);
+            hash?.Append(encoded);
+            int inexact = SafetensorsDataType.Convert(entry.DataType, encoded, values);
+            if (inexact >= 0)
+                throw Corrupt(where, $"has tensor '{entry.Name}' ({entry.DataType}) holding {SafetensorsDataType.IntegerAt(entry.DataType, encoded, inexact)} " +
+                    $"at index {start + inexact}; integer tensors are read as float and must stay within ±2^24 to be exact.");
+        }
+        return data;
+    }
+
+    /// <summary>Passes over one tensor's data: a seek where the stream can, else reads into one reused chunk.</summary>
+    private static void Skip(Stream stream, Entry entry, string where, ref byte[]? chunk)
+    {
+        ulong remaining = entry.End - entry.Begin;
+        if (stream.CanSeek)
+        {
+            stream.Seek((long)remaining, SeekOrigin.Current);   // the stream's length was checked against the header
+            return;
+        }
+        chunk ??= new byte[ChunkBytes];
+        while (remaining > 0)
+        {
+            int read = stream.Read(chunk, 0, (int)Math.Min(remaining, (ulong)chunk.Length));
+            if (read == 0) throw TruncatedData(where, entry);
+            remaining -= (ulong)read;
+        }
     }
 
     private static InvalidDataException TruncatedData(string where, Entry entry) =>

@@ -44,10 +44,10 @@ public static class SequenceToSequenceModelFile
     }
 
     /// <summary>Reads a model written by <see cref="Save(SequenceToSequenceModel, string)"/>.</summary>
-    public static SequenceToSequenceModel Load(string path) => FromContents(ModelFile.Read(path, requireModelFormat: true));
+    public static SequenceToSequenceModel Load(string path) => FromContents(ModelFile.Read(path, requireModelFormat: true, ModelFile.CheckpointState));
 
     /// <summary>Reads a model from a stream.</summary>
-    public static SequenceToSequenceModel Load(Stream stream, string? source = null) => FromContents(ModelFile.Read(stream, requireModelFormat: true, source));
+    public static SequenceToSequenceModel Load(Stream stream, string? source = null) => FromContents(ModelFile.Read(stream, requireModelFormat: true, source, ModelFile.CheckpointState));
 
     /// <summary>Builds the model a file describes and loads its parameters; every tensor must fit.</summary>
     public static SequenceToSequenceModel FromContents(ModelFileContents contents)
@@ -63,7 +63,7 @@ public static class SequenceToSequenceModelFile
             .Select(t => t.Name).ToList();
         if (unexpected.Count > 0)
             throw new InvalidDataException($"{name} holds tensors of neither the encoder nor the decoder: {string.Join(", ", unexpected)}; nothing was loaded.");
-        ModelFile.LoadInto(model.Parameters, contents, requireAll: true, ignorePrefixes: [ModelFile.CheckpointPrefix.Optimizer, ModelFile.CheckpointPrefix.Trainer]);
+        ModelFile.LoadInto(model.Parameters, contents, requireAll: true, ignorePrefixes: ModelFile.CheckpointState);
         return model;
     }
 

@@ -35,8 +35,8 @@ internal static class SafetensorsBytes
         return bits;
     }
 
-    /// <summary>A stream that cannot seek, as a network or pipe stream.</summary>
-    public sealed class ForwardOnlyStream(byte[] bytes) : Stream
+    /// <summary>A stream that cannot seek, as a network or pipe stream; it returns at most <paramref name="maxRead"/> bytes per read.</summary>
+    public sealed class ForwardOnlyStream(byte[] bytes, int maxRead = 5) : Stream
     {
         private readonly MemoryStream _inner = new(bytes);
         public override bool CanRead => true;
@@ -45,8 +45,9 @@ internal static class SafetensorsBytes
         public override long Length => throw new NotSupportedException();
         public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
         public override void Flush() { }
-        // Short reads on purpose: at most 5 bytes at a time, so callers must loop.
-        public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, Math.Min(count, 5));
+        // Short reads on purpose (5 bytes at a time by default), so callers must loop.
+        public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, Math.Min(count, maxRead));
+        public override int Read(Span<byte> buffer) => _inner.Read(buffer[..Math.Min(buffer.Length, maxRead)]);
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
         public override void SetLength(long value) => throw new NotSupportedException();
         public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
