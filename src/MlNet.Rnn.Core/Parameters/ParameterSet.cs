@@ -22,7 +22,9 @@ public sealed record ParameterTensor(string Name, int Offset, int[] Shape)
 /// keeps one buffer, one optimizer and one gradient norm.
 /// </para>
 /// <para>
-/// The gradient buffer is allocated on first use (a model that is only scored never has one). Inference reads the
+/// The value buffer is allocated on first use, after the tensors are registered (a model built from a file's configuration
+/// allocates nothing before the file's tensors are checked against it), and the gradient buffer on first use too (a model
+/// that is only scored never has one). Inference reads the
 /// values through <see cref="ReadOnlyValues"/> and <see cref="ReadOnlyValuesOf"/>, which leave <see cref="Version"/>
 /// alone; <see cref="Values"/> and <see cref="ValuesOf"/> hand out writable spans and advance it, so a copy derived
 /// from the values (the packed recurrent weights of inference) is rebuilt before its next use. Write through a
@@ -66,7 +68,7 @@ public sealed class ParameterSet
         {
             var (root, offset, length) = Range();
             root._version++;
-            return root._values.AsSpan(offset, length);
+            return root.Buffer().AsSpan(offset, length);
         }
     }
 
@@ -76,7 +78,7 @@ public sealed class ParameterSet
         get
         {
             var (root, offset, length) = Range();
-            return root._values.AsSpan(offset, length);
+            return root.Buffer().AsSpan(offset, length);
         }
     }
 
@@ -133,7 +135,6 @@ public sealed class ParameterSet
             throw new ArgumentOutOfRangeException(nameof(shape),
                 $"Parameter '{name}' has {elements} elements; with the {_count} already registered that exceeds the {Array.MaxLength} a buffer can hold.");
         var tensor = new ParameterTensor(name, _count, (int[])shape.Clone());
-        Array.Resize(ref _values, _count + tensor.Length);
         _count += tensor.Length;
         _version++;
         _tensors.Add(tensor);
@@ -168,17 +169,25 @@ public sealed class ParameterSet
     {
         var root = _root ?? this;
         root._version++;
-        return root._values.AsSpan(tensor.Offset, tensor.Length);
+        return root.Buffer().AsSpan(tensor.Offset, tensor.Length);
     }
 
     /// <summary>The values of one tensor, for reading.</summary>
-    public ReadOnlySpan<float> ReadOnlyValuesOf(ParameterTensor tensor) => (_root ?? this)._values.AsSpan(tensor.Offset, tensor.Length);
+    public ReadOnlySpan<float> ReadOnlyValuesOf(ParameterTensor tensor) => (_root ?? this).Buffer().AsSpan(tensor.Offset, tensor.Length);
 
     /// <summary>The gradient of one tensor (the gradient buffer is allocated on first use).</summary>
     public Span<float> GradientsOf(ParameterTensor tensor) => (_root ?? this).EnsureGradients().AsSpan(tensor.Offset, tensor.Length);
 
     /// <summary>Sets every gradient to zero (once per optimisation step; backward passes accumulate).</summary>
     public void ZeroGradients() => Gradients.Clear();
+
+    /// <summary>The values, allocated (zero) on first use after a registration: building a model from a configuration
+    /// allocates nothing until its values are read or written, so a model file that does not fit is refused first.</summary>
+    private float[] Buffer()
+    {
+        if (_values.Length < _count) Array.Resize(ref _values, _count);
+        return _values;
+    }
 
     private float[] EnsureGradients()
     {

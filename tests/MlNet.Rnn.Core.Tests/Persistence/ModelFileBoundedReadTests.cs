@@ -8,8 +8,9 @@ namespace MlNet.Rnn.Core.Tests.Persistence;
 /// <summary>
 /// What reading a model file may cost: a checkpoint's optimizer state is passed over unread when only the model is
 /// loaded (from a seekable stream or a forward-only one), so a large tensor under an ignored name costs nothing; a
-/// header that claims more data than a forward-only stream holds costs at most about the bytes present; skipped tensors
-/// are left out of the contents and not checked against their checksums; an empty skip prefix is refused.
+/// header that claims more data than a forward-only stream holds costs at most about the bytes present; a configuration
+/// that describes a huge network the file holds no weights for is refused before that network's buffers exist; skipped
+/// tensors are left out of the contents and not checked against their checksums; an empty skip prefix is refused.
 /// </summary>
 public sealed class ModelFileBoundedReadTests
 {
@@ -89,5 +90,24 @@ public sealed class ModelFileBoundedReadTests
         Assert.Equal("skipPrefixes", error.ParamName);
         Assert.Contains("A skip prefix is empty, which would skip every tensor", error.Message);
         Assert.Throws<ArgumentException>(() => ModelFile.Read("no such file", skipPrefixes: [""]));
+    }
+
+    [Fact]
+    public void AConfigurationOfAHugeNetworkWithoutItsWeights_IsRefusedBeforeTheNetworkIsAllocated()
+    {
+        // H = 8,000 makes an LSTM of about 256 million parameters (1 GB); the file is 1 KB and holds none of them.
+        var huge = new SequenceModelOptions { FeaturesPerStep = 2, HiddenSize = 8_000, OutputSize = 1 };
+        using var file = new MemoryStream();
+        ModelFile.Write(file, new Dictionary<string, string> { [ModelFile.ConfigurationKey] = SequenceModelFile.ToJson(huge) }, []);
+        byte[] bytes = file.ToArray();
+
+        Assert.Throws<InvalidDataException>(() => SequenceModelFile.Load(new MemoryStream(bytes)));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var error = Assert.Throws<InvalidDataException>(() => SequenceModelFile.Load(new MemoryStream(bytes), "the upload"));
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.StartsWith("the upload does not fit the model; nothing was loaded:", error.Message);
+        Assert.Contains("missing from the file (", error.Message);
+        Assert.True(allocated < 16_000_000, $"Refusing a {bytes.Length:N0}-byte file allocated {allocated:N0} bytes.");
     }
 }
