@@ -174,6 +174,30 @@ public sealed class SavedTransformerDecodeTests : IDisposable
     }
 
     [Fact]
+    public void ANetworkThatTheFileDescribesButDoesNotHoldIsRefusedBeforeItIsAllocated()
+    {
+        // The network stream of a 1 KB-scale model swapped for one whose configuration says H = 8,000 (an LSTM of about
+        // 256 million parameters) and which holds no tensor: refused with the missing names, without building that network.
+        string path = Rewrite(SavedBinary(), "hollow.zip", (entry, bytes) =>
+        {
+            if (entry.Name != Network) return null;
+            var options = SequenceModelFile.Load(new MemoryStream(bytes)).Options with { Cell = RecurrentCellType.Lstm, HiddenSize = 8_000 };
+            var buffer = new MemoryStream();
+            Core.Persistence.ModelFile.Write(buffer, new Dictionary<string, string> { [Core.Persistence.ModelFile.ConfigurationKey] = SequenceModelFile.ToJson(options) }, []);
+            return buffer.ToArray();
+        });
+        Assert.True(new FileInfo(path).Length < 4096);
+
+        LoadError(path);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        string error = LoadError(path);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Contains("The saved model's recurrent network cannot be read", error);
+        Assert.Contains("missing from the file (", error);
+        Assert.True(allocated < 64_000_000, $"Refusing a {new FileInfo(path).Length:N0}-byte model allocated {allocated:N0} bytes.");
+    }
+
+    [Fact]
     public void ALogitOfExactlyZeroPredictsFalse()
     {
         var data = Numbers(3);
