@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Runtime.InteropServices;
 
 namespace MlNet.Rnn.Core.Persistence;
 
@@ -31,16 +30,12 @@ internal static class SafetensorsDataType
     /// <summary>
     /// Converts little-endian elements of <paramref name="dataType"/> in <paramref name="bytes"/> to
     /// <paramref name="destination"/> (one float per element). Returns the index of the first integer element a float
-    /// cannot hold exactly, or −1.
+    /// cannot hold exactly, or −1. Not for F32, which the reader reads in place.
     /// </summary>
     public static int Convert(string dataType, ReadOnlySpan<byte> bytes, Span<float> destination)
     {
         switch (dataType)
         {
-            case "F32":
-                if (BitConverter.IsLittleEndian) MemoryMarshal.Cast<byte, float>(bytes).CopyTo(destination);
-                else for (int i = 0; i < destination.Length; i++) destination[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes[(4 * i)..]);
-                return -1;
             case "F64":
                 for (int i = 0; i < destination.Length; i++) destination[i] = (float)BinaryPrimitives.ReadDoubleLittleEndian(bytes[(8 * i)..]);
                 return -1;
