@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using MlNet.Rnn.Core.Kernels;
 using static MlNet.Rnn.Core.Kernels.GateActivations;
 

@@ -1,6 +1,5 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using MlNet.Rnn.Core.Kernels;
 using static MlNet.Rnn.Core.Kernels.GateActivations;
 
