@@ -1,4 +1,5 @@
-// The soak: one fitted model served at once by 8 threads through pooled PredictionEngines (the object pool that ML.NET's
+// The soak: one fitted model served at once by 8 threads through pooled PredictionEngines (at least the given number of
+// predictions each, and until the model has been saved and loaded 20 times) (the object pool that ML.NET's
 // PredictionEnginePool is built on), by 4 threads running Transform over a data view, and by a thread that saves the model
 // and loads it back and predicts with the copy. Every result is compared bit for bit with the single-threaded result of the
 // same row; the managed heap after a full collection is sampled as the run goes. Exits 1 on any mismatch or a heap that
@@ -12,7 +13,7 @@ using Microsoft.ML.Data;
 using MlNet.Rnn;
 
 int perThread = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 100_000;
-const int Servers = 8, Transformers = 4, Distinct = 512;
+const int Servers = 8, Transformers = 4, Distinct = 512, MinimumReloads = 20;
 var mlContext = new MLContext(seed: 1);
 var rows = Series.Sample(Distinct, seed: 2);
 IDataView data = mlContext.Data.LoadFromEnumerable(rows);
@@ -43,7 +44,8 @@ using var stop = new CancellationTokenSource();
 var servers = Enumerable.Range(0, Servers).Select(s => Task.Run(() =>
 {
     var random = new Random(s);
-    for (int i = 0; i < perThread; i++)
+    // Serve at least perThread predictions, and go on until the reloading thread has saved and loaded MinimumReloads times.
+    for (int i = 0; i < perThread || Interlocked.Read(ref reloads) < MinimumReloads; i++)
     {
         int row = random.Next(Distinct);
         var engine = pool.Get();
@@ -85,7 +87,7 @@ var sampler = Task.Run(async () =>
     while (!stop.IsCancellationRequested)
     {
         Sample();
-        try { await Task.Delay(TimeSpan.FromSeconds(2), stop.Token); } catch (OperationCanceledException) { }
+        try { await Task.Delay(TimeSpan.FromSeconds(0.5), stop.Token); } catch (OperationCanceledException) { }
     }
 });
 
