@@ -141,13 +141,17 @@ public static class ModelFile
     /// <summary>What a model file holds beside a model's own parameters: the state a checkpoint adds (<see cref="CheckpointPrefix"/>).</summary>
     internal static readonly string[] CheckpointState = [CheckpointPrefix.Optimizer, CheckpointPrefix.Trainer];
 
-    private static Func<string, bool>? SkipPredicate(IEnumerable<string>? prefixes)
+    private static Func<string, bool> SkipPredicate(IEnumerable<string>? skipPrefixes) =>
+        StartsWithAny(skipPrefixes, nameof(skipPrefixes), "A skip prefix", "skip");
+
+    /// <summary>Whether a tensor's name starts with one of <paramref name="prefixes"/> (none: never); an empty prefix, which
+    /// would match every name, is refused as <paramref name="parameterName"/>.</summary>
+    private static Func<string, bool> StartsWithAny(IEnumerable<string>? prefixes, string parameterName, string what, string verb)
     {
-        if (prefixes is null) return null;
-        string[] list = prefixes.ToArray();
+        string[] list = prefixes?.ToArray() ?? [];
         foreach (string prefix in list)
             if (string.IsNullOrEmpty(prefix))
-                throw new ArgumentException("A skip prefix is empty, which would skip every tensor; give non-empty prefixes.", "skipPrefixes");
+                throw new ArgumentException($"{what} is empty, which would {verb} every tensor; give non-empty prefixes.", parameterName);
         return name => list.Any(prefix => name.StartsWith(prefix, StringComparison.Ordinal));
     }
 
@@ -168,18 +172,14 @@ public static class ModelFile
     {
         ArgumentNullException.ThrowIfNull(parameters);
         ArgumentNullException.ThrowIfNull(contents);
-        string[] prefixes = ignorePrefixes?.ToArray() ?? [];
-        foreach (string prefix in prefixes)
-            if (string.IsNullOrEmpty(prefix))
-                throw new ArgumentException("An ignore prefix is empty, which would ignore every tensor; give non-empty prefixes.", nameof(ignorePrefixes));
-        bool Ignored(string name) => prefixes.Any(prefix => name.StartsWith(prefix, StringComparison.Ordinal));
+        var ignored = StartsWithAny(ignorePrefixes, nameof(ignorePrefixes), "An ignore prefix", "ignore");
 
         var problems = new List<string>();
         var unexpected = new List<string>();
         var matches = new List<(ParameterTensor Target, ModelFileTensor Source)>();
         foreach (var tensor in contents.Tensors)
         {
-            if (Ignored(tensor.Name)) continue;
+            if (ignored(tensor.Name)) continue;
             if (!parameters.Contains(tensor.Name)) { unexpected.Add(tensor.Name); continue; }
             var target = parameters[tensor.Name];
             if (!tensor.Shape.AsSpan().SequenceEqual(target.Shape))
@@ -196,7 +196,7 @@ public static class ModelFile
             matches.Add((target, tensor));
         }
         var missing = requireAll
-            ? parameters.Tensors.Where(tensor => !Ignored(tensor.Name) && !contents.Contains(tensor.Name)).Select(tensor => tensor.Name).ToList()
+            ? parameters.Tensors.Where(tensor => !ignored(tensor.Name) && !contents.Contains(tensor.Name)).Select(tensor => tensor.Name).ToList()
             : [];
         if (missing.Count > 0)
             problems.Add($"missing from the file ({missing.Count}): {string.Join(", ", missing)} (pass requireAll: false to keep the model's values for these)");

@@ -44,6 +44,39 @@ public sealed class CellKernelTests
         }
     }
 
+    [Theory]
+    [InlineData("LSTM")]
+    [InlineData("GRU")]
+    [InlineData("RNN_TANH")]
+    [InlineData("RNN_RELU")]
+    [InlineData("RNN_SIGMOID")]
+    public void ANaNPreActivation_GivesNaN_AtEveryWidth(string mode)
+    {
+        // A diverged step must show as NaN, never as a plausible value: .NET 8's vector Max and Min return their second
+        // operand when either is NaN, so a clamp or ReLU written with the NaN first turns it into a number there.
+        // H = 29 runs a 512-bit, a 256-bit, a 128-bit step and the scalar tail in each row.
+        switch (mode)
+        {
+            case "LSTM": CheckNaN(new LstmCell()); break;
+            case "GRU": CheckNaN(new GruCell()); break;
+            case "RNN_TANH": CheckNaN(new RnnCell(RnnActivation.Tanh)); break;
+            case "RNN_RELU": CheckNaN(new RnnCell(RnnActivation.Relu)); break;
+            default: CheckNaN(new RnnCell(RnnActivation.Sigmoid)); break;
+        }
+
+        static void CheckNaN<TCell>(TCell cell) where TCell : struct, IRecurrentCell
+        {
+            const int H = 29, rows = 2;
+            int gateWidth = TCell.GateCount * H;
+            float[] xProj = new float[rows * gateWidth];
+            xProj.AsSpan().Fill(float.NaN);
+            float[] h = new float[rows * H], c = TCell.HasCellState ? new float[rows * H] : [];
+            cell.Forward(rows, H, xProj, new float[rows * gateWidth], new float[gateWidth], h, c, default);
+            int number = Array.FindIndex(h, value => !float.IsNaN(value));
+            Assert.True(number < 0, $"h[{number}] = {(number < 0 ? 0 : h[number])} from NaN pre-activations.");
+        }
+    }
+
     private static void Check<TCell>(string mode, TCell cell, int H, int rows) where TCell : struct, IRecurrentCell
     {
         int G = TCell.GateCount, gateWidth = G * H;
