@@ -118,6 +118,14 @@ public sealed class SequenceDataset
         return (best, example);
     }
 
+    /// <summary>The longest sequence of the data set (0 when empty).</summary>
+    public int MaxLength()
+    {
+        int steps = 0;
+        foreach (int length in _lengths) steps = Math.Max(steps, length);
+        return steps;
+    }
+
     /// <summary>The longest sequence among <paramref name="indices"/>.</summary>
     public int MaxLength(ReadOnlySpan<int> indices)
     {

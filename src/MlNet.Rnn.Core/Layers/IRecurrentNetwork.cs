@@ -20,6 +20,9 @@ public interface IRecurrentNetwork
     /// <summary>L·D.</summary>
     int StateCount { get; }
 
+    /// <summary>See <see cref="RecurrentNetwork{TCell}.TrainingFloatsPerStep"/>.</summary>
+    long TrainingFloatsPerStep { get; }
+
     /// <summary>Whether the cell has a cell state (LSTM), so final and initial cell states exist.</summary>
     bool HasCellState { get; }
 
@@ -53,5 +56,5 @@ public interface IRecurrentNetwork
     /// <summary>See <see cref="RecurrentNetwork{TCell}.BackpropagateTruncated"/>.</summary>
     void BackpropagateTruncated(ReadOnlySpan<float> input, int batch, ReadOnlySpan<int> lengths, int chunkSteps,
         TruncatedChunkGradient chunkGradient, Action<int>? afterChunk = null,
-        ReadOnlySpan<float> initialHidden = default, ReadOnlySpan<float> initialCell = default);
+        ReadOnlySpan<float> initialHidden = default, ReadOnlySpan<float> initialCell = default, Span<float> inputGradient = default);
 }

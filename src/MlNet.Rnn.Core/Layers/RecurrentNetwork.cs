@@ -69,6 +69,24 @@ public sealed class RecurrentNetwork<TCell> : IRecurrentNetwork where TCell : st
     /// <summary>L·D: rows of a final-state tensor.</summary>
     public int StateCount => _layers.Length * _layers[0].Directions;
 
+    /// <summary>
+    /// Floats a training pass keeps for each step of each sequence until its backward pass: every layer's input and output
+    /// and their gradients, and per direction the input projection, the cell's cache, the previous hidden state and the gate
+    /// gradients. Times T·B (and 4 bytes) it is what a batch's activations cost; memory checks and estimates use it.
+    /// </summary>
+    public long TrainingFloatsPerStep
+    {
+        get
+        {
+            int H = Options.HiddenSize, GH = TCell.GateCount * H;
+            long floats = 0;
+            foreach (var layer in _layers)
+                floats += 2L * (layer.InputSize + layer.OutputSize)
+                    + (long)layer.Directions * ((TCell.HasSeparateRecurrentGradient ? 3L : 2L) * GH + TCell.CacheWidth(H) + H);
+            return floats;
+        }
+    }
+
     /// <inheritdoc />
     public bool HasCellState => TCell.HasCellState;
 
@@ -315,11 +333,12 @@ public sealed class RecurrentNetwork<TCell> : IRecurrentNetwork where TCell : st
     /// its step count, its output <c>[k, B, D·H]</c>, and writes dL/d(output) for it; the chunk's backward then adds
     /// into the parameter gradients, and <paramref name="afterChunk"/> (if given) may step an optimizer.
     /// The first chunk starts from the given, learned or zero state. Bidirectional networks cannot be truncated:
-    /// their reverse direction needs the whole sequence.
+    /// their reverse direction needs the whole sequence. When <paramref name="inputGradient"/> <c>[T, B, I]</c> is given, each
+    /// chunk's backward writes dL/d(input) for its steps (an embedding below the network learns from it).
     /// </summary>
     public void BackpropagateTruncated(ReadOnlySpan<float> input, int batch, ReadOnlySpan<int> lengths, int chunkSteps,
         TruncatedChunkGradient chunkGradient, Action<int>? afterChunk = null,
-        ReadOnlySpan<float> initialHidden = default, ReadOnlySpan<float> initialCell = default)
+        ReadOnlySpan<float> initialHidden = default, ReadOnlySpan<float> initialCell = default, Span<float> inputGradient = default)
     {
         ArgumentNullException.ThrowIfNull(chunkGradient);
         if (Options.Bidirectional)
@@ -330,6 +349,7 @@ public sealed class RecurrentNetwork<TCell> : IRecurrentNetwork where TCell : st
         if (input.Length == 0 || input.Length % stepWidth != 0)
             throw new ArgumentException($"input holds {input.Length} floats, which is not T·B·I for B = {batch}, I = {I}.", nameof(input));
         int steps = input.Length / stepWidth, stateLength = StateCount * batch * H;
+        CheckOptionalLength(inputGradient, input.Length, nameof(inputGradient), "[T, B, I]");
         if (!lengths.IsEmpty && lengths.Length != batch)
             throw new ArgumentException($"lengths holds {lengths.Length} values but the batch has B = {batch} sequences.", nameof(lengths));
         for (int b = 0; b < lengths.Length; b++)
@@ -340,12 +360,14 @@ public sealed class RecurrentNetwork<TCell> : IRecurrentNetwork where TCell : st
         Grow(ref _chunkCell, 2 * stateLength);
         Grow(ref _chunkOutput, Math.Min(chunkSteps, steps) * batch * OutputSize);
         Grow(ref _chunkGradient, Math.Min(chunkSteps, steps) * batch * OutputSize);
-        int[] chunkLengths = new int[batch];
+        if (_chunkLengths.Length < batch) _chunkLengths = new int[batch];
+        Span<int> chunkLengths = _chunkLengths.AsSpan(0, batch);
+        inputGradient.Clear(); // steps after every sequence has ended get no gradient
         for (int first = 0, chunk = 0; first < steps; first += chunkSteps, chunk++)
         {
             int count = Math.Min(chunkSteps, steps - first);
             for (int b = 0; b < batch; b++) chunkLengths[b] = Math.Clamp((lengths.IsEmpty ? steps : lengths[b]) - first, 0, count);
-            if (!chunkLengths.AsSpan().ContainsAnyExcept(0)) break; // every sequence has ended
+            if (!chunkLengths.ContainsAnyExcept(0)) break; // every sequence has ended
             // States alternate between two halves of the buffer: the previous final state is this chunk's initial state.
             int current = chunk % 2 * stateLength, previous = (chunk + 1) % 2 * stateLength;
             ReadOnlySpan<float> startHidden = chunk == 0 ? initialHidden : _chunkHidden.AsSpan(previous, stateLength);
@@ -356,12 +378,13 @@ public sealed class RecurrentNetwork<TCell> : IRecurrentNetwork where TCell : st
                 startHidden, startCell, training: true, allowEmpty: true);
             gradient.Clear();
             chunkGradient(first, count, output, gradient);
-            Backward(gradient);
+            Backward(gradient, inputGradient: inputGradient.IsEmpty ? default : inputGradient.Slice(first * stepWidth, count * stepWidth));
             afterChunk?.Invoke(chunk);
         }
     }
 
     private float[] _chunkHidden = [], _chunkCell = [], _chunkOutput = [], _chunkGradient = [];
+    private int[] _chunkLengths = [];
 
     private void SortStates(SequenceLayout layout, ReadOnlySpan<float> callerOrder, Span<float> sorted, int batch)
     {

@@ -23,9 +23,15 @@ public sealed class SequenceModel
     private readonly SequenceModelWorkspace _own;
     private float[] _droppedFeatures = [], _mask = [],
         _headOutput = [], _outputGradient = [], _featureGradient = [], _recurrentGradient = [], _finalHiddenGradient = [], _embeddedGradient = [];
-    private int[] _ids = [];
+    private int[] _ids = [], _endingRows = [];
     private SequenceBatch? _batch;
     private bool _training;
+    // The batch, loss and running results of a BackpropagateTruncated call, read by its per-chunk callback (made once).
+    private readonly Layers.TruncatedChunkGradient _onChunk;
+    private ReadoutLoss? _chunkLoss;
+    private double _chunkLossSum;
+    private bool _chunkOverflow;
+    private float[] _chunkTargets = [], _chunkWeights = [];
 
     /// <summary>Builds the model and initialises it as PyTorch would, from <see cref="SequenceModelOptions.Seed"/>.</summary>
     public SequenceModel(SequenceModelOptions options) : this(options, initialize: true)
@@ -55,6 +61,7 @@ public sealed class SequenceModel
         Head = new Dense(Parameters, "head", Network.OutputSize, options.OutputSize, OutputActivation.Identity);
         _dropoutRandom = new Random(unchecked(options.Seed * 31 + 7));
         _own = new SequenceModelWorkspace(this, network: null);
+        _onChunk = OnChunk;
         if (initialize) Initialize(new Random(options.Seed));
     }
 
@@ -127,13 +134,7 @@ public sealed class SequenceModel
 
     private void Run(SequenceModelWorkspace workspace, SequenceBatch batch, Span<float> output, bool training)
     {
-        ArgumentNullException.ThrowIfNull(batch);
-        if (batch.Tokens != (Embedding is not null))
-            throw new ArgumentException(Embedding is null
-                ? "The batch holds token ids but the model reads numeric steps (VocabularySize is 0)."
-                : "The batch holds numeric steps but the model reads token ids (VocabularySize > 0).", nameof(batch));
-        if (!batch.Tokens && batch.FeaturesPerStep != Options.FeaturesPerStep)
-            throw new ArgumentException($"The batch has {batch.FeaturesPerStep} features per step; the model expects {Options.FeaturesPerStep}.", nameof(batch));
+        CheckBatch(batch);
         int B = batch.BatchSize, T = batch.Steps, H = Options.HiddenSize, DH = Network.OutputSize, O = Options.OutputSize;
         int rows = OutputRows(batch);
         if (output.Length < rows * O) throw new ArgumentException($"output holds {output.Length} floats but {rows}·{O} are needed.", nameof(output));
@@ -144,18 +145,7 @@ public sealed class SequenceModel
             _training = training;
         }
 
-        ReadOnlySpan<float> input = batch.Input;
-        if (Embedding is not null)
-        {
-            Grow(ref workspace.Embedded, T * B * Options.EmbeddingSize);
-            if (training)
-            {
-                Grow(ref _ids, T * B);
-                batch.Ids.CopyTo(_ids);
-            }
-            Embedding.Forward(batch.Ids, workspace.Embedded);
-            input = workspace.Embedded.AsSpan(0, T * B * Options.EmbeddingSize);
-        }
+        ReadOnlySpan<float> input = Embed(workspace, batch, training);
         Grow(ref workspace.RecurrentOutput, T * B * DH);
         Grow(ref workspace.FinalHidden, Network.StateCount * B * H);
         Span<float> recurrentOutput = workspace.RecurrentOutput.AsSpan(0, T * B * DH), finalHidden = workspace.FinalHidden.AsSpan(0, Network.StateCount * B * H);
@@ -262,6 +252,168 @@ public sealed class SequenceModel
         Embedding?.Backward(_ids.AsSpan(0, T * B), inputGradient);
     }
 
+    /// <summary>
+    /// Truncated backpropagation through time over one training batch, for a unidirectional model: runs the batch in chunks of
+    /// <paramref name="chunkSteps"/> steps, carrying the state into the next chunk as a constant, so gradients flow back at
+    /// most one chunk and the pass keeps one chunk's activations instead of the whole sequence's. Many-to-many: every chunk's
+    /// steps are read out and scored; many-to-one: each sequence is read out and scored in the chunk where it ends (its
+    /// gradient reaches its last <paramref name="chunkSteps"/> steps). For each chunk with something to score,
+    /// <paramref name="loss"/> gets the head's outputs <c>[rows, O]</c> (zeros at padded steps) with their targets
+    /// <c>[rows, W]</c> and weights <c>[rows]</c>, writes dL/d(output), and returns that chunk's share of the batch's loss.
+    /// Adds dL/dθ into <see cref="ParameterSet.Gradients"/> (every gradient NaN when it overflows, as <see cref="Backward"/>)
+    /// and returns the sum of the shares. Dropout applies as in a training <see cref="Forward(SequenceBatch, Span{float}, bool)"/>;
+    /// recurrent dropout draws its masks per chunk. With <paramref name="chunkSteps"/> ≥ the batch's steps this is exactly a
+    /// training forward, the same loss and <see cref="Backward"/>.
+    /// </summary>
+    public double BackpropagateTruncated(SequenceBatch batch, int chunkSteps, ReadoutLoss loss)
+    {
+        CheckBatch(batch);
+        ArgumentNullException.ThrowIfNull(loss);
+        if (Options.Bidirectional)
+            throw new InvalidOperationException("Truncated BPTT needs a unidirectional model: the reverse direction reads the whole sequence.");
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(chunkSteps);
+        int B = batch.BatchSize, T = batch.Steps, E = Options.EmbeddingSize;
+        _batch = batch;
+        _training = false; // Backward cannot follow: the chunks were already backpropagated
+        ReadOnlySpan<float> input = Embed(_own, batch, training: true);
+        Span<float> inputGradient = default;
+        if (Embedding is not null)
+        {
+            Grow(ref _embeddedGradient, T * B * E);
+            inputGradient = _embeddedGradient.AsSpan(0, T * B * E);
+        }
+        _chunkLoss = loss;
+        _chunkLossSum = 0;
+        _chunkOverflow = false;
+        try
+        {
+            Network.BackpropagateTruncated(input, B, batch.Lengths, chunkSteps, _onChunk, inputGradient: inputGradient);
+        }
+        finally
+        {
+            _chunkLoss = null;
+        }
+        if (_chunkOverflow)
+        {
+            Parameters.Gradients.Fill(float.NaN);
+            return _chunkLossSum;
+        }
+        Embedding?.Backward(_ids.AsSpan(0, T * B), inputGradient);
+        return _chunkLossSum;
+    }
+
+    /// <summary>
+    /// About how many bytes a training pass over a batch of <paramref name="batchSize"/> sequences of <paramref name="steps"/>
+    /// steps holds (the batch, activations and caches kept for backward, and their gradients); with
+    /// <paramref name="chunkSteps"/> &gt; 0 (<see cref="BackpropagateTruncated"/>), the activations of one chunk.
+    /// </summary>
+    public long TrainingBytes(int batchSize, int steps, int chunkSteps = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(steps);
+        ArgumentOutOfRangeException.ThrowIfNegative(chunkSteps);
+        long sequenceSteps = (long)batchSize * steps, chunk = chunkSteps > 0 ? Math.Min(chunkSteps, steps) : steps;
+        int DH = Network.OutputSize, O = Options.OutputSize;
+        bool lastStep = Options.Readout == SequenceReadout.LastStep;
+        long readoutRows = lastStep ? batchSize : batchSize * chunk;
+        long floats = batchSize * chunk * (Network.TrainingFloatsPerStep + 2L * DH) // activations, the stack's output and its gradient
+            + sequenceSteps * (Embedding is null ? Options.FeaturesPerStep : 1 + 2L * Options.EmbeddingSize) // the batch, embedded and its gradient
+            + (lastStep ? batchSize : sequenceSteps) * (O + 1L) // targets and weights
+            + readoutRows * (3L * DH + 2L * O); // the head's input (and with dropout), outputs and their gradients
+        return floats * sizeof(float);
+    }
+
+    private void CheckBatch(SequenceBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (batch.Tokens != (Embedding is not null))
+            throw new ArgumentException(Embedding is null
+                ? "The batch holds token ids but the model reads numeric steps (VocabularySize is 0)."
+                : "The batch holds numeric steps but the model reads token ids (VocabularySize > 0).", nameof(batch));
+        if (!batch.Tokens && batch.FeaturesPerStep != Options.FeaturesPerStep)
+            throw new ArgumentException($"The batch has {batch.FeaturesPerStep} features per step; the model expects {Options.FeaturesPerStep}.", nameof(batch));
+    }
+
+    /// <summary>The stack's input: the batch's numeric steps, or its token ids embedded (kept for the embedding's backward when training).</summary>
+    private ReadOnlySpan<float> Embed(SequenceModelWorkspace workspace, SequenceBatch batch, bool training)
+    {
+        if (Embedding is null) return batch.Input;
+        int n = batch.Steps * batch.BatchSize;
+        Grow(ref workspace.Embedded, n * Options.EmbeddingSize);
+        if (training)
+        {
+            Grow(ref _ids, n);
+            batch.Ids.CopyTo(_ids);
+        }
+        Embedding.Forward(batch.Ids, workspace.Embedded);
+        return workspace.Embedded.AsSpan(0, n * Options.EmbeddingSize);
+    }
+
+    /// <summary>One chunk of <see cref="BackpropagateTruncated"/>: read out, score and backpropagate the head, hand dL/d(output) to the stack.</summary>
+    private void OnChunk(int first, int count, ReadOnlySpan<float> output, Span<float> gradient)
+    {
+        var batch = _batch!;
+        int B = batch.BatchSize, DH = Network.OutputSize, O = Options.OutputSize, W = batch.TargetWidth, rows;
+        bool lastStep = Options.Readout == SequenceReadout.LastStep;
+        Span<float> features;
+        ReadOnlySpan<float> targets, weights;
+        if (lastStep)
+        {
+            // The sequences that end in this chunk, read out at their last step (which is their final state).
+            Grow(ref _endingRows, B);
+            Grow(ref _own.Features, B * DH);
+            Grow(ref _chunkTargets, B * W);
+            Grow(ref _chunkWeights, B);
+            rows = 0;
+            for (int b = 0; b < B; b++)
+            {
+                int end = batch.Lengths[b] - 1 - first;
+                if (end < 0 || end >= count) continue;
+                _endingRows[rows] = end * B + b;
+                output.Slice((end * B + b) * DH, DH).CopyTo(_own.Features.AsSpan(rows * DH, DH));
+                batch.Targets.Slice(b * W, W).CopyTo(_chunkTargets.AsSpan(rows * W, W));
+                _chunkWeights[rows] = batch.Weights[b];
+                rows++;
+            }
+            if (rows == 0) return;
+            features = _own.Features.AsSpan(0, rows * DH);
+            targets = _chunkTargets.AsSpan(0, rows * W);
+            weights = _chunkWeights.AsSpan(0, rows);
+        }
+        else
+        {
+            rows = count * B;
+            Grow(ref _own.Features, rows * DH);
+            features = _own.Features.AsSpan(0, rows * DH);
+            output.CopyTo(features);
+            targets = batch.Targets.Slice(first * B * W, rows * W);
+            weights = batch.Weights.Slice(first * B, rows);
+        }
+        if (Options.Dropout > 0f) features = Drop(features);
+        Grow(ref _headOutput, rows * O);
+        Grow(ref _outputGradient, rows * O);
+        Grow(ref _featureGradient, rows * DH);
+        Span<float> headOutput = _headOutput.AsSpan(0, rows * O), headGradient = _outputGradient.AsSpan(0, rows * O),
+            featureGradient = _featureGradient.AsSpan(0, rows * DH);
+        Head.Forward(features, rows, headOutput);
+        if (!lastStep) ZeroPaddedSteps(headOutput, batch, O, first, count);
+        _chunkLossSum += _chunkLoss!(headOutput, targets, weights, rows, headGradient);
+        if (!lastStep) ZeroPaddedSteps(headGradient, batch, O, first, count);
+        Head.Backward(features, headOutput, headGradient, rows, featureGradient);
+        if (Options.Dropout > 0f) System.Numerics.Tensors.TensorPrimitives.Multiply(featureGradient, _mask.AsSpan(0, rows * DH), featureGradient);
+        if (!float.IsFinite(featureGradient[System.Numerics.Tensors.TensorPrimitives.IndexOfMaxMagnitude(featureGradient)]))
+        {
+            _chunkOverflow = true; // reported as NaN gradients once the pass is over; the stack gets no gradient from this chunk
+            return;
+        }
+        if (!lastStep)
+        {
+            featureGradient.CopyTo(gradient);
+            return;
+        }
+        for (int r = 0; r < rows; r++) featureGradient.Slice(r * DH, DH).CopyTo(gradient.Slice(_endingRows[r] * DH, DH));
+    }
+
     private Span<float> Drop(Span<float> features)
     {
         // Inverted dropout on the head's input.
@@ -275,12 +427,14 @@ public sealed class SequenceModel
         return dropped;
     }
 
-    private static void ZeroPaddedSteps(Span<float> output, SequenceBatch batch, int width)
+    /// <summary>Zeroes the rows <c>[count, B, width]</c> of steps <paramref name="first"/> … that lie past their sequence's end.</summary>
+    private static void ZeroPaddedSteps(Span<float> output, SequenceBatch batch, int width, int first = 0, int count = -1)
     {
         ReadOnlySpan<int> lengths = batch.Lengths;
-        for (int t = 0; t < batch.Steps; t++)
+        if (count < 0) count = batch.Steps;
+        for (int t = 0; t < count; t++)
             for (int b = 0; b < batch.BatchSize; b++)
-                if (t >= lengths[b]) output.Slice((t * batch.BatchSize + b) * width, width).Clear();
+                if (first + t >= lengths[b]) output.Slice((t * batch.BatchSize + b) * width, width).Clear();
     }
 
     private static void Grow<T>(ref T[] buffer, int length)

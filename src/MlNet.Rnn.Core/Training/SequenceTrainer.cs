@@ -24,9 +24,13 @@ public sealed class SequenceTrainer
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(loss);
         ArgumentNullException.ThrowIfNull(options);
+        if (options.TruncatedBpttSteps > 0 && model.Options.Bidirectional)
+            throw new ArgumentException($"TruncatedBpttSteps is {options.TruncatedBpttSteps} but the model is bidirectional: its reverse direction " +
+                "reads the whole sequence. Set TruncatedBpttSteps to 0 or make the model unidirectional.", nameof(options));
         _model = model;
         _loss = loss;
         _loop = new TrainingLoop(model.Parameters, options, SequenceModelFile.ToJson(model.Options));
+        _onChunkLoss = ChunkLoss;
     }
 
     /// <summary>The options of this trainer.</summary>
@@ -49,7 +53,58 @@ public sealed class SequenceTrainer
         CheckData(training, nameof(training));
         if (validation is not null) CheckData(validation, nameof(validation));
         if (training.Count == 0) throw new ArgumentException("The training data holds no example.", nameof(training));
+        CheckBatchMemory(Math.Min(Options.BatchSize, training.Count), training.MaxLength());
         return _loop.Train(new Task(this, training, validation), cancellationToken);
+    }
+
+    /// <summary>
+    /// Throws before training starts when the largest batch (<paramref name="batchSize"/> sequences of the longest length)
+    /// would need more memory than <see cref="TrainerOptions.MaxBatchMemoryMegabytes"/>, saying how much and what reduces it.
+    /// </summary>
+    private void CheckBatchMemory(int batchSize, int longest)
+    {
+        long needed = _model.TrainingBytes(batchSize, longest, Options.TruncatedBpttSteps);
+        bool automatic = Options.MaxBatchMemoryMegabytes == 0;
+        long limit = automatic ? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2 : Options.MaxBatchMemoryMegabytes * (1L << 20);
+        if (needed <= limit) return;
+        string truncate = _model.Options.Bidirectional ? "make the model unidirectional and set TruncatedBpttSteps"
+            : Options.TruncatedBpttSteps > 0 ? "lower TruncatedBpttSteps" : "set TruncatedBpttSteps (for example 100)";
+        string size = string.Create(CultureInfo.InvariantCulture,
+            $"A training batch of {batchSize} sequences of {longest} steps needs about {needed >> 20:N0} MB for its activations and gradients, more than the limit of {limit >> 20:N0} MB");
+        throw new InvalidOperationException(size + (automatic ? " (MaxBatchMemoryMegabytes, by default half of the available memory). " : " (MaxBatchMemoryMegabytes). ") +
+            $"Lower BatchSize, {truncate} so a pass keeps one chunk of steps, cut the sequences shorter, lower HiddenSize or the number of layers, " +
+            "or raise MaxBatchMemoryMegabytes.");
+    }
+
+    private readonly ReadoutLoss _onChunkLoss;
+    private double _batchWeight;
+
+    /// <summary>One training batch by truncated BPTT: the chunks' losses, each weighted by its share of the batch's weight.</summary>
+    private double TruncatedLoss()
+    {
+        _batchWeight = LossWeight(_batch.Targets, _batch.Weights);
+        return _model.BackpropagateTruncated(_batch, Options.TruncatedBpttSteps, _onChunkLoss) / Math.Max(_batchWeight, double.Epsilon);
+    }
+
+    /// <summary>
+    /// A chunk's loss as a share of the batch's mean: the loss's mean over the chunk's rows times their weight, and its gradient
+    /// scaled by that weight over the batch's, so the chunks' gradients add up to the gradient of the batch's mean loss.
+    /// </summary>
+    private double ChunkLoss(ReadOnlySpan<float> output, ReadOnlySpan<float> targets, ReadOnlySpan<float> weights, int rows, Span<float> gradient)
+    {
+        double mean = _loss.Compute(output, targets, rows, _model.OutputSize, weights, gradient);
+        double weight = LossWeight(targets, weights);
+        if (weight != _batchWeight) System.Numerics.Tensors.TensorPrimitives.Multiply(gradient, (float)(weight / _batchWeight), gradient);
+        return mean * weight;
+    }
+
+    /// <summary>The weight behind a loss's mean over these rows: Σ w, or Σ w·c_y with class weights (the loss's own denominator).</summary>
+    private double LossWeight(ReadOnlySpan<float> targets, ReadOnlySpan<float> weights)
+    {
+        double weight = 0;
+        var classWeights = (_loss as SoftmaxCrossEntropy)?.ClassWeights;
+        for (int r = 0; r < weights.Length; r++) weight += classWeights is null ? weights[r] : weights[r] * classWeights[(int)targets[r]];
+        return weight;
     }
 
     /// <summary>
@@ -94,13 +149,8 @@ public sealed class SequenceTrainer
         _model.Forward(_batch, output, training);
         if (!TrainingLoop.IsFinite(output)) return (double.NaN, 0);
         double loss = _loss.Compute(output, _batch.Targets, rows, width, _batch.Weights, _gradient.AsSpan(0, rows * width));
-        // The weight that made this batch's mean: Σ w, or Σ w·c_y with class weights (the loss's own denominator), so batch
-        // means combine into the mean over the data set.
-        double weight = 0;
-        ReadOnlySpan<float> weights = _batch.Weights, targets = _batch.Targets;
-        var classWeights = (_loss as SoftmaxCrossEntropy)?.ClassWeights;
-        for (int r = 0; r < weights.Length; r++) weight += classWeights is null ? weights[r] : weights[r] * classWeights[(int)targets[r]];
-        return (loss, weight);
+        // The weight that made this batch's mean, so batch means combine into the mean over the data set.
+        return (loss, LossWeight(_batch.Targets, _batch.Weights));
     }
 
     private void AccumulateMetric(MetricKind kind, ref double sum, ref double weightSum)
@@ -187,6 +237,11 @@ public sealed class SequenceTrainer
         public (double Loss, double Weight, long Examples) Step(int step)
         {
             training.Fill(_batches[step], trainer._batch);
+            if (trainer.Options.TruncatedBpttSteps > 0)
+            {
+                double truncated = trainer.TruncatedLoss();
+                return (double.IsFinite(truncated) ? truncated : double.NaN, trainer._batchWeight, trainer._batch.BatchSize);
+            }
             var (loss, weight) = trainer.ForwardLoss(training: true);
             var model = trainer._model;
             Span<float> outputGradient = trainer._gradient.AsSpan(0, model.OutputRows(trainer._batch) * model.OutputSize);

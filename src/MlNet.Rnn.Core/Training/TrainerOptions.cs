@@ -98,6 +98,21 @@ public sealed record TrainerOptions
     /// <summary>Batch sequences of similar length together, so little padding is computed (does not apply to a language model's streams).</summary>
     public bool BucketByLength { get; init; } = true;
 
+    /// <summary>
+    /// <see cref="SequenceTrainer"/>: truncated backpropagation through time in chunks of this many steps (the state is carried
+    /// across chunks, gradients flow back at most one chunk), so a training pass keeps one chunk's activations rather than the
+    /// whole sequence's; 0 (the default) backpropagates through every step. Needs a unidirectional model. A language model
+    /// has its own chunking.
+    /// </summary>
+    public int TruncatedBpttSteps { get; init; }
+
+    /// <summary>
+    /// <see cref="SequenceTrainer"/>: the memory one training batch may need (activations, caches and gradients of its
+    /// longest batch), in megabytes; training that would need more stops before it starts with an error that says how much
+    /// it needs and which options reduce it. 0 (the default): half of the memory available to the process.
+    /// </summary>
+    public int MaxBatchMemoryMegabytes { get; init; }
+
     /// <summary>Seed of shuffling (dropout and initialisation take the model's seed).</summary>
     public int Seed { get; init; }
 
@@ -151,6 +166,8 @@ public sealed record TrainerOptions
         Check(PlateauPatience >= 0, nameof(PlateauPatience), PlateauPatience, "≥ 0");
         Check(EarlyStoppingPatience >= 0, nameof(EarlyStoppingPatience), EarlyStoppingPatience, "≥ 0 (0 = off)");
         Check(CheckpointEvery >= 0, nameof(CheckpointEvery), CheckpointEvery, "≥ 0 (0 = off)");
+        Check(TruncatedBpttSteps >= 0, nameof(TruncatedBpttSteps), TruncatedBpttSteps, "≥ 0 (0 = off)");
+        Check(MaxBatchMemoryMegabytes >= 0, nameof(MaxBatchMemoryMegabytes), MaxBatchMemoryMegabytes, "≥ 0 (0 = half of the available memory)");
         Check(MaxTrainingTime is null || MaxTrainingTime > TimeSpan.Zero, nameof(MaxTrainingTime), MaxTrainingTime!, "positive, or null for no limit");
         if (CheckpointEvery > 0 && string.IsNullOrWhiteSpace(CheckpointPath))
             throw new ArgumentException($"CheckpointEvery is {CheckpointEvery} but CheckpointPath is empty; give a file path or set CheckpointEvery to 0.", nameof(CheckpointPath));

@@ -1,5 +1,7 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MlNet.Rnn.Core.Training;
 
 namespace MlNet.Rnn;
 
@@ -37,6 +39,25 @@ public abstract class RecurrentTrainerOptions : RecurrentTrainerOptionsBase
     /// </summary>
     public string? HiddenStateColumnName { get; set; }
 
+    /// <summary>
+    /// Truncated backpropagation through time for long sequences: the network runs in chunks of this many steps, carrying its
+    /// state from chunk to chunk, and gradients flow back at most one chunk. A training pass then keeps one chunk's
+    /// activations (about <c>B × TruncatedBpttSteps</c> steps' worth) instead of the whole sequence's, the remedy when rows of
+    /// thousands of steps do not fit in memory. A classifier or regressor learns from each sequence's last
+    /// <c>TruncatedBpttSteps</c> steps (earlier steps still shape the state it reads); a tagger from every step. 0 (the
+    /// default) backpropagates through every step. Needs <see cref="Bidirectional"/> = false.
+    /// </summary>
+    public int TruncatedBpttSteps { get; set; }
+
+    /// <summary>
+    /// The memory one training batch may need for its activations, caches and gradients, in megabytes. Before training starts,
+    /// the largest batch (<see cref="RecurrentTrainerOptionsBase.BatchSize"/> rows of the longest sequence) is estimated; when
+    /// it needs more, <c>Fit</c> stops with an error that says how much it needs and which options reduce it (a smaller batch,
+    /// <see cref="TruncatedBpttSteps"/>, shorter sequences, a smaller network). 0 (the default): half of the memory available
+    /// to the process.
+    /// </summary>
+    public int MaxBatchMemoryMegabytes { get; set; }
+
     /// <summary>A shallow copy (arrays and the logger are shared), which experiments vary one trial at a time.</summary>
     internal new RecurrentTrainerOptions Copy() => (RecurrentTrainerOptions)base.Copy();
 
@@ -50,8 +71,20 @@ public abstract class RecurrentTrainerOptions : RecurrentTrainerOptionsBase
         Check(HiddenStateColumnName is null || HiddenStateColumnName.Trim().Length > 0, nameof(HiddenStateColumnName),
             HiddenStateColumnName, "must name a column, or be null for none");
         Check(FeaturesPerStep >= 1, nameof(FeaturesPerStep), FeaturesPerStep, "must be at least 1");
+        Check(TruncatedBpttSteps >= 0, nameof(TruncatedBpttSteps), TruncatedBpttSteps, "must be ≥ 0 (0 = backpropagate through every step)");
+        Check(TruncatedBpttSteps == 0 || !Bidirectional, nameof(TruncatedBpttSteps), TruncatedBpttSteps,
+            "needs a unidirectional network (the reverse direction reads the whole sequence): set Bidirectional = false or TruncatedBpttSteps = 0");
+        Check(MaxBatchMemoryMegabytes >= 0, nameof(MaxBatchMemoryMegabytes), MaxBatchMemoryMegabytes, "must be ≥ 0 (0 = half of the available memory)");
         ToModelOptions(Core.Models.RecurrentCellType.Lstm, vocabularySize: 0, outputSize: 1, seed: 0).Validate();
     }
+
+    /// <inheritdoc />
+    internal override TrainerOptions ToTrainerOptions(int seed, bool hasValidationData, ILogger? logger) =>
+        base.ToTrainerOptions(seed, hasValidationData, logger) with
+        {
+            TruncatedBpttSteps = TruncatedBpttSteps,
+            MaxBatchMemoryMegabytes = MaxBatchMemoryMegabytes,
+        };
 
     /// <summary>The network's shape for the core.</summary>
     internal Core.Models.SequenceModelOptions ToModelOptions(Core.Models.RecurrentCellType cell, int vocabularySize, int outputSize, int seed) => new()

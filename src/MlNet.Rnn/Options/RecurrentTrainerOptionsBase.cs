@@ -157,7 +157,7 @@ public abstract class RecurrentTrainerOptionsBase
     }
 
     /// <summary>The one training loop's settings; early stopping and reduce-on-plateau only with validation data.</summary>
-    internal TrainerOptions ToTrainerOptions(int seed, bool hasValidationData, ILogger? logger) => new()
+    internal virtual TrainerOptions ToTrainerOptions(int seed, bool hasValidationData, ILogger? logger) => new()
     {
         Epochs = NumberOfEpochs,
         BatchSize = BatchSize,

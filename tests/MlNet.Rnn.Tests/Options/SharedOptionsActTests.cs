@@ -434,6 +434,39 @@ public sealed class SharedOptionsActTests : IDisposable
             Assert.Equal(Weights(Fit(oneEpoch)), Weights(model));
             Assert.Equal(10, Fit(options).Model.History!.Epochs.Count);
         },
+        [nameof(RecurrentTrainerOptions.TruncatedBpttSteps)] = () =>
+        {
+            // Chunks longer than every sequence are plain backpropagation, bit for bit; chunks of one step cut every gradient
+            // through time. A bidirectional network cannot be truncated.
+            var defaults = FitWeights(_ => { });
+            Assert.Equal(defaults, FitWeights(o => o.TruncatedBpttSteps = 1000));
+            AssertDiffers(defaults, FitWeights(o => o.TruncatedBpttSteps = 1), "truncated to one step");
+            var options = Base();
+            options.TruncatedBpttSteps = 4;
+            options.Bidirectional = true;
+            var error = Assert.Throws<ArgumentOutOfRangeException>(() => Fit(options));
+            Assert.Equal(nameof(RecurrentTrainerOptions.TruncatedBpttSteps), error.ParamName);
+            Assert.Contains("set Bidirectional = false or TruncatedBpttSteps = 0", error.Message);
+        },
+        [nameof(RecurrentTrainerOptions.MaxBatchMemoryMegabytes)] = () =>
+        {
+            // Four rows of 4,000 steps: a batch needs several megabytes of activations, over a 1 MB limit, until truncation to
+            // 50 steps keeps one chunk's.
+            var random = new Random(3);
+            var rows = Enumerable.Range(0, 4).Select(_ =>
+            {
+                float[] features = [.. Enumerable.Range(0, 2 * 4000).Select(_ => random.NextSingle() * 2 - 1)];
+                return new ProbeRow { Value = features[0], Features = features, Copy = features, Noise = features };
+            }).ToArray();
+            var data = ToDataView(s_mlContext, rows);
+            var options = Base();
+            options.MaxBatchMemoryMegabytes = 1;
+            var error = Assert.Throws<InvalidOperationException>(() => Fit(options, data));
+            Assert.StartsWith("A training batch of 4 sequences of 4000 steps needs about ", error.Message);
+            Assert.Contains("more than the limit of 1 MB (MaxBatchMemoryMegabytes). Lower BatchSize, set TruncatedBpttSteps", error.Message);
+            options.TruncatedBpttSteps = 50;
+            Assert.Equal(4, Scores(Fit(options, data), data).Length);
+        },
         [nameof(RecurrentTrainerOptions.Shuffle)] = () =>
         {
             var defaults = FitWeights(_ => { });

@@ -179,6 +179,8 @@ public sealed class TaskOptionsActTests
             OtherLabel = "FlippedLabel", OtherFeatures = nameof(ProbeTagRow.Noise), Weights = nameof(ProbeTagRow.Weight),
             Fails = new()
             {
+                // The tagger is bidirectional by default, and truncation needs one direction.
+                [nameof(RecurrentTrainerOptions.TruncatedBpttSteps)] = nameof(RecurrentTrainerOptions.TruncatedBpttSteps),
                 // One feature per step reads every row as twice the steps, which its tags no longer match.
                 [nameof(RecurrentTrainerOptions.FeaturesPerStep)] = "12 steps",
             },
@@ -232,7 +234,8 @@ public sealed class TaskOptionsActTests
             [
                 nameof(RecurrentTrainerOptions.ExampleWeightColumnName), nameof(RecurrentTrainerOptions.HiddenStateColumnName),
                 nameof(RecurrentTrainerOptions.FeaturesPerStep), nameof(RecurrentTrainerOptions.RecurrentDropout),
-                nameof(RecurrentTrainerOptions.LearnedInitialState),
+                nameof(RecurrentTrainerOptions.LearnedInitialState), nameof(RecurrentTrainerOptions.TruncatedBpttSteps),
+                nameof(RecurrentTrainerOptions.MaxBatchMemoryMegabytes),
             ],
         };
     }
@@ -278,6 +281,7 @@ public sealed class TaskOptionsActTests
                 nameof(RecurrentTrainerOptions.LabelColumnName), nameof(RecurrentTrainerOptions.ExampleWeightColumnName),
                 nameof(RecurrentTrainerOptions.HiddenStateColumnName), nameof(RecurrentTrainerOptions.FeaturesPerStep),
                 nameof(RecurrentTrainerOptions.Bidirectional), nameof(RecurrentTrainerOptions.RecurrentDropout),
+                nameof(RecurrentTrainerOptions.TruncatedBpttSteps), nameof(RecurrentTrainerOptions.MaxBatchMemoryMegabytes),
             ],
             // The text is read as streams (BatchSize of them, at a random offset when shuffling), all of one length: no bucketing.
             Ignored = [nameof(RecurrentTrainerOptions.BucketByLength)],
@@ -334,6 +338,7 @@ public sealed class TaskOptionsActTests
         [nameof(RecurrentTrainerOptions.PlateauFactor)] = new((o, _) => { o.ReduceOnPlateau = true; o.PlateauPatience = 0; }, (o, _) => o.PlateauFactor = 0.1f, Validate: true),
         [nameof(RecurrentTrainerOptions.PlateauPatience)] = new((o, _) => o.ReduceOnPlateau = true, (o, _) => o.PlateauPatience = 0, Validate: true),
         [nameof(RecurrentTrainerOptions.EarlyStoppingPatience)] = new((o, _) => o.NumberOfEpochs = 6, (o, _) => o.EarlyStoppingPatience = 1, Validate: true),
+        [nameof(RecurrentTrainerOptions.TruncatedBpttSteps)] = new(null, Set(nameof(RecurrentTrainerOptions.TruncatedBpttSteps), (_, _) => 2)),
         [nameof(RecurrentTrainerOptions.Shuffle)] = new(null, (o, _) => o.Shuffle = false),
         [nameof(RecurrentTrainerOptions.BucketByLength)] = new(null, (o, _) => o.BucketByLength = false),
         [nameof(RecurrentTrainerOptions.Seed)] = new(null, (o, _) => o.Seed = 2),
@@ -358,6 +363,7 @@ public sealed class TaskOptionsActTests
     [
         nameof(RecurrentTrainerOptions.CheckpointEvery), nameof(RecurrentTrainerOptions.CheckpointPath), nameof(RecurrentTrainerOptions.MaxDegreeOfParallelism),
         nameof(RecurrentTrainerOptions.Logger), nameof(RecurrentTrainerOptions.HiddenStateColumnName), nameof(RecurrentTrainerOptions.ScoringBatchSize),
+        nameof(RecurrentTrainerOptions.MaxBatchMemoryMegabytes),
     ];
 
     public static TheoryData<string, string> TaskOptions()
@@ -421,8 +427,8 @@ public sealed class TaskOptionsActTests
 
     /// <summary>
     /// The options that act beside the weights: the hidden-state column appears (D·H wide; the tagger's T·D·H, variable), a
-    /// checkpoint file is written, the logger hears every epoch; threads and the scoring batch change nothing. Where a trainer
-    /// refuses one, it says so.
+    /// checkpoint file is written, the logger hears every epoch, a memory limit below what a batch of a wide network needs stops
+    /// the fit naming the limit; threads and the scoring batch change nothing. Where a trainer refuses one, it says so.
     /// </summary>
     [Theory]
     [MemberData(nameof(TaskSideOptions))]
@@ -446,6 +452,8 @@ public sealed class TaskOptionsActTests
                 nameof(RecurrentTrainerOptions.CheckpointEvery) => () => { options.CheckpointEvery = 1; options.CheckpointPath = path; },
                 nameof(RecurrentTrainerOptions.Logger) => () => options.Logger = logger,
                 nameof(RecurrentTrainerOptions.MaxDegreeOfParallelism) => () => options.MaxDegreeOfParallelism = 2,
+                // A batch of 600 hidden units needs several megabytes of activations.
+                nameof(RecurrentTrainerOptions.MaxBatchMemoryMegabytes) => () => { Set(option, (_, _) => 1)(options, task); options.HiddenSize = 600; },
                 _ => () => options.ScoringBatchSize = 1,
             };
             var expected = Default(task, RecurrentCellType.Lstm, validate: false);
@@ -453,6 +461,12 @@ public sealed class TaskOptionsActTests
             if (task.Fails.TryGetValue(option, out string? message))
             {
                 Assert.Contains(message, Assert.ThrowsAny<Exception>(() => task.Fit(RecurrentCellType.Lstm, options, false)).Message);
+                return;
+            }
+            if (option == nameof(RecurrentTrainerOptions.MaxBatchMemoryMegabytes))
+            {
+                Assert.Contains("more than the limit of 1 MB (MaxBatchMemoryMegabytes)",
+                    Assert.Throws<InvalidOperationException>(() => task.Fit(RecurrentCellType.Lstm, options, false)).Message);
                 return;
             }
             var actual = task.Fit(RecurrentCellType.Lstm, options, false);
