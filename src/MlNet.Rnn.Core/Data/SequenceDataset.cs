@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace MlNet.Rnn.Core.Data;
 
@@ -6,13 +8,14 @@ namespace MlNet.Rnn.Core.Data;
 /// Variable-length sequences in memory with their targets and example weights: numeric steps (<c>T_i × I</c> floats,
 /// step-major) or token ids (<c>T_i</c> ids), and per example either <c>W</c> target values or <c>T_i × W</c> per step.
 /// Everything lives in a few flat buffers; <see cref="Fill"/> copies a set of examples into a padded <see cref="SequenceBatch"/>.
+/// As an <see cref="ISequenceSource"/> it is one part, itself.
 /// </summary>
-public sealed class SequenceDataset
+public sealed class SequenceDataset : ISequenceSource
 {
     private float[] _values = [];
     private int[] _ids = [];
     private float[] _targets = [];
-    private readonly List<long> _starts = [], _targetStarts = [];
+    private readonly List<long> _starts = [], _targetStarts = [], _numbers = [];
     private readonly List<int> _lengths = [];
     private readonly List<float> _weights = [];
     private long _valueCount, _targetCount;
@@ -45,14 +48,173 @@ public sealed class SequenceDataset
     /// <summary>Number of examples.</summary>
     public int Count => _lengths.Count;
 
+    /// <summary>The number the next example added gets, less <see cref="Count"/>: a part of a larger source numbers its examples as the source does.</summary>
+    internal long FirstExampleNumber { get; set; }
+
+    /// <summary>The number of example <paramref name="index"/> in its source, in the order examples were added (its index for a data set of its own).</summary>
+    public long NumberOf(int index) => _numbers[index];
+
+    long ISequenceSource.ExampleCount => Count;
+
+    int ISequenceSource.PartCount => 1;
+
+    int ISequenceSource.PartSize(int part) => Count;
+
+    SequenceDataset ISequenceSource.ReadPart(int part, SequenceDataset buffer) => this;
+
+    /// <inheritdoc />
+    public SequenceSummary PartSummary(int part) => Summary();
+
+    /// <summary>What the data set holds: its longest sequence, largest token id, and the range of its targets.</summary>
+    public SequenceSummary Summary()
+    {
+        float min = float.PositiveInfinity, max = float.NegativeInfinity;
+        bool whole = true;
+        foreach (float target in _targets.AsSpan(0, (int)_targetCount))
+        {
+            min = Math.Min(min, target);
+            max = Math.Max(max, target);
+            whole &= target == MathF.Floor(target);
+        }
+        return new SequenceSummary(MaxLength(), MaxTokenId().Id, min, max, whole);
+    }
+
+    /// <summary>The step values of example <paramref name="index"/>: <c>T_i × I</c> floats (numeric examples).</summary>
+    internal ReadOnlySpan<float> ValuesOf(int index) => _values.AsSpan((int)_starts[index], _lengths[index] * FeaturesPerStep);
+
+    /// <summary>The token ids of example <paramref name="index"/> (token examples).</summary>
+    internal ReadOnlySpan<int> IdsOf(int index) => _ids.AsSpan((int)_starts[index], _lengths[index]);
+
+    /// <summary>Appends every example of <paramref name="other"/> (of the same shape), copying its buffers as they are.</summary>
+    internal void AddAll(SequenceDataset other)
+    {
+        if (other.FeaturesPerStep != FeaturesPerStep || other.TargetWidth != TargetWidth || other.PerStepTargets != PerStepTargets)
+            throw new ArgumentException("The data sets' shapes differ.", nameof(other));
+        for (int i = 0; i < other.Count; i++)
+        {
+            _starts.Add(_valueCount + other._starts[i]);
+            _targetStarts.Add(_targetCount + other._targetStarts[i]);
+        }
+        _numbers.AddRange(other._numbers);
+        _lengths.AddRange(other._lengths);
+        _weights.AddRange(other._weights);
+        if (Tokens)
+        {
+            Grow(ref _ids, _valueCount + other._valueCount);
+            other._ids.AsSpan(0, (int)other._valueCount).CopyTo(_ids.AsSpan((int)_valueCount));
+        }
+        else
+        {
+            Grow(ref _values, _valueCount + other._valueCount);
+            other._values.AsSpan(0, (int)other._valueCount).CopyTo(_values.AsSpan((int)_valueCount));
+        }
+        Grow(ref _targets, _targetCount + other._targetCount);
+        other._targets.AsSpan(0, (int)other._targetCount).CopyTo(_targets.AsSpan((int)_targetCount));
+        _valueCount += other._valueCount;
+        _targetCount += other._targetCount;
+    }
+
+    /// <summary>Appends example <paramref name="index"/> of <paramref name="other"/> (of the same shape).</summary>
+    internal void AddFrom(SequenceDataset other, int index)
+    {
+        FirstExampleNumber = other.NumberOf(index) - Count;
+        if (Tokens) AddTokens(other.IdsOf(index), other.TargetOf(index), other.WeightOf(index));
+        else Add(other.ValuesOf(index), other.TargetOf(index), other.WeightOf(index));
+    }
+
+    /// <summary>
+    /// Writes every example at <paramref name="offset"/> of <paramref name="file"/> (counts, lengths, weights, steps, targets, in
+    /// this process's byte order: for a temporary file this process reads back) and returns the bytes written.
+    /// </summary>
+    internal long WriteTo(SafeFileHandle file, long offset)
+    {
+        long start = offset;
+        Span<long> header = [Count, _valueCount, _targetCount];
+        Write(MemoryMarshal.AsBytes(header));
+        Write(MemoryMarshal.AsBytes(CollectionsMarshal.AsSpan(_lengths)));
+        Write(MemoryMarshal.AsBytes(CollectionsMarshal.AsSpan(_weights)));
+        Write(MemoryMarshal.AsBytes(CollectionsMarshal.AsSpan(_numbers)));
+        if (Tokens) Write(MemoryMarshal.AsBytes(_ids.AsSpan(0, (int)_valueCount)));
+        else Write(MemoryMarshal.AsBytes(_values.AsSpan(0, (int)_valueCount)));
+        Write(MemoryMarshal.AsBytes(_targets.AsSpan(0, (int)_targetCount)));
+        return offset - start;
+
+        void Write(ReadOnlySpan<byte> bytes)
+        {
+            RandomAccess.Write(file, bytes, offset);
+            offset += bytes.Length;
+        }
+    }
+
+    /// <summary>
+    /// Replaces the examples with those <see cref="WriteTo"/> wrote at <paramref name="offset"/> of <paramref name="file"/>,
+    /// reusing the buffers; checks that the counts agree with each other before reading the steps.
+    /// </summary>
+    internal void ReadFrom(SafeFileHandle file, long offset)
+    {
+        Clear();
+        Span<long> header = stackalloc long[3];
+        Read(MemoryMarshal.AsBytes(header));
+        long count = header[0], values = header[1], targets = header[2];
+        if (count < 0 || count > Array.MaxLength || values < 0 || values > Array.MaxLength || targets < 0 || targets > Array.MaxLength)
+            throw new InvalidDataException($"A cached part at byte {offset} declares {count} examples, {values} step values and {targets} targets.");
+        CollectionsMarshal.SetCount(_lengths, (int)count);
+        CollectionsMarshal.SetCount(_weights, (int)count);
+        CollectionsMarshal.SetCount(_numbers, (int)count);
+        Read(MemoryMarshal.AsBytes(CollectionsMarshal.AsSpan(_lengths)));
+        Read(MemoryMarshal.AsBytes(CollectionsMarshal.AsSpan(_weights)));
+        Read(MemoryMarshal.AsBytes(CollectionsMarshal.AsSpan(_numbers)));
+        long start = 0, targetStart = 0;
+        foreach (int length in _lengths)
+        {
+            if (length < 1) throw new InvalidDataException($"A cached part at byte {offset} holds an example of {length} steps.");
+            _starts.Add(start);
+            _targetStarts.Add(targetStart);
+            start += (long)length * (Tokens ? 1 : FeaturesPerStep);
+            targetStart += TargetLength(length);
+        }
+        if (start != values || targetStart != targets)
+            throw new InvalidDataException($"A cached part at byte {offset} declares {values} step values and {targets} targets; its lengths make {start} and {targetStart}.");
+        if (Tokens)
+        {
+            Grow(ref _ids, values);
+            Read(MemoryMarshal.AsBytes(_ids.AsSpan(0, (int)values)));
+        }
+        else
+        {
+            Grow(ref _values, values);
+            Read(MemoryMarshal.AsBytes(_values.AsSpan(0, (int)values)));
+        }
+        Grow(ref _targets, targets);
+        Read(MemoryMarshal.AsBytes(_targets.AsSpan(0, (int)targets)));
+        _valueCount = values;
+        _targetCount = targets;
+
+        void Read(Span<byte> bytes)
+        {
+            int read = 0;
+            while (read < bytes.Length)
+            {
+                int n = RandomAccess.Read(file, bytes[read..], offset + read);
+                if (n == 0) throw new InvalidDataException($"A cached part ends at byte {offset + read}, before its {bytes.Length} bytes.");
+                read += n;
+            }
+            offset += bytes.Length;
+        }
+    }
+
     /// <summary>Step values held: floats of numeric sequences (T·I each) or ids of token sequences (T each).</summary>
     public long ValueCount => _valueCount;
+
+    /// <summary>Target values held: W per example, or T_i·W with per-step targets.</summary>
+    public long TargetCount => _targetCount;
 
     /// <summary>Removes every example and keeps the buffers, so a scorer can stage batch after batch without allocating.</summary>
     public void Clear()
     {
         _starts.Clear();
         _targetStarts.Clear();
+        _numbers.Clear();
         _lengths.Clear();
         _weights.Clear();
         _valueCount = 0;
@@ -72,7 +234,7 @@ public sealed class SequenceDataset
     public void Add(ReadOnlySpan<float> steps, ReadOnlySpan<float> target, float weight = 1f)
     {
         if (Tokens) throw new InvalidOperationException("This data set holds token sequences; add ids, not floats.");
-        int row = Count;
+        long row = FirstExampleNumber + Count;
         if (steps.IsEmpty)
             throw new ArgumentException($"Example {row} has no step; every sequence needs at least one step.", nameof(steps));
         if (steps.Length % FeaturesPerStep != 0)
@@ -94,7 +256,7 @@ public sealed class SequenceDataset
     public void AddTokens(ReadOnlySpan<int> ids, ReadOnlySpan<float> target, float weight = 1f)
     {
         if (!Tokens) throw new InvalidOperationException("This data set holds numeric sequences; add floats, not ids.");
-        int row = Count;
+        long row = FirstExampleNumber + Count;
         if (ids.IsEmpty) throw new ArgumentException($"Example {row} has no token; every sequence needs at least one.", nameof(ids));
         for (int i = 0; i < ids.Length; i++)
             if (ids[i] < 0) throw new ArgumentException($"Example {row}, token {i} has id {ids[i]}; ids must be ≥ 0 (0 = unknown).", nameof(ids));
@@ -171,7 +333,7 @@ public sealed class SequenceDataset
 
     private int TargetLength(int length) => PerStepTargets ? length * TargetWidth : TargetWidth;
 
-    private void CheckTarget(int row, int length, ReadOnlySpan<float> target, float weight)
+    private void CheckTarget(long row, int length, ReadOnlySpan<float> target, float weight)
     {
         if (target.Length != TargetLength(length))
             throw new ArgumentException(PerStepTargets
@@ -190,6 +352,7 @@ public sealed class SequenceDataset
         target.CopyTo(_targets.AsSpan((int)_targetCount));
         _targetStarts.Add(_targetCount);
         _targetCount += target.Length;
+        _numbers.Add(FirstExampleNumber + Count);
         _starts.Add(start);
         _lengths.Add(length);
         _weights.Add(weight);

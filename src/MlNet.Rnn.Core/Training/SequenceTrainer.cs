@@ -17,6 +17,7 @@ public sealed class SequenceTrainer
     private readonly TrainingLoop _loop;
     private readonly SequenceBatch _batch = new();
     private float[] _output = [], _gradient = [];
+    private SequenceDataset? _evaluationBuffer;
 
     /// <summary>Prepares training of <paramref name="model"/> under <paramref name="loss"/>.</summary>
     public SequenceTrainer(SequenceModel model, ILoss loss, TrainerOptions options)
@@ -45,15 +46,17 @@ public sealed class SequenceTrainer
     /// <summary>
     /// Trains until <see cref="TrainerOptions.Epochs"/> epochs are done (counting epochs restored from a checkpoint), early
     /// stopping, the epoch callback or the time budget ends it. Checks <paramref name="cancellationToken"/> between batches.
+    /// The data may be a <see cref="SequenceDataset"/> in memory or any <see cref="ISequenceSource"/>, such as a
+    /// <see cref="SequenceCache"/> on disk: an epoch then visits its parts in a random order and holds one at a time.
     /// </summary>
-    public TrainingHistory Train(SequenceDataset training, SequenceDataset? validation = null, CancellationToken cancellationToken = default)
+    public TrainingHistory Train(ISequenceSource training, ISequenceSource? validation = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(training);
         Options.Validate(validation is not null);
-        CheckData(training, nameof(training));
+        var summary = CheckData(training, nameof(training));
         if (validation is not null) CheckData(validation, nameof(validation));
-        if (training.Count == 0) throw new ArgumentException("The training data holds no example.", nameof(training));
-        CheckBatchMemory(Math.Min(Options.BatchSize, training.Count), training.MaxLength());
+        if (training.ExampleCount == 0) throw new ArgumentException("The training data holds no example.", nameof(training));
+        CheckBatchMemory((int)Math.Min(Options.BatchSize, training.ExampleCount), summary.Longest);
         return _loop.Train(new Task(this, training, validation), cancellationToken);
     }
 
@@ -121,20 +124,26 @@ public sealed class SequenceTrainer
     public void ResumeFrom(string path) => _loop.ResumeFrom(path);
 
     /// <summary>The weighted mean loss and the metric (accuracy or RMSE) of the model on <paramref name="data"/>.</summary>
-    public (double Loss, double Metric) Evaluate(SequenceDataset data)
+    public (double Loss, double Metric) Evaluate(ISequenceSource data)
     {
         ArgumentNullException.ThrowIfNull(data);
         CheckData(data, nameof(data));
         var (_, kind) = MetricOf(_loss);
         double lossSum = 0, weightSum = 0, metricSum = 0, metricWeight = 0;
-        int[][] batches = BatchPlanner.Plan(data, Math.Max(Options.BatchSize, 256), null, bucketByLength: false);
-        foreach (int[] indices in batches)
+        if (_evaluationBuffer is null || _evaluationBuffer.FeaturesPerStep != data.FeaturesPerStep || _evaluationBuffer.TargetWidth != data.TargetWidth
+            || _evaluationBuffer.PerStepTargets != data.PerStepTargets)
+            _evaluationBuffer = new SequenceDataset(data.FeaturesPerStep, data.TargetWidth, data.PerStepTargets);
+        for (int p = 0; p < data.PartCount; p++)
         {
-            data.Fill(indices, _batch);
-            var (loss, weight) = ForwardLoss(training: false);
-            lossSum += loss * weight;
-            weightSum += weight;
-            AccumulateMetric(kind, ref metricSum, ref metricWeight);
+            var part = data.ReadPart(p, _evaluationBuffer);
+            foreach (int[] indices in BatchPlanner.Plan(part, Math.Max(Options.BatchSize, 256), null, bucketByLength: false))
+            {
+                part.Fill(indices, _batch);
+                var (loss, weight) = ForwardLoss(training: false);
+                lossSum += loss * weight;
+                weightSum += weight;
+                AccumulateMetric(kind, ref metricSum, ref metricWeight);
+            }
         }
         double metric = metricWeight > 0 ? metricSum / metricWeight : 0;
         return (weightSum > 0 ? lossSum / weightSum : 0, kind == MetricKind.Rmse ? Math.Sqrt(metric) : metric);
@@ -185,37 +194,57 @@ public sealed class SequenceTrainer
     private static (string Name, MetricKind Kind) MetricOf(ILoss loss) =>
         loss is BinaryCrossEntropyWithLogits or SoftmaxCrossEntropy ? ("accuracy", MetricKind.Accuracy) : ("rmse", MetricKind.Rmse);
 
-    private void CheckData(SequenceDataset data, string name)
+    /// <summary>
+    /// Checks that the data fits the model and the loss, part by part: only a part whose summary shows an out-of-range token or
+    /// class is read, to name the first example that holds it. Returns the summary of every part.
+    /// </summary>
+    private SequenceSummary CheckData(ISequenceSource data, string name)
     {
         var options = _model.Options;
         // "The training data", "The validation data"; Evaluate's argument is just "The data".
         string subject = name == "data" ? "The data" : $"The {name} data";
-        if (data.Tokens != options.VocabularySize > 0)
-            throw new ArgumentException(data.Tokens
+        bool tokens = data.FeaturesPerStep == 0;
+        if (tokens != options.VocabularySize > 0)
+            throw new ArgumentException(tokens
                 ? $"{subject} holds token sequences but the model reads numeric steps."
                 : $"{subject} holds numeric sequences but the model reads token ids.", name);
-        if (!data.Tokens && data.FeaturesPerStep != options.FeaturesPerStep)
+        if (!tokens && data.FeaturesPerStep != options.FeaturesPerStep)
             throw new ArgumentException($"{subject} has {data.FeaturesPerStep} features per step; the model expects {options.FeaturesPerStep}.", name);
-        if (data.Tokens && data.MaxTokenId() is (int id, int example) && id >= options.VocabularySize)
-            throw new ArgumentException(
-                $"{subject}'s example {example} holds token id {id}, outside the model's vocabulary [0, {options.VocabularySize - 1}]. " +
-                "Map unseen tokens to 0 (unknown) or build the vocabulary from every data set.", name);
-        if (_loss is SoftmaxCrossEntropy)
-            for (int i = 0; i < data.Count; i++)
-                foreach (float target in data.TargetOf(i))
-                    if (target < 0 || target >= options.OutputSize || target != MathF.Floor(target))
-                        throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
-                            $"{subject}'s example {i} has class target {target}; classes are whole numbers in [0, {options.OutputSize - 1}]."), name);
         if (data.PerStepTargets != (options.Readout == SequenceReadout.EveryStep))
             throw new ArgumentException(data.PerStepTargets
                 ? $"{subject} has per-step targets but the model reads out the last step only."
                 : $"{subject} has one target per sequence but the model reads out every step.", name);
+        var all = SequenceSummary.Empty;
+        SequenceDataset? buffer = null;
+        bool classes = _loss is SoftmaxCrossEntropy;
+        for (int p = 0; p < data.PartCount; p++)
+        {
+            var summary = data.PartSummary(p);
+            all = all.Merge(summary);
+            bool badToken = summary.MaxTokenId >= options.VocabularySize && tokens;
+            bool badClass = classes && (summary.MinTarget < 0 || summary.MaxTarget >= options.OutputSize || !summary.WholeTargets);
+            if (!badToken && !badClass) continue;
+            var part = data.ReadPart(p, buffer ??= new SequenceDataset(data.FeaturesPerStep, data.TargetWidth, data.PerStepTargets));
+            if (badToken && part.MaxTokenId() is (int id, int example))
+                throw new ArgumentException(
+                    $"{subject}'s example {part.NumberOf(example)} holds token id {id}, outside the model's vocabulary [0, {options.VocabularySize - 1}]. " +
+                    "Map unseen tokens to 0 (unknown) or build the vocabulary from every data set.", name);
+            for (int i = 0; i < part.Count; i++)
+                foreach (float target in part.TargetOf(i))
+                    if (target < 0 || target >= options.OutputSize || target != MathF.Floor(target))
+                        throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                            $"{subject}'s example {part.NumberOf(i)} has class target {target}; classes are whole numbers in [0, {options.OutputSize - 1}]."), name);
+        }
+        return all;
     }
 
-    /// <summary>One training run's data as the loop sees it: the epoch's batches, one batch's forward and backward pass.</summary>
-    private sealed class Task(SequenceTrainer trainer, SequenceDataset training, SequenceDataset? validation) : ITrainingTask
+    /// <summary>
+    /// One training run's data as the loop sees it: the epoch's batches (<see cref="SequenceEpoch"/>: the data set as
+    /// <see cref="BatchPlanner"/> plans it, or a source's parts in random windows), one batch's forward and backward pass.
+    /// </summary>
+    private sealed class Task(SequenceTrainer trainer, ISequenceSource training, ISequenceSource? validation) : ITrainingTask
     {
-        private int[][] _batches = [];
+        private readonly SequenceEpoch _epoch = new(training, trainer.Options.BatchSize, trainer.Options.BucketByLength);
 
         public Parameters.ParameterSet Parameters => trainer._model.Parameters;
 
@@ -225,18 +254,18 @@ public sealed class SequenceTrainer
 
         public bool HasValidation => validation is not null;
 
-        public int StepsPerEpoch => (training.Count + trainer.Options.BatchSize - 1) / trainer.Options.BatchSize;
+        public int StepsPerEpoch => _epoch.BatchCount;
 
         public int BeginEpoch(int epoch, Random? random)
         {
             trainer._model.ReseedDropout(TrainingLoop.Mix(trainer._model.Options.Seed, epoch));
-            _batches = BatchPlanner.Plan(training, trainer.Options.BatchSize, random, trainer.Options.BucketByLength);
-            return _batches.Length;
+            _epoch.Begin(random);
+            return _epoch.BatchCount;
         }
 
         public (double Loss, double Weight, long Examples) Step(int step)
         {
-            training.Fill(_batches[step], trainer._batch);
+            if (!_epoch.Next(trainer._batch)) throw new InvalidOperationException($"The epoch ran out of batches at step {step}.");
             if (trainer.Options.TruncatedBpttSteps > 0)
             {
                 double truncated = trainer.TruncatedLoss();

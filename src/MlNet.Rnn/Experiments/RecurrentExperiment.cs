@@ -126,7 +126,7 @@ public abstract class RecurrentExperiment<TOptions, TMetrics>
             // Stryker disable once String : Stryker cannot pass a mutated concatenation of interpolated strings to string.Create's handler
             Log(channel, logger, string.Create(CultureInfo.InvariantCulture,
                 $"{TaskName} experiment: budget {Settings.MaxExperimentTimeInSeconds:g4} s, ranking by validation {metric}, rungs [{string.Join(", ", halving.Rungs)}] epochs, " +
-                $"η {Settings.ReductionFactor}, seed {seed}, {data[0].Training.Count} training and {data[0].Validation!.Count} validation rows" +
+                $"η {Settings.ReductionFactor}, seed {seed}, {data[0].Training.ExampleCount} training and {data[0].Validation!.ExampleCount} validation rows" +
                 $"{(folds is int f ? $" per fold ({f} folds)" : "")}; search space: {Settings.SearchSpace}"));
 
             using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -182,6 +182,7 @@ public abstract class RecurrentExperiment<TOptions, TMetrics>
         finally
         {
             Directory.Delete(folder, recursive: true);
+            foreach (var fold in data) fold.Dispose();
         }
     }
 

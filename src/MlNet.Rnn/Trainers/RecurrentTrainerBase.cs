@@ -87,11 +87,11 @@ public abstract class RecurrentTrainerBase<TOptions> : RecurrentEstimator<TOptio
 
     private protected override RecurrentPredictionTransformer Train(FitRun run, IDataView trainData, IDataView? validationData)
     {
-        var data = Prepare(run, trainData, validationData);
+        using var data = Prepare(run, trainData, validationData);
         var model = new SequenceModel(ModelOptions(Cell, TrainerOptions, data, run.Seed));
         var trainer = new SequenceTrainer(model, CreateLoss(data.OutputSize), run.TrainingOptions(data.Validation is not null));
         run.ReportStart(string.Create(CultureInfo.InvariantCulture,
-            $"{Cell} {Task}: {data.Training.Count} training rows{(data.Validation is null ? "" : $", {data.Validation.Count} validation rows")}"),
+            $"{Cell} {Task}: {data.Training.ExampleCount} training rows{(data.Validation is null ? "" : $", {data.Validation.ExampleCount} validation rows")}{data.Storage}"),
             model.Parameters.Count);
         var history = trainer.Train(data.Training, data.Validation);
         run.ReportEnd(history);
@@ -110,20 +110,29 @@ public abstract class RecurrentTrainerBase<TOptions> : RecurrentEstimator<TOptio
         var label = CheckLabel(schema);
         int outputSize = OutputSize(label);
 
-        var training = Read(run, trainData, "training", column, label, CheckWeight(schema), outputSize);
-        SequenceDataset? validation = null;
-        if (validationData is not null)
+        SequenceCache? training = null, validation = null;
+        try
         {
-            column.CheckMatches(Host, validationData.Schema);
-            var validationLabel = CheckLabel(validationData.Schema);
-            if (!validationLabel.Type.Equals(label.Type))
-                throw Host.ExceptSchemaMismatch(nameof(validationData), "label", label.Name, label.Type.ToString(), validationLabel.Type.ToString());
-            validation = Read(run, validationData, "validation", column, validationLabel, CheckWeight(validationData.Schema), outputSize);
-            if (validation.Count == 0) throw Host.Except("The validation data has no usable row (every label was missing); pass rows with labels.");
+            training = Read(run, trainData, "training", column, label, CheckWeight(schema), outputSize);
+            if (validationData is not null)
+            {
+                column.CheckMatches(Host, validationData.Schema);
+                var validationLabel = CheckLabel(validationData.Schema);
+                if (!validationLabel.Type.Equals(label.Type))
+                    throw Host.ExceptSchemaMismatch(nameof(validationData), "label", label.Name, label.Type.ToString(), validationLabel.Type.ToString());
+                validation = Read(run, validationData, "validation", column, validationLabel, CheckWeight(validationData.Schema), outputSize);
+                if (validation.ExampleCount == 0) throw Host.Except("The validation data has no usable row (every label was missing); pass rows with labels.");
+            }
+            if (training.ExampleCount == 0)
+                throw Host.Except($"The training data has no usable row in column '{column.Name}': every row had a missing label or a bad weight.");
+            return new PreparedSequenceData(column, schema[column.Name].Type, label, outputSize, training, validation);
         }
-        if (training.Count == 0)
-            throw Host.Except($"The training data has no usable row in column '{column.Name}': every row had a missing label or a bad weight.");
-        return new PreparedSequenceData(column, schema[column.Name].Type, label, outputSize, training, validation);
+        catch
+        {
+            training?.Dispose();
+            validation?.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Wraps a model trained on <paramref name="data"/> in the transformer <c>Fit</c> returns.</summary>
@@ -151,8 +160,12 @@ public abstract class RecurrentTrainerBase<TOptions> : RecurrentEstimator<TOptio
         return weight;
     }
 
-    /// <summary>Reads every row with a label and a usable weight into a data set; checks each sequence, naming the row.</summary>
-    private SequenceDataset Read(FitRun run, IDataView data, string role, SequenceColumn column, DataViewSchema.Column label,
+    /// <summary>
+    /// Reads every row with a label and a usable weight into a cache, in memory up to
+    /// <see cref="RecurrentTrainerOptions.TrainingDataMemoryMegabytes"/> and in a temporary file beyond; checks each sequence,
+    /// naming the row.
+    /// </summary>
+    private SequenceCache Read(FitRun run, IDataView data, string role, SequenceColumn column, DataViewSchema.Column label,
         DataViewSchema.Column? weight, int outputSize)
     {
         var features = data.Schema[column.Name];
@@ -162,7 +175,8 @@ public abstract class RecurrentTrainerBase<TOptions> : RecurrentEstimator<TOptio
         var reader = column.CreateReader(cursor);
         var target = CreateTargetReader(cursor, label, outputSize);
         var weightGetter = weight is { } weightColumn ? cursor.GetGetter<float>(weightColumn) : null;
-        var dataset = new SequenceDataset(column.Tokens ? 0 : column.FeaturesPerStep, targetWidth: 1, PerStepTargets);
+        var dataset = new SequenceCache(column.Tokens ? 0 : column.FeaturesPerStep, targetWidth: 1, PerStepTargets,
+            TrainerOptions.TrainingDataMemoryMegabytes * (1L << 20), run.Seed);
         long missingLabels = 0, badWeights = 0;
         while (cursor.MoveNext())
         {
@@ -180,6 +194,7 @@ public abstract class RecurrentTrainerBase<TOptions> : RecurrentEstimator<TOptio
                 $" and {badWeights} with a weight in '{weight.Value.Name}' that is negative or not finite");
             run.Warn(string.Create(CultureInfo.InvariantCulture, $"Skipped {missingLabels} {role} rows with a missing label in '{label.Name}'{weights}."));
         }
+        dataset.Complete();
         return dataset;
     }
 }
@@ -213,6 +228,21 @@ internal abstract class TargetReader
     }
 }
 
-/// <summary>Training (and validation) rows read into the core's data sets, and what the transformer needs to know of the columns.</summary>
+/// <summary>
+/// Training (and validation) rows read into the core's caches, and what the transformer needs to know of the columns.
+/// Disposing it deletes the caches' temporary files.
+/// </summary>
 internal sealed record PreparedSequenceData(SequenceColumn Column, DataViewType FeatureType, DataViewSchema.Column Label, int OutputSize,
-    SequenceDataset Training, SequenceDataset? Validation);
+    SequenceCache Training, SequenceCache? Validation) : IDisposable
+{
+    /// <summary>Where the rows are held, for the log: nothing when in memory.</summary>
+    public string Storage => Training.Spilled || Validation?.Spilled == true
+        ? string.Create(CultureInfo.InvariantCulture, $" (over TrainingDataMemoryMegabytes: read a part at a time from {(Training.BytesOnDisk + (Validation?.BytesOnDisk ?? 0)) >> 20:N0} MB in {Training.FilePath ?? Validation!.FilePath})")
+        : "";
+
+    public void Dispose()
+    {
+        Training.Dispose();
+        Validation?.Dispose();
+    }
+}

@@ -467,6 +467,34 @@ public sealed class SharedOptionsActTests : IDisposable
             options.TruncatedBpttSteps = 50;
             Assert.Equal(4, Scores(Fit(options, data), data).Length);
         },
+        [nameof(RecurrentTrainerOptions.TrainingDataMemoryMegabytes)] = () =>
+        {
+            // 600 rows of 500 steps (2.4 MB) over a 1 MB limit: read back a part at a time from a temporary file, which is gone
+            // when Fit returns; the model learns as well as from memory (a different order of rows, so other weights).
+            var random = new Random(4);
+            var rows = Enumerable.Range(0, 600).Select(_ =>
+            {
+                float[] features = [.. Enumerable.Range(0, 2 * 500).Select(_ => random.NextSingle() * 2 - 1)];
+                float value = features[^2];
+                return new ProbeRow { Value = value, Features = features, Copy = features, Noise = features };
+            }).ToArray();
+            var data = ToDataView(s_mlContext, rows);
+            var options = Base();
+            options.LearningRate = 0.02f;
+            var inMemory = Fit(options, data);
+            var logger = new MessageLogger();
+            options.Logger = logger;
+            options.TrainingDataMemoryMegabytes = 1;
+            var streamed = Fit(options, data);
+            string start = Assert.Single(logger.Lines.Select(line => line.Message), m => m.Contains("over TrainingDataMemoryMegabytes"));
+            string path = start[(start.IndexOf(" in /", StringComparison.Ordinal) + 4)..^1];
+            Assert.False(File.Exists(path), $"{path} outlived Fit");
+            AssertDiffers(Weights(inMemory), Weights(streamed), "read from parts");
+            double Error(ITransformer model) => Scores(model, data).Zip(rows).Average(pair => Math.Abs(pair.First - pair.Second.Value));
+            double mean = rows.Average(row => row.Value), trivial = rows.Average(row => Math.Abs(row.Value - mean));
+            Assert.True(Error(streamed) < 0.5 * trivial, $"streamed fit's error {Error(streamed):F3}, predicting the mean {trivial:F3}");
+            Assert.True(Error(streamed) < 1.5 * Error(inMemory), $"streamed {Error(streamed):F3}, in memory {Error(inMemory):F3}");
+        },
         [nameof(RecurrentTrainerOptions.Shuffle)] = () =>
         {
             var defaults = FitWeights(_ => { });

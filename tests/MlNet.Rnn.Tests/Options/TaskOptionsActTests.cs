@@ -235,7 +235,7 @@ public sealed class TaskOptionsActTests
                 nameof(RecurrentTrainerOptions.ExampleWeightColumnName), nameof(RecurrentTrainerOptions.HiddenStateColumnName),
                 nameof(RecurrentTrainerOptions.FeaturesPerStep), nameof(RecurrentTrainerOptions.RecurrentDropout),
                 nameof(RecurrentTrainerOptions.LearnedInitialState), nameof(RecurrentTrainerOptions.TruncatedBpttSteps),
-                nameof(RecurrentTrainerOptions.MaxBatchMemoryMegabytes),
+                nameof(RecurrentTrainerOptions.MaxBatchMemoryMegabytes), nameof(RecurrentTrainerOptions.TrainingDataMemoryMegabytes),
             ],
         };
     }
@@ -282,6 +282,7 @@ public sealed class TaskOptionsActTests
                 nameof(RecurrentTrainerOptions.HiddenStateColumnName), nameof(RecurrentTrainerOptions.FeaturesPerStep),
                 nameof(RecurrentTrainerOptions.Bidirectional), nameof(RecurrentTrainerOptions.RecurrentDropout),
                 nameof(RecurrentTrainerOptions.TruncatedBpttSteps), nameof(RecurrentTrainerOptions.MaxBatchMemoryMegabytes),
+                nameof(RecurrentTrainerOptions.TrainingDataMemoryMegabytes),
             ],
             // The text is read as streams (BatchSize of them, at a random offset when shuffling), all of one length: no bucketing.
             Ignored = [nameof(RecurrentTrainerOptions.BucketByLength)],
@@ -363,7 +364,7 @@ public sealed class TaskOptionsActTests
     [
         nameof(RecurrentTrainerOptions.CheckpointEvery), nameof(RecurrentTrainerOptions.CheckpointPath), nameof(RecurrentTrainerOptions.MaxDegreeOfParallelism),
         nameof(RecurrentTrainerOptions.Logger), nameof(RecurrentTrainerOptions.HiddenStateColumnName), nameof(RecurrentTrainerOptions.ScoringBatchSize),
-        nameof(RecurrentTrainerOptions.MaxBatchMemoryMegabytes),
+        nameof(RecurrentTrainerOptions.MaxBatchMemoryMegabytes), nameof(RecurrentTrainerOptions.TrainingDataMemoryMegabytes),
     ];
 
     public static TheoryData<string, string> TaskOptions()
@@ -428,7 +429,8 @@ public sealed class TaskOptionsActTests
     /// <summary>
     /// The options that act beside the weights: the hidden-state column appears (D·H wide; the tagger's T·D·H, variable), a
     /// checkpoint file is written, the logger hears every epoch, a memory limit below what a batch of a wide network needs stops
-    /// the fit naming the limit; threads and the scoring batch change nothing. Where a trainer refuses one, it says so.
+    /// the fit naming the limit; threads, the scoring batch and a data memory limit the rows fit in change nothing. Where a
+    /// trainer refuses one, it says so.
     /// </summary>
     [Theory]
     [MemberData(nameof(TaskSideOptions))]
@@ -454,6 +456,8 @@ public sealed class TaskOptionsActTests
                 nameof(RecurrentTrainerOptions.MaxDegreeOfParallelism) => () => options.MaxDegreeOfParallelism = 2,
                 // A batch of 600 hidden units needs several megabytes of activations.
                 nameof(RecurrentTrainerOptions.MaxBatchMemoryMegabytes) => () => { Set(option, (_, _) => 1)(options, task); options.HiddenSize = 600; },
+                // The probe rows fit in a megabyte: they stay in memory and train as before (SharedOptionsActTests spills).
+                nameof(RecurrentTrainerOptions.TrainingDataMemoryMegabytes) => () => Set(option, (_, _) => 1)(options, task),
                 _ => () => options.ScoringBatchSize = 1,
             };
             var expected = Default(task, RecurrentCellType.Lstm, validate: false);
