@@ -2,7 +2,7 @@ namespace MlNet.Rnn.Core.Data;
 
 /// <summary>
 /// Examples written once and read back a part at a time, in bounded memory however many there are. Examples stay in one
-/// <see cref="SequenceDataset"/> in memory while they fit in <c>memoryBudget</c> bytes: then the cache is one part and trains
+/// <see cref="SequenceDataset"/> in memory while its buffers fit in <c>memoryBudget</c> bytes: then the cache is one part and trains
 /// exactly as that data set would. Past the budget it spills to a temporary file (deleted when the cache is disposed, or
 /// when the process ends): every example goes to one of <see cref="FillingParts"/> parts being filled, drawn at random from
 /// the seed; a full part is written out and refilled. A part holds about <c>memoryBudget / (2 · FillingParts)</c> bytes, so
@@ -81,7 +81,7 @@ public sealed class SequenceCache : ISequenceSource, IDisposable
     /// <summary>Adds a numeric sequence of <c>T·I</c> floats (step-major), checked as <see cref="SequenceDataset.Add"/> does.</summary>
     public void Add(ReadOnlySpan<float> steps, ReadOnlySpan<float> target, float weight = 1f)
     {
-        var part = Target();
+        var part = Target(steps.Length, target.Length);
         part.Add(steps, target, weight);
         Added(part);
     }
@@ -89,7 +89,7 @@ public sealed class SequenceCache : ISequenceSource, IDisposable
     /// <summary>Adds a token sequence, checked as <see cref="SequenceDataset.AddTokens"/> does.</summary>
     public void AddTokens(ReadOnlySpan<int> ids, ReadOnlySpan<float> target, float weight = 1f)
     {
-        var part = Target();
+        var part = Target(ids.Length, target.Length);
         part.AddTokens(ids, target, weight);
         Added(part);
     }
@@ -138,10 +138,14 @@ public sealed class SequenceCache : ISequenceSource, IDisposable
         return _parts[part];
     }
 
-    /// <summary>The data set the next example goes to: the one in memory, or a filling part drawn at random.</summary>
-    private SequenceDataset Target()
+    /// <summary>
+    /// The data set the next example goes to: the one in memory, or a filling part drawn at random. The cache spills first when
+    /// the example would grow the buffers in memory past the budget, so they never hold more than it.
+    /// </summary>
+    private SequenceDataset Target(int stepValues, int targetValues)
     {
         if (_completed) throw new InvalidOperationException("The cache is complete (it has been read); add every example before reading.");
+        if (!Spilled && _memory.Count > 0 && _memory.BytesAfterAdding(stepValues, targetValues) > _budget) Spill();
         var part = Spilled ? _filling[_random.Next(FillingParts)] : _memory;
         part.FirstExampleNumber = ExampleCount - part.Count;
         return part;
@@ -150,14 +154,7 @@ public sealed class SequenceCache : ISequenceSource, IDisposable
     private void Added(SequenceDataset part)
     {
         ExampleCount++;
-        if (!Spilled)
-        {
-            if (Bytes(_memory) > _budget) Spill();
-        }
-        else if (Bytes(part) >= _budget / (2 * FillingParts))
-        {
-            Flush(part);
-        }
+        if (Spilled && Bytes(part) >= _budget / (2 * FillingParts)) Flush(part);
     }
 
     /// <summary>Opens the temporary file and spreads the examples held in memory over the filling parts.</summary>

@@ -358,6 +358,17 @@ public sealed class SequenceDataset : ISequenceSource
         _weights.Add(weight);
     }
 
+    /// <summary>
+    /// Bytes of the step and target buffers once an example of <paramref name="stepValues"/> step values and
+    /// <paramref name="targetValues"/> targets is added (they grow by doubling): what adding it would hold.
+    /// </summary>
+    internal long BytesAfterAdding(int stepValues, int targetValues)
+    {
+        static long After(long capacity, long needed) => needed <= capacity ? capacity : Math.Min(Array.MaxLength, Math.Max(needed, 2 * capacity));
+        long steps = After(Tokens ? _ids.Length : _values.Length, _valueCount + stepValues), targets = After(_targets.Length, _targetCount + targetValues);
+        return 4 * (steps + targets) + 32L * (Count + 1);
+    }
+
     private static void Grow<T>(ref T[] buffer, long length)
     {
         if (length > Array.MaxLength)
