@@ -142,7 +142,7 @@ public sealed class RecurrentForecastingEstimator : RecurrentEstimator<Recurrent
         RecurrentForecaster forecaster;
         try
         {
-            forecaster = RecurrentForecaster.Fit(series, forecasterOptions, exogenous);
+            forecaster = RecurrentForecaster.Fit(series, forecasterOptions, exogenous, run.CancellationToken);
         }
         catch (ArgumentException exception) when (exception is not ArgumentOutOfRangeException)
         {

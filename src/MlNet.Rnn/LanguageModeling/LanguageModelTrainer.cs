@@ -136,7 +136,8 @@ public sealed class LanguageModelTrainer : RecurrentEstimator<LanguageModelTrain
         TrainingHistory history;
         try
         {
-            history = model.Train(training, validation, options.ToLanguageModelTrainingOptions(run.Seed, validation is not null, run.Logger));
+            history = model.Train(training, validation, options.ToLanguageModelTrainingOptions(run.Seed, validation is not null, run.Logger),
+                run.CancellationToken);
         }
         catch (ArgumentException exception)
         {

@@ -130,6 +130,13 @@ public abstract class RecurrentTrainerOptionsBase
     /// <summary>The clock <see cref="MaxTrainingTime"/> is measured on; leave it <see cref="System.TimeProvider.System"/> (tests give a fake clock).</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
+    /// <summary>
+    /// Stops <c>Fit</c> between two batches with an <see cref="OperationCanceledException"/>: no model is made and the
+    /// temporary training data is deleted. The <see cref="MLContext"/>'s cancellation (<c>CancelExecution</c>, as ML.NET's AutoML
+    /// and the Microsoft.ML.Experimental package call it) stops it the same way, within 50 ms.
+    /// </summary>
+    public CancellationToken CancellationToken { get; set; }
+
     /// <summary>Rows a scoring cursor runs through the network at once (memory stays bounded by this many rows).</summary>
     public int ScoringBatchSize { get; set; } = 256;
 

@@ -144,7 +144,7 @@ public sealed class SequenceToSequenceTrainer : RecurrentEstimator<SequenceToSeq
             $"{(validation is null ? "" : $", {validation.Count} validation pairs")}, {source.KeyCount} source keys, {targetKeys} target keys"),
             model.ParameterCount);
         var trainer = new SequencePairTrainer(model, run.TrainingOptions(validation is not null), options.LabelSmoothing);
-        var history = trainer.Train(training, validation);
+        var history = trainer.Train(training, validation, run.CancellationToken);
         run.ReportEnd(history);
         return new SequenceToSequenceTransformer(Host, model, source, trainData.Schema[source.Name].Type, trainData.Schema[label.Name], options.PredictedLabelColumnName,
             options.ToDecodingOptions(), options.ScoringBatchSize, history);

@@ -71,36 +71,85 @@ public abstract class RecurrentEstimator<TOptions, TTransformer> : IEstimator<TT
     {
         Host.CheckValue(trainData, nameof(trainData));
         using var channel = Host.Start("Training");
-        return Train(new FitRun(channel, TrainerOptions, TrainerOptions.Seed ?? Host.Rand.Next()), trainData, validationData);
+        using var run = new FitRun(channel, TrainerOptions, TrainerOptions.Seed ?? Host.Rand.Next(), Host);
+        try
+        {
+            return Train(run, trainData, validationData);
+        }
+        catch (OperationCanceledException exception) when (run.CancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException(
+                $"{GetType().Name}.Fit was cancelled ({run.CancelledBy}); no model was made, and the rows it had read were dropped with their temporary file.",
+                exception, run.CancelledToken);
+        }
     }
 }
 
-/// <summary>One <c>Fit</c>: its channel, seed and logger, the core's training options, and what it reports.</summary>
-internal sealed class FitRun(IChannel channel, RecurrentTrainerOptionsBase options, int seed)
+/// <summary>
+/// One <c>Fit</c>: its channel, seed and logger, the core's training options, its cancellation, and what it reports.
+/// Cancellation comes from the options' <see cref="RecurrentTrainerOptionsBase.CancellationToken"/> or from the
+/// <see cref="MLContext"/>'s cancellation (<c>CancelExecution</c>, which ML.NET's AutoML and the Microsoft.ML.Experimental
+/// package call), which the run watches every 50 ms (ML.NET's hosts raise no event).
+/// </summary>
+internal sealed class FitRun : IDisposable
 {
-    public IChannel Channel { get; } = channel;
+    private readonly RecurrentTrainerOptionsBase _options;
+    private readonly CancellationTokenSource _cancellation;
+    private readonly ITimer? _watch;
+
+    public FitRun(IChannel channel, RecurrentTrainerOptionsBase options, int seed, IHost? host = null)
+    {
+        Channel = channel;
+        _options = options;
+        Seed = seed;
+        Logger = new ProgressLogger(channel, options.Logger);
+        _cancellation = CancellationTokenSource.CreateLinkedTokenSource(options.CancellationToken);
+        if (host is ICancelable cancelable)
+            _watch = TimeProvider.System.CreateTimer(static state =>
+            {
+                var (cancelable, cancellation) = ((ICancelable, CancellationTokenSource))state!;
+                if (cancelable.IsCanceled) cancellation.Cancel();
+            }, (cancelable, _cancellation), TimeSpan.Zero, TimeSpan.FromMilliseconds(50));
+    }
+
+    public IChannel Channel { get; }
+
+    /// <summary>Cancelled when the options' token or the <see cref="MLContext"/> is; the core checks it between batches.</summary>
+    public CancellationToken CancellationToken => _cancellation.Token;
+
+    /// <summary>The token that was cancelled: the options' when it was, else this run's.</summary>
+    public CancellationToken CancelledToken => _options.CancellationToken.IsCancellationRequested ? _options.CancellationToken : CancellationToken;
+
+    /// <summary>Who cancelled, for the message.</summary>
+    public string CancelledBy => _options.CancellationToken.IsCancellationRequested ? "the options' CancellationToken" : "MLContext.CancelExecution";
+
+    public void Dispose()
+    {
+        _watch?.Dispose();
+        _cancellation.Dispose();
+    }
 
     /// <summary>The seed of initialisation, dropout and shuffling.</summary>
-    public int Seed { get; } = seed;
+    public int Seed { get; }
 
     /// <summary>The logger the core reports to: the ML.NET channel and the options' logger.</summary>
-    public ILogger Logger { get; } = new ProgressLogger(channel, options.Logger);
+    public ILogger Logger { get; }
 
     /// <summary>The one training loop's settings for this fit.</summary>
-    public TrainerOptions TrainingOptions(bool hasValidationData) => options.ToTrainerOptions(Seed, hasValidationData, Logger);
+    public TrainerOptions TrainingOptions(bool hasValidationData) => _options.ToTrainerOptions(Seed, hasValidationData, Logger);
 
     /// <summary>A message to the channel and the options' logger.</summary>
     public void Report(string message)
     {
         Channel.Info(message);
-        options.Logger?.LogInformation("{Message}", message);
+        _options.Logger?.LogInformation("{Message}", message);
     }
 
     /// <summary>A warning to the channel and the options' logger.</summary>
     public void Warn(string message)
     {
         Channel.Warning(message);
-        options.Logger?.LogWarning("{Message}", message);
+        _options.Logger?.LogWarning("{Message}", message);
     }
 
     /// <summary>What the fit starts from: "<paramref name="what"/>, N parameters, seed S".</summary>

@@ -93,7 +93,7 @@ public abstract class RecurrentTrainerBase<TOptions> : RecurrentEstimator<TOptio
         run.ReportStart(string.Create(CultureInfo.InvariantCulture,
             $"{Cell} {Task}: {data.Training.ExampleCount} training rows{(data.Validation is null ? "" : $", {data.Validation.ExampleCount} validation rows")}{data.Storage}"),
             model.Parameters.Count);
-        var history = trainer.Train(data.Training, data.Validation);
+        var history = trainer.Train(data.Training, data.Validation, run.CancellationToken);
         run.ReportEnd(history);
         return Wrap(data, model, history);
     }
@@ -180,6 +180,7 @@ public abstract class RecurrentTrainerBase<TOptions> : RecurrentEstimator<TOptio
         long missingLabels = 0, badWeights = 0;
         while (cursor.MoveNext())
         {
+            if ((cursor.Position & 1023) == 0) run.CancellationToken.ThrowIfCancellationRequested();
             reader.Read(cursor.Position);
             if (!target.Read(cursor.Position, reader.Steps, column.Name)) { missingLabels++; continue; }
             float rowWeight = 1;

@@ -495,6 +495,14 @@ public sealed class SharedOptionsActTests : IDisposable
             Assert.True(Error(streamed) < 0.5 * trivial, $"streamed fit's error {Error(streamed):F3}, predicting the mean {trivial:F3}");
             Assert.True(Error(streamed) < 1.5 * Error(inMemory), $"streamed {Error(streamed):F3}, in memory {Error(inMemory):F3}");
         },
+        [nameof(RecurrentTrainerOptions.CancellationToken)] = () =>
+        {
+            // A cancelled token stops Fit before its first batch; Trainers/CancellationTests stops a running one.
+            var options = Base();
+            options.CancellationToken = new CancellationToken(canceled: true);
+            Assert.StartsWith("RecurrentRegressionTrainer.Fit was cancelled (the options' CancellationToken)",
+                Assert.Throws<OperationCanceledException>(() => Fit(options)).Message);
+        },
         [nameof(RecurrentTrainerOptions.Shuffle)] = () =>
         {
             var defaults = FitWeights(_ => { });

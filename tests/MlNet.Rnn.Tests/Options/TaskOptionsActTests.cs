@@ -365,6 +365,7 @@ public sealed class TaskOptionsActTests
         nameof(RecurrentTrainerOptions.CheckpointEvery), nameof(RecurrentTrainerOptions.CheckpointPath), nameof(RecurrentTrainerOptions.MaxDegreeOfParallelism),
         nameof(RecurrentTrainerOptions.Logger), nameof(RecurrentTrainerOptions.HiddenStateColumnName), nameof(RecurrentTrainerOptions.ScoringBatchSize),
         nameof(RecurrentTrainerOptions.MaxBatchMemoryMegabytes), nameof(RecurrentTrainerOptions.TrainingDataMemoryMegabytes),
+        nameof(RecurrentTrainerOptions.CancellationToken),
     ];
 
     public static TheoryData<string, string> TaskOptions()
@@ -429,8 +430,8 @@ public sealed class TaskOptionsActTests
     /// <summary>
     /// The options that act beside the weights: the hidden-state column appears (D·H wide; the tagger's T·D·H, variable), a
     /// checkpoint file is written, the logger hears every epoch, a memory limit below what a batch of a wide network needs stops
-    /// the fit naming the limit; threads, the scoring batch and a data memory limit the rows fit in change nothing. Where a
-    /// trainer refuses one, it says so.
+    /// the fit naming the limit, a cancelled token stops it; threads, the scoring batch and a data memory limit the rows fit in
+    /// change nothing. Where a trainer refuses one, it says so.
     /// </summary>
     [Theory]
     [MemberData(nameof(TaskSideOptions))]
@@ -456,6 +457,7 @@ public sealed class TaskOptionsActTests
                 nameof(RecurrentTrainerOptions.MaxDegreeOfParallelism) => () => options.MaxDegreeOfParallelism = 2,
                 // A batch of 600 hidden units needs several megabytes of activations.
                 nameof(RecurrentTrainerOptions.MaxBatchMemoryMegabytes) => () => { Set(option, (_, _) => 1)(options, task); options.HiddenSize = 600; },
+                nameof(RecurrentTrainerOptions.CancellationToken) => () => options.CancellationToken = new CancellationToken(canceled: true),
                 // The probe rows fit in a megabyte: they stay in memory and train as before (SharedOptionsActTests spills).
                 nameof(RecurrentTrainerOptions.TrainingDataMemoryMegabytes) => () => Set(option, (_, _) => 1)(options, task),
                 _ => () => options.ScoringBatchSize = 1,
@@ -465,6 +467,13 @@ public sealed class TaskOptionsActTests
             if (task.Fails.TryGetValue(option, out string? message))
             {
                 Assert.Contains(message, Assert.ThrowsAny<Exception>(() => task.Fit(RecurrentCellType.Lstm, options, false)).Message);
+                return;
+            }
+            if (option == nameof(RecurrentTrainerOptions.CancellationToken))
+            {
+                // Every task's Fit passes the token on; CancellationTests stops a running fit.
+                Assert.Contains("Fit was cancelled (the options' CancellationToken)",
+                    Assert.Throws<OperationCanceledException>(() => task.Fit(RecurrentCellType.Lstm, options, false)).Message);
                 return;
             }
             if (option == nameof(RecurrentTrainerOptions.MaxBatchMemoryMegabytes))

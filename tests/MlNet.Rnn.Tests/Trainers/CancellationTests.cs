@@ -1,0 +1,113 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.ML;
+using MlNet.Rnn.Tests.Forecasting;
+using MlNet.Rnn.Tests.Options;
+
+namespace MlNet.Rnn.Tests.Trainers;
+
+/// <summary>
+/// A running <c>Fit</c> stops when the options' <see cref="RecurrentTrainerOptionsBase.CancellationToken"/> or the
+/// <see cref="MLContext"/>'s cancellation (<c>CancelExecution</c>, which AutoML uses) asks: with an <see cref="OperationCanceledException"/> that says who cancelled,
+/// before the next batch (the token) or within the 50 ms the run watches the context at, and without leaving the temporary
+/// file of its rows behind. Each task's trainer passing the token on is in <c>TaskOptionsActTests</c>; the forecaster's here.
+/// </summary>
+public sealed class CancellationTests
+{
+    /// <summary>Calls <paramref name="onFirstEpoch"/> when the first epoch is reported; keeps every message.</summary>
+    private sealed class CancellingLogger(Action onFirstEpoch) : ILogger
+    {
+        public List<string> Messages { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            string message = formatter(state, exception);
+            lock (Messages) Messages.Add(message);
+            if (message.StartsWith("Epoch 1:", StringComparison.Ordinal)) onFirstEpoch();
+        }
+
+        public int Epochs
+        {
+            get
+            {
+                lock (Messages) return Messages.Count(m => m.StartsWith("Epoch ", StringComparison.Ordinal));
+            }
+        }
+    }
+
+    /// <summary>400 rows of 40 steps, 1.3 MB: over a 1 MB TrainingDataMemoryMegabytes, so Fit reads them from a temporary file.</summary>
+    private static IDataView Rows(MLContext mlContext) => OptionProbe.ToDataView(mlContext, Enumerable.Range(0, 400).Select(r =>
+    {
+        var random = new Random(r);
+        float[] features = [.. Enumerable.Range(0, 2 * 400).Select(_ => random.NextSingle() * 2 - 1)];
+        return new ProbeRow { Label = features[^2] > 0, Features = features, Copy = features, Noise = features };
+    }));
+
+    private static RecurrentBinaryTrainer.Options Options(ILogger logger, int epochs) => new()
+    {
+        LabelColumnName = nameof(ProbeRow.Label), FeaturesPerStep = 2, HiddenSize = 4, BatchSize = 50, NumberOfEpochs = epochs,
+        TrainingDataMemoryMegabytes = 1, Logger = logger, Seed = 1,
+    };
+
+    private static string TemporaryFile(IEnumerable<string> messages)
+    {
+        string start = Assert.Single(messages, m => m.Contains("over TrainingDataMemoryMegabytes", StringComparison.Ordinal));
+        return start[(start.IndexOf(" in /", StringComparison.Ordinal) + 4)..^1];
+    }
+
+    [Fact]
+    public void TheOptionsToken_StopsFitBeforeTheBatchAfterItIsCancelled()
+    {
+        var mlContext = new MLContext(seed: 1);
+        using var cancellation = new CancellationTokenSource();
+        var logger = new CancellingLogger(cancellation.Cancel);
+        var options = Options(logger, epochs: 50);
+        options.CancellationToken = cancellation.Token;
+
+        var error = Assert.Throws<OperationCanceledException>(() => mlContext.BinaryClassification.Trainers.Lstm(options).Fit(Rows(mlContext)));
+
+        Assert.StartsWith("RecurrentBinaryTrainer.Fit was cancelled (the options' CancellationToken); no model was made", error.Message);
+        Assert.Equal(cancellation.Token, error.CancellationToken);
+        Assert.Equal(1, logger.Epochs); // cancelled as epoch 1 was reported: not one batch of epoch 2 ran
+        Assert.False(File.Exists(TemporaryFile(logger.Messages)), "the rows' temporary file outlived the cancelled Fit");
+    }
+
+    [Fact]
+    public void MLContextCancelExecution_StopsARunningFit()
+    {
+        var mlContext = new MLContext(seed: 1);
+        // MLContext.CancelExecution is internal to ML.NET: AutoML calls it, and users through the Microsoft.ML.Experimental
+        // package's extension method; this is that call.
+        var cancel = typeof(MLContext).GetMethod("CancelExecution", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)!;
+        var logger = new CancellingLogger(() => cancel.Invoke(mlContext, null));
+        var options = Options(logger, epochs: 2000);
+
+        var error = Assert.Throws<OperationCanceledException>(() => mlContext.BinaryClassification.Trainers.Lstm(options).Fit(Rows(mlContext)));
+
+        Assert.StartsWith("RecurrentBinaryTrainer.Fit was cancelled (MLContext.CancelExecution)", error.Message);
+        // The context is watched every 50 ms and an epoch of 8 batches of 400 steps takes milliseconds: the fit stops a few
+        // epochs after the cancel, far short of the 2,000 asked for (which bound the test's time should the cancel be lost).
+        Assert.InRange(logger.Epochs, 1, 1000);
+        Assert.False(File.Exists(TemporaryFile(logger.Messages)), "the rows' temporary file outlived the cancelled Fit");
+    }
+
+    [Fact]
+    public void ACancelledForecasterFit_Stops()
+    {
+        var mlContext = new MLContext(seed: 1);
+        using var cancellation = new CancellationTokenSource();
+        var logger = new CancellingLogger(cancellation.Cancel);
+        var options = new RecurrentForecastingEstimator.Options
+        {
+            OutputColumnName = "Forecast", InputColumnName = nameof(Observation.Value), WindowSize = 12, Horizon = 2, HiddenSize = 4,
+            NumberOfEpochs = 50, Seed = 1, Logger = logger, CancellationToken = cancellation.Token,
+        };
+        var error = Assert.Throws<OperationCanceledException>(
+            () => mlContext.Forecasting.ForecastByGru(options).Fit(mlContext.Data.LoadFromEnumerable(ForecastingTests.Series(200))));
+        Assert.StartsWith("RecurrentForecastingEstimator.Fit was cancelled (the options' CancellationToken)", error.Message);
+        Assert.Equal(1, logger.Epochs);
+    }
+}
