@@ -3,8 +3,8 @@ namespace MlNet.Rnn.Core.Data;
 /// <summary>
 /// Examples written once and read back a part at a time, in bounded memory however many there are. Examples stay in one
 /// <see cref="SequenceDataset"/> in memory while its buffers fit in <c>memoryBudget</c> bytes: then the cache is one part and trains
-/// exactly as that data set would. Past the budget it spills to a temporary file (deleted when the cache is disposed, or
-/// when the process ends): every example goes to one of <see cref="FillingParts"/> parts being filled, drawn at random from
+/// exactly as that data set would. Past the budget it spills to a temporary file (on Unix unlinked as soon as it is open,
+/// on Windows deleted when its handle closes, so nothing outlives the cache or a killed process): every example goes to one of <see cref="FillingParts"/> parts being filled, drawn at random from
 /// the seed; a full part is written out and refilled. A part holds about <c>memoryBudget / (2 · FillingParts)</c> bytes, so
 /// filling, and an epoch's window of <see cref="SequenceEpoch.PartsPerWindow"/> parts, stay within the budget. Parts written
 /// early hold early rows: <see cref="SequenceEpoch"/> mixes them by drawing its windows' parts at random from the whole file.
@@ -56,7 +56,7 @@ public sealed class SequenceCache : ISequenceSource, IDisposable
     /// <summary>Whether the examples outgrew the budget and live in a temporary file.</summary>
     public bool Spilled => _file is not null;
 
-    /// <summary>The temporary file (null while in memory).</summary>
+    /// <summary>The temporary file (null while in memory; on Unix it has no name in its folder once open).</summary>
     public string? FilePath => _file?.Name;
 
     /// <summary>Bytes written to the temporary file.</summary>
@@ -163,6 +163,9 @@ public sealed class SequenceCache : ISequenceSource, IDisposable
         string directory = _directory ?? Path.GetTempPath();
         _file = new FileStream(Path.Combine(directory, $"mlnet-rnn-cache-{Guid.NewGuid():N}.bin"), FileMode.CreateNew, FileAccess.ReadWrite,
             FileShare.None, bufferSize: 1, FileOptions.DeleteOnClose | FileOptions.RandomAccess);
+        // On Unix the open file loses its name at once, so even a process that is killed leaves nothing behind; Windows
+        // deletes it when the handle closes, however the process ends.
+        if (!OperatingSystem.IsWindows()) File.Delete(_file.Name);
         _filling = new SequenceDataset[FillingParts];
         for (int p = 0; p < FillingParts; p++) _filling[p] = new SequenceDataset(FeaturesPerStep, TargetWidth, PerStepTargets);
         var memory = _memory;
