@@ -1,6 +1,7 @@
 using Microsoft.ML.Data;
 using MlNet.Rnn;
 using MlNet.Rnn.Core.Models;
+using MlNet.Rnn.Scoring;
 
 namespace Microsoft.ML;
 
@@ -10,6 +11,27 @@ namespace Microsoft.ML;
 /// </summary>
 public static class RecurrentBinaryCatalog
 {
+    /// <summary>
+    /// A recurrent binary model deciding <c>PredictedLabel</c> at another threshold, as ML.NET's
+    /// <c>ChangeModelThreshold</c> does for its own binary models: <c>PredictedLabel</c> is <c>Score &gt; threshold</c>, on
+    /// <c>Score</c>, the logit (0, the trained model's, is a probability of ½; for a probability p pass
+    /// <c>log(p / (1 − p))</c>). <c>Score</c> and <c>Probability</c> do not change; the threshold is saved with the model.
+    /// </summary>
+    /// <param name="catalog">The binary classification catalog.</param>
+    /// <param name="model">A model a recurrent binary trainer fitted (or one loaded).</param>
+    /// <param name="threshold">The new threshold on <c>Score</c>; not NaN.</param>
+    /// <returns><paramref name="model"/> when the threshold is already <paramref name="threshold"/>; else a new transformer sharing its network.</returns>
+    public static RecurrentPredictionTransformer ChangeModelThreshold(this BinaryClassificationCatalog catalog, RecurrentPredictionTransformer model,
+        float threshold)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(model);
+        if (model.Task != RecurrentTask.BinaryClassification)
+            throw new ArgumentException($"The model is a {model.Task} model; only a binary classifier has a decision threshold.", nameof(model));
+        if (float.IsNaN(threshold)) throw new ArgumentOutOfRangeException(nameof(threshold), threshold, "The threshold is NaN; give a number (0 = probability ½).");
+        return threshold == model.Threshold ? model : model.WithThreshold(threshold);
+    }
+
     /// <summary>An LSTM binary classifier over a sequence column: a Single vector read as steps × <paramref name="featuresPerStep"/>, or a key vector of tokens.</summary>
     /// <param name="catalog">The trainers catalog.</param>
     /// <param name="labelColumnName">The Boolean label column.</param>

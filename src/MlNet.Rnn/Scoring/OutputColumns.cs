@@ -20,6 +20,9 @@ internal sealed class OutputColumns
     /// <summary>What an output column holds.</summary>
     public enum Kind { Score, Probability, PredictedLabel, HiddenState }
 
+    /// <summary>A binary model's <c>PredictedLabel</c> is <c>Score &gt; Threshold</c> (the logit; 0 is probability ½).</summary>
+    public float Threshold { get; }
+
     private readonly (Kind Kind, DataViewSchema.DetachedColumn Column)[] _columns;
 
     /// <param name="task">The task.</param>
@@ -27,8 +30,11 @@ internal sealed class OutputColumns
     /// <param name="classCount">C for multiclass.</param>
     /// <param name="hiddenStateColumnName">The hidden-state column (the features the head reads), or null for none.</param>
     /// <param name="hiddenStateSize">D·H.</param>
-    public OutputColumns(RecurrentTask task, DataViewSchema.Column? label, int classCount, string? hiddenStateColumnName, int hiddenStateSize)
+    /// <param name="threshold">Binary: <c>PredictedLabel</c> is <c>Score &gt; threshold</c>.</param>
+    public OutputColumns(RecurrentTask task, DataViewSchema.Column? label, int classCount, string? hiddenStateColumnName, int hiddenStateSize,
+        float threshold = 0)
     {
+        Threshold = threshold;
         Task = task;
         ClassCount = classCount;
         HiddenStateSize = hiddenStateSize;
@@ -138,7 +144,8 @@ internal sealed class OutputColumns
             case Kind.PredictedLabel when Task == RecurrentTask.MulticlassClassification:
                 return (ValueGetter<uint>)((ref uint value) => value = (uint)ArgMax(scorer.RawOutput(row())) + 1);
             case Kind.PredictedLabel:
-                return (ValueGetter<bool>)((ref bool value) => value = scorer.RawOutput(row())[0] > 0);
+                float threshold = Threshold;
+                return (ValueGetter<bool>)((ref bool value) => value = scorer.RawOutput(row())[0] > threshold);
             case Kind.HiddenState when Task == RecurrentTask.SequenceTagging:
                 // The row's own steps, step t's D·H values at [t·D·H, (t+1)·D·H): none of the batch's padding.
                 int stepWidth = HiddenStateSize;

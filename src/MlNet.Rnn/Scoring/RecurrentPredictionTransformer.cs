@@ -28,13 +28,16 @@ public sealed class RecurrentPredictionTransformer : ISingleFeaturePredictionTra
     internal const string LoaderSignature = "MlNetRnnTransformer";
     private const string RegistrationName = nameof(RecurrentPredictionTransformer);
     private const string ModelStream = "SequenceModel.safetensors";
-    private const uint Version = 0x00010001; // initial
+    private const uint Version = 0x00010002; // the binary decision threshold
+    private const uint FirstVersionWithThreshold = 0x00010002;
+    private const uint FirstVersion = 0x00010001; // initial
 
     private readonly IHost _host;
     private readonly DataViewSchema.Column? _label;
 
     internal RecurrentPredictionTransformer(IHostEnvironment env, RecurrentTask task, RecurrentModelParameters model, SequenceColumn column,
-        DataViewType featureColumnType, DataViewSchema.Column? label, string? hiddenStateColumnName, int scoringBatchSize, int maxDegreeOfParallelism)
+        DataViewType featureColumnType, DataViewSchema.Column? label, string? hiddenStateColumnName, int scoringBatchSize, int maxDegreeOfParallelism,
+        float threshold = 0)
     {
         _host = Contracts.CheckRef(env, nameof(env)).Register(RegistrationName);
         Task = task;
@@ -45,8 +48,16 @@ public sealed class RecurrentPredictionTransformer : ISingleFeaturePredictionTra
         HiddenStateColumnName = hiddenStateColumnName;
         ScoringBatchSize = scoringBatchSize;
         MaxDegreeOfParallelism = maxDegreeOfParallelism;
-        Outputs = new OutputColumns(task, label, model.OutputSize, hiddenStateColumnName, model.HiddenStateSize);
+        Threshold = threshold;
+        Outputs = new OutputColumns(task, label, model.OutputSize, hiddenStateColumnName, model.HiddenStateSize, threshold);
     }
+
+    /// <summary>
+    /// A binary model's decision threshold on <c>Score</c> (the logit): <c>PredictedLabel</c> is <c>Score &gt; Threshold</c>. 0, the
+    /// default, is a probability of ½; for a probability p, the threshold is <c>log(p / (1 − p))</c>. Change it with
+    /// <c>mlContext.BinaryClassification.ChangeModelThreshold(model, threshold)</c>, as for ML.NET's own binary models.
+    /// </summary>
+    public float Threshold { get; }
 
     /// <summary>The trained network.</summary>
     public RecurrentModelParameters Model { get; }
@@ -115,13 +126,17 @@ public sealed class RecurrentPredictionTransformer : ISingleFeaturePredictionTra
 
     /// <summary>This model scoring <paramref name="rows"/> rows per batch.</summary>
     internal RecurrentPredictionTransformer WithScoringBatchSize(int rows) =>
-        new(_host, Task, Model, Column, FeatureColumnType, _label, HiddenStateColumnName, rows, MaxDegreeOfParallelism);
+        new(_host, Task, Model, Column, FeatureColumnType, _label, HiddenStateColumnName, rows, MaxDegreeOfParallelism, Threshold);
+
+    /// <summary>This binary model deciding <c>PredictedLabel</c> at <paramref name="threshold"/> on <c>Score</c>.</summary>
+    internal RecurrentPredictionTransformer WithThreshold(float threshold) =>
+        new(_host, Task, Model, Column, FeatureColumnType, _label, HiddenStateColumnName, ScoringBatchSize, MaxDegreeOfParallelism, threshold);
 
     private static VersionInfo GetVersionInfo() => new(
         modelSignature: "RNNTRANS",
         verWrittenCur: Version,
         verReadableCur: Version,
-        verWeCanReadBack: Version,
+        verWeCanReadBack: FirstVersion,
         loaderSignature: LoaderSignature,
         // The simple name, so a newer MlNet.Rnn loads models an older one saved.
         loaderAssemblyName: typeof(RecurrentPredictionTransformer).Assembly.GetName().Name);
@@ -135,6 +150,7 @@ public sealed class RecurrentPredictionTransformer : ISingleFeaturePredictionTra
         // int: task (0 binary, 1 multiclass, 2 regression, 3 sequence tagging)
         // string: feature column; int: features per step (0 for keys); int: key count (0 for numbers); int: feature vector size (0 = variable)
         // string or null: hidden-state column; int: scoring batch size
+        // float: the binary decision threshold on Score (from format 0x00010002; 0 before)
         // stream SequenceModel.safetensors: the network, as the core's model file (SequenceModelFile)
         // stream LabelSchema.idv (multiclass, sequence tagging): an empty data view whose one column is the training label, with its key values
         var writer = ctx.Writer;
@@ -145,6 +161,7 @@ public sealed class RecurrentPredictionTransformer : ISingleFeaturePredictionTra
         writer.Write(FeatureColumnType.GetVectorSize());
         ctx.SaveStringOrNull(HiddenStateColumnName);
         writer.Write(ScoringBatchSize);
+        writer.Write(Threshold);
         ctx.SaveBinaryStream(ModelStream, stream => Model.SaveModelFile(stream.BaseStream));
         if (_label is { } label) SavedModelParts.SaveLabel(_host, ctx, label);
     }
@@ -165,6 +182,8 @@ public sealed class RecurrentPredictionTransformer : ISingleFeaturePredictionTra
         string? hiddenStateColumn = ctx.LoadStringOrNull();
         int scoringBatchSize = reader.ReadInt32();
         env.CheckDecode(scoringBatchSize > 0, "bad scoring batch size");
+        float threshold = ctx.Header.ModelVerWritten >= FirstVersionWithThreshold ? reader.ReadSingle() : 0;
+        env.CheckDecode(!float.IsNaN(threshold) && (threshold == 0 || task == RecurrentTask.BinaryClassification), "bad decision threshold");
 
         SequenceModel? network = null;
         if (!ctx.TryLoadBinaryStream(ModelStream, stream =>
@@ -203,6 +222,6 @@ public sealed class RecurrentPredictionTransformer : ISingleFeaturePredictionTra
         DataViewType itemType = keyCount > 0 ? new KeyDataViewType(typeof(uint), keyCount) : NumberDataViewType.Single;
         return new RecurrentPredictionTransformer(env, task, new RecurrentModelParameters(network, history: null), column,
             new VectorDataViewType((PrimitiveDataViewType)itemType, featureSize), label, hiddenStateColumn, scoringBatchSize,
-            Environment.ProcessorCount);
+            Environment.ProcessorCount, threshold);
     }
 }
