@@ -57,17 +57,20 @@ public sealed class ForecastingColumnTests
             HiddenSize = 3, NumberOfEpochs = 2, Seed = 1, MaxDegreeOfParallelism = 1,
         });
 
-    [Fact]
-    public void ScalarAndVectorFeaturesReachTheNetworkInTheGivenOrder_AsTheCoreForecastsThem()
+    [Theory]
+    [InlineData("V,A,B")]
+    [InlineData("A,B,V")] // the vector last: its elements are checked within the row's K values
+    public void ScalarAndVectorFeaturesReachTheNetworkInTheGivenOrder_AsTheCoreForecastsThem(string columns)
     {
-        var model = Estimator(s_mlContext).Fit(s_mlContext.Data.LoadFromEnumerable(Rows(40)));
+        string[] order = columns.Split(',');
+        var model = Estimator(s_mlContext, order).Fit(s_mlContext.Data.LoadFromEnumerable(Rows(40)));
         Assert.Equal(4, model.Forecaster.ExogenousFeatures);
 
         var future = Rows(10, start: 40);
         float[][] forecasts = [.. model.Transform(s_mlContext.Data.LoadFromEnumerable(future)).GetColumn<float[]>("Forecast")];
         float[] values = [.. future.Select(row => row.Value)];
-        // Step-major [N, K]: the vector's two values, then A, then B.
-        float[] exogenous = [.. future.SelectMany(row => new[] { row.V[0], row.V[1], row.A, row.B })];
+        // Step-major [N, K]: each column's values in the given order, the vector's two in place.
+        float[] exogenous = [.. future.SelectMany(row => order.SelectMany(name => name switch { "V" => row.V, "A" => new[] { row.A }, _ => new[] { row.B } }))];
         for (int r = W - 1; r < future.Length; r++)
         {
             int first = r - W + 1;
