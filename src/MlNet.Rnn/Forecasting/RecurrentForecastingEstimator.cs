@@ -131,7 +131,11 @@ public sealed class RecurrentForecastingEstimator : RecurrentEstimator<Recurrent
                 throw Host.Except("The validation data's exogenous columns hold a different number of features than the training data's.");
             var (tail, tailExogenous) = ReadSeries(validationData, columns, K);
             if (tail.Length == 0) throw Host.Except("The validation data has no row; pass the rows that follow the training rows, or call Fit(trainData).");
-            forecasterOptions = forecasterOptions with { CalibrationFraction = (double)tail.Length / (series.Length + tail.Length) };
+            // The validation rows are the held-out tail: early stopping and reduce-on-plateau watch them whatever CalibrationFraction says.
+            forecasterOptions = forecasterOptions with
+            {
+                CalibrationFraction = (double)tail.Length / (series.Length + tail.Length), Training = run.TrainingOptions(hasValidationData: true),
+            };
             series = [.. series, .. tail];
             exogenous = [.. exogenous, .. tailExogenous];
         }
