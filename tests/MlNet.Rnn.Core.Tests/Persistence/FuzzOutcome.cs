@@ -1,13 +1,12 @@
 using System.Diagnostics;
-using MlNet.Rnn.Core.Data;
-using MlNet.Rnn.Core.Models;
-using MlNet.Rnn.Core.Persistence;
+using System.Runtime.InteropServices;
 
 namespace MlNet.Rnn.Core.Tests.Persistence;
 
 /// <summary>
 /// What loading one mutant did: <see cref="Result"/> is <c>identical</c> (it loaded and scored bit for bit as the original) or
-/// the type of the exception it threw; <see cref="Problem"/> says why the case breaks the rule (null when it keeps it).
+/// the type of the exception it threw, with its inner exceptions' (<c>InvalidOperationException &gt; InvalidDataException</c>),
+/// and <see cref="Message"/> their messages; <see cref="Problem"/> says why the case breaks the rule (null when it keeps it).
 /// </summary>
 public sealed record FuzzOutcome(string Case, string Result, string? Message, long AllocatedBytes, TimeSpan Elapsed, string? Problem)
 {
@@ -18,7 +17,7 @@ public sealed record FuzzOutcome(string Case, string Result, string? Message, lo
     public const long AllocationLimit = 200_000_000;
 
     /// <summary>Runs <paramref name="load"/> (which loads the mutant and returns its outputs on the fixed input, or throws), measuring
-    /// the time and the bytes it allocated, and judges it: outputs bit-identical to <paramref name="expected"/>, or an exception that
+    /// the time and the bytes it allocated, and judges it: outputs bit-identical (NaN payloads and −0 count) to <paramref name="expected"/>, or an exception that
     /// <paramref name="isClear"/> accepts (it returns null, or what is unclear about the exception); never over <see cref="AllocationLimit"/>.</summary>
     public static FuzzOutcome Judge(string name, Func<float[]> load, float[] expected, Func<Exception, string?> isClear)
     {
@@ -30,13 +29,13 @@ public sealed record FuzzOutcome(string Case, string Result, string? Message, lo
         {
             float[] actual = load();
             result = Identical;
-            if (!SafetensorsBytes.Bits(actual).AsSpan().SequenceEqual(SafetensorsBytes.Bits(expected)))
+            if (!MemoryMarshal.Cast<float, int>(actual).SequenceEqual(MemoryMarshal.Cast<float, int>(expected)))
                 problem = $"loaded, but its {actual.Length} outputs are not bit-identical to the original's {expected.Length}";
         }
         catch (Exception exception)
         {
-            result = exception.GetType().Name;
-            message = exception.Message;
+            result = TypeChain(exception);
+            message = Messages(exception);
             problem = isClear(exception);
         }
         clock.Stop();
@@ -44,68 +43,12 @@ public sealed record FuzzOutcome(string Case, string Result, string? Message, lo
         if (allocated > AllocationLimit) problem = (problem is null ? "" : problem + "; ") + $"allocated {allocated:N0} bytes";
         return new FuzzOutcome(name, result, message, allocated, clock.Elapsed, problem);
     }
-}
 
-/// <summary>
-/// The model file the fuzzing mutates and the rule each mutant is held to. The file is a checkpoint of a tiny LSTM (I = 2,
-/// H = 2, O = 2, learned initial state) with one optimizer tensor, which loading passes over unread; about 1.4 KB, so a
-/// load takes microseconds. A mutant must load through <see cref="SequenceModelFile.Load(Stream, string?)"/> and score bit for bit
-/// as the original on three fixed sequences, or throw an <see cref="InvalidDataException"/> whose message starts with the source's name.
-/// </summary>
-public sealed class ModelFileFuzzTarget
-{
-    /// <summary>The name the loader is given for the stream, which every error must start with.</summary>
-    public const string Source = "fuzz.safetensors";
+    /// <summary>The exception's type name, then its inner exceptions', " &gt; " between them.</summary>
+    public static string TypeChain(Exception exception) =>
+        exception.InnerException is null ? exception.GetType().Name : exception.GetType().Name + " > " + TypeChain(exception.InnerException);
 
-    private readonly float[] _expected;
-
-    /// <summary>The file every mutant is made from.</summary>
-    public byte[] File { get; }
-
-    /// <summary>Builds the model, saves it with its optimizer tensor and scores it.</summary>
-    public ModelFileFuzzTarget()
-    {
-        var options = new SequenceModelOptions
-        {
-            Cell = RecurrentCellType.Lstm, FeaturesPerStep = 2, HiddenSize = 2, OutputSize = 2, LearnedInitialState = true, Seed = 3, MaxDegreeOfParallelism = 1,
-        };
-        var model = new SequenceModel(options);
-        var random = new Random(5);
-        foreach (var tensor in model.Parameters.Tensors)
-        {
-            var values = model.Parameters.ValuesOf(tensor);
-            for (int i = 0; i < values.Length; i++) values[i] = (float)(random.NextDouble() * 2 - 1);
-        }
-        var stream = new MemoryStream();
-        ModelFile.Save(stream, model.Parameters, SequenceModelFile.ToJson(options),
-            extraTensors: [("optimizer.m.head.bias", [2], new float[] { 0.5f, -0.5f })]);
-        File = stream.ToArray();
-        _expected = Score(SequenceModelFile.Load(new MemoryStream(File), Source));
-    }
-
-    /// <summary>The model's raw outputs on three sequences of lengths 3, 1 and 2.</summary>
-    public static float[] Score(SequenceModel model)
-    {
-        int I = model.Options.FeaturesPerStep;
-        var data = new SequenceDataset(I, targetWidth: 1, perStepTargets: model.Options.Readout == SequenceReadout.EveryStep);
-        foreach (int steps in new[] { 3, 1, 2 })
-        {
-            float[] x = [.. Enumerable.Range(0, steps * I).Select(i => MathF.Sin(1.7f * i + steps))];
-            data.Add(x, new float[model.Options.Readout == SequenceReadout.EveryStep ? steps : 1]);
-        }
-        var batch = new SequenceBatch();
-        data.Fill([0, 1, 2], batch);
-        var output = new float[model.OutputRows(batch) * model.OutputSize];
-        model.Forward(batch, output, training: false);
-        return output;
-    }
-
-    /// <summary>Loads <paramref name="mutant"/> from a seekable stream, or one that is not (<paramref name="forwardOnly"/>), and judges it.</summary>
-    public FuzzOutcome Run(Mutant mutant, bool forwardOnly) => FuzzOutcome.Judge(
-        forwardOnly ? mutant.Name + " (forward-only stream)" : mutant.Name,
-        () => Score(SequenceModelFile.Load(forwardOnly ? new SafetensorsBytes.ForwardOnlyStream(mutant.Bytes, maxRead: 4096) : new MemoryStream(mutant.Bytes), Source)),
-        _expected,
-        exception => exception is InvalidDataException && exception.Message.StartsWith(Source, StringComparison.Ordinal)
-            ? null
-            : $"threw {exception.GetType().Name}, not an InvalidDataException naming {Source}: {exception.Message}");
+    /// <summary>The exception's message, then its inner exceptions', " | " between them.</summary>
+    public static string Messages(Exception exception) =>
+        exception.InnerException is null ? exception.Message : exception.Message + " | " + Messages(exception.InnerException);
 }

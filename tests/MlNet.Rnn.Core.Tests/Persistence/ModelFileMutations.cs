@@ -535,6 +535,7 @@ public static class ModelFileMutations
             yield return new($"{name} removed", Zip(With()));
             yield return new($"{name} duplicated", Zip(With((name, bytes), (name, bytes))));
             yield return new($"{name} duplicated with other bytes first", Zip(With((name, [.. Enumerable.Reverse(bytes)]), (name, bytes))));
+            yield return new($"{name} duplicated with other bytes last", Zip(With((name, bytes), (name, [.. Enumerable.Reverse(bytes)]))));
             yield return new($"{name} duplicated at the end", Zip([.. entries, (name, bytes)]));
             yield return new($"{name} emptied", Zip(With((name, []))));
             yield return new($"{name} cut to half", Zip(With((name, bytes[..(bytes.Length / 2)]))));
