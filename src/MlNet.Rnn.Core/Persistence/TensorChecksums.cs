@@ -74,6 +74,32 @@ internal static class TensorChecksums
         return checksums;
     }
 
+    /// <summary>
+    /// Whether <paramref name="value"/> is a checksum list of exactly the tensors <paramref name="names"/> (at least one): in a
+    /// file without <see cref="ModelFile.ChecksumsKey"/>, such a value under another key is the list under a damaged key, which
+    /// must not turn the check off.
+    /// </summary>
+    public static bool ListsEveryTensor(string value, IReadOnlyCollection<string> names)
+    {
+        if (names.Count == 0 || !value.AsSpan().TrimStart().StartsWith("{", StringComparison.Ordinal)) return false;
+        try
+        {
+            using var document = JsonDocument.Parse(value);
+            if (document.RootElement.ValueKind != JsonValueKind.Object) return false;
+            var listed = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var item in document.RootElement.EnumerateObject())
+            {
+                if (item.Value.ValueKind != JsonValueKind.String || item.Value.GetString() is not { Length: 16 }) return false;
+                listed.Add(item.Name);
+            }
+            return listed.SetEquals(names);
+        }
+        catch (Exception exception) when (exception is JsonException or InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>16 lowercase hex digits.</summary>
     public static string Format(ulong hash) => hash.ToString("x16", CultureInfo.InvariantCulture);
 }

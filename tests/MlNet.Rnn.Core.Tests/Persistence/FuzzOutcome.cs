@@ -4,7 +4,8 @@ using System.Runtime.InteropServices;
 namespace MlNet.Rnn.Core.Tests.Persistence;
 
 /// <summary>
-/// What loading one mutant did: <see cref="Result"/> is <c>identical</c> (it loaded and scored bit for bit as the original) or
+/// What loading one mutant did: <see cref="Result"/> is <c>identical</c> (it loaded and scored bit for bit as the original),
+/// <see cref="Differs"/>, or
 /// the type of the exception it threw, with its inner exceptions' (<c>InvalidOperationException &gt; InvalidDataException</c>),
 /// and <see cref="Message"/> their messages; <see cref="Problem"/> says why the case breaks the rule (null when it keeps it).
 /// </summary>
@@ -12,6 +13,9 @@ public sealed record FuzzOutcome(string Case, string Result, string? Message, lo
 {
     /// <summary>The result of a mutant that loaded and scored as the original.</summary>
     public const string Identical = "identical";
+
+    /// <summary>The result of a mutant that loaded but scored otherwise (which breaks the rule).</summary>
+    public const string Differs = "loaded, outputs differ";
 
     /// <summary>The most a case may allocate on its thread.</summary>
     public const long AllocationLimit = 200_000_000;
@@ -30,7 +34,10 @@ public sealed record FuzzOutcome(string Case, string Result, string? Message, lo
             float[] actual = load();
             result = Identical;
             if (!MemoryMarshal.Cast<float, int>(actual).SequenceEqual(MemoryMarshal.Cast<float, int>(expected)))
+            {
+                result = Differs;
                 problem = $"loaded, but its {actual.Length} outputs are not bit-identical to the original's {expected.Length}";
+            }
         }
         catch (Exception exception)
         {

@@ -383,6 +383,17 @@ public static class ModelFileMutations
         yield return EditInner(file, checksumsKey, "a checksum that is a number", c => c[tensors[0]] = 1);
         yield return EditInner(file, checksumsKey, "a checksum removed", c => c.Remove(tensors[0]));
         yield return EditInner(file, checksumsKey, "a checksum for a tensor not there", c => c["ghost"] = "0000000000000000");
+        // A damaged key must not turn the check off: the list is there, under another name, and the data may be damaged too.
+        var keyDamaged = EditMetadata(file, "the checksum list's key damaged", m =>
+        {
+            m["checksums_yyh3_64"] = m[checksumsKey]!.GetValue<string>();
+            m.Remove(checksumsKey);
+        });
+        yield return keyDamaged;
+        yield return Flip(keyDamaged.Bytes, keyDamaged.Bytes.Length - Split(keyDamaged.Bytes).Data.Length, 0x40) with
+        {
+            Name = "the checksum list's key damaged, and the first data byte",
+        };
         yield return EditMetadata(file, "a checksum listed twice", m =>
         {
             var members = JsonNode.Parse(m[checksumsKey]!.GetValue<string>())!.AsObject().Select(c => (c.Key, Text(c.Value))).ToList();

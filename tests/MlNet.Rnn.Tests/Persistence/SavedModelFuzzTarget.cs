@@ -60,7 +60,7 @@ public sealed class SavedModelFuzzTarget
     public static string? Unclear(Exception exception)
     {
         for (var inner = exception; inner is not null; inner = inner.InnerException)
-            if (inner is NullReferenceException or IndexOutOfRangeException or ArgumentOutOfRangeException or OverflowException or OutOfMemoryException
+            if (inner is NullReferenceException or IndexOutOfRangeException or OverflowException or OutOfMemoryException
                 or AccessViolationException or InvalidCastException or DivideByZeroException or ArrayTypeMismatchException or ArgumentNullException
                 or InsufficientExecutionStackException or NotImplementedException or KeyNotFoundException)
                 return $"threw {FuzzOutcome.TypeChain(exception)}: {FuzzOutcome.Messages(exception)}";
