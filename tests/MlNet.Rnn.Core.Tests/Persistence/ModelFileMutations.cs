@@ -267,85 +267,26 @@ public static class ModelFileMutations
 
         var header = new Header(headerBytes);
         string[] tensors = [.. header.TensorNames];
-        for (int t = 0; t < tensors.Length; t++)
-        {
-            string tensor = tensors[t];
-            var entry = JsonNode.Parse(header[tensor])!.AsObject();
-            int[] shape = [.. entry["shape"]!.AsArray().Select(d => d!.GetValue<int>())];
-            var (begin, end) = Offsets(header, tensor);
-
-            foreach (string lie in ShapeLies)
-                yield return EditTensor(file, tensor, $"{tensor} shape {lie}", e => e["shape"] = JsonNode.Parse(lie));
-            yield return EditTensor(file, tensor, $"{tensor} shape first dimension + 1", e => e["shape"] = new JsonArray([.. shape.Select((d, i) => (JsonNode)(i == 0 ? d + 1 : d))]));
-            yield return EditTensor(file, tensor, $"{tensor} shape reversed", e => e["shape"] = new JsonArray([.. Enumerable.Reverse(shape).Select(d => (JsonNode)d)]));
-            yield return EditTensor(file, tensor, $"{tensor} shape flattened", e => e["shape"] = new JsonArray(shape.Aggregate(1, (p, d) => p * d)));
-            yield return EditTensor(file, tensor, $"{tensor} shape with a leading 1", e => e["shape"] = new JsonArray([1, .. shape.Select(d => (JsonNode)d)]));
-            yield return EditTensor(file, tensor, $"{tensor} shape missing", e => e.Remove("shape"));
-
-            foreach (string lie in DtypeLies)
-                yield return EditTensor(file, tensor, $"{tensor} dtype {lie}", e => e["dtype"] = JsonNode.Parse(lie));
-            yield return EditTensor(file, tensor, $"{tensor} dtype missing", e => e.Remove("dtype"));
-            // Lies the byte count cannot catch: the same bytes read as half-precision pairs or as integers.
-            yield return EditTensor(file, tensor, $"{tensor} dtype F16 with the last dimension doubled", e =>
-            {
-                e["dtype"] = "F16";
-                e["shape"] = new JsonArray([.. shape.Select((d, i) => (JsonNode)(i == shape.Length - 1 ? 2 * d : d))]);
-            });
-
-            foreach (string lie in OffsetLies)
-                yield return EditTensor(file, tensor, $"{tensor} data_offsets {lie}", e => e["data_offsets"] = JsonNode.Parse(lie));
-            yield return EditTensor(file, tensor, $"{tensor} data_offsets shifted by 4", e => e["data_offsets"] = new JsonArray(begin + 4, end + 4));
-            yield return EditTensor(file, tensor, $"{tensor} data_offsets end + 4", e => e["data_offsets"] = new JsonArray(begin, end + 4));
-            yield return EditTensor(file, tensor, $"{tensor} data_offsets reversed", e => e["data_offsets"] = new JsonArray(end, begin));
-            yield return EditTensor(file, tensor, $"{tensor} data_offsets missing", e => e.Remove("data_offsets"));
-            yield return EditTensor(file, tensor, $"{tensor} has an extra member", e => e["extra"] = 1);
-            if (t + 1 < tensors.Length)
-            {
-                // The two tensors' places swapped: a consistent layout whose data no longer matches the names.
-                string next = tensors[t + 1];
-                var (nextBegin, nextEnd) = Offsets(header, next);
-                if (nextEnd - nextBegin == end - begin)
-                    yield return Edit(file, $"{tensor} and {next} swap data_offsets", h =>
-                    {
-                        var a = JsonNode.Parse(h[tensor])!.AsObject();
-                        var b = JsonNode.Parse(h[next])!.AsObject();
-                        (a["data_offsets"], b["data_offsets"]) = (new JsonArray(nextBegin, nextEnd), new JsonArray(begin, end));
-                        h[tensor] = Text(a);
-                        h[next] = Text(b);
-                    });
-            }
-
-            foreach (string value in new[] { "null", "[]", "\"x\"", "1", "{}" })
-                yield return Edit(file, $"{tensor} entry is {value}", h => h[tensor] = value);
-            yield return Edit(file, $"{tensor} entry removed, its data left", h => h.Remove(tensor));
-            yield return RemoveTensor(file, tensor, alsoItsChecksum: false);
-            yield return RemoveTensor(file, tensor, alsoItsChecksum: true);
-            yield return Edit(file, $"{tensor} entry repeated", h => h.Members.Insert(0, (tensor, h[tensor])));
-            yield return Edit(file, $"{tensor} renamed with its checksum", h =>
-            {
-                string entryText = h[tensor];
-                int at = h.Members.FindIndex(m => m.Key == tensor);
-                h.Members[at] = (tensor + ".renamed", entryText);
-                var metadata = h.Metadata;
-                var checksums = JsonNode.Parse(metadata["checksums_xxh3_64"]!.GetValue<string>())!.AsObject();
-                var value = checksums[tensor]!.GetValue<string>();
-                checksums.Remove(tensor);
-                checksums[tensor + ".renamed"] = value;
-                metadata["checksums_xxh3_64"] = Text(checksums);
-                h["__metadata__"] = Text(metadata);
-            });
-            yield return Edit(file, $"{tensor} renamed __metadata__", h =>
-            {
-                int at = h.Members.FindIndex(m => m.Key == tensor);
-                h.Members[at] = ("__metadata__", h[tensor]);
-            });
-        }
+        foreach (var lie in TensorLies(file, checksummed: true)) yield return lie;
+        // The same lies where no checksum catches a misread: the structure alone must refuse them.
+        var plain = EditMetadata(file, "", m => m.Remove("checksums_xxh3_64")).Bytes;
+        foreach (var lie in TensorLies(plain, checksummed: false)) yield return lie with { Name = "without checksums: " + lie.Name };
         yield return AppendTensor(file, "extra.weight", 3);
         yield return AppendTensor(file, "optimizer.extra", 3);
         yield return Edit(file, "a tensor of 2^31 - 1 elements past the data", h =>
             h["huge"] = $$"""{"dtype":"F32","shape":[2147483647],"data_offsets":[{{data.Length}},{{(ulong)data.Length + 4UL * int.MaxValue}}]}""");
         yield return Edit(file, "a skipped tensor of 2^31 - 1 elements past the data", h =>
             h["optimizer.huge"] = $$"""{"dtype":"F32","shape":[2147483647],"data_offsets":[{{data.Length}},{{(ulong)data.Length + 4UL * int.MaxValue}}]}""");
+        yield return EditMetadata(Edit(file, "", h =>
+                h["huge"] = $$"""{"dtype":"F32","shape":[2147483647],"data_offsets":[{{data.Length}},{{(ulong)data.Length + 4UL * int.MaxValue}}]}""").Bytes,
+            "a tensor of 2^31 - 1 elements past the data, with a checksum", m =>
+            {
+                var checksums = JsonNode.Parse(m["checksums_xxh3_64"]!.GetValue<string>())!.AsObject();
+                checksums["huge"] = "0123456789abcdef";
+                m["checksums_xxh3_64"] = Text(checksums);
+            });
+        yield return Edit(plain, "without checksums: a tensor of 2^31 - 1 elements past the data", h =>
+            h["huge"] = $$"""{"dtype":"F32","shape":[2147483647],"data_offsets":[{{data.Length}},{{(ulong)data.Length + 4UL * int.MaxValue}}]}""");
         yield return Edit(file, "a tensor of 2^40 bytes past the data", h =>
             h["huge"] = $$"""{"dtype":"F64","shape":[1024,1024,1024,128],"data_offsets":[{{data.Length}},{{(ulong)data.Length + (1UL << 40)}}]}""");
 
@@ -434,9 +375,94 @@ public static class ModelFileMutations
     }
 
     /// <summary>
+    /// Each tensor's lies: its shape, dtype and offsets; its entry replaced, removed (with or without its data), repeated and
+    /// renamed. With <paramref name="checksummed"/> false the file has no checksum list, and the lies that describe another
+    /// valid file of the same tensors (two tensors of one size swapping places) are left out, as nothing could tell them.
+    /// </summary>
+    private static IEnumerable<Mutant> TensorLies(byte[] file, bool checksummed)
+    {
+        var header = new Header(Split(file).Header);
+        string[] tensors = [.. header.TensorNames];
+        for (int t = 0; t < tensors.Length; t++)
+        {
+            string tensor = tensors[t];
+            var entry = JsonNode.Parse(header[tensor])!.AsObject();
+            int[] shape = [.. entry["shape"]!.AsArray().Select(d => d!.GetValue<int>())];
+            var (begin, end) = Offsets(header, tensor);
+
+            foreach (string lie in ShapeLies)
+                yield return EditTensor(file, tensor, $"{tensor} shape {lie}", e => e["shape"] = JsonNode.Parse(lie));
+            yield return EditTensor(file, tensor, $"{tensor} shape first dimension + 1", e => e["shape"] = new JsonArray([.. shape.Select((d, i) => (JsonNode)(i == 0 ? d + 1 : d))]));
+            yield return EditTensor(file, tensor, $"{tensor} shape reversed", e => e["shape"] = new JsonArray([.. Enumerable.Reverse(shape).Select(d => (JsonNode)d)]));
+            yield return EditTensor(file, tensor, $"{tensor} shape flattened", e => e["shape"] = new JsonArray(shape.Aggregate(1, (p, d) => p * d)));
+            yield return EditTensor(file, tensor, $"{tensor} shape with a leading 1", e => e["shape"] = new JsonArray([1, .. shape.Select(d => (JsonNode)d)]));
+            yield return EditTensor(file, tensor, $"{tensor} shape missing", e => e.Remove("shape"));
+
+            foreach (string lie in DtypeLies)
+                yield return EditTensor(file, tensor, $"{tensor} dtype {lie}", e => e["dtype"] = JsonNode.Parse(lie));
+            yield return EditTensor(file, tensor, $"{tensor} dtype missing", e => e.Remove("dtype"));
+            // Lies the byte count cannot catch: the same bytes read as half-precision pairs or as integers.
+            yield return EditTensor(file, tensor, $"{tensor} dtype F16 with the last dimension doubled", e =>
+            {
+                e["dtype"] = "F16";
+                e["shape"] = new JsonArray([.. shape.Select((d, i) => (JsonNode)(i == shape.Length - 1 ? 2 * d : d))]);
+            });
+
+            foreach (string lie in OffsetLies)
+                yield return EditTensor(file, tensor, $"{tensor} data_offsets {lie}", e => e["data_offsets"] = JsonNode.Parse(lie));
+            yield return EditTensor(file, tensor, $"{tensor} data_offsets shifted by 4", e => e["data_offsets"] = new JsonArray(begin + 4, end + 4));
+            yield return EditTensor(file, tensor, $"{tensor} data_offsets end + 4", e => e["data_offsets"] = new JsonArray(begin, end + 4));
+            yield return EditTensor(file, tensor, $"{tensor} data_offsets reversed", e => e["data_offsets"] = new JsonArray(end, begin));
+            yield return EditTensor(file, tensor, $"{tensor} data_offsets missing", e => e.Remove("data_offsets"));
+            yield return EditTensor(file, tensor, $"{tensor} has an extra member", e => e["extra"] = 1);
+            if (checksummed && t + 1 < tensors.Length)
+            {
+                // The two tensors' places swapped: a consistent layout whose data no longer matches the names.
+                string next = tensors[t + 1];
+                var (nextBegin, nextEnd) = Offsets(header, next);
+                if (nextEnd - nextBegin == end - begin)
+                    yield return Edit(file, $"{tensor} and {next} swap data_offsets", h =>
+                    {
+                        var a = JsonNode.Parse(h[tensor])!.AsObject();
+                        var b = JsonNode.Parse(h[next])!.AsObject();
+                        (a["data_offsets"], b["data_offsets"]) = (new JsonArray(nextBegin, nextEnd), new JsonArray(begin, end));
+                        h[tensor] = Text(a);
+                        h[next] = Text(b);
+                    });
+            }
+
+            foreach (string value in new[] { "null", "[]", "\"x\"", "1", "{}" })
+                yield return Edit(file, $"{tensor} entry is {value}", h => h[tensor] = value);
+            yield return Edit(file, $"{tensor} entry removed, its data left", h => h.Remove(tensor));
+            yield return RemoveTensor(file, tensor, alsoItsChecksum: false);
+            if (checksummed) yield return RemoveTensor(file, tensor, alsoItsChecksum: true);
+            yield return Edit(file, $"{tensor} entry repeated", h => h.Members.Insert(0, (tensor, h[tensor])));
+            if (checksummed) yield return Edit(file, $"{tensor} renamed with its checksum", h =>
+            {
+                string entryText = h[tensor];
+                int at = h.Members.FindIndex(m => m.Key == tensor);
+                h.Members[at] = (tensor + ".renamed", entryText);
+                var metadata = h.Metadata;
+                var checksums = JsonNode.Parse(metadata["checksums_xxh3_64"]!.GetValue<string>())!.AsObject();
+                var value = checksums[tensor]!.GetValue<string>();
+                checksums.Remove(tensor);
+                checksums[tensor + ".renamed"] = value;
+                metadata["checksums_xxh3_64"] = Text(checksums);
+                h["__metadata__"] = Text(metadata);
+            });
+            yield return Edit(file, $"{tensor} renamed __metadata__", h =>
+            {
+                int at = h.Members.FindIndex(m => m.Key == tensor);
+                h.Members[at] = ("__metadata__", h[tensor]);
+            });
+        }
+    }
+
+    /// <summary>
     /// One random mutation of any kind (byte flips, overwritten runs, inserted and deleted bytes, truncation, a header lie),
     /// then with probability 1/3 another on top, up to <paramref name="maxDepth"/>. Header lies need a well-formed file, so
-    /// after an earlier mutation broke it they fall back to byte mutations.
+    /// after an earlier mutation broke it they fall back to byte mutations. Nothing is stacked on a file whose checksum list a
+    /// lie removed: such a file reads unchecked, as older files and PyTorch's do, so damaged data in it is a valid other model.
     /// </summary>
     public static Mutant Random(byte[] file, Random random, IReadOnlyList<Mutant> headerLies, int maxDepth = 4)
     {
@@ -449,9 +475,13 @@ public static class ModelFileMutations
             names.Add(next.Name);
             bytes = next.Bytes;
         }
-        while (++depth < maxDepth && random.Next(3) == 0);
+        while (++depth < maxDepth && random.Next(3) == 0 && Checksummed(bytes, file));
         return new(string.Join(" + ", names), bytes);
     }
+
+    /// <summary>Whether <paramref name="bytes"/> still names the checksum list, when <paramref name="original"/> did.</summary>
+    private static bool Checksummed(byte[] bytes, byte[] original) =>
+        bytes.AsSpan().IndexOf("\"checksums_xxh3_64\""u8) >= 0 || original.AsSpan().IndexOf("\"checksums_xxh3_64\""u8) < 0;
 
     private static Mutant RandomOnce(byte[] file, Random random, IReadOnlyList<Mutant>? headerLies)
     {
