@@ -273,20 +273,20 @@ public static class ModelFileMutations
         foreach (var lie in TensorLies(plain, checksummed: false)) yield return lie with { Name = "without checksums: " + lie.Name };
         yield return AppendTensor(file, "extra.weight", 3);
         yield return AppendTensor(file, "optimizer.extra", 3);
-        yield return Edit(file, "a tensor of 2^31 - 1 elements past the data", h =>
-            h["huge"] = $$"""{"dtype":"F32","shape":[2147483647],"data_offsets":[{{data.Length}},{{(ulong)data.Length + 4UL * int.MaxValue}}]}""");
-        yield return Edit(file, "a skipped tensor of 2^31 - 1 elements past the data", h =>
-            h["optimizer.huge"] = $$"""{"dtype":"F32","shape":[2147483647],"data_offsets":[{{data.Length}},{{(ulong)data.Length + 4UL * int.MaxValue}}]}""");
+        yield return Edit(file, "a tensor of 2·10^9 elements past the data", h =>
+            h["huge"] = $$"""{"dtype":"F32","shape":[2000000000],"data_offsets":[{{data.Length}},{{(ulong)data.Length + 8_000_000_000UL}}]}""");
+        yield return Edit(file, "a skipped tensor of 2·10^9 elements past the data", h =>
+            h["optimizer.huge"] = $$"""{"dtype":"F32","shape":[2000000000],"data_offsets":[{{data.Length}},{{(ulong)data.Length + 8_000_000_000UL}}]}""");
         yield return EditMetadata(Edit(file, "", h =>
-                h["huge"] = $$"""{"dtype":"F32","shape":[2147483647],"data_offsets":[{{data.Length}},{{(ulong)data.Length + 4UL * int.MaxValue}}]}""").Bytes,
-            "a tensor of 2^31 - 1 elements past the data, with a checksum", m =>
+                h["huge"] = $$"""{"dtype":"F32","shape":[2000000000],"data_offsets":[{{data.Length}},{{(ulong)data.Length + 8_000_000_000UL}}]}""").Bytes,
+            "a tensor of 2·10^9 elements past the data, with a checksum", m =>
             {
                 var checksums = JsonNode.Parse(m["checksums_xxh3_64"]!.GetValue<string>())!.AsObject();
                 checksums["huge"] = "0123456789abcdef";
                 m["checksums_xxh3_64"] = Text(checksums);
             });
-        yield return Edit(plain, "without checksums: a tensor of 2^31 - 1 elements past the data", h =>
-            h["huge"] = $$"""{"dtype":"F32","shape":[2147483647],"data_offsets":[{{data.Length}},{{(ulong)data.Length + 4UL * int.MaxValue}}]}""");
+        yield return Edit(plain, "without checksums: a tensor of 2·10^9 elements past the data", h =>
+            h["huge"] = $$"""{"dtype":"F32","shape":[2000000000],"data_offsets":[{{data.Length}},{{(ulong)data.Length + 8_000_000_000UL}}]}""");
         yield return Edit(file, "a tensor of 2^40 bytes past the data", h =>
             h["huge"] = $$"""{"dtype":"F64","shape":[1024,1024,1024,128],"data_offsets":[{{data.Length}},{{(ulong)data.Length + (1UL << 40)}}]}""");
 
