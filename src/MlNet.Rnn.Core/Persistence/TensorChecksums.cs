@@ -75,29 +75,23 @@ internal static class TensorChecksums
     }
 
     /// <summary>
-    /// Whether <paramref name="value"/> is a checksum list of exactly the tensors <paramref name="names"/> (at least one): in a
-    /// file without <see cref="ModelFile.ChecksumsKey"/>, such a value under another key is the list under a damaged key, which
-    /// must not turn the check off.
+    /// Whether <paramref name="value"/> holds a checksum-list member for one of the tensors <paramref name="names"/>:
+    /// <c>"name":"</c> and 16 hex digits, read as text, so a list whose JSON is damaged as well still shows. In a file without
+    /// <see cref="ModelFile.ChecksumsKey"/>, such a value under another key is the list under a damaged key, which must not
+    /// turn the check off.
     /// </summary>
-    public static bool ListsEveryTensor(string value, IReadOnlyCollection<string> names)
+    public static bool MentionsAChecksumOf(string value, IEnumerable<string> names)
     {
-        if (names.Count == 0 || !value.AsSpan().TrimStart().StartsWith("{", StringComparison.Ordinal)) return false;
-        try
+        foreach (string name in names)
         {
-            using var document = JsonDocument.Parse(value);
-            if (document.RootElement.ValueKind != JsonValueKind.Object) return false;
-            var listed = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var item in document.RootElement.EnumerateObject())
+            string member = JsonSerializer.Serialize(name) + ":\"";
+            for (int at = value.IndexOf(member, StringComparison.Ordinal); at >= 0; at = value.IndexOf(member, at + 1, StringComparison.Ordinal))
             {
-                if (item.Value.ValueKind != JsonValueKind.String || item.Value.GetString() is not { Length: 16 }) return false;
-                listed.Add(item.Name);
+                var digits = value.AsSpan(at + member.Length);
+                if (digits.Length >= 17 && digits[16] == '"' && !digits[..16].ContainsAnyExcept("0123456789abcdefABCDEF")) return true;
             }
-            return listed.SetEquals(names);
         }
-        catch (Exception exception) when (exception is JsonException or InvalidOperationException)
-        {
-            return false;
-        }
+        return false;
     }
 
     /// <summary>16 lowercase hex digits.</summary>

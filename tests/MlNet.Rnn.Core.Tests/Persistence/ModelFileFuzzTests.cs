@@ -84,6 +84,7 @@ public sealed class ModelFileFuzzTests
             "configuration with H = 2^31 - 1", "head.weight and head.bias swap data_offsets", "tensor head.bias removed with its data and checksum",
             "weight_hh_l0 dtype F16 with the last dimension doubled", "a checksum off by one",
             "the checksum list's key damaged", "the checksum list's key damaged, and the first data byte",
+            "the checksum list's key and JSON damaged, and the first data byte",
         })
             Assert.DoesNotContain(refused, loaded);
         Assert.True(mutants.Count > 300, $"{mutants.Count} lies");

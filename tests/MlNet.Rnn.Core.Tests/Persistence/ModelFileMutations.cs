@@ -335,6 +335,16 @@ public static class ModelFileMutations
         {
             Name = "the checksum list's key damaged, and the first data byte",
         };
+        var listDamaged = EditMetadata(file, "", m =>
+        {
+            string list = m[checksumsKey]!.GetValue<string>();
+            m["checksums_yyh3_64"] = "[" + list[1..];
+            m.Remove(checksumsKey);
+        });
+        yield return Flip(listDamaged.Bytes, listDamaged.Bytes.Length - Split(listDamaged.Bytes).Data.Length, 0x40) with
+        {
+            Name = "the checksum list's key and JSON damaged, and the first data byte",
+        };
         yield return EditMetadata(file, "a checksum listed twice", m =>
         {
             var members = JsonNode.Parse(m[checksumsKey]!.GetValue<string>())!.AsObject().Select(c => (c.Key, Text(c.Value))).ToList();
@@ -557,7 +567,7 @@ public static class ModelFileMutations
 
     /// <summary>
     /// Each entry of a saved model renamed, removed and duplicated (before itself and at the end); its bytes truncated to
-    /// none, half and one short, flipped at <paramref name="flipsPerEntry"/> seeded places, and grown by a megabyte of zeros
+    /// none, half and one short, flipped at its first and last byte and at <paramref name="flipsPerEntry"/> seeded places, and grown by a megabyte of zeros
     /// (a deflated entry far larger than its zip); an entry the model does not know added; the zip itself truncated and
     /// flipped at seeded places.
     /// </summary>
@@ -582,6 +592,12 @@ public static class ModelFileMutations
             yield return new($"{name} cut to half", Zip(With((name, bytes[..(bytes.Length / 2)]))));
             if (bytes.Length > 0) yield return new($"{name} one byte short", Zip(With((name, bytes[..^1]))));
             yield return new($"{name} with a megabyte of zeros appended", Zip(With((name, [.. bytes, .. new byte[1 << 20]]))));
+            if (bytes.Length > 0)
+            {
+                // The first and the last byte: a header, and the last data a loader reads (a model file's last tensor).
+                yield return new($"{name}: first byte flipped", Zip(With((name, Flip(bytes, 0, 0x10).Bytes))));
+                yield return new($"{name}: last byte flipped", Zip(With((name, Flip(bytes, bytes.Length - 1, 0x10).Bytes))));
+            }
             for (int k = 0; k < flipsPerEntry && bytes.Length > 0; k++)
             {
                 var flipped = Flip(bytes, random.Next(bytes.Length), (byte)random.Next(1, 256));
