@@ -66,8 +66,8 @@ internal static class SafetensorsReader
         var checksums = metadata.TryGetValue(ModelFile.ChecksumsKey, out string? listed)
             ? TensorChecksums.Decode(listed, entries.Select(entry => entry.Name), (problem, inner) => Corrupt(where, problem, inner))
             : null;
-        if (checksums is null && metadata.Keys.FirstOrDefault(key => TensorChecksums.ListsEveryTensor(metadata[key], entries.ConvertAll(entry => entry.Name))) is string damaged)
-            throw Corrupt(where, $"has no {ModelFile.ChecksumsKey}, but its {MetadataKey} entry '{damaged}' lists a checksum for every tensor: the header is damaged. " +
+        if (checksums is null && metadata.Keys.FirstOrDefault(key => TensorChecksums.MentionsAChecksumOf(metadata[key], entries.Select(entry => entry.Name))) is string damaged)
+            throw Corrupt(where, $"has no {ModelFile.ChecksumsKey}, but its {MetadataKey} entry '{damaged}' lists tensor checksums: the header is damaged. " +
                 "Restore the file from a copy, or train and save the model again.");
         var tensors = new List<ModelFileTensor>(entries.Count);
         byte[]? chunk = null;
