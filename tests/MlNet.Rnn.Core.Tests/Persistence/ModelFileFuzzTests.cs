@@ -80,7 +80,7 @@ public sealed class ModelFileFuzzTests
         Assert.Contains("configuration MaxDegreeOfParallelism = 2147483647", loaded);
         foreach (string refused in new[]
         {
-            "header length 2^64 - 1 (18446744073709551615)", "a tensor of 2·10^9 elements past the data", "configuration with 2^31 - 1 layers",
+            "header length 2^64 - 1 (18446744073709551615)", "a tensor of 2·10^9 elements past the data", "configuration with 2^31 - 1 layers", "configuration with 2^31 - 1 layers in both directions",
             "configuration with H = 2^31 - 1", "head.weight and head.bias swap data_offsets", "tensor head.bias removed with its data and checksum",
             "weight_hh_l0 dtype F16 with the last dimension doubled", "a checksum off by one",
             "the checksum list's key damaged", "the checksum list's key damaged, and the first data byte",

@@ -370,6 +370,11 @@ public static class ModelFileMutations
         }
         yield return EditInner(file, configurationKey, "configuration gains a member", c => c["Unknown"] = 1);
         yield return EditInner(file, configurationKey, "configuration with 2^31 - 1 layers", c => c["Layers"] = int.MaxValue);
+        yield return EditInner(file, configurationKey, "configuration with 2^31 - 1 layers in both directions", c =>
+        {
+            c["Layers"] = int.MaxValue;
+            c["Bidirectional"] = true;
+        });
         yield return EditInner(file, configurationKey, "configuration with 100,000 layers", c => c["Layers"] = 100_000);
         yield return EditInner(file, configurationKey, "configuration with H = 50,000", c => c["HiddenSize"] = 50_000);
         yield return EditInner(file, configurationKey, "configuration with H = 2^31 - 1", c => c["HiddenSize"] = int.MaxValue);
