@@ -43,7 +43,7 @@ public static class SequenceModelFile
             ?? throw new InvalidDataException($"{contents.Source ?? "The model file"} has no configuration; it was not written by SequenceModelFile.Save.");
         var options = FromJson(json, contents.Source);
         // No initialisation: every parameter comes from the file.
-        var model = ModelFile.BuildFromConfiguration(contents, options.Layers * (options.Bidirectional ? 2 : 1), () => new SequenceModel(options, initialize: false));
+        var model = ModelFile.BuildFromConfiguration(contents, (long)options.Layers * (options.Bidirectional ? 2 : 1), () => new SequenceModel(options, initialize: false));
         ModelFile.LoadInto(model.Parameters, contents, requireAll: true, ignorePrefixes: ModelFile.CheckpointState);
         return model;
     }
