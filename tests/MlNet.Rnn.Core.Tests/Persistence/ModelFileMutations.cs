@@ -247,6 +247,7 @@ public static class ModelFileMutations
         yield return HeaderLength(file, 0, "zero");
         yield return HeaderLength(file, (ulong)(file.Length - 8), "the whole file");
         yield return HeaderLength(file, 100_000_001, "past the limit");
+        yield return HeaderLength(file, 100_000_000, "at the limit");
         yield return HeaderLength(file, int.MaxValue, "int.MaxValue");
         yield return HeaderLength(file, 1UL << 63, "2^63");
         yield return HeaderLength(file, ulong.MaxValue, "2^64 - 1");
