@@ -61,7 +61,7 @@ internal static class SavedModelParts
         catch (Exception exception) when (exception is FormatException or IOException or InvalidOperationException or InvalidDataException or ArgumentException)
         {
             // ML.NET's binary loader reports a damaged stream in its own words (a short read is an EndOfStreamException); name the stream.
-            throw env.ExceptDecode(exception, $"The saved {what}'s {LabelStream} cannot be read: {exception.Message}");
+            throw env.Except(exception, $"The saved {what}'s {LabelStream} cannot be read: {exception.Message}");
         }
     }
 }
