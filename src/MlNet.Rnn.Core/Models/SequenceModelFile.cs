@@ -41,8 +41,9 @@ public static class SequenceModelFile
         ArgumentNullException.ThrowIfNull(contents);
         string json = contents.Configuration
             ?? throw new InvalidDataException($"{contents.Source ?? "The model file"} has no configuration; it was not written by SequenceModelFile.Save.");
+        var options = FromJson(json, contents.Source);
         // No initialisation: every parameter comes from the file.
-        var model = new SequenceModel(FromJson(json, contents.Source), initialize: false);
+        var model = ModelFile.BuildFromConfiguration(contents, (long)options.Layers * (options.Bidirectional ? 2 : 1), () => new SequenceModel(options, initialize: false));
         ModelFile.LoadInto(model.Parameters, contents, requireAll: true, ignorePrefixes: ModelFile.CheckpointState);
         return model;
     }

@@ -255,6 +255,31 @@ public static class ModelFile
         return options;
     }
 
+    /// <summary>
+    /// Builds the model a file's configuration describes, before its tensors are checked against it, refusing a configuration
+    /// no file of these tensors could fit: <paramref name="layers"/> recurrent layers (one per direction), each with tensors of
+    /// its own, more than the file holds (building them would cost memory in proportion, whatever the file's size), or a
+    /// network <paramref name="build"/> refuses (sizes whose parameters overflow a buffer). Either is an
+    /// <see cref="InvalidDataException"/> naming the file.
+    /// </summary>
+    internal static TModel BuildFromConfiguration<TModel>(ModelFileContents contents, long layers, Func<TModel> build)
+    {
+        string where = contents.Source ?? "The model file";
+        var isCheckpointState = StartsWithAny(CheckpointState, nameof(CheckpointState), "A checkpoint prefix", "ignore");
+        int held = contents.Tensors.Count(tensor => !isCheckpointState(tensor.Name));
+        if (layers > held)
+            throw new InvalidDataException($"{where} does not fit the model; nothing was loaded:{Environment.NewLine}  missing from the file (at least {layers} tensors): " +
+                $"its configuration describes {layers} recurrent layers (counting each direction), each with tensors of its own, but the file holds {held}.");
+        try
+        {
+            return build();
+        }
+        catch (ArgumentException exception)
+        {
+            throw new InvalidDataException($"{where}: the configuration describes a model that cannot be built: {exception.Message}", exception);
+        }
+    }
+
     /// <summary>A shape as PyTorch prints it: <c>[16, 4]</c>.</summary>
     internal static string FormatShape(int[] shape) => $"[{string.Join(", ", shape)}]";
 

@@ -47,9 +47,8 @@ internal static class SafetensorsReader
             throw Corrupt(where, $"is truncated or not a safetensors file: its header length {headerLength} runs past the end of the file ({available - 8} bytes follow the length).");
         if (headerLength > MaxHeaderLength)
             throw Corrupt(where, $"is not a safetensors file: its header length {headerLength} exceeds the {MaxHeaderLength}-byte limit.");
-        var header = new byte[(int)headerLength];
-        int headerRead = ReadAtMost(stream, header);
-        if (headerRead < header.Length)
+        var header = ReadHeaderBytes(stream, (int)headerLength, lengthChecked: available >= 0, out int headerRead);
+        if (headerRead < (int)headerLength)
             throw Corrupt(where, $"is truncated: its header length is {headerLength} bytes, but only {headerRead} follow the length.");
 
         var (metadata, entries) = ParseHeader(header, where, requireModelFormat);
@@ -66,6 +65,9 @@ internal static class SafetensorsReader
         var checksums = metadata.TryGetValue(ModelFile.ChecksumsKey, out string? listed)
             ? TensorChecksums.Decode(listed, entries.Select(entry => entry.Name), (problem, inner) => Corrupt(where, problem, inner))
             : null;
+        if (checksums is null && metadata.Keys.FirstOrDefault(key => TensorChecksums.MentionsAChecksumOf(metadata[key], entries.Select(entry => entry.Name))) is string damaged)
+            throw Corrupt(where, $"has no {ModelFile.ChecksumsKey}, but its {MetadataKey} entry '{damaged}' lists tensor checksums: the header is damaged. " +
+                "Restore the file from a copy, or train and save the model again.");
         var tensors = new List<ModelFileTensor>(entries.Count);
         byte[]? chunk = null;
         var hash = new XxHash3();
@@ -222,6 +224,23 @@ internal static class SafetensorsReader
         if (end - begin != bytes)
             throw Corrupt(where, $"gives tensor '{name}' shape {ModelFile.FormatShape(shape)} {dataType} = {bytes} bytes, but its data_offsets [{begin}, {end}] span {end - begin}.");
         return new Entry(name, dataType, shape, (int)elements, begin, end);
+    }
+
+    /// <summary>
+    /// Reads the header's <paramref name="length"/> bytes, or as many as the stream holds (<paramref name="read"/>). When the
+    /// stream's length was checked against it, the buffer is allocated whole; otherwise it grows (doubling, from
+    /// <see cref="ChunkBytes"/>) as the bytes arrive, so a length that claims more than the stream holds costs about the bytes present.
+    /// </summary>
+    private static byte[] ReadHeaderBytes(Stream stream, int length, bool lengthChecked, out int read)
+    {
+        var buffer = new byte[lengthChecked ? length : Math.Min(length, ChunkBytes)];
+        read = 0;
+        while (true)
+        {
+            read += ReadAtMost(stream, buffer.AsSpan(read));
+            if (read < buffer.Length || buffer.Length == length) return buffer;
+            Array.Resize(ref buffer, (int)Math.Min(length, 2L * buffer.Length));
+        }
     }
 
     /// <summary>Elements allocated for a tensor before its bytes arrive, when the stream's length is unknown.</summary>

@@ -74,6 +74,26 @@ internal static class TensorChecksums
         return checksums;
     }
 
+    /// <summary>
+    /// Whether <paramref name="value"/> holds a checksum-list member for one of the tensors <paramref name="names"/>:
+    /// <c>"name":"</c> and 16 hex digits, read as text, so a list whose JSON is damaged as well still shows. In a file without
+    /// <see cref="ModelFile.ChecksumsKey"/>, such a value under another key is the list under a damaged key, which must not
+    /// turn the check off.
+    /// </summary>
+    public static bool MentionsAChecksumOf(string value, IEnumerable<string> names)
+    {
+        foreach (string name in names)
+        {
+            string member = JsonSerializer.Serialize(name) + ":\"";
+            for (int at = value.IndexOf(member, StringComparison.Ordinal); at >= 0; at = value.IndexOf(member, at + 1, StringComparison.Ordinal))
+            {
+                var digits = value.AsSpan(at + member.Length);
+                if (digits.Length >= 17 && digits[16] == '"' && !digits[..16].ContainsAnyExcept("0123456789abcdefABCDEF")) return true;
+            }
+        }
+        return false;
+    }
+
     /// <summary>16 lowercase hex digits.</summary>
     public static string Format(ulong hash) => hash.ToString("x16", CultureInfo.InvariantCulture);
 }

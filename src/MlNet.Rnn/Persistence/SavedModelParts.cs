@@ -54,6 +54,14 @@ internal static class SavedModelParts
         if (!ctx.TryLoadBinaryStream(LabelStream, stream => stream.BaseStream.CopyTo(buffer)))
             throw env.ExceptDecode($"The saved {what} has no {LabelStream}.");
         buffer.Position = 0;
-        return new BinaryLoader(env, new BinaryLoader.Arguments(), buffer).Schema[0];
+        try
+        {
+            return new BinaryLoader(env, new BinaryLoader.Arguments(), buffer).Schema[0];
+        }
+        catch (Exception exception) when (exception is FormatException or IOException or InvalidOperationException or InvalidDataException or ArgumentException)
+        {
+            // ML.NET's binary loader reports a damaged stream in its own words (a short read is an EndOfStreamException); name the stream.
+            throw env.Except(exception, $"The saved {what}'s {LabelStream} cannot be read: {exception.Message}");
+        }
     }
 }
