@@ -3,8 +3,8 @@ namespace MlNet.Rnn.Core.Data;
 /// <summary>
 /// Examples a trainer reads one part at a time. A <see cref="SequenceDataset"/> in memory is a source of one part; a
 /// <see cref="SequenceCache"/> that outgrew its memory budget keeps its parts in a temporary file and reads one back when
-/// asked, so training holds one part, not every example. An epoch visits the parts in a random order and shuffles (and
-/// buckets) the examples of each.
+/// asked, so training holds a window of parts, not every example: <see cref="SequenceEpoch"/> reads windows of parts drawn in
+/// a random order and shuffles (and buckets) their examples together.
 /// </summary>
 public interface ISequenceSource
 {

@@ -47,7 +47,7 @@ public sealed class SequenceTrainer
     /// Trains until <see cref="TrainerOptions.Epochs"/> epochs are done (counting epochs restored from a checkpoint), early
     /// stopping, the epoch callback or the time budget ends it. Checks <paramref name="cancellationToken"/> between batches.
     /// The data may be a <see cref="SequenceDataset"/> in memory or any <see cref="ISequenceSource"/>, such as a
-    /// <see cref="SequenceCache"/> on disk: an epoch then visits its parts in a random order and holds one at a time.
+    /// <see cref="SequenceCache"/> on disk: an epoch then reads windows of its parts in a random order (<see cref="SequenceEpoch"/>).
     /// </summary>
     public TrainingHistory Train(ISequenceSource training, ISequenceSource? validation = null, CancellationToken cancellationToken = default)
     {

@@ -61,9 +61,9 @@ public abstract class RecurrentTrainerOptions : RecurrentTrainerOptionsBase
     /// <summary>
     /// The rows <c>Fit</c> reads for training (and validation) are held in memory up to this many megabytes. Beyond it they go
     /// to a temporary file, written once as they are read and deleted when <c>Fit</c> returns: each row to one of 16 parts
-    /// drawn at random, and every epoch reads the parts back one at a time in a random order, shuffling (and bucketing) the
-    /// rows within each. Training then needs memory for a part, not for the data, so data larger than memory trains. Default
-    /// 1024.
+    /// drawn at random, and every epoch reads the parts back in windows of 16 drawn in a random order, shuffling (and
+    /// bucketing) the rows of a window together. Training then needs about this much memory, not the data's size, so data
+    /// larger than memory trains. Default 1024.
     /// </summary>
     public int TrainingDataMemoryMegabytes { get; set; } = 1024;
 
