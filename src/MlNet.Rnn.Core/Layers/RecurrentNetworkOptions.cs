@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace MlNet.Rnn.Core.Layers;
 
 /// <summary>Shape and behaviour of a <see cref="RecurrentNetwork{TCell}"/>. Legend: I input size, H hidden size, L layers.</summary>
@@ -41,5 +43,10 @@ public sealed record RecurrentNetworkOptions
             throw new ArgumentOutOfRangeException(nameof(RecurrentDropout), RecurrentDropout, "RecurrentDropout must be in [0, 1).");
         if (MaxDegreeOfParallelism <= 0)
             throw new ArgumentOutOfRangeException(nameof(MaxDegreeOfParallelism), MaxDegreeOfParallelism, "MaxDegreeOfParallelism must be at least 1.");
+        // The largest weight matrix, W_ih or W_hh of an LSTM (4H rows), must fit one array: sizes past that overflow.
+        double width = Math.Max(InputSize, (Bidirectional ? 2.0 : 1.0) * HiddenSize), values = 4.0 * HiddenSize * Math.Max(width, HiddenSize);
+        if (values > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(HiddenSize), HiddenSize, string.Create(CultureInfo.InvariantCulture,
+                $"HiddenSize = {HiddenSize} with InputSize = {InputSize} makes a weight matrix of {values:N0} values, more than an array holds ({Array.MaxLength:N0}); use a smaller network."));
     }
 }

@@ -180,6 +180,26 @@ public sealed class LayerArgumentTests
     }
 
     [Theory]
+    [InlineData(23_170, 10, false, true)]   // 4·H² = 2,147,395,600: fits one array
+    [InlineData(23_171, 10, false, false)]  // 4·H² = 2,147,580,964: does not
+    [InlineData(int.MaxValue, 10, false, false)] // 4·H overflows an int
+    [InlineData(16_384, 10, true, false)]   // 4·H·(2H) with both directions feeding the next layer
+    [InlineData(100, 6_000_000, false, false)] // 4·H·I
+    public void OptionsValidate_SizesWhoseWeightsCannotFitAnArray_AreRefusedNamingTheSizes(int hidden, int input, bool bidirectional, bool fits)
+    {
+        var options = new RecurrentNetworkOptions { InputSize = input, HiddenSize = hidden, Bidirectional = bidirectional };
+        if (fits)
+        {
+            options.Validate();
+            return;
+        }
+        var error = Assert.Throws<ArgumentOutOfRangeException>(options.Validate);
+        Assert.Equal("HiddenSize", error.ParamName);
+        Assert.StartsWith($"HiddenSize = {hidden} with InputSize = {input} makes a weight matrix of ", error.Message);
+        Contains(error, "more than an array holds (2,147,483,591); use a smaller network.");
+    }
+
+    [Theory]
     [InlineData(-0.1f)]
     [InlineData(1f)]
     [InlineData(float.NaN)]
