@@ -133,14 +133,7 @@ public sealed class ForecastingTransformerTests : IDisposable
         });
         Assert.Contains("bad exogenous column count", ModelZip.LoadError(s_mlContext, negative));
 
-        string newer = ModelZip.Rewrite(path, Path.Combine(_folder, "newer.zip"), (_, bytes) =>
-        {
-            int at = bytes.AsSpan().IndexOf("RNNFCAST"u8);
-            if (at < 0) return null;
-            BitConverter.TryWriteBytes(bytes.AsSpan(at + 8), 0x00020001u);
-            BitConverter.TryWriteBytes(bytes.AsSpan(at + 12), 0x00020001u);
-            return bytes;
-        });
+        string newer = ModelZip.RewriteVersion(path, Path.Combine(_folder, "newer.zip"), "RNNFCAST", 0x00020001u);
         Assert.Contains("read component 'MlNetRnnForecaster' of the model, because the model is too new", ModelZip.LoadError(s_mlContext, newer));
 
         string missing = Path.Combine(_folder, "missing.zip");

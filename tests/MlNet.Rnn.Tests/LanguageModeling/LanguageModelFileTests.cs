@@ -43,14 +43,7 @@ public sealed class LanguageModelFileTests : IDisposable
         _mlContext.Model.Save(model, train.Schema, path);
         Assert.IsType<LanguageModelTransformer>(_mlContext.Model.Load(path, out _));
 
-        string newer = ModelZip.Rewrite(path, Path.Combine(_folder, "newer.zip"), (_, bytes) =>
-        {
-            int at = bytes.AsSpan().IndexOf("RNNLANGM"u8);
-            if (at < 0) return null;
-            BitConverter.TryWriteBytes(bytes.AsSpan(at + 8), 0x00020001u);
-            BitConverter.TryWriteBytes(bytes.AsSpan(at + 12), 0x00020001u);
-            return bytes;
-        });
+        string newer = ModelZip.RewriteVersion(path, Path.Combine(_folder, "newer.zip"), "RNNLANGM", 0x00020001u);
         Assert.Contains("This model holds a language model saved by a newer MlNet.Rnn (format version 0x00020001)", ModelZip.LoadError(_mlContext, newer));
 
         string missing = Path.Combine(_folder, "missing.zip");

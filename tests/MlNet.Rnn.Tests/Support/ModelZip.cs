@@ -43,6 +43,20 @@ public static class ModelZip
             return bytes;
         });
 
+    /// <summary>
+    /// Copies <paramref name="source"/> to <paramref name="target"/> with the model header carrying <paramref name="signature"/>
+    /// claiming format <paramref name="version"/> (written and readable), as a newer MlNet.Rnn would write it.
+    /// </summary>
+    public static string RewriteVersion(string source, string target, string signature, uint version) =>
+        Rewrite(source, target, (_, bytes) =>
+        {
+            int at = bytes.AsSpan().IndexOf(System.Text.Encoding.ASCII.GetBytes(signature));
+            if (at < 0) return null;
+            BitConverter.TryWriteBytes(bytes.AsSpan(at + 8), version);
+            BitConverter.TryWriteBytes(bytes.AsSpan(at + 12), version);
+            return bytes;
+        });
+
     /// <summary>What loading <paramref name="path"/> throws, with its inner exceptions' messages (ML.NET wraps a loader's error twice).</summary>
     public static string LoadError(Microsoft.ML.MLContext mlContext, string path) =>
         Flatten(Assert.ThrowsAny<Exception>(() => mlContext.Model.Load(path, out _)));
