@@ -131,6 +131,9 @@ public sealed class SequenceCache : ISequenceSource, IDisposable
         _parts.Clear();
     }
 
+    /// <summary>A part is written out once it holds this much: the filling parts together hold half the budget.</summary>
+    private long PartBytes => _budget / (2 * FillingParts);
+
     private (long Offset, int Count, SequenceSummary Summary) Part(int part)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(part);
@@ -154,7 +157,7 @@ public sealed class SequenceCache : ISequenceSource, IDisposable
     private void Added(SequenceDataset part)
     {
         ExampleCount++;
-        if (Spilled && Bytes(part) >= _budget / (2 * FillingParts)) Flush(part);
+        if (Spilled && part.Bytes >= PartBytes) Flush(part);
     }
 
     /// <summary>Opens the temporary file and spreads the examples held in memory over the filling parts.</summary>
@@ -174,7 +177,7 @@ public sealed class SequenceCache : ISequenceSource, IDisposable
         {
             var part = _filling[_random.Next(FillingParts)];
             part.AddFrom(memory, i);
-            if (Bytes(part) >= _budget / (2 * FillingParts)) Flush(part);
+            if (part.Bytes >= PartBytes) Flush(part);
         }
     }
 
@@ -186,7 +189,4 @@ public sealed class SequenceCache : ISequenceSource, IDisposable
         _end += written;
         part.Clear();
     }
-
-    /// <summary>Bytes a data set's examples take: steps, targets, and per example its length, weight, number and offsets.</summary>
-    private static long Bytes(SequenceDataset data) => 4 * (data.ValueCount + data.TargetCount) + 32L * data.Count;
 }

@@ -209,6 +209,12 @@ public sealed class SequenceDataset : ISequenceSource
     /// <summary>Target values held: W per example, or T_i·W with per-step targets.</summary>
     public long TargetCount => _targetCount;
 
+    /// <summary>Bytes per example beside its steps and targets: its length, weight, number and two offsets.</summary>
+    private const int BytesPerExample = 32;
+
+    /// <summary>Bytes the examples take: steps, targets and <see cref="BytesPerExample"/> each.</summary>
+    internal long Bytes => 4 * (_valueCount + _targetCount) + (long)BytesPerExample * Count;
+
     /// <summary>Removes every example and keeps the buffers, so a scorer can stage batch after batch without allocating.</summary>
     public void Clear()
     {
@@ -366,7 +372,7 @@ public sealed class SequenceDataset : ISequenceSource
     {
         static long After(long capacity, long needed) => needed <= capacity ? capacity : Math.Min(Array.MaxLength, Math.Max(needed, 2 * capacity));
         long steps = After(Tokens ? _ids.Length : _values.Length, _valueCount + stepValues), targets = After(_targets.Length, _targetCount + targetValues);
-        return 4 * (steps + targets) + 32L * (Count + 1);
+        return 4 * (steps + targets) + (long)BytesPerExample * (Count + 1);
     }
 
     private static void Grow<T>(ref T[] buffer, long length)

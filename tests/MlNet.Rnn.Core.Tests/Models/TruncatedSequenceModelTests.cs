@@ -64,18 +64,18 @@ public sealed class TruncatedSequenceModelTests
         int[]? ids = tokens ? batch.Ids.ToArray() : null;
         double[]? steps = tokens ? null : NetworkFactory.Widen(batch.Input);
         var expected = model.Parameters.Tensors.ToDictionary(t => t.Name, t => new double[t.Length]);
-        double[]? hidden = null, cell_ = null;
+        double[]? carriedHidden = null, carriedCell = null;
         double expectedLoss = 0;
         for (int first = 0; first < T; first += chunkSteps)
         {
             int count = Math.Min(chunkSteps, T - first), start = first;
             int[]? chunkIds = ids?[(first * B)..((first + count) * B)];
-            double[]? chunkSteps_ = steps?[(first * B * options.FeaturesPerStep)..((first + count) * B * options.FeaturesPerStep)];
+            double[]? chunkValues = steps?[(first * B * options.FeaturesPerStep)..((first + count) * B * options.FeaturesPerStep)];
             int[] chunkLengths = s_lengths.Select(l => Math.Clamp(l - first, 0, count)).ToArray();
-            double[]? startHidden = hidden, startCell = cell_;
+            double[]? startHidden = carriedHidden, startCell = carriedCell;
             double ChunkLoss()
             {
-                double[] y = reference.Forward(chunkIds, chunkSteps_, count, B, chunkLengths, startHidden, startCell).Output;
+                double[] y = reference.Forward(chunkIds, chunkValues, count, B, chunkLengths, startHidden, startCell).Output;
                 double sum = 0;
                 for (int t = 0; t < count; t++)
                     for (int b = 0; b < B; b++)
@@ -92,9 +92,9 @@ public sealed class TruncatedSequenceModelTests
                 double[] numerical = CentralDifferences.Of(reference.Parameters[tensor.Name], ChunkLoss);
                 for (int i = 0; i < numerical.Length; i++) expected[tensor.Name][i] += numerical[i];
             }
-            var (_, h, c) = reference.Forward(chunkIds, chunkSteps_, count, B, chunkLengths, startHidden, startCell);
-            hidden = h;
-            cell_ = c;
+            var (_, h, c) = reference.Forward(chunkIds, chunkValues, count, B, chunkLengths, startHidden, startCell);
+            carriedHidden = h;
+            carriedCell = c;
         }
         Assert.Equal(expectedLoss, loss, 1e-4);
         foreach (var tensor in model.Parameters.Tensors)

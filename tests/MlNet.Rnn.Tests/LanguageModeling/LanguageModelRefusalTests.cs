@@ -140,7 +140,7 @@ public sealed class LanguageModelRefusalTests(TinyLanguageModel fixture) : IClas
     }
 
     [Fact]
-    public void ASavedModelWithADamagedOrMissingLanguageModelStream_IsRefusedSayingSo()
+    public void ASavedModelWithADamagedOrMissingLanguageModelStreamOrANewerFormat_IsRefusedSayingSo()
     {
         var mlContext = fixture.MLContext;
         string path = Path.Combine(_folder, "lm.zip");
@@ -153,10 +153,10 @@ public sealed class LanguageModelRefusalTests(TinyLanguageModel fixture) : IClas
         Assert.Contains("The saved model's language model cannot be read: ", error);
         Assert.Contains("the language model of the saved model (LanguageModel.safetensors)", error);
 
-        string missing = Path.Combine(_folder, "missing.zip");
-        File.Copy(path, missing);
-        using (var zip = ZipFile.Open(missing, ZipArchiveMode.Update))
-            zip.Entries.Single(entry => entry.FullName.EndsWith("LanguageModel.safetensors", StringComparison.Ordinal)).Delete();
+        string missing = ModelZip.Remove(path, Path.Combine(_folder, "missing.zip"), "LanguageModel.safetensors");
         Assert.Contains("The saved model has no LanguageModel.safetensors; it was not saved by MlNet.Rnn.", ModelZip.LoadError(mlContext, missing));
+
+        string newer = ModelZip.RewriteVersion(path, Path.Combine(_folder, "newer.zip"), "RNNLANGM", 0x00020001u);
+        Assert.Contains("This model holds a language model saved by a newer MlNet.Rnn (format version 0x00020001)", ModelZip.LoadError(mlContext, newer));
     }
 }

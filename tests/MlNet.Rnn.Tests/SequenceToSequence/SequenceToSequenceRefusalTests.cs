@@ -130,10 +130,7 @@ public sealed class SequenceToSequenceRefusalTests : IDisposable
         Assert.Contains("bad scoring batch size", LoadError(Fields(path, "batch.zip", f => f[8] = 0)));
         Assert.Contains("bad decoding options", LoadError(Fields(path, "beam.zip", f => f[5] = 0)));
 
-        string missing = Path.Combine(_folder, "missing.zip");
-        File.Copy(path, missing);
-        using (var zip = ZipFile.Open(missing, ZipArchiveMode.Update))
-            Assert.Single(zip.Entries, entry => entry.Name == Network).Delete();
+        string missing = ModelZip.Remove(path, Path.Combine(_folder, "missing.zip"), Network);
         Assert.Contains($"The saved model has no {Network}; it was not saved by MlNet.Rnn.", LoadError(missing));
 
         string unreadable = LoadError(ModelZip.Rewrite(path, Path.Combine(_folder, "garbage.zip"),
@@ -155,10 +152,7 @@ public sealed class SequenceToSequenceRefusalTests : IDisposable
         string newer = LoadError(ModelZip.RewriteVersion(path, Path.Combine(_folder, "newer.zip"), "RNNS2SEQ", 0x00020001u));
         Assert.Contains("This model holds a sequence-to-sequence transformer saved by a newer MlNet.Rnn", newer);
 
-        string noLabel = Path.Combine(_folder, "no-label.zip");
-        File.Copy(path, noLabel);
-        using (var zip = ZipFile.Open(noLabel, ZipArchiveMode.Update))
-            Assert.Single(zip.Entries, entry => entry.Name == "LabelSchema.idv").Delete();
+        string noLabel = ModelZip.Remove(path, Path.Combine(_folder, "no-label.zip"), "LabelSchema.idv");
         Assert.Contains("The saved sequence-to-sequence model has no LabelSchema.idv.", LoadError(noLabel));
 
         // A label stream whose column is the raw text tokens, not a key vector.

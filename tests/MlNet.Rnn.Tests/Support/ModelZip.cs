@@ -43,6 +43,15 @@ public static class ModelZip
             return bytes;
         });
 
+    /// <summary>Copies <paramref name="source"/> to <paramref name="target"/> without its one entry named <paramref name="entryName"/>.</summary>
+    public static string Remove(string source, string target, string entryName)
+    {
+        File.Copy(source, target);
+        using var zip = ZipFile.Open(target, ZipArchiveMode.Update);
+        Assert.Single(zip.Entries, entry => entry.Name == entryName).Delete();
+        return target;
+    }
+
     /// <summary>
     /// Copies <paramref name="source"/> to <paramref name="target"/> with the model header carrying <paramref name="signature"/>
     /// claiming format <paramref name="version"/> (written and readable), as a newer MlNet.Rnn would write it.

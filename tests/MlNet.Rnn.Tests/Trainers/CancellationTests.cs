@@ -38,7 +38,7 @@ public sealed class CancellationTests
         }
     }
 
-    /// <summary>400 rows of 40 steps, 1.3 MB: over a 1 MB TrainingDataMemoryMegabytes, so Fit reads them from a temporary file.</summary>
+    /// <summary>400 rows of 400 steps × 2 features, 1.3 MB: over a 1 MB TrainingDataMemoryMegabytes, so Fit reads them from a temporary file.</summary>
     private static IDataView Rows(MLContext mlContext) => OptionProbe.ToDataView(mlContext, Enumerable.Range(0, 400).Select(r =>
     {
         var random = new Random(r);
