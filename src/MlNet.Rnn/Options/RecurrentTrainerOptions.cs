@@ -58,14 +58,6 @@ public abstract class RecurrentTrainerOptions : RecurrentTrainerOptionsBase
     /// </summary>
     public int MaxBatchMemoryMegabytes { get; set; }
 
-    /// <summary>
-    /// The rows <c>Fit</c> reads for training (and validation) are held in memory up to this many megabytes. Beyond it they go
-    /// to a temporary file, written once as they are read and deleted when <c>Fit</c> returns: each row to one of 16 parts
-    /// drawn at random, and every epoch reads the parts back in windows of 16 drawn in a random order, shuffling (and
-    /// bucketing) the rows of a window together. Training then needs about this much memory, not the data's size, so data
-    /// larger than memory trains. Default 1024.
-    /// </summary>
-    public int TrainingDataMemoryMegabytes { get; set; } = 1024;
 
     /// <summary>A shallow copy (arrays and the logger are shared), which experiments vary one trial at a time.</summary>
     internal new RecurrentTrainerOptions Copy() => (RecurrentTrainerOptions)base.Copy();
@@ -84,7 +76,6 @@ public abstract class RecurrentTrainerOptions : RecurrentTrainerOptionsBase
         Check(TruncatedBpttSteps == 0 || !Bidirectional, nameof(TruncatedBpttSteps), TruncatedBpttSteps,
             "needs a unidirectional network (the reverse direction reads the whole sequence): set Bidirectional = false or TruncatedBpttSteps = 0");
         Check(MaxBatchMemoryMegabytes >= 0, nameof(MaxBatchMemoryMegabytes), MaxBatchMemoryMegabytes, "must be ≥ 0 (0 = half of the available memory)");
-        Check(TrainingDataMemoryMegabytes >= 1, nameof(TrainingDataMemoryMegabytes), TrainingDataMemoryMegabytes, "must be at least 1");
         ToModelOptions(Core.Models.RecurrentCellType.Lstm, vocabularySize: 0, outputSize: 1, seed: 0).Validate();
     }
 

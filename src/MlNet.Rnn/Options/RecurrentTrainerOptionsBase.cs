@@ -140,6 +140,15 @@ public abstract class RecurrentTrainerOptionsBase
     /// <summary>Rows a scoring cursor runs through the network at once (memory stays bounded by this many rows).</summary>
     public int ScoringBatchSize { get; set; } = 256;
 
+    /// <summary>
+    /// The rows <c>Fit</c> reads for training (and validation) are held in memory up to this many megabytes. Beyond it they go
+    /// to a temporary file, written once as they are read and deleted when <c>Fit</c> returns: each row to one of 16 parts
+    /// drawn at random, and every epoch reads the parts back in windows of 16 drawn in a random order, shuffling (and
+    /// bucketing) the rows of a window together. Training then needs about this much memory, not the data's size, so data
+    /// larger than memory trains. Default 1024.
+    /// </summary>
+    public int TrainingDataMemoryMegabytes { get; set; } = 1024;
+
     /// <summary>A shallow copy (arrays and the logger are shared), which experiments vary one trial at a time.</summary>
     internal RecurrentTrainerOptionsBase Copy() => (RecurrentTrainerOptionsBase)MemberwiseClone();
 
@@ -157,6 +166,7 @@ public abstract class RecurrentTrainerOptionsBase
         Check(Dropout >= 0 && Dropout < 1, nameof(Dropout), Dropout, "must be in [0, 1)");
         Check(MaxDegreeOfParallelism >= 1, nameof(MaxDegreeOfParallelism), MaxDegreeOfParallelism, "must be at least 1");
         Check(ScoringBatchSize >= 1, nameof(ScoringBatchSize), ScoringBatchSize, "must be at least 1");
+        Check(TrainingDataMemoryMegabytes >= 1, nameof(TrainingDataMemoryMegabytes), TrainingDataMemoryMegabytes, "must be at least 1");
         Check(EarlyStoppingPatience >= 0, nameof(EarlyStoppingPatience), EarlyStoppingPatience, "must be ≥ 0 (0 = off)");
         Check(TimeProvider is not null, nameof(TimeProvider), TimeProvider, "must be a clock; leave it TimeProvider.System");
         // The rest is checked where the core defines it, with its messages (ArgumentException naming the option).

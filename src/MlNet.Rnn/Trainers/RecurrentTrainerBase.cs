@@ -162,7 +162,7 @@ public abstract class RecurrentTrainerBase<TOptions> : RecurrentEstimator<TOptio
 
     /// <summary>
     /// Reads every row with a label and a usable weight into a cache, in memory up to
-    /// <see cref="RecurrentTrainerOptions.TrainingDataMemoryMegabytes"/> and in a temporary file beyond; checks each sequence,
+    /// <see cref="RecurrentTrainerOptionsBase.TrainingDataMemoryMegabytes"/> and in a temporary file beyond; checks each sequence,
     /// naming the row.
     /// </summary>
     private SequenceCache Read(FitRun run, IDataView data, string role, SequenceColumn column, DataViewSchema.Column label,

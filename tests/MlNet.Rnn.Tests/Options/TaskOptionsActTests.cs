@@ -235,7 +235,7 @@ public sealed class TaskOptionsActTests
                 nameof(RecurrentTrainerOptions.ExampleWeightColumnName), nameof(RecurrentTrainerOptions.HiddenStateColumnName),
                 nameof(RecurrentTrainerOptions.FeaturesPerStep), nameof(RecurrentTrainerOptions.RecurrentDropout),
                 nameof(RecurrentTrainerOptions.LearnedInitialState), nameof(RecurrentTrainerOptions.TruncatedBpttSteps),
-                nameof(RecurrentTrainerOptions.MaxBatchMemoryMegabytes), nameof(RecurrentTrainerOptions.TrainingDataMemoryMegabytes),
+                nameof(RecurrentTrainerOptions.MaxBatchMemoryMegabytes),
             ],
         };
     }
@@ -282,7 +282,6 @@ public sealed class TaskOptionsActTests
                 nameof(RecurrentTrainerOptions.HiddenStateColumnName), nameof(RecurrentTrainerOptions.FeaturesPerStep),
                 nameof(RecurrentTrainerOptions.Bidirectional), nameof(RecurrentTrainerOptions.RecurrentDropout),
                 nameof(RecurrentTrainerOptions.TruncatedBpttSteps), nameof(RecurrentTrainerOptions.MaxBatchMemoryMegabytes),
-                nameof(RecurrentTrainerOptions.TrainingDataMemoryMegabytes),
             ],
             // The text is read as streams (BatchSize of them, at a random offset when shuffling), all of one length: no bucketing.
             Ignored = [nameof(RecurrentTrainerOptions.BucketByLength)],
