@@ -132,7 +132,14 @@ public sealed class SequenceCache : ISequenceSource, IDisposable
     }
 
     /// <summary>A part is written out once it holds this much: the filling parts together hold half the budget.</summary>
-    private long PartBytes => _budget / (2 * FillingParts);
+    private long PartBytes => PartBytesFor(_budget);
+
+    /// <summary>
+    /// The bytes of one part of a source that holds <paramref name="budget"/> bytes of examples in memory at most: the
+    /// <see cref="FillingParts"/> parts being filled hold half of it, and so does an epoch's window of
+    /// <see cref="SequenceEpoch.PartsPerWindow"/> parts.
+    /// </summary>
+    internal static long PartBytesFor(long budget) => budget / (2 * FillingParts);
 
     private (long Offset, int Count, SequenceSummary Summary) Part(int part)
     {

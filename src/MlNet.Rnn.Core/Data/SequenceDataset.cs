@@ -213,7 +213,10 @@ public sealed class SequenceDataset : ISequenceSource
     private const int BytesPerExample = 32;
 
     /// <summary>Bytes the examples take: steps, targets and <see cref="BytesPerExample"/> each.</summary>
-    internal long Bytes => 4 * (_valueCount + _targetCount) + (long)BytesPerExample * Count;
+    internal long Bytes => BytesOf(Count, _valueCount, _targetCount);
+
+    /// <summary>Bytes <paramref name="examples"/> examples of <paramref name="values"/> step values and <paramref name="targets"/> target values take in all.</summary>
+    internal static long BytesOf(long examples, long values, long targets) => 4 * (values + targets) + BytesPerExample * examples;
 
     /// <summary>Removes every example and keeps the buffers, so a scorer can stage batch after batch without allocating.</summary>
     public void Clear()

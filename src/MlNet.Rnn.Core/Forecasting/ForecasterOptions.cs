@@ -57,6 +57,14 @@ public sealed record ForecasterOptions
     /// <summary>Threads a batch may be split across.</summary>
     public int MaxDegreeOfParallelism { get; init; } = Environment.ProcessorCount;
 
+    /// <summary>
+    /// Windows overlap, so the forecaster makes them from the series as training reads them: while all of them fit in this many
+    /// megabytes they are made once per epoch and shuffled together; beyond it they are made a part of consecutive windows at
+    /// a time and mixed in windows of parts drawn at random, so memory holds the series and about this much, however long the
+    /// series. Default 1024.
+    /// </summary>
+    public int TrainingDataMemoryMegabytes { get; init; } = 1024;
+
     /// <summary>The training loop: epochs, batch size, learning rate, early stopping, logging.</summary>
     public TrainerOptions Training { get; init; } = new() { Epochs = 60, BatchSize = 16, LearningRate = 0.005f };
 
@@ -75,6 +83,9 @@ public sealed record ForecasterOptions
             throw new ArgumentOutOfRangeException(nameof(IntervalMethod), IntervalMethod, "IntervalMethod must be Gaussian or EmpiricalQuantile.");
         if (!(CalibrationFraction >= 0 && CalibrationFraction < 1))
             throw new ArgumentOutOfRangeException(nameof(CalibrationFraction), CalibrationFraction, $"CalibrationFraction is {CalibrationFraction}; it must be in [0, 1).");
+        if (TrainingDataMemoryMegabytes < 1)
+            throw new ArgumentOutOfRangeException(nameof(TrainingDataMemoryMegabytes), TrainingDataMemoryMegabytes,
+                $"TrainingDataMemoryMegabytes is {TrainingDataMemoryMegabytes}; it must be at least 1.");
         ArgumentNullException.ThrowIfNull(Training);
     }
 }

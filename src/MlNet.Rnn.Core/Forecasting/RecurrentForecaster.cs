@@ -105,19 +105,19 @@ public sealed class RecurrentForecaster
                 "or CalibrationFraction 0.", nameof(series));
 
         int trainingLength = N - held;
-        var rows = new float[N * F];
+        var standardized = new float[N * F];
         for (int n = 0; n < N; n++)
         {
-            rows[n * F] = series[n];
-            if (K > 0) exogenous.Slice(n * K, K).CopyTo(rows.AsSpan(n * F + 1, K));
+            standardized[n * F] = series[n];
+            if (K > 0) exogenous.Slice(n * K, K).CopyTo(standardized.AsSpan(n * F + 1, K));
         }
-        var scaling = Standardization.Fit(rows.AsSpan(0, trainingLength * F), F);
-        var standardized = new float[N * F];
-        for (int i = 0; i < standardized.Length; i++) standardized[i] = scaling.Apply(rows[i], i % F);
+        var scaling = Standardization.Fit(standardized.AsSpan(0, trainingLength * F), F);
+        for (int i = 0; i < standardized.Length; i++) standardized[i] = scaling.Apply(standardized[i], i % F);
 
         // A window ending before step j forecasts steps [j, j + HZ): training windows have j + HZ ≤ N − held, held-out ones j ≥ N − held.
-        var training = Windows(standardized, F, W, HZ, W, trainingLength - HZ);
-        var calibration = held > 0 ? Windows(standardized, F, W, HZ, Math.Max(W, trainingLength), N - HZ) : null;
+        long budget = options.TrainingDataMemoryMegabytes * (1L << 20);
+        var training = new SeriesWindows(standardized, F, W, HZ, W, trainingLength - HZ, budget);
+        var calibration = held > 0 ? new SeriesWindows(standardized, F, W, HZ, Math.Max(W, trainingLength), N - HZ, budget) : null;
 
         var modelOptions = new SequenceModelOptions
         {
@@ -130,7 +130,7 @@ public sealed class RecurrentForecaster
         var window = series.Slice(N - W, W).ToArray();
         var windowExogenous = K > 0 ? exogenous.Slice((N - W) * K, W * K).ToArray() : [];
         var forecaster = new RecurrentForecaster(options, model, scaling, new float[HZ], new float[HZ], window, windowExogenous,
-            calibration?.Count ?? 0, history);
+            (int)(calibration?.ExampleCount ?? 0), history);
         var (lower, upper) = ForecastIntervals.Offsets(forecaster.Residuals(calibration ?? training), HZ, options.ConfidenceLevel, options.IntervalMethod);
         if (calibration is null || !options.RefitOnFullSeries)
         {
@@ -145,8 +145,9 @@ public sealed class RecurrentForecaster
         {
             Epochs = Math.Max(1, history.BestEpoch), EarlyStoppingPatience = 0, ReduceOnPlateau = false, CheckpointEvery = 0,
         };
-        var refitHistory = new SequenceTrainer(refit, new MeanSquaredError(), refitOptions).Train(Windows(standardized, F, W, HZ, W, N - HZ), null, cancellationToken);
-        return new RecurrentForecaster(options, refit, scaling, lower, upper, window, windowExogenous, calibration.Count, refitHistory);
+        var refitHistory = new SequenceTrainer(refit, new MeanSquaredError(), refitOptions).Train(new SeriesWindows(standardized, F, W, HZ, W, N - HZ, budget), null,
+            cancellationToken);
+        return new RecurrentForecaster(options, refit, scaling, lower, upper, window, windowExogenous, (int)calibration.ExampleCount, refitHistory);
     }
 
     /// <summary>
@@ -242,32 +243,24 @@ public sealed class RecurrentForecaster
                     $"Exogenous feature {i % features} of observation {i / features} is {exogenous[i]}; every value must be finite."), nameof(exogenous));
     }
 
-    /// <summary>Windows <c>[W, F]</c> of <paramref name="standardized"/> <c>[N, F]</c> ending before step j, targets feature 0 at [j, j + HZ), for j in [first, last].</summary>
-    private static SequenceDataset Windows(float[] standardized, int F, int W, int HZ, int first, int last)
-    {
-        var data = new SequenceDataset(F, HZ);
-        var target = new float[HZ];
-        for (int j = first; j <= last; j++)
-        {
-            for (int h = 0; h < HZ; h++) target[h] = standardized[(j + h) * F];
-            data.Add(standardized.AsSpan((j - W) * F, W * F), target);
-        }
-        return data;
-    }
-
     /// <summary>r = actual − forecast in series units, <c>[count, HZ]</c>.</summary>
-    private float[] Residuals(SequenceDataset data)
+    private float[] Residuals(SeriesWindows windows)
     {
         int HZ = Horizon;
-        var residuals = new float[data.Count * HZ];
-        foreach (int[] indices in BatchPlanner.Plan(data, BatchSize, random: null, bucketByLength: false))
+        var residuals = new float[windows.ExampleCount * HZ];
+        var buffer = new SequenceDataset(windows.FeaturesPerStep, HZ);
+        for (int p = 0; p < windows.PartCount; p++)
         {
-            data.Fill(indices, _batch);
-            Span<float> output = Run();
-            ReadOnlySpan<float> targets = _batch.Targets;
-            for (int b = 0; b < indices.Length; b++)
-                for (int h = 0; h < HZ; h++)
-                    residuals[indices[b] * HZ + h] = Scaling.Invert(targets[b * HZ + h], 0) - Scaling.Invert(output[b * HZ + h], 0);
+            var part = windows.ReadPart(p, buffer);
+            foreach (int[] indices in BatchPlanner.Plan(part, BatchSize, random: null, bucketByLength: false))
+            {
+                part.Fill(indices, _batch);
+                Span<float> output = Run();
+                ReadOnlySpan<float> targets = _batch.Targets;
+                for (int b = 0; b < indices.Length; b++)
+                    for (int h = 0; h < HZ; h++)
+                        residuals[part.NumberOf(indices[b]) * HZ + h] = Scaling.Invert(targets[b * HZ + h], 0) - Scaling.Invert(output[b * HZ + h], 0);
+            }
         }
         return residuals;
     }

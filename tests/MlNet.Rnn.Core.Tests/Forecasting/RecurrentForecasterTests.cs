@@ -179,6 +179,8 @@ public sealed class RecurrentForecasterTests
         float[] series = Seasonal(40, 0.1, 5);
         var horizon = Assert.Throws<ArgumentOutOfRangeException>(() => RecurrentForecaster.Fit(series, Options(horizon: 0)));
         Assert.Contains("Horizon is 0", horizon.Message);
+        var budget = Assert.Throws<ArgumentOutOfRangeException>(() => RecurrentForecaster.Fit(series, Options(horizon: 1) with { TrainingDataMemoryMegabytes = 0 }));
+        Assert.Contains("TrainingDataMemoryMegabytes is 0; it must be at least 1.", budget.Message);
 
         var shortSeries = Assert.Throws<ArgumentException>(() => RecurrentForecaster.Fit(series.AsSpan(0, 10), Options(horizon: 3) with { WindowSize = 8 }));
         Assert.Contains("The series has 10 observations; windowSize 8 + horizon 3 = 11 are needed", shortSeries.Message);

@@ -99,6 +99,21 @@ public sealed class ForecastingOptionTests
     }
 
     [Fact]
+    public void TrainingDataMemoryMegabytes_WindowsPastItTrainFromParts_WindowsWithinItTrainAsBefore()
+    {
+        float[] Weights(IDataView data, int megabytes) => OptionProbe.Flat(OptionProbe.Tensors(s_mlContext.Forecasting.ForecastByGru(Small(o =>
+        {
+            (o.WindowSize, o.NumberOfEpochs, o.RefitOnFullSeries, o.CalibrationFraction, o.TrainingDataMemoryMegabytes) = (24, 1, false, 0, megabytes);
+        })).Fit(data).Forecaster.Save));
+
+        // 9,977 windows of 24 steps take 1.3 MB: over 1 MB they are made and mixed a part at a time, which changes the order.
+        var many = Data(10_000);
+        Assert.NotEqual(Weights(many, 1024), Weights(many, 1));
+        var few = Data(200);
+        Assert.Equal(Weights(few, 1024), Weights(few, 1));
+    }
+
+    [Fact]
     public void ValidationDataWithoutRowsOrWithAnotherFeatureWidthIsRefused()
     {
         var estimator = s_mlContext.Forecasting.ForecastByRnn(Small());
