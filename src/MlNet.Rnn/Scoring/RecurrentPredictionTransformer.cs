@@ -21,9 +21,12 @@ namespace MlNet.Rnn;
 /// features the head reads when asked (the final hidden state, or every step's for the tagger).
 /// <see cref="Transform"/> is lazy and scores rows in batches (one forward pass per batch, per cursor);
 /// <see cref="GetRowToRowMapper"/> serves <c>PredictionEngine</c> one row at a time. Saved and loaded by
-/// <c>mlContext.Model.Save/Load</c>, the network inside as the core's model file.
+/// <c>mlContext.Model.Save/Load</c>, the network inside as the core's model file. It also implements ML.NET's internal,
+/// non-generic <c>ISingleFeaturePredictionTransformer</c>, by which <c>PermutationFeatureImportance(ITransformer, …)</c> (and
+/// the binary <c>PermutationFeatureImportanceNonCalibrated</c>) find the predictor at the end of a pipeline.
 /// </summary>
-public sealed class RecurrentPredictionTransformer : ISingleFeaturePredictionTransformer<RecurrentModelParameters>, ICanSaveModel, IBatchScoringTask
+public sealed class RecurrentPredictionTransformer : ISingleFeaturePredictionTransformer<RecurrentModelParameters>, ISingleFeaturePredictionTransformer,
+    ICanSaveModel, IBatchScoringTask
 {
     internal const string LoaderSignature = "MlNetRnnTransformer";
     private const string RegistrationName = nameof(RecurrentPredictionTransformer);
