@@ -7,7 +7,7 @@ namespace MlNet.Rnn.Core.Tests.SequenceToSequence;
 /// <summary>
 /// Pairs larger than memory: a cache of <see cref="SequencePairs.CreateCache"/> under its budget trains bit for bit as the pairs
 /// in memory; past it (a few KB, so it spills into many parts, more than a window) every pair comes back exactly once an
-/// epoch, as it was added, the trainer reads each part once an epoch, the model still learns to reverse digits far above the
+/// epoch, as it was added, in batches bucketed by (source length, target length), the trainer reads each part once an epoch, the model still learns to reverse digits far above the
 /// most frequent token's rate, evaluation reads the parts as it reads memory, and errors name a pair by the row it was added as.
 /// </summary>
 public sealed class SequenceToSequenceStreamingTests
@@ -21,6 +21,16 @@ public sealed class SequenceToSequenceStreamingTests
         for (int i = 0; i < pairs.Count; i++) SequencePairs.AddTo(cache, pairs.Sources[i], pairs.Targets[i]);
         cache.Complete();
         return cache;
+    }
+
+    /// <summary>Pairs whose source and target lengths (1 to 6) are drawn independently, so a total length does not order them.</summary>
+    private static SequencePairs MixedLengths(int count, int seed)
+    {
+        var random = new Random(seed);
+        var pairs = new SequencePairs();
+        for (int i = 0; i < count; i++)
+            pairs.Add([.. Enumerable.Range(0, random.Next(1, 7)).Select(_ => random.Next(1, 11))], [.. Enumerable.Range(0, random.Next(1, 7)).Select(_ => random.Next(3, 13))]);
+        return pairs;
     }
 
     private static SequenceToSequenceModel Model(AttentionKind attention = AttentionKind.Luong) => new(SequenceToSequenceLearningTests.SmallOptions with
@@ -53,9 +63,9 @@ public sealed class SequenceToSequenceStreamingTests
     }
 
     [Fact]
-    public void OverTheBudget_EveryPairComesBackExactlyOnceAnEpoch_AsItWasAdded()
+    public void OverTheBudget_EveryPairComesBackExactlyOnceAnEpoch_AsItWasAdded_InBatchesSortedBySourceThenTargetLength()
     {
-        var pairs = SequenceToSequenceLearningTests.ReversedDigits(500, seed: 13);
+        var pairs = MixedLengths(500, seed: 13);
         using var cache = Cache(pairs, TinyBudget);
         Assert.True(cache.Spilled);
         Assert.True(cache.PartCount > 2 * SequenceEpoch.PartsPerWindow, $"{cache.PartCount} parts");
@@ -72,6 +82,9 @@ public sealed class SequenceToSequenceStreamingTests
             while (epoch.Next(out var examples, out int[] indices))
             {
                 sizes.Add(indices.Length);
+                // Bucketed in each window by (source length, target length): a batch is a run of the window's sorted pairs.
+                var lengths = indices.Select(index => (SequencePairs.SourceOf(examples, index).Length, SequencePairs.TargetOf(examples, index).Length)).ToArray();
+                Assert.Equal(lengths.Order(), lengths);
                 foreach (int index in indices)
                 {
                     long row = examples.NumberOf(index);
