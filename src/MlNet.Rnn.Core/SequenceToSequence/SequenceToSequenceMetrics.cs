@@ -18,13 +18,13 @@ public sealed record SequenceToSequenceMetrics(int Count, double ExactMatch, dou
         ArgumentNullException.ThrowIfNull(predicted);
         if (expected.Count != predicted.Count)
             throw new ArgumentException($"expected holds {expected.Count} sequences but predicted holds {predicted.Count}; give one prediction per row.", nameof(predicted));
-        var tally = new Tally();
-        for (int i = 0; i < expected.Count; i++) tally.Add(expected[i] ?? [], predicted[i] ?? []);
-        return tally.Metrics;
+        var accumulator = new Accumulator();
+        for (int i = 0; i < expected.Count; i++) accumulator.Add(expected[i] ?? [], predicted[i] ?? []);
+        return accumulator.Metrics;
     }
 
-    /// <summary>The sums behind the metrics, row by row, so rows read a part at a time need not be held.</summary>
-    internal sealed class Tally
+    /// <summary>The sums behind the metrics, added row by row, so rows read a part at a time need not be held.</summary>
+    public sealed class Accumulator
     {
         private long _count, _exact, _correct, _positions, _edits;
 

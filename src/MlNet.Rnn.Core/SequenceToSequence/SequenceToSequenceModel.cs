@@ -209,7 +209,7 @@ public sealed class SequenceToSequenceModel
         ArgumentNullException.ThrowIfNull(data);
         SequencePairs.CheckShape(data, nameof(data));
         const int chunk = 256;
-        var tally = new SequenceToSequenceMetrics.Tally();
+        var accumulator = new SequenceToSequenceMetrics.Accumulator();
         var buffer = SequencePairs.Create();
         for (int p = 0; p < data.PartCount; p++)
         {
@@ -221,10 +221,10 @@ public sealed class SequenceToSequenceModel
                 var sources = new int[count][];
                 for (int i = 0; i < count; i++) sources[i] = SequencePairs.SourceOf(part, start + i).ToArray();
                 var translations = Translate(sources, options);
-                for (int i = 0; i < count; i++) tally.Add(SequencePairs.TargetOf(part, start + i), translations[i].Tokens);
+                for (int i = 0; i < count; i++) accumulator.Add(SequencePairs.TargetOf(part, start + i), translations[i].Tokens);
             }
         }
-        return tally.Metrics;
+        return accumulator.Metrics;
     }
 
     /// <summary>
