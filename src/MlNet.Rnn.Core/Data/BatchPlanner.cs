@@ -10,8 +10,11 @@ public static class BatchPlanner
     /// <summary>Pool of batches sorted by length together when bucketing: large enough to group lengths, small enough to stay random.</summary>
     public const int BucketPoolBatches = 50;
 
-    /// <summary>Returns the batches of one epoch as index arrays; every example appears exactly once.</summary>
-    public static int[][] Plan(SequenceDataset data, int batchSize, Random? random, bool bucketByLength)
+    /// <summary>
+    /// Returns the batches of one epoch as index arrays; every example appears exactly once. When bucketing, examples are sorted
+    /// within a pool by <paramref name="bucketKey"/> (their length when null).
+    /// </summary>
+    public static int[][] Plan(SequenceDataset data, int batchSize, Random? random, bool bucketByLength, Func<SequenceDataset, int, long>? bucketKey = null)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
@@ -25,8 +28,8 @@ public static class BatchPlanner
             for (int start = 0; start < count; start += pool)
             {
                 var slice = order.AsSpan(start, Math.Min(pool, count - start));
-                var keys = new int[slice.Length];
-                for (int i = 0; i < slice.Length; i++) keys[i] = data.LengthOf(slice[i]);
+                var keys = new long[slice.Length];
+                for (int i = 0; i < slice.Length; i++) keys[i] = bucketKey is null ? data.LengthOf(slice[i]) : bucketKey(data, slice[i]);
                 keys.AsSpan().Sort(slice);
             }
         }

@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+
 namespace MlNet.Rnn.Core.Data;
 
 /// <summary>
@@ -15,6 +17,7 @@ public sealed class SequenceEpoch
     private readonly ISequenceSource _source;
     private readonly int _batchSize;
     private readonly bool _bucketByLength;
+    private readonly Func<SequenceDataset, int, long>? _bucketKey;
     private readonly SequenceDataset _part, _window, _carry;
     private int[] _order = [];
     private int _next, _batch;
@@ -22,14 +25,18 @@ public sealed class SequenceEpoch
     private SequenceDataset? _current;
     private Random? _random;
 
-    /// <summary>An epoch plan for <paramref name="source"/> in batches of <paramref name="batchSize"/>.</summary>
-    public SequenceEpoch(ISequenceSource source, int batchSize, bool bucketByLength)
+    /// <summary>
+    /// An epoch plan for <paramref name="source"/> in batches of <paramref name="batchSize"/>; when bucketing, examples are sorted by
+    /// <paramref name="bucketKey"/> (their length when null), as <see cref="BatchPlanner.Plan"/> sorts them.
+    /// </summary>
+    public SequenceEpoch(ISequenceSource source, int batchSize, bool bucketByLength, Func<SequenceDataset, int, long>? bucketKey = null)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         _source = source;
         _batchSize = batchSize;
         _bucketByLength = bucketByLength;
+        _bucketKey = bucketKey;
         _part = new SequenceDataset(source.FeaturesPerStep, source.TargetWidth, source.PerStepTargets);
         _window = new SequenceDataset(source.FeaturesPerStep, source.TargetWidth, source.PerStepTargets);
         _carry = new SequenceDataset(source.FeaturesPerStep, source.TargetWidth, source.PerStepTargets);
@@ -56,9 +63,26 @@ public sealed class SequenceEpoch
     /// <summary>Fills <paramref name="batch"/> with the epoch's next batch; false after the last.</summary>
     public bool Next(SequenceBatch batch)
     {
+        if (!Next(out var examples, out int[] indices)) return false;
+        examples.Fill(indices, batch);
+        return true;
+    }
+
+    /// <summary>
+    /// The epoch's next batch as the <paramref name="indices"/> of its examples in <paramref name="examples"/> (valid until the next
+    /// call), for a task that fills its own kind of batch; false after the last.
+    /// </summary>
+    public bool Next([NotNullWhen(true)] out SequenceDataset? examples, out int[] indices)
+    {
         while (_batch == _batches.Length)
-            if (!NextWindow()) return false;
-        _current!.Fill(_batches[_batch++], batch);
+        {
+            if (NextWindow()) continue;
+            examples = null;
+            indices = [];
+            return false;
+        }
+        examples = _current!;
+        indices = _batches[_batch++];
         return true;
     }
 
@@ -69,7 +93,7 @@ public sealed class SequenceEpoch
         if (_order.Length == 1)
         {
             _current = _source.ReadPart(_order[_next++], _part);
-            _batches = BatchPlanner.Plan(_current, _batchSize, _random, _bucketByLength);
+            _batches = BatchPlanner.Plan(_current, _batchSize, _random, _bucketByLength, _bucketKey);
             return true;
         }
         _window.Clear();
@@ -77,7 +101,7 @@ public sealed class SequenceEpoch
         _carry.Clear();
         for (int read = 0; read < PartsPerWindow && _next < _order.Length; read++) _window.AddAll(_source.ReadPart(_order[_next++], _part));
         _current = _window;
-        _batches = _window.Count == 0 ? [] : BatchPlanner.Plan(_window, _batchSize, _random, _bucketByLength);
+        _batches = _window.Count == 0 ? [] : BatchPlanner.Plan(_window, _batchSize, _random, _bucketByLength, _bucketKey);
         int partial = Array.FindIndex(_batches, batch => batch.Length < _batchSize);
         if (_next < _order.Length && partial >= 0)
         {

@@ -18,19 +18,30 @@ public sealed record SequenceToSequenceMetrics(int Count, double ExactMatch, dou
         ArgumentNullException.ThrowIfNull(predicted);
         if (expected.Count != predicted.Count)
             throw new ArgumentException($"expected holds {expected.Count} sequences but predicted holds {predicted.Count}; give one prediction per row.", nameof(predicted));
-        long exact = 0, correct = 0, positions = 0, edits = 0;
-        for (int i = 0; i < expected.Count; i++)
+        var accumulator = new Accumulator();
+        for (int i = 0; i < expected.Count; i++) accumulator.Add(expected[i] ?? [], predicted[i] ?? []);
+        return accumulator.Metrics;
+    }
+
+    /// <summary>The sums behind the metrics, added row by row, so rows read a part at a time need not be held.</summary>
+    public sealed class Accumulator
+    {
+        private long _count, _exact, _correct, _positions, _edits;
+
+        /// <summary>Compares one row's prediction <paramref name="ŷ"/> with its expected sequence <paramref name="y"/>.</summary>
+        public void Add(ReadOnlySpan<int> y, ReadOnlySpan<int> ŷ)
         {
-            int[] y = expected[i] ?? [], ŷ = predicted[i] ?? [];
-            if (y.AsSpan().SequenceEqual(ŷ)) exact++;
+            _count++;
+            if (y.SequenceEqual(ŷ)) _exact++;
             for (int t = 0; t < Math.Min(y.Length, ŷ.Length); t++)
-                if (y[t] == ŷ[t]) correct++;
-            positions += Math.Max(y.Length, ŷ.Length);
-            edits += EditDistance(y, ŷ);
+                if (y[t] == ŷ[t]) _correct++;
+            _positions += Math.Max(y.Length, ŷ.Length);
+            _edits += EditDistance(y, ŷ);
         }
-        int n = expected.Count;
-        return new SequenceToSequenceMetrics(n, n == 0 ? 0 : (double)exact / n, positions == 0 ? 1 : (double)correct / positions,
-            n == 0 ? 0 : (double)edits / n);
+
+        /// <summary>The metrics of the rows added.</summary>
+        public SequenceToSequenceMetrics Metrics => new((int)_count, _count == 0 ? 0 : (double)_exact / _count,
+            _positions == 0 ? 1 : (double)_correct / _positions, _count == 0 ? 0 : (double)_edits / _count);
     }
 
     /// <summary>Levenshtein distance between two token sequences, in O(|a|·|b|) time and O(|b|) memory.</summary>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Numerics.Tensors;
 using MlNet.Rnn.Core.Cells;
+using MlNet.Rnn.Core.Data;
 using MlNet.Rnn.Core.Layers;
 using MlNet.Rnn.Core.Models;
 using MlNet.Rnn.Core.Parameters;
@@ -187,7 +188,7 @@ public sealed class SequenceToSequenceModel
         options.BeamWidth == 1 ? SequenceDecoding.Greedy(this, workspace, ids, batch, lengths, options) : SequenceDecoding.Beam(this, workspace, ids, batch, lengths, options);
 
     /// <summary>Checks source <paramref name="row"/> (ids <paramref name="source"/>) against the source vocabulary.</summary>
-    internal void CheckSource(ReadOnlySpan<int> source, int row)
+    internal void CheckSource(ReadOnlySpan<int> source, long row)
     {
         if (source.IsEmpty)
             throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
@@ -199,19 +200,31 @@ public sealed class SequenceToSequenceModel
                     "sources");
     }
 
-    /// <summary>Exact match, token accuracy and mean edit distance of the decoded translations of <paramref name="data"/>.</summary>
-    public SequenceToSequenceMetrics Evaluate(SequencePairs data, DecodingOptions? options = null)
+    /// <summary>
+    /// Exact match, token accuracy and mean edit distance of the decoded translations of <paramref name="data"/>
+    /// (<see cref="SequencePairs"/> or a cache of them), read a part at a time and each part checked before it is decoded.
+    /// </summary>
+    public SequenceToSequenceMetrics Evaluate(ISequenceSource data, DecodingOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(data);
-        CheckIds(data, nameof(data));
+        SequencePairs.CheckShape(data, nameof(data));
         const int chunk = 256;
-        var predicted = new List<int[]>(data.Count);
-        for (int start = 0; start < data.Count; start += chunk)
+        var accumulator = new SequenceToSequenceMetrics.Accumulator();
+        var buffer = SequencePairs.Create();
+        for (int p = 0; p < data.PartCount; p++)
         {
-            var sources = data.Sources.Skip(start).Take(chunk).ToArray();
-            predicted.AddRange(Translate(sources, options).Select(translation => translation.Tokens));
+            var part = data.ReadPart(p, buffer);
+            CheckIds(part, nameof(data));
+            for (int start = 0; start < part.Count; start += chunk)
+            {
+                int count = Math.Min(chunk, part.Count - start);
+                var sources = new int[count][];
+                for (int i = 0; i < count; i++) sources[i] = SequencePairs.SourceOf(part, start + i).ToArray();
+                var translations = Translate(sources, options);
+                for (int i = 0; i < count; i++) accumulator.Add(SequencePairs.TargetOf(part, start + i), translations[i].Tokens);
+            }
         }
-        return SequenceToSequenceMetrics.Compute(data.Targets, predicted);
+        return accumulator.Metrics;
     }
 
     /// <summary>
@@ -503,17 +516,19 @@ public sealed class SequenceToSequenceModel
         }
     }
 
-    /// <summary>Checks every row's ids against both vocabularies and the reserved target ids.</summary>
-    internal void CheckIds(SequencePairs data, string name)
+    /// <summary>Checks every pair of a part of encoded pairs against both vocabularies and the reserved target ids, naming the row.</summary>
+    internal void CheckIds(SequenceDataset pairs, string name)
     {
-        for (int row = 0; row < data.Count; row++)
+        for (int index = 0; index < pairs.Count; index++)
         {
-            CheckSource(data.Sources[row], row);
-            CheckTarget(data.Targets[row], row, name);
+            SequencePairs.CheckEncoding(pairs, index, name);
+            long row = pairs.NumberOf(index);
+            CheckSource(SequencePairs.SourceOf(pairs, index), row);
+            CheckTarget(SequencePairs.TargetOf(pairs, index), row, name);
         }
     }
 
-    private void CheckTarget(int[] target, int row, string name)
+    private void CheckTarget(ReadOnlySpan<int> target, long row, string name)
     {
         for (int t = 0; t < target.Length; t++)
         {

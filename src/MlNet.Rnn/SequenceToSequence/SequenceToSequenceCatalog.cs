@@ -47,19 +47,18 @@ public sealed class SequenceToSequenceCatalog
         if (predicted.KeyCount != gold.KeyCount)
             throw host.ExceptSchemaMismatch(nameof(data), "predicted label", predictedLabelColumnName, data.Schema[labelColumnName].Type.ToString(),
                 data.Schema[predictedLabelColumnName].Type.ToString());
-        var expected = new List<int[]>();
-        var decoded = new List<int[]>();
-        using (var cursor = data.GetRowCursor([data.Schema[gold.Name], data.Schema[predicted.Name]]))
+        // Row by row: the rows need not fit in memory.
+        var accumulator = new SequenceToSequenceMetrics.Accumulator();
+        using var cursor = data.GetRowCursor([data.Schema[gold.Name], data.Schema[predicted.Name]]);
+        var goldReader = gold.CreateReader(cursor);
+        var predictedReader = predicted.CreateReader(cursor);
+        int[] expected = [], decoded = [];
+        while (cursor.MoveNext())
         {
-            var goldReader = gold.CreateReader(cursor);
-            var predictedReader = predicted.CreateReader(cursor);
-            while (cursor.MoveNext())
-            {
-                expected.Add(goldReader.Read());
-                decoded.Add(predictedReader.Read());
-            }
+            int expectedCount = goldReader.ReadInto(ref expected), decodedCount = predictedReader.ReadInto(ref decoded);
+            accumulator.Add(expected.AsSpan(0, expectedCount), decoded.AsSpan(0, decodedCount));
         }
-        return SequenceToSequenceMetrics.Compute(expected, decoded);
+        return accumulator.Metrics;
     }
 
     /// <summary>The recurrent encoder-decoders on <c>mlContext.SequenceToSequence.Trainers</c>, each with simple arguments or <see cref="SequenceToSequenceTrainer.Options"/>.</summary>

@@ -118,74 +118,114 @@ public sealed class SequenceToSequenceTrainer : RecurrentEstimator<SequenceToSeq
         var source = KeyVectorColumn.FromSchema(Host, trainData.Schema, options.FeatureColumnName, "source (feature)");
         var label = KeyVectorColumn.FromSchema(Host, trainData.Schema, options.LabelColumnName, "label");
         int targetKeys = label.KeyCount;
-        var training = Read(trainData, "training", source, label);
-        SequencePairs? validation = null;
-        if (validationData is not null)
+        var sourceKeys = new KeyUsage(source);
+        var labelKeys = new KeyUsage(label);
+        SequenceCache? training = null, validation = null;
+        try
         {
-            var validationSource = KeyVectorColumn.FromSchema(Host, validationData.Schema, options.FeatureColumnName, "source (feature)");
-            if (validationSource.KeyCount != source.KeyCount)
-                throw Host.ExceptSchemaMismatch(nameof(validationData), "source (feature)", source.Name, source.Describe(),
-                    validationData.Schema[source.Name].Type.ToString());
-            var validationLabel = KeyVectorColumn.FromSchema(Host, validationData.Schema, options.LabelColumnName, "label");
-            if (validationLabel.KeyCount != targetKeys)
-                throw Host.ExceptSchemaMismatch(nameof(validationData), "label", label.Name, label.Describe(), validationData.Schema[label.Name].Type.ToString());
-            validation = Read(validationData, "validation", validationSource, validationLabel);
-            if (validation.Count == 0) throw Host.Except("The validation data has no row; pass rows or call Fit(trainData).");
+            training = Read(run, trainData, "training", source, label, sourceKeys, labelKeys);
+            if (validationData is not null)
+            {
+                var validationSource = KeyVectorColumn.FromSchema(Host, validationData.Schema, options.FeatureColumnName, "source (feature)");
+                if (validationSource.KeyCount != source.KeyCount)
+                    throw Host.ExceptSchemaMismatch(nameof(validationData), "source (feature)", source.Name, source.Describe(),
+                        validationData.Schema[source.Name].Type.ToString());
+                var validationLabel = KeyVectorColumn.FromSchema(Host, validationData.Schema, options.LabelColumnName, "label");
+                if (validationLabel.KeyCount != targetKeys)
+                    throw Host.ExceptSchemaMismatch(nameof(validationData), "label", label.Name, label.Describe(), validationData.Schema[label.Name].Type.ToString());
+                validation = Read(run, validationData, "validation", validationSource, validationLabel, null, null);
+                if (validation.ExampleCount == 0) throw Host.Except("The validation data has no row; pass rows or call Fit(trainData).");
+            }
+            if (training.ExampleCount == 0) throw Host.Except("The training data has no row.");
+
+            labelKeys.WarnIfSparse(run, "label", "logits per decoder step");
+            sourceKeys.WarnIfSparse(run, "source", "embedding rows");
+
+            var model = new SequenceToSequenceModel(options.ToSequenceToSequenceOptions(Cell, source.KeyCount, targetKeys, run.Seed));
+            // Stryker disable once String : Stryker cannot pass a mutated concatenation of interpolated strings to string.Create's handler
+            run.ReportStart(string.Create(CultureInfo.InvariantCulture,
+                $"{Cell} sequence-to-sequence ({options.Attention} attention): {training.ExampleCount} training pairs" +
+                $"{(validation is null ? "" : $", {validation.ExampleCount} validation pairs")}, {source.KeyCount} source keys, {targetKeys} target keys") +
+                Storage(training, validation),
+                model.ParameterCount);
+            var trainer = new SequencePairTrainer(model, run.TrainingOptions(validation is not null), options.LabelSmoothing);
+            var history = trainer.Train(training, validation, run.CancellationToken);
+            run.ReportEnd(history);
+            return new SequenceToSequenceTransformer(Host, model, source, trainData.Schema[source.Name].Type, trainData.Schema[label.Name], options.PredictedLabelColumnName,
+                options.ToDecodingOptions(), options.ScoringBatchSize, history);
         }
-        if (training.Count == 0) throw Host.Except("The training data has no row.");
-
-        WarnOnSparseKeys(run, training.Targets, label, "label", "logits per decoder step");
-        WarnOnSparseKeys(run, training.Sources, source, "source", "embedding rows");
-
-        var model = new SequenceToSequenceModel(options.ToSequenceToSequenceOptions(Cell, source.KeyCount, targetKeys, run.Seed));
-        // Stryker disable once String : Stryker cannot pass a mutated concatenation of interpolated strings to string.Create's handler
-        run.ReportStart(string.Create(CultureInfo.InvariantCulture,
-            $"{Cell} sequence-to-sequence ({options.Attention} attention): {training.Count} training pairs" +
-            $"{(validation is null ? "" : $", {validation.Count} validation pairs")}, {source.KeyCount} source keys, {targetKeys} target keys"),
-            model.ParameterCount);
-        var trainer = new SequencePairTrainer(model, run.TrainingOptions(validation is not null), options.LabelSmoothing);
-        var history = trainer.Train(training, validation, run.CancellationToken);
-        run.ReportEnd(history);
-        return new SequenceToSequenceTransformer(Host, model, source, trainData.Schema[source.Name].Type, trainData.Schema[label.Name], options.PredictedLabelColumnName,
-            options.ToDecodingOptions(), options.ScoringBatchSize, history);
+        finally
+        {
+            training?.Dispose();
+            validation?.Dispose();
+        }
     }
 
-    /// <summary>Reads every row as a pair; an empty source or target is an error naming the data, the row and the column.</summary>
-    private static SequencePairs Read(IDataView data, string role, KeyVectorColumn source, KeyVectorColumn label)
+    /// <summary>
+    /// Reads every row as a pair into a cache, in memory up to <see cref="RecurrentTrainerOptionsBase.TrainingDataMemoryMegabytes"/>
+    /// and in a temporary file beyond; an empty source or target is an error naming the data, the row and the column. Counts the
+    /// keys used on the way when asked.
+    /// </summary>
+    private SequenceCache Read(FitRun run, IDataView data, string role, KeyVectorColumn source, KeyVectorColumn label, KeyUsage? sourceKeys, KeyUsage? labelKeys)
     {
         using var cursor = data.GetRowCursor([data.Schema[source.Name], data.Schema[label.Name]]);
         var sources = source.CreateReader(cursor);
         var targets = label.CreateReader(cursor);
-        var pairs = new SequencePairs();
-        while (cursor.MoveNext())
+        var pairs = SequencePairs.CreateCache(TrainerOptions.TrainingDataMemoryMegabytes * (1L << 20), run.Seed);
+        try
         {
-            try
+            while (cursor.MoveNext())
             {
-                pairs.Add(sources.ReadNonEmpty(cursor.Position, "source"), targets.ReadNonEmpty(cursor.Position, "target"));
+                if ((cursor.Position & 1023) == 0) run.CancellationToken.ThrowIfCancellationRequested();
+                int[] sourceIds, targetIds;
+                try
+                {
+                    sourceIds = sources.ReadNonEmpty(cursor.Position, "source");
+                    targetIds = targets.ReadNonEmpty(cursor.Position, "target");
+                }
+                catch (InvalidOperationException exception)
+                {
+                    throw new InvalidOperationException($"The {role} data: {exception.Message}", exception);
+                }
+                sourceKeys?.Add(sourceIds);
+                labelKeys?.Add(targetIds);
+                SequencePairs.AddTo(pairs, sourceIds, targetIds);
             }
-            catch (InvalidOperationException exception)
-            {
-                throw new InvalidOperationException($"The {role} data: {exception.Message}", exception);
-            }
+            pairs.Complete();
+            return pairs;
         }
-        return pairs;
+        catch
+        {
+            pairs.Dispose();
+            throw;
+        }
     }
 
+    /// <summary>Where the pairs are held, for the log: nothing when in memory.</summary>
+    private static string Storage(SequenceCache training, SequenceCache? validation) => training.Spilled || validation?.Spilled == true
+        ? string.Create(CultureInfo.InvariantCulture,
+            $" (over TrainingDataMemoryMegabytes: read a part at a time from {(training.BytesOnDisk + (validation?.BytesOnDisk ?? 0)) >> 20:N0} MB in {training.FilePath ?? validation!.FilePath})")
+        : "";
+
     /// <summary>
-    /// Warns when a key type is far larger than the keys the training data uses (TokenizeIntoCharactersAsKeys gives 65,535
-    /// keys): the model has a row per key, so a compact key type trains much faster.
+    /// The keys of a column the training data uses, counted as rows are read, to warn when a key type is far larger than that
+    /// (TokenizeIntoCharactersAsKeys gives 65,535 keys): the model has a row per key, so a compact key type trains much faster.
     /// </summary>
-    private static void WarnOnSparseKeys(FitRun run, IReadOnlyList<int[]> rows, KeyVectorColumn column, string role, string cost)
+    private sealed class KeyUsage(KeyVectorColumn column)
     {
-        if (column.KeyCount < 1024) return;
-        var used = new HashSet<int>();
-        foreach (int[] row in rows) used.UnionWith(row);
-        if (used.Count * 8 > column.KeyCount) return;
-        // Stryker disable once String : Stryker cannot pass a mutated concatenation of interpolated strings to string.Create's handler
-        string message = string.Create(CultureInfo.InvariantCulture,
-            $"The {role} column '{column.Name}' has a key type of {column.KeyCount} keys but the training data uses only {used.Count}; the model has " +
-            $"{(role == "label" ? column.Vocabulary.Count : column.Vocabulary.SourceCount)} {cost}, which makes it slow. Map the tokens to a compact key type first " +
-            $"(e.g. MapKeyToValue then MapValueToKey, or TokenizeIntoCharactersAsKeys replaced by a character split and MapValueToKey).");
-        run.Warn(message);
+        private readonly HashSet<int>? _used = column.KeyCount < 1024 ? null : [];
+
+        public void Add(int[] ids) => _used?.UnionWith(ids);
+
+        public void WarnIfSparse(FitRun run, string role, string cost)
+        {
+            if (_used is null || _used.Count * 8 > column.KeyCount) return;
+            // Stryker disable once String : Stryker cannot pass a mutated concatenation of interpolated strings to string.Create's handler
+            string message = string.Create(CultureInfo.InvariantCulture,
+                $"The {role} column '{column.Name}' has a key type of {column.KeyCount} keys but the training data uses only {_used.Count}; the model has " +
+                $"{(role == "label" ? column.Vocabulary.Count : column.Vocabulary.SourceCount)} {cost}, which makes it slow. Map the tokens to a compact key type first " +
+                $"(e.g. MapKeyToValue then MapValueToKey, or TokenizeIntoCharactersAsKeys replaced by a character split and MapValueToKey).");
+            run.Warn(message);
+        }
     }
 }

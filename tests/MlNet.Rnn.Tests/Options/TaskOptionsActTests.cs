@@ -457,7 +457,8 @@ public sealed class TaskOptionsActTests
                 // A batch of 600 hidden units needs several megabytes of activations.
                 nameof(RecurrentTrainerOptions.MaxBatchMemoryMegabytes) => () => { Set(option, (_, _) => 1)(options, task); options.HiddenSize = 600; },
                 nameof(RecurrentTrainerOptions.CancellationToken) => () => options.CancellationToken = new CancellationToken(canceled: true),
-                // The probe rows fit in a megabyte: they stay in memory and train as before (SharedOptionsActTests spills).
+                // The probe rows fit in a megabyte: they stay in memory and train as before (SharedOptionsActTests spills, and
+                // SequenceToSequence_OverTrainingDataMemoryMegabytes_ReadsThePairsFromATemporaryFileAndStillLearns for pairs).
                 nameof(RecurrentTrainerOptions.TrainingDataMemoryMegabytes) => () => Set(option, (_, _) => 1)(options, task),
                 _ => () => options.ScoringBatchSize = 1,
             };
@@ -507,6 +508,45 @@ public sealed class TaskOptionsActTests
         {
             Directory.Delete(folder, recursive: true);
         }
+    }
+
+    /// <summary>
+    /// The sequence-to-sequence trainer over <see cref="RecurrentTrainerOptionsBase.TrainingDataMemoryMegabytes"/> (the probe rows
+    /// above stay under it and train as before): 4,500 pairs of 30 digits and the successor of the last one, over 1 MB held as
+    /// pairs, are read back a part at a time from a temporary file that is gone when Fit returns, and the model still learns.
+    /// </summary>
+    [Fact]
+    public void SequenceToSequence_OverTrainingDataMemoryMegabytes_ReadsThePairsFromATemporaryFileAndStillLearns()
+    {
+        var random = new Random(7);
+        ProbePairRow Row()
+        {
+            int[] digits = [.. Enumerable.Range(0, 30).Select(_ => random.Next(6))];
+            return new ProbePairRow { Source = [.. digits.Select(d => d.ToString())], Reversed = [((digits[^1] + 1) % 6).ToString()] };
+        }
+        var rows = Enumerable.Range(0, 4_500).Select(_ => Row()).ToArray();
+        var held = Enumerable.Range(0, 200).Select(_ => Row()).ToArray();
+        var raw = s_mlContext.Data.LoadFromEnumerable(rows);
+        var keys = s_mlContext.Transforms.Conversion.MapValueToKey("Features", nameof(ProbePairRow.Source))
+            .Append(s_mlContext.Transforms.Conversion.MapValueToKey("Label", nameof(ProbePairRow.Reversed))).Fit(raw);
+        var options = Small(new SequenceToSequenceTrainer.Options { MaximumOutputLength = 8 });
+        options.HiddenSize = 16;
+        options.EmbeddingSize = 8;
+        options.BatchSize = 64;
+        options.NumberOfEpochs = 1;
+        var logger = new MessageLogger();
+        options.Logger = logger;
+        options.TrainingDataMemoryMegabytes = 1;
+        var model = s_mlContext.SequenceToSequence.Trainers.Lstm(options).Fit(keys.Transform(raw));
+
+        string start = Assert.Single(logger.Lines.Select(line => line.Message), m => m.Contains("over TrainingDataMemoryMegabytes"));
+        Assert.Contains($"{rows.Length} training pairs", start);
+        string path = start[(start.IndexOf(" in /", StringComparison.Ordinal) + 4)..^1];
+        Assert.False(File.Exists(path), $"{path} outlived Fit");
+        // Predicting the most frequent target digit is the baseline.
+        double baseline = held.SelectMany(row => row.Reversed).GroupBy(digit => digit).Max(group => group.Count()) / (double)held.Sum(row => row.Reversed.Length);
+        var metrics = s_mlContext.SequenceToSequence.Evaluate(model.Transform(keys.Transform(s_mlContext.Data.LoadFromEnumerable(held))));
+        Assert.True(metrics.TokenAccuracy > baseline + 0.5, $"held-out token accuracy {metrics.TokenAccuracy:F3}, the most frequent digit's rate {baseline:F3}");
     }
 
     [Fact]
