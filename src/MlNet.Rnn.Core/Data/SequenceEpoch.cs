@@ -7,7 +7,7 @@ namespace MlNet.Rnn.Core.Data;
 /// planned as <see cref="BatchPlanner"/> plans it. A source of many parts is read in windows of up to
 /// <see cref="PartsPerWindow"/> parts, drawn in a random order from the whole source, so each window mixes rows from all over
 /// it; each window's examples are shuffled and bucketed together, and the examples of its last, partial batch carry over to
-/// the next window, so only the epoch's last batch is partial. Memory: one window, however large the source.
+/// the next window, so at most one batch of the epoch, in its last window, is partial. Memory: one window, however large the source.
 /// </summary>
 public sealed class SequenceEpoch
 {

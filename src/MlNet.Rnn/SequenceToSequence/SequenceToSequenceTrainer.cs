@@ -146,7 +146,7 @@ public sealed class SequenceToSequenceTrainer : RecurrentEstimator<SequenceToSeq
             run.ReportStart(string.Create(CultureInfo.InvariantCulture,
                 $"{Cell} sequence-to-sequence ({options.Attention} attention): {training.ExampleCount} training pairs" +
                 $"{(validation is null ? "" : $", {validation.ExampleCount} validation pairs")}, {source.KeyCount} source keys, {targetKeys} target keys") +
-                Storage(training, validation),
+                TrainingDataStorage.Describe(training, validation),
                 model.ParameterCount);
             var trainer = new SequencePairTrainer(model, run.TrainingOptions(validation is not null), options.LabelSmoothing);
             var history = trainer.Train(training, validation, run.CancellationToken);
@@ -202,11 +202,6 @@ public sealed class SequenceToSequenceTrainer : RecurrentEstimator<SequenceToSeq
     }
 
     /// <summary>Where the pairs are held, for the log: nothing when in memory.</summary>
-    private static string Storage(SequenceCache training, SequenceCache? validation) => training.Spilled || validation?.Spilled == true
-        ? string.Create(CultureInfo.InvariantCulture,
-            $" (over TrainingDataMemoryMegabytes: read a part at a time from {(training.BytesOnDisk + (validation?.BytesOnDisk ?? 0)) >> 20:N0} MB in {training.FilePath ?? validation!.FilePath})")
-        : "";
-
     /// <summary>
     /// The keys of a column the training data uses, counted as rows are read, to warn when a key type is far larger than that
     /// (TokenizeIntoCharactersAsKeys gives 65,535 keys): the model has a row per key, so a compact key type trains much faster.

@@ -237,13 +237,23 @@ internal sealed record PreparedSequenceData(SequenceColumn Column, DataViewType 
     SequenceCache Training, SequenceCache? Validation) : IDisposable
 {
     /// <summary>Where the rows are held, for the log: nothing when in memory.</summary>
-    public string Storage => Training.Spilled || Validation?.Spilled == true
-        ? string.Create(CultureInfo.InvariantCulture, $" (over TrainingDataMemoryMegabytes: read a part at a time from {(Training.BytesOnDisk + (Validation?.BytesOnDisk ?? 0)) >> 20:N0} MB in {Training.FilePath ?? Validation!.FilePath})")
-        : "";
+    public string Storage => TrainingDataStorage.Describe(Training, Validation);
 
     public void Dispose()
     {
         Training.Dispose();
         Validation?.Dispose();
     }
+}
+
+/// <summary>Where a fit holds its training rows, for its log: nothing while in memory; past TrainingDataMemoryMegabytes, the temporary file.</summary>
+internal static class TrainingDataStorage
+{
+    /// <summary>" (over TrainingDataMemoryMegabytes: read a part at a time from N MB in file)", or nothing when <paramref name="file"/> is null.</summary>
+    public static string Describe(long bytesOnDisk, string? file) => file is null ? ""
+        : string.Create(CultureInfo.InvariantCulture, $" (over TrainingDataMemoryMegabytes: read a part at a time from {bytesOnDisk >> 20:N0} MB in {file})");
+
+    /// <summary>Where the caches of a fit's training and validation rows are.</summary>
+    public static string Describe(SequenceCache training, SequenceCache? validation) =>
+        Describe(training.BytesOnDisk + (validation?.BytesOnDisk ?? 0), training.FilePath ?? validation?.FilePath);
 }
