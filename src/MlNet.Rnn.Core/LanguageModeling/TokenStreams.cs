@@ -42,18 +42,20 @@ internal sealed class TokenStreams
     public long Pairs => _pairs;
 
     /// <summary>
-    /// Writes steps <c>step .. step + k − 1</c> of every stream, time-major: <c>inputs[t·B + b]</c>, <c>targets[t·B + b]</c> and
-    /// <c>weights[t·B + b]</c> (1, or 0 past a stream's end and where the target is the start id).
+    /// Writes steps <c>step .. step + k − 1</c> (within <c>[0, L)</c>) of every stream, time-major: <c>inputs[t·B + b]</c>,
+    /// <c>targets[t·B + b]</c> and <c>weights[t·B + b]</c> (1, or 0 past the last stream's end and where the target is the start id).
     /// </summary>
     public void Fill(long step, int steps, Span<int> inputs, Span<int> targets, Span<float> weights)
     {
+        if (step < 0 || steps < 1 || step + steps > StreamLength)
+            throw new ArgumentOutOfRangeException(nameof(steps), steps, $"Steps {step} … {step + steps - 1} are outside the streams' {StreamLength}.");
         int B = Streams;
         if (_window.Length < steps + 1) _window = new int[steps + 1];
         for (int b = 0; b < B; b++)
         {
-            // Stream b's pairs from this step on, up to its end and the sequence's: their inputs and targets are k' + 1 ids in a row.
+            // Stream b's pairs from this step on, up to the sequence's end: their inputs and targets are k' + 1 ids in a row.
             long pair = b * StreamLength + step;
-            int present = (int)Math.Clamp(Math.Min(StreamLength - step, _pairs - pair), 0, steps);
+            int present = (int)Math.Clamp(_pairs - pair, 0, steps);
             Span<int> ids = _window.AsSpan(0, present + 1);
             if (present > 0) _sequence.Read(_first + pair, ids);
             for (int t = 0; t < steps; t++)

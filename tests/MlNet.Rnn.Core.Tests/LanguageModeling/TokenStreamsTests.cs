@@ -37,6 +37,9 @@ public sealed class TokenStreamsTests
                 seen.Add(inputs[row]);
             }
         Assert.Equal(Enumerable.Range(10 + first, length - 1 - first), seen);
+        // A chunk never reaches past the streams' end, where it would read the next stream's pairs.
+        Assert.Throws<ArgumentOutOfRangeException>(() => reader.Fill(1, L, inputs, targets, weights));
+        Assert.Throws<ArgumentOutOfRangeException>(() => reader.Fill(-1, 1, inputs, targets, weights));
     }
 
     [Fact]
