@@ -318,7 +318,10 @@ public sealed class TaskOptionsActTests
         string start = Assert.Single(logger.Lines.Select(line => line.Message), m => m.Contains("over TrainingDataMemoryMegabytes"));
         Assert.Contains("2400 training rows, 40 validation rows", start);
         Assert.Contains("read a chunk at a time from 1 MB in /", start);
-        string path = start[(start.IndexOf(" in /", StringComparison.Ordinal) + 4)..^1];
+        int from = start.IndexOf(" in /", StringComparison.Ordinal) + 4;
+        string path = start[from..start.IndexOf(')', from)];
+        Assert.StartsWith(Path.Combine(Path.GetTempPath(), "mlnet-rnn-tokens-"), path);
+        Assert.EndsWith(".bin", path);
         Assert.False(File.Exists(path), $"{path} outlived Fit");
         // On Linux the file was unlinked when it opened: its space is freed when Fit closes it, so no handle of the process may remain.
         if (OperatingSystem.IsLinux())
