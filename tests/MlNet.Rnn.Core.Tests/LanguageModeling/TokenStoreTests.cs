@@ -9,7 +9,7 @@ namespace MlNet.Rnn.Core.Tests.LanguageModeling;
 /// <see cref="TokenStore"/>, how a language model holds text larger than memory. Over its budget it spills to a temporary file
 /// that has no name in its folder and is gone when the store is disposed; every id written comes back at every position,
 /// across the writes the file was filled by; streams read from it at any offset see what they would in memory, also past 2³¹
-/// ids; and a model trained from a spilled store is, bit for bit, the model trained from memory, which learns the text.
+/// ids, where an epoch still counts and trains its chunks; and a model trained from a spilled store is, bit for bit, the model trained from memory, which learns the text.
 /// </summary>
 public sealed class TokenStoreTests : IDisposable
 {
@@ -133,19 +133,17 @@ public sealed class TokenStoreTests : IDisposable
         }
     }
 
-    /// <summary>Id i of a sequence of 3·2³¹ + 5 ids, computed rather than held.</summary>
-    private sealed class LongSequence : ITokenSource
+    /// <summary>A sequence of 3·2³¹ + 5 ids, computed from their positions rather than held.</summary>
+    private sealed class LongSequence(Func<long, int> idAt) : ITokenSource
     {
         public const long Length = 3L * (1L << 31) + 5;
-
-        public static int IdAt(long position) => (int)(position % 1_000_003);
 
         public long Count => Length;
 
         public void Read(long position, Span<int> destination)
         {
             Assert.InRange(position, 0, Length - destination.Length);
-            for (int i = 0; i < destination.Length; i++) destination[i] = IdAt(position + i);
+            for (int i = 0; i < destination.Length; i++) destination[i] = idAt(position + i);
         }
     }
 
@@ -153,7 +151,8 @@ public sealed class TokenStoreTests : IDisposable
     public void StreamsPastTwoToTheThirtyOne_ReadTheIdsAtTheirLongPositions()
     {
         const int first = 7, B = 2, k = 4;
-        var streams = new TokenStreams(new LongSequence(), first, B, startId: -1);
+        static int IdAt(long position) => (int)(position % 1_000_003);
+        var streams = new TokenStreams(new LongSequence(IdAt), first, B, startId: -1);
         long pairs = LongSequence.Length - 1 - first, L = (pairs + 1) / 2;
         Assert.Equal(pairs, streams.Pairs);
         Assert.Equal(L, streams.StreamLength);
@@ -169,14 +168,39 @@ public sealed class TokenStoreTests : IDisposable
                     int row = t * B + b;
                     if (position + 1 < LongSequence.Length)
                     {
-                        Assert.Equal(LongSequence.IdAt(position), inputs[row]);
-                        Assert.Equal(LongSequence.IdAt(position + 1), targets[row]);
+                        Assert.Equal(IdAt(position), inputs[row]);
+                        Assert.Equal(IdAt(position + 1), targets[row]);
                         Assert.Equal(1f, weights[row]);
                     }
                     else Assert.Equal(0f, weights[row]);
                 }
         }
         Assert.Equal(0f, weights[(k - 1) * B + 1]);
+    }
+
+    [Fact]
+    public void AnEpochOverMoreThanTwoToTheThirtyOneIds_CountsItsChunks_AndTrainsItsLastChunk()
+    {
+        var vocabulary = Vocabulary.FromCharacters("abcde");
+        var model = new SequenceModel(LanguageModel.DefaultOptions(vocabulary) with { EmbeddingSize = 2, HiddenSize = 2, Seed = 1 });
+        var text = new LongSequence(position => 3 + (int)(position % 5));
+        var options = new LanguageModelTrainingOptions { Training = LanguageModelTrainingOptions.DefaultTraining with { BatchSize = 2 }, ChunkSteps = 64 };
+        var task = new LanguageModelTask(model, vocabulary, new StreamingLogits(model), text, null, options);
+        long pairs = LongSequence.Length - 1, L = (pairs + 1) / 2, chunks = (L + 63) / 64, last = 64 * (chunks - 1);
+        Assert.True(last > int.MaxValue);
+        Assert.Equal(chunks, task.StepsPerEpoch);
+        Assert.Equal(chunks, task.BeginEpoch(1, random: null));
+        // The last chunk: L − last steps of each stream, as many as remain of the pairs.
+        long expected = Enumerable.Range(0, 2).Sum(b => Math.Clamp(pairs - (b * L + last), 0, L - last));
+        var (loss, weight, examples) = task.Step(task.StepsPerEpoch - 1);
+        Assert.Equal(expected, weight);
+        Assert.Equal(expected, examples);
+        Assert.True(loss > 0 && double.IsFinite(loss), $"loss {loss}");
+
+        // One stream of one-step chunks would be more chunks than an epoch counts.
+        var error = Assert.Throws<ArgumentException>(() => new LanguageModelTask(model, vocabulary, new StreamingLogits(model), text, null,
+            options with { Training = options.Training with { BatchSize = 1 }, ChunkSteps = 1 }));
+        Assert.Contains("raise BatchSize or ChunkSteps", error.Message);
     }
 
     /// <summary>Words of a small language: after "qu" comes a vowel, "th" often, spaces between words.</summary>
