@@ -15,7 +15,7 @@ namespace MlNet.Rnn;
 /// Trains a recurrent language model (one-to-many): the core's <see cref="LanguageModel"/>, next-token prediction over the
 /// characters (or white-space separated tokens) of a text column, each row a document read as <c>start, tokens, end</c>,
 /// the rows one after another as B streams of k-step chunks with the state carried (truncated BPTT). The vocabulary is
-/// built from the training rows. The fitted <see cref="LanguageModelTransformer"/> generates text and adds per-row scores.
+/// built from the training rows in a first pass over them, a second encodes them; no text is kept. The fitted <see cref="LanguageModelTransformer"/> generates text and adds per-row scores.
 /// Create it with <c>mlContext.LanguageModeling.Trainers.Rnn/Lstm/Gru</c>.
 /// </summary>
 public sealed class LanguageModelTrainer : RecurrentEstimator<LanguageModelTrainer.Options, LanguageModelTransformer>
@@ -25,7 +25,10 @@ public sealed class LanguageModelTrainer : RecurrentEstimator<LanguageModelTrain
     /// <see cref="InputColumnName"/> (the same as <see cref="RecurrentTrainerOptionsBase.FeatureColumnName"/>). The text is read
     /// as <see cref="RecurrentTrainerOptionsBase.BatchSize"/> streams side by side, in chunks of <see cref="ChunkSteps"/> steps;
     /// <see cref="RecurrentTrainerOptionsBase.Shuffle"/> starts every epoch's streams at a random offset, so chunk boundaries
-    /// move; <see cref="RecurrentTrainerOptionsBase.BucketByLength"/> does not apply.
+    /// move; <see cref="RecurrentTrainerOptionsBase.BucketByLength"/> does not apply. The ids of the text are held in memory up to
+    /// <see cref="RecurrentTrainerOptionsBase.TrainingDataMemoryMegabytes"/> (4 bytes each, training and validation each within
+    /// it); beyond it they go to a temporary file in the order of the rows, deleted when <c>Fit</c> returns, and every chunk reads
+    /// its k + 1 ids per stream from it: the same model as in memory, in memory bounded whatever the text's size.
     /// </summary>
     public sealed class Options : RecurrentTrainerOptionsBase
     {
