@@ -15,8 +15,9 @@ namespace MlNet.Rnn;
 /// Trains a recurrent language model (one-to-many): the core's <see cref="LanguageModel"/>, next-token prediction over the
 /// characters (or white-space separated tokens) of a text column, each row a document read as <c>start, tokens, end</c>,
 /// the rows one after another as B streams of k-step chunks with the state carried (truncated BPTT). The vocabulary is
-/// built from the training rows in a first pass over them, a second encodes them; no text is kept. The fitted <see cref="LanguageModelTransformer"/> generates text and adds per-row scores.
-/// Create it with <c>mlContext.LanguageModeling.Trainers.Rnn/Lstm/Gru</c>.
+/// built from the training rows in a first pass over them, and a second encodes them; no text is kept. The fitted
+/// <see cref="LanguageModelTransformer"/> generates text and adds per-row scores. Create it with
+/// <c>mlContext.LanguageModeling.Trainers.Rnn/Lstm/Gru</c>.
 /// </summary>
 public sealed class LanguageModelTrainer : RecurrentEstimator<LanguageModelTrainer.Options, LanguageModelTransformer>
 {

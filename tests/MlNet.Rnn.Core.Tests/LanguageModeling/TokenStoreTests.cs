@@ -99,12 +99,22 @@ public sealed class TokenStoreTests : IDisposable
     }
 
     [Fact]
-    public void AnIdOutsideTheVocabulary_IsRefusedNamingTheDocumentAndPosition()
+    public void AnIdOutsideTheVocabulary_OrAStoreOfAnotherVocabulary_IsRefusedSayingWhich()
     {
         using var store = new TokenStore(s_keys, "validation", SixteenIds, _folder);
         store.Add([3, 4]);
         Assert.Contains("Id 1 of the validation document 1 is 23, outside the vocabulary [0, 23)",
             Assert.Throws<ArgumentException>(() => store.Add([5, 23])).Message);
+
+        var characters = Vocabulary.FromCharacters("abc");
+        var model = new LanguageModel(characters, LanguageModel.DefaultOptions(characters) with { EmbeddingSize = 2, HiddenSize = 2 });
+        using var training = new TokenStore(characters, "training", SixteenIds, _folder);
+        training.Add([3, 4]);
+        var error = Assert.Throws<ArgumentException>(() => model.Train(training, store, new LanguageModelTrainingOptions()));
+        Assert.Equal("validation", error.ParamName);
+        Assert.Contains("Build the store with the model's Vocabulary", error.Message);
+        using var empty = new TokenStore(characters, "validation", SixteenIds, _folder);
+        Assert.Contains("pass null for no validation", Assert.Throws<ArgumentException>(() => model.Train(training, empty, new LanguageModelTrainingOptions())).Message);
     }
 
     [Theory]
