@@ -224,11 +224,11 @@ public sealed class TokenStoreTests : IDisposable
     [Fact]
     public void TrainingFromASpilledStore_GivesTheModelTrainedFromMemory_BitForBit_AndItLearnsTheText()
     {
-        string[] training = Texts(120, seed: 4), validation = Texts(30, seed: 5);
+        string[] training = Texts(80, seed: 4), validation = Texts(20, seed: 5);
         var vocabulary = Vocabulary.FromCharacters(training);
         var options = new LanguageModelTrainingOptions
         {
-            Training = LanguageModelTrainingOptions.DefaultTraining with { Epochs = 6, BatchSize = 8, LearningRate = 0.02f, Seed = 3 },
+            Training = LanguageModelTrainingOptions.DefaultTraining with { Epochs = 4, BatchSize = 8, LearningRate = 0.02f, Seed = 3 },
             ChunkSteps = 16, ValidationStreams = 2,
         };
         LanguageModel NewModel() => new(vocabulary, LanguageModel.DefaultOptions(vocabulary) with { EmbeddingSize = 8, HiddenSize = 24, Seed = 2 });
