@@ -170,12 +170,7 @@ public sealed class SequenceCache : ISequenceSource, IDisposable
     /// <summary>Opens the temporary file and spreads the examples held in memory over the filling parts.</summary>
     private void Spill()
     {
-        string directory = _directory ?? Path.GetTempPath();
-        _file = new FileStream(Path.Combine(directory, $"mlnet-rnn-cache-{Guid.NewGuid():N}.bin"), FileMode.CreateNew, FileAccess.ReadWrite,
-            FileShare.None, bufferSize: 1, FileOptions.DeleteOnClose | FileOptions.RandomAccess);
-        // On Unix the open file loses its name at once, so even a process that is killed leaves nothing behind; Windows
-        // deletes it when the handle closes, however the process ends.
-        if (!OperatingSystem.IsWindows()) File.Delete(_file.Name);
+        _file = TemporaryFile.Create(_directory, "mlnet-rnn-cache");
         _filling = new SequenceDataset[FillingParts];
         for (int p = 0; p < FillingParts; p++) _filling[p] = new SequenceDataset(FeaturesPerStep, TargetWidth, PerStepTargets);
         var memory = _memory;

@@ -83,15 +83,16 @@ public sealed class LanguageModel
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(trainingDocuments);
-        return Train(EncodeAll(trainingDocuments, nameof(trainingDocuments)),
-            validationDocuments is null ? null : EncodeAll(validationDocuments, nameof(validationDocuments)), options, cancellationToken);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate(validationDocuments is not null);
+        using var training = Store(trainingDocuments, "training", nameof(trainingDocuments), Vocabulary.Encode);
+        using var validation = validationDocuments is null ? null : Store(validationDocuments, "validation", nameof(validationDocuments), Vocabulary.Encode);
+        return Train(training, validation, options, cancellationToken);
     }
 
     /// <summary>
-    /// Trains on documents of ids in [0, V) (without start and end, which are added), e.g. the key vectors of ML.NET:
-    /// truncated BPTT over B streams of k-step chunks with the state carried (<see cref="LanguageModelTrainingOptions"/>).
-    /// The history's epoch reports give the training and validation loss in nats per token, the validation bits per token
-    /// as the metric, and tokens per second as the speed.
+    /// Trains on documents of ids in [0, V) (without start and end, which are added), e.g. the key vectors of ML.NET, held in
+    /// memory: as <see cref="Train(TokenStore, TokenStore?, LanguageModelTrainingOptions, CancellationToken)"/>.
     /// </summary>
     /// <exception cref="ArgumentException">No training token, an id outside the vocabulary (naming the document and position), or invalid options.</exception>
     /// <exception cref="TrainingDivergedException">The loss or gradient stopped being finite; the model keeps its last finite weights.</exception>
@@ -101,12 +102,33 @@ public sealed class LanguageModel
         ArgumentNullException.ThrowIfNull(trainingDocuments);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate(validationDocuments is not null);
-        int[] training = TokenSequence.FromDocuments(trainingDocuments, Vocabulary, "training");
-        if (training.Length == 2 * trainingDocuments.Count)
-            throw new ArgumentException("The training documents hold no token; give text to learn from.", nameof(trainingDocuments));
-        int[]? validation = validationDocuments is null ? null : TokenSequence.FromDocuments(validationDocuments, Vocabulary, "validation");
-        if (validation is not null && validation.Length == 0)
-            throw new ArgumentException("The validation documents are an empty list; pass null for no validation.", nameof(validationDocuments));
+        using var training = Store(trainingDocuments, "training", nameof(trainingDocuments), ids => ids);
+        using var validation = validationDocuments is null ? null : Store(validationDocuments, "validation", nameof(validationDocuments), ids => ids);
+        return Train(training, validation, options, cancellationToken);
+    }
+
+    /// <summary>
+    /// Trains on the documents of <paramref name="training"/> (in memory, or spilled to a file: the same model either way):
+    /// truncated BPTT over B streams of k-step chunks with the state carried (<see cref="LanguageModelTrainingOptions"/>).
+    /// The history's epoch reports give the training and validation loss in nats per token, the validation bits per token
+    /// as the metric, and tokens per second as the speed. The stores stay the caller's to dispose.
+    /// </summary>
+    /// <exception cref="ArgumentException">No training token, no validation document, a store of another vocabulary, or invalid options.</exception>
+    /// <exception cref="TrainingDivergedException">The loss or gradient stopped being finite; the model keeps its last finite weights.</exception>
+    public TrainingHistory Train(TokenStore training, TokenStore? validation, LanguageModelTrainingOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(training);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate(validation is not null);
+        CheckVocabulary(training, nameof(training));
+        if (training.TokenCount == 0) throw new ArgumentException("The training documents hold no token; give text to learn from.", nameof(training));
+        if (validation is not null)
+        {
+            CheckVocabulary(validation, nameof(validation));
+            if (validation.DocumentCount == 0) throw new ArgumentException("The validation documents are an empty list; pass null for no validation.", nameof(validation));
+        }
+        training.Complete();
+        validation?.Complete();
         var loop = new TrainingLoop(Model.Parameters, options.Training, SequenceModelFile.ToJson(Model.Options), Metadata());
         return loop.Train(new LanguageModelTask(Model, Vocabulary, new StreamingLogits(Model), training, validation, options), cancellationToken);
     }
@@ -183,7 +205,7 @@ public sealed class LanguageModel
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(streams);
         if (ids.IsEmpty && !scoreEnd) throw new ArgumentException("The text holds no token to score; give text, or scoreEnd: true to score the end token alone.", nameof(ids));
         int[] sequence = TokenSequence.FromText(ids, scoreEnd, Vocabulary, nameof(ids));
-        return LikelihoodScorer.Score(Inference(), sequence, streams, Vocabulary);
+        return LikelihoodScorer.Score(Inference(), new TokenArray(sequence), streams, Vocabulary);
     }
 
     /// <summary>
@@ -226,11 +248,28 @@ public sealed class LanguageModel
 
     private StreamingLogits Inference() => _inference ??= new StreamingLogits(Model);
 
-    private int[][] EncodeAll(IReadOnlyList<string> documents, string name)
+    /// <summary>The documents in a store in memory (past <see cref="Array.MaxLength"/> ids, in a temporary file).</summary>
+    private TokenStore Store<TDocument>(IReadOnlyList<TDocument> documents, string role, string name, Func<TDocument, int[]> encode) where TDocument : class
     {
-        var encoded = new int[documents.Count][];
-        for (int d = 0; d < documents.Count; d++)
-            encoded[d] = Vocabulary.Encode(documents[d] ?? throw new ArgumentException($"Document {d} is null.", name));
-        return encoded;
+        var store = new TokenStore(Vocabulary, role, long.MaxValue);
+        try
+        {
+            for (int d = 0; d < documents.Count; d++)
+                store.Add(encode(documents[d] ?? throw new ArgumentException($"Document {d} of the {role} data is null.", name)));
+            return store;
+        }
+        catch
+        {
+            store.Dispose();
+            throw;
+        }
+    }
+
+    private void CheckVocabulary(TokenStore store, string name)
+    {
+        var vocabulary = store.Vocabulary;
+        if (vocabulary.Count != Vocabulary.Count || vocabulary.StartId != Vocabulary.StartId || vocabulary.EndId != Vocabulary.EndId)
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"The {name} store holds ids of a {vocabulary}, start {vocabulary.StartId}, end {vocabulary.EndId}; the model reads a {Vocabulary}, start {Vocabulary.StartId}, end {Vocabulary.EndId}. Build the store with the model's Vocabulary."), name);
     }
 }

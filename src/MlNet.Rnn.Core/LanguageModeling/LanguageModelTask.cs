@@ -25,14 +25,15 @@ internal sealed class LanguageModelTask : ITrainingTask
     private readonly SequenceModel _model;
     private readonly Vocabulary _vocabulary;
     private readonly StreamingLogits _logits;
-    private readonly int[] _training;
-    private readonly int[]? _validation;
+    private readonly ITokenSource _training;
+    private readonly ITokenSource? _validation;
     private readonly int _streams, _chunkSteps, _validationStreams;
     private readonly int[] _inputs, _targets;
     private readonly float[] _weights, _gradient;
     private TokenStreams? _epochStreams;
 
-    public LanguageModelTask(SequenceModel model, Vocabulary vocabulary, StreamingLogits logits, int[] training, int[]? validation, LanguageModelTrainingOptions options)
+    public LanguageModelTask(SequenceModel model, Vocabulary vocabulary, StreamingLogits logits, ITokenSource training, ITokenSource? validation,
+        LanguageModelTrainingOptions options)
     {
         _model = model;
         _vocabulary = vocabulary;
@@ -42,7 +43,7 @@ internal sealed class LanguageModelTask : ITrainingTask
         _streams = options.Training.BatchSize;
         _chunkSteps = options.ChunkSteps;
         _validationStreams = options.ValidationStreams;
-        int capacity = Math.Min(_chunkSteps, training.Length) * Math.Min(_streams, training.Length);
+        int capacity = (int)Math.Min(_chunkSteps, training.Count) * (int)Math.Min(_streams, training.Count);
         _inputs = new int[capacity];
         _targets = new int[capacity];
         _weights = new float[capacity];
@@ -64,7 +65,7 @@ internal sealed class LanguageModelTask : ITrainingTask
     {
         _model.ReseedDropout(TrainingLoop.Mix(_model.Options.Seed, epoch));
         _logits.ReseedDropout(TrainingLoop.Mix(_model.Options.Seed, -epoch));
-        int offset = random?.Next(Math.Min(_chunkSteps, _training.Length - 1)) ?? 0;
+        int offset = random?.Next((int)Math.Min(_chunkSteps, _training.Count - 1)) ?? 0;
         _epochStreams = new TokenStreams(_training, offset, _streams, _vocabulary.StartId);
         _logits.Reset(_epochStreams.Streams);
         return Chunks(_epochStreams.StreamLength);
@@ -73,7 +74,8 @@ internal sealed class LanguageModelTask : ITrainingTask
     public (double Loss, double Weight, long Examples) Step(int step)
     {
         var streams = _epochStreams!;
-        int start = step * _chunkSteps, steps = Math.Min(_chunkSteps, streams.StreamLength - start), rows = steps * streams.Streams;
+        long start = (long)step * _chunkSteps;
+        int steps = (int)Math.Min(_chunkSteps, streams.StreamLength - start), rows = steps * streams.Streams;
         int V = _model.OutputSize;
         streams.Fill(start, steps, _inputs, _targets, _weights);
         ReadOnlySpan<float> z = _logits.Forward(_inputs.AsSpan(0, rows), steps, training: true);
@@ -87,10 +89,15 @@ internal sealed class LanguageModelTask : ITrainingTask
     public (double Loss, double? Metric) Evaluate()
     {
         var validation = _validation!;
-        int streams = Math.Clamp((validation.Length - 1) / MinimumValidationStreamLength, 1, _validationStreams);
+        int streams = (int)Math.Clamp((validation.Count - 1) / MinimumValidationStreamLength, 1, _validationStreams);
         var metrics = LikelihoodScorer.Score(_logits, validation, streams, _vocabulary);
         return (metrics.CrossEntropy, metrics.BitsPerToken);
     }
 
-    private int Chunks(int streamLength) => (streamLength + _chunkSteps - 1) / _chunkSteps;
+    private int Chunks(long streamLength)
+    {
+        long chunks = (streamLength + _chunkSteps - 1) / _chunkSteps;
+        return chunks <= int.MaxValue ? (int)chunks
+            : throw new ArgumentException($"Each of the {_streams} streams is {streamLength} tokens long: {chunks} chunks of {_chunkSteps} steps, more than an epoch can count; raise BatchSize or ChunkSteps.");
+    }
 }

@@ -12,20 +12,20 @@ internal static class LikelihoodScorer
     /// <summary>Chunk length of scoring; the state is carried, so it changes speed only.</summary>
     public const int ChunkSteps = 256;
 
-    public static LanguageModelMetrics Score(StreamingLogits logits, int[] sequence, int streams, Vocabulary vocabulary)
+    public static LanguageModelMetrics Score(StreamingLogits logits, ITokenSource sequence, int streams, Vocabulary vocabulary)
     {
         int V = vocabulary.Count;
         var reader = new TokenStreams(sequence, 0, streams, vocabulary.StartId);
-        int B = reader.Streams, capacity = Math.Min(ChunkSteps, reader.StreamLength) * B;
+        int B = reader.Streams, capacity = (int)Math.Min(ChunkSteps, reader.StreamLength) * B;
         var inputs = new int[capacity];
         var targets = new int[capacity];
         var weights = new float[capacity];
         var scratch = new float[V];
         logits.Reset(B);
         double negativeLogLikelihood = 0, count = 0;
-        for (int step = 0; step < reader.StreamLength; step += ChunkSteps)
+        for (long step = 0; step < reader.StreamLength; step += ChunkSteps)
         {
-            int steps = Math.Min(ChunkSteps, reader.StreamLength - step), rows = steps * B;
+            int steps = (int)Math.Min(ChunkSteps, reader.StreamLength - step), rows = steps * B;
             reader.Fill(step, steps, inputs, targets, weights);
             ReadOnlySpan<float> z = logits.Forward(inputs.AsSpan(0, rows), steps, training: false);
             var (loss, weight) = NextTokenLoss.Compute(z, targets.AsSpan(0, rows), weights.AsSpan(0, rows), V, default, scratch);

@@ -15,8 +15,9 @@ namespace MlNet.Rnn;
 /// Trains a recurrent language model (one-to-many): the core's <see cref="LanguageModel"/>, next-token prediction over the
 /// characters (or white-space separated tokens) of a text column, each row a document read as <c>start, tokens, end</c>,
 /// the rows one after another as B streams of k-step chunks with the state carried (truncated BPTT). The vocabulary is
-/// built from the training rows. The fitted <see cref="LanguageModelTransformer"/> generates text and adds per-row scores.
-/// Create it with <c>mlContext.LanguageModeling.Trainers.Rnn/Lstm/Gru</c>.
+/// built from the training rows in a first pass over them, and a second encodes them; no text is kept. The fitted
+/// <see cref="LanguageModelTransformer"/> generates text and adds per-row scores. Create it with
+/// <c>mlContext.LanguageModeling.Trainers.Rnn/Lstm/Gru</c>.
 /// </summary>
 public sealed class LanguageModelTrainer : RecurrentEstimator<LanguageModelTrainer.Options, LanguageModelTransformer>
 {
@@ -25,7 +26,10 @@ public sealed class LanguageModelTrainer : RecurrentEstimator<LanguageModelTrain
     /// <see cref="InputColumnName"/> (the same as <see cref="RecurrentTrainerOptionsBase.FeatureColumnName"/>). The text is read
     /// as <see cref="RecurrentTrainerOptionsBase.BatchSize"/> streams side by side, in chunks of <see cref="ChunkSteps"/> steps;
     /// <see cref="RecurrentTrainerOptionsBase.Shuffle"/> starts every epoch's streams at a random offset, so chunk boundaries
-    /// move; <see cref="RecurrentTrainerOptionsBase.BucketByLength"/> does not apply.
+    /// move; <see cref="RecurrentTrainerOptionsBase.BucketByLength"/> does not apply. The ids of the text are held in memory up to
+    /// <see cref="RecurrentTrainerOptionsBase.TrainingDataMemoryMegabytes"/> (4 bytes each, training and validation each within
+    /// it); beyond it they go to a temporary file in the order of the rows, deleted when <c>Fit</c> returns, and every chunk reads
+    /// its k + 1 ids per stream from it: the same model as in memory, in memory bounded whatever the text's size.
     /// </summary>
     public sealed class Options : RecurrentTrainerOptionsBase
     {
@@ -112,18 +116,20 @@ public sealed class LanguageModelTrainer : RecurrentEstimator<LanguageModelTrain
     private protected override LanguageModelTransformer Train(FitRun run, IDataView trainData, IDataView? validationData)
     {
         var options = TrainerOptions;
-        var training = LanguageModelTransformer.ReadTexts(Host, trainData, options.InputColumnName, nameof(trainData));
-        if (training.Count == 0) throw Host.Except("The training data has no row; give rows of text to learn from.");
-        List<string>? validation = null;
-        if (validationData is not null)
-        {
-            validation = LanguageModelTransformer.ReadTexts(Host, validationData, options.InputColumnName, nameof(validationData));
-            if (validation.Count == 0) throw Host.Except("The validation data has no row; pass rows or call Fit(trainData).");
-        }
-
+        // Two passes over the rows, none of them kept: the vocabulary counts the characters (or tokens), then every row is
+        // encoded into a store, in memory up to TrainingDataMemoryMegabytes and in a temporary file beyond.
+        var trainingColumn = LanguageModelTransformer.CheckInput(Host, trainData.Schema, options.InputColumnName, nameof(trainData));
+        var validationColumn = validationData is null ? default(DataViewSchema.Column?)
+            : LanguageModelTransformer.CheckInput(Host, validationData.Schema, options.InputColumnName, nameof(validationData));
+        var texts = LanguageModelTransformer.ReadTexts(trainData, trainingColumn, run.CancellationToken);
         var vocabulary = options.Level == VocabularyLevel.Characters
-            ? Vocabulary.FromCharacters(training, options.MinimumTokenCount)
-            : Vocabulary.FromTokens(training, options.MinimumTokenCount);
+            ? Vocabulary.FromCharacters(texts, options.MinimumTokenCount)
+            : Vocabulary.FromTokens(texts, options.MinimumTokenCount);
+        using var training = Store(vocabulary, "training", texts);
+        if (training.DocumentCount == 0) throw Host.Except("The training data has no row; give rows of text to learn from.");
+        using var validation = validationData is null ? null
+            : Store(vocabulary, "validation", LanguageModelTransformer.ReadTexts(validationData, validationColumn!.Value, run.CancellationToken));
+        if (validation?.DocumentCount == 0) throw Host.Except("The validation data has no row; pass rows or call Fit(trainData).");
         if (vocabulary.Count == Vocabulary.ReservedCount)
             throw Host.Except($"The training data's column '{options.InputColumnName}' holds no {(options.Level == VocabularyLevel.Characters ? "character" : "token")}" +
                 $"{(options.MinimumTokenCount > 1 ? $" seen at least {options.MinimumTokenCount} times" : "")}; give text to learn from.");
@@ -131,8 +137,8 @@ public sealed class LanguageModelTrainer : RecurrentEstimator<LanguageModelTrain
         var model = new LanguageModel(vocabulary, options.ToLanguageModelOptions(Cell, vocabulary.Count, run.Seed));
         // Stryker disable once String : Stryker cannot pass a mutated concatenation of interpolated strings to string.Create's handler
         run.ReportStart(string.Create(CultureInfo.InvariantCulture,
-            $"{Cell} language model ({options.Level}): {training.Count} training rows{(validation is null ? "" : $", {validation.Count} validation rows")}, " +
-            $"{vocabulary.Count} ids"), model.Model.Parameters.Count);
+            $"{Cell} language model ({options.Level}): {training.DocumentCount} training rows{(validation is null ? "" : $", {validation.DocumentCount} validation rows")}, " +
+            $"{vocabulary.Count} ids{Storage(training, validation)}"), model.Model.Parameters.Count);
         TrainingHistory history;
         try
         {
@@ -146,4 +152,27 @@ public sealed class LanguageModelTrainer : RecurrentEstimator<LanguageModelTrain
         run.ReportEnd(history);
         return new LanguageModelTransformer(Host, model, options.InputColumnName, history);
     }
+
+    /// <summary>Every row's ids in a store of <see cref="RecurrentTrainerOptionsBase.TrainingDataMemoryMegabytes"/>.</summary>
+    private TokenStore Store(Vocabulary vocabulary, string role, IEnumerable<string> texts)
+    {
+        var store = new TokenStore(vocabulary, role, TrainerOptions.TrainingDataMemoryMegabytes * (1L << 20));
+        try
+        {
+            foreach (string text in texts) store.Add(vocabulary.Encode(text));
+            store.Complete();
+            return store;
+        }
+        catch
+        {
+            store.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Where the ids are held, for the log: nothing when in memory.</summary>
+    private static string Storage(TokenStore training, TokenStore? validation) => training.Spilled || validation?.Spilled == true
+        ? string.Create(CultureInfo.InvariantCulture,
+            $" (over TrainingDataMemoryMegabytes: read a chunk at a time from {(training.BytesOnDisk + (validation?.BytesOnDisk ?? 0)) >> 20:N0} MB in {training.FilePath ?? validation!.FilePath})")
+        : "";
 }

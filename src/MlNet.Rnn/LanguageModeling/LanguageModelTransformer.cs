@@ -148,20 +148,21 @@ public sealed class LanguageModelTransformer : ITransformer, ICanSaveModel, IBat
         return column;
     }
 
-    /// <summary>Every row's text (a missing value reads as empty).</summary>
-    internal static List<string> ReadTexts(IExceptionContext host, IDataView data, string name, string parameter)
+    /// <summary>
+    /// Every row's text (a missing value reads as empty), read from a new cursor each time it is enumerated: one text in memory at
+    /// a time. Cancellation is checked every 1,024 rows.
+    /// </summary>
+    internal static IEnumerable<string> ReadTexts(IDataView data, DataViewSchema.Column column, CancellationToken cancellationToken)
     {
-        var column = CheckInput(host, data.Schema, name, parameter);
-        var texts = new List<string>();
         using var cursor = data.GetRowCursor([column]);
         var getter = cursor.GetGetter<ReadOnlyMemory<char>>(column);
         ReadOnlyMemory<char> value = default;
         while (cursor.MoveNext())
         {
+            if ((cursor.Position & 1023) == 0) cancellationToken.ThrowIfCancellationRequested();
             getter(ref value);
-            texts.Add(value.ToString());
+            yield return value.ToString();
         }
-        return texts;
     }
 
     private static VersionInfo GetVersionInfo() => new(

@@ -19,10 +19,10 @@ public sealed class TokenStreamsTests
     public void EveryPairIsReadOnce_AndStreamsAreContiguous(int length, int first, int streams)
     {
         int[] sequence = Enumerable.Range(10, length).ToArray();
-        var reader = new TokenStreams(sequence, first, streams, startId: 1);
+        var reader = new TokenStreams(new TokenArray(sequence), first, streams, startId: 1);
         Assert.True(reader.Streams <= streams);
         Assert.Equal(length - 1 - first, reader.Pairs);
-        int B = reader.Streams, L = reader.StreamLength;
+        int B = reader.Streams, L = (int)reader.StreamLength;
         var inputs = new int[L * B];
         var targets = new int[L * B];
         var weights = new float[L * B];
@@ -37,26 +37,39 @@ public sealed class TokenStreamsTests
                 seen.Add(inputs[row]);
             }
         Assert.Equal(Enumerable.Range(10 + first, length - 1 - first), seen);
+        // A chunk never reaches past the streams' end, where it would read the next stream's pairs.
+        Assert.Throws<ArgumentOutOfRangeException>(() => reader.Fill(1, L, inputs, targets, weights));
+        Assert.Throws<ArgumentOutOfRangeException>(() => reader.Fill(-1, 1, inputs, targets, weights));
     }
 
     [Fact]
     public void TargetsThatAreTheStartToken_WeighNothing()
     {
         var characters = new Vocabulary(["a", "b", "c"], VocabularyLevel.Characters);
-        int[] sequence = TokenSequence.FromDocuments([[3, 4], [5]], characters, "training");
+        int[] sequence = Stored(characters, [[3, 4], [5]]);
         Assert.Equal([1, 3, 4, 2, 1, 5, 2], sequence);
         AssertStartTargetsWeighNothing(sequence, characters.StartId);
 
         // Keys 1 … 3 keep their ids; start and end come after them.
         var keys = Vocabulary.OfKeys(3);
-        sequence = TokenSequence.FromDocuments([[3, 1], [2]], keys, "training");
+        sequence = Stored(keys, [[3, 1], [2]]);
         Assert.Equal([4, 3, 1, 5, 4, 2, 5], sequence);
         AssertStartTargetsWeighNothing(sequence, keys.StartId);
     }
 
+    /// <summary>The sequence a store in memory lays the documents out as.</summary>
+    private static int[] Stored(Vocabulary vocabulary, int[][] documents)
+    {
+        using var store = new TokenStore(vocabulary, "training", memoryBudget: 1 << 20);
+        foreach (int[] document in documents) store.Add(document);
+        var sequence = new int[store.Count];
+        store.Read(0, sequence);
+        return sequence;
+    }
+
     private static void AssertStartTargetsWeighNothing(int[] sequence, int startId)
     {
-        var reader = new TokenStreams(sequence, 0, 1, startId);
+        var reader = new TokenStreams(new TokenArray(sequence), 0, 1, startId);
         var inputs = new int[6];
         var targets = new int[6];
         var weights = new float[6];

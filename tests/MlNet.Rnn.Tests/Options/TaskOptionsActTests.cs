@@ -289,6 +289,49 @@ public sealed class TaskOptionsActTests
     }
 
     /// <summary>
+    /// A language model's text over <see cref="RecurrentTrainerOptionsBase.TrainingDataMemoryMegabytes"/>: its ids go to a
+    /// temporary file, read back a chunk per stream, gone when Fit returns. The ids come back in the order
+    /// they have in memory, so the fit is the in-memory fit, bit for bit. (The task table's 24 rows stay in memory.)
+    /// </summary>
+    [Fact]
+    public void TheLanguageModelOverTrainingDataMemoryMegabytes_ReadsItsIdsFromAFile_AndFitsTheModelItFitsInMemory()
+    {
+        // 2,400 rows of 120 characters: 292,800 ids with each row's start and end, 1.1 MB, over a 1 MB limit.
+        var random = new Random(7);
+        var rows = Enumerable.Range(0, 2400).Select(_ => new ProbeTextRow { Text = new string([.. Enumerable.Range(0, 120).Select(_ => "ab c"[random.Next(4)])]) }).ToArray();
+        var data = s_mlContext.Data.LoadFromEnumerable(rows);
+        var validation = s_mlContext.Data.LoadFromEnumerable(rows[..40]);
+        static LanguageModelTrainer.Options Options()
+        {
+            var options = Small(new LanguageModelTrainer.Options { ChunkSteps = 32, ValidationStreams = 4 });
+            options.NumberOfEpochs = 1;
+            options.BatchSize = 64;
+            return options;
+        }
+        var inMemory = s_mlContext.LanguageModeling.Trainers.Lstm(Options()).Fit(data, validation);
+        var logger = new MessageLogger();
+        var limited = Options();
+        limited.TrainingDataMemoryMegabytes = 1;
+        limited.Logger = logger;
+        var streamed = s_mlContext.LanguageModeling.Trainers.Lstm(limited).Fit(data, validation);
+
+        string start = Assert.Single(logger.Lines.Select(line => line.Message), m => m.Contains("over TrainingDataMemoryMegabytes"));
+        Assert.Contains("2400 training rows, 40 validation rows", start);
+        Assert.Contains("read a chunk at a time from 1 MB in /", start);
+        int from = start.IndexOf(" in /", StringComparison.Ordinal) + 4;
+        string path = start[from..start.IndexOf(')', from)];
+        Assert.StartsWith(Path.Combine(Path.GetTempPath(), "mlnet-rnn-tokens-"), path);
+        Assert.EndsWith(".bin", path);
+        Assert.False(File.Exists(path), $"{path} outlived Fit");
+        // On Linux the file was unlinked when it opened: its space is freed when Fit closes it, so no handle of the process may remain.
+        if (OperatingSystem.IsLinux())
+            Assert.DoesNotContain(Directory.GetFiles("/proc/self/fd").Select(fd => new FileInfo(fd).LinkTarget), target => target?.StartsWith(path, StringComparison.Ordinal) == true);
+        Assert.Equal(Flat(Tensors(inMemory.Model.Save)), Flat(Tensors(streamed.Model.Save)));
+        var epoch = Assert.Single(streamed.History!.Epochs);
+        Assert.Equal((inMemory.History!.Epochs[0].TrainingLoss, inMemory.History.Epochs[0].ValidationMetric), (epoch.TrainingLoss, epoch.ValidationMetric));
+    }
+
+    /// <summary>
     /// One case per shared option: what it needs set in both fits (<c>Prepare</c>), the change, whether it needs validation data,
     /// and the cell (an RNN for the activation, which LSTM and GRU do not have).
     /// </summary>
