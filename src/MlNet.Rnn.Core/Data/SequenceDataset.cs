@@ -192,13 +192,7 @@ public sealed class SequenceDataset : ISequenceSource
 
         void Read(Span<byte> bytes)
         {
-            int read = 0;
-            while (read < bytes.Length)
-            {
-                int n = RandomAccess.Read(file, bytes[read..], offset + read);
-                if (n == 0) throw new InvalidDataException($"A cached part ends at byte {offset + read}, before its {bytes.Length} bytes.");
-                read += n;
-            }
+            TemporaryFile.ReadExactly(file, bytes, offset, "A cached part");
             offset += bytes.Length;
         }
     }

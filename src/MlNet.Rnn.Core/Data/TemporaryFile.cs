@@ -16,4 +16,18 @@ internal static class TemporaryFile
         if (!OperatingSystem.IsWindows()) File.Delete(file.Name);
         return file;
     }
+
+    /// <summary>
+    /// Fills <paramref name="bytes"/> from <paramref name="file"/> at <paramref name="offset"/>; a file that ends first is an
+    /// <see cref="InvalidDataException"/> naming <paramref name="what"/>.
+    /// </summary>
+    public static void ReadExactly(Microsoft.Win32.SafeHandles.SafeFileHandle file, Span<byte> bytes, long offset, string what)
+    {
+        for (int read = 0; read < bytes.Length;)
+        {
+            int n = RandomAccess.Read(file, bytes[read..], offset + read);
+            if (n == 0) throw new InvalidDataException($"{what} ends at byte {offset + read}, {bytes.Length - read} bytes before what was written there.");
+            read += n;
+        }
+    }
 }

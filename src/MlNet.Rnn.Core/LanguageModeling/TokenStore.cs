@@ -102,14 +102,7 @@ public sealed class TokenStore : ITokenSource, IDisposable
             _ids.AsSpan((int)position, destination.Length).CopyTo(destination);
             return;
         }
-        Span<byte> bytes = MemoryMarshal.AsBytes(destination);
-        long offset = position * sizeof(int);
-        for (int read = 0; read < bytes.Length;)
-        {
-            int n = RandomAccess.Read(_file!.SafeFileHandle, bytes[read..], offset + read);
-            if (n == 0) throw new InvalidDataException($"{_file.Name} ends at byte {offset + read}, before id {position + destination.Length - 1} of the {Count} written.");
-            read += n;
-        }
+        TemporaryFile.ReadExactly(_file!.SafeFileHandle, MemoryMarshal.AsBytes(destination), position * sizeof(int), _file.Name);
     }
 
     /// <summary>Deletes the temporary file.</summary>

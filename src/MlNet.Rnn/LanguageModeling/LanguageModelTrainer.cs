@@ -171,8 +171,6 @@ public sealed class LanguageModelTrainer : RecurrentEstimator<LanguageModelTrain
     }
 
     /// <summary>Where the ids are held, for the log: nothing when in memory.</summary>
-    private static string Storage(TokenStore training, TokenStore? validation) => training.Spilled || validation?.Spilled == true
-        ? string.Create(CultureInfo.InvariantCulture,
-            $" (over TrainingDataMemoryMegabytes: read a chunk at a time from {(training.BytesOnDisk + (validation?.BytesOnDisk ?? 0)) >> 20:N0} MB in {training.FilePath ?? validation!.FilePath})")
-        : "";
+    private static string Storage(TokenStore training, TokenStore? validation) =>
+        TrainingDataStorage.Describe(training.BytesOnDisk + (validation?.BytesOnDisk ?? 0), training.FilePath ?? validation?.FilePath, "chunk");
 }

@@ -249,9 +249,12 @@ internal sealed record PreparedSequenceData(SequenceColumn Column, DataViewType 
 /// <summary>Where a fit holds its training rows, for its log: nothing while in memory; past TrainingDataMemoryMegabytes, the temporary file.</summary>
 internal static class TrainingDataStorage
 {
-    /// <summary>" (over TrainingDataMemoryMegabytes: read a part at a time from N MB in file)", or nothing when <paramref name="file"/> is null.</summary>
-    public static string Describe(long bytesOnDisk, string? file) => file is null ? ""
-        : string.Create(CultureInfo.InvariantCulture, $" (over TrainingDataMemoryMegabytes: read a part at a time from {bytesOnDisk >> 20:N0} MB in {file})");
+    /// <summary>
+    /// " (over TrainingDataMemoryMegabytes: read a <paramref name="piece"/> at a time from N MB in file)", or nothing when
+    /// <paramref name="file"/> is null (the rows are in memory).
+    /// </summary>
+    public static string Describe(long bytesOnDisk, string? file, string piece = "part") => file is null ? ""
+        : string.Create(CultureInfo.InvariantCulture, $" (over TrainingDataMemoryMegabytes: read a {piece} at a time from {bytesOnDisk >> 20:N0} MB in {file})");
 
     /// <summary>Where the caches of a fit's training and validation rows are.</summary>
     public static string Describe(SequenceCache training, SequenceCache? validation) =>
