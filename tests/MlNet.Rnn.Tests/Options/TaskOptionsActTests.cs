@@ -318,14 +318,10 @@ public sealed class TaskOptionsActTests
         string start = Assert.Single(logger.Lines.Select(line => line.Message), m => m.Contains("over TrainingDataMemoryMegabytes"));
         Assert.Contains("2400 training rows, 40 validation rows", start);
         Assert.Contains("read a chunk at a time from 1 MB in /", start);
-        int from = start.IndexOf(" in /", StringComparison.Ordinal) + 4;
-        string path = start[from..start.IndexOf(')', from)];
+        string path = SpillFile.PathIn([start]);
         Assert.StartsWith(Path.Combine(Path.GetTempPath(), "mlnet-rnn-tokens-"), path);
         Assert.EndsWith(".bin", path);
-        Assert.False(File.Exists(path), $"{path} outlived Fit");
-        // On Linux the file was unlinked when it opened: its space is freed when Fit closes it, so no handle of the process may remain.
-        if (OperatingSystem.IsLinux())
-            Assert.DoesNotContain(Directory.GetFiles("/proc/self/fd").Select(fd => new FileInfo(fd).LinkTarget), target => target?.StartsWith(path, StringComparison.Ordinal) == true);
+        SpillFile.AssertGone(path);
         Assert.Equal(Flat(Tensors(inMemory.Model.Save)), Flat(Tensors(streamed.Model.Save)));
         var epoch = Assert.Single(streamed.History!.Epochs);
         Assert.Equal((inMemory.History!.Epochs[0].TrainingLoss, inMemory.History.Epochs[0].ValidationMetric), (epoch.TrainingLoss, epoch.ValidationMetric));
@@ -584,8 +580,7 @@ public sealed class TaskOptionsActTests
 
         string start = Assert.Single(logger.Lines.Select(line => line.Message), m => m.Contains("over TrainingDataMemoryMegabytes"));
         Assert.Contains($"{rows.Length} training pairs", start);
-        string path = start[(start.IndexOf(" in /", StringComparison.Ordinal) + 4)..^1];
-        Assert.False(File.Exists(path), $"{path} outlived Fit");
+        SpillFile.AssertGone(SpillFile.PathIn([start]));
         // Predicting the most frequent target digit is the baseline.
         double baseline = held.SelectMany(row => row.Reversed).GroupBy(digit => digit).Max(group => group.Count()) / (double)held.Sum(row => row.Reversed.Length);
         var metrics = s_mlContext.SequenceToSequence.Evaluate(model.Transform(keys.Transform(s_mlContext.Data.LoadFromEnumerable(held))));

@@ -52,12 +52,6 @@ public sealed class CancellationTests
         TrainingDataMemoryMegabytes = 1, Logger = logger, Seed = 1,
     };
 
-    private static string TemporaryFile(IEnumerable<string> messages)
-    {
-        string start = Assert.Single(messages, m => m.Contains("over TrainingDataMemoryMegabytes", StringComparison.Ordinal));
-        return start[(start.IndexOf(" in /", StringComparison.Ordinal) + 4)..^1];
-    }
-
     [Fact]
     public void TheOptionsToken_StopsFitBeforeTheBatchAfterItIsCancelled()
     {
@@ -72,7 +66,7 @@ public sealed class CancellationTests
         Assert.StartsWith("RecurrentBinaryTrainer.Fit was cancelled (the options' CancellationToken); no model was made", error.Message);
         Assert.Equal(cancellation.Token, error.CancellationToken);
         Assert.Equal(1, logger.Epochs); // cancelled as epoch 1 was reported: not one batch of epoch 2 ran
-        Assert.False(File.Exists(TemporaryFile(logger.Messages)), "the rows' temporary file outlived the cancelled Fit");
+        SpillFile.AssertGone(SpillFile.PathIn(logger.Messages));
     }
 
     [Fact]
@@ -91,7 +85,7 @@ public sealed class CancellationTests
         // The context is watched every 50 ms and an epoch of 8 batches of 400 steps takes milliseconds: the fit stops a few
         // epochs after the cancel, far short of the 2,000 asked for (which bound the test's time should the cancel be lost).
         Assert.InRange(logger.Epochs, 1, 1000);
-        Assert.False(File.Exists(TemporaryFile(logger.Messages)), "the rows' temporary file outlived the cancelled Fit");
+        SpillFile.AssertGone(SpillFile.PathIn(logger.Messages));
     }
 
     [Fact]
