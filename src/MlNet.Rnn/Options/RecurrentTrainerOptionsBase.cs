@@ -141,11 +141,13 @@ public abstract class RecurrentTrainerOptionsBase
     public int ScoringBatchSize { get; set; } = 256;
 
     /// <summary>
-    /// The rows <c>Fit</c> reads for training (and validation) are held in memory up to this many megabytes. Beyond it they go
-    /// to a temporary file, written once as they are read and deleted when <c>Fit</c> returns: each row to one of 16 parts
-    /// drawn at random, and every epoch reads the parts back in windows of 16 drawn in a random order, shuffling (and
-    /// bucketing) the rows of a window together. Training then needs about this much memory, not the data's size, so data
-    /// larger than memory trains. Default 1024.
+    /// The training (and validation) data <c>Fit</c> holds in memory, in megabytes; beyond it, the data goes to a temporary
+    /// file, written once as the rows are read and deleted when <c>Fit</c> returns, and training reads it back a piece at a
+    /// time, so data larger than memory trains. Rows and sequence pairs: each row to one of 16 parts drawn at random, and
+    /// every epoch reads the parts back in windows of 16 drawn in a random order, shuffling (and bucketing) the rows of a
+    /// window together. The language model: its text's ids in order, each of its streams reading a chunk at a time. The
+    /// forecaster keeps its series in memory and makes its overlapping windows from it, all at once while they fit, a part of
+    /// consecutive windows at a time beyond. Default 1024.
     /// </summary>
     public int TrainingDataMemoryMegabytes { get; set; } = 1024;
 
