@@ -96,6 +96,37 @@ public sealed class OnnxExportTests
     }
 
     [Fact]
+    public void ExportedBinaryLstm_RunByMlNetsApplyOnnxModel_GivesTheColumnsOfTransform()
+    {
+        var (training, features) = SequenceData();
+        var model = s_mlContext.BinaryClassification.Trainers.Lstm(Binary(RecurrentCellType.Lstm)).Fit(training);
+        string path = Path.Combine(Path.GetTempPath(), $"mlnet-rnn-onnx-{Guid.NewGuid():N}.onnx");
+        try
+        {
+            using (var file = File.Create(path)) s_mlContext.Model.ConvertToOnnx(model, features, file);
+            // ML.NET's exporter names the graph's outputs "<column>.output"; ApplyOnnxModel names the columns back without the suffix.
+            string[] outputs = ["Score.output", "Probability.output", "PredictedLabel.output"];
+            var onnx = s_mlContext.Transforms.ApplyOnnxModel(outputs, [nameof(FixedSequenceRow.Features)], path).Fit(features).Transform(features);
+            var scored = model.Transform(features);
+
+            var expectedScore = scored.GetColumn<float>("Score").ToArray();
+            var expectedProbability = scored.GetColumn<float>("Probability").ToArray();
+            var actualScore = onnx.GetColumn<float[]>("Score").Select(value => Assert.Single(value)).ToArray();
+            var actualProbability = onnx.GetColumn<float[]>("Probability").Select(value => Assert.Single(value)).ToArray();
+            for (int i = 0; i < Rows; i++)
+            {
+                Assert.True(Math.Abs(expectedScore[i] - actualScore[i]) <= 1e-5f * Math.Max(1f, Math.Abs(expectedScore[i])), $"Score[{i}]");
+                Assert.True(Math.Abs(expectedProbability[i] - actualProbability[i]) <= 1e-5f, $"Probability[{i}]");
+            }
+            Assert.Equal(scored.GetColumn<bool>("PredictedLabel"), onnx.GetColumn<bool[]>("PredictedLabel").Select(value => Assert.Single(value)));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void StackedBidirectionalLstm_WithLearnedInitialStateAndHiddenState_ExportsTheScoresOfTransform()
     {
         var (training, features) = SequenceData();
