@@ -35,8 +35,8 @@ public sealed class FixedTokenRow
 /// <c>Gemm</c> and activation nodes whose outputs, run by ONNX Runtime, equal <c>Transform</c>'s columns of the same names on
 /// every row (Score, Probability and hidden state within 1e-5 relative; PredictedLabel exactly): binary, multiclass and
 /// regression heads, every cell (RNN tanh and relu), stacked, bidirectional, learned initial state, a changed threshold,
-/// float-vector and key-vector (embedding by <c>Gather</c>) inputs. What it cannot export yet (variable-length columns, the
-/// tagger, other transformers) throws <see cref="NotSupportedException"/> naming the transformer and what is unsupported.
+/// float-vector and key-vector (embedding by <c>Gather</c>) inputs; ML.NET's own <c>ApplyOnnxModel</c> runs the graph too. What
+/// it cannot export yet (variable-length columns, the tagger, the other recurrent transformers) throws <see cref="NotSupportedException"/> naming the transformer and what is unsupported.
 /// </summary>
 public sealed class OnnxExportTests
 {
@@ -252,6 +252,18 @@ public sealed class OnnxExportTests
 
         Assert.Contains(nameof(RecurrentPredictionTransformer), error.Message);
         Assert.Contains("sequence tagger", error.Message);
+    }
+
+    [Fact]
+    public void LanguageModel_IsRefusedNamingItsTransformer()
+    {
+        var data = s_mlContext.Data.LoadFromEnumerable(new[] { new TextRow { Text = "abab" }, new TextRow { Text = "ba" } });
+        var model = s_mlContext.LanguageModeling.Trainers.Gru(LanguageModeling.LanguageModelRefusalTests.TinyOptions()).Fit(data);
+
+        var error = Assert.Throws<NotSupportedException>(() => s_mlContext.Model.ConvertToOnnx(model, data, new MemoryStream()));
+
+        Assert.Contains(nameof(LanguageModelTransformer), error.Message);
+        Assert.Contains("not supported", error.Message);
     }
 
     /// <summary>
