@@ -48,7 +48,7 @@ internal sealed class BatchScoredDataView : IDataView, ITransformCanSaveOnnx
 
     /// <summary>Not a saved step: the transformer saves the model (<c>mlContext.Model.Save</c>).</summary>
     void ICanSaveModel.Save(ModelSaveContext ctx) =>
-        throw new NotSupportedException($"A scored view is not saved; save the transformer that made it with mlContext.Model.Save.");
+        throw new NotSupportedException("A scored view is not saved; save the transformer that made it with mlContext.Model.Save.");
 
     /// <summary><paramref name="inputSchema"/> followed by the task's columns.</summary>
     public static DataViewSchema AppendTo(DataViewSchema inputSchema, IBatchScoringTask task)

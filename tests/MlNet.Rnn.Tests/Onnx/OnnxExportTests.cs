@@ -81,6 +81,7 @@ public sealed class OnnxExportTests
         { RecurrentCellType.Gru, RnnActivation.Tanh },
         { RecurrentCellType.Rnn, RnnActivation.Tanh },
         { RecurrentCellType.Rnn, RnnActivation.Relu },
+        { RecurrentCellType.Rnn, RnnActivation.Sigmoid },
     };
 
     [Theory]
@@ -124,6 +125,18 @@ public sealed class OnnxExportTests
         {
             File.Delete(path);
         }
+    }
+
+    [Fact]
+    public void PipelineOfNormalizerAndLstm_ExportsAsOneGraph()
+    {
+        var (training, features) = SequenceData();
+        var model = s_mlContext.Transforms.NormalizeMinMax(nameof(FixedSequenceRow.Features))
+            .Append(s_mlContext.BinaryClassification.Trainers.Lstm(Binary(RecurrentCellType.Lstm)))
+            .Fit(training);
+
+        var onnx = AssertOnnxMatchesTransform(model, features, "LSTM", "Scaler");
+        Assert.Equal(Rows * Steps * FeaturesPerStep, onnx["Features"].Length); // the normalized features are an output too
     }
 
     [Fact]
@@ -271,7 +284,7 @@ public sealed class OnnxExportTests
     /// column the model adds against <c>Transform</c>; returns the ONNX values of each column, flattened, booleans and keys as floats.
     /// Checks too that the graph holds the recurrent node <paramref name="recurrentOp"/> (and any <paramref name="otherOps"/>).
     /// </summary>
-    private static Dictionary<string, float[]> AssertOnnxMatchesTransform(RecurrentPredictionTransformer model, IDataView features, string recurrentOp,
+    private static Dictionary<string, float[]> AssertOnnxMatchesTransform(ITransformer model, IDataView features, string recurrentOp,
         params string[] otherOps)
     {
         using var stream = new MemoryStream();
@@ -282,7 +295,7 @@ public sealed class OnnxExportTests
         var input = Assert.Single(session.InputMetadata);
         Assert.Equal(nameof(FixedSequenceRow.Features), input.Key);
         var scored = model.Transform(features);
-        var inputs = new List<NamedOnnxValue> { Feed(input.Key, scored) };
+        var inputs = new List<NamedOnnxValue> { Feed(input.Key, features) };
         using var results = session.Run(inputs);
         var outputs = results.ToDictionary(result => result.Name, result => result);
 
