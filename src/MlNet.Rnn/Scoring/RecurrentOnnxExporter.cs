@@ -47,6 +47,10 @@ internal static class RecurrentOnnxExporter
     public static void Save(OnnxContext ctx, RecurrentPredictionTransformer transformer, DataViewSchema inputSchema)
     {
         CheckSupported(transformer, inputSchema);
+        if (!ctx.ContainsColumn(transformer.FeatureColumnName))
+            throw new NotSupportedException(
+                $"ONNX export of {nameof(RecurrentPredictionTransformer)}: its feature column '{transformer.FeatureColumnName}' is not in the graph, because a step " +
+                "before it in the pipeline cannot be exported to ONNX (ML.NET's exporter stops there and warns which).");
         var graph = new Graph(ctx);
         var model = transformer.Model.SequenceModel;
         var options = model.Options;

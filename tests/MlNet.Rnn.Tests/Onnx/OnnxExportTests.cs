@@ -20,6 +20,20 @@ public sealed class FixedSequenceRow
     public float[] Features { get; set; } = [];
 }
 
+/// <summary>The output of a custom mapping (which ONNX export cannot write): the features under another name.</summary>
+public sealed class MappedSteps
+{
+    [VectorType(12)]
+    public float[] Steps { get; set; } = [];
+}
+
+/// <summary>The input of that mapping.</summary>
+public sealed class FeaturesOnly
+{
+    [VectorType(12)]
+    public float[] Features { get; set; } = [];
+}
+
 /// <summary>A fixed-size token sequence: 5 keys of 7.</summary>
 public sealed class FixedTokenRow
 {
@@ -36,7 +50,8 @@ public sealed class FixedTokenRow
 /// every row (Score, Probability and hidden state within 1e-5 relative; PredictedLabel exactly): binary, multiclass and
 /// regression heads, every cell (RNN tanh and relu), stacked, bidirectional, learned initial state, a changed threshold,
 /// float-vector and key-vector (embedding by <c>Gather</c>) inputs; ML.NET's own <c>ApplyOnnxModel</c> runs the graph too. What
-/// it cannot export yet (variable-length columns, the tagger, the other recurrent transformers) throws <see cref="NotSupportedException"/> naming the transformer and what is unsupported.
+/// it cannot export yet (variable-length columns, the tagger, the other recurrent transformers, a feature column made by a step
+/// that cannot be exported) throws <see cref="NotSupportedException"/> naming the transformer and what is unsupported.
 /// </summary>
 public sealed class OnnxExportTests
 {
@@ -265,6 +280,22 @@ public sealed class OnnxExportTests
 
         Assert.Contains(nameof(RecurrentPredictionTransformer), error.Message);
         Assert.Contains("sequence tagger", error.Message);
+    }
+
+    [Fact]
+    public void FeatureColumnMadeByAStepThatCannotExport_IsRefusedNamingTheTransformerAndWhy()
+    {
+        var (training, features) = SequenceData();
+        var options = Binary(RecurrentCellType.Lstm);
+        options.FeatureColumnName = nameof(MappedSteps.Steps);
+        var model = s_mlContext.Transforms.CustomMapping<FeaturesOnly, MappedSteps>((input, output) => output.Steps = input.Features, contractName: null)
+            .Append(s_mlContext.BinaryClassification.Trainers.Lstm(options))
+            .Fit(training);
+
+        var error = Assert.Throws<NotSupportedException>(() => s_mlContext.Model.ConvertToOnnx(model, features, new MemoryStream()));
+
+        Assert.Contains(nameof(RecurrentPredictionTransformer), error.Message);
+        Assert.Contains("'Steps' is not in the graph", error.Message);
     }
 
     [Fact]
