@@ -42,7 +42,7 @@ internal sealed class BatchScoredDataView : IDataView, ITransformCanSaveOnnx
     /// <summary>Writes the task's nodes into the ONNX graph; throws <see cref="NotSupportedException"/> for what is not supported.</summary>
     public void SaveAsOnnx(OnnxContext ctx)
     {
-        if (_task is RecurrentPredictionTransformer transformer) RecurrentOnnxExporter.Save(ctx, transformer, _input.Schema);
+        if (_task is RecurrentPredictionTransformer transformer) RecurrentOnnxExporter.Save(ctx, transformer, _input);
         else throw new NotSupportedException($"ONNX export of {_task.GetType().Name} is not supported yet; of the recurrent transformers only {nameof(RecurrentPredictionTransformer)} exports.");
     }
 

@@ -44,13 +44,21 @@ internal static class RecurrentOnnxExporter
     }
 
     /// <summary>Adds the transformer's nodes, reading the feature column's variable and defining the task's columns.</summary>
-    public static void Save(OnnxContext ctx, RecurrentPredictionTransformer transformer, DataViewSchema inputSchema)
+    /// <remarks>
+    /// ML.NET's exporter walks back from the model through the steps of the pipeline and, at a step that cannot be exported,
+    /// stops with only a warning and makes the graph read the data as it was before that step: the model would then read a
+    /// feature column the step had not yet made (or changed). That is refused here, naming the step.
+    /// </remarks>
+    public static void Save(OnnxContext ctx, RecurrentPredictionTransformer transformer, IDataView input)
     {
+        var inputSchema = input.Schema;
         CheckSupported(transformer, inputSchema);
-        if (!ctx.ContainsColumn(transformer.FeatureColumnName))
-            throw new NotSupportedException(
-                $"ONNX export of {nameof(RecurrentPredictionTransformer)}: its feature column '{transformer.FeatureColumnName}' is not in the graph, because a step " +
-                "before it in the pipeline cannot be exported to ONNX (ML.NET's exporter stops there and warns which).");
+        for (var view = input; view is IDataTransform step; view = step.Source)
+            if (step is not ITransformCanSaveOnnx exportable || !exportable.CanSaveOnnx(ctx))
+                throw new NotSupportedException(
+                    $"ONNX export of {nameof(RecurrentPredictionTransformer)}: a step before it in the pipeline ({step.GetType().Name}) cannot be exported to " +
+                    $"ONNX, so the graph could not compute the feature column '{transformer.FeatureColumnName}' as Transform does; export a pipeline whose " +
+                    "every step can be exported.");
         var graph = new Graph(ctx);
         var model = transformer.Model.SequenceModel;
         var options = model.Options;
