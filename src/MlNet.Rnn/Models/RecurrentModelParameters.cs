@@ -51,6 +51,9 @@ public sealed class RecurrentModelParameters
     /// <summary>Writes the network as the core's model file (safetensors with PyTorch names), which <see cref="SequenceModelFile"/> reads.</summary>
     public void SaveModelFile(Stream stream) => SequenceModelFile.Save(_model, stream);
 
+    /// <summary>The network itself, read-only (ONNX export reads its weights).</summary>
+    internal SequenceModel SequenceModel => _model;
+
     /// <summary>A new, empty workspace for scoring with this model (nothing copied), splitting a batch across up to <paramref name="maxDegreeOfParallelism"/> threads.</summary>
     internal SequenceModelWorkspace CreateWorkspace(int maxDegreeOfParallelism) => _model.CreateWorkspace(maxDegreeOfParallelism);
 }

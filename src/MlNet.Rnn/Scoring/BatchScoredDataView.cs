@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Model.OnnxConverter;
 
 namespace MlNet.Rnn.Scoring;
 
@@ -9,8 +10,12 @@ namespace MlNet.Rnn.Scoring;
 /// in its own <see cref="IBatchScorer"/>, scores them in one pass over the shared model, and serves them one by one; the input
 /// columns it must also serve are held for the batch (<see cref="ColumnCache"/>). Memory is bounded by the batch; the
 /// cursors of a cursor set score in parallel, each in its own workspace.
+/// <para>It is also the step <c>mlContext.Model.ConvertToOnnx</c> walks back to (ML.NET's internal <c>ITransformCanSaveOnnx</c>): a
+/// <see cref="RecurrentPredictionTransformer"/> writes its graph (<see cref="RecurrentOnnxExporter"/>); every other task, and what the
+/// exporter does not support yet, throws <see cref="NotSupportedException"/> rather than letting ML.NET write a graph that takes the
+/// outputs as inputs.</para>
 /// </summary>
-internal sealed class BatchScoredDataView : IDataView
+internal sealed class BatchScoredDataView : IDataView, ITransformCanSaveOnnx
 {
     private readonly IDataView _input;
     private readonly IBatchScoringTask _task;
@@ -27,6 +32,23 @@ internal sealed class BatchScoredDataView : IDataView
     public DataViewSchema Schema { get; }
 
     public long? GetRowCount() => _input.GetRowCount();
+
+    /// <summary>The view this one adds columns to (what ML.NET's ONNX exporter walks back to).</summary>
+    public IDataView Source => _input;
+
+    /// <summary>True, so that the exporter calls <see cref="SaveAsOnnx"/>, which throws for what cannot be exported.</summary>
+    public bool CanSaveOnnx(OnnxContext ctx) => true;
+
+    /// <summary>Writes the task's nodes into the ONNX graph; throws <see cref="NotSupportedException"/> for what is not supported.</summary>
+    public void SaveAsOnnx(OnnxContext ctx)
+    {
+        if (_task is RecurrentPredictionTransformer transformer) RecurrentOnnxExporter.Save(ctx, transformer, _input);
+        else throw new NotSupportedException($"ONNX export of {_task.GetType().Name} is not supported yet; of the recurrent transformers only {nameof(RecurrentPredictionTransformer)} exports.");
+    }
+
+    /// <summary>Not a saved step: the transformer saves the model (<c>mlContext.Model.Save</c>).</summary>
+    void ICanSaveModel.Save(ModelSaveContext ctx) =>
+        throw new NotSupportedException("A scored view is not saved; save the transformer that made it with mlContext.Model.Save.");
 
     /// <summary><paramref name="inputSchema"/> followed by the task's columns.</summary>
     public static DataViewSchema AppendTo(DataViewSchema inputSchema, IBatchScoringTask task)
