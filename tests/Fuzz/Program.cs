@@ -38,7 +38,7 @@ internal static class Campaign
     public static int Run(int cases, int seed, int zipCases)
     {
         var clock = Stopwatch.StartNew();
-        var target = new ModelFileFuzzTarget();
+        var target = ModelFileFuzzTarget.ForSequenceModel();
         var stats = new Statistics();
         var file = target.File;
         Console.WriteLine($"model file: {file.Length} bytes; seed {seed}; {cases:N0} random cases; {zipCases:N0} saved-model cases");
@@ -154,7 +154,7 @@ internal static class Harness
     public static int WriteSeeds(string folder)
     {
         Directory.CreateDirectory(folder);
-        var file = new ModelFileFuzzTarget().File;
+        var file = ModelFileFuzzTarget.ForSequenceModel().File;
         File.WriteAllBytes(Path.Combine(folder, "model.safetensors"), file);
         var lies = ModelFileMutations.HeaderLies(file).ToList();
         var random = new Random(1);
