@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Text.Json.Nodes;
 using MlNet.Rnn.Core.Cells;
 using MlNet.Rnn.Core.Data;
 using MlNet.Rnn.Core.Forecasting;
@@ -17,7 +18,8 @@ namespace MlNet.Rnn.Core.Tests.Persistence;
 /// each a tiny model saved once, whose load takes microseconds. A mutant must load through the kind's own loader and score bit
 /// for bit as the original on a fixed input, or throw an <see cref="InvalidDataException"/> whose message starts with the
 /// source's name. The metadata carries no checksum, so a damaged value that still describes a valid model (a sequence-to-sequence
-/// model's end id 2 flipped to 3, a character of a language model's vocabulary) loads as that model: such a mutant must score bit
+/// model's end id 2 flipped to 3, a character of a language model's vocabulary, a forecaster's
+/// confidence level 0.9 flipped to 0.8) loads as that model: such a mutant must score bit
 /// for bit as the original file with only its metadata replaced by the mutant's, that is, with the original's weights
 /// (<see cref="FuzzOutcome.AsItsMetadataDescribes"/>).
 /// </summary>
@@ -27,12 +29,16 @@ public sealed class ModelFileFuzzTarget
     public const string Source = "fuzz.safetensors";
 
     private readonly Func<Stream, float[]> _loadAndScore;
+    private readonly Func<JsonObject, JsonObject, bool>? _describesAnotherModel;
     private readonly float[] _expected;
 
     /// <summary>Saves a model to <paramref name="file"/>; <paramref name="loadAndScore"/> loads it from a stream named <see cref="Source"/>
-    /// and returns its outputs on the kind's fixed input (or throws).</summary>
-    public ModelFileFuzzTarget(string kind, byte[] file, Func<Stream, float[]> loadAndScore)
+    /// and returns its outputs on the kind's fixed input (or throws). <paramref name="describesAnotherModel"/>, given the
+    /// original's and a mutant's metadata, says whether they differ only where a damaged value describes another valid model
+    /// (null: nowhere).</summary>
+    public ModelFileFuzzTarget(string kind, byte[] file, Func<Stream, float[]> loadAndScore, Func<JsonObject, JsonObject, bool>? describesAnotherModel = null)
     {
+        _describesAnotherModel = describesAnotherModel;
         Kind = kind;
         File = file;
         _loadAndScore = loadAndScore;
@@ -56,7 +62,9 @@ public sealed class ModelFileFuzzTarget
         exception => exception is InvalidDataException && exception.Message.StartsWith(Source, StringComparison.Ordinal)
             ? null
             : $"threw {exception.GetType().Name}, not an InvalidDataException naming {Source}: {exception.Message}",
-        () => _loadAndScore(new MemoryStream(ModelFileMutations.WithMetadataOf(File, mutant.Bytes) ?? File)));
+        () => _describesAnotherModel is null || ModelFileMutations.WithMetadataOf(File, mutant.Bytes, _describesAnotherModel) is not { } described
+            ? null
+            : _loadAndScore(new MemoryStream(described)));
 
     /// <summary>
     /// A checkpoint of a tiny LSTM (I = 2, H = 2, O = 2, learned initial state) with one optimizer tensor, which loading passes
@@ -107,13 +115,13 @@ public sealed class ModelFileFuzzTarget
             for (int i = 0; i < sources.Length; i++)
                 AddDouble(outputs, targets[i].Any(id => id == loaded.Options.StartId || id == loaded.Options.EndId) ? double.NaN : loaded.Score(sources[i], targets[i]));
             return [.. outputs];
-        });
+        }, (original, mutant) => ModelFileMutations.DifferOnlyIn(original, mutant, ("configuration", "StartId"), ("configuration", "EndId")));
     }
 
     /// <summary>
     /// A tiny forecaster (GRU, H = 2, window 3, horizon 2, one exogenous feature, Gaussian bounds), fitted for one epoch on 24
     /// observations, about 1.9 KB. Loaded with <see cref="RecurrentForecaster.Load(Stream, string?)"/>; scored by the forecast and
-    /// bounds from the window saved in the file and from a fixed window.
+    /// bounds (and their confidence level) from the window saved in the file and from a fixed window.
     /// </summary>
     public static ModelFileFuzzTarget ForForecaster()
     {
@@ -131,8 +139,8 @@ public sealed class ModelFileFuzzTarget
         {
             var loaded = RecurrentForecaster.Load(file, Source);
             Forecast[] forecasts = [loaded.CreateEngine().Predict(), loaded.Forecast(recent, recentExogenous)];
-            return [.. forecasts.SelectMany(f => f.Values.Concat(f.LowerBound).Concat(f.UpperBound))];
-        });
+            return [.. forecasts.SelectMany(f => f.Values.Concat(f.LowerBound).Concat(f.UpperBound).Append(f.ConfidenceLevel))];
+        }, (original, mutant) => ModelFileMutations.DifferOnlyIn(original, mutant, ("forecaster", "ConfidenceLevel")));
     }
 
     /// <summary>
@@ -158,7 +166,7 @@ public sealed class ModelFileFuzzTarget
             foreach (string text in texts) AddDouble(outputs, loaded.Evaluate(text, scoreEnd: true).LogLikelihood);
             outputs.AddRange(loaded.Generate("a", maxLength: 6, temperature: 0f).Select(c => (float)c));
             return [.. outputs];
-        });
+        }, (original, mutant) => ModelFileMutations.DifferOnlyIn(original, mutant, (LanguageModel.VocabularyKey, "Tokens")));
     }
 
     /// <summary>Every kind of model file, in a fixed order.</summary>
