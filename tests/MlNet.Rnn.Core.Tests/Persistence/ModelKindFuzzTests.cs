@@ -48,7 +48,9 @@ public sealed class ModelKindFuzzTests
     public void EveryHeaderByteFlipped_IsRefusedOrHarmless(string kind)
     {
         var target = Targets[kind];
-        var mutants = ModelFileMutations.HeaderFlips(target.File, 0x01, 0x20, 0x80).ToList();
+        // Each byte of the length and the header flipped once, by 0x01, 0x20 or 0x80 in turn (a digit, a letter's case, UTF-8).
+        int headerEnd = 8 + ModelFileMutations.Split(target.File).Header.Length;
+        var mutants = Enumerable.Range(0, headerEnd).Select(position => ModelFileMutations.Flip(target.File, position, (byte)(position % 3 == 0 ? 0x01 : position % 3 == 1 ? 0x20 : 0x80)));
         var outcomes = AssertEveryCaseKeepsTheRule(target, mutants.Select((mutant, i) => target.Run(mutant, forwardOnly: i % 2 == 1)));
 
         int refused = outcomes.Count(outcome => outcome.Result != FuzzOutcome.Identical);
@@ -69,22 +71,45 @@ public sealed class ModelKindFuzzTests
 
     [Theory]
     [MemberData(nameof(Kinds))]
-    public void EveryHeaderAndMetadataLie_IsRefusedOrHarmless_FromEitherKindOfStream(string kind)
+    public void EveryHeaderAndMetadataLie_IsRefusedOrHarmless(string kind)
     {
         var target = Targets[kind];
         var mutants = ModelFileMutations.HeaderLies(target.File).ToList();
-        var outcomes = AssertEveryCaseKeepsTheRule(target, mutants
-            .SelectMany(mutant => new[] { target.Run(mutant, forwardOnly: false), target.Run(mutant, forwardOnly: true) }));
+        var outcomes = AssertEveryCaseKeepsTheRule(target, mutants.Select((mutant, i) => target.Run(mutant, forwardOnly: i % 2 == 1)));
 
-        var loaded = outcomes.Where(outcome => outcome.Result == FuzzOutcome.Identical).Select(outcome => outcome.Case).ToHashSet();
+        var loaded = outcomes.Where(outcome => outcome.Result == FuzzOutcome.Identical)
+            .Select(outcome => outcome.Case.Replace(" (forward-only stream)", "", StringComparison.Ordinal)).ToHashSet();
         Assert.Contains("metadata gains an entry", loaded);
         Assert.Contains("metadata checksums_xxh3_64 removed", loaded);
+        string[] kindsOwn = kind switch
+        {
+            "sequence-to-sequence model" =>
+            [
+                "model_kind is ''", "metadata model_kind removed", "configuration with a source vocabulary of 2^31 - 1", "configuration with a target vocabulary of 100,000",
+                "configuration EndId = 2147483647", "configuration Attention = \"Nope\"",
+            ],
+            "forecaster" =>
+            [
+                "metadata forecaster removed", "forecaster is '{}'", "forecaster WindowSize = 2147483647", "forecaster Horizon = 0", "forecaster ExogenousFeatures removed",
+                "forecaster ConfidenceLevel = 2.5", "configuration with features per step of 2^31 - 1", "configuration with outputs of 100,000",
+            ],
+            _ =>
+            [
+                "metadata language_model.vocabulary removed", "language_model.vocabulary Tokens loses its first element",
+                "language_model.vocabulary Tokens repeats its first element", "language_model.vocabulary Tokens first element = \"\"",
+                "configuration with a vocabulary of 100,000",
+            ],
+        };
+        var names = mutants.Select(mutant => mutant.Name).ToHashSet();
         foreach (string refused in new[]
         {
             "configuration with 2^31 - 1 layers", "configuration with 2^31 - 1 layers in both directions", "configuration with 100,000 layers",
             "configuration with H = 2^31 - 1", "configuration with H = 50,000", "a checksum off by one", "the checksum list's key damaged, and the first data byte",
-        })
+        }.Concat(kindsOwn))
+        {
+            Assert.Contains(refused, names);
             Assert.DoesNotContain(refused, loaded);
+        }
         Assert.True(mutants.Count > 300, $"{mutants.Count} lies");
         // Every lie describes a damaged file, never another valid model, so none may load as its metadata describes.
         Assert.DoesNotContain(outcomes, outcome => outcome.Result == FuzzOutcome.AsItsMetadataDescribes);
@@ -99,7 +124,7 @@ public sealed class ModelKindFuzzTests
         var target = Targets[kind];
         var lies = ModelFileMutations.HeaderLies(target.File).ToList();
         var random = new Random(2026);
-        var outcomes = AssertEveryCaseKeepsTheRule(target, Enumerable.Range(0, 1000)
+        var outcomes = AssertEveryCaseKeepsTheRule(target, Enumerable.Range(0, 600)
             .Select(i => target.Run(ModelFileMutations.Random(target.File, random, lies), forwardOnly: i % 2 == 1)));
         Assert.Contains(outcomes, outcome => outcome.Case.Contains(" + ", StringComparison.Ordinal));
     }
