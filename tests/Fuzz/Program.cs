@@ -72,6 +72,8 @@ internal static class Campaign
         foreach (var other in ModelFileFuzzTarget.All().Skip(1))
         {
             var otherLies = ModelFileMutations.HeaderLies(other.File).ToList();
+            var (otherHeader, otherData) = ModelFileMutations.Split(other.File);
+            Console.WriteLine($"{other.Kind}: {other.File.Length} bytes ({8 + otherHeader.Length} of length and header, {otherData.Length} of data), {otherLies.Count} lies");
             for (int i = 0; i < 20; i++) other.Run(new("original", other.File), forwardOnly: i % 2 == 1);
             int position = 0;
             foreach (var mutant in ModelFileMutations.HeaderFlips(other.File, 0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80))
