@@ -291,7 +291,10 @@ public static class ModelFileMutations
 
     /// <summary>
     /// The header and metadata lies, each named: the header length; shapes, dtypes and offsets of each tensor; tensors
-    /// removed, added, renamed and repeated; the metadata's format, version, checksums and configuration (each field of it).
+    /// removed, added, renamed and repeated; the metadata's format, version and checksums; each other metadata value (the
+    /// configuration, a forecaster's header, a language model's vocabulary, a kind's name) damaged whole and, when it is a JSON
+    /// object, each member of it (a list's elements too); sizes whose weights could not be allocated, for each size the
+    /// configuration has.
     /// The file must be one our writer wrote (metadata with <c>format</c>, <c>format_version</c>, <c>configuration</c> and
     /// <c>checksums_xxh3_64</c>).
     /// </summary>
