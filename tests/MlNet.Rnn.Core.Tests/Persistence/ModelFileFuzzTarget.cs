@@ -8,13 +8,15 @@ using MlNet.Rnn.Core.Models;
 using MlNet.Rnn.Core.Parameters;
 using MlNet.Rnn.Core.Persistence;
 using MlNet.Rnn.Core.SequenceToSequence;
+using MlNet.Rnn.Core.Tagging;
 using MlNet.Rnn.Core.Training;
 
 namespace MlNet.Rnn.Core.Tests.Persistence;
 
 /// <summary>
 /// A model file the fuzzing mutates, its loader, and the rule each mutant is held to: one target per kind of model file
-/// (<see cref="ForSequenceModel"/>, <see cref="ForSequenceToSequence"/>, <see cref="ForForecaster"/>, <see cref="ForLanguageModel"/>),
+/// (<see cref="ForSequenceModel"/>, <see cref="ForSequenceToSequence"/>, <see cref="ForForecaster"/>, <see cref="ForLanguageModel"/>,
+/// <see cref="ForTagger"/>),
 /// each a tiny model saved once, whose load takes microseconds. A mutant must load through the kind's own loader and score bit
 /// for bit as the original on a fixed input, or throw an <see cref="InvalidDataException"/> whose message starts with the
 /// source's name. The metadata carries no checksum, so a damaged value that still describes a valid model (a sequence-to-sequence
@@ -169,8 +171,38 @@ public sealed class ModelFileFuzzTarget
         }, (original, mutant) => ModelFileMutations.DifferOnlyIn(original, mutant, (LanguageModel.VocabularyKey, "Tokens")));
     }
 
+    /// <summary>
+    /// A tiny tagger (6 token ids, E = 2, bidirectional LSTM, H = 2, 3 tags), about 1.9 KB. Loaded with
+    /// <see cref="SequenceTagger.Load(Stream, string?)"/>; scored by the tags and probabilities of two token sequences.
+    /// </summary>
+    public static ModelFileFuzzTarget ForTagger()
+    {
+        var tagger = new SequenceTagger(SequenceTagger.DefaultOptions(tagCount: 3, vocabularySize: 6) with
+        {
+            EmbeddingSize = 2, HiddenSize = 2, Seed = 13, MaxDegreeOfParallelism = 1,
+        });
+        Randomize(tagger.Model.Parameters, seed: 14);
+        var stream = new MemoryStream();
+        tagger.Save(stream);
+        int[][] sequences = [[1, 5, 0, 3], [2]];
+        return new("tagger", stream.ToArray(), file =>
+        {
+            var loaded = SequenceTagger.Load(file, Source);
+            var outputs = new List<float>();
+            foreach (int[] tokens in sequences)
+            {
+                var tags = new int[tokens.Length];
+                var probabilities = new float[tokens.Length * loaded.TagCount];
+                loaded.Predict(tokens, tags, probabilities);
+                outputs.AddRange(tags.Select(BitConverter.Int32BitsToSingle));
+                outputs.AddRange(probabilities);
+            }
+            return [.. outputs];
+        });
+    }
+
     /// <summary>Every kind of model file, in a fixed order.</summary>
-    public static IReadOnlyList<ModelFileFuzzTarget> All() => [ForSequenceModel(), ForSequenceToSequence(), ForForecaster(), ForLanguageModel()];
+    public static IReadOnlyList<ModelFileFuzzTarget> All() => [ForSequenceModel(), ForSequenceToSequence(), ForForecaster(), ForLanguageModel(), ForTagger()];
 
     /// <summary>The kind of <paramref name="kind"/>.</summary>
     public static ModelFileFuzzTarget For(string kind) => kind switch
@@ -179,6 +211,7 @@ public sealed class ModelFileFuzzTarget
         "sequence-to-sequence model" => ForSequenceToSequence(),
         "forecaster" => ForForecaster(),
         "language model" => ForLanguageModel(),
+        "tagger" => ForTagger(),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Not a kind of model file."),
     };
 
