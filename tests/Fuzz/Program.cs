@@ -38,7 +38,7 @@ internal static class Campaign
     public static int Run(int cases, int seed, int zipCases)
     {
         var clock = Stopwatch.StartNew();
-        var target = new ModelFileFuzzTarget();
+        var target = ModelFileFuzzTarget.ForSequenceModel();
         var stats = new Statistics();
         var file = target.File;
         Console.WriteLine($"model file: {file.Length} bytes; seed {seed}; {cases:N0} random cases; {zipCases:N0} saved-model cases");
@@ -67,6 +67,30 @@ internal static class Campaign
             stats.Add("model file: random stacked mutations", () => target.Run(mutant, forwardOnly));
         }
         Console.WriteLine($"model file done in {clock.Elapsed.TotalSeconds:F0} s");
+
+        // The other kinds of model file, each through its own loader: the same families, and a tenth as many random stacks.
+        foreach (var other in ModelFileFuzzTarget.All().Skip(1))
+        {
+            var otherLies = ModelFileMutations.HeaderLies(other.File).ToList();
+            var (otherHeader, otherData) = ModelFileMutations.Split(other.File);
+            Console.WriteLine($"{other.Kind}: {other.File.Length} bytes ({8 + otherHeader.Length} of length and header, {otherData.Length} of data), {otherLies.Count} lies");
+            for (int i = 0; i < 20; i++) other.Run(new("original", other.File), forwardOnly: i % 2 == 1);
+            int position = 0;
+            foreach (var mutant in ModelFileMutations.HeaderFlips(other.File, 0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80))
+                stats.Add($"{other.Kind}: every header bit flipped", () => other.Run(mutant, forwardOnly: position++ % 2 == 1));
+            foreach (var mutant in ModelFileMutations.DataFlips(other.File, seed).Concat(ModelFileMutations.Truncations(other.File)).Concat(otherLies))
+            {
+                stats.Add($"{other.Kind}: data flips, truncations and header lies", () => other.Run(mutant, forwardOnly: false));
+                stats.Add($"{other.Kind}: data flips, truncations and header lies", () => other.Run(mutant, forwardOnly: true));
+            }
+            for (int i = 0; i < cases / 10; i++)
+            {
+                var mutant = ModelFileMutations.Random(other.File, random, otherLies);
+                bool forwardOnly = random.Next(2) == 0;
+                stats.Add($"{other.Kind}: random stacked mutations", () => other.Run(mutant, forwardOnly));
+            }
+            Console.WriteLine($"{other.Kind} done in {clock.Elapsed.TotalSeconds:F0} s");
+        }
 
         var saved = new SavedModelFuzzTarget();
         var zipLies = ModelFileMutations.ZipLies(saved.Zip, flipsPerEntry: 16, seed).ToList();
@@ -154,7 +178,7 @@ internal static class Harness
     public static int WriteSeeds(string folder)
     {
         Directory.CreateDirectory(folder);
-        var file = new ModelFileFuzzTarget().File;
+        var file = ModelFileFuzzTarget.ForSequenceModel().File;
         File.WriteAllBytes(Path.Combine(folder, "model.safetensors"), file);
         var lies = ModelFileMutations.HeaderLies(file).ToList();
         var random = new Random(1);

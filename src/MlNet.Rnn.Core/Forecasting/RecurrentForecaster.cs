@@ -346,7 +346,8 @@ public sealed class RecurrentForecaster
         if (modelOptions.FeaturesPerStep != F || modelOptions.OutputSize != options.Horizon || modelOptions.Readout != SequenceReadout.LastStep)
             throw new InvalidDataException($"{source}: the model reads {modelOptions.FeaturesPerStep} features and gives {modelOptions.OutputSize} outputs " +
                 $"({modelOptions.Readout}); the forecaster needs {F} features and {options.Horizon} outputs (LastStep).");
-        var model = new SequenceModel(modelOptions, initialize: false);
+        var model = ModelFile.BuildFromConfiguration(contents, (long)modelOptions.Layers * (modelOptions.Bidirectional ? 2 : 1),
+            () => new SequenceModel(modelOptions, initialize: false));
         ModelFile.LoadInto(model.Parameters, contents, requireAll: true, ignorePrefixes: [Prefix]);
         float[] Tensor(string name, int length)
         {

@@ -57,7 +57,11 @@ public static class SequenceToSequenceModelFile
         if (!contents.Metadata.TryGetValue(KindKey, out var kind) || kind != Kind)
             throw new InvalidDataException($"{name} is not a sequence-to-sequence model ({KindKey} is '{kind ?? "absent"}'); load it with the class that wrote it.");
         string json = contents.Configuration ?? throw new InvalidDataException($"{name} has no configuration.");
-        var model = new SequenceToSequenceModel(FromJson(json, contents.Source), initialize: false);
+        var options = FromJson(json, contents.Source);
+        // Encoder layers (one per direction) and decoder layers, each with tensors of its own: refused before they are built
+        // when the file holds fewer tensors, or when their sizes overflow a buffer.
+        var model = ModelFile.BuildFromConfiguration(contents, (long)options.Layers * (options.Bidirectional ? 3 : 2),
+            () => new SequenceToSequenceModel(options, initialize: false));
         string[] known = [EncoderPrefix, DecoderPrefix, ModelFile.CheckpointPrefix.Optimizer, ModelFile.CheckpointPrefix.Trainer];
         var unexpected = contents.Tensors.Where(t => !known.Any(prefix => t.Name.StartsWith(prefix, StringComparison.Ordinal)))
             .Select(t => t.Name).ToList();

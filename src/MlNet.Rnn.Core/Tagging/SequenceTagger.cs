@@ -164,10 +164,23 @@ public sealed class SequenceTagger
     public void Save(Stream stream) => SequenceModelFile.Save(Model, stream);
 
     /// <summary>Reads a tagger written by <see cref="Save(string)"/>.</summary>
-    public static SequenceTagger Load(string path) => new(SequenceModelFile.Load(path));
+    /// <exception cref="InvalidDataException">The file is damaged, or holds a model that is not a tagger.</exception>
+    public static SequenceTagger Load(string path) => FromModel(SequenceModelFile.Load(path), path);
 
     /// <summary>Reads a tagger from a stream.</summary>
-    public static SequenceTagger Load(Stream stream, string? source = null) => new(SequenceModelFile.Load(stream, source));
+    public static SequenceTagger Load(Stream stream, string? source = null) => FromModel(SequenceModelFile.Load(stream, source), source);
+
+    private static SequenceTagger FromModel(SequenceModel model, string? source)
+    {
+        try
+        {
+            return new SequenceTagger(model);
+        }
+        catch (ArgumentException exception)
+        {
+            throw new InvalidDataException($"{source ?? "The model file"}: the model is not a tagger: {exception.Message}", exception);
+        }
+    }
 
     private void Run(Span<int> tags, Span<float> probabilities)
     {

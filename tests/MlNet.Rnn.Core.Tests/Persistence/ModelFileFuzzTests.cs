@@ -12,7 +12,7 @@ namespace MlNet.Rnn.Core.Tests.Persistence;
 /// </summary>
 public sealed class ModelFileFuzzTests
 {
-    private static readonly ModelFileFuzzTarget Target = new();
+    private static readonly ModelFileFuzzTarget Target = ModelFileFuzzTarget.ForSequenceModel();
 
     /// <summary>Fails listing the cases that broke the rule (the first 20); returns the outcomes.</summary>
     private static List<FuzzOutcome> AssertEveryCaseKeepsTheRule(IEnumerable<FuzzOutcome> outcomes)

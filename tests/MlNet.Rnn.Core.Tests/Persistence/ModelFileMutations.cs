@@ -40,6 +40,65 @@ public static class ModelFileMutations
         return bytes;
     }
 
+    /// <summary>
+    /// <paramref name="file"/> with its metadata replaced by <paramref name="mutant"/>'s (its tensors' entries and data unchanged):
+    /// the original weights under what the mutant's metadata describes; null when the mutant's header cannot be read, or
+    /// <paramref name="describesAnotherModel"/> (given the original's and the mutant's metadata) says the difference is not one
+    /// that describes another valid model.
+    /// </summary>
+    public static byte[]? WithMetadataOf(byte[] file, byte[] mutant, Func<JsonObject, JsonObject, bool> describesAnotherModel)
+    {
+        var (headerBytes, data) = Split(file);
+        var header = new Header(headerBytes);
+        JsonObject metadata;
+        try
+        {
+            var members = new Header(Split(mutant).Header).Members.Where(m => m.Key == "__metadata__").Select(m => m.Value).ToList();
+            if (members.Count != 1 || JsonNode.Parse(members[0]) is not JsonObject parsed) return null;
+            metadata = parsed;
+        }
+        catch (Exception exception) when (exception is JsonException or ArgumentException or InvalidOperationException or OverflowException)
+        {
+            return null;
+        }
+        if (!describesAnotherModel(header.Metadata, metadata)) return null;
+        header["__metadata__"] = Text(metadata);
+        return Join(header.Bytes(), data);
+    }
+
+    /// <summary>
+    /// Whether two metadata objects differ only in the given members of their JSON-object values (<c>("configuration", "EndId")</c>),
+    /// each array among them keeping its length: a value no checksum covers, changed into another valid one.
+    /// </summary>
+    public static bool DifferOnlyIn(JsonObject original, JsonObject mutant, params (string Key, string Member)[] members)
+    {
+        if (original.Count != mutant.Count) return false;
+        foreach (var (key, value) in original)
+        {
+            if (!mutant.TryGetPropertyValue(key, out var other)) return false;
+            if (JsonNode.DeepEquals(value, other)) continue;
+            string[] free = [.. members.Where(m => m.Key == key).Select(m => m.Member)];
+            if (free.Length == 0) return false;
+            try
+            {
+                if (JsonNode.Parse(value!.GetValue<string>()) is not JsonObject a || JsonNode.Parse(other!.GetValue<string>()) is not JsonObject b || a.Count != b.Count)
+                    return false;
+                foreach (var (name, inner) in a)
+                {
+                    if (!b.TryGetPropertyValue(name, out var innerOther)) return false;
+                    if (JsonNode.DeepEquals(inner, innerOther)) continue;
+                    if (!free.Contains(name)) return false;
+                    if (inner is JsonArray array && (innerOther is not JsonArray otherArray || otherArray.Count != array.Count)) return false;
+                }
+            }
+            catch (Exception exception) when (exception is JsonException or ArgumentException or InvalidOperationException)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /// <summary>The bytes from <paramref name="file"/> with <paramref name="mask"/> XORed into the byte at <paramref name="position"/>.</summary>
     public static Mutant Flip(byte[] file, int position, byte mask)
     {
@@ -232,7 +291,10 @@ public static class ModelFileMutations
 
     /// <summary>
     /// The header and metadata lies, each named: the header length; shapes, dtypes and offsets of each tensor; tensors
-    /// removed, added, renamed and repeated; the metadata's format, version, checksums and configuration (each field of it).
+    /// removed, added, renamed and repeated; the metadata's format, version and checksums; each other metadata value (the
+    /// configuration, a forecaster's header, a language model's vocabulary, a kind's name) damaged whole and, when it is a JSON
+    /// object, each member of it (a list's elements too); sizes whose weights could not be allocated, for each size the
+    /// configuration has.
     /// The file must be one our writer wrote (metadata with <c>format</c>, <c>format_version</c>, <c>configuration</c> and
     /// <c>checksums_xxh3_64</c>).
     /// </summary>
@@ -304,7 +366,8 @@ public static class ModelFileMutations
         yield return EditMetadata(file, "metadata gains an entry", m => m["note"] = "hello");
         yield return EditMetadata(file, "metadata value is a number", m => m["note"] = 1);
         yield return EditMetadata(file, "metadata value is an object", m => m["note"] = new JsonObject());
-        foreach (string key in new[] { "format", "format_version", "configuration", "checksums_xxh3_64" })
+        var metadataKeys = header.Metadata.Select(m => m.Key).ToArray();
+        foreach (string key in metadataKeys)
             yield return EditMetadata(file, $"metadata {key} removed", m => m.Remove(key));
         foreach (string format in new[] { "mlnet.rnn", "", "MlNet.Rnn ", "safetensors" })
             yield return EditMetadata(file, $"format '{format}'", m => m["format"] = format);
@@ -353,23 +416,53 @@ public static class ModelFileMutations
             m[checksumsKey] = ObjectText(members);
         });
 
+        // Every other metadata value (the configuration, and what a kind of model adds: a forecaster's header, a language
+        // model's vocabulary, a sequence-to-sequence model's kind): damaged whole, and each member of a JSON object lied about.
         const string configurationKey = "configuration";
-        foreach (string value in new[] { "", "{", "null", "[]", "1", "\"x\"", "{}" })
-            yield return EditMetadata(file, $"configuration is '{value}'", m => m[configurationKey] = value);
-        var configuration = JsonNode.Parse(header.Metadata[configurationKey]!.GetValue<string>())!.AsObject();
-        foreach (var (key, value) in configuration.ToArray())
+        foreach (string metadataKey in metadataKeys.Where(key => key is not ("format" or "format_version" or checksumsKey)))
         {
-            yield return EditInner(file, configurationKey, $"configuration {key} removed", c => c.Remove(key));
-            string[] lies = value?.GetValueKind() switch
+            string original = header.Metadata[metadataKey]!.GetValue<string>();
+            JsonObject? inner = null;
+            try
             {
-                JsonValueKind.Number => NumberLies,
-                JsonValueKind.String => EnumLies,
-                _ => ["1", "\"yes\"", "[]", "2.5"],
-            };
-            foreach (string lie in lies)
-                yield return EditInner(file, configurationKey, $"configuration {key} = {lie}", c => c[key] = JsonNode.Parse(lie));
+                inner = JsonNode.Parse(original) as JsonObject;
+            }
+            catch (JsonException)
+            {
+                // A plain string (a kind's name): lied about whole below.
+            }
+            string what = metadataKey == configurationKey ? configurationKey : metadataKey;
+            if (inner is null)
+            {
+                foreach (string value in new[] { "", original.ToUpperInvariant(), original + " ", original[..^1], "{}" })
+                    yield return EditMetadata(file, $"{what} is '{value}'", m => m[metadataKey] = value);
+                continue;
+            }
+            foreach (string value in new[] { "", "{", "null", "[]", "1", "\"x\"", "{}" })
+                yield return EditMetadata(file, $"{what} is '{value}'", m => m[metadataKey] = value);
+            foreach (var (key, value) in inner.ToArray())
+            {
+                yield return EditInner(file, metadataKey, $"{what} {key} removed", c => c.Remove(key));
+                string[] lies = value?.GetValueKind() switch
+                {
+                    JsonValueKind.Number => NumberLies,
+                    JsonValueKind.String => EnumLies,
+                    _ => ["1", "\"yes\"", "[]", "2.5"],
+                };
+                foreach (string lie in lies)
+                    yield return EditInner(file, metadataKey, $"{what} {key} = {lie}", c => c[key] = JsonNode.Parse(lie));
+                if (value is JsonArray { Count: > 0 } array)
+                {
+                    // A list (a vocabulary's tokens): one element lost, repeated, emptied, null, or of another type.
+                    yield return EditInner(file, metadataKey, $"{what} {key} loses its first element", c => c[key]!.AsArray().RemoveAt(0));
+                    yield return EditInner(file, metadataKey, $"{what} {key} repeats its first element", c => c[key]!.AsArray().Add(array[0]!.DeepClone()));
+                    foreach (string lie in new[] { "\"\"", "null", "1", "[]", "\"two\"" })
+                        yield return EditInner(file, metadataKey, $"{what} {key} first element = {lie}", c => c[key]!.AsArray()[0] = JsonNode.Parse(lie));
+                }
+            }
+            yield return EditInner(file, metadataKey, $"{what} gains a member", c => c["Unknown"] = 1);
         }
-        yield return EditInner(file, configurationKey, "configuration gains a member", c => c["Unknown"] = 1);
+        var configuration = JsonNode.Parse(header.Metadata[configurationKey]!.GetValue<string>())!.AsObject();
         yield return EditInner(file, configurationKey, "configuration with 2^31 - 1 layers", c => c["Layers"] = int.MaxValue);
         yield return EditInner(file, configurationKey, "configuration with 2^31 - 1 layers in both directions", c =>
         {
@@ -379,9 +472,18 @@ public static class ModelFileMutations
         yield return EditInner(file, configurationKey, "configuration with 100,000 layers", c => c["Layers"] = 100_000);
         yield return EditInner(file, configurationKey, "configuration with H = 50,000", c => c["HiddenSize"] = 50_000);
         yield return EditInner(file, configurationKey, "configuration with H = 2^31 - 1", c => c["HiddenSize"] = int.MaxValue);
-        yield return EditInner(file, configurationKey, "configuration with a vocabulary of 2^31 - 1", c => c["VocabularySize"] = int.MaxValue);
-        yield return EditInner(file, configurationKey, "configuration with 2^31 - 1 outputs", c => c["OutputSize"] = int.MaxValue);
-        yield return EditInner(file, configurationKey, "configuration with 2^31 - 1 features per step", c => c["FeaturesPerStep"] = int.MaxValue);
+        // Sizes whose weights would not fit in memory, for each size the configuration has (a kind has its own: a
+        // sequence-to-sequence model's two vocabularies, a forecaster's model reads 1 + K features).
+        foreach (var (key, what) in new[]
+        {
+            ("VocabularySize", "a vocabulary"), ("OutputSize", "outputs"), ("FeaturesPerStep", "features per step"), ("EmbeddingSize", "an embedding"),
+            ("SourceVocabularySize", "a source vocabulary"), ("TargetVocabularySize", "a target vocabulary"),
+        })
+            if (configuration.ContainsKey(key))
+            {
+                yield return EditInner(file, configurationKey, $"configuration with {what} of 2^31 - 1", c => c[key] = int.MaxValue);
+                yield return EditInner(file, configurationKey, $"configuration with {what} of 100,000", c => c[key] = 100_000);
+            }
         yield return EditMetadata(file, "a configuration key repeated", m =>
         {
             var members = JsonNode.Parse(m[configurationKey]!.GetValue<string>())!.AsObject().Select(c => (c.Key, Text(c.Value))).ToList();
