@@ -52,6 +52,13 @@ public static class ModelFile
     public const string ChecksumsKey = "checksums_xxh3_64";
 
     /// <summary>
+    /// Metadata key of the metadata's own checksum: the XXH3 64-bit hash (16 hex digits) of every other metadata entry,
+    /// configuration and tensor checksums included (<c>TensorChecksums.OfMetadata</c>), so a damaged value cannot load as
+    /// another model. Written with every file since this key was introduced; when a file has it, reading verifies it first.
+    /// </summary>
+    public const string MetadataChecksumKey = "metadata_xxh3_64";
+
+    /// <summary>
     /// Writes a model file to <paramref name="stream"/>: our <c>format</c> and <c>format_version</c>, then
     /// <paramref name="metadata"/> in ordinal key order, then <paramref name="tensors"/> in the given order.
     /// Everything is validated before the first byte is written.
@@ -320,7 +327,7 @@ public static class ModelFile
         foreach (var (key, value) in metadata.OrderBy(entry => entry.Key, StringComparer.Ordinal))
         {
             if (value is null) throw new ArgumentException($"Metadata '{key}' is null; metadata values are strings.", nameof(metadata));
-            if (key == ChecksumsKey) continue; // recomputed from the data being written (metadata read from a file may carry it)
+            if (key == ChecksumsKey || key == MetadataChecksumKey) continue; // recomputed from what is written (metadata read from a file may carry them)
             if (key == FormatKey || key == FormatVersionKey)
             {
                 if (value == entries[key == FormatKey ? 0 : 1].Value) continue;
@@ -356,6 +363,7 @@ public static class ModelFile
         int ownCount = own.Count;
         SafetensorsWriter.TensorData values = index => index < ownCount ? ownData!(index) : extra[index - ownCount].Span;
         entries.Add(new(ChecksumsKey, TensorChecksums.Encode(layout.Select((tensor, index) => (tensor.Name, TensorChecksums.Of(values(index)))))));
+        entries.Add(new(MetadataChecksumKey, TensorChecksums.Format(TensorChecksums.OfMetadata(entries))));
         return new PreparedFile(entries, layout, values);
     }
 

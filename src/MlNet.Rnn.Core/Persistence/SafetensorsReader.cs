@@ -52,6 +52,15 @@ internal static class SafetensorsReader
             throw Corrupt(where, $"is truncated: its header length is {headerLength} bytes, but only {headerRead} follow the length.");
 
         var (metadata, entries) = ParseHeader(header, where, requireModelFormat);
+        if (metadata.TryGetValue(ModelFile.MetadataChecksumKey, out string? recordedMetadata))
+        {
+            if (recordedMetadata.Length != 16 || recordedMetadata.AsSpan().ContainsAnyExcept("0123456789abcdef"))
+                throw Corrupt(where, $"has {ModelFile.MetadataChecksumKey} '{recordedMetadata}'; a checksum is 16 lowercase hex digits.");
+            string actualMetadata = TensorChecksums.Format(TensorChecksums.OfMetadata(metadata));
+            if (actualMetadata != recordedMetadata)
+                throw Corrupt(where, $"is damaged: its {MetadataKey} does not match its checksum (XXH3 {actualMetadata}, recorded {recordedMetadata}). " +
+                    "Restore the file from a copy, or train and save the model again.");
+        }
         ulong dataLength = entries.Count == 0 ? 0 : entries[^1].End;
         if (available >= 0)
         {

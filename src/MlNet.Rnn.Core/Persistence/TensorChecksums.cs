@@ -94,6 +94,24 @@ internal static class TensorChecksums
         return false;
     }
 
+    /// <summary>
+    /// The hash of a file's metadata (<see cref="ModelFile.MetadataChecksumKey"/>): every entry but that one, in ordinal key
+    /// order, as UTF-8 key, a zero byte, UTF-8 value, a zero byte; so the entries' order in the header does not matter.
+    /// </summary>
+    public static ulong OfMetadata(IEnumerable<KeyValuePair<string, string>> metadata)
+    {
+        var hash = new XxHash3();
+        byte[] zero = [0];
+        foreach (var (key, value) in metadata.Where(entry => entry.Key != ModelFile.MetadataChecksumKey).OrderBy(entry => entry.Key, StringComparer.Ordinal))
+        {
+            hash.Append(System.Text.Encoding.UTF8.GetBytes(key));
+            hash.Append(zero);
+            hash.Append(System.Text.Encoding.UTF8.GetBytes(value));
+            hash.Append(zero);
+        }
+        return hash.GetCurrentHashAsUInt64();
+    }
+
     /// <summary>16 lowercase hex digits.</summary>
     public static string Format(ulong hash) => hash.ToString("x16", CultureInfo.InvariantCulture);
 }

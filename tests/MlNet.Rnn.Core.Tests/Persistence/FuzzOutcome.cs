@@ -17,20 +17,13 @@ public sealed record FuzzOutcome(string Case, string Result, string? Message, lo
     /// <summary>The result of a mutant that loaded but scored otherwise (which breaks the rule).</summary>
     public const string Differs = "loaded, outputs differ";
 
-    /// <summary>The result of a mutant whose damaged metadata (which no checksum covers: a configuration's end id, a vocabulary's
-    /// character) describes another valid model, loaded with the original's weights: it scored bit for bit as the original file
-    /// with only its metadata replaced by the mutant's.</summary>
-    public const string AsItsMetadataDescribes = "loaded as its damaged metadata describes";
-
     /// <summary>The most a case may allocate on its thread.</summary>
     public const long AllocationLimit = 200_000_000;
 
     /// <summary>Runs <paramref name="load"/> (which loads the mutant and returns its outputs on the fixed input, or throws), measuring
     /// the time and the bytes it allocated, and judges it: outputs bit-identical (NaN payloads and −0 count) to <paramref name="expected"/>, or an exception that
     /// <paramref name="isClear"/> accepts (it returns null, or what is unclear about the exception); never over <see cref="AllocationLimit"/>.</summary>
-    /// <param name="asDescribed">When the outputs differ: the outputs of the original file with the mutant's metadata (null when
-    /// the mutant has none to take); equal to the mutant's, the case keeps the rule as <see cref="AsItsMetadataDescribes"/>.</param>
-    public static FuzzOutcome Judge(string name, Func<float[]> load, float[] expected, Func<Exception, string?> isClear, Func<float[]?>? asDescribed = null)
+    public static FuzzOutcome Judge(string name, Func<float[]> load, float[] expected, Func<Exception, string?> isClear)
     {
         long before = GC.GetAllocatedBytesForCurrentThread();
         var clock = Stopwatch.StartNew();
@@ -42,13 +35,8 @@ public sealed record FuzzOutcome(string Case, string Result, string? Message, lo
             result = Identical;
             if (!BitIdentical(actual, expected))
             {
-                if (asDescribed?.Invoke() is { } described && BitIdentical(actual, described))
-                    result = AsItsMetadataDescribes;
-                else
-                {
-                    result = Differs;
-                    problem = $"loaded, but its {actual.Length} outputs are not bit-identical to the original's {expected.Length}";
-                }
+                result = Differs;
+                problem = $"loaded, but its {actual.Length} outputs are not bit-identical to the original's {expected.Length}";
             }
         }
         catch (Exception exception)

@@ -9,8 +9,9 @@ namespace MlNet.Rnn.Core.Tests.Persistence;
 
 /// <summary>
 /// Every model file carries each tensor's XXH3-64 checksum in its metadata; reading verifies it, so one damaged byte
-/// anywhere in the data is an error naming the tensor; a damaged checksum list is an error too; files without checksums
-/// (older ones, PyTorch's) still load.
+/// anywhere in the data is an error naming the tensor; a damaged checksum list is an error too; the metadata carries a checksum
+/// of its own, so any change to it (a configuration value, the tensors' checksum list) is an error naming it; files without
+/// checksums (older ones, PyTorch's) still load.
 /// </summary>
 public sealed class ModelFileChecksumTests
 {
@@ -93,6 +94,38 @@ public sealed class ModelFileChecksumTests
         string twice = $$"""{\"w\":\"{{XxHash3.HashToUInt64(SafetensorsBytes.Floats(1f, 2f)):x16}}\",\"w\":\"0000000000000000\"}""";
         var error = Assert.Throws<InvalidDataException>(() => ModelFile.Read(new MemoryStream(FileWithMetadata($"\"{ModelFile.ChecksumsKey}\":\"{twice}\"")), source: "f"));
         Assert.Equal("f lists a checksum for tensor 'w' twice.", error.Message);
+    }
+
+    [Fact]
+    public void AnyChangeToTheMetadata_IsAnErrorNamingTheMetadata_EvenOneThatDescribesAValidModel()
+    {
+        var stream = new MemoryStream();
+        ModelFile.Write(stream, new Dictionary<string, string> { ["configuration"] = """{"confidence":0.9}""" }, [("w", [2], new float[] { 1, 2 })]);
+        byte[] file = stream.ToArray();
+        int at = file.AsSpan().IndexOf("0.9"u8) + 2;
+        foreach (byte other in "0123456789"u8.ToArray().Where(digit => digit != file[at]))
+        {
+            byte[] damaged = (byte[])file.Clone();
+            damaged[at] = other; // confidence 0.9 becomes 0.8, 0.7, …: still a valid model, but not the one saved
+            var error = Assert.Throws<InvalidDataException>(() => ModelFile.Read(new MemoryStream(damaged), source: "f"));
+            Assert.StartsWith("f is damaged: its __metadata__ does not match its checksum (XXH3 ", error.Message);
+        }
+        // The file as saved carries the metadata's checksum and reads back (the fuzz corpus removes the tensors' checksum list:
+        // refused too, as a change to the metadata).
+        string header = System.Text.Encoding.UTF8.GetString(file, 8, (int)BinaryPrimitives.ReadUInt64LittleEndian(file));
+        Assert.Contains("\"metadata_xxh3_64\":\"", header);
+        ModelFile.Read(new MemoryStream(file), source: "f");
+    }
+
+    [Theory]
+    [InlineData("00")]
+    [InlineData("ABCDEF0123456789")]
+    [InlineData("zzzzzzzzzzzzzzzz")]
+    public void AMalformedMetadataChecksum_IsAnError(string recorded)
+    {
+        byte[] file = FileWithMetadata($"\"format\":\"MlNet.Rnn\",\"format_version\":\"1\",\"{ModelFile.MetadataChecksumKey}\":\"{recorded}\"");
+        var error = Assert.Throws<InvalidDataException>(() => ModelFile.Read(new MemoryStream(file), source: "f"));
+        Assert.Equal($"f has metadata_xxh3_64 '{recorded}'; a checksum is 16 lowercase hex digits.", error.Message);
     }
 
     [Fact]

@@ -17,9 +17,8 @@ public sealed record Mutant(string Name, byte[] Bytes)
 /// Damaged and lying copies of a model file (safetensors: 8-byte length, JSON header, data) and of a saved ML.NET model (a zip
 /// of entries), shared by the fuzz corpus of the regular tests (<c>ModelFileFuzzTests</c>, <c>SavedModelFuzzTests</c>) and the
 /// campaign run by hand (<c>tests/Fuzz</c>), so both try the same mutations. Deterministic: a case is its name plus, for the
-/// random ones, the seed. Every lie here describes a damaged file, never another valid model: a loader must refuse it or read
-/// back the model it was made from (a configuration rewritten into another model the same tensors fit, e.g. Readout EveryStep,
-/// is not among them: the metadata carries no checksum, so such a file loads as the model it describes).
+/// random ones, the seed. Every lie here describes a damaged file: a loader must refuse it or read back the model it was made
+/// from. The metadata carries its own checksum, so even a value rewritten into another model the same tensors fit is refused.
 /// </summary>
 public static class ModelFileMutations
 {
@@ -38,65 +37,6 @@ public static class ModelFileMutations
         header.CopyTo(bytes.AsSpan(8));
         data.CopyTo(bytes.AsSpan(8 + header.Length));
         return bytes;
-    }
-
-    /// <summary>
-    /// <paramref name="file"/> with its metadata replaced by <paramref name="mutant"/>'s (its tensors' entries and data unchanged):
-    /// the original weights under what the mutant's metadata describes; null when the mutant's header cannot be read, or
-    /// <paramref name="describesAnotherModel"/> (given the original's and the mutant's metadata) says the difference is not one
-    /// that describes another valid model.
-    /// </summary>
-    public static byte[]? WithMetadataOf(byte[] file, byte[] mutant, Func<JsonObject, JsonObject, bool> describesAnotherModel)
-    {
-        var (headerBytes, data) = Split(file);
-        var header = new Header(headerBytes);
-        JsonObject metadata;
-        try
-        {
-            var members = new Header(Split(mutant).Header).Members.Where(m => m.Key == "__metadata__").Select(m => m.Value).ToList();
-            if (members.Count != 1 || JsonNode.Parse(members[0]) is not JsonObject parsed) return null;
-            metadata = parsed;
-        }
-        catch (Exception exception) when (exception is JsonException or ArgumentException or InvalidOperationException or OverflowException)
-        {
-            return null;
-        }
-        if (!describesAnotherModel(header.Metadata, metadata)) return null;
-        header["__metadata__"] = Text(metadata);
-        return Join(header.Bytes(), data);
-    }
-
-    /// <summary>
-    /// Whether two metadata objects differ only in the given members of their JSON-object values (<c>("configuration", "EndId")</c>),
-    /// each array among them keeping its length: a value no checksum covers, changed into another valid one.
-    /// </summary>
-    public static bool DifferOnlyIn(JsonObject original, JsonObject mutant, params (string Key, string Member)[] members)
-    {
-        if (original.Count != mutant.Count) return false;
-        foreach (var (key, value) in original)
-        {
-            if (!mutant.TryGetPropertyValue(key, out var other)) return false;
-            if (JsonNode.DeepEquals(value, other)) continue;
-            string[] free = [.. members.Where(m => m.Key == key).Select(m => m.Member)];
-            if (free.Length == 0) return false;
-            try
-            {
-                if (JsonNode.Parse(value!.GetValue<string>()) is not JsonObject a || JsonNode.Parse(other!.GetValue<string>()) is not JsonObject b || a.Count != b.Count)
-                    return false;
-                foreach (var (name, inner) in a)
-                {
-                    if (!b.TryGetPropertyValue(name, out var innerOther)) return false;
-                    if (JsonNode.DeepEquals(inner, innerOther)) continue;
-                    if (!free.Contains(name)) return false;
-                    if (inner is JsonArray array && (innerOther is not JsonArray otherArray || otherArray.Count != array.Count)) return false;
-                }
-            }
-            catch (Exception exception) when (exception is JsonException or ArgumentException or InvalidOperationException)
-            {
-                return false;
-            }
-        }
-        return true;
     }
 
     /// <summary>The bytes from <paramref name="file"/> with <paramref name="mask"/> XORed into the byte at <paramref name="position"/>.</summary>

@@ -150,7 +150,7 @@ public sealed class ModelFileRoundTripTests
             Assert.Equal(shape, contents[name].Shape);
             Assert.Equal(SafetensorsBytes.Bits(data.Span), SafetensorsBytes.Bits(contents[name].Data));
         }
-        Assert.Equal(new[] { "format", "format_version", "checksums_xxh3_64" }, contents.Metadata.Keys);
+        Assert.Equal(new[] { "format", "format_version", "checksums_xxh3_64", "metadata_xxh3_64" }, contents.Metadata.Keys);
         Assert.Null(contents.Configuration);
     }
 

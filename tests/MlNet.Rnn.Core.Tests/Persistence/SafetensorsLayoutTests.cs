@@ -28,11 +28,16 @@ public sealed class SafetensorsLayoutTests
         byte[] b = [0x00, 0x00, 0x00, 0x3F];                                      // 0.5f
         // Every tensor's XXH3-64 of its stored bytes, as 16 hex digits, in a JSON object held as a metadata string.
         string checksums = $$"""{\"a\":\"{{XxHash3.HashToUInt64(a):x16}}\",\"b\":\"{{XxHash3.HashToUInt64(b):x16}}\"}""";
-        string json = """{"__metadata__":{"format":"MlNet.Rnn","format_version":"1","note":"x","checksums_xxh3_64":""" + $"\"{checksums}\"}}," +
+        // The metadata's checksum: XXH3-64 of every other entry, in ordinal key order, as key, a zero byte, value, a zero byte.
+        string unescaped = checksums.Replace("\\\"", "\"", StringComparison.Ordinal);
+        string entries = $"checksums_xxh3_64\0{unescaped}\0format\0MlNet.Rnn\0format_version\01\0note\0x\0";
+        string metadataChecksum = $"{XxHash3.HashToUInt64(Encoding.UTF8.GetBytes(entries)):x16}";
+        string json = """{"__metadata__":{"format":"MlNet.Rnn","format_version":"1","note":"x","checksums_xxh3_64":""" + $"\"{checksums}\"," +
+                      $"\"metadata_xxh3_64\":\"{metadataChecksum}\"}}," +
                       "\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[1,1],\"data_offsets\":[8,12]}}";
-        Assert.Equal(258, json.Length);
-        var expected = new List<byte> { 0x08, 0x01, 0, 0, 0, 0, 0, 0 };      // N = 258 rounded up to 264 = 0x108, little-endian u64
-        expected.AddRange(Encoding.ASCII.GetBytes(json + "      "));             // six spaces of padding
+        Assert.Equal(296, json.Length);
+        var expected = new List<byte> { 0x28, 0x01, 0, 0, 0, 0, 0, 0 };      // N = 296 = 0x128, a multiple of 8, little-endian u64
+        expected.AddRange(Encoding.ASCII.GetBytes(json));                    // no padding
         expected.AddRange(a);
         expected.AddRange(b);
         Assert.Equal(expected.ToArray(), stream.ToArray());
