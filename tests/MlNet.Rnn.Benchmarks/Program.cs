@@ -12,6 +12,7 @@
 //     dotnet run -c Release --project tests/MlNet.Rnn.Benchmarks -- --summarize [--update BENCHMARKS.md]
 //     tests/MlNet.Rnn.Benchmarks/run-net8.sh                                                   # ours on .NET 10 beside .NET 8
 //     dotnet run -c Release --project tests/MlNet.Rnn.Benchmarks -- --scoring                  # ML.NET batch scoring vs the core
+//     dotnet run -c Release --project tests/MlNet.Rnn.Benchmarks -- --onnx                     # ours vs ONNX Runtime on the exported graph
 //     dotnet run -c Release --project tests/MlNet.Rnn.Benchmarks -- --engine [--repetitions 21] # cost of a PredictionEngine and a one-row Transform, per task
 //
 // Benchmarks run in-process (InProcessEmitToolchain): the patched libLibTorchSharp.so (tests/Shared/TorchSharpNative.cs)
@@ -41,7 +42,7 @@ internal static class Program
         // Must run before any TorchSharp type loads its native libraries.
         TorchSharpNative.EnsureLoadable();
         var rest = new List<string>();
-        bool verify = false, summarize = false, scoring = false, engine = false;
+        bool verify = false, summarize = false, scoring = false, engine = false, onnx = false;
         string? update = null, resultsRoot = null, runtimesOther = null;
         for (int i = 0; i < args.Length; i++)
         {
@@ -58,6 +59,9 @@ internal static class Program
                     break;
                 case "--engine":
                     engine = true;
+                    break;
+                case "--onnx":
+                    onnx = true;
                     break;
                 case "--update" when i + 1 < args.Length:
                     update = args[++i];
@@ -115,9 +119,9 @@ internal static class Program
         Results.StartLoad = Results.LoadAverage();
         Console.WriteLine($"// load average at the start {Results.StartLoad}");
         Console.WriteLine($"// pass '{pass}' (GLIBC_TUNABLES={Environment.GetEnvironmentVariable("GLIBC_TUNABLES") ?? "<unset>"}), results in {artifacts}");
-        if (scoring)
+        if (scoring || onnx)
         {
-            var summary = BenchmarkRunner.Run<Scoring>(config);
+            var summary = scoring ? BenchmarkRunner.Run<Scoring>(config) : BenchmarkRunner.Run<OnnxInference>(config);
             return summary.HasCriticalValidationErrors || summary.Reports.Any(r => !r.Success) ? 1 : 0;
         }
         if (rest.Count == 0) rest.AddRange(["--filter", "*"]);

@@ -1,0 +1,112 @@
+using BenchmarkDotNet.Attributes;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using MlNet.Rnn.Core.Data;
+using MlNet.Rnn.Core.Models;
+
+namespace MlNet.Rnn.Benchmarks;
+
+/// <summary>
+/// One batch's inference on the workloads S, M, L, G, R (B rows of T steps × I features, the workload's cell, layers and
+/// directions, a regression head): ours, the core's <see cref="SequenceModel.Forward"/> on the model a recurrent regression
+/// trainer fitted, against ONNX Runtime running the graph <c>mlContext.Model.ConvertToOnnx</c> exports from that same model,
+/// side by side in one run, each with 1 and 2 threads (ours MaxDegreeOfParallelism, ONNX Runtime IntraOpNumThreads). The
+/// setup checks that both give the same scores (within 1e-4 relative) before anything is timed.
+/// </summary>
+public class OnnxInference
+{
+    private SequenceModel _ours = null!;
+    private readonly SequenceBatch _batch = new();
+    private float[] _output = [];
+    private InferenceSession _session = null!;
+    private List<NamedOnnxValue> _inputs = null!;
+    private readonly string[] _outputNames = ["Score.output"];
+
+    /// <summary>The workload (BENCHMARKS.md, "Workloads").</summary>
+    [Params("S", "M", "L", "G", "R")]
+    public string Workload { get; set; } = "S";
+
+    /// <summary>Threads: ours MaxDegreeOfParallelism, ONNX Runtime IntraOpNumThreads.</summary>
+    [Params(1, 2)]
+    public int Threads { get; set; }
+
+    /// <summary>A row of T × I features.</summary>
+    public sealed class Row
+    {
+        public float[] Features { get; set; } = [];
+
+        public float Label { get; set; }
+    }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var w = Benchmarks.Workload.Get(Workload);
+        var random = new Random(1);
+        var rows = Enumerable.Range(0, w.B).Select(_ =>
+        {
+            float[] features = [.. Enumerable.Range(0, w.T * w.I).Select(_ => random.NextSingle() * 2 - 1)];
+            return new Row { Features = features, Label = features[^1] };
+        }).ToArray();
+        var mlContext = new MLContext(seed: 1);
+        var schema = SchemaDefinition.Create(typeof(Row));
+        schema[nameof(Row.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, w.T * w.I);
+        var data = mlContext.Data.LoadFromEnumerable(rows, schema);
+        var options = new RecurrentRegressionTrainer.Options
+        {
+            FeaturesPerStep = w.I, HiddenSize = w.H, NumberOfLayers = w.Layers, Bidirectional = w.Bidirectional, NumberOfEpochs = 1,
+            BatchSize = w.B, MaxDegreeOfParallelism = Threads, Seed = 1,
+        };
+        var trainers = mlContext.Regression.Trainers;
+        var model = w.Cell switch
+        {
+            CellKind.Lstm => trainers.Lstm(options).Fit(data),
+            CellKind.Gru => trainers.Gru(options).Fit(data),
+            _ => trainers.Rnn(options).Fit(data),
+        };
+
+        // Ours: the fitted network, as the core scores a batch.
+        using (var file = new MemoryStream())
+        {
+            model.Model.SaveModelFile(file);
+            file.Position = 0;
+            _ours = SequenceModelFile.Load(file);
+        }
+        var dataset = new SequenceDataset(w.I, 1);
+        foreach (var row in rows) dataset.Add(row.Features, [row.Label]);
+        dataset.Fill([.. Enumerable.Range(0, w.B)], _batch);
+        _output = new float[w.B];
+        _ours.Forward(_batch, _output, training: false);
+
+        // ONNX Runtime: the graph ML.NET's exporter writes from the same model.
+        using var onnx = new MemoryStream();
+        mlContext.Model.ConvertToOnnx(model, data, onnx);
+        var session = new SessionOptions { IntraOpNumThreads = Threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        _session = new InferenceSession(onnx.ToArray(), session);
+        _inputs = [NamedOnnxValue.CreateFromTensor(nameof(Row.Features), new DenseTensor<float>(rows.SelectMany(row => row.Features).ToArray(), [w.B, w.T * w.I]))];
+        if (_session.InputMetadata.ContainsKey(nameof(Row.Label)))
+            _inputs.Add(NamedOnnxValue.CreateFromTensor(nameof(Row.Label), new DenseTensor<float>(rows.Select(row => row.Label).ToArray(), [w.B, 1])));
+        using var results = _session.Run(_inputs, _outputNames);
+        float[] scores = [.. results.First().AsEnumerable<float>()];
+        for (int b = 0; b < w.B; b++)
+            if (Math.Abs(scores[b] - _output[b]) > 1e-4 * Math.Max(1, Math.Abs(_output[b])))
+                throw new InvalidOperationException($"{Workload}: ONNX Runtime scores row {b} {scores[b]}, ours {_output[b]}.");
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _session?.Dispose();
+
+    /// <summary>Ours: the core's forward pass over the batch.</summary>
+    [Benchmark(Baseline = true)]
+    public void Ours() => _ours.Forward(_batch, _output, training: false);
+
+    /// <summary>ONNX Runtime: the exported graph over the same batch.</summary>
+    [Benchmark]
+    public float OnnxRuntime()
+    {
+        using var results = _session.Run(_inputs, _outputNames);
+        return results.First().AsEnumerable<float>().First();
+    }
+}
