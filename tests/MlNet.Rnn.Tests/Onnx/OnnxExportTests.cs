@@ -311,6 +311,29 @@ public sealed class OnnxExportTests
         Assert.Contains("not supported", error.Message);
     }
 
+    [Fact]
+    public void SequenceToSequenceAndForecasting_AreRefusedNamingTheirTransformers()
+    {
+        var rows = new[] { new Options.ProbePairRow { Source = ["a", "b"], Reversed = ["b", "a"] }, new Options.ProbePairRow { Source = ["b"], Reversed = ["b"] } };
+        var keys = s_mlContext.Transforms.Conversion.MapValueToKey("Features", nameof(Options.ProbePairRow.Source))
+            .Append(s_mlContext.Transforms.Conversion.MapValueToKey("Label", nameof(Options.ProbePairRow.Reversed)));
+        var pairs = keys.Fit(s_mlContext.Data.LoadFromEnumerable(rows)).Transform(s_mlContext.Data.LoadFromEnumerable(rows));
+        var translator = s_mlContext.SequenceToSequence.Trainers.Gru(new SequenceToSequenceTrainer.Options { HiddenSize = 2, EmbeddingSize = 2, NumberOfEpochs = 1, Seed = 1 })
+            .Fit(pairs);
+        var error = Assert.Throws<NotSupportedException>(() => s_mlContext.Model.ConvertToOnnx(translator, pairs, new MemoryStream()));
+        Assert.Contains(nameof(SequenceToSequenceTransformer), error.Message);
+        Assert.Contains("not supported", error.Message);
+
+        var series = s_mlContext.Data.LoadFromEnumerable(Forecasting.ForecastingTests.Series(40));
+        var forecaster = s_mlContext.Forecasting.ForecastByGru(new RecurrentForecastingEstimator.Options
+        {
+            InputColumnName = nameof(Forecasting.Observation.Value), WindowSize = 4, HiddenSize = 2, NumberOfEpochs = 1, Seed = 1,
+        }).Fit(series);
+        error = Assert.Throws<NotSupportedException>(() => s_mlContext.Model.ConvertToOnnx(forecaster, series, new MemoryStream()));
+        Assert.Contains(nameof(RecurrentForecastingTransformer), error.Message);
+        Assert.Contains("not supported", error.Message);
+    }
+
     /// <summary>
     /// Exports <paramref name="model"/> on <paramref name="features"/>, runs the graph in ONNX Runtime on those rows and checks each
     /// column the model adds against <c>Transform</c>; returns the ONNX values of each column, flattened, booleans and keys as floats.
