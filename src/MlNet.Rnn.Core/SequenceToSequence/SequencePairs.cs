@@ -36,7 +36,7 @@ public sealed class SequencePairs : ISequenceSource
     public void Add(ReadOnlySpan<int> source, ReadOnlySpan<int> target)
     {
         Check(source, target, Count);
-        Append(_pairs.AddTokens, source, target);
+        Append(_pairs, source, target);
     }
 
     /// <summary>Builds pairs from parallel lists, checking each row.</summary>
@@ -65,7 +65,15 @@ public sealed class SequencePairs : ISequenceSource
         ArgumentNullException.ThrowIfNull(cache);
         CheckShape(cache, nameof(cache));
         Check(source, target, cache.ExampleCount);
-        Append(cache.AddTokens, source, target);
+        int[] ids = Encode(source, target);
+        try
+        {
+            cache.AddTokens(ids.AsSpan(0, source.Length + target.Length), [source.Length], 1f);
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(ids);
+        }
     }
 
     int ISequenceSource.FeaturesPerStep => _pairs.FeaturesPerStep;
@@ -119,27 +127,29 @@ public sealed class SequencePairs : ISequenceSource
     }
 
     /// <summary>Encodes a pair into <paramref name="pairs"/> without checking it (the target may be empty, as when scoring).</summary>
-    internal static void Append(SequenceDataset pairs, ReadOnlySpan<int> source, ReadOnlySpan<int> target) => Append(pairs.AddTokens, source, target);
-
-    private delegate void AddTokens(ReadOnlySpan<int> ids, ReadOnlySpan<float> target, float weight);
-
-    private static void Append(AddTokens add, ReadOnlySpan<int> source, ReadOnlySpan<int> target)
+    internal static void Append(SequenceDataset pairs, ReadOnlySpan<int> source, ReadOnlySpan<int> target)
     {
-        if (source.Length > MaxSourceLength)
-            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
-                $"The source has {source.Length} tokens; a pair holds at most {MaxSourceLength}."), nameof(source));
-        int[] ids = ArrayPool<int>.Shared.Rent(source.Length + target.Length);
+        int[] ids = Encode(source, target);
         try
         {
-            source.CopyTo(ids);
-            target.CopyTo(ids.AsSpan(source.Length));
-            Span<float> sourceLength = [source.Length];
-            add(ids.AsSpan(0, source.Length + target.Length), sourceLength, 1f);
+            pairs.AddTokens(ids.AsSpan(0, source.Length + target.Length), [source.Length], 1f);
         }
         finally
         {
             ArrayPool<int>.Shared.Return(ids);
         }
+    }
+
+    /// <summary>The source then the target ids, in a pooled array the caller returns; the one-value target is the source's length.</summary>
+    private static int[] Encode(ReadOnlySpan<int> source, ReadOnlySpan<int> target)
+    {
+        if (source.Length > MaxSourceLength)
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"The source has {source.Length} tokens; a pair holds at most {MaxSourceLength}."), nameof(source));
+        int[] ids = ArrayPool<int>.Shared.Rent(source.Length + target.Length);
+        source.CopyTo(ids);
+        target.CopyTo(ids.AsSpan(source.Length));
+        return ids;
     }
 
     /// <summary>Checks a pair being added, naming its row: both sides need a token, and ids are ≥ 0.</summary>

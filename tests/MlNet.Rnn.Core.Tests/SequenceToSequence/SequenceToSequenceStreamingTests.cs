@@ -9,6 +9,7 @@ namespace MlNet.Rnn.Core.Tests.SequenceToSequence;
 /// in memory; past it (a few KB, so it spills into many parts, more than a window) every pair comes back exactly once an
 /// epoch, as it was added, in batches bucketed by (source length, target length), the trainer reads each part once an epoch, the model still learns to reverse digits far above the
 /// most frequent token's rate, evaluation reads the parts as it reads memory, and errors name a pair by the row it was added as.
+/// Encoding a pair allocates nothing once the buffers hold it (scoring stages every batch's rows this way).
 /// </summary>
 public sealed class SequenceToSequenceStreamingTests
 {
@@ -60,6 +61,25 @@ public sealed class SequenceToSequenceStreamingTests
         Assert.Equal(Weights(inMemory), Weights(cached));
         Assert.Equal(memoryHistory.Epochs.Select(e => (e.TrainingLoss, e.ValidationLoss, e.ValidationMetric)),
             cachedHistory.Epochs.Select(e => (e.TrainingLoss, e.ValidationLoss, e.ValidationMetric)));
+    }
+
+    [Fact]
+    public void EncodingPairsIntoBuffersThatHoldThemAlready_AllocatesNothing()
+    {
+        int[][] sources = [.. Enumerable.Range(0, 64).Select(r => Enumerable.Range(1, 1 + r % 9).ToArray())];
+        var pairs = SequencePairs.From(sources, sources);
+        var staged = new SequenceDataset(featuresPerStep: 0, targetWidth: 1);
+        void Stage()
+        {
+            staged.Clear();
+            for (int r = 0; r < sources.Length; r++) SequencePairs.Append(staged, sources[r], sources[r]);
+        }
+        Stage();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Stage();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(pairs.Count, staged.Count);
+        Assert.Equal(sources[5], SequencePairs.TargetOf(staged, 5).ToArray());
     }
 
     [Fact]
