@@ -43,7 +43,10 @@ internal sealed class BatchScoredDataView : IDataView, ITransformCanSaveOnnx
     public void SaveAsOnnx(OnnxContext ctx)
     {
         if (_task is RecurrentPredictionTransformer transformer) RecurrentOnnxExporter.Save(ctx, transformer, _input);
-        else throw new NotSupportedException($"ONNX export of {_task.GetType().Name} is not supported yet; of the recurrent transformers only {nameof(RecurrentPredictionTransformer)} exports.");
+        else throw new NotSupportedException(
+            $"ONNX export of {_task.GetType().Name} is not supported: its output comes from a generation, beam-search or forecasting loop around " +
+            $"the network, which this export does not write; of the recurrent transformers {nameof(RecurrentPredictionTransformer)} (classification, " +
+            "regression, tagging) exports.");
     }
 
     /// <summary>Not a saved step: the transformer saves the model (<c>mlContext.Model.Save</c>).</summary>

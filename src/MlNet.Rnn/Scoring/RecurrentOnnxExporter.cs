@@ -12,35 +12,34 @@ namespace MlNet.Rnn.Scoring;
 /// T steps, I features per step (E embedding width for keys), H hidden size, D directions, G gates, O outputs.
 /// </summary>
 /// <remarks>
-/// The graph: the feature column <c>[N, T·I]</c> reshaped to <c>[N, T, I]</c> (or key vector <c>[N, T]</c> cast to int64 and
-/// looked up in the embedding with <c>Gather</c>, giving <c>[N, T, E]</c>), transposed to time-major <c>[T, N, I]</c>; per layer
-/// one standard <c>RNN</c>, <c>LSTM</c> or <c>GRU</c> node with the core's PyTorch gate blocks reordered to ONNX's (LSTM i,f,g,o →
-/// i,o,f,c; GRU r,z,n → z,r,h with <c>linear_before_reset = 1</c>), the learned initial state (when trained) expanded to every
-/// row; the top layer's final states <c>[D, N, H]</c> → <c>[N, D·H]</c>; the head <c>Gemm</c>; then the task's columns as ML.NET
-/// names them: binary <c>Score</c> (logit), <c>Probability</c> (<c>Sigmoid</c>), <c>PredictedLabel</c> (<c>Score &gt; threshold</c>);
-/// multiclass <c>Score</c> (<c>Softmax</c>) and <c>PredictedLabel</c> (<c>ArgMax</c> + 1 as the key type); regression <c>Score</c>;
-/// and the hidden-state column when the model has one. What ONNX cannot express this way throws <see cref="NotSupportedException"/>
-/// before anything is written: variable-length feature columns (every row must have the column's fixed T) and the sequence
-/// tagger (per-step outputs).
+/// The graph: the feature column <c>[N, T·I]</c> reshaped to <c>[N, T, I]</c> (or key vector <c>[N, T]</c> of any key raw type cast
+/// to int64 and looked up in the embedding with <c>Gather</c>, giving <c>[N, T, E]</c>), transposed to time-major <c>[T, N, I]</c>;
+/// per layer one standard <c>RNN</c>, <c>LSTM</c> or <c>GRU</c> node with the core's PyTorch gate blocks reordered to ONNX's (LSTM
+/// i,f,g,o → i,o,f,c; GRU r,z,n → z,r,h with <c>linear_before_reset = 1</c>), the learned initial state (when trained) expanded to
+/// every row. Many-to-one: the top layer's final states <c>[D, N, H]</c> → <c>[N, D·H]</c>, the head <c>Gemm</c>, then the task's
+/// columns as ML.NET names them: binary <c>Score</c> (logit), <c>Probability</c> (<c>Sigmoid</c>), <c>PredictedLabel</c>
+/// (<c>Score &gt; threshold</c>); multiclass <c>Score</c> (<c>Softmax</c>) and <c>PredictedLabel</c> (<c>ArgMax</c> + 1 as the key
+/// type); regression <c>Score</c>. The tagger: every step's top-layer output <c>[N, T, D·H]</c>, the head as <c>MatMul</c> + <c>Add</c>
+/// per step, and per-row step-major <c>Score</c> <c>[N, T·C]</c> (<c>Softmax</c>) and <c>PredictedLabel</c> <c>[N, T]</c> keys. The
+/// hidden-state column, when the model has one, is the features the head reads.
+/// <para>
+/// A variable-length feature column becomes an input <c>[N, L]</c> whose L the graph reads at run time (T = L / I). ONNX tensors are
+/// rectangular and ML.NET's exporter gives a graph no per-row length input, so <c>sequence_lens</c> stays empty: one run scores rows
+/// of one length, which is how ML.NET's <c>ApplyOnnxModel</c> runs it (a row at a time). Padding rows to one length would change
+/// their scores. <see cref="BatchScoredDataView.SaveAsOnnx"/> refuses the sequence-to-sequence, language-model and forecasting
+/// transformers (their outputs come from generation, beam-search or forecasting loops around the network).
+/// </para>
 /// </remarks>
 internal static class RecurrentOnnxExporter
 {
-    /// <summary>Throws <see cref="NotSupportedException"/> naming what of <paramref name="transformer"/> ONNX export does not support yet.</summary>
+    /// <summary>Throws <see cref="NotSupportedException"/> naming what of <paramref name="transformer"/> ONNX export does not support.</summary>
     public static void CheckSupported(RecurrentPredictionTransformer transformer, DataViewSchema inputSchema)
     {
-        string name = nameof(RecurrentPredictionTransformer);
-        if (transformer.Task == RecurrentTask.SequenceTagging)
-            throw new NotSupportedException($"ONNX export of {name} does not support the sequence tagger (per-step Score and PredictedLabel) yet.");
-        if (transformer.Model.ModelOptions.Readout != SequenceReadout.LastStep)
-            throw new NotSupportedException($"ONNX export of {name} supports only models that read out the last step.");
         var type = inputSchema[transformer.FeatureColumnName].Type;
-        if (type.GetVectorSize() == 0)
-            throw new NotSupportedException(
-                $"ONNX export of {name} does not support the variable-length feature column '{transformer.FeatureColumnName}' ({type}) yet " +
-                "(sequence_lens); give the column a fixed size, as a fixed-size vector of T·I values or T keys.");
-        if (!transformer.Column.Tokens && type.GetVectorSize() % transformer.Column.FeaturesPerStep != 0)
+        int size = type.GetVectorSize();
+        if (!transformer.Column.Tokens && size % transformer.Column.FeaturesPerStep != 0)
             throw new NotSupportedException(string.Create(CultureInfo.InvariantCulture,
-                $"ONNX export of {name}: the feature column '{transformer.FeatureColumnName}' has {type.GetVectorSize()} values, not a whole number of steps of {transformer.Column.FeaturesPerStep}."));
+                $"ONNX export of {nameof(RecurrentPredictionTransformer)}: the feature column '{transformer.FeatureColumnName}' has {size} values, not a whole number of steps of {transformer.Column.FeaturesPerStep}."));
     }
 
     /// <summary>Adds the transformer's nodes, reading the feature column's variable and defining the task's columns.</summary>
@@ -63,7 +62,7 @@ internal static class RecurrentOnnxExporter
         var model = transformer.Model.SequenceModel;
         var options = model.Options;
         int H = options.HiddenSize, D = options.Bidirectional ? 2 : 1;
-        int size = inputSchema[transformer.FeatureColumnName].Type.GetVectorSize();
+        int size = inputSchema[transformer.FeatureColumnName].Type.GetVectorSize(); // 0: variable
         string features = ctx.GetVariableName(transformer.FeatureColumnName);
 
         // [T, N, I]: time-major steps.
@@ -79,17 +78,18 @@ internal static class RecurrentOnnxExporter
         else
         {
             int I = transformer.Column.FeaturesPerStep;
-            string shape = graph.Longs([0, size / I, I], "steps_shape");
+            // T = size / I, or read from the row's length when the column's size is variable.
+            string shape = graph.Longs([0, size > 0 ? size / I : -1, I], "steps_shape");
             string batchMajor = graph.Node("Reshape", "batch_major_steps", [features, shape]);
             steps = graph.Node("Transpose", "steps", [batchMajor], node => node.AddAttribute("perm", new long[] { 1, 0, 2 }));
         }
 
         string rows = options.LearnedInitialState ? graph.RowCount(features) : "";
-        string finalHidden = "";
+        string output = "", finalHidden = "";
         string layerInput = steps;
         for (int layer = 0; layer < options.Layers; layer++)
         {
-            (string output, finalHidden) = graph.RecurrentLayer(model, layer, layerInput, rows);
+            (output, finalHidden) = graph.RecurrentLayer(model, layer, layerInput, rows);
             if (layer + 1 < options.Layers)
             {
                 // Y [T, D, N, H] → [T, N, D·H], forward direction first, as the core feeds the next layer.
@@ -98,16 +98,31 @@ internal static class RecurrentOnnxExporter
             }
         }
 
-        // Y_h [D, N, H] → [N, D·H]: the features the head reads.
-        string rowMajor = graph.Node("Transpose", "final_state", [finalHidden], node => node.AddAttribute("perm", new long[] { 1, 0, 2 }));
-        string state = graph.Node("Reshape", "head_input", [rowMajor, graph.Longs([0, D * H], "head_input_shape")]);
-
         var headWeight = model.Parameters["head.weight"];
         var headBias = model.Parameters["head.bias"];
-        string logits = graph.Node("Gemm", "logits", [state,
-            graph.Floats(model.Parameters.ReadOnlyValuesOf(headWeight).ToArray(), headWeight.Shape, "head.weight"),
-            graph.Floats(model.Parameters.ReadOnlyValuesOf(headBias).ToArray(), headBias.Shape, "head.bias")],
-            node => node.AddAttribute("transB", 1L));
+        string weight = graph.Floats(model.Parameters.ReadOnlyValuesOf(headWeight).ToArray(), headWeight.Shape, "head.weight"); // [O, D·H]
+        string bias = graph.Floats(model.Parameters.ReadOnlyValuesOf(headBias).ToArray(), headBias.Shape, "head.bias");
+        string state, logits;
+        bool perStep = transformer.Task == RecurrentTask.SequenceTagging;
+        if (perStep)
+        {
+            // Y [T, D, N, H] → [N, T, D·H]: every step's features; the head on each step gives [N, T, O].
+            string rowMajor = graph.Node("Transpose", "step_states", [output], node => node.AddAttribute("perm", new long[] { 2, 0, 1, 3 }));
+            string steps3 = graph.Node("Reshape", "head_input", [rowMajor, graph.Longs([0, 0, D * H], "head_input_shape")]);
+            string transposedWeight = graph.Node("Transpose", "head_weight_t", [weight], node => node.AddAttribute("perm", new long[] { 1, 0 }));
+            logits = graph.Node("Add", "logits", [graph.Node("MatMul", "step_logits", [steps3, transposedWeight]), bias]);
+            state = steps3;
+        }
+        else
+        {
+            // Y_h [D, N, H] → [N, D·H]: the features the head reads.
+            string rowMajor = graph.Node("Transpose", "final_state", [finalHidden], node => node.AddAttribute("perm", new long[] { 1, 0, 2 }));
+            state = graph.Node("Reshape", "head_input", [rowMajor, graph.Longs([0, D * H], "head_input_shape")]);
+            logits = graph.Node("Gemm", "logits", [state, weight, bias], node => node.AddAttribute("transB", 1L));
+        }
+        // The tagger's columns are step-major vectors per row: [N, T, ·] → [N, T·(·)].
+        string RowsOf(string perStepValues, string hint) =>
+            perStep ? graph.Node("Reshape", hint, [perStepValues, graph.Longs([0, -1], "row_shape")]) : perStepValues;
 
         var outputs = transformer.Outputs;
         var columns = outputs.Columns;
@@ -115,10 +130,13 @@ internal static class RecurrentOnnxExporter
         {
             var column = columns[index];
             string target = ctx.AddIntermediateVariable(column.Type, column.Name);
+            int classAxis = perStep ? 2 : 1;
             switch (outputs.KindOf(index))
             {
-                case OutputColumns.Kind.Score when transformer.Task == RecurrentTask.MulticlassClassification:
-                    graph.Node("Softmax", [logits], target, node => node.AddAttribute("axis", 1L));
+                case OutputColumns.Kind.Score when transformer.Task is RecurrentTask.MulticlassClassification or RecurrentTask.SequenceTagging:
+                    // Before opset 13 Softmax flattens the axes from classAxis on; classAxis is the last axis, so the result is the same.
+                    string probabilities = graph.Node("Softmax", "probabilities", [logits], node => node.AddAttribute("axis", (long)classAxis));
+                    graph.Node("Identity", [RowsOf(probabilities, "step_probabilities")], target);
                     break;
                 case OutputColumns.Kind.Score:
                     graph.Node("Identity", [logits], target);
@@ -126,16 +144,17 @@ internal static class RecurrentOnnxExporter
                 case OutputColumns.Kind.Probability:
                     graph.Node("Sigmoid", [logits], target);
                     break;
-                case OutputColumns.Kind.PredictedLabel when transformer.Task == RecurrentTask.MulticlassClassification:
-                    string best = graph.Node("ArgMax", "best_class", [logits], node => { node.AddAttribute("axis", 1L); node.AddAttribute("keepdims", 1L); });
+                case OutputColumns.Kind.PredictedLabel when transformer.Task is RecurrentTask.MulticlassClassification or RecurrentTask.SequenceTagging:
+                    // Keys are 1-based: class c is key c + 1, of the label's raw type.
+                    string best = graph.Node("ArgMax", "best_class", [logits], node => { node.AddAttribute("axis", (long)classAxis); node.AddAttribute("keepdims", perStep ? 0L : 1L); });
                     string key = graph.Node("Add", "best_key", [best, ctx.AddInitializer(1L, "one")]);
-                    graph.Node("Cast", [key], target, node => node.AddAttribute("to", column.Type.RawType));
+                    graph.Node("Cast", [key], target, node => node.AddAttribute("to", column.Type.GetItemType().RawType));
                     break;
                 case OutputColumns.Kind.PredictedLabel:
                     graph.Node("Greater", [logits, ctx.AddInitializer(transformer.Threshold, "threshold")], target);
                     break;
                 case OutputColumns.Kind.HiddenState:
-                    graph.Node("Identity", [state], target);
+                    graph.Node("Identity", [RowsOf(state, "step_hidden_states")], target);
                     break;
                 default:
                     throw new NotSupportedException($"ONNX export of {nameof(RecurrentPredictionTransformer)} does not support the column '{column.Name}'.");

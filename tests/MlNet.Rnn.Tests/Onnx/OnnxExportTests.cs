@@ -44,14 +44,62 @@ public sealed class FixedTokenRow
     public uint[] Features { get; set; } = [];
 }
 
+/// <summary>A variable-length token sequence of keys of 7.</summary>
+public sealed class TokenRow
+{
+    public bool Label { get; set; }
+
+    [KeyType(7)]
+    public uint[] Features { get; set; } = [];
+}
+
+/// <summary>Fixed-size token sequences whose keys are of the other raw types ML.NET has.</summary>
+public sealed class ByteTokenRow
+{
+    public bool Label { get; set; }
+
+    [KeyType(7)]
+    [VectorType(5)]
+    public byte[] Features { get; set; } = [];
+}
+
+/// <inheritdoc cref="ByteTokenRow"/>
+public sealed class UInt16TokenRow
+{
+    public bool Label { get; set; }
+
+    [KeyType(7)]
+    [VectorType(5)]
+    public ushort[] Features { get; set; } = [];
+}
+
+/// <inheritdoc cref="ByteTokenRow"/>
+public sealed class UInt64TokenRow
+{
+    public bool Label { get; set; }
+
+    [KeyType(7)]
+    [VectorType(5)]
+    public ulong[] Features { get; set; } = [];
+}
+
+/// <summary>Text whose words a pipeline turns into a variable-length key vector.</summary>
+public sealed class SentenceRow
+{
+    public bool Label { get; set; }
+
+    public string Text { get; set; } = "";
+}
+
 /// <summary>
 /// <c>mlContext.Model.ConvertToOnnx</c> on a recurrent model writes a graph of standard ONNX <c>RNN</c>/<c>LSTM</c>/<c>GRU</c>,
 /// <c>Gemm</c> and activation nodes whose outputs, run by ONNX Runtime, equal <c>Transform</c>'s columns of the same names on
 /// every row (Score, Probability and hidden state within 1e-5 relative; PredictedLabel exactly): binary, multiclass and
-/// regression heads, every cell (RNN tanh and relu), stacked, bidirectional, learned initial state, a changed threshold,
-/// float-vector and key-vector (embedding by <c>Gather</c>) inputs; ML.NET's own <c>ApplyOnnxModel</c> runs the graph too. What
-/// it cannot export yet (variable-length columns, the tagger, the other recurrent transformers, a feature column made by a step
-/// that cannot be exported) throws <see cref="NotSupportedException"/> naming the transformer and what is unsupported.
+/// regression heads and the tagger's per-step columns, every cell (RNN tanh, relu and sigmoid), stacked, bidirectional, learned
+/// initial state, a changed threshold, float-vector and key-vector (embedding by <c>Gather</c>, every key raw type) inputs, fixed
+/// and variable length (each row run at its own length), opsets 9 to 12; ML.NET's own <c>ApplyOnnxModel</c> runs the graphs
+/// too, rows of different lengths included. What it cannot export (the other recurrent transformers, a feature column made by a
+/// step that cannot be exported) throws <see cref="NotSupportedException"/> naming the transformer and what is unsupported.
 /// </summary>
 public sealed class OnnxExportTests
 {
@@ -251,35 +299,146 @@ public sealed class OnnxExportTests
         Assert.True(onnx["Score"].Distinct().Count() > 1);
     }
 
-    [Fact]
-    public void VariableLengthFeatureColumn_IsRefusedNamingTheTransformerAndWhy()
+    [Theory]
+    [InlineData(typeof(ByteTokenRow))]
+    [InlineData(typeof(UInt16TokenRow))]
+    [InlineData(typeof(UInt64TokenRow))]
+    public void KeyVectorInput_OfEveryKeyRawType_Exports(Type rowType)
     {
-        var rows = Synthetic.Rows(8, steps: 3, featuresPerStep: 1, seed: 4, minSteps: 1);
-        var data = Synthetic.ToDataView(s_mlContext, rows, variableSize: true);
-        var model = s_mlContext.BinaryClassification.Trainers.Lstm(new RecurrentBinaryTrainer.Options { HiddenSize = 2, NumberOfEpochs = 1, Seed = 1 }).Fit(data);
+        var random = new Random(9);
+        var keys = Enumerable.Range(0, Rows).Select(_ => Enumerable.Range(0, 5).Select(_ => random.Next(0, 8)).ToArray()).ToArray();
+        IDataView training = rowType == typeof(ByteTokenRow)
+            ? s_mlContext.Data.LoadFromEnumerable(keys.Select(row => new ByteTokenRow { Features = [.. row.Select(key => (byte)key)], Label = row[0] > 3 }))
+            : rowType == typeof(UInt16TokenRow)
+                ? s_mlContext.Data.LoadFromEnumerable(keys.Select(row => new UInt16TokenRow { Features = [.. row.Select(key => (ushort)key)], Label = row[0] > 3 }))
+                : s_mlContext.Data.LoadFromEnumerable(keys.Select(row => new UInt64TokenRow { Features = [.. row.Select(key => (ulong)key)], Label = row[0] > 3 }));
+        var features = s_mlContext.Data.Cache(s_mlContext.Transforms.SelectColumns(nameof(ByteTokenRow.Features)).Fit(training).Transform(training));
+        var model = s_mlContext.BinaryClassification.Trainers.Gru(new RecurrentBinaryTrainer.Options
+        {
+            HiddenSize = 3, EmbeddingSize = 2, NumberOfEpochs = 1, BatchSize = 8, Seed = 2, MaxDegreeOfParallelism = 1,
+        }).Fit(training);
 
-        var error = Assert.Throws<NotSupportedException>(() => s_mlContext.Model.ConvertToOnnx(model, data, new MemoryStream()));
-
-        Assert.Contains(nameof(RecurrentPredictionTransformer), error.Message);
-        Assert.Contains("variable-length", error.Message);
+        var onnx = AssertOnnxMatchesTransform(model, features, "GRU", "Gather");
+        Assert.True(onnx["Score"].Distinct().Count() > 1);
     }
 
     [Fact]
-    public void SequenceTagger_IsRefusedNamingTheTransformerAndWhy()
+    public void VariableLengthFeatureColumn_ExportsAGraphThatReadsEachRowsLength()
     {
-        var data = s_mlContext.Data.LoadFromEnumerable(new[]
+        var rows = Synthetic.Rows(Rows, steps: 6, featuresPerStep: 2, seed: 4, minSteps: 1);
+        var data = Synthetic.ToDataView(s_mlContext, rows, variableSize: true);
+        var features = s_mlContext.Data.Cache(s_mlContext.Transforms.SelectColumns("Features").Fit(data).Transform(data));
+        var model = s_mlContext.BinaryClassification.Trainers.Lstm(new RecurrentBinaryTrainer.Options
         {
-            new Tagging.TaggedSteps { Features = [1f, -1f, 2f], Tags = ["up", "down", "up"] },
-            new Tagging.TaggedSteps { Features = [-1f, 1f, -2f], Tags = ["down", "up", "down"] },
-        });
-        var model = s_mlContext.Transforms.Conversion.MapValueToKey("Label", nameof(Tagging.TaggedSteps.Tags))
-            .Append(s_mlContext.SequenceTagging.Trainers.Lstm(new SequenceTaggingTrainer.Options { HiddenSize = 2, NumberOfEpochs = 1, Seed = 1 }))
+            FeaturesPerStep = 2, HiddenSize = 3, NumberOfLayers = 2, Bidirectional = true, LearnedInitialState = true, NumberOfEpochs = 1,
+            BatchSize = 8, Seed = 1, MaxDegreeOfParallelism = 1, HiddenStateColumnName = "Hidden",
+        }).Fit(data);
+        Assert.True(rows.Select(row => row.Features.Length).Distinct().Count() > 3, "rows of several lengths");
+
+        var onnx = AssertOnnxMatchesTransform(model, features, "LSTM");
+        Assert.True(onnx["Score"].Distinct().Count() > 1);
+        AssertApplyOnnxModelMatchesTransform(model, features, "Score", "Probability", "PredictedLabel", "Hidden");
+    }
+
+    [Fact]
+    public void VariableLengthKeyInput_FromTokenizedText_ExportsThroughMlNetsTokenizerAndKeyMapping()
+    {
+        var words = new[] { "good", "bad", "fine", "poor", "great", "awful" };
+        var random = new Random(3);
+        var rows = Enumerable.Range(0, Rows).Select(_ =>
+        {
+            var sentence = Enumerable.Range(0, random.Next(1, 6)).Select(_ => words[random.Next(words.Length)]).ToArray();
+            return new SentenceRow { Text = string.Join(' ', sentence), Label = Array.IndexOf(words, sentence[0]) % 2 == 0 };
+        }).ToArray();
+        var data = s_mlContext.Data.LoadFromEnumerable(rows);
+        var text = s_mlContext.Data.Cache(s_mlContext.Transforms.SelectColumns(nameof(SentenceRow.Text)).Fit(data).Transform(data));
+        var model = s_mlContext.Transforms.Text.TokenizeIntoWords("Tokens", nameof(SentenceRow.Text))
+            .Append(s_mlContext.Transforms.Conversion.MapValueToKey("Features", "Tokens"))
+            .Append(s_mlContext.BinaryClassification.Trainers.Lstm(new RecurrentBinaryTrainer.Options
+            {
+                HiddenSize = 3, EmbeddingSize = 2, NumberOfEpochs = 1, BatchSize = 8, Seed = 2, MaxDegreeOfParallelism = 1,
+            }))
             .Fit(data);
 
-        var error = Assert.Throws<NotSupportedException>(() => s_mlContext.Model.ConvertToOnnx(model, data, new MemoryStream()));
+        AssertApplyOnnxModelMatchesTransform(model, text, "Score", "Probability", "PredictedLabel");
+    }
 
-        Assert.Contains(nameof(RecurrentPredictionTransformer), error.Message);
-        Assert.Contains("sequence tagger", error.Message);
+    [Fact]
+    public void VariableLengthKeyVector_ExportsTheEmbeddingForEachRowsLength()
+    {
+        var random = new Random(9);
+        var rows = Enumerable.Range(0, Rows).Select(_ =>
+        {
+            var keys = Enumerable.Range(0, random.Next(1, 7)).Select(_ => (uint)random.Next(0, 8)).ToArray();
+            return new TokenRow { Features = keys, Label = keys[0] > 3 };
+        }).ToArray();
+        var training = s_mlContext.Data.LoadFromEnumerable(rows);
+        var features = s_mlContext.Data.Cache(s_mlContext.Transforms.SelectColumns(nameof(TokenRow.Features)).Fit(training).Transform(training));
+        var model = s_mlContext.BinaryClassification.Trainers.Rnn(new RecurrentBinaryTrainer.Options
+        {
+            HiddenSize = 3, EmbeddingSize = 2, NumberOfEpochs = 1, BatchSize = 8, Seed = 2, MaxDegreeOfParallelism = 1, Bidirectional = true,
+        }).Fit(training);
+
+        AssertOnnxMatchesTransform(model, features, "RNN", "Gather");
+    }
+
+    /// <summary>A tagger on variable-length rows whose tag is the sign of the step's feature.</summary>
+    private static (ITransformer Tagger, IDataView Features) Tagger(RecurrentCellType cell, Action<SequenceTaggingTrainer.Options>? configure = null)
+    {
+        var random = new Random(7);
+        var rows = Enumerable.Range(0, Rows).Select(_ =>
+        {
+            var values = Enumerable.Range(0, random.Next(1, 7)).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+            return new Tagging.TaggedSteps { Features = values, Tags = [.. values.Select(value => value > 0 ? "up" : "down")] };
+        }).ToArray();
+        var data = s_mlContext.Data.LoadFromEnumerable(rows);
+        var keyed = s_mlContext.Transforms.Conversion.MapValueToKey("Label", nameof(Tagging.TaggedSteps.Tags)).Fit(data).Transform(data);
+        var options = new SequenceTaggingTrainer.Options
+        {
+            HiddenSize = 3, NumberOfEpochs = 5, BatchSize = 8, LearningRate = 0.05f, Seed = 1, MaxDegreeOfParallelism = 1,
+        };
+        configure?.Invoke(options);
+        var tagger = CellTrainers.Tagger(s_mlContext, cell, options).Fit(keyed);
+        var features = s_mlContext.Data.Cache(s_mlContext.Transforms.SelectColumns(nameof(Tagging.TaggedSteps.Features)).Fit(keyed).Transform(keyed));
+        return (tagger, features);
+    }
+
+    [Theory]
+    [InlineData(RecurrentCellType.Lstm)]
+    [InlineData(RecurrentCellType.Gru)]
+    [InlineData(RecurrentCellType.Rnn)]
+    public void SequenceTagger_ExportsPerStepScoresAndTags(RecurrentCellType cell)
+    {
+        var (tagger, features) = Tagger(cell, options =>
+        {
+            options.Bidirectional = true;
+            options.NumberOfLayers = 2;
+            options.LearnedInitialState = true;
+            options.HiddenStateColumnName = "Hidden";
+        });
+
+        var onnx = AssertOnnxMatchesTransform(tagger, features, OnnxOp(cell), "MatMul");
+        Assert.Equal(2, onnx["PredictedLabel"].Distinct().Count()); // both tags predicted
+        AssertApplyOnnxModelMatchesTransform(tagger, features, "Score", "PredictedLabel", "Hidden");
+    }
+
+    [Theory]
+    [InlineData(9)]
+    [InlineData(10)]
+    [InlineData(11)]
+    [InlineData(12)]
+    public void EveryOpsetMlNetWrites_GivesTheColumnsOfTransform(int opset)
+    {
+        var (tagger, taggedSteps) = Tagger(RecurrentCellType.Gru);
+        AssertOnnxMatchesTransform(tagger, taggedSteps, "GRU", opset);
+
+        var (training, features) = SequenceData();
+        var multiclass = s_mlContext.MulticlassClassification.Trainers.Lstm(new RecurrentMulticlassTrainer.Options
+        {
+            LabelColumnName = "ClassKey", FeaturesPerStep = FeaturesPerStep, HiddenSize = 3, NumberOfEpochs = 1, BatchSize = 8, Seed = 2,
+            MaxDegreeOfParallelism = 1, LearnedInitialState = true,
+        }).Fit(training);
+        AssertOnnxMatchesTransform(multiclass, features, "LSTM", opset);
     }
 
     [Fact]
@@ -334,68 +493,120 @@ public sealed class OnnxExportTests
         Assert.Contains("not supported", error.Message);
     }
 
+    private static Dictionary<string, float[]> AssertOnnxMatchesTransform(ITransformer model, IDataView features, string recurrentOp,
+        params string[] otherOps) => AssertOnnxMatchesTransform(model, features, recurrentOp, opset: null, otherOps);
+
     /// <summary>
-    /// Exports <paramref name="model"/> on <paramref name="features"/>, runs the graph in ONNX Runtime on those rows and checks each
-    /// column the model adds against <c>Transform</c>; returns the ONNX values of each column, flattened, booleans and keys as floats.
-    /// Checks too that the graph holds the recurrent node <paramref name="recurrentOp"/> (and any <paramref name="otherOps"/>).
+    /// Exports <paramref name="model"/> on <paramref name="features"/> (at <paramref name="opset"/>, or ML.NET's default), runs the
+    /// graph in ONNX Runtime on those rows (all in one run when the feature column has a fixed size, else each row in its own run at
+    /// its own length) and checks each column the model adds against <c>Transform</c>; returns the ONNX values of each column,
+    /// flattened, booleans and keys as floats. Checks too that the graph holds the recurrent node <paramref name="recurrentOp"/> (and
+    /// any <paramref name="otherOps"/>).
     /// </summary>
     private static Dictionary<string, float[]> AssertOnnxMatchesTransform(ITransformer model, IDataView features, string recurrentOp,
-        params string[] otherOps)
+        int? opset, params string[] otherOps)
     {
         using var stream = new MemoryStream();
-        s_mlContext.Model.ConvertToOnnx(model, features, stream);
+        if (opset is int version) s_mlContext.Model.ConvertToOnnx(model, features, version, stream);
+        else s_mlContext.Model.ConvertToOnnx(model, features, stream);
         byte[] bytes = stream.ToArray();
 
         using var session = new InferenceSession(bytes);
         var input = Assert.Single(session.InputMetadata);
         Assert.Equal(nameof(FixedSequenceRow.Features), input.Key);
         var scored = model.Transform(features);
-        var inputs = new List<NamedOnnxValue> { Feed(input.Key, features) };
-        using var results = session.Run(inputs);
-        var outputs = results.ToDictionary(result => result.Name, result => result);
+        var added = Enumerable.Range(features.Schema.Count, scored.Schema.Count - features.Schema.Count).Select(c => scored.Schema[c]).ToArray();
+        var outputs = added.ToDictionary(column => column.Name + ".output", _ => new List<float>());
+        foreach (var batch in Batches(input.Key, features))
+        {
+            using var results = session.Run([batch]);
+            foreach (var result in results)
+                if (outputs.TryGetValue(result.Name, out var values)) values.AddRange(Flatten(result));
+        }
 
         var text = System.Text.Encoding.ASCII.GetString(bytes);
         foreach (string op in otherOps.Prepend(recurrentOp)) Assert.Contains(op, text);
 
-        var values = new Dictionary<string, float[]>();
-        for (int c = features.Schema.Count; c < scored.Schema.Count; c++)
+        var columns = new Dictionary<string, float[]>();
+        foreach (var column in added)
         {
-            var column = scored.Schema[c];
-            float[] expected = Read(scored, column);
-            float[] actual = Flatten(outputs[column.Name + ".output"]);
-            Assert.Equal(expected.Length, actual.Length);
-            bool exact = column.Name == "PredictedLabel";
-            for (int i = 0; i < expected.Length; i++)
-            {
-                float tolerance = exact ? 0f : 1e-5f * Math.Max(1f, Math.Abs(expected[i]));
-                Assert.True(Math.Abs(expected[i] - actual[i]) <= tolerance,
-                    $"{column.Name}[{i}]: Transform gives {expected[i]:R}, ONNX Runtime {actual[i]:R}.");
-            }
-            values[column.Name] = actual;
+            float[] actual = [.. outputs[column.Name + ".output"]];
+            AssertColumnEqual(column.Name, Read(scored, column), actual);
+            columns[column.Name] = actual;
         }
-        Assert.Contains("Score", values.Keys);
-        return values;
+        Assert.Contains("Score", columns.Keys);
+        return columns;
     }
 
-    /// <summary>The feature column as the graph's input tensor <c>[N, size]</c>: floats, or keys as uint32.</summary>
-    private static NamedOnnxValue Feed(string name, IDataView data)
+    /// <summary>
+    /// Saves <paramref name="model"/> as ONNX, scores <paramref name="features"/> through ML.NET's <c>ApplyOnnxModel</c> (which runs
+    /// a row at a time, each at its own length) and checks <paramref name="columns"/> against <c>Transform</c>.
+    /// </summary>
+    private static void AssertApplyOnnxModelMatchesTransform(ITransformer model, IDataView features, params string[] columns)
     {
-        var column = data.Schema[name];
-        var type = (VectorDataViewType)column.Type;
-        int size = type.Size;
-        if (type.ItemType is KeyDataViewType)
+        string path = Path.Combine(Path.GetTempPath(), $"mlnet-rnn-onnx-{Guid.NewGuid():N}.onnx");
+        try
         {
-            var rows = data.GetColumn<uint[]>(name).ToArray();
-            return NamedOnnxValue.CreateFromTensor(name, new DenseTensor<uint>(rows.SelectMany(row => row).ToArray(), [rows.Length, size]));
+            using (var file = File.Create(path)) s_mlContext.Model.ConvertToOnnx(model, features, file);
+            string[] inputs = [.. features.Schema.Select(column => column.Name)];
+            // ML.NET's exporter names the graph's outputs "<column>.output"; ApplyOnnxModel names the columns back without the suffix.
+            var onnx = s_mlContext.Transforms.ApplyOnnxModel([.. columns.Select(name => name + ".output")], inputs, path).Fit(features).Transform(features);
+            var scored = model.Transform(features);
+            foreach (string name in columns)
+            {
+                var column = onnx.Schema[name];
+                float[] actual = (column.Type is VectorDataViewType vector ? vector.ItemType : column.Type) switch
+                {
+                    BooleanDataViewType => [.. onnx.GetColumn<bool[]>(column).SelectMany(row => row).Select(value => value ? 1f : 0f)],
+                    var item when item.RawType == typeof(uint) => [.. onnx.GetColumn<uint[]>(column).SelectMany(row => row).Select(value => (float)value)],
+                    _ => [.. onnx.GetColumn<float[]>(column).SelectMany(row => row)],
+                };
+                AssertColumnEqual(name, Read(scored, scored.Schema[name]), actual);
+            }
         }
-        var values = data.GetColumn<float[]>(name).ToArray();
-        return NamedOnnxValue.CreateFromTensor(name, new DenseTensor<float>(values.SelectMany(row => row).ToArray(), [values.Length, size]));
+        finally
+        {
+            File.Delete(path);
+        }
     }
+
+    /// <summary>Equal values, within 1e-5 relative (PredictedLabel exactly).</summary>
+    private static void AssertColumnEqual(string name, float[] expected, float[] actual)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        bool exact = name == "PredictedLabel";
+        for (int i = 0; i < expected.Length; i++)
+        {
+            float tolerance = exact ? 0f : 1e-5f * Math.Max(1f, Math.Abs(expected[i]));
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= tolerance, $"{name}[{i}]: Transform gives {expected[i]:R}, ONNX {actual[i]:R}.");
+        }
+    }
+
+    /// <summary>
+    /// The feature column as the graph's input tensors <c>[N, size]</c> of its raw type (floats, or keys): one batch of every row when
+    /// the column has a fixed size, else one batch <c>[1, length]</c> per row.
+    /// </summary>
+    private static IEnumerable<NamedOnnxValue> Batches(string name, IDataView data)
+    {
+        var type = (VectorDataViewType)data.Schema[name].Type;
+        var raw = type.ItemType.RawType;
+        return raw == typeof(float) ? Batches(name, data.GetColumn<float[]>(name).ToArray(), type.Size)
+            : raw == typeof(uint) ? Batches(name, data.GetColumn<uint[]>(name).ToArray(), type.Size)
+            : raw == typeof(ushort) ? Batches(name, data.GetColumn<ushort[]>(name).ToArray(), type.Size)
+            : raw == typeof(byte) ? Batches(name, data.GetColumn<byte[]>(name).ToArray(), type.Size)
+            : raw == typeof(ulong) ? Batches(name, data.GetColumn<ulong[]>(name).ToArray(), type.Size)
+            : throw new InvalidOperationException($"Unexpected feature type {type}.");
+    }
+
+    private static IEnumerable<NamedOnnxValue> Batches<T>(string name, T[][] rows, int size) => size > 0
+        ? [NamedOnnxValue.CreateFromTensor(name, new DenseTensor<T>(rows.SelectMany(row => row).ToArray(), [rows.Length, size]))]
+        : rows.Select(row => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<T>(row, [1, row.Length])));
 
     private static float[] Read(IDataView data, DataViewSchema.Column column) => column.Type switch
     {
         BooleanDataViewType => [.. data.GetColumn<bool>(column).Select(value => value ? 1f : 0f)],
         KeyDataViewType => [.. data.GetColumn<uint>(column).Select(value => (float)value)],
+        VectorDataViewType { ItemType: KeyDataViewType } => [.. data.GetColumn<uint[]>(column).SelectMany(value => value).Select(value => (float)value)],
         VectorDataViewType => [.. data.GetColumn<float[]>(column).SelectMany(value => value)],
         _ => [.. data.GetColumn<float>(column)],
     };

@@ -26,4 +26,11 @@ public static class CellTrainers
         RecurrentCellType.Gru => mlContext.Regression.Trainers.Gru(options),
         _ => mlContext.Regression.Trainers.Rnn(options),
     };
+
+    public static SequenceTaggingTrainer Tagger(MLContext mlContext, RecurrentCellType cell, SequenceTaggingTrainer.Options options) => cell switch
+    {
+        RecurrentCellType.Lstm => mlContext.SequenceTagging.Trainers.Lstm(options),
+        RecurrentCellType.Gru => mlContext.SequenceTagging.Trainers.Gru(options),
+        _ => mlContext.SequenceTagging.Trainers.Rnn(options),
+    };
 }
