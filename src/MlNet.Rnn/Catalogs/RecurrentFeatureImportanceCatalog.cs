@@ -13,7 +13,9 @@ namespace Microsoft.ML;
 /// ML.NET's generic overloads would return an empty result with only a log warning, these throw, saying why. The same
 /// methods on a whole pipeline (<c>PermutationFeatureImportance(ITransformer, …)</c>, and the binary
 /// <c>PermutationFeatureImportanceNonCalibrated</c>) are ML.NET's own and find the recurrent predictor at the pipeline's end;
-/// they name each slot by the feature column's slot names, which they need (as for any trainer).
+/// they name each slot by the feature column's slot names, which they need (as for any trainer). On a model trained on a
+/// variable-length or token column they throw the same <see cref="NotSupportedException"/> (the transformer refuses them
+/// its feature column), where ML.NET would otherwise fail with "Invalid call to GetValue".
 /// </summary>
 public static class RecurrentFeatureImportanceCatalog
 {
@@ -54,9 +56,16 @@ public static class RecurrentFeatureImportanceCatalog
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
-        string name = model.FeatureColumnName;
-        var type = data.Schema.GetColumnOrNull(name)?.Type;
-        if (type is VectorDataViewType { IsKnownSize: true } vector && vector.ItemType == NumberDataViewType.Single) return model;
+        return Unmeasurable(model.FeatureColumnName, data.Schema.GetColumnOrNull(model.FeatureColumnName)?.Type) is { } error ? throw error : model;
+    }
+
+    /// <summary>
+    /// Null when permutation feature importance can measure the slots of column <paramref name="name"/> of type
+    /// <paramref name="type"/> (a fixed-size Single vector); else the error that says why it cannot.
+    /// </summary>
+    internal static NotSupportedException? Unmeasurable(string name, DataViewType? type)
+    {
+        if (type is VectorDataViewType { IsKnownSize: true } vector && vector.ItemType == NumberDataViewType.Single) return null;
         string holds = type switch
         {
             null => "is not in the data",
@@ -64,7 +73,7 @@ public static class RecurrentFeatureImportanceCatalog
             VectorDataViewType { IsKnownSize: false } => "holds vectors of variable size",
             _ => $"is {type}",
         };
-        throw new NotSupportedException($"Permutation feature importance shuffles one slot of the feature column across rows, so each slot must be " +
+        return new NotSupportedException($"Permutation feature importance shuffles one slot of the feature column across rows, so each slot must be " +
             $"the same feature in every row: a Single vector of fixed size (slot t·I + i is feature i at step t). Column '{name}' {holds}, whose " +
             "slots are not. For tokens or sequences of varying length, measure what matters by evaluating on data with it changed (for example " +
             "with chosen tokens mapped to key 0, the unknown token) and comparing the metrics.");

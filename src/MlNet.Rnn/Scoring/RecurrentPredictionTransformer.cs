@@ -72,6 +72,14 @@ public sealed class RecurrentPredictionTransformer : ISingleFeaturePredictionTra
     public DataViewType FeatureColumnType { get; }
 
     /// <summary>
+    /// The feature column, for ML.NET's <c>PermutationFeatureImportance(ITransformer, …)</c>, the one caller of this internal
+    /// interface. Throws <see cref="NotSupportedException"/>, saying why, when the model was trained on a column whose slots are not
+    /// the same feature in every row (variable length, keys); ML.NET would otherwise fail with "Invalid call to GetValue".
+    /// </summary>
+    string ISingleFeaturePredictionTransformer.FeatureColumnName =>
+        RecurrentFeatureImportanceCatalog.Unmeasurable(FeatureColumnName, FeatureColumnType) is { } error ? throw error : FeatureColumnName;
+
+    /// <summary>
     /// The column of the features the head reads, or null when the model does not output them: the final hidden state <c>[D·H]</c>,
     /// or for the tagger every step's top-layer output, <c>[T·D·H]</c> step-major (see <see cref="RecurrentTrainerOptions.HiddenStateColumnName"/>).
     /// </summary>

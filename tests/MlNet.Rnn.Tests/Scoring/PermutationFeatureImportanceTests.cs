@@ -9,8 +9,8 @@ namespace MlNet.Rnn.Tests.Scoring;
 /// pipeline (which finds the recurrent predictor at its end and names each slot by the column's slot names), for binary,
 /// multiclass and regression models. A slot is one step's feature: the step the label is read from is the one whose
 /// permutation costs the model its quality, far more than any other step. A variable-length or token feature column, whose
-/// slots are not the same feature from row to row, is refused with a message that says why, where ML.NET's generic overload
-/// would return nothing.
+/// slots are not the same feature from row to row, is refused with a message that says why, by both overloads: where ML.NET's
+/// generic overload would return nothing and its pipeline overload fail with "Invalid call to GetValue".
 /// </summary>
 public sealed class PermutationFeatureImportanceTests
 {
@@ -147,5 +147,36 @@ public sealed class PermutationFeatureImportanceTests
         var multiclass = s_mlContext.Transforms.Conversion.MapValueToKey("Label").Append(s_mlContext.MulticlassClassification.Trainers.Gru(
             new RecurrentMulticlassTrainer.Options { HiddenSize = 2, NumberOfEpochs = 1 })).Fit(data);
         Assert.Throws<NotSupportedException>(() => s_mlContext.MulticlassClassification.PermutationFeatureImportance(multiclass.LastTransformer, multiclass.Transform(data)));
+    }
+
+    [Fact]
+    public void MlNetsPipelineOverloads_OnVariableLengthAndTokenModels_ThrowTheSameRefusal()
+    {
+        var data = s_mlContext.Data.LoadFromEnumerable(Enumerable.Range(0, 40).Select(i => new VariableRow
+        {
+            Features = [.. Enumerable.Range(0, 2 + i % 3).Select(t => (float)Math.Sin(i + t))], Text = i % 2 == 0 ? "a good day" : "a bad day", Label = i % 2 == 0,
+        }));
+        var options = new RecurrentBinaryTrainer.Options { HiddenSize = 2, NumberOfEpochs = 1, Seed = 1 };
+        var variable = s_mlContext.Transforms.CopyColumns("Features", "Features").Append(s_mlContext.BinaryClassification.Trainers.Gru(options)).Fit(data);
+        string message = Assert.Throws<NotSupportedException>(() =>
+            s_mlContext.BinaryClassification.PermutationFeatureImportanceNonCalibrated(variable, variable.Transform(data))).Message;
+        Assert.Contains("Column 'Features' holds vectors of variable size, whose slots are not.", message);
+
+        var tokens = s_mlContext.Transforms.Text.TokenizeIntoWords("Tokens", nameof(VariableRow.Text))
+            .Append(s_mlContext.Transforms.Conversion.MapValueToKey("Features", "Tokens"))
+            .Append(s_mlContext.BinaryClassification.Trainers.Gru(options)).Fit(data);
+        message = Assert.Throws<NotSupportedException>(() =>
+            s_mlContext.BinaryClassification.PermutationFeatureImportanceNonCalibrated(tokens, tokens.Transform(data))).Message;
+        Assert.Contains("Column 'Features' holds keys (token ids), whose slots are not.", message);
+
+        var regression = s_mlContext.Transforms.Conversion.ConvertType("Value", "Label", DataKind.Single)
+            .Append(s_mlContext.Regression.Trainers.Gru(new RecurrentRegressionTrainer.Options { LabelColumnName = "Value", HiddenSize = 2, NumberOfEpochs = 1 }))
+            .Fit(data);
+        message = Assert.Throws<NotSupportedException>(() => s_mlContext.Regression.PermutationFeatureImportance(regression, regression.Transform(data), "Value")).Message;
+        Assert.Contains("holds vectors of variable size", message);
+        var multiclass = s_mlContext.Transforms.Conversion.MapValueToKey("Label").Append(s_mlContext.MulticlassClassification.Trainers.Gru(
+            new RecurrentMulticlassTrainer.Options { HiddenSize = 2, NumberOfEpochs = 1 })).Fit(data);
+        message = Assert.Throws<NotSupportedException>(() => s_mlContext.MulticlassClassification.PermutationFeatureImportance(multiclass, multiclass.Transform(data))).Message;
+        Assert.Contains("holds vectors of variable size", message);
     }
 }
