@@ -92,6 +92,12 @@ public sealed record TrainerOptions
     /// <summary>Stop after this many epochs without a better validation loss and restore the best weights; 0 turns it off.</summary>
     public int EarlyStoppingPatience { get; init; }
 
+    /// <summary>
+    /// Early stopping waits for at least this many optimizer steps: a small data set takes few steps per epoch, and a few
+    /// epochs of a noisy validation loss would otherwise stop it before it has learned. 0: no minimum.
+    /// </summary>
+    public int MinimumSteps { get; init; }
+
     /// <summary>Shuffle the examples every epoch (a language model starts its streams at a random offset instead).</summary>
     public bool Shuffle { get; init; } = true;
 
@@ -165,6 +171,7 @@ public sealed record TrainerOptions
         Check(PlateauFactor > 0 && PlateauFactor < 1, nameof(PlateauFactor), PlateauFactor, "in (0, 1)");
         Check(PlateauPatience >= 0, nameof(PlateauPatience), PlateauPatience, "≥ 0");
         Check(EarlyStoppingPatience >= 0, nameof(EarlyStoppingPatience), EarlyStoppingPatience, "≥ 0 (0 = off)");
+        Check(MinimumSteps >= 0, nameof(MinimumSteps), MinimumSteps, "≥ 0 (0 = no minimum)");
         Check(CheckpointEvery >= 0, nameof(CheckpointEvery), CheckpointEvery, "≥ 0 (0 = off)");
         Check(TruncatedBpttSteps >= 0, nameof(TruncatedBpttSteps), TruncatedBpttSteps, "≥ 0 (0 = off)");
         Check(MaxBatchMemoryMegabytes >= 0, nameof(MaxBatchMemoryMegabytes), MaxBatchMemoryMegabytes, "≥ 0 (0 = half of the available memory)");

@@ -150,7 +150,7 @@ public sealed class TrainingLoop
                 else
                 {
                     _badEpochs++;
-                    stop = Options.EarlyStoppingPatience > 0 && _badEpochs >= Options.EarlyStoppingPatience;
+                    stop = Options.EarlyStoppingPatience > 0 && _badEpochs >= Options.EarlyStoppingPatience && Optimizer.StepCount >= Options.MinimumSteps;
                 }
                 if (_plateau is not null)
                 {

@@ -102,7 +102,7 @@ public sealed class ForecastingRecurrentExperiment
 
         var logger = Settings.Logger ?? template.Logger;
         int seed = Settings.Seed ?? host.Rand.Next();
-        var halving = new SuccessiveHalving<ForecastingTrial>(Settings.MinimumEpochs, template.NumberOfEpochs, Settings.ReductionFactor);
+        var halving = new SuccessiveHalving<ForecastingTrial>(Settings.MinimumEpochs, template.EpochsOrDefault, Settings.ReductionFactor);
         var sampler = new Random(seed);
         var trials = new List<ForecastingTrial>();
         var data = new ForecastingTrial.Series(series, exogenous, K, trainingLength);

@@ -118,7 +118,7 @@ public abstract class RecurrentExperiment<TOptions, TMetrics>
             ? _mlContext.Data.CrossValidationSplit(train, k, seed: seed).Select(fold => template.Prepare(reading, fold.TrainSet, fold.TestSet)).ToArray()
             : [template.Prepare(reading, train, validation)];
 
-        var halving = new SuccessiveHalving<Trial>(Settings.MinimumEpochs, options.NumberOfEpochs, Settings.ReductionFactor);
+        var halving = new SuccessiveHalving<Trial>(Settings.MinimumEpochs, options.EpochsOrDefault, Settings.ReductionFactor);
         var sampler = new Random(seed);
         string folder = Directory.CreateTempSubdirectory("mlnet-rnn-experiment-").FullName;
         try

@@ -32,7 +32,7 @@ public sealed class RecurrentExperimentSettings<TOptions>
 
     /// <summary>
     /// Every option a trial does not draw from the search space (columns, embedding size, optimizer, schedule, early-stopping
-    /// patience, parallelism…); its <see cref="RecurrentTrainerOptionsBase.NumberOfEpochs"/> is the most epochs any trial trains.
+    /// patience, parallelism…); its <see cref="RecurrentTrainerOptionsBase.NumberOfEpochs"/> (<see cref="RecurrentTrainerOptionsBase.DefaultEpochs"/> when null) is the most epochs any trial trains.
     /// Its seed is ignored: each trial's seed derives from <see cref="Seed"/>.
     /// </summary>
     public TOptions TrainerOptions { get; set; } = new();

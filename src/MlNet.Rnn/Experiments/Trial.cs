@@ -93,7 +93,7 @@ internal sealed class Trial : IRungTrial
                 try
                 {
                     var history = fold.Trainer.Train(_data[f].Training, _data[f].Validation, experimentToken);
-                    finished |= history.StoppedEarly || history.Epochs.Count >= Options.NumberOfEpochs;
+                    finished |= history.StoppedEarly || history.Epochs.Count >= Options.EpochsOrDefault;
                     // The budget ran out during the stretch's last epoch: the search ends here, as if cut before the next batch.
                     if (experimentToken.IsCancellationRequested && !finished)
                     {

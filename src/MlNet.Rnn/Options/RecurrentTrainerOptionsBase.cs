@@ -28,8 +28,52 @@ public abstract class RecurrentTrainerOptionsBase
     /// <summary>L: stacked recurrent layers.</summary>
     public int NumberOfLayers { get; set; } = 1;
 
-    /// <summary>Passes over the training data.</summary>
-    public int NumberOfEpochs { get; set; } = 10;
+    /// <summary>
+    /// Passes over the training data. Null (the default) lets the binary, multiclass, regression and tagging trainers decide
+    /// how long to train: they stop when the loss on validation rows (the validation data given to <c>Fit</c>, else
+    /// <see cref="ValidationFraction"/> of the training rows, held out) has not improved for <see cref="EarlyStoppingPatience"/>
+    /// epochs, but not before <see cref="AutomaticMinimumSteps"/> optimizer steps, and after at most
+    /// <see cref="AutomaticMaximumEpochs"/> epochs (more when the minimum steps need them); then they keep the weights of
+    /// the best epoch. The fit's log says why training stopped, after how many epochs and optimizer steps. A number trains exactly
+    /// that many epochs on every training row (early stopping still applies when <c>Fit</c> gets validation data). The other
+    /// trainers read null as <see cref="DefaultEpochs"/> (the forecaster sets its own default).
+    /// </summary>
+    public int? NumberOfEpochs { get; set; }
+
+    /// <summary>
+    /// The share of training rows held out, chosen by the seed, to decide when to stop when <see cref="NumberOfEpochs"/> is
+    /// null and <c>Fit</c> gets no validation data; in [0, 1). 0 holds none out: training then runs
+    /// <see cref="DefaultEpochs"/> epochs, or more to reach <see cref="AutomaticMinimumSteps"/> steps.
+    /// </summary>
+    public float ValidationFraction { get; set; } = 0.1f;
+
+    /// <summary>The epochs of a trainer that does not decide its own training length, when <see cref="NumberOfEpochs"/> is null.</summary>
+    public const int DefaultEpochs = 10;
+
+    /// <summary>When <see cref="NumberOfEpochs"/> is null: early stopping waits for at least this many optimizer steps.</summary>
+    public const int AutomaticMinimumSteps = 1000;
+
+    /// <summary>When <see cref="NumberOfEpochs"/> is null: the most epochs (unless <see cref="AutomaticMinimumSteps"/> needs more).</summary>
+    public const int AutomaticMaximumEpochs = 100;
+
+    /// <summary><see cref="NumberOfEpochs"/>, or <see cref="DefaultEpochs"/> when it is null.</summary>
+    internal int EpochsOrDefault => NumberOfEpochs ?? DefaultEpochs;
+
+    /// <summary>
+    /// The automatic training length (<see cref="NumberOfEpochs"/> null) on <paramref name="trainingRows"/> rows: with validation
+    /// rows, early stopping after at least <see cref="AutomaticMinimumSteps"/> steps within <see cref="AutomaticMaximumEpochs"/>
+    /// epochs; without, <see cref="DefaultEpochs"/>. Either way enough epochs for the minimum steps.
+    /// </summary>
+    internal static TrainerOptions AutomaticLength(TrainerOptions options, long trainingRows, bool validated)
+    {
+        long stepsPerEpoch = Math.Max(1, (trainingRows + options.BatchSize - 1) / options.BatchSize);
+        int epochsForMinimum = (int)Math.Min(int.MaxValue, (AutomaticMinimumSteps + stepsPerEpoch - 1) / stepsPerEpoch);
+        return options with
+        {
+            Epochs = Math.Max(validated ? AutomaticMaximumEpochs : DefaultEpochs, epochsForMinimum),
+            MinimumSteps = validated ? AutomaticMinimumSteps : 0,
+        };
+    }
 
     /// <summary>B: sequences per optimisation step (a language model: the streams the text is read as, side by side).</summary>
     public int BatchSize { get; set; } = 32;
@@ -160,7 +204,8 @@ public abstract class RecurrentTrainerOptionsBase
         Check(!string.IsNullOrWhiteSpace(FeatureColumnName), nameof(FeatureColumnName), FeatureColumnName, "must name a column");
         Check(HiddenSize >= 1, nameof(HiddenSize), HiddenSize, "must be at least 1");
         Check(NumberOfLayers >= 1, nameof(NumberOfLayers), NumberOfLayers, "must be at least 1");
-        Check(NumberOfEpochs >= 1, nameof(NumberOfEpochs), NumberOfEpochs, "must be at least 1");
+        Check(NumberOfEpochs is null or >= 1, nameof(NumberOfEpochs), NumberOfEpochs, "must be at least 1, or null to decide automatically");
+        Check(ValidationFraction >= 0 && ValidationFraction < 1, nameof(ValidationFraction), ValidationFraction, "must be in [0, 1)");
         Check(BatchSize >= 1, nameof(BatchSize), BatchSize, "must be at least 1");
         Check(LearningRate > 0 && float.IsFinite(LearningRate), nameof(LearningRate), LearningRate, "must be a positive finite number (try 1e-3)");
         Check(Enum.IsDefined(RnnActivation), nameof(RnnActivation), RnnActivation, "must be Tanh, Relu or Sigmoid");
@@ -178,7 +223,7 @@ public abstract class RecurrentTrainerOptionsBase
     /// <summary>The one training loop's settings; early stopping and reduce-on-plateau only with validation data.</summary>
     internal virtual TrainerOptions ToTrainerOptions(int seed, bool hasValidationData, ILogger? logger) => new()
     {
-        Epochs = NumberOfEpochs,
+        Epochs = EpochsOrDefault,
         BatchSize = BatchSize,
         LearningRate = LearningRate,
         Optimizer = Optimizer,

@@ -89,9 +89,21 @@ public abstract class RecurrentTrainerBase<TOptions> : RecurrentEstimator<TOptio
     {
         using var data = Prepare(run, trainData, validationData);
         var model = new SequenceModel(ModelOptions(Cell, TrainerOptions, data, run.Seed));
-        var trainer = new SequenceTrainer(model, CreateLoss(data.OutputSize), run.TrainingOptions(data.Validation is not null));
+        var trainingOptions = run.TrainingOptions(data.Validation is not null);
+        string length = "";
+        if (TrainerOptions.NumberOfEpochs is null)
+        {
+            trainingOptions = RecurrentTrainerOptionsBase.AutomaticLength(trainingOptions, data.Training.ExampleCount, data.Validation is not null);
+            length = data.Validation is null
+                ? $"; {trainingOptions.Epochs} epochs (NumberOfEpochs not set, no validation rows)"
+                : $"; until the validation loss has not improved for {trainingOptions.EarlyStoppingPatience} epochs, after at least " +
+                  $"{trainingOptions.MinimumSteps} optimizer steps, at most {trainingOptions.Epochs} epochs (NumberOfEpochs not set)";
+        }
+        var trainer = new SequenceTrainer(model, CreateLoss(data.OutputSize), trainingOptions);
+        string validationRows = data.Validation is null ? ""
+            : $", {data.Validation.ExampleCount} validation rows{(data.HeldOut ? $" (held out: ValidationFraction {TrainerOptions.ValidationFraction:G3} of the training rows)" : "")}";
         run.ReportStart(string.Create(CultureInfo.InvariantCulture,
-            $"{Cell} {Task}: {data.Training.ExampleCount} training rows{(data.Validation is null ? "" : $", {data.Validation.ExampleCount} validation rows")}{data.Storage}"),
+            $"{Cell} {Task}: {data.Training.ExampleCount} training rows{validationRows}{data.Storage}{length}"),
             model.Parameters.Count);
         var history = trainer.Train(data.Training, data.Validation, run.CancellationToken);
         run.ReportEnd(history);
@@ -111,21 +123,28 @@ public abstract class RecurrentTrainerBase<TOptions> : RecurrentEstimator<TOptio
         int outputSize = OutputSize(label);
 
         SequenceCache? training = null, validation = null;
+        // Without validation data and without a set number of epochs, a share of the training rows decides when to stop.
+        float holdOut = validationData is null && options.NumberOfEpochs is null ? options.ValidationFraction : 0;
         try
         {
-            training = Read(run, trainData, "training", column, label, CheckWeight(schema), outputSize);
+            (training, validation) = Read(run, trainData, "training", column, label, CheckWeight(schema), outputSize, holdOut);
+            if (validation is { ExampleCount: 0 })
+            {
+                validation.Dispose();
+                validation = null;
+            }
             if (validationData is not null)
             {
                 column.CheckMatches(Host, validationData.Schema);
                 var validationLabel = CheckLabel(validationData.Schema);
                 if (!validationLabel.Type.Equals(label.Type))
                     throw Host.ExceptSchemaMismatch(nameof(validationData), "label", label.Name, label.Type.ToString(), validationLabel.Type.ToString());
-                validation = Read(run, validationData, "validation", column, validationLabel, CheckWeight(validationData.Schema), outputSize);
+                (validation, _) = Read(run, validationData, "validation", column, validationLabel, CheckWeight(validationData.Schema), outputSize);
                 if (validation.ExampleCount == 0) throw Host.Except("The validation data has no usable row (every label was missing); pass rows with labels.");
             }
             if (training.ExampleCount == 0)
                 throw Host.Except($"The training data has no usable row in column '{column.Name}': every row had a missing label or a bad weight.");
-            return new PreparedSequenceData(column, schema[column.Name].Type, label, outputSize, training, validation);
+            return new PreparedSequenceData(column, schema[column.Name].Type, label, outputSize, training, validation, HeldOut: validationData is null && validation is not null);
         }
         catch
         {
@@ -163,10 +182,11 @@ public abstract class RecurrentTrainerBase<TOptions> : RecurrentEstimator<TOptio
     /// <summary>
     /// Reads every row with a label and a usable weight into a cache, in memory up to
     /// <see cref="RecurrentTrainerOptionsBase.TrainingDataMemoryMegabytes"/> and in a temporary file beyond; checks each sequence,
-    /// naming the row.
+    /// naming the row. With <paramref name="holdOut"/> &gt; 0, each row after the first goes to a second cache instead with that
+    /// probability, drawn from the seed (the rows held out to decide when to stop).
     /// </summary>
-    private SequenceCache Read(FitRun run, IDataView data, string role, SequenceColumn column, DataViewSchema.Column label,
-        DataViewSchema.Column? weight, int outputSize)
+    private (SequenceCache Rows, SequenceCache? HeldOut) Read(FitRun run, IDataView data, string role, SequenceColumn column, DataViewSchema.Column label,
+        DataViewSchema.Column? weight, int outputSize, float holdOut = 0)
     {
         var features = data.Schema[column.Name];
         var active = new List<DataViewSchema.Column> { features, label };
@@ -175,8 +195,11 @@ public abstract class RecurrentTrainerBase<TOptions> : RecurrentEstimator<TOptio
         var reader = column.CreateReader(cursor);
         var target = CreateTargetReader(cursor, label, outputSize);
         var weightGetter = weight is { } weightColumn ? cursor.GetGetter<float>(weightColumn) : null;
-        var dataset = new SequenceCache(column.Tokens ? 0 : column.FeaturesPerStep, targetWidth: 1, PerStepTargets,
+        SequenceCache NewCache() => new(column.Tokens ? 0 : column.FeaturesPerStep, targetWidth: 1, PerStepTargets,
             TrainerOptions.TrainingDataMemoryMegabytes * (1L << 20), run.Seed);
+        var dataset = NewCache();
+        var heldOut = holdOut > 0 ? NewCache() : null;
+        var split = new Random(unchecked(run.Seed * 31 + 17));
         long missingLabels = 0, badWeights = 0;
         while (cursor.MoveNext())
         {
@@ -186,8 +209,9 @@ public abstract class RecurrentTrainerBase<TOptions> : RecurrentEstimator<TOptio
             float rowWeight = 1;
             weightGetter?.Invoke(ref rowWeight);
             if (!(rowWeight >= 0 && float.IsFinite(rowWeight))) { badWeights++; continue; }
-            if (column.Tokens) dataset.AddTokens(reader.Ids, target.Target, rowWeight);
-            else dataset.Add(reader.Values, target.Target, rowWeight);
+            var into = heldOut is not null && dataset.ExampleCount > 0 && split.NextDouble() < holdOut ? heldOut : dataset;
+            if (column.Tokens) into.AddTokens(reader.Ids, target.Target, rowWeight);
+            else into.Add(reader.Values, target.Target, rowWeight);
         }
         if (missingLabels > 0 || badWeights > 0)
         {
@@ -196,7 +220,8 @@ public abstract class RecurrentTrainerBase<TOptions> : RecurrentEstimator<TOptio
             run.Warn(string.Create(CultureInfo.InvariantCulture, $"Skipped {missingLabels} {role} rows with a missing label in '{label.Name}'{weights}."));
         }
         dataset.Complete();
-        return dataset;
+        heldOut?.Complete();
+        return (dataset, heldOut);
     }
 }
 
@@ -231,10 +256,11 @@ internal abstract class TargetReader
 
 /// <summary>
 /// Training (and validation) rows read into the core's caches, and what the transformer needs to know of the columns.
+/// <see cref="HeldOut"/>: the validation rows were held out of the training data.
 /// Disposing it deletes the caches' temporary files.
 /// </summary>
 internal sealed record PreparedSequenceData(SequenceColumn Column, DataViewType FeatureType, DataViewSchema.Column Label, int OutputSize,
-    SequenceCache Training, SequenceCache? Validation) : IDisposable
+    SequenceCache Training, SequenceCache? Validation, bool HeldOut = false) : IDisposable
 {
     /// <summary>Where the rows are held, for the log: nothing when in memory.</summary>
     public string Storage => TrainingDataStorage.Describe(Training, Validation);

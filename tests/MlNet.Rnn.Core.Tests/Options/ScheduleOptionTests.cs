@@ -6,9 +6,10 @@ namespace MlNet.Rnn.Core.Tests.Options;
 /// <summary>
 /// The learning-rate options of the three trainers give the documented rate at every step, and the step uses it: Schedule
 /// (StepDecay with StepDecayEpochs and StepDecayGamma; Cosine with WarmupSteps and MinimumLearningRate), ReduceOnPlateau with
-/// PlateauFactor, PlateauPatience and the MinimumLearningRate floor; and EarlyStoppingPatience stops after that many epochs
-/// without a better validation loss and restores the best weights. One SGD step per epoch, so each epoch's report gives the
-/// rate of its step, and the weights after it are checked against that step recomputed by hand.
+/// PlateauFactor, PlateauPatience and the MinimumLearningRate floor; EarlyStoppingPatience stops after that many epochs
+/// without a better validation loss and restores the best weights, and MinimumSteps holds it back until that many steps. One
+/// SGD step per epoch, so each epoch's report gives the rate of its step, and the weights after it are checked against that
+/// step recomputed by hand.
 /// </summary>
 public sealed class ScheduleOptionTests
 {
@@ -147,6 +148,27 @@ public sealed class ScheduleOptionTests
         Assert.NotEqual(run.AfterEpoch[^1], run.Final);
         Assert.Contains(run.Lines, line => line.StartsWith($"Training stopped: the validation loss stopped improving after {losses.Length} epochs", StringComparison.Ordinal)
             && line.EndsWith($"restored the weights of epoch {best}, the best validation loss.", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [MemberData(nameof(All))]
+    public void MinimumSteps_HoldsEarlyStoppingBack_UntilThatManyOptimizerSteps(string trainer)
+    {
+        var harness = TrainerHarness.Create(trainer);
+        var options = TrainerHarness.Sgd(harness.SgdRate / 2) with { Epochs = 10, EarlyStoppingPatience = 2 };
+        var early = harness.Train(options, harness.Initial, validate: true);
+        int stoppedAfter = early.History.Epochs.Count, stepsPerEpoch = (int)(early.History.Steps / stoppedAfter);
+        Assert.True(early.History.StoppedEarly && stoppedAfter < 8, $"{trainer}: stopped after {stoppedAfter} epochs");
+        int minimum = (stoppedAfter + 2) * stepsPerEpoch;
+
+        var held = harness.Train(options with { MinimumSteps = minimum }, harness.Initial, validate: true);
+        var losses = held.History.Epochs.Select(e => e.ValidationLoss!.Value).ToArray();
+        Assert.Equal(early.History.Epochs.Select(e => e.ValidationLoss), held.History.Epochs.Take(stoppedAfter).Select(e => e.ValidationLoss));
+        Assert.True(losses.Length >= stoppedAfter + 2, $"{trainer}: stopped after {losses.Length} epochs, before {minimum} steps");
+        Assert.True(held.History.Steps >= minimum || losses.Length == 10, $"{trainer}: {held.History.Steps} steps");
+        int best = Array.IndexOf(losses, losses.Min()) + 1;
+        Assert.Equal(best, held.History.BestEpoch);
+        Assert.Equal(held.AfterEpoch[best - 1], held.Final);
     }
 
     [Theory]

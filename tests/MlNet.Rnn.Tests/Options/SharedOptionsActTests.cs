@@ -75,6 +75,14 @@ public sealed class SharedOptionsActTests : IDisposable
         return count + directions * hidden + 1;
     }
 
+    /// <summary>The training and validation rows a fit's log reports.</summary>
+    private static (int Training, int Validation) RowCounts(MessageLogger logger)
+    {
+        var match = Assert.Single(logger.Lines.Select(line => System.Text.RegularExpressions.Regex.Match(line.Message, @"(\d+) training rows(, (\d+) validation rows)?")),
+            match => match.Success);
+        return (int.Parse(match.Groups[1].Value), match.Groups[3].Success ? int.Parse(match.Groups[3].Value) : 0);
+    }
+
     private static void AssertDiffers(float[] expected, float[] actual, string because) =>
         Assert.True(MaxDifference(expected, actual) > 1e-6, $"{because}: the weights are the default fit's");
 
@@ -184,6 +192,50 @@ public sealed class SharedOptionsActTests : IDisposable
             Assert.Equal(3, three.Model.History!.Epochs.Count);
             Assert.Equal(two.Model.History!.Epochs.Select(e => e.TrainingLoss), three.Model.History.Epochs.Take(2).Select(e => e.TrainingLoss));
             AssertDiffers(Weights(two), Weights(three), "a third epoch");
+
+            // Null: a tenth of the rows held out decides; early stopping waits for 1,000 steps, within 100 epochs or as many as
+            // those steps take, and keeps the best epoch.
+            options.NumberOfEpochs = null;
+            var logger = new MessageLogger();
+            options.Logger = logger;
+            var history = Fit(options).Model.History!;
+            var (training, validation) = RowCounts(logger);
+            Assert.Equal(Rows, training + validation);
+            Assert.InRange(validation, 1, Rows / 4);
+            int stepsPerEpoch = (training + options.BatchSize - 1) / options.BatchSize, cap = Math.Max(100, (1000 + stepsPerEpoch - 1) / stepsPerEpoch);
+            Assert.Contains(logger.Lines, line => line.Message.Contains(
+                $"until the validation loss has not improved for 5 epochs, after at least 1000 optimizer steps, at most {cap} epochs (NumberOfEpochs not set)"));
+            Assert.All(history.Epochs, epoch => Assert.NotNull(epoch.ValidationLoss));
+            Assert.True(history.Steps >= 1000, $"{history.Steps} steps");
+            Assert.True(history.StoppedEarly ? history.Epochs.Count <= cap : history.Epochs.Count == cap, $"{history.Epochs.Count} epochs of {cap}");
+            var losses = history.Epochs.Select(e => e.ValidationLoss!.Value).ToList();
+            Assert.Equal(losses.IndexOf(losses.Min()) + 1, history.BestEpoch);
+        },
+        [nameof(RecurrentTrainerOptions.ValidationFraction)] = () =>
+        {
+            // With NumberOfEpochs null and no validation data: the share of rows held out, drawn by the seed; none at 0 (then
+            // enough epochs for 1,000 steps, every one run); ignored when Fit gets validation data or NumberOfEpochs is set.
+            (int Training, int Validation, TrainingHistory History) Run(float fraction, int? epochs = null, IDataView? validation = null)
+            {
+                var options = Base();
+                options.NumberOfEpochs = epochs;
+                options.ValidationFraction = fraction;
+                var logger = new MessageLogger();
+                options.Logger = logger;
+                var history = Fit(options, validation: validation).Model.History!;
+                var (training, held) = RowCounts(logger);
+                return (training, held, history);
+            }
+            var tenth = Run(0.1f);
+            var half = Run(0.5f);
+            Assert.Equal((Rows, Rows), (tenth.Training + tenth.Validation, half.Training + half.Validation));
+            Assert.True(half.Validation > 2 * tenth.Validation && half.Validation is > Rows / 3 and < 2 * Rows / 3, $"{tenth.Validation} and {half.Validation} rows held out");
+            var none = Run(0f);
+            Assert.Equal((Rows, 0), (none.Training, none.Validation));
+            Assert.Equal(167, none.History.Epochs.Count); // 6 batches of 8: 167 epochs for 1,000 steps
+            Assert.All(none.History.Epochs, epoch => Assert.Null(epoch.ValidationLoss));
+            Assert.Equal((Rows, 0), (Run(0.5f, epochs: 2).Training, Run(0.5f, epochs: 2).Validation));
+            Assert.Equal((Rows, Rows), (Run(0.5f, validation: s_data).Training, Run(0.5f, validation: s_data).Validation));
         },
         [nameof(RecurrentTrainerOptions.BatchSize)] = () =>
         {

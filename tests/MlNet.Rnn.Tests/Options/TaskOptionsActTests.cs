@@ -237,6 +237,8 @@ public sealed class TaskOptionsActTests
                 nameof(RecurrentTrainerOptions.LearnedInitialState), nameof(RecurrentTrainerOptions.TruncatedBpttSteps),
                 nameof(RecurrentTrainerOptions.MaxBatchMemoryMegabytes),
             ],
+            // Trains DefaultEpochs when NumberOfEpochs is null: it holds no rows out.
+            Ignored = [nameof(RecurrentTrainerOptions.ValidationFraction)],
         };
     }
 
@@ -284,7 +286,8 @@ public sealed class TaskOptionsActTests
                 nameof(RecurrentTrainerOptions.TruncatedBpttSteps), nameof(RecurrentTrainerOptions.MaxBatchMemoryMegabytes),
             ],
             // The text is read as streams (BatchSize of them, at a random offset when shuffling), all of one length: no bucketing.
-            Ignored = [nameof(RecurrentTrainerOptions.BucketByLength)],
+            // Trains DefaultEpochs when NumberOfEpochs is null: it holds no rows out.
+            Ignored = [nameof(RecurrentTrainerOptions.BucketByLength), nameof(RecurrentTrainerOptions.ValidationFraction)],
         };
     }
 
@@ -377,6 +380,8 @@ public sealed class TaskOptionsActTests
         [nameof(RecurrentTrainerOptions.PlateauFactor)] = new((o, _) => { o.ReduceOnPlateau = true; o.PlateauPatience = 0; }, (o, _) => o.PlateauFactor = 0.1f, Validate: true),
         [nameof(RecurrentTrainerOptions.PlateauPatience)] = new((o, _) => o.ReduceOnPlateau = true, (o, _) => o.PlateauPatience = 0, Validate: true),
         [nameof(RecurrentTrainerOptions.EarlyStoppingPatience)] = new((o, _) => o.NumberOfEpochs = 6, (o, _) => o.EarlyStoppingPatience = 1, Validate: true),
+        // With NumberOfEpochs null and no validation data, another share of the rows held out trains and stops otherwise.
+        [nameof(RecurrentTrainerOptions.ValidationFraction)] = new((o, _) => o.NumberOfEpochs = null, (o, _) => o.ValidationFraction = 0.3f),
         [nameof(RecurrentTrainerOptions.TruncatedBpttSteps)] = new(null, Set(nameof(RecurrentTrainerOptions.TruncatedBpttSteps), (_, _) => 2)),
         [nameof(RecurrentTrainerOptions.Shuffle)] = new(null, (o, _) => o.Shuffle = false),
         [nameof(RecurrentTrainerOptions.BucketByLength)] = new(null, (o, _) => o.BucketByLength = false),
@@ -534,7 +539,7 @@ public sealed class TaskOptionsActTests
                     Assert.True(File.Exists(path), "no checkpoint was written");
                     break;
                 case nameof(RecurrentTrainerOptions.Logger):
-                    Assert.Equal(Enumerable.Range(1, options.NumberOfEpochs).Select(e => $"Epoch {e}:"),
+                    Assert.Equal(Enumerable.Range(1, options.NumberOfEpochs!.Value).Select(e => $"Epoch {e}:"),
                         logger.Lines.Select(line => line.Message).Where(m => m.StartsWith("Epoch ", StringComparison.Ordinal)).Select(m => m[..(m.IndexOf(':') + 1)]));
                     break;
                 default:
