@@ -6,6 +6,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using MlNet.Rnn.Core.Tagging;
 using MlNet.Rnn.Core.Training;
+using MlNet.Rnn.Examples;
 using MlNet.Rnn.Examples.BrownTagging;
 
 int epochs = args.Length > 0 ? int.Parse(args[0]) : 5;

@@ -7,24 +7,19 @@ using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlNet.Rnn;
-
-// The cache is examples/data/cache under the folder holding MlNet.Rnn.sln, or $MLNET_RNN_DATA.
-string? cache = Environment.GetEnvironmentVariable("MLNET_RNN_DATA");
-for (var directory = new DirectoryInfo(AppContext.BaseDirectory); cache is null && directory is not null; directory = directory.Parent)
-    if (File.Exists(Path.Combine(directory.FullName, "MlNet.Rnn.sln"))) cache = Path.Combine(directory.FullName, "examples", "data", "cache");
-string file = Path.Combine(cache ?? "examples/data/cache", "sentiment", "amazon_cells_labelled.txt");
-if (!File.Exists(file))
-{
-    Console.Error.WriteLine($"{Path.GetFullPath(file)} is missing; run examples/data/fetch.sh sentiment first.");
-    return 1;
-}
+using MlNet.Rnn.Examples;
 
 // One sentence, a tab, 0 or 1 per line; shuffled once with a fixed seed, then the first 800 train and the last 200 test.
-var sentences = File.ReadLines(file).Where(line => line.Contains('\t')).Select(line =>
+Sentence[] sentences;
+try
 {
-    int tab = line.LastIndexOf('\t');
-    return new Sentence { Text = line[..tab], Label = line[(tab + 1)..].Trim() == "1" };
-}).ToArray();
+    sentences = SentimentFile.ReadAmazon();
+}
+catch (FileNotFoundException missing)
+{
+    Console.Error.WriteLine(missing.Message);
+    return 1;
+}
 new Random(1).Shuffle(sentences);
 var mlContext = new MLContext(seed: 1);
 IDataView train = mlContext.Data.LoadFromEnumerable(sentences[..800]);
@@ -53,13 +48,6 @@ Console.WriteLine("model                                         accuracy    AUC
 Console.WriteLine($"Tokenize → MapValueToKey → Lstm (BiLSTM 32)    {lstmMetrics.Accuracy,6:F3}  {lstmMetrics.AreaUnderRocCurve,6:F3} {lstmMetrics.F1Score,6:F3} {lstmSeconds,8:F1}");
 Console.WriteLine($"FeaturizeText → SdcaLogisticRegression         {sdcaMetrics.Accuracy,6:F3}  {sdcaMetrics.AreaUnderRocCurve,6:F3} {sdcaMetrics.F1Score,6:F3} {sdcaSeconds,8:F1}");
 return 0;
-
-/// <summary>A review sentence and its sentiment.</summary>
-public sealed class Sentence
-{
-    public string Text { get; set; } = "";
-    public bool Label { get; set; }
-}
 
 // Printed on the 2-core machine this project is built on:
 // 1000 sentences: 800 train, 200 test

@@ -7,11 +7,12 @@ using System.Diagnostics;
 using System.Globalization;
 using MlNet.Rnn.Core.Forecasting;
 using MlNet.Rnn.Core.Training;
+using MlNet.Rnn.Examples;
 using MlNet.Rnn.Examples.SunspotsForecast;
 
 const int TestYears = 30, Season = 11;
 var clock = Stopwatch.StartNew();
-var (years, values, dataFile) = ReadSunspots();
+var (years, values, dataFile) = StatsmodelsSeries.Sunspots();
 string output = args.Length > 0 ? args[0] : Path.Combine(Path.GetDirectoryName(dataFile)!, "forecast.png");   // beside the data: git-ignored
 int fitLength = values.Length - TestYears;
 float[] history = values[..fitLength], test = values[fitLength..];
@@ -60,23 +61,6 @@ Console.WriteLine($"  MAE  LSTM recursive {lstmRecursive:F2}   LSTM direct 30-ou
 
 Plot(output, years, values, fitLength, rolling, recursive);
 Console.WriteLine($"wrote {Path.GetFullPath(output)}; total time {clock.Elapsed.TotalSeconds:F1} s");
-
-static (int[] Years, float[] Values, string File) ReadSunspots()
-{
-    string? root = Environment.GetEnvironmentVariable("MLNET_RNN_DATA");
-    if (root is null)
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-            if (File.Exists(Path.Combine(directory.FullName, "MlNet.Rnn.sln")))
-            {
-                root = Path.Combine(directory.FullName, "examples", "data", "cache");
-                break;
-            }
-    string file = Path.Combine(root ?? "examples/data/cache", "sunspots", "sunspots.csv");
-    if (!File.Exists(file)) throw new FileNotFoundException($"The sunspot series is not at {file}. Fetch it first: examples/data/fetch.sh sunspots");
-    var rows = File.ReadLines(file).Skip(1).Where(line => line.Length > 0).Select(line => line.Split(',')).ToArray();
-    return (rows.Select(r => (int)double.Parse(r[0], CultureInfo.InvariantCulture)).ToArray(),
-        rows.Select(r => float.Parse(r[1], CultureInfo.InvariantCulture)).ToArray(), file);
-}
 
 // Two panels, 1700–2008 and, enlarged, 1940–2008: the fitted years in grey, the held-out years in black, the rolling one-year
 // forecasts in blue with their 95% band in light blue, the recursive 30-year path in orange. Ticks every 50 (values) and

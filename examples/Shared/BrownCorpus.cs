@@ -1,4 +1,4 @@
-namespace MlNet.Rnn.Examples.BrownTagging;
+namespace MlNet.Rnn.Examples;
 
 /// <summary>One tagged sentence: words and their (simplified) part-of-speech tags, aligned, and the genre letter of its file (a = news … r = humour).</summary>
 public sealed record TaggedSentence(string[] Words, string[] Tags, char Category);

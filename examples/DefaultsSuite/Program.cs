@@ -1,0 +1,105 @@
+// The defaults suite of issue 11: each task fits the recurrent trainer called with column names only (no options object,
+// nothing tuned) and, on the same split in the same run, the classical baselines; prints a markdown table and, with --out,
+// merges its rows into a file (rows of tasks not run this time are kept, so tasks can be run one at a time).
+// Fetch the data once:  examples/data/fetch.sh
+// Run:                  dotnet run -c Release --project examples/DefaultsSuite -- [task ...] [--out DEFAULTS.md]   (no task: all)
+using System.Diagnostics;
+using System.Globalization;
+using MlNet.Rnn.Examples.DefaultsSuite;
+
+var tasks = new (string Name, string Data, Func<IReadOnlyList<TaskResult>> Run)[]
+{
+    ("sentiment", "sentiment", TextTasks.Sentiment),
+    ("spam", "spam", TextTasks.Spam),
+    ("sunspots", "sunspots", () => SeriesTasks.Run("sunspots", "yearly sunspot numbers 1700–2008", SeriesTasks.Sunspots(), season: 11)),
+    ("nile", "nile", () => SeriesTasks.Run("nile", "yearly Nile flow 1871–1970", MlNet.Rnn.Examples.StatsmodelsSeries.Nile(), season: null)),
+    ("elnino", "elnino", () => SeriesTasks.Run("elnino", "monthly El Niño SST 1950–2010", MlNet.Rnn.Examples.StatsmodelsSeries.ElNino(), season: 12)),
+    ("macro", "macrodata", () => SeriesTasks.Run("macro", "quarterly US unemployment rate 1959–2009 (macrodata 'unemp')", MlNet.Rnn.Examples.StatsmodelsSeries.Macro("unemp"), season: 4)),
+    ("fashion-1k", "fashion-mnist", () => FashionTask.Run("fashion-1k", 1_000)),
+    ("fashion-20k", "fashion-mnist", () => FashionTask.Run("fashion-20k", 20_000)),
+    ("brown-100", "brown", () => BrownTask.Run("brown-100", 100)),
+    ("brown-1k", "brown", () => BrownTask.Run("brown-1k", 1_000)),
+    ("brown-20k", "brown", () => BrownTask.Run("brown-20k", 20_000)),
+    ("numbers-500", "(generated)", () => NumbersTask.Run("numbers-500", 500)),
+    ("numbers-20k", "(generated)", () => NumbersTask.Run("numbers-20k", 20_000)),
+    ("moby-dick", "moby-dick", MobyDickTask.Run),
+};
+string[] names = [.. tasks.Select(t => t.Name)];
+
+string? output = null;
+var chosen = new List<string>();
+for (int i = 0; i < args.Length; i++)
+{
+    if (args[i] == "--out" && i + 1 < args.Length) output = args[++i];
+    else if (names.Contains(args[i])) chosen.Add(args[i]);
+    else
+    {
+        Console.Error.WriteLine($"unknown argument '{args[i]}'; tasks: {string.Join(' ', names)}; option: --out FILE");
+        return 2;
+    }
+}
+if (chosen.Count == 0) chosen.AddRange(names);
+
+var rows = new List<TableRow>();
+foreach (var task in tasks.Where(t => chosen.Contains(t.Name)))
+{
+    Console.WriteLine($"== {task.Name} ({DateTime.UtcNow:HH:mm:ss} UTC)");
+    var clock = Stopwatch.StartNew();
+    try
+    {
+        var results = task.Run();
+        double wall = clock.Elapsed.TotalSeconds;
+        foreach (var result in results)
+        {
+            var row = TableRow.From(result, wall);
+            rows.Add(row);
+            Console.WriteLine(row.Markdown);
+        }
+    }
+    catch (FileNotFoundException missing)
+    {
+        rows.Add(TableRow.NotRun(task.Name, $"not run: data set absent ({missing.Message})"));
+        Console.WriteLine(rows[^1].Markdown);
+    }
+    catch (Exception failure)
+    {
+        Console.WriteLine(failure);
+        string message = failure.Message.ReplaceLineEndings(" ").Replace("|", "/", StringComparison.Ordinal);
+        rows.Add(TableRow.NotRun(task.Name, $"FAILED after {clock.Elapsed.TotalSeconds:F0} s: {failure.GetType().Name}: {message}"));
+        Console.WriteLine(rows[^1].Markdown);
+    }
+    Console.WriteLine($"== {task.Name}: wall time {clock.Elapsed.TotalSeconds:F1} s");
+}
+
+Console.WriteLine();
+Console.WriteLine(TableRow.Header);
+foreach (var row in rows) Console.WriteLine(row.Markdown);
+if (output is not null)
+{
+    DefaultsFile.Merge(output, rows, names, chosen);
+    Console.WriteLine($"merged {rows.Count} rows into {Path.GetFullPath(output)}");
+}
+return 0;
+
+/// <summary>One line of the markdown table, keyed by task and trainer/metric so a later run replaces it.</summary>
+internal sealed record TableRow(string Task, string Markdown)
+{
+    public const string Header =
+        "| task | ours (defaults) | training rows | metric | ours | baselines | beats every baseline | fit s (ours) | task wall s | notes |\n" +
+        "|---|---|---:|---|---:|---|---|---:|---:|---|";
+
+    public static TableRow From(TaskResult r, double wallSeconds)
+    {
+        string Format(double value) => value.ToString(Math.Abs(value) >= 100 ? "F1" : "F4", CultureInfo.InvariantCulture);
+        string baselines = string.Join("; ", r.Baselines.Select(b => $"{b.Name} {Format(b.Value)}"));
+        var best = r.BestBaseline;
+        double gap = r.Ours - best.Value;
+        string verdict = r.BeatsEveryBaseline
+            ? $"yes (by {Format(Math.Abs(gap))} over {best.Name})"
+            : $"**no** ({(r.HigherIsBetter ? "below" : "above")} {best.Name} by {Format(Math.Abs(gap))})";
+        return new(r.Task, string.Create(CultureInfo.InvariantCulture,
+            $"| {r.Task} | {r.Trainer} | {r.TrainingRows:N0} | {r.Metric} | {Format(r.Ours)} | {baselines} | {verdict} | {r.FitSeconds:F1} | {wallSeconds:F0} | {r.Notes} |"));
+    }
+
+    public static TableRow NotRun(string task, string reason) => new(task, $"| {task} | — | — | — | — | — | — | — | — | {reason} |");
+}
