@@ -2,39 +2,42 @@
 // nothing tuned) and, on the same split in the same run, the classical baselines; prints a markdown table and, with --out,
 // merges its rows into a file (rows of tasks not run this time are kept, so tasks can be run one at a time).
 // Fetch the data once:  examples/data/fetch.sh
-// Run:                  dotnet run -c Release --project examples/DefaultsSuite -- [task ...] [--out DEFAULTS.md]   (no task: all)
+// Run:                  dotnet run -c Release --project examples/DefaultsSuite -- [task ...] [--seeds N] [--out DEFAULTS.md]   (no task: all)
+// --seeds N fits ours with MLContext seeds 1..N (the baselines once, seed 1) and reports the mean, the range and how many seeds win.
 using System.Diagnostics;
 using System.Globalization;
 using MlNet.Rnn.Examples.DefaultsSuite;
 
-var tasks = new (string Name, string Data, Func<IReadOnlyList<TaskResult>> Run)[]
+var tasks = new (string Name, string Data, Func<int, IReadOnlyList<TaskResult>> Run)[]
 {
     ("sentiment", "sentiment", TextTasks.Sentiment),
     ("spam", "spam", TextTasks.Spam),
-    ("sunspots", "sunspots", () => SeriesTasks.Run("sunspots", "yearly sunspot numbers 1700–2008", SeriesTasks.Sunspots(), season: 11)),
-    ("nile", "nile", () => SeriesTasks.Run("nile", "yearly Nile flow 1871–1970", MlNet.Rnn.Examples.StatsmodelsSeries.Nile(), season: null)),
-    ("elnino", "elnino", () => SeriesTasks.Run("elnino", "monthly El Niño SST 1950–2010", MlNet.Rnn.Examples.StatsmodelsSeries.ElNino(), season: 12)),
-    ("macro", "macrodata", () => SeriesTasks.Run("macro", "quarterly US unemployment rate 1959–2009 (macrodata 'unemp')", MlNet.Rnn.Examples.StatsmodelsSeries.Macro("unemp"), season: 4)),
-    ("fashion-1k", "fashion-mnist", () => FashionTask.Run("fashion-1k", 1_000)),
-    ("fashion-20k", "fashion-mnist", () => FashionTask.Run("fashion-20k", 20_000)),
-    ("brown-100", "brown", () => BrownTask.Run("brown-100", 100)),
-    ("brown-1k", "brown", () => BrownTask.Run("brown-1k", 1_000)),
-    ("brown-20k", "brown", () => BrownTask.Run("brown-20k", 20_000)),
-    ("numbers-500", "(generated)", () => NumbersTask.Run("numbers-500", 500)),
-    ("numbers-20k", "(generated)", () => NumbersTask.Run("numbers-20k", 20_000)),
+    ("sunspots", "sunspots", seeds => SeriesTasks.Run("sunspots", "yearly sunspot numbers 1700–2008", SeriesTasks.Sunspots(), season: 11, seeds)),
+    ("nile", "nile", seeds => SeriesTasks.Run("nile", "yearly Nile flow 1871–1970", MlNet.Rnn.Examples.StatsmodelsSeries.Nile(), season: null, seeds)),
+    ("elnino", "elnino", seeds => SeriesTasks.Run("elnino", "monthly El Niño SST 1950–2010", MlNet.Rnn.Examples.StatsmodelsSeries.ElNino(), season: 12, seeds)),
+    ("macro", "macrodata", seeds => SeriesTasks.Run("macro", "quarterly US unemployment rate 1959–2009 (macrodata 'unemp')", MlNet.Rnn.Examples.StatsmodelsSeries.Macro("unemp"), season: 4, seeds)),
+    ("fashion-1k", "fashion-mnist", seeds => FashionTask.Run("fashion-1k", 1_000, seeds)),
+    ("fashion-20k", "fashion-mnist", seeds => FashionTask.Run("fashion-20k", 20_000, seeds)),
+    ("brown-100", "brown", seeds => BrownTask.Run("brown-100", 100, seeds)),
+    ("brown-1k", "brown", seeds => BrownTask.Run("brown-1k", 1_000, seeds)),
+    ("brown-20k", "brown", seeds => BrownTask.Run("brown-20k", 20_000, seeds)),
+    ("numbers-500", "(generated)", seeds => NumbersTask.Run("numbers-500", 500, seeds)),
+    ("numbers-20k", "(generated)", seeds => NumbersTask.Run("numbers-20k", 20_000, seeds)),
     ("moby-dick", "moby-dick", MobyDickTask.Run),
 };
 string[] names = [.. tasks.Select(t => t.Name)];
 
 string? output = null;
+int seeds = 1;
 var chosen = new List<string>();
 for (int i = 0; i < args.Length; i++)
 {
     if (args[i] == "--out" && i + 1 < args.Length) output = args[++i];
+    else if (args[i] == "--seeds" && i + 1 < args.Length && int.TryParse(args[i + 1], out seeds) && seeds >= 1) i++;
     else if (names.Contains(args[i])) chosen.Add(args[i]);
     else
     {
-        Console.Error.WriteLine($"unknown argument '{args[i]}'; tasks: {string.Join(' ', names)}; option: --out FILE");
+        Console.Error.WriteLine($"unknown argument '{args[i]}'; tasks: {string.Join(' ', names)}; options: --out FILE, --seeds N (ours fitted with MLContext seeds 1..N; default 1)");
         return 2;
     }
 }
@@ -47,7 +50,7 @@ foreach (var task in tasks.Where(t => chosen.Contains(t.Name)))
     var clock = Stopwatch.StartNew();
     try
     {
-        var results = task.Run();
+        var results = task.Run(seeds);
         double wall = clock.Elapsed.TotalSeconds;
         foreach (var result in results)
         {
@@ -76,7 +79,7 @@ Console.WriteLine(TableRow.Header);
 foreach (var row in rows) Console.WriteLine(row.Markdown);
 if (output is not null)
 {
-    DefaultsFile.Merge(output, rows, names, chosen);
+    DefaultsFile.Merge(output, rows, names, chosen, seeds);
     Console.WriteLine($"merged {rows.Count} rows into {Path.GetFullPath(output)}");
 }
 return 0;
@@ -94,11 +97,16 @@ internal sealed record TableRow(string Task, string Markdown)
         string baselines = string.Join("; ", r.Baselines.Select(b => $"{b.Name} {Format(b.Value)}"));
         var best = r.BestBaseline;
         double gap = r.Ours - best.Value;
+        string seedsWon = r.OursBySeed.Count > 1 ? $"; {r.SeedsBeatingEveryBaseline} of {r.OursBySeed.Count} seeds win" : "";
         string verdict = r.BeatsEveryBaseline
-            ? $"yes (by {Format(Math.Abs(gap))} over {best.Name})"
-            : $"**no** ({(r.HigherIsBetter ? "below" : "above")} {best.Name} by {Format(Math.Abs(gap))})";
+            ? $"yes (by {Format(Math.Abs(gap))} over {best.Name}{seedsWon})"
+            : gap == 0 ? $"**no** (ties {best.Name}{seedsWon})"
+            : $"**no** ({(r.HigherIsBetter ? "below" : "above")} {best.Name} by {Format(Math.Abs(gap))}{seedsWon})";
+        string ours = r.OursBySeed.Count > 1
+            ? $"{Format(r.Ours)} ({Format(r.OursBySeed.Min())}–{Format(r.OursBySeed.Max())}, {r.OursBySeed.Count} seeds)"
+            : Format(r.Ours);
         return new(r.Task, string.Create(CultureInfo.InvariantCulture,
-            $"| {r.Task} | {r.Trainer} | {r.TrainingRows:N0} | {r.Metric} | {Format(r.Ours)} | {baselines} | {verdict} | {r.FitSeconds:F1} | {wallSeconds:F0} | {r.Notes} |"));
+            $"| {r.Task} | {r.Trainer} | {r.TrainingRows:N0} | {r.Metric} | {ours} | {baselines} | {verdict} | {r.FitSeconds:F1} | {wallSeconds:F0} | {r.Notes} |"));
     }
 
     public static TableRow NotRun(string task, string reason) => new(task, $"| {task} | — | — | — | — | — | — | — | — | {reason} |");

@@ -15,7 +15,7 @@ internal static class SeriesTasks
 
     public static float[] Sunspots() => StatsmodelsSeries.Sunspots().Values;
 
-    public static IReadOnlyList<TaskResult> Run(string task, string description, float[] series, int? season)
+    public static IReadOnlyList<TaskResult> Run(string task, string description, float[] series, int? season, int seeds)
     {
         int n = series.Length, testStart = n - n / 5;
         WindowRow Row(int t) => new() { Window = series[(t - WindowSize)..t], Label = series[t] };
@@ -27,26 +27,35 @@ internal static class SeriesTasks
         var mlContext = new MLContext(seed: 1);
         IDataView trainView = mlContext.Data.LoadFromEnumerable(train), testView = mlContext.Data.LoadFromEnumerable(test);
 
-        var clock = Stopwatch.StartNew();
-        var lstm = mlContext.Regression.Trainers.Lstm(featureColumnName: "Window").Fit(trainView);
-        double lstmSeconds = clock.Elapsed.TotalSeconds;
-        float[] lstmForecast = Scores(mlContext, lstm.Transform(testView));
-
-        clock.Restart();
-        var forecaster = mlContext.Forecasting.ForecastByLstm("Forecast", "Value", windowSize: WindowSize, horizon: 1)
-            .Fit(mlContext.Data.LoadFromEnumerable(series[..testStart].Select(v => new ValueRow { Value = v })));
-        double forecasterSeconds = clock.Elapsed.TotalSeconds;
-        var engine = forecaster.Forecaster.CreateEngine();
-        var rolled = new float[test.Length];
-        for (int i = 0; i < test.Length; i++)
+        var lstmForecasts = new List<float[]>();
+        var rolledForecasts = new List<float[]>();
+        double lstmSeconds = 0, forecasterSeconds = 0;
+        var clock = new Stopwatch();
+        for (int seed = 1; seed <= seeds; seed++)
         {
-            rolled[i] = engine.Predict().Values[0];
-            engine.Add(actual[i]);
+            var seeded = new MLContext(seed: seed);
+            clock.Restart();
+            var lstm = seeded.Regression.Trainers.Lstm(featureColumnName: "Window").Fit(seeded.Data.LoadFromEnumerable(train));
+            lstmSeconds += clock.Elapsed.TotalSeconds / seeds;
+            lstmForecasts.Add(Scores(lstm.Transform(seeded.Data.LoadFromEnumerable(test))));
+
+            clock.Restart();
+            var forecaster = seeded.Forecasting.ForecastByLstm("Forecast", "Value", windowSize: WindowSize, horizon: 1)
+                .Fit(seeded.Data.LoadFromEnumerable(series[..testStart].Select(v => new ValueRow { Value = v })));
+            forecasterSeconds += clock.Elapsed.TotalSeconds / seeds;
+            var engine = forecaster.Forecaster.CreateEngine();
+            var rolled = new float[test.Length];
+            for (int i = 0; i < test.Length; i++)
+            {
+                rolled[i] = engine.Predict().Values[0];
+                engine.Add(actual[i]);
+            }
+            rolledForecasts.Add(rolled);
         }
 
         var sdca = mlContext.Transforms.NormalizeMeanVariance("Window")
             .Append(mlContext.Regression.Trainers.Sdca(featureColumnName: "Window")).Fit(trainView);
-        float[] sdcaForecast = Scores(mlContext, sdca.Transform(testView));
+        float[] sdcaForecast = Scores(sdca.Transform(testView));
         double[] ols = LeastSquares(train);
         float[] olsForecast = [.. test.Select(r => (float)(ols[0] + r.Window.Select((v, j) => v * ols[j + 1]).Sum()))];
         float[] naive = [.. test.Select(r => r.Window[^1])];
@@ -54,21 +63,24 @@ internal static class SeriesTasks
 
         var baselines = new List<(string Name, float[] Forecast)> { ("SDCA", sdcaForecast), ("OLS", olsForecast), ("naive", naive) };
         if (seasonal is not null) baselines.Add(($"seasonal naive ({season})", seasonal));
-        string Rmses(float[] ours) => string.Join(", ", baselines.Select(b => $"{b.Name} {Rmse(b.Forecast, actual):F3}").Prepend($"ours {Rmse(ours, actual):F3}"));
-        Console.WriteLine($"{task}: MAE Lstm {Mae(lstmForecast, actual):F3} ({lstmSeconds:F1} s), ForecastByLstm {Mae(rolled, actual):F3} ({forecasterSeconds:F1} s), " +
+        string Rmses(List<float[]> ours) => string.Join(", ", baselines.Select(b => $"{b.Name} {Rmse(b.Forecast, actual):F3}")
+            .Prepend($"ours {ours.Average(f => Rmse(f, actual)):F3}"));
+        List<double> Maes(List<float[]> forecasts) => [.. forecasts.Select(f => Mae(f, actual))];
+        Console.WriteLine($"{task}: MAE Lstm {string.Join(" ", Maes(lstmForecasts).Select(m => m.ToString("F3", CultureInfo.InvariantCulture)))} ({lstmSeconds:F1} s), " +
+            $"ForecastByLstm {string.Join(" ", Maes(rolledForecasts).Select(m => m.ToString("F3", CultureInfo.InvariantCulture)))} ({forecasterSeconds:F1} s), " +
             string.Join(", ", baselines.Select(b => $"{b.Name} {Mae(b.Forecast, actual):F3}")));
 
-        Score[] Maes() => [.. baselines.Select(b => new Score(b.Name, Mae(b.Forecast, actual)))];
+        Score[] baselineMaes = [.. baselines.Select(b => new Score(b.Name, Mae(b.Forecast, actual)))];
         return
         [
-            new(task, "`Regression.Trainers.Lstm(featureColumnName: \"Window\")`", train.Length, "MAE", false, Mae(lstmForecast, actual), Maes(), lstmSeconds,
-                string.Create(CultureInfo.InvariantCulture, $"{test.Length} test windows; RMSE {Rmses(lstmForecast)}")),
-            new(task, "`Forecasting.ForecastByLstm(\"Forecast\", \"Value\", windowSize: 12, horizon: 1)`", testStart, "MAE", false, Mae(rolled, actual), Maes(), forecasterSeconds,
-                string.Create(CultureInfo.InvariantCulture, $"fitted on the {testStart} values before the test; RMSE {Rmses(rolled)}")),
+            new(task, "`Regression.Trainers.Lstm(featureColumnName: \"Window\")`", train.Length, "MAE", false, Maes(lstmForecasts), baselineMaes, lstmSeconds,
+                string.Create(CultureInfo.InvariantCulture, $"{test.Length} test windows; RMSE {Rmses(lstmForecasts)}")),
+            new(task, "`Forecasting.ForecastByLstm(\"Forecast\", \"Value\", windowSize: 12, horizon: 1)`", testStart, "MAE", false, Maes(rolledForecasts), baselineMaes, forecasterSeconds,
+                string.Create(CultureInfo.InvariantCulture, $"fitted on the {testStart} values before the test; RMSE {Rmses(rolledForecasts)}")),
         ];
     }
 
-    private static float[] Scores(MLContext mlContext, IDataView scored) => [.. scored.GetColumn<float>("Score")];
+    private static float[] Scores(IDataView scored) => [.. scored.GetColumn<float>("Score")];
 
     private static double Mae(float[] forecast, float[] actual) => forecast.Zip(actual).Average(p => Math.Abs((double)p.First - p.Second));
 

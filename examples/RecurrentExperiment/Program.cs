@@ -23,20 +23,16 @@ var mlContext = new MLContext(seed: 1);
 // here, and with hundreds of them ranked on a couple of hundred sentences the winner is mostly luck, so each trial is
 // ranked by its validation loss averaged over 5 folds of the 800 (cross-validation); the winner is refit on all 800, as
 // the defaults are trained on all 800.
-string? cache = Environment.GetEnvironmentVariable("MLNET_RNN_DATA");
-for (var directory = new DirectoryInfo(AppContext.BaseDirectory); cache is null && directory is not null; directory = directory.Parent)
-    if (File.Exists(Path.Combine(directory.FullName, "MlNet.Rnn.sln"))) cache = Path.Combine(directory.FullName, "examples", "data", "cache");
-string file = Path.Combine(cache ?? "examples/data/cache", "sentiment", "amazon_cells_labelled.txt");
-if (!File.Exists(file))
+Sentence[] sentences;
+try
 {
-    Console.Error.WriteLine($"{Path.GetFullPath(file)} is missing; run examples/data/fetch.sh sentiment first.");
+    sentences = SentimentFile.ReadAmazon();
+}
+catch (FileNotFoundException missing)
+{
+    Console.Error.WriteLine(missing.Message);
     return 1;
 }
-var sentences = File.ReadLines(file).Where(line => line.Contains('\t')).Select(line =>
-{
-    int tab = line.LastIndexOf('\t');
-    return new Sentence { Text = line[..tab], Label = line[(tab + 1)..].Trim() == "1" };
-}).ToArray();
 new Random(1).Shuffle(sentences);
 IDataView sentimentTrain = mlContext.Data.LoadFromEnumerable(sentences[..800]);
 IDataView sentimentTest = mlContext.Data.LoadFromEnumerable(sentences[800..]);
@@ -130,13 +126,6 @@ sealed class Live : IProgress<RecurrentRunDetail>
         _leader = value;
         Console.WriteLine($"  leader: {value}");
     }
-}
-
-/// <summary>A review sentence and its sentiment.</summary>
-public sealed class Sentence
-{
-    public string Text { get; set; } = "";
-    public bool Label { get; set; }
 }
 
 /// <summary>An image as 784 standardised pixels, row-major (28 steps of 28), and its class name.</summary>
