@@ -38,7 +38,7 @@ public enum TrainingStopReason
 {
     /// <summary>Every epoch of <see cref="TrainerOptions.Epochs"/> ran.</summary>
     EpochsCompleted,
-    /// <summary>The validation loss stopped improving for <see cref="TrainerOptions.EarlyStoppingPatience"/> epochs.</summary>
+    /// <summary>The validation loss (or accuracy, see <see cref="TrainerOptions.EarlyStoppingOnAccuracy"/>) stopped improving for <see cref="TrainerOptions.EarlyStoppingPatience"/> epochs.</summary>
     EarlyStopping,
     /// <summary><see cref="TrainerOptions.MaxTrainingTime"/> ran out.</summary>
     TimeBudget,

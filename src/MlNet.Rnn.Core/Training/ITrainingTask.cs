@@ -17,6 +17,12 @@ public interface ITrainingTask
     /// <summary>What <see cref="Evaluate"/> reports besides the loss, for logs (e.g. "accuracy", "rmse", "bits per token").</summary>
     string MetricName { get; }
 
+    /// <summary>
+    /// Whether <see cref="Evaluate"/>'s metric is an accuracy (higher is better), by which early stopping judges epochs when
+    /// <see cref="TrainerOptions.EarlyStoppingOnAccuracy"/> asks.
+    /// </summary>
+    bool MetricIsAccuracy => false;
+
     /// <summary>What a training example is, for the progress log (e.g. "samples", "tokens", "pairs").</summary>
     string ExampleName { get; }
 

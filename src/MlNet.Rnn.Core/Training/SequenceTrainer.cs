@@ -250,6 +250,8 @@ public sealed class SequenceTrainer
 
         public string MetricName => MetricOf(trainer._loss).Name;
 
+        public bool MetricIsAccuracy => MetricOf(trainer._loss).Kind == MetricKind.Accuracy;
+
         public string ExampleName => "samples";
 
         public bool HasValidation => validation is not null;

@@ -93,6 +93,13 @@ public sealed record TrainerOptions
     public int EarlyStoppingPatience { get; init; }
 
     /// <summary>
+    /// Judge epochs, for early stopping and the best epoch's weights, by the validation accuracy where the task reports one
+    /// (classification, tagging), the validation loss breaking ties; other tasks by the loss. Off: by the loss. The loss
+    /// keeps falling-then-rising with the model's confidence, and often stops improving epochs before the accuracy does.
+    /// </summary>
+    public bool EarlyStoppingOnAccuracy { get; init; }
+
+    /// <summary>
     /// Early stopping waits for at least this many optimizer steps: a small data set takes few steps per epoch, and a few
     /// epochs of a noisy validation loss would otherwise stop it before it has learned. 0: no minimum.
     /// </summary>

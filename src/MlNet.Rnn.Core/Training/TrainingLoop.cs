@@ -29,7 +29,7 @@ public sealed class TrainingLoop
     private readonly IReadOnlyDictionary<string, string>? _modelMetadata;
     private readonly ReduceOnPlateau? _plateau;
     private readonly float[] _bestValues;
-    private double _bestLoss = double.PositiveInfinity;
+    private double _bestLoss = double.PositiveInfinity, _bestAccuracy = double.NegativeInfinity;
     private int _badEpochs, _epochsDone;
     private float _baseRate;
 
@@ -92,6 +92,7 @@ public sealed class TrainingLoop
             _ => new ConstantSchedule(),
         };
         var stopReason = TrainingStopReason.EpochsCompleted;
+        bool byAccuracy = false;
         int startEpoch = _epochsDone;
         for (int epoch = startEpoch + 1; epoch <= Options.Epochs; epoch++)
         {
@@ -140,9 +141,12 @@ public sealed class TrainingLoop
             bool stop = false;
             if (validationLoss is double current)
             {
-                if (current < _bestLoss)
+                byAccuracy = Options.EarlyStoppingOnAccuracy && task.MetricIsAccuracy && metric is not null;
+                double accuracy = metric ?? double.NegativeInfinity;
+                if (byAccuracy ? accuracy > _bestAccuracy || (accuracy == _bestAccuracy && current < _bestLoss) : current < _bestLoss)
                 {
                     _bestLoss = current;
+                    _bestAccuracy = byAccuracy ? accuracy : double.NegativeInfinity;
                     _badEpochs = 0;
                     History.BestEpoch = epoch;
                     _parameters.ReadOnlyValues.CopyTo(_bestValues);
@@ -180,9 +184,10 @@ public sealed class TrainingLoop
         bool restore = stopReason != TrainingStopReason.Callback && Options.EarlyStoppingPatience > 0 && task.HasValidation
             && History.BestEpoch > 0 && History.BestEpoch != _epochsDone;
         if (restore) _bestValues.CopyTo(_parameters.Values);
+        string judged = byAccuracy ? "accuracy" : "loss";
         logger?.LogInformation("Training stopped: {Reason} after {Epochs} epochs and {Steps} optimizer steps{Restored}.",
-            Describe(stopReason), _epochsDone, History.Steps,
-            restore ? string.Create(CultureInfo.InvariantCulture, $"; restored the weights of epoch {History.BestEpoch}, the best validation loss") : "");
+            Describe(stopReason, judged), _epochsDone, History.Steps,
+            restore ? string.Create(CultureInfo.InvariantCulture, $"; restored the weights of epoch {History.BestEpoch}, the best validation {judged}") : "");
         return History;
     }
 
@@ -204,6 +209,7 @@ public sealed class TrainingLoop
         metadata["trainer.optimizer"] = Optimizer.GetType().Name;
         metadata["trainer.epochs_done"] = _epochsDone.ToString(CultureInfo.InvariantCulture);
         metadata["trainer.best_loss"] = _bestLoss.ToString("R", CultureInfo.InvariantCulture);
+        metadata["trainer.best_accuracy"] = _bestAccuracy.ToString("R", CultureInfo.InvariantCulture);
         metadata["trainer.bad_epochs"] = _badEpochs.ToString(CultureInfo.InvariantCulture);
         metadata["trainer.base_rate"] = _baseRate.ToString("R", CultureInfo.InvariantCulture);
         metadata["trainer.history"] = JsonSerializer.Serialize(History.Epochs);
@@ -242,6 +248,9 @@ public sealed class TrainingLoop
             ?? throw new InvalidDataException($"{path}: 'trainer.history' is empty.");
         int epochsDone = int.Parse(Meta("trainer.epochs_done"), CultureInfo.InvariantCulture);
         double bestLoss = double.Parse(Meta("trainer.best_loss"), CultureInfo.InvariantCulture);
+        // Checkpoints written before epochs could be judged by accuracy have none.
+        double bestAccuracy = contents.Metadata.ContainsKey("trainer.best_accuracy")
+            ? double.Parse(Meta("trainer.best_accuracy"), CultureInfo.InvariantCulture) : double.NegativeInfinity;
         int badEpochs = int.Parse(Meta("trainer.bad_epochs"), CultureInfo.InvariantCulture);
         float baseRate = float.Parse(Meta("trainer.base_rate"), CultureInfo.InvariantCulture);
         int bestEpoch = int.Parse(Meta("trainer.best_epoch"), CultureInfo.InvariantCulture);
@@ -266,6 +275,7 @@ public sealed class TrainingLoop
         best.Data.CopyTo(_bestValues, 0);
         _epochsDone = epochsDone;
         _bestLoss = bestLoss;
+        _bestAccuracy = bestAccuracy;
         _badEpochs = badEpochs;
         _baseRate = baseRate;
         History.Epochs.Clear();
@@ -312,9 +322,9 @@ public sealed class TrainingLoop
             report.SamplesPerSecond, examples, report.Remaining);
     }
 
-    private static string Describe(TrainingStopReason reason) => reason switch
+    private static string Describe(TrainingStopReason reason, string judged) => reason switch
     {
-        TrainingStopReason.EarlyStopping => "the validation loss stopped improving",
+        TrainingStopReason.EarlyStopping => $"the validation {judged} stopped improving",
         TrainingStopReason.TimeBudget => "the training time budget ran out",
         TrainingStopReason.Callback => "the epoch callback asked to stop",
         _ => "every epoch ran",

@@ -30,11 +30,11 @@ public abstract class RecurrentTrainerOptionsBase
 
     /// <summary>
     /// Passes over the training data. Null (the default) lets the binary, multiclass, regression and tagging trainers decide
-    /// how long to train: they stop when the loss on validation rows (the validation data given to <c>Fit</c>, else
-    /// <see cref="ValidationFraction"/> of the training rows, held out) has not improved for <see cref="EarlyStoppingPatience"/>
-    /// epochs, but not before <see cref="AutomaticMinimumSteps"/> optimizer steps, and after at most
-    /// <see cref="AutomaticMaximumEpochs"/> epochs (more when the minimum steps need them); then they keep the weights of
-    /// the best epoch. The fit's log says why training stopped, after how many epochs and optimizer steps. A number trains exactly
+    /// how long to train: they stop when the accuracy on validation rows (the validation data given to <c>Fit</c>, else
+    /// <see cref="ValidationFraction"/> of the training rows, held out; for regression, the loss) has not improved for
+    /// <see cref="EarlyStoppingPatience"/> epochs, but not before <see cref="AutomaticMinimumSteps"/> optimizer steps, and after
+    /// at most <see cref="AutomaticMaximumEpochs"/> epochs (more when the minimum steps need them); then they keep the weights
+    /// of the best epoch (the loss breaking ties of accuracy). The fit's log says why training stopped, after how many epochs and optimizer steps. A number trains exactly
     /// that many epochs on every training row (early stopping still applies when <c>Fit</c> gets validation data). The other
     /// trainers read null as <see cref="DefaultEpochs"/> (the forecaster sets its own default).
     /// </summary>
@@ -72,6 +72,7 @@ public abstract class RecurrentTrainerOptionsBase
         {
             Epochs = Math.Max(validated ? AutomaticMaximumEpochs : DefaultEpochs, epochsForMinimum),
             MinimumSteps = validated ? AutomaticMinimumSteps : 0,
+            EarlyStoppingOnAccuracy = true,
         };
     }
 

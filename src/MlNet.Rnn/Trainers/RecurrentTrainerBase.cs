@@ -96,7 +96,7 @@ public abstract class RecurrentTrainerBase<TOptions> : RecurrentEstimator<TOptio
             trainingOptions = RecurrentTrainerOptionsBase.AutomaticLength(trainingOptions, data.Training.ExampleCount, data.Validation is not null);
             length = data.Validation is null
                 ? $"; {trainingOptions.Epochs} epochs (NumberOfEpochs not set, no validation rows)"
-                : $"; until the validation loss has not improved for {trainingOptions.EarlyStoppingPatience} epochs, after at least " +
+                : $"; until the validation {(Task == RecurrentTask.Regression ? "loss" : "accuracy")} has not improved for {trainingOptions.EarlyStoppingPatience} epochs, after at least " +
                   $"{trainingOptions.MinimumSteps} optimizer steps, at most {trainingOptions.Epochs} epochs (NumberOfEpochs not set)";
         }
         var trainer = new SequenceTrainer(model, CreateLoss(data.OutputSize), trainingOptions);

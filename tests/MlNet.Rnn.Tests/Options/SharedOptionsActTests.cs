@@ -93,6 +93,23 @@ public sealed class SharedOptionsActTests : IDisposable
     public void TheOptionActsOnTheFittedModel(string option) => Cases[option]();
 
     [Fact]
+    public void TheAutomaticLength_JudgesAClassifierByItsValidationAccuracy_ARegressorByItsLoss()
+    {
+        var logger = new MessageLogger();
+        var options = new RecurrentBinaryTrainer.Options
+        {
+            FeaturesPerStep = 2, HiddenSize = H, BatchSize = 8, LearningRate = 0.01f, Seed = 1, MaxDegreeOfParallelism = 1, Logger = logger,
+        };
+        var history = s_mlContext.BinaryClassification.Trainers.Gru(options).Fit(s_data).Model.History!;
+        Assert.Contains(logger.Lines, line => line.Message.Contains("until the validation accuracy has not improved for 5 epochs"));
+        Assert.Contains(logger.Lines, line => line.Message.StartsWith("Training stopped: ", StringComparison.Ordinal)
+            && line.Message.Contains(history.StoppedEarly ? "the validation accuracy stopped improving" : "every epoch ran"));
+        // The best epoch is the most accurate one (the loss breaking ties).
+        var best = history.Epochs.OrderByDescending(e => e.ValidationMetric).ThenBy(e => e.ValidationLoss).ThenBy(e => e.Epoch).First();
+        Assert.Equal(best.Epoch, history.BestEpoch);
+    }
+
+    [Fact]
     public void EveryOptionOfTheSharedOptionsHasACase()
     {
         var names = typeof(RecurrentTrainerOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite).Select(p => p.Name);
