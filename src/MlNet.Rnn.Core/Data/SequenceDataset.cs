@@ -200,6 +200,12 @@ public sealed class SequenceDataset : ISequenceSource
     /// <summary>Step values held: floats of numeric sequences (T·I each) or ids of token sequences (T each).</summary>
     public long ValueCount => _valueCount;
 
+    /// <summary>Every numeric step held, as rows of I values (empty for token sequences).</summary>
+    internal ReadOnlySpan<float> AllSteps => Tokens ? [] : _values.AsSpan(0, (int)_valueCount);
+
+    /// <summary>Every target held, as rows of W values.</summary>
+    internal ReadOnlySpan<float> AllTargets => _targets.AsSpan(0, (int)_targetCount);
+
     /// <summary>Target values held: W per example, or T_i·W with per-step targets.</summary>
     public long TargetCount => _targetCount;
 

@@ -44,6 +44,44 @@ public sealed class Standardization
         return new Standardization(mean, scale);
     }
 
+    /// <summary>
+    /// Fits μ and s over rows added a span at a time (Welford's update in double), for data read in parts; the result is
+    /// <see cref="Fit"/>'s up to rounding.
+    /// </summary>
+    internal sealed class Accumulator(int features)
+    {
+        private readonly double[] _mean = new double[features], _squares = new double[features];
+        private long _count;
+
+        /// <summary>Adds whole rows of the F features.</summary>
+        public void Add(ReadOnlySpan<float> rows)
+        {
+            for (int start = 0; start + _mean.Length <= rows.Length; start += _mean.Length)
+            {
+                _count++;
+                for (int f = 0; f < _mean.Length; f++)
+                {
+                    double value = rows[start + f], delta = value - _mean[f];
+                    _mean[f] += delta / _count;
+                    _squares[f] += delta * (value - _mean[f]);
+                }
+            }
+        }
+
+        /// <summary>μ and s of the rows added (s = 1 for a constant feature); null when none was.</summary>
+        public Standardization? Result()
+        {
+            if (_count == 0) return null;
+            var scale = new float[_mean.Length];
+            for (int f = 0; f < scale.Length; f++)
+            {
+                double sigma = Math.Sqrt(_squares[f] / _count);
+                scale[f] = sigma > 1e-12 ? (float)sigma : 1f;
+            }
+            return new Standardization([.. _mean.Select(mu => (float)mu)], scale);
+        }
+    }
+
     /// <summary>F.</summary>
     public int Features => _mean.Length;
 

@@ -14,10 +14,13 @@ public sealed class SequenceTrainer
 {
     private readonly SequenceModel _model;
     private readonly ILoss _loss;
+    private ILoss _trainingLoss; // _loss, or the Huber loss of standardized targets while training
     private readonly TrainingLoop _loop;
     private readonly SequenceBatch _batch = new();
     private float[] _output = [], _gradient = [];
     private SequenceDataset? _evaluationBuffer;
+    private StandardizedTraining? _standardized;
+    private bool _folded, _training;
 
     /// <summary>Prepares training of <paramref name="model"/> under <paramref name="loss"/>.</summary>
     public SequenceTrainer(SequenceModel model, ILoss loss, TrainerOptions options)
@@ -29,7 +32,7 @@ public sealed class SequenceTrainer
             throw new ArgumentException($"TruncatedBpttSteps is {options.TruncatedBpttSteps} but the model is bidirectional: its reverse direction " +
                 "reads the whole sequence. Set TruncatedBpttSteps to 0 or make the model unidirectional.", nameof(options));
         _model = model;
-        _loss = loss;
+        _loss = _trainingLoss = loss;
         _loop = new TrainingLoop(model.Parameters, options, SequenceModelFile.ToJson(model.Options));
         _onChunkLoss = ChunkLoss;
     }
@@ -57,7 +60,27 @@ public sealed class SequenceTrainer
         if (validation is not null) CheckData(validation, nameof(validation));
         if (training.ExampleCount == 0) throw new ArgumentException("The training data holds no example.", nameof(training));
         CheckBatchMemory((int)Math.Min(Options.BatchSize, training.ExampleCount), summary.Longest);
-        return _loop.Train(new Task(this, training, validation), cancellationToken);
+        if (_folded) _standardized!.Unfold(_model);
+        _folded = false;
+        // Targets are standardized under the squared error, and under Huber with one output (its δ scaled to match).
+        bool targets = _loss is MeanSquaredError || (_loss is Huber && training.TargetWidth == 1);
+        _standardized = Options.Standardize
+            ? StandardizedTraining.Fit(training, targets, new SequenceDataset(training.FeaturesPerStep, training.TargetWidth, training.PerStepTargets))
+            : null;
+        _trainingLoss = _standardized?.LossFor(_loss) ?? _loss;
+        _training = true;
+        try
+        {
+            return _loop.Train(new Task(this, training, validation), cancellationToken);
+        }
+        finally
+        {
+            // The model reads and predicts raw values again, however training ended.
+            _training = false;
+            _trainingLoss = _loss;
+            _standardized?.Fold(_model);
+            _folded = _standardized is not null;
+        }
     }
 
     /// <summary>
@@ -95,7 +118,7 @@ public sealed class SequenceTrainer
     /// </summary>
     private double ChunkLoss(ReadOnlySpan<float> output, ReadOnlySpan<float> targets, ReadOnlySpan<float> weights, int rows, Span<float> gradient)
     {
-        double mean = _loss.Compute(output, targets, rows, _model.OutputSize, weights, gradient);
+        double mean = _trainingLoss.Compute(output, targets, rows, _model.OutputSize, weights, gradient);
         double weight = LossWeight(targets, weights);
         if (weight != _batchWeight) System.Numerics.Tensors.TensorPrimitives.Multiply(gradient, (float)(weight / _batchWeight), gradient);
         return mean * weight;
@@ -121,7 +144,11 @@ public sealed class SequenceTrainer
     /// best weights, counters and history. The next <see cref="Train"/> continues after the checkpoint's epoch and gives
     /// the same weights as a run that was never interrupted. All is checked before anything changes.
     /// </summary>
-    public void ResumeFrom(string path) => _loop.ResumeFrom(path);
+    public void ResumeFrom(string path)
+    {
+        _loop.ResumeFrom(path);
+        _folded = false; // a checkpoint holds the weights of the standardized problem
+    }
 
     /// <summary>The weighted mean loss and the metric (accuracy or RMSE) of the model on <paramref name="data"/>.</summary>
     public (double Loss, double Metric) Evaluate(ISequenceSource data)
@@ -139,6 +166,7 @@ public sealed class SequenceTrainer
             foreach (int[] indices in BatchPlanner.Plan(part, Math.Max(Options.BatchSize, 256), null, bucketByLength: false))
             {
                 part.Fill(indices, _batch);
+                if (_training) _standardized?.Apply(_batch);
                 var (loss, weight) = ForwardLoss(training: false);
                 lossSum += loss * weight;
                 weightSum += weight;
@@ -157,7 +185,7 @@ public sealed class SequenceTrainer
         Span<float> output = _output.AsSpan(0, rows * width);
         _model.Forward(_batch, output, training);
         if (!TrainingLoop.IsFinite(output)) return (double.NaN, 0);
-        double loss = _loss.Compute(output, _batch.Targets, rows, width, _batch.Weights, _gradient.AsSpan(0, rows * width));
+        double loss = _trainingLoss.Compute(output, _batch.Targets, rows, width, _batch.Weights, _gradient.AsSpan(0, rows * width));
         // The weight that made this batch's mean, so batch means combine into the mean over the data set.
         return (loss, LossWeight(_batch.Targets, _batch.Weights));
     }
@@ -268,6 +296,7 @@ public sealed class SequenceTrainer
         public (double Loss, double Weight, long Examples) Step(int step)
         {
             if (!_epoch.Next(trainer._batch)) throw new InvalidOperationException($"The epoch ran out of batches at step {step}.");
+            trainer._standardized?.Apply(trainer._batch);
             if (trainer.Options.TruncatedBpttSteps > 0)
             {
                 double truncated = trainer.TruncatedLoss();

@@ -93,6 +93,15 @@ public sealed record TrainerOptions
     public int EarlyStoppingPatience { get; init; }
 
     /// <summary>
+    /// <see cref="SequenceTrainer"/>: while training, standardize each numeric input feature (over every real step) and,
+    /// under <see cref="MeanSquaredError"/> (or <see cref="Huber"/> with one output, its δ kept in the target's units), each
+    /// target with the training data's mean and standard deviation; when
+    /// <c>Train</c> returns, both are folded into the model's first recurrent layer and its head, so the model reads and
+    /// predicts raw values. The epoch callback, the history's losses and checkpoints are in standardized units.
+    /// </summary>
+    public bool Standardize { get; init; }
+
+    /// <summary>
     /// Judge epochs, for early stopping and the best epoch's weights, by the validation accuracy where the task reports one
     /// (classification, tagging), the validation loss breaking ties; other tasks by the loss. Off: by the loss. The loss
     /// keeps falling-then-rising with the model's confidence, and often stops improving epochs before the accuracy does.

@@ -202,6 +202,7 @@ public abstract class RecurrentExperiment<TOptions, TMetrics>
         options.GradientClipNorm = Pick(space.GradientClipNorms, random);
         options.LearnedInitialState = Pick(space.LearnedInitialState, random);
         options.Seed = random.Next();
+        options.Standardize = false; // the epoch watch keeps the best epoch's weights as training sees them
         return new Trial(id, cell, options, metric, data, template.ModelOptions, template.CreateLossFor, logger, folder);
     }
 

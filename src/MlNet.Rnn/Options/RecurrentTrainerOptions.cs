@@ -58,6 +58,15 @@ public abstract class RecurrentTrainerOptions : RecurrentTrainerOptionsBase
     /// </summary>
     public int MaxBatchMemoryMegabytes { get; set; }
 
+    /// <summary>
+    /// Standardize, while training, each numeric feature (over every step) and a regression label with the training rows'
+    /// mean and standard deviation; the fitted model folds both into its first layer and its head, so it reads the raw column
+    /// and predicts in the label's units. On by default: values far from 0 or of very different scales (prices, temperatures,
+    /// sensor readings) otherwise saturate the cells and train slowly. Off trains on the values as given. Token inputs are
+    /// not affected. The losses in the fit's log are in standardized units. Experiments (<c>mlContext.RecurrentExperiments</c>)
+    /// train on the values as given.
+    /// </summary>
+    public bool Standardize { get; set; } = true;
 
     /// <summary>A shallow copy (arrays and the logger are shared), which experiments vary one trial at a time.</summary>
     internal new RecurrentTrainerOptions Copy() => (RecurrentTrainerOptions)base.Copy();
@@ -85,6 +94,7 @@ public abstract class RecurrentTrainerOptions : RecurrentTrainerOptionsBase
         {
             TruncatedBpttSteps = TruncatedBpttSteps,
             MaxBatchMemoryMegabytes = MaxBatchMemoryMegabytes,
+            Standardize = Standardize,
         };
 
     /// <summary>The network's shape for the core.</summary>

@@ -31,7 +31,7 @@ public sealed class SharedOptionsActTests : IDisposable
     private static RecurrentRegressionTrainer.Options Base() => new()
     {
         LabelColumnName = nameof(ProbeRow.Value), FeaturesPerStep = 2, HiddenSize = H, NumberOfEpochs = 2, BatchSize = 8, LearningRate = 0.01f,
-        Seed = 1, MaxDegreeOfParallelism = 1,
+        Seed = 1, MaxDegreeOfParallelism = 1, Standardize = false, // the cases below compute steps on the raw values
     };
 
     /// <summary>As <see cref="Base"/> but one batch of every row for one epoch: exactly one optimizer step.</summary>
@@ -73,6 +73,14 @@ public sealed class SharedOptionsActTests : IDisposable
         int count = 0;
         for (int l = 0; l < layers; l++) count += directions * (4 * hidden * ((l == 0 ? input : directions * hidden) + hidden) + 8 * hidden);
         return count + directions * hidden + 1;
+    }
+
+    /// <summary>A probe row's label and features far from 0.</summary>
+    private sealed class ShiftedRow
+    {
+        public float Large { get; set; }
+
+        public float[] Offset { get; set; } = [];
     }
 
     /// <summary>The training and validation rows a fit's log reports.</summary>
@@ -227,6 +235,29 @@ public sealed class SharedOptionsActTests : IDisposable
             Assert.True(history.StoppedEarly ? history.Epochs.Count <= cap : history.Epochs.Count == cap, $"{history.Epochs.Count} epochs of {cap}");
             var losses = history.Epochs.Select(e => e.ValidationLoss!.Value).ToList();
             Assert.Equal(losses.IndexOf(losses.Min()) + 1, history.BestEpoch);
+        },
+        [nameof(RecurrentTrainerOptions.Standardize)] = () =>
+        {
+            // A label of 1000 + 100·Value on features offset by 50: two epochs of Adam on the raw values leave the scores far below
+            // the labels; standardized, folded back into the model, they are near them. The model reads the raw column either way.
+            var shifted = s_mlContext.Transforms.CustomMapping<ProbeRow, ShiftedRow>((row, shiftedRow) =>
+            {
+                shiftedRow.Large = 1000 + 100 * row.Value;
+                shiftedRow.Offset = [.. row.Features.Select(value => value + 50)];
+            }, contractName: null).Fit(s_data).Transform(s_data);
+            var truth = shifted.GetColumn<float>(nameof(ShiftedRow.Large)).ToArray();
+            double MeanError(bool standardize)
+            {
+                var options = Base();
+                options.LabelColumnName = nameof(ShiftedRow.Large);
+                options.FeatureColumnName = nameof(ShiftedRow.Offset);
+                options.Standardize = standardize;
+                return Scores(Fit(options, shifted), shifted).Zip(truth, (score, label) => Math.Abs(score - label)).Average();
+            }
+            double raw = MeanError(false), standardized = MeanError(true);
+            double spread = truth.Average(label => Math.Abs(label - truth.Average()));
+            Assert.True(raw > 500, $"raw: mean error {raw:F1}");
+            Assert.True(standardized < spread, $"standardized: mean error {standardized:F1}, the mean predictor's {spread:F1}");
         },
         [nameof(RecurrentTrainerOptions.ValidationFraction)] = () =>
         {

@@ -235,7 +235,7 @@ public sealed class TaskOptionsActTests
                 nameof(RecurrentTrainerOptions.ExampleWeightColumnName), nameof(RecurrentTrainerOptions.HiddenStateColumnName),
                 nameof(RecurrentTrainerOptions.FeaturesPerStep), nameof(RecurrentTrainerOptions.RecurrentDropout),
                 nameof(RecurrentTrainerOptions.LearnedInitialState), nameof(RecurrentTrainerOptions.TruncatedBpttSteps),
-                nameof(RecurrentTrainerOptions.MaxBatchMemoryMegabytes),
+                nameof(RecurrentTrainerOptions.MaxBatchMemoryMegabytes), nameof(RecurrentTrainerOptions.Standardize),
             ],
             // Trains DefaultEpochs when NumberOfEpochs is null: it holds no rows out.
             Ignored = [nameof(RecurrentTrainerOptions.ValidationFraction)],
@@ -284,6 +284,7 @@ public sealed class TaskOptionsActTests
                 nameof(RecurrentTrainerOptions.HiddenStateColumnName), nameof(RecurrentTrainerOptions.FeaturesPerStep),
                 nameof(RecurrentTrainerOptions.Bidirectional), nameof(RecurrentTrainerOptions.RecurrentDropout),
                 nameof(RecurrentTrainerOptions.TruncatedBpttSteps), nameof(RecurrentTrainerOptions.MaxBatchMemoryMegabytes),
+                nameof(RecurrentTrainerOptions.Standardize),
             ],
             // The text is read as streams (BatchSize of them, at a random offset when shuffling), all of one length: no bucketing.
             // Trains DefaultEpochs when NumberOfEpochs is null: it holds no rows out.
@@ -380,6 +381,8 @@ public sealed class TaskOptionsActTests
         [nameof(RecurrentTrainerOptions.PlateauFactor)] = new((o, _) => { o.ReduceOnPlateau = true; o.PlateauPatience = 0; }, (o, _) => o.PlateauFactor = 0.1f, Validate: true),
         [nameof(RecurrentTrainerOptions.PlateauPatience)] = new((o, _) => o.ReduceOnPlateau = true, (o, _) => o.PlateauPatience = 0, Validate: true),
         [nameof(RecurrentTrainerOptions.EarlyStoppingPatience)] = new((o, _) => o.NumberOfEpochs = 6, (o, _) => o.EarlyStoppingPatience = 1, Validate: true),
+        // Off, the numeric features train as given (the token tasks have no such option).
+        [nameof(RecurrentTrainerOptions.Standardize)] = new(null, Set(nameof(RecurrentTrainerOptions.Standardize), (_, _) => false)),
         // With NumberOfEpochs null and no validation data, another share of the rows held out trains and stops otherwise.
         [nameof(RecurrentTrainerOptions.ValidationFraction)] = new((o, _) => o.NumberOfEpochs = null, (o, _) => o.ValidationFraction = 0.3f),
         [nameof(RecurrentTrainerOptions.TruncatedBpttSteps)] = new(null, Set(nameof(RecurrentTrainerOptions.TruncatedBpttSteps), (_, _) => 2)),

@@ -42,6 +42,7 @@ public sealed class OptionsTests
         var training = options.ToTrainerOptions(seed: 9, hasValidationData: true, logger: null);
         Assert.Equal(new TrainerOptions
         {
+            Standardize = true, // on by default
             Epochs = 7, BatchSize = 11, LearningRate = 0.25f, Optimizer = OptimizerKind.Sgd, Momentum = 0.5f, Nesterov = true, WeightDecay = 0.01f,
             Beta1 = 0.8f, Beta2 = 0.99f, GradientClipNorm = 2f, GradientClipValue = 3f, Schedule = ScheduleKind.Cosine, StepDecayEpochs = 4,
             StepDecayGamma = 0.5f, WarmupSteps = 6, MinimumLearningRate = 0.001f, ReduceOnPlateau = true, PlateauFactor = 0.3f, PlateauPatience = 4,

@@ -1,0 +1,138 @@
+using MlNet.Rnn.Core.Data;
+using MlNet.Rnn.Core.Models;
+using MlNet.Rnn.Core.Training;
+
+namespace MlNet.Rnn.Core.Tests.Trainer;
+
+/// <summary>
+/// <see cref="TrainerOptions.Standardize"/> is training on standardized data, folded into the model: a model trained with it on
+/// raw inputs (features near 50 and −300 with scales 10 and 0.1; regression targets near 1000) predicts on raw inputs what a
+/// model trained without it on inputs and targets standardized by hand (double means and population deviations computed in
+/// the test) predicts, mapped back; for a regressor (inputs and targets) and a classifier (inputs only), bidirectional and
+/// stacked (both directions of the first layer are folded); training on after a first <c>Train</c> continues as the
+/// standardized run does.
+/// </summary>
+public sealed class StandardizeTests
+{
+    private static readonly double[] s_offset = [50, -300], s_spread = [10, 0.1];
+
+    /// <summary>Sequences of 2 features around <see cref="s_offset"/>; the target is 1000 + 40·(a signal of the steps), or its sign.</summary>
+    private static (float[][] Steps, float[] Targets) Raw(int count, bool classes)
+    {
+        var random = new Random(5);
+        var steps = new float[count][];
+        var targets = new float[count];
+        for (int n = 0; n < count; n++)
+        {
+            int T = 3 + random.Next(4);
+            steps[n] = new float[T * 2];
+            double signal = 0;
+            for (int t = 0; t < T; t++)
+                for (int i = 0; i < 2; i++)
+                {
+                    double z = random.NextDouble() * 2 - 1;
+                    steps[n][t * 2 + i] = (float)(s_offset[i] + s_spread[i] * z);
+                    signal += (i == 0 ? 1 : -0.5) * z;
+                }
+            targets[n] = classes ? (signal > 0 ? 1 : 0) : (float)(1000 + 40 * signal);
+        }
+        return (steps, targets);
+    }
+
+    /// <summary>Population mean and deviation of each feature over every step, and of the targets, in double.</summary>
+    private static (double[] Mean, double[] Scale, double TargetMean, double TargetScale) Moments(float[][] steps, float[] targets)
+    {
+        var all = steps.SelectMany(row => row.Chunk(2)).ToArray();
+        var mean = new double[2];
+        var scale = new double[2];
+        for (int i = 0; i < 2; i++)
+        {
+            mean[i] = all.Average(step => (double)step[i]);
+            scale[i] = Math.Sqrt(all.Average(step => Math.Pow(step[i] - mean[i], 2)));
+        }
+        double targetMean = targets.Average(y => (double)y);
+        return (mean, scale, targetMean, Math.Sqrt(targets.Average(y => Math.Pow(y - targetMean, 2))));
+    }
+
+    private static SequenceDataset Dataset(float[][] steps, float[] targets, Func<float, int, float> input, Func<float, float> target)
+    {
+        var data = new SequenceDataset(2, 1);
+        for (int n = 0; n < steps.Length; n++) data.Add(steps[n].Select((value, k) => input(value, k % 2)).ToArray(), [target(targets[n])]);
+        return data;
+    }
+
+    private static float[] Predict(SequenceModel model, SequenceDataset data)
+    {
+        var batch = new SequenceBatch();
+        data.Fill(Enumerable.Range(0, data.Count).ToArray(), batch);
+        var output = new float[data.Count];
+        model.Forward(batch, output, training: false);
+        return output;
+    }
+
+    private static SequenceModel Model() => new(new SequenceModelOptions
+    {
+        Cell = RecurrentCellType.Lstm, FeaturesPerStep = 2, HiddenSize = 4, Layers = 2, Bidirectional = true, Seed = 3,
+    });
+
+    private static TrainerOptions Options(bool standardize) => new()
+    {
+        Epochs = 2, BatchSize = 16, LearningRate = 0.01f, Seed = 2, Standardize = standardize,
+    };
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void TrainingWithStandardize_PredictsOnRawValues_AsTrainingOnStandardizedValuesDoes(bool classifier)
+    {
+        var (steps, targets) = Raw(64, classifier);
+        var (mean, scale, targetMean, targetScale) = Moments(steps, targets);
+        var raw = Dataset(steps, targets, (x, _) => x, y => y);
+        var byHand = Dataset(steps, targets, (x, i) => (float)((x - mean[i]) / scale[i]), y => classifier ? y : (float)((y - targetMean) / targetScale));
+        ILoss Loss() => classifier ? new BinaryCrossEntropyWithLogits() : new MeanSquaredError();
+
+        var standardized = Model();
+        var trainer = new SequenceTrainer(standardized, Loss(), Options(standardize: true));
+        var history = trainer.Train(raw);
+        var reference = Model();
+        var referenceTrainer = new SequenceTrainer(reference, Loss(), Options(standardize: false));
+        var referenceHistory = referenceTrainer.Train(byHand);
+        AssertClose(referenceHistory.Epochs.Select(e => (float)e.TrainingLoss).ToArray(), history.Epochs.Select(e => (float)e.TrainingLoss).ToArray(), "losses");
+        AssertPredictions();
+
+        // Training on: the model is unfolded, trained in standardized units, and folded again.
+        trainer.Train(raw);
+        referenceTrainer.Train(byHand);
+        AssertPredictions();
+
+        void AssertPredictions()
+        {
+            var expected = Predict(reference, byHand).Select(z => classifier ? z : (float)(z * targetScale + targetMean)).ToArray();
+            AssertClose(expected, Predict(standardized, raw), "predictions on raw values");
+        }
+    }
+
+    [Fact]
+    public void WithoutStandardize_RawValuesTrainAsGiven()
+    {
+        var (steps, targets) = Raw(64, classes: false);
+        var raw = Dataset(steps, targets, (x, _) => x, y => y);
+        var plain = Model();
+        new SequenceTrainer(plain, new MeanSquaredError(), Options(standardize: false)).Train(raw);
+        var standardized = Model();
+        new SequenceTrainer(standardized, new MeanSquaredError(), Options(standardize: true)).Train(raw);
+        // Two epochs from raw targets near 1000 leave the plain model's predictions far below them; standardized, they are near.
+        double PlainError() => Predict(plain, raw).Zip(targets, (p, y) => Math.Abs(p - y)).Average();
+        double StandardizedError() => Predict(standardized, raw).Zip(targets, (p, y) => Math.Abs(p - y)).Average();
+        Assert.True(PlainError() > 500, $"plain mean error {PlainError():F1}");
+        Assert.True(StandardizedError() < 100, $"standardized mean error {StandardizedError():F1}");
+    }
+
+    private static void AssertClose(float[] expected, float[] actual, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int k = 0; k < expected.Length; k++)
+            Assert.True(Math.Abs(expected[k] - actual[k]) <= 1e-3 * Math.Max(1, Math.Abs(expected[k])),
+                $"{what}[{k}]: expected {expected[k]:R}, got {actual[k]:R}");
+    }
+}
