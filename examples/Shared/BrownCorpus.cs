@@ -10,23 +10,7 @@ public sealed record TaggedSentence(string[] Words, string[] Tags, char Category
 public static class BrownCorpus
 {
     /// <summary>The folder holding the files: $MLNET_RNN_DATA/brown or examples/data/cache/brown.</summary>
-    public static string Folder()
-    {
-        string? root = Environment.GetEnvironmentVariable("MLNET_RNN_DATA");
-        if (root is null)
-        {
-            for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-                if (File.Exists(Path.Combine(directory.FullName, "MlNet.Rnn.sln")))
-                {
-                    root = Path.Combine(directory.FullName, "examples", "data", "cache");
-                    break;
-                }
-        }
-        string folder = Path.Combine(root ?? "examples/data/cache", "brown");
-        if (!File.Exists(Path.Combine(folder, "ca01")))
-            throw new FileNotFoundException($"The Brown corpus is not in {folder}. Fetch it first: examples/data/fetch.sh brown");
-        return folder;
-    }
+    public static string Folder() => Path.GetDirectoryName(DataCache.File("brown", "ca01"))!;
 
     /// <summary>Every sentence of every file, in file order, with tags simplified by <see cref="SimplifyTag"/>.</summary>
     public static List<TaggedSentence> Read(string folder)

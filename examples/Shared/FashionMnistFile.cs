@@ -14,23 +14,7 @@ public static class FashionMnistFile
         ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
 
     /// <summary>The folder holding the files: $MLNET_RNN_DATA/fashion-mnist or examples/data/cache/fashion-mnist.</summary>
-    public static string Folder()
-    {
-        string? root = Environment.GetEnvironmentVariable("MLNET_RNN_DATA");
-        if (root is null)
-        {
-            for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-                if (File.Exists(Path.Combine(directory.FullName, "MlNet.Rnn.sln")))
-                {
-                    root = Path.Combine(directory.FullName, "examples", "data", "cache");
-                    break;
-                }
-        }
-        string folder = Path.Combine(root ?? "examples/data/cache", "fashion-mnist");
-        if (!File.Exists(Path.Combine(folder, "train-images-idx3-ubyte.gz")))
-            throw new FileNotFoundException($"Fashion-MNIST is not in {folder}. Fetch it first: examples/data/fetch.sh fashion-mnist");
-        return folder;
-    }
+    public static string Folder() => Path.GetDirectoryName(DataCache.File("fashion-mnist", "train-images-idx3-ubyte.gz"))!;
 
     /// <summary>Images as rows of 28·28 bytes, and labels 0..9.</summary>
     public static (byte[][] Images, byte[] Labels) Read(string folder, bool training)
