@@ -195,33 +195,48 @@ public abstract class RecurrentTrainerBase<TOptions> : RecurrentEstimator<TOptio
         var reader = column.CreateReader(cursor);
         var target = CreateTargetReader(cursor, label, outputSize);
         var weightGetter = weight is { } weightColumn ? cursor.GetGetter<float>(weightColumn) : null;
-        SequenceCache NewCache() => new(column.Tokens ? 0 : column.FeaturesPerStep, targetWidth: 1, PerStepTargets,
-            TrainerOptions.TrainingDataMemoryMegabytes * (1L << 20), run.Seed);
-        var dataset = NewCache();
-        var heldOut = holdOut > 0 ? NewCache() : null;
-        var split = new Random(unchecked(run.Seed * 31 + 17));
-        long missingLabels = 0, badWeights = 0;
-        while (cursor.MoveNext())
+        // The two caches share the memory budget as they share the rows.
+        long budget = TrainerOptions.TrainingDataMemoryMegabytes * (1L << 20), heldOutBudget = (long)(budget * (double)holdOut);
+        SequenceCache NewCache(long bytes) => new(column.Tokens ? 0 : column.FeaturesPerStep, targetWidth: 1, PerStepTargets, Math.Max(bytes, 1), run.Seed);
+        var dataset = NewCache(budget - heldOutBudget);
+        var heldOut = holdOut > 0 ? NewCache(heldOutBudget) : null;
+        try
         {
-            if ((cursor.Position & 1023) == 0) run.CancellationToken.ThrowIfCancellationRequested();
-            reader.Read(cursor.Position);
-            if (!target.Read(cursor.Position, reader.Steps, column.Name)) { missingLabels++; continue; }
-            float rowWeight = 1;
-            weightGetter?.Invoke(ref rowWeight);
-            if (!(rowWeight >= 0 && float.IsFinite(rowWeight))) { badWeights++; continue; }
-            var into = heldOut is not null && dataset.ExampleCount > 0 && split.NextDouble() < holdOut ? heldOut : dataset;
-            if (column.Tokens) into.AddTokens(reader.Ids, target.Target, rowWeight);
-            else into.Add(reader.Values, target.Target, rowWeight);
+            Fill(dataset, heldOut);
+            dataset.Complete();
+            heldOut?.Complete();
+            return (dataset, heldOut);
         }
-        if (missingLabels > 0 || badWeights > 0)
+        catch
         {
-            string weights = weight is null ? "" : string.Create(CultureInfo.InvariantCulture,
-                $" and {badWeights} with a weight in '{weight.Value.Name}' that is negative or not finite");
-            run.Warn(string.Create(CultureInfo.InvariantCulture, $"Skipped {missingLabels} {role} rows with a missing label in '{label.Name}'{weights}."));
+            dataset.Dispose(); // deletes a temporary file at once
+            heldOut?.Dispose();
+            throw;
         }
-        dataset.Complete();
-        heldOut?.Complete();
-        return (dataset, heldOut);
+
+        void Fill(SequenceCache rows, SequenceCache? heldOutRows)
+        {
+            var split = new Random(unchecked(run.Seed * 31 + 17));
+            long missingLabels = 0, badWeights = 0;
+            while (cursor.MoveNext())
+            {
+                if ((cursor.Position & 1023) == 0) run.CancellationToken.ThrowIfCancellationRequested();
+                reader.Read(cursor.Position);
+                if (!target.Read(cursor.Position, reader.Steps, column.Name)) { missingLabels++; continue; }
+                float rowWeight = 1;
+                weightGetter?.Invoke(ref rowWeight);
+                if (!(rowWeight >= 0 && float.IsFinite(rowWeight))) { badWeights++; continue; }
+                var into = heldOutRows is not null && rows.ExampleCount > 0 && split.NextDouble() < holdOut ? heldOutRows : rows;
+                if (column.Tokens) into.AddTokens(reader.Ids, target.Target, rowWeight);
+                else into.Add(reader.Values, target.Target, rowWeight);
+            }
+            if (missingLabels > 0 || badWeights > 0)
+            {
+                string weights = weight is null ? "" : string.Create(CultureInfo.InvariantCulture,
+                    $" and {badWeights} with a weight in '{weight.Value.Name}' that is negative or not finite");
+                run.Warn(string.Create(CultureInfo.InvariantCulture, $"Skipped {missingLabels} {role} rows with a missing label in '{label.Name}'{weights}."));
+            }
+        }
     }
 }
 
