@@ -57,9 +57,9 @@ public sealed class Garment
     public string Class { get; set; } = "";
 }
 
-// Printed on the 2-core machine this project is built on:
-// GRU (H = 64) over 28 rows × 28 pixels, 60000 training images, 10 epochs: 15.4 s
-// test accuracy 0.8929 (macro 0.8929), log-loss 0.3000 on 10000 images, evaluated in 0.2 s
+// Printed on the 2-core machine this project is built on (2026-12-07, with Standardize on by default; beside other work):
+// GRU (H = 64) over 28 rows × 28 pixels, 60000 training images, 10 epochs: 25.6 s
+// test accuracy 0.8946 (macro 0.8946), log-loss 0.2967 on 10000 images, evaluated in 0.3 s
 //   image 0: Ankle boot   predicted Ankle boot
 //   image 1: Pullover     predicted Pullover
 //   image 2: Trouser      predicted Trouser
