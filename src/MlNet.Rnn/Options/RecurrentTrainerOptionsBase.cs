@@ -154,7 +154,10 @@ public abstract class RecurrentTrainerOptionsBase
     /// <summary>Write a training checkpoint every this many epochs to <see cref="CheckpointPath"/>; 0 turns it off.</summary>
     public int CheckpointEvery { get; set; }
 
-    /// <summary>Where checkpoints are written.</summary>
+    /// <summary>
+    /// Where checkpoints are written. With <see cref="RecurrentTrainerOptions.Standardize"/>, a checkpoint holds the weights of the
+    /// standardized problem (the fitted model, not the checkpoint, reads raw values).
+    /// </summary>
     public string? CheckpointPath { get; set; }
 
     /// <summary>Seed of initialisation, dropout and shuffling; null takes one from the <see cref="MLContext"/>'s seed.</summary>

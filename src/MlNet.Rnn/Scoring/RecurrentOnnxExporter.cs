@@ -121,8 +121,8 @@ internal static class RecurrentOnnxExporter
             logits = graph.Node("Gemm", "logits", [state, weight, bias], node => node.AddAttribute("transB", 1L));
         }
         // The tagger's columns are step-major vectors per row: [N, T, ·] → [N, T·(·)].
-        string RowsOf(string perStepValues, string hint) =>
-            perStep ? graph.Node("Reshape", hint, [perStepValues, graph.Longs([0, -1], "row_shape")]) : perStepValues;
+        string? rowShape = perStep ? graph.Longs([0, -1], "row_shape") : null;
+        string RowsOf(string perStepValues, string hint) => rowShape is null ? perStepValues : graph.Node("Reshape", hint, [perStepValues, rowShape]);
 
         var outputs = transformer.Outputs;
         var columns = outputs.Columns;

@@ -90,12 +90,7 @@ public sealed class SequenceTaggerChecksTests
     public void BadInput_IsRefusedWithItsExceptionParameterAndMessage(string refusal)
     {
         var (call, type, parameter, message) = s_refusals[refusal];
-        var exception = Record.Exception(call);
-        Assert.True(exception is not null, $"{refusal}: nothing was thrown.");
-        Assert.True(exception.GetType() == type, $"{refusal}: threw {exception.GetType().Name} ({exception.Message}); expected {type.Name}.");
-        Assert.Equal(parameter, (exception as ArgumentException)?.ParamName);
-        if (message is not null)
-            Assert.Equal(parameter is null ? message : $"{message} (Parameter '{parameter}')", exception.Message);
+        RefusalCheck.AssertRefused(refusal, call, type, parameter, message);
     }
 
     [Fact]

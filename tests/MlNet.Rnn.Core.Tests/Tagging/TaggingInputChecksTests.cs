@@ -87,13 +87,7 @@ public sealed class TaggingInputChecksTests
     public void BadInput_IsRefusedWithItsExceptionParameterAndMessage(string refusal)
     {
         var (call, type, parameter, message) = s_refusals[refusal];
-        var exception = Record.Exception(call);
-        Assert.True(exception is not null, $"{refusal}: nothing was thrown.");
-        Assert.True(exception.GetType() == type, $"{refusal}: threw {exception.GetType().Name} ({exception.Message}); expected {type.Name}.");
-        var argument = (ArgumentException)exception;
-        Assert.Equal(parameter, argument.ParamName);
-        if (message is not null)
-            Assert.Equal(parameter is null ? message : $"{message} (Parameter '{parameter}')", argument.Message);
+        RefusalCheck.AssertRefused(refusal, call, type, parameter, message);
     }
 
     [Fact]
