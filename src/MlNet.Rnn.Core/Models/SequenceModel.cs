@@ -340,12 +340,17 @@ public sealed class SequenceModel
         if (Embedding is null) return batch.Input;
         int n = batch.Steps * batch.BatchSize;
         Grow(ref workspace.Embedded, n * Options.EmbeddingSize);
+        ReadOnlySpan<int> ids = batch.Ids;
         if (training)
         {
             Grow(ref _ids, n);
             batch.Ids.CopyTo(_ids);
+            if (Options.TokenDropout > 0f)
+                for (int i = 0; i < n; i++)
+                    if (_dropoutRandom.NextSingle() < Options.TokenDropout) _ids[i] = 0;
+            ids = _ids.AsSpan(0, n);
         }
-        Embedding.Forward(batch.Ids, workspace.Embedded);
+        Embedding.Forward(ids, workspace.Embedded);
         return workspace.Embedded.AsSpan(0, n * Options.EmbeddingSize);
     }
 

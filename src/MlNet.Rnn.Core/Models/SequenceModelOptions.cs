@@ -38,6 +38,14 @@ public sealed record SequenceModelOptions
     /// <summary>Recurrent (variational) dropout on the state entering W_hh, one mask per sequence for all steps; training only.</summary>
     public float RecurrentDropout { get; init; }
 
+    /// <summary>
+    /// Token inputs, training only: each token id is replaced by 0 (unknown) with this probability, so the embedding's row 0
+    /// learns to stand for a word the model has not seen. Without it, row 0 keeps its random start when every training token
+    /// is known, as it is when the vocabulary was built from the training rows, and every unseen word at scoring time reads
+    /// noise. Ignored for numeric inputs.
+    /// </summary>
+    public float TokenDropout { get; init; }
+
     /// <summary>Whether the initial state is trained.</summary>
     public bool LearnedInitialState { get; init; }
 
@@ -74,6 +82,7 @@ public sealed record SequenceModelOptions
         if (Layers <= 0) throw new ArgumentOutOfRangeException(nameof(Layers), Layers, "Layers must be at least 1.");
         if (!(Dropout >= 0f && Dropout < 1f)) throw new ArgumentOutOfRangeException(nameof(Dropout), Dropout, "Dropout must be in [0, 1).");
         if (!(RecurrentDropout >= 0f && RecurrentDropout < 1f)) throw new ArgumentOutOfRangeException(nameof(RecurrentDropout), RecurrentDropout, "RecurrentDropout must be in [0, 1).");
+        if (!(TokenDropout >= 0f && TokenDropout < 1f)) throw new ArgumentOutOfRangeException(nameof(TokenDropout), TokenDropout, "TokenDropout must be in [0, 1).");
         if (OutputSize <= 0) throw new ArgumentOutOfRangeException(nameof(OutputSize), OutputSize, "OutputSize must be at least 1.");
         if (!Enum.IsDefined(Readout)) throw new ArgumentOutOfRangeException(nameof(Readout), Readout, "Readout must be LastStep or EveryStep.");
         if (!Enum.IsDefined(Initialization))

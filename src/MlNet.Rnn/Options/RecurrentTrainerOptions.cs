@@ -27,6 +27,14 @@ public abstract class RecurrentTrainerOptions : RecurrentTrainerOptionsBase
     /// <summary>Recurrent (variational) dropout on the state entering W_hh, one mask per sequence; in [0, 1).</summary>
     public float RecurrentDropout { get; set; }
 
+    /// <summary>
+    /// Token inputs (a key column), training only: each token is read as unknown (key 0) with this probability, so the model
+    /// learns what to do with a word it has not seen. When the keys come from <c>MapValueToKey</c> fitted on the training
+    /// rows, no training token is unknown, and without this every new word at scoring time would read an embedding that never
+    /// trained. In [0, 1); ignored for numeric inputs.
+    /// </summary>
+    public float TokenDropout { get; set; } = 0.1f;
+
     /// <summary>Whether the initial hidden (and cell) state is learned rather than zeros.</summary>
     public bool LearnedInitialState { get; set; }
 
@@ -110,6 +118,7 @@ public abstract class RecurrentTrainerOptions : RecurrentTrainerOptionsBase
         Bidirectional = Bidirectional,
         Dropout = Dropout,
         RecurrentDropout = RecurrentDropout,
+        TokenDropout = TokenDropout,
         LearnedInitialState = LearnedInitialState,
         OutputSize = outputSize,
         Seed = seed,
