@@ -24,6 +24,7 @@ var tasks = new (string Name, string Data, Func<int, IReadOnlyList<TaskResult>> 
     ("numbers-500", "(generated)", seeds => NumbersTask.Run("numbers-500", 500, seeds)),
     ("numbers-20k", "(generated)", seeds => NumbersTask.Run("numbers-20k", 20_000, seeds)),
     ("moby-dick", "moby-dick", MobyDickTask.Run),
+    ("stability", "(generated)", StabilityTask.Run),
 };
 string[] names = [.. tasks.Select(t => t.Name)];
 

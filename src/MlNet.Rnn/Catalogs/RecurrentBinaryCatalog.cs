@@ -52,7 +52,7 @@ public static class RecurrentBinaryCatalog
     public static RecurrentBinaryTrainer Lstm(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
         string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
         string? exampleWeightColumnName = null, int featuresPerStep = 1, int hiddenSize = 64, int numberOfLayers = 1,
-        bool bidirectional = false, int? numberOfEpochs = null, int batchSize = 32, float learningRate = 1e-3f) =>
+        bool bidirectional = false, int? numberOfEpochs = null, int batchSize = 32, float learningRate = 1e-2f) =>
         Create(catalog, RecurrentCellType.Lstm, SimpleOptions.Fill(new RecurrentBinaryTrainer.Options(), labelColumnName, featureColumnName,
             exampleWeightColumnName, featuresPerStep, hiddenSize, numberOfLayers, bidirectional, numberOfEpochs, batchSize, learningRate));
 
@@ -67,7 +67,7 @@ public static class RecurrentBinaryCatalog
     public static RecurrentBinaryTrainer Gru(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
         string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
         string? exampleWeightColumnName = null, int featuresPerStep = 1, int hiddenSize = 64, int numberOfLayers = 1,
-        bool bidirectional = false, int? numberOfEpochs = null, int batchSize = 32, float learningRate = 1e-3f) =>
+        bool bidirectional = false, int? numberOfEpochs = null, int batchSize = 32, float learningRate = 1e-2f) =>
         Create(catalog, RecurrentCellType.Gru, SimpleOptions.Fill(new RecurrentBinaryTrainer.Options(), labelColumnName, featureColumnName,
             exampleWeightColumnName, featuresPerStep, hiddenSize, numberOfLayers, bidirectional, numberOfEpochs, batchSize, learningRate));
 
@@ -82,7 +82,7 @@ public static class RecurrentBinaryCatalog
     public static RecurrentBinaryTrainer Rnn(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
         string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
         string? exampleWeightColumnName = null, int featuresPerStep = 1, int hiddenSize = 64, int numberOfLayers = 1,
-        bool bidirectional = false, int? numberOfEpochs = null, int batchSize = 32, float learningRate = 1e-3f) =>
+        bool bidirectional = false, int? numberOfEpochs = null, int batchSize = 32, float learningRate = 1e-2f) =>
         Create(catalog, RecurrentCellType.Rnn, SimpleOptions.Fill(new RecurrentBinaryTrainer.Options(), labelColumnName, featureColumnName,
             exampleWeightColumnName, featuresPerStep, hiddenSize, numberOfLayers, bidirectional, numberOfEpochs, batchSize, learningRate));
 

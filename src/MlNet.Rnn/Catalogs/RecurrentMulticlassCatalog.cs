@@ -30,7 +30,7 @@ public static class RecurrentMulticlassCatalog
     public static RecurrentMulticlassTrainer Lstm(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
         string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
         string? exampleWeightColumnName = null, int featuresPerStep = 1, int hiddenSize = 64, int numberOfLayers = 1,
-        bool bidirectional = false, int? numberOfEpochs = null, int batchSize = 32, float learningRate = 1e-3f) =>
+        bool bidirectional = false, int? numberOfEpochs = null, int batchSize = 32, float learningRate = 1e-2f) =>
         Create(catalog, RecurrentCellType.Lstm, SimpleOptions.Fill(new RecurrentMulticlassTrainer.Options(), labelColumnName, featureColumnName,
             exampleWeightColumnName, featuresPerStep, hiddenSize, numberOfLayers, bidirectional, numberOfEpochs, batchSize, learningRate));
 
@@ -45,7 +45,7 @@ public static class RecurrentMulticlassCatalog
     public static RecurrentMulticlassTrainer Gru(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
         string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
         string? exampleWeightColumnName = null, int featuresPerStep = 1, int hiddenSize = 64, int numberOfLayers = 1,
-        bool bidirectional = false, int? numberOfEpochs = null, int batchSize = 32, float learningRate = 1e-3f) =>
+        bool bidirectional = false, int? numberOfEpochs = null, int batchSize = 32, float learningRate = 1e-2f) =>
         Create(catalog, RecurrentCellType.Gru, SimpleOptions.Fill(new RecurrentMulticlassTrainer.Options(), labelColumnName, featureColumnName,
             exampleWeightColumnName, featuresPerStep, hiddenSize, numberOfLayers, bidirectional, numberOfEpochs, batchSize, learningRate));
 
@@ -60,7 +60,7 @@ public static class RecurrentMulticlassCatalog
     public static RecurrentMulticlassTrainer Rnn(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
         string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
         string? exampleWeightColumnName = null, int featuresPerStep = 1, int hiddenSize = 64, int numberOfLayers = 1,
-        bool bidirectional = false, int? numberOfEpochs = null, int batchSize = 32, float learningRate = 1e-3f) =>
+        bool bidirectional = false, int? numberOfEpochs = null, int batchSize = 32, float learningRate = 1e-2f) =>
         Create(catalog, RecurrentCellType.Rnn, SimpleOptions.Fill(new RecurrentMulticlassTrainer.Options(), labelColumnName, featureColumnName,
             exampleWeightColumnName, featuresPerStep, hiddenSize, numberOfLayers, bidirectional, numberOfEpochs, batchSize, learningRate));
 

@@ -30,7 +30,7 @@ public static class RecurrentRegressionCatalog
     public static RecurrentRegressionTrainer Lstm(this RegressionCatalog.RegressionTrainers catalog,
         string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
         string? exampleWeightColumnName = null, int featuresPerStep = 1, int hiddenSize = 64, int numberOfLayers = 1,
-        bool bidirectional = false, int? numberOfEpochs = null, int batchSize = 32, float learningRate = 1e-3f) =>
+        bool bidirectional = false, int? numberOfEpochs = null, int batchSize = 32, float learningRate = 1e-2f) =>
         Create(catalog, RecurrentCellType.Lstm, SimpleOptions.Fill(new RecurrentRegressionTrainer.Options(), labelColumnName, featureColumnName,
             exampleWeightColumnName, featuresPerStep, hiddenSize, numberOfLayers, bidirectional, numberOfEpochs, batchSize, learningRate));
 
@@ -45,7 +45,7 @@ public static class RecurrentRegressionCatalog
     public static RecurrentRegressionTrainer Gru(this RegressionCatalog.RegressionTrainers catalog,
         string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
         string? exampleWeightColumnName = null, int featuresPerStep = 1, int hiddenSize = 64, int numberOfLayers = 1,
-        bool bidirectional = false, int? numberOfEpochs = null, int batchSize = 32, float learningRate = 1e-3f) =>
+        bool bidirectional = false, int? numberOfEpochs = null, int batchSize = 32, float learningRate = 1e-2f) =>
         Create(catalog, RecurrentCellType.Gru, SimpleOptions.Fill(new RecurrentRegressionTrainer.Options(), labelColumnName, featureColumnName,
             exampleWeightColumnName, featuresPerStep, hiddenSize, numberOfLayers, bidirectional, numberOfEpochs, batchSize, learningRate));
 
@@ -60,7 +60,7 @@ public static class RecurrentRegressionCatalog
     public static RecurrentRegressionTrainer Rnn(this RegressionCatalog.RegressionTrainers catalog,
         string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
         string? exampleWeightColumnName = null, int featuresPerStep = 1, int hiddenSize = 64, int numberOfLayers = 1,
-        bool bidirectional = false, int? numberOfEpochs = null, int batchSize = 32, float learningRate = 1e-3f) =>
+        bool bidirectional = false, int? numberOfEpochs = null, int batchSize = 32, float learningRate = 1e-2f) =>
         Create(catalog, RecurrentCellType.Rnn, SimpleOptions.Fill(new RecurrentRegressionTrainer.Options(), labelColumnName, featureColumnName,
             exampleWeightColumnName, featuresPerStep, hiddenSize, numberOfLayers, bidirectional, numberOfEpochs, batchSize, learningRate));
 

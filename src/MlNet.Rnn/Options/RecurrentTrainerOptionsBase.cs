@@ -79,7 +79,11 @@ public abstract class RecurrentTrainerOptionsBase
     /// <summary>B: sequences per optimisation step (a language model: the streams the text is read as, side by side).</summary>
     public int BatchSize { get; set; } = 32;
 
-    /// <summary>The optimizer's base learning rate.</summary>
+    /// <summary>
+    /// The optimizer's base learning rate. Defaults: 1e-2 for the binary, multiclass, regression and tagging trainers
+    /// (<see cref="RecurrentTrainerOptions.DefaultLearningRate"/>), 5e-3 for the forecaster, 2e-3 for the language model,
+    /// 1e-3 for sequence to sequence.
+    /// </summary>
     public float LearningRate { get; set; } = 1e-3f;
 
     /// <summary>The activation of an Elman RNN cell (ignored by LSTM and GRU).</summary>

@@ -101,7 +101,7 @@ public sealed class SequenceTaggingCatalog
         /// </code></example>
         public SequenceTaggingTrainer Lstm(string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
             string? exampleWeightColumnName = null, int featuresPerStep = 1, int hiddenSize = 64, int numberOfLayers = 1, bool bidirectional = true,
-            int? numberOfEpochs = null, int batchSize = 32, float learningRate = 1e-3f) =>
+            int? numberOfEpochs = null, int batchSize = 32, float learningRate = 1e-2f) =>
             new(_env, RecurrentCellType.Lstm, SimpleOptions.Fill(new SequenceTaggingTrainer.Options(), labelColumnName, featureColumnName,
                 exampleWeightColumnName, featuresPerStep, hiddenSize, numberOfLayers, bidirectional, numberOfEpochs, batchSize, learningRate));
 
@@ -113,7 +113,7 @@ public sealed class SequenceTaggingCatalog
         /// <inheritdoc cref="Lstm(string, string, string?, int, int, int, bool, int?, int, float)"/>
         public SequenceTaggingTrainer Gru(string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
             string? exampleWeightColumnName = null, int featuresPerStep = 1, int hiddenSize = 64, int numberOfLayers = 1, bool bidirectional = true,
-            int? numberOfEpochs = null, int batchSize = 32, float learningRate = 1e-3f) =>
+            int? numberOfEpochs = null, int batchSize = 32, float learningRate = 1e-2f) =>
             new(_env, RecurrentCellType.Gru, SimpleOptions.Fill(new SequenceTaggingTrainer.Options(), labelColumnName, featureColumnName,
                 exampleWeightColumnName, featuresPerStep, hiddenSize, numberOfLayers, bidirectional, numberOfEpochs, batchSize, learningRate));
 
@@ -125,7 +125,7 @@ public sealed class SequenceTaggingCatalog
         /// <inheritdoc cref="Lstm(string, string, string?, int, int, int, bool, int?, int, float)"/>
         public SequenceTaggingTrainer Rnn(string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
             string? exampleWeightColumnName = null, int featuresPerStep = 1, int hiddenSize = 64, int numberOfLayers = 1, bool bidirectional = true,
-            int? numberOfEpochs = null, int batchSize = 32, float learningRate = 1e-3f) =>
+            int? numberOfEpochs = null, int batchSize = 32, float learningRate = 1e-2f) =>
             new(_env, RecurrentCellType.Rnn, SimpleOptions.Fill(new SequenceTaggingTrainer.Options(), labelColumnName, featureColumnName,
                 exampleWeightColumnName, featuresPerStep, hiddenSize, numberOfLayers, bidirectional, numberOfEpochs, batchSize, learningRate));
 

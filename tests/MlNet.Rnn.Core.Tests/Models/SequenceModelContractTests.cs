@@ -138,6 +138,37 @@ public sealed class SequenceModelContractTests
     }
 
     [Fact]
+    public void TokenDropout_ReadsEachTrainingTokenAsUnknownWithProbabilityP_AndTrainsTheUnknownRow_NeverInScoring()
+    {
+        // One token per sequence, so each row's output tells which id the stack read: its own or 0 (unknown).
+        var model = Model(Tokens() with { TokenDropout = 0.25f });
+        int[][] sequences = [.. Enumerable.Range(0, 400).Select(n => new[] { 1 + n % 11 })];
+        var batch = TokenBatch(sequences);
+        var asGiven = new float[400 * 3];
+        model.Forward(batch, asGiven, training: false);
+        var unknown = new float[400 * 3];
+        model.Forward(TokenBatch([.. sequences.Select(_ => new[] { 0 })]), unknown, training: false);
+        var training = new float[400 * 3];
+        model.Forward(batch, training, training: true);
+
+        int dropped = 0;
+        for (int n = 0; n < 400; n++)
+        {
+            float[] row = training[(n * 3)..(n * 3 + 3)], own = asGiven[(n * 3)..(n * 3 + 3)], zero = unknown[(n * 3)..(n * 3 + 3)];
+            bool readOwn = row.Zip(own).All(p => Math.Abs(p.First - p.Second) <= 1e-6f);
+            bool readUnknown = row.Zip(zero).All(p => Math.Abs(p.First - p.Second) <= 1e-6f);
+            Assert.True(readOwn != readUnknown, $"row {n} read neither its token nor the unknown one (or both look alike)");
+            if (readUnknown) dropped++;
+        }
+        Assert.InRange(dropped / 400.0, 0.18, 0.32);
+
+        model.Parameters.ZeroGradients();
+        model.Backward(Enumerable.Repeat(1f, 400 * 3).ToArray());
+        float[] unknownRow = model.Parameters.GradientsOf(model.Parameters["embedding.weight"]).ToArray()[..3];
+        Assert.Contains(unknownRow, g => g != 0f);
+    }
+
+    [Fact]
     public void ReseedDropout_RestartsEveryMaskSequence_AsAModelBuiltWithThatSeed()
     {
         var options = Numeric() with { Layers = 2, Dropout = 0.4f, RecurrentDropout = 0.3f, Seed = 1 };

@@ -28,6 +28,8 @@ public sealed class SequenceModelOptionsValidationTests
         ["NaN dropout"] = (s_valid with { Dropout = float.NaN }, "Dropout", "Dropout must be in [0, 1)."),
         ["recurrent dropout 1"] = (s_valid with { RecurrentDropout = 1f }, "RecurrentDropout", "RecurrentDropout must be in [0, 1)."),
         ["negative recurrent dropout"] = (s_valid with { RecurrentDropout = -0.01f }, "RecurrentDropout", "RecurrentDropout must be in [0, 1)."),
+        ["token dropout 1"] = (s_valid with { TokenDropout = 1f }, "TokenDropout", "TokenDropout must be in [0, 1)."),
+        ["NaN token dropout"] = (s_valid with { TokenDropout = float.NaN }, "TokenDropout", "TokenDropout must be in [0, 1)."),
         ["no outputs"] = (s_valid with { OutputSize = 0 }, "OutputSize", "OutputSize must be at least 1."),
         ["undefined readout"] = (s_valid with { Readout = (SequenceReadout)9 }, "Readout", "Readout must be LastStep or EveryStep."),
         ["undefined initialization"] =
@@ -58,7 +60,7 @@ public sealed class SequenceModelOptionsValidationTests
             s_valid with { VocabularySize = 1, FeaturesPerStep = 0, EmbeddingSize = 1 },
             s_valid with { VocabularySize = 0, EmbeddingSize = 0 },
             s_valid with { Dropout = 0f, RecurrentDropout = 0f },
-            s_valid with { Dropout = 0.999f, RecurrentDropout = 0.999f },
+            s_valid with { Dropout = 0.999f, RecurrentDropout = 0.999f, TokenDropout = 0.999f },
             s_valid with { ForgetGateBias = 1f },
         ];
         foreach (var options in accepted)

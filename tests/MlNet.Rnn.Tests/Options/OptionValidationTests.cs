@@ -196,21 +196,28 @@ public sealed class OptionValidationTests
     public static TheoryData<string> AllKinds => [.. s_allKinds];
 
     /// <summary>
-    /// The edge does not check <see cref="RecurrentTrainerOptions.RecurrentDropout"/> itself: the core's network options do. It is
-    /// still refused when the trainer is created (not at <c>Fit</c>), with the core's message.
+    /// The edge does not check <see cref="RecurrentTrainerOptions.RecurrentDropout"/> and <see cref="RecurrentTrainerOptions.TokenDropout"/>
+    /// itself: the core's network options do. They are still refused when the trainer is created (not at <c>Fit</c>), with the core's message.
     /// </summary>
     [Theory]
     [MemberData(nameof(LabelledKinds))]
     public void ANetworkOptionOnlyTheCoreChecksIsRefusedWhenTheTrainerIsCreated(string kind)
     {
-        var options = (RecurrentTrainerOptions)NewOptions(kind);
-        options.RecurrentDropout = 1;
+        foreach (var (name, set) in new (string, Action<RecurrentTrainerOptions>)[]
+        {
+            (nameof(RecurrentTrainerOptions.RecurrentDropout), o => o.RecurrentDropout = 1),
+            (nameof(RecurrentTrainerOptions.TokenDropout), o => o.TokenDropout = 1),
+        })
+        {
+            var options = (RecurrentTrainerOptions)NewOptions(kind);
+            set(options);
 
-        var error = Assert.Throws<ArgumentOutOfRangeException>(() => CreateTrainer(options));
+            var error = Assert.Throws<ArgumentOutOfRangeException>(() => CreateTrainer(options));
 
-        Assert.Equal(nameof(RecurrentTrainerOptions.RecurrentDropout), error.ParamName);
-        Assert.Equal(1f, error.ActualValue);
-        Assert.Equal("RecurrentDropout must be in [0, 1).", OwnMessage(error));
+            Assert.Equal(name, error.ParamName);
+            Assert.Equal(1f, error.ActualValue);
+            Assert.Equal($"{name} must be in [0, 1).", OwnMessage(error));
+        }
     }
 
     /// <summary>β1 = 1 is checked only by the core's training options, yet refused when the trainer is created, with its message.</summary>

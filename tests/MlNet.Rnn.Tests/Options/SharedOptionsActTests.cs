@@ -345,6 +345,22 @@ public sealed class SharedOptionsActTests : IDisposable
                 Assert.Equal([4 * H, embedding], tensors["weight_ih_l0"].Shape);
             }
         },
+        [nameof(RecurrentTrainerOptions.TokenDropout)] = () =>
+        {
+            // The keys come from the training rows, so no training token is unknown: the embedding's row 0 (unknown) trains
+            // only when tokens are dropped to it. Row 0 after a fit against row 0 of the initial weights (a rate of 1e-30).
+            var text = s_mlContext.Data.LoadFromEnumerable(Synthetic.Sentences(40, seed: 1));
+            var tokens = s_mlContext.Transforms.Text.TokenizeIntoWords("Tokens", nameof(TextRow.Text))
+                .Append(s_mlContext.Transforms.Conversion.MapValueToKey("Tokens")).Fit(text).Transform(text);
+            float[] UnknownRow(float tokenDropout, float learningRate) => [.. Tensors(s_mlContext.BinaryClassification.Trainers.Lstm(new RecurrentBinaryTrainer.Options
+            {
+                FeatureColumnName = "Tokens", EmbeddingSize = 3, HiddenSize = H, NumberOfEpochs = 2, LearningRate = learningRate, TokenDropout = tokenDropout,
+                Seed = 1, MaxDegreeOfParallelism = 1,
+            }).Fit(tokens))["embedding.weight"].Data.Take(3)];
+            float[] initial = UnknownRow(0f, 1e-30f);
+            Assert.Equal(initial, UnknownRow(0f, 0.01f));
+            AssertDiffers(initial, UnknownRow(0.3f, 0.01f), "TokenDropout 0.3: the unknown row");
+        },
         [nameof(RecurrentTrainerOptions.Dropout)] = () =>
         {
             // Dropout (before the head) changes training; scoring applies none: Score = head(h) exactly on the undropped h.
