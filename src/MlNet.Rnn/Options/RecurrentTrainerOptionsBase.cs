@@ -29,14 +29,16 @@ public abstract class RecurrentTrainerOptionsBase
     public int NumberOfLayers { get; set; } = 1;
 
     /// <summary>
-    /// Passes over the training data. Null (the default) lets the binary, multiclass, regression and tagging trainers decide
-    /// how long to train: they stop when the accuracy on validation rows (the validation data given to <c>Fit</c>, else
-    /// <see cref="ValidationFraction"/> of the training rows, held out; for regression, the loss) has not improved for
-    /// <see cref="EarlyStoppingPatience"/> epochs, but not before <see cref="AutomaticMinimumSteps"/> optimizer steps, and after
-    /// at most <see cref="AutomaticMaximumEpochs"/> epochs (more when the minimum steps need them); then they keep the weights
-    /// of the best epoch (the loss breaking ties of accuracy). The fit's log says why training stopped, after how many epochs and optimizer steps. A number trains exactly
-    /// that many epochs on every training row (early stopping still applies when <c>Fit</c> gets validation data). The other
-    /// trainers read null as <see cref="DefaultEpochs"/> (the forecaster sets its own default).
+    /// Passes over the training data. Null (the default) lets the binary, multiclass, regression, tagging and
+    /// sequence-to-sequence trainers decide how long to train: they stop when the accuracy on validation rows (the validation
+    /// data given to <c>Fit</c>, else <see cref="ValidationFraction"/> of the training rows, held out; for regression and
+    /// sequence to sequence, the loss) has not improved for <see cref="EarlyStoppingPatience"/> epochs, but not before
+    /// <see cref="AutomaticMinimumSteps"/> optimizer steps, and after at most <see cref="AutomaticMaximumEpochs"/> epochs or
+    /// <see cref="AutomaticMaximumSteps"/> steps, whichever comes first (more when the minimum steps need them); then they keep
+    /// the weights of the best epoch (the loss breaking ties of accuracy). The fit's log says why training stopped, after how
+    /// many epochs and optimizer steps. A number trains exactly that many epochs on every training row (early stopping still
+    /// applies when <c>Fit</c> gets validation data). The language model reads null as <see cref="DefaultEpochs"/> (the
+    /// forecaster sets its own default).
     /// </summary>
     public int? NumberOfEpochs { get; set; }
 
@@ -56,24 +58,37 @@ public abstract class RecurrentTrainerOptionsBase
     /// <summary>When <see cref="NumberOfEpochs"/> is null: the most epochs (unless <see cref="AutomaticMinimumSteps"/> needs more).</summary>
     public const int AutomaticMaximumEpochs = 100;
 
+    /// <summary>
+    /// When <see cref="NumberOfEpochs"/> is null: training ends after the epoch that reaches this many optimizer steps, so that
+    /// large data sets, whose validation loss keeps creeping down, stop within minutes.
+    /// </summary>
+    public const int AutomaticMaximumSteps = 20_000;
+
     /// <summary><see cref="NumberOfEpochs"/>, or <see cref="DefaultEpochs"/> when it is null.</summary>
     internal int EpochsOrDefault => NumberOfEpochs ?? DefaultEpochs;
 
     /// <summary>
     /// The automatic training length (<see cref="NumberOfEpochs"/> null) on <paramref name="trainingRows"/> rows: with validation
     /// rows, early stopping after at least <see cref="AutomaticMinimumSteps"/> steps within <see cref="AutomaticMaximumEpochs"/>
-    /// epochs; without, <see cref="DefaultEpochs"/>. Either way enough epochs for the minimum steps.
+    /// epochs and the epoch that reaches <see cref="AutomaticMaximumSteps"/> steps; without, <see cref="DefaultEpochs"/>. Either
+    /// way enough epochs for the minimum steps. Also returns the rule in words, for the fit's log.
     /// </summary>
-    internal static TrainerOptions AutomaticLength(TrainerOptions options, long trainingRows, bool validated)
+    internal static (TrainerOptions Options, string Description) AutomaticLength(TrainerOptions options, long trainingRows, bool validated, string judgedBy)
     {
         long stepsPerEpoch = Math.Max(1, (trainingRows + options.BatchSize - 1) / options.BatchSize);
         int epochsForMinimum = (int)Math.Min(int.MaxValue, (AutomaticMinimumSteps + stepsPerEpoch - 1) / stepsPerEpoch);
-        return options with
+        int epochsForMaximum = (int)Math.Min(int.MaxValue, (AutomaticMaximumSteps + stepsPerEpoch - 1) / stepsPerEpoch);
+        var automatic = options with
         {
-            Epochs = Math.Max(validated ? AutomaticMaximumEpochs : DefaultEpochs, epochsForMinimum),
+            Epochs = Math.Max(validated ? Math.Min(AutomaticMaximumEpochs, epochsForMaximum) : DefaultEpochs, epochsForMinimum),
             MinimumSteps = validated ? AutomaticMinimumSteps : 0,
             EarlyStoppingOnAccuracy = true,
         };
+        string description = validated
+            ? string.Create(CultureInfo.InvariantCulture, $"; until the validation {judgedBy} has not improved for {automatic.EarlyStoppingPatience} epochs, after at least " +
+                $"{automatic.MinimumSteps} optimizer steps, at most {automatic.Epochs} epochs (NumberOfEpochs not set)")
+            : string.Create(CultureInfo.InvariantCulture, $"; {automatic.Epochs} epochs (NumberOfEpochs not set, no validation rows)");
+        return (automatic, description);
     }
 
     /// <summary>B: sequences per optimisation step (a language model: the streams the text is read as, side by side).</summary>

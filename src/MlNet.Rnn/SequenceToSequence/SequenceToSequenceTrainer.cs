@@ -121,9 +121,16 @@ public sealed class SequenceToSequenceTrainer : RecurrentEstimator<SequenceToSeq
         var sourceKeys = new KeyUsage(source);
         var labelKeys = new KeyUsage(label);
         SequenceCache? training = null, validation = null;
+        // Without validation data and without a set number of epochs, a share of the training pairs decides when to stop.
+        float holdOut = validationData is null && options.NumberOfEpochs is null ? options.ValidationFraction : 0;
         try
         {
-            training = Read(run, trainData, "training", source, label, sourceKeys, labelKeys);
+            (training, validation) = Read(run, trainData, "training", source, label, sourceKeys, labelKeys, holdOut);
+            if (validation is { ExampleCount: 0 })
+            {
+                validation.Dispose();
+                validation = null;
+            }
             if (validationData is not null)
             {
                 var validationSource = KeyVectorColumn.FromSchema(Host, validationData.Schema, options.FeatureColumnName, "source (feature)");
@@ -133,7 +140,7 @@ public sealed class SequenceToSequenceTrainer : RecurrentEstimator<SequenceToSeq
                 var validationLabel = KeyVectorColumn.FromSchema(Host, validationData.Schema, options.LabelColumnName, "label");
                 if (validationLabel.KeyCount != targetKeys)
                     throw Host.ExceptSchemaMismatch(nameof(validationData), "label", label.Name, label.Describe(), validationData.Schema[label.Name].Type.ToString());
-                validation = Read(run, validationData, "validation", validationSource, validationLabel, null, null);
+                validation = Read(run, validationData, "validation", validationSource, validationLabel, null, null).Pairs;
                 if (validation.ExampleCount == 0) throw Host.Except("The validation data has no row; pass rows or call Fit(trainData).");
             }
             if (training.ExampleCount == 0) throw Host.Except("The training data has no row.");
@@ -142,13 +149,19 @@ public sealed class SequenceToSequenceTrainer : RecurrentEstimator<SequenceToSeq
             sourceKeys.WarnIfSparse(run, "source", "embedding rows");
 
             var model = new SequenceToSequenceModel(options.ToSequenceToSequenceOptions(Cell, source.KeyCount, targetKeys, run.Seed));
+            var trainingOptions = run.TrainingOptions(validation is not null);
+            string length = "";
+            if (options.NumberOfEpochs is null)
+                (trainingOptions, length) = RecurrentTrainerOptionsBase.AutomaticLength(trainingOptions, training.ExampleCount, validation is not null, "loss");
+            bool heldOut = validationData is null && validation is not null;
             // Stryker disable once String : Stryker cannot pass a mutated concatenation of interpolated strings to string.Create's handler
             run.ReportStart(string.Create(CultureInfo.InvariantCulture,
                 $"{Cell} sequence-to-sequence ({options.Attention} attention): {training.ExampleCount} training pairs" +
-                $"{(validation is null ? "" : $", {validation.ExampleCount} validation pairs")}, {source.KeyCount} source keys, {targetKeys} target keys") +
-                TrainingDataStorage.Describe(training, validation),
+                $"{(validation is null ? "" : $", {validation.ExampleCount} validation pairs{(heldOut ? $" (held out: ValidationFraction {options.ValidationFraction:G3} of the training pairs)" : "")}")}" +
+                $", {source.KeyCount} source keys, {targetKeys} target keys") +
+                TrainingDataStorage.Describe(training, validation) + length,
                 model.ParameterCount);
-            var trainer = new SequencePairTrainer(model, run.TrainingOptions(validation is not null), options.LabelSmoothing);
+            var trainer = new SequencePairTrainer(model, trainingOptions, options.LabelSmoothing);
             var history = trainer.Train(training, validation, run.CancellationToken);
             run.ReportEnd(history);
             return new SequenceToSequenceTransformer(Host, model, source, trainData.Schema[source.Name].Type, trainData.Schema[label.Name], options.PredictedLabelColumnName,
@@ -164,14 +177,19 @@ public sealed class SequenceToSequenceTrainer : RecurrentEstimator<SequenceToSeq
     /// <summary>
     /// Reads every row as a pair into a cache, in memory up to <see cref="RecurrentTrainerOptionsBase.TrainingDataMemoryMegabytes"/>
     /// and in a temporary file beyond; an empty source or target is an error naming the data, the row and the column. Counts the
-    /// keys used on the way when asked.
+    /// keys used on the way when asked. With <paramref name="holdOut"/> &gt; 0, each pair after the first goes to a second cache
+    /// instead with that probability, drawn from the seed (the pairs held out to decide when to stop); the two share the budget.
     /// </summary>
-    private SequenceCache Read(FitRun run, IDataView data, string role, KeyVectorColumn source, KeyVectorColumn label, KeyUsage? sourceKeys, KeyUsage? labelKeys)
+    private (SequenceCache Pairs, SequenceCache? HeldOut) Read(FitRun run, IDataView data, string role, KeyVectorColumn source, KeyVectorColumn label,
+        KeyUsage? sourceKeys, KeyUsage? labelKeys, float holdOut = 0)
     {
         using var cursor = data.GetRowCursor([data.Schema[source.Name], data.Schema[label.Name]]);
         var sources = source.CreateReader(cursor);
         var targets = label.CreateReader(cursor);
-        var pairs = SequencePairs.CreateCache(TrainerOptions.TrainingDataMemoryMegabytes * (1L << 20), run.Seed);
+        long budget = TrainerOptions.TrainingDataMemoryMegabytes * (1L << 20), heldOutBudget = (long)(budget * (double)holdOut);
+        var pairs = SequencePairs.CreateCache(budget - heldOutBudget, run.Seed);
+        var heldOut = holdOut > 0 ? SequencePairs.CreateCache(Math.Max(heldOutBudget, 1), run.Seed) : null;
+        var split = new Random(unchecked(run.Seed * 31 + 17));
         try
         {
             while (cursor.MoveNext())
@@ -189,14 +207,16 @@ public sealed class SequenceToSequenceTrainer : RecurrentEstimator<SequenceToSeq
                 }
                 sourceKeys?.Add(sourceIds);
                 labelKeys?.Add(targetIds);
-                SequencePairs.AddTo(pairs, sourceIds, targetIds);
+                SequencePairs.AddTo(heldOut is not null && pairs.ExampleCount > 0 && split.NextDouble() < holdOut ? heldOut : pairs, sourceIds, targetIds);
             }
             pairs.Complete();
-            return pairs;
+            heldOut?.Complete();
+            return (pairs, heldOut);
         }
         catch
         {
             pairs.Dispose();
+            heldOut?.Dispose();
             throw;
         }
     }

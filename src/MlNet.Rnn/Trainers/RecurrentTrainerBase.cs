@@ -92,13 +92,8 @@ public abstract class RecurrentTrainerBase<TOptions> : RecurrentEstimator<TOptio
         var trainingOptions = run.TrainingOptions(data.Validation is not null);
         string length = "";
         if (TrainerOptions.NumberOfEpochs is null)
-        {
-            trainingOptions = RecurrentTrainerOptionsBase.AutomaticLength(trainingOptions, data.Training.ExampleCount, data.Validation is not null);
-            length = data.Validation is null
-                ? $"; {trainingOptions.Epochs} epochs (NumberOfEpochs not set, no validation rows)"
-                : $"; until the validation {(Task == RecurrentTask.Regression ? "loss" : "accuracy")} has not improved for {trainingOptions.EarlyStoppingPatience} epochs, after at least " +
-                  $"{trainingOptions.MinimumSteps} optimizer steps, at most {trainingOptions.Epochs} epochs (NumberOfEpochs not set)";
-        }
+            (trainingOptions, length) = RecurrentTrainerOptionsBase.AutomaticLength(trainingOptions, data.Training.ExampleCount, data.Validation is not null,
+                Task == RecurrentTask.Regression ? "loss" : "accuracy");
         var trainer = new SequenceTrainer(model, CreateLoss(data.OutputSize), trainingOptions);
         string validationRows = data.Validation is null ? ""
             : $", {data.Validation.ExampleCount} validation rows{(data.HeldOut ? $" (held out: ValidationFraction {TrainerOptions.ValidationFraction:G3} of the training rows)" : "")}";

@@ -109,7 +109,8 @@ public sealed class TaskOptionsActTests
                 return Observe(validate ? trainer.Fit(data, rising) : trainer.Fit(data), data, "Score");
             },
             OtherLabel = nameof(ProbeRow.Flipped), OtherFeatures = nameof(ProbeRow.Noise), Weights = nameof(ProbeRow.Weight),
-            Ignored = [nameof(RecurrentTrainerOptions.EmbeddingSize)], // numeric steps have no embedding
+            // Numeric steps have no embedding, nor tokens to drop.
+            Ignored = [nameof(RecurrentTrainerOptions.EmbeddingSize), nameof(RecurrentTrainerOptions.TokenDropout)],
         };
     }
 
@@ -133,7 +134,7 @@ public sealed class TaskOptionsActTests
                 return Observe(validate ? trainer.Fit(data, rising) : trainer.Fit(data), data, "Score");
             },
             OtherLabel = "Rotated", OtherFeatures = nameof(ProbeRow.Noise), Weights = nameof(ProbeRow.Weight),
-            Ignored = [nameof(RecurrentTrainerOptions.EmbeddingSize)],
+            Ignored = [nameof(RecurrentTrainerOptions.EmbeddingSize), nameof(RecurrentTrainerOptions.TokenDropout)],
         };
     }
 
@@ -184,7 +185,7 @@ public sealed class TaskOptionsActTests
                 // One feature per step reads every row as twice the steps, which its tags no longer match.
                 [nameof(RecurrentTrainerOptions.FeaturesPerStep)] = "12 steps",
             },
-            Ignored = [nameof(RecurrentTrainerOptions.EmbeddingSize)],
+            Ignored = [nameof(RecurrentTrainerOptions.EmbeddingSize), nameof(RecurrentTrainerOptions.TokenDropout)],
         };
     }
 
@@ -236,9 +237,8 @@ public sealed class TaskOptionsActTests
                 nameof(RecurrentTrainerOptions.FeaturesPerStep), nameof(RecurrentTrainerOptions.RecurrentDropout),
                 nameof(RecurrentTrainerOptions.LearnedInitialState), nameof(RecurrentTrainerOptions.TruncatedBpttSteps),
                 nameof(RecurrentTrainerOptions.MaxBatchMemoryMegabytes), nameof(RecurrentTrainerOptions.Standardize),
+                nameof(RecurrentTrainerOptions.TokenDropout),
             ],
-            // Trains DefaultEpochs when NumberOfEpochs is null: it holds no rows out.
-            Ignored = [nameof(RecurrentTrainerOptions.ValidationFraction)],
         };
     }
 
@@ -284,7 +284,7 @@ public sealed class TaskOptionsActTests
                 nameof(RecurrentTrainerOptions.HiddenStateColumnName), nameof(RecurrentTrainerOptions.FeaturesPerStep),
                 nameof(RecurrentTrainerOptions.Bidirectional), nameof(RecurrentTrainerOptions.RecurrentDropout),
                 nameof(RecurrentTrainerOptions.TruncatedBpttSteps), nameof(RecurrentTrainerOptions.MaxBatchMemoryMegabytes),
-                nameof(RecurrentTrainerOptions.Standardize),
+                nameof(RecurrentTrainerOptions.Standardize), nameof(RecurrentTrainerOptions.TokenDropout),
             ],
             // The text is read as streams (BatchSize of them, at a random offset when shuffling), all of one length: no bucketing.
             // Trains DefaultEpochs when NumberOfEpochs is null: it holds no rows out.
@@ -363,6 +363,7 @@ public sealed class TaskOptionsActTests
         // Two layers: the sequence-to-sequence model drops out between stacked layers only.
         [nameof(RecurrentTrainerOptions.Dropout)] = new((o, _) => o.NumberOfLayers = 2, (o, _) => o.Dropout = 0.3f),
         [nameof(RecurrentTrainerOptions.RecurrentDropout)] = new(null, Set(nameof(RecurrentTrainerOptions.RecurrentDropout), (_, _) => 0.3f)),
+        [nameof(RecurrentTrainerOptions.TokenDropout)] = new(null, Set(nameof(RecurrentTrainerOptions.TokenDropout), (_, _) => 0.3f)),
         [nameof(RecurrentTrainerOptions.LearnedInitialState)] = new(null, Set(nameof(RecurrentTrainerOptions.LearnedInitialState), (_, _) => true)),
         [nameof(RecurrentTrainerOptions.Optimizer)] = new(null, (o, _) => o.Optimizer = OptimizerKind.RmsProp),
         [nameof(RecurrentTrainerOptions.Momentum)] = new((o, _) => o.Optimizer = OptimizerKind.Sgd, (o, _) => o.Momentum = 0.9f),

@@ -301,6 +301,38 @@ public sealed class SequenceToSequenceTests(ReversalModel fixture, Xunit.Abstrac
     }
 
     [Fact]
+    public void LeftUnset_TheEpochs_AreDecidedOnHeldOutPairs_AfterTheMinimumSteps_AndTheBestEpochIsKept()
+    {
+        var logger = new ListLogger();
+        var options = SmallOptions();
+        options.NumberOfEpochs = null;
+        options.HiddenSize = 8;
+        options.EmbeddingSize = 4;
+        options.BatchSize = 30;
+        options.Attention = AttentionKind.None;
+        options.Logger = logger;
+        var mlContext = new MLContext(seed: 1);
+        var model = Pipeline(mlContext, mlContext.SequenceToSequence.Trainers.Gru(options)).Fit(mlContext.Data.LoadFromEnumerable(Pairs(100, seed: 4)));
+        var history = ((IEnumerable<ITransformer>)model).OfType<SequenceToSequenceTransformer>().Single().History!;
+
+        // About 10% of the 100 pairs held out (drawn by the seed), the rest trained on: 3 or 4 batches of 30 an epoch.
+        var start = Assert.Single(logger.Messages, m => m.Contains("sequence-to-sequence") && m.Contains("training pairs"));
+        var counts = System.Text.RegularExpressions.Regex.Match(start, @"(\d+) training pairs, (\d+) validation pairs \(held out: ValidationFraction 0.1 of the training pairs\)");
+        Assert.True(counts.Success, start);
+        int trainingPairs = int.Parse(counts.Groups[1].Value), heldOut = int.Parse(counts.Groups[2].Value);
+        Assert.Equal(100, trainingPairs + heldOut);
+        Assert.InRange(heldOut, 3, 20);
+        Assert.Contains("until the validation loss has not improved for 5 epochs, after at least 1000 optimizer steps", start);
+
+        // Never stopped before 1,000 optimizer steps; the kept epoch is the one of the lowest validation loss.
+        int stepsPerEpoch = (trainingPairs + options.BatchSize - 1) / options.BatchSize;
+        Assert.True(history.Epochs.Count * stepsPerEpoch >= RecurrentTrainerOptionsBase.AutomaticMinimumSteps,
+            $"{history.Epochs.Count} epochs of {stepsPerEpoch} steps");
+        Assert.All(history.Epochs, e => Assert.NotNull(e.ValidationLoss));
+        Assert.Equal(history.Epochs.MinBy(e => e.ValidationLoss)!.Epoch, history.BestEpoch);
+    }
+
+    [Fact]
     public void TheSeedComesFromTheMLContext()
     {
         string[] Fit(int contextSeed)
@@ -391,7 +423,7 @@ public sealed class SequenceToSequenceTests(ReversalModel fixture, Xunit.Abstrac
 
         // The defaults of the simple overloads.
         var defaults = trainers.Lstm().TrainerOptions;
-        Assert.Equal(("Label", "Features", 64, 1, false, AttentionKind.Luong, 10, 32, 1e-3f),
+        Assert.Equal(("Label", "Features", 64, 1, false, AttentionKind.Luong, (int?)null, 32, 1e-3f),
             (defaults.LabelColumnName, defaults.FeatureColumnName, defaults.HiddenSize, defaults.NumberOfLayers, defaults.Bidirectional, defaults.Attention,
              defaults.NumberOfEpochs, defaults.BatchSize, defaults.LearningRate));
 
