@@ -203,6 +203,9 @@ public sealed class SequenceDataset : ISequenceSource
     /// <summary>Every numeric step held, as rows of I values (empty for token sequences).</summary>
     internal ReadOnlySpan<float> AllSteps => Tokens ? [] : _values.AsSpan(0, (int)_valueCount);
 
+    /// <summary>Every token id held (empty for numeric sequences).</summary>
+    internal ReadOnlySpan<int> AllIds => Tokens ? _ids.AsSpan(0, (int)_valueCount) : [];
+
     /// <summary>Every target held, as rows of W values.</summary>
     internal ReadOnlySpan<float> AllTargets => _targets.AsSpan(0, (int)_targetCount);
 

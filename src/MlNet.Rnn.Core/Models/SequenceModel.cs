@@ -24,6 +24,7 @@ public sealed class SequenceModel
     private float[] _droppedFeatures = [], _mask = [],
         _headOutput = [], _outputGradient = [], _featureGradient = [], _recurrentGradient = [], _finalHiddenGradient = [], _embeddedGradient = [];
     private int[] _ids = [], _endingRows = [];
+    private float[]? _tokenDropout; // per id, from the training data's counts (UseTokenCounts); null: TokenDropout for every id
     private SequenceBatch? _batch;
     private bool _training;
     // The batch, loss and running results of a BackpropagateTruncated call, read by its per-chunk callback (made once).
@@ -92,6 +93,27 @@ public sealed class SequenceModel
     /// <paramref name="maxDegreeOfParallelism"/> threads.
     /// </summary>
     public SequenceModelWorkspace CreateWorkspace(int maxDegreeOfParallelism = 1) => new(this, Network.CreateWorkspace(maxDegreeOfParallelism));
+
+    /// <summary>
+    /// Token dropout by frequency, in training: with the count of each id in the training data, a token seen n times is read as
+    /// unknown with probability α/(α + n), α = p/(1 − p) for p = <see cref="SequenceModelOptions.TokenDropout"/> (p for a token
+    /// seen once), as in Kiperwasser and Goldberg's word dropout. Rare tokens, the ones most like a word never seen, then teach
+    /// the unknown row; frequent ones are almost never dropped. <see cref="Training.SequenceTrainer"/> counts its training data
+    /// and calls this; without it, every token is dropped with probability p. Ignored by numeric models and at p = 0.
+    /// </summary>
+    /// <param name="counts">Occurrences of each id, <c>[V]</c>.</param>
+    public void UseTokenCounts(ReadOnlySpan<long> counts)
+    {
+        if (Embedding is null || Options.TokenDropout == 0f) return;
+        if (counts.Length != Options.VocabularySize)
+            throw new ArgumentException($"counts holds {counts.Length} values but the vocabulary has {Options.VocabularySize} ids.", nameof(counts));
+        double alpha = Options.TokenDropout / (1.0 - Options.TokenDropout);
+        _tokenDropout ??= new float[counts.Length];
+        for (int id = 0; id < counts.Length; id++) _tokenDropout[id] = (float)(alpha / (alpha + Math.Max(counts[id], 1)));
+    }
+
+    /// <summary>The probability that a training pass reads token <paramref name="id"/> as unknown.</summary>
+    internal float TokenDropoutOf(int id) => _tokenDropout?[id] ?? Options.TokenDropout;
 
     /// <summary>Restarts every dropout mask sequence (between layers and before the head) from <paramref name="seed"/>.</summary>
     public void ReseedDropout(int seed)
@@ -345,9 +367,16 @@ public sealed class SequenceModel
         {
             Grow(ref _ids, n);
             batch.Ids.CopyTo(_ids);
-            if (Options.TokenDropout > 0f)
+            if (_tokenDropout is { } byId)
+            {
+                for (int i = 0; i < n; i++)
+                    if (_dropoutRandom.NextSingle() < byId[_ids[i]]) _ids[i] = 0;
+            }
+            else if (Options.TokenDropout > 0f)
+            {
                 for (int i = 0; i < n; i++)
                     if (_dropoutRandom.NextSingle() < Options.TokenDropout) _ids[i] = 0;
+            }
             ids = _ids.AsSpan(0, n);
         }
         Embedding.Forward(ids, workspace.Embedded);

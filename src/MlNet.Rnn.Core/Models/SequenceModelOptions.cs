@@ -39,10 +39,11 @@ public sealed record SequenceModelOptions
     public float RecurrentDropout { get; init; }
 
     /// <summary>
-    /// Token inputs, training only: each token id is replaced by 0 (unknown) with this probability, so the embedding's row 0
-    /// learns to stand for a word the model has not seen. Without it, row 0 keeps its random start when every training token
-    /// is known, as it is when the vocabulary was built from the training rows, and every unseen word at scoring time reads
-    /// noise. Ignored for numeric inputs.
+    /// Token inputs, training only: the probability p that a token is read as 0 (unknown), so the embedding's row 0 learns to
+    /// stand for a word the model has not seen. Without it, row 0 keeps its random start when every training token is known,
+    /// as it is when the vocabulary was built from the training rows, and every unseen word at scoring time reads noise. Trained
+    /// by <see cref="Training.SequenceTrainer"/>, the rate follows each token's frequency (<see cref="SequenceModel.UseTokenCounts"/>):
+    /// p for a token seen once, less for frequent ones. Ignored for numeric inputs.
     /// </summary>
     public float TokenDropout { get; init; }
 

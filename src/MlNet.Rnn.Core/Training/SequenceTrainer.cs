@@ -68,6 +68,7 @@ public sealed class SequenceTrainer
             ? StandardizedTraining.Fit(training, targets, new SequenceDataset(training.FeaturesPerStep, training.TargetWidth, training.PerStepTargets))
             : null;
         _trainingLoss = _standardized?.LossFor(_loss) ?? _loss;
+        if (_model.Embedding is not null && _model.Options.TokenDropout > 0f) _model.UseTokenCounts(CountTokens(training));
         _training = true;
         try
         {
@@ -81,6 +82,16 @@ public sealed class SequenceTrainer
             _standardized?.Fold(_model);
             _folded = _standardized is not null;
         }
+    }
+
+    /// <summary>How often each id of the model's vocabulary occurs in <paramref name="training"/>, over every part.</summary>
+    private long[] CountTokens(ISequenceSource training)
+    {
+        var counts = new long[_model.Options.VocabularySize];
+        var buffer = new SequenceDataset(0, training.TargetWidth, training.PerStepTargets);
+        for (int p = 0; p < training.PartCount; p++)
+            foreach (int id in training.ReadPart(p, buffer).AllIds) counts[id]++;
+        return counts;
     }
 
     /// <summary>

@@ -38,10 +38,11 @@ public abstract class RecurrentTrainerOptions : RecurrentTrainerOptionsBase
     public float RecurrentDropout { get; set; }
 
     /// <summary>
-    /// Token inputs (a key column), training only: each token is read as unknown (key 0) with this probability, so the model
-    /// learns what to do with a word it has not seen. When the keys come from <c>MapValueToKey</c> fitted on the training
-    /// rows, no training token is unknown, and without this every new word at scoring time would read an embedding that never
-    /// trained. In [0, 1); ignored for numeric inputs.
+    /// Token inputs (a key column), training only: the probability p that a token seen once in the training rows is read as
+    /// unknown (key 0); a token seen n times is dropped with probability α/(α + n), α = p/(1 − p), so rare words teach the model
+    /// what to do with a word it has not seen and frequent ones are almost never dropped. When the keys come from
+    /// <c>MapValueToKey</c> fitted on the training rows, no training token is unknown, and without this every new word at
+    /// scoring time would read an embedding that never trained. In [0, 1); ignored for numeric inputs.
     /// </summary>
     public float TokenDropout { get; set; } = 0.1f;
 

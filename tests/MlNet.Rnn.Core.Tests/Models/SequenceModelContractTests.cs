@@ -169,6 +169,34 @@ public sealed class SequenceModelContractTests
     }
 
     [Fact]
+    public void TokenDropoutByCounts_DropsATokenSeenNTimes_WithProbabilityAlphaOverAlphaPlusN()
+    {
+        // p = 0.5: α = 1, so a token seen once is dropped with probability 1/2, one seen 99 times with 1/100.
+        var model = Model(Tokens() with { TokenDropout = 0.5f });
+        long[] counts = [0, 1, 99, 5, 5, 5, 5, 5, 5, 5, 5, 5];
+        model.UseTokenCounts(counts);
+        Assert.Equal(0.5f, model.TokenDropoutOf(1));
+        Assert.Equal(0.01f, model.TokenDropoutOf(2), 1e-7f);
+        Assert.Equal(1f / 6, model.TokenDropoutOf(3), 1e-7f);
+
+        int[][] sequences = [.. Enumerable.Range(0, 800).Select(n => new[] { 1 + n % 2 })];
+        var batch = TokenBatch(sequences);
+        var asGiven = new float[800 * 3];
+        model.Forward(batch, asGiven, training: false);
+        var unknown = new float[800 * 3];
+        model.Forward(TokenBatch([.. sequences.Select(_ => new[] { 0 })]), unknown, training: false);
+        var training = new float[800 * 3];
+        model.Forward(batch, training, training: true);
+        var dropped = new int[3];
+        for (int n = 0; n < 800; n++)
+            if (training.AsSpan(n * 3, 3).SequenceEqual(unknown.AsSpan(n * 3, 3)) && !asGiven.AsSpan(n * 3, 3).SequenceEqual(unknown.AsSpan(n * 3, 3)))
+                dropped[sequences[n][0]]++;
+        Assert.InRange(dropped[1] / 400.0, 0.42, 0.58);
+        Assert.InRange(dropped[2] / 400.0, 0, 0.04);
+        Assert.Throws<ArgumentException>("counts", () => model.UseTokenCounts(counts.AsSpan(1)));
+    }
+
+    [Fact]
     public void ReseedDropout_RestartsEveryMaskSequence_AsAModelBuiltWithThatSeed()
     {
         var options = Numeric() with { Layers = 2, Dropout = 0.4f, RecurrentDropout = 0.3f, Seed = 1 };
