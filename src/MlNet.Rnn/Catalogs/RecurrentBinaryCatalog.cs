@@ -43,7 +43,7 @@ public static class RecurrentBinaryCatalog
     /// <param name="bidirectional">Whether each layer also reads the sequence backwards.</param>
     /// <param name="numberOfEpochs">Passes over the training data; null (the default) decides when to stop on held-out rows (see <see cref="RecurrentTrainerOptionsBase.NumberOfEpochs"/>).</param>
     /// <param name="batchSize">Sequences per optimisation step.</param>
-    /// <param name="learningRate">Adam's learning rate.</param>
+    /// <param name="learningRate">Adam's learning rate; null: 1e-2 for LSTM and GRU, 1e-3 for an Elman RNN (<see cref="RecurrentTrainerOptions.DefaultLearningRate"/>).</param>
     /// <example><code>
     /// var pipeline = mlContext.BinaryClassification.Trainers.Lstm(featuresPerStep: 1, hiddenSize: 32, numberOfEpochs: 20);
     /// var model = pipeline.Fit(trainData);
@@ -52,7 +52,7 @@ public static class RecurrentBinaryCatalog
     public static RecurrentBinaryTrainer Lstm(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
         string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
         string? exampleWeightColumnName = null, int featuresPerStep = 1, int hiddenSize = 64, int numberOfLayers = 1,
-        bool bidirectional = false, int? numberOfEpochs = null, int batchSize = 32, float learningRate = 1e-2f) =>
+        bool bidirectional = false, int? numberOfEpochs = null, int batchSize = 32, float? learningRate = null) =>
         Create(catalog, RecurrentCellType.Lstm, SimpleOptions.Fill(new RecurrentBinaryTrainer.Options(), labelColumnName, featureColumnName,
             exampleWeightColumnName, featuresPerStep, hiddenSize, numberOfLayers, bidirectional, numberOfEpochs, batchSize, learningRate));
 
@@ -63,11 +63,11 @@ public static class RecurrentBinaryCatalog
         Create(catalog, RecurrentCellType.Lstm, options);
 
     /// <summary>A GRU binary classifier over a sequence column: a Single vector read as steps × <paramref name="featuresPerStep"/>, or a key vector of tokens.</summary>
-    /// <inheritdoc cref="Lstm(BinaryClassificationCatalog.BinaryClassificationTrainers, string, string, string?, int, int, int, bool, int?, int, float)"/>
+    /// <inheritdoc cref="Lstm(BinaryClassificationCatalog.BinaryClassificationTrainers, string, string, string?, int, int, int, bool, int?, int, float?)"/>
     public static RecurrentBinaryTrainer Gru(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
         string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
         string? exampleWeightColumnName = null, int featuresPerStep = 1, int hiddenSize = 64, int numberOfLayers = 1,
-        bool bidirectional = false, int? numberOfEpochs = null, int batchSize = 32, float learningRate = 1e-2f) =>
+        bool bidirectional = false, int? numberOfEpochs = null, int batchSize = 32, float? learningRate = null) =>
         Create(catalog, RecurrentCellType.Gru, SimpleOptions.Fill(new RecurrentBinaryTrainer.Options(), labelColumnName, featureColumnName,
             exampleWeightColumnName, featuresPerStep, hiddenSize, numberOfLayers, bidirectional, numberOfEpochs, batchSize, learningRate));
 
@@ -78,11 +78,11 @@ public static class RecurrentBinaryCatalog
         Create(catalog, RecurrentCellType.Gru, options);
 
     /// <summary>An Elman RNN binary classifier over a sequence column: a Single vector read as steps × <paramref name="featuresPerStep"/>, or a key vector of tokens.</summary>
-    /// <inheritdoc cref="Lstm(BinaryClassificationCatalog.BinaryClassificationTrainers, string, string, string?, int, int, int, bool, int?, int, float)"/>
+    /// <inheritdoc cref="Lstm(BinaryClassificationCatalog.BinaryClassificationTrainers, string, string, string?, int, int, int, bool, int?, int, float?)"/>
     public static RecurrentBinaryTrainer Rnn(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
         string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
         string? exampleWeightColumnName = null, int featuresPerStep = 1, int hiddenSize = 64, int numberOfLayers = 1,
-        bool bidirectional = false, int? numberOfEpochs = null, int batchSize = 32, float learningRate = 1e-2f) =>
+        bool bidirectional = false, int? numberOfEpochs = null, int batchSize = 32, float? learningRate = null) =>
         Create(catalog, RecurrentCellType.Rnn, SimpleOptions.Fill(new RecurrentBinaryTrainer.Options(), labelColumnName, featureColumnName,
             exampleWeightColumnName, featuresPerStep, hiddenSize, numberOfLayers, bidirectional, numberOfEpochs, batchSize, learningRate));
 

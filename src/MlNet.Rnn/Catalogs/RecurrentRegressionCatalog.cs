@@ -21,7 +21,7 @@ public static class RecurrentRegressionCatalog
     /// <param name="bidirectional">Whether each layer also reads the sequence backwards.</param>
     /// <param name="numberOfEpochs">Passes over the training data; null (the default) decides when to stop on held-out rows (see <see cref="RecurrentTrainerOptionsBase.NumberOfEpochs"/>).</param>
     /// <param name="batchSize">Sequences per optimisation step.</param>
-    /// <param name="learningRate">Adam's learning rate.</param>
+    /// <param name="learningRate">Adam's learning rate; null: 1e-2 for LSTM and GRU, 1e-3 for an Elman RNN (<see cref="RecurrentTrainerOptions.DefaultLearningRate"/>).</param>
     /// <example><code>
     /// var pipeline = mlContext.Regression.Trainers.Lstm(featuresPerStep: 1, hiddenSize: 32, numberOfEpochs: 20);
     /// var model = pipeline.Fit(trainData);
@@ -30,7 +30,7 @@ public static class RecurrentRegressionCatalog
     public static RecurrentRegressionTrainer Lstm(this RegressionCatalog.RegressionTrainers catalog,
         string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
         string? exampleWeightColumnName = null, int featuresPerStep = 1, int hiddenSize = 64, int numberOfLayers = 1,
-        bool bidirectional = false, int? numberOfEpochs = null, int batchSize = 32, float learningRate = 1e-2f) =>
+        bool bidirectional = false, int? numberOfEpochs = null, int batchSize = 32, float? learningRate = null) =>
         Create(catalog, RecurrentCellType.Lstm, SimpleOptions.Fill(new RecurrentRegressionTrainer.Options(), labelColumnName, featureColumnName,
             exampleWeightColumnName, featuresPerStep, hiddenSize, numberOfLayers, bidirectional, numberOfEpochs, batchSize, learningRate));
 
@@ -41,11 +41,11 @@ public static class RecurrentRegressionCatalog
         Create(catalog, RecurrentCellType.Lstm, options);
 
     /// <summary>A GRU regressor over a sequence column: a Single vector read as steps × <paramref name="featuresPerStep"/>, or a key vector of tokens.</summary>
-    /// <inheritdoc cref="Lstm(RegressionCatalog.RegressionTrainers, string, string, string?, int, int, int, bool, int?, int, float)"/>
+    /// <inheritdoc cref="Lstm(RegressionCatalog.RegressionTrainers, string, string, string?, int, int, int, bool, int?, int, float?)"/>
     public static RecurrentRegressionTrainer Gru(this RegressionCatalog.RegressionTrainers catalog,
         string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
         string? exampleWeightColumnName = null, int featuresPerStep = 1, int hiddenSize = 64, int numberOfLayers = 1,
-        bool bidirectional = false, int? numberOfEpochs = null, int batchSize = 32, float learningRate = 1e-2f) =>
+        bool bidirectional = false, int? numberOfEpochs = null, int batchSize = 32, float? learningRate = null) =>
         Create(catalog, RecurrentCellType.Gru, SimpleOptions.Fill(new RecurrentRegressionTrainer.Options(), labelColumnName, featureColumnName,
             exampleWeightColumnName, featuresPerStep, hiddenSize, numberOfLayers, bidirectional, numberOfEpochs, batchSize, learningRate));
 
@@ -56,11 +56,11 @@ public static class RecurrentRegressionCatalog
         Create(catalog, RecurrentCellType.Gru, options);
 
     /// <summary>An Elman RNN regressor over a sequence column: a Single vector read as steps × <paramref name="featuresPerStep"/>, or a key vector of tokens.</summary>
-    /// <inheritdoc cref="Lstm(RegressionCatalog.RegressionTrainers, string, string, string?, int, int, int, bool, int?, int, float)"/>
+    /// <inheritdoc cref="Lstm(RegressionCatalog.RegressionTrainers, string, string, string?, int, int, int, bool, int?, int, float?)"/>
     public static RecurrentRegressionTrainer Rnn(this RegressionCatalog.RegressionTrainers catalog,
         string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
         string? exampleWeightColumnName = null, int featuresPerStep = 1, int hiddenSize = 64, int numberOfLayers = 1,
-        bool bidirectional = false, int? numberOfEpochs = null, int batchSize = 32, float learningRate = 1e-2f) =>
+        bool bidirectional = false, int? numberOfEpochs = null, int batchSize = 32, float? learningRate = null) =>
         Create(catalog, RecurrentCellType.Rnn, SimpleOptions.Fill(new RecurrentRegressionTrainer.Options(), labelColumnName, featureColumnName,
             exampleWeightColumnName, featuresPerStep, hiddenSize, numberOfLayers, bidirectional, numberOfEpochs, batchSize, learningRate));
 

@@ -4,7 +4,7 @@ namespace MlNet.Rnn;
 internal static class SimpleOptions
 {
     public static TOptions Fill<TOptions>(TOptions options, string labelColumnName, string featureColumnName, string? exampleWeightColumnName,
-        int featuresPerStep, int hiddenSize, int numberOfLayers, bool bidirectional, int? numberOfEpochs, int batchSize, float learningRate)
+        int featuresPerStep, int hiddenSize, int numberOfLayers, bool bidirectional, int? numberOfEpochs, int batchSize, float? learningRate)
         where TOptions : RecurrentTrainerOptions
     {
         options.LabelColumnName = labelColumnName;

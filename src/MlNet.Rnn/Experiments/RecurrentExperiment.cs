@@ -113,7 +113,7 @@ public abstract class RecurrentExperiment<TOptions, TMetrics>
         IDataView train = featurizer?.Transform(trainData) ?? trainData;
         IDataView? validation = validationData is null ? null : featurizer?.Transform(validationData) ?? validationData;
         int seed = Settings.Seed ?? host.Rand.Next();
-        using var reading = new FitRun(channel, options, seed);
+        using var reading = new FitRun(channel, options, Settings.SearchSpace.Cells[0], seed);
         var data = folds is int k
             ? _mlContext.Data.CrossValidationSplit(train, k, seed: seed).Select(fold => template.Prepare(reading, fold.TrainSet, fold.TestSet)).ToArray()
             : [template.Prepare(reading, train, validation)];

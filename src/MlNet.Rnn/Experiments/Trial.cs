@@ -152,7 +152,7 @@ internal sealed class Trial : IRungTrial
         var model = new SequenceModel(ModelOptions(f));
         var watch = new EpochWatch(model, _metric, keepBestWeights: f == 0, f == 0 ? _bestScore : double.NegativeInfinity);
         // With cross-validation the folds must train the same epochs, so their own early stopping is off; halving stops trials.
-        var trainerOptions = Options.ToTrainerOptions(Options.Seed!.Value, hasValidationData: true, _logger is null ? null : new DebugLogger(_logger))
+        var trainerOptions = Options.ToTrainerOptions(Cell, Options.Seed!.Value, hasValidationData: true, _logger is null ? null : new DebugLogger(_logger))
             with { EpochCallback = watch.OnEpoch };
         if (_data.Length > 1) trainerOptions = trainerOptions with { EarlyStoppingPatience = 0 };
         var trainer = new SequenceTrainer(model, _createLoss(data.OutputSize), trainerOptions);

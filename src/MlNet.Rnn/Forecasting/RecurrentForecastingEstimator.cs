@@ -82,7 +82,7 @@ public sealed class RecurrentForecastingEstimator : RecurrentEstimator<Recurrent
             WindowSize = WindowSize, Horizon = Horizon, ExogenousFeatures = exogenousFeatures, ConfidenceLevel = ConfidenceLevel,
             IntervalMethod = IntervalMethod, CalibrationFraction = CalibrationFraction, RefitOnFullSeries = RefitOnFullSeries, Cell = cell,
             HiddenSize = HiddenSize, Layers = NumberOfLayers, Dropout = Dropout, Seed = seed, MaxDegreeOfParallelism = MaxDegreeOfParallelism,
-            TrainingDataMemoryMegabytes = TrainingDataMemoryMegabytes, Training = ToTrainerOptions(seed, hasValidationData: CalibrationFraction > 0, logger),
+            TrainingDataMemoryMegabytes = TrainingDataMemoryMegabytes, Training = ToTrainerOptions(cell, seed, hasValidationData: CalibrationFraction > 0, logger),
         };
 
         internal override void Validate()

@@ -67,7 +67,7 @@ public sealed class LanguageModelTrainer : RecurrentEstimator<LanguageModelTrain
             base.Validate();
             Check(Level is VocabularyLevel.Characters or VocabularyLevel.Tokens, nameof(Level), Level, "must be Characters or Tokens (text is read as characters or words)");
             Check(MinimumTokenCount >= 1, nameof(MinimumTokenCount), MinimumTokenCount, "must be at least 1");
-            ToLanguageModelTrainingOptions(seed: 0, hasValidationData: true, logger: null).Validate(hasValidationData: true);
+            ToLanguageModelTrainingOptions(RecurrentCellType.Lstm, seed: 0, hasValidationData: true, logger: null).Validate(hasValidationData: true);
         }
 
         /// <summary>The network's shape for the core: V-way embedding and head, every step read out.</summary>
@@ -89,9 +89,9 @@ public sealed class LanguageModelTrainer : RecurrentEstimator<LanguageModelTrain
         };
 
         /// <summary>The core's training settings; early stopping and reduce-on-plateau only with validation data.</summary>
-        internal LanguageModelTrainingOptions ToLanguageModelTrainingOptions(int seed, bool hasValidationData, ILogger? logger) => new()
+        internal LanguageModelTrainingOptions ToLanguageModelTrainingOptions(RecurrentCellType cell, int seed, bool hasValidationData, ILogger? logger) => new()
         {
-            Training = ToTrainerOptions(seed, hasValidationData, logger),
+            Training = ToTrainerOptions(cell, seed, hasValidationData, logger),
             ChunkSteps = ChunkSteps,
             ValidationStreams = ValidationStreams,
         };
@@ -142,7 +142,7 @@ public sealed class LanguageModelTrainer : RecurrentEstimator<LanguageModelTrain
         TrainingHistory history;
         try
         {
-            history = model.Train(training, validation, options.ToLanguageModelTrainingOptions(run.Seed, validation is not null, run.Logger),
+            history = model.Train(training, validation, options.ToLanguageModelTrainingOptions(Cell, run.Seed, validation is not null, run.Logger),
                 run.CancellationToken);
         }
         catch (ArgumentException exception)

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlNet.Rnn.Core.Cells;
+using MlNet.Rnn.Core.Models;
 using MlNet.Rnn.Core.Training;
 
 namespace MlNet.Rnn;
@@ -95,11 +96,15 @@ public abstract class RecurrentTrainerOptionsBase
     public int BatchSize { get; set; } = 32;
 
     /// <summary>
-    /// The optimizer's base learning rate. Defaults: 1e-2 for the binary, multiclass, regression and tagging trainers
-    /// (<see cref="RecurrentTrainerOptions.DefaultLearningRate"/>), 5e-3 for the forecaster, 2e-3 for the language model,
-    /// 1e-3 for sequence to sequence.
+    /// The optimizer's base learning rate; null (the default for the sequence trainers and sequence to sequence) takes the
+    /// task's and cell's default: for the binary, multiclass, regression and tagging trainers 1e-2 with LSTM and GRU cells and
+    /// 1e-3 with an Elman RNN (<see cref="RecurrentTrainerOptions.DefaultLearningRate"/>), 1e-3 for sequence to sequence. The
+    /// forecaster's options start at 5e-3, the language model's at 2e-3.
     /// </summary>
-    public float LearningRate { get; set; } = 1e-3f;
+    public float? LearningRate { get; set; }
+
+    /// <summary>The learning rate of a <paramref name="cell"/> network when <see cref="LearningRate"/> is null.</summary>
+    internal virtual float DefaultLearningRateFor(RecurrentCellType cell) => 1e-3f;
 
     /// <summary>The activation of an Elman RNN cell (ignored by LSTM and GRU).</summary>
     public RnnActivation RnnActivation { get; set; } = RnnActivation.Tanh;
@@ -230,7 +235,8 @@ public abstract class RecurrentTrainerOptionsBase
         Check(NumberOfEpochs is null or >= 1, nameof(NumberOfEpochs), NumberOfEpochs, "must be at least 1, or null to decide automatically");
         Check(ValidationFraction >= 0 && ValidationFraction < 1, nameof(ValidationFraction), ValidationFraction, "must be in [0, 1)");
         Check(BatchSize >= 1, nameof(BatchSize), BatchSize, "must be at least 1");
-        Check(LearningRate > 0 && float.IsFinite(LearningRate), nameof(LearningRate), LearningRate, "must be a positive finite number (try 1e-3)");
+        Check(LearningRate is null || (LearningRate > 0 && float.IsFinite(LearningRate.Value)), nameof(LearningRate), LearningRate,
+            "must be a positive finite number (try 1e-3), or null for the default");
         Check(Enum.IsDefined(RnnActivation), nameof(RnnActivation), RnnActivation, "must be Tanh, Relu or Sigmoid");
         Check(EmbeddingSize >= 1, nameof(EmbeddingSize), EmbeddingSize, "must be at least 1");
         Check(Dropout >= 0 && Dropout < 1, nameof(Dropout), Dropout, "must be in [0, 1)");
@@ -240,15 +246,15 @@ public abstract class RecurrentTrainerOptionsBase
         Check(EarlyStoppingPatience >= 0, nameof(EarlyStoppingPatience), EarlyStoppingPatience, "must be ≥ 0 (0 = off)");
         Check(TimeProvider is not null, nameof(TimeProvider), TimeProvider, "must be a clock; leave it TimeProvider.System");
         // The rest is checked where the core defines it, with its messages (ArgumentException naming the option).
-        ToTrainerOptions(seed: 0, hasValidationData: true, logger: null).Validate(hasValidationData: true);
+        ToTrainerOptions(RecurrentCellType.Lstm, seed: 0, hasValidationData: true, logger: null).Validate(hasValidationData: true);
     }
 
     /// <summary>The one training loop's settings; early stopping and reduce-on-plateau only with validation data.</summary>
-    internal virtual TrainerOptions ToTrainerOptions(int seed, bool hasValidationData, ILogger? logger) => new()
+    internal virtual TrainerOptions ToTrainerOptions(RecurrentCellType cell, int seed, bool hasValidationData, ILogger? logger) => new()
     {
         Epochs = EpochsOrDefault,
         BatchSize = BatchSize,
-        LearningRate = LearningRate,
+        LearningRate = LearningRate ?? DefaultLearningRateFor(cell),
         Optimizer = Optimizer,
         Momentum = Momentum,
         Nesterov = Nesterov,

@@ -77,7 +77,7 @@ public sealed class SequenceToSequenceCatalog
         /// <param name="attention">The attention between decoder and encoder: Luong (the default), Bahdanau or None.</param>
         /// <param name="numberOfEpochs">Passes over the training data; null (the default) decides by the held-out loss (see <see cref="RecurrentTrainerOptionsBase.NumberOfEpochs"/>).</param>
         /// <param name="batchSize">Pairs per optimisation step.</param>
-        /// <param name="learningRate">Adam's learning rate.</param>
+        /// <param name="learningRate">Adam's learning rate; null: 1e-3.</param>
         /// <example><code>
         /// var pipeline = mlContext.Transforms.Text.TokenizeIntoCharactersAsKeys("Features", "Digits", useMarkerCharacters: false)
         ///     .Append(mlContext.Transforms.Conversion.MapValueToKey("Label", "Words"))
@@ -87,7 +87,7 @@ public sealed class SequenceToSequenceCatalog
         /// </code></example>
         public SequenceToSequenceTrainer Lstm(string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
             int hiddenSize = 64, int numberOfLayers = 1, bool bidirectional = false, AttentionKind attention = AttentionKind.Luong,
-            int? numberOfEpochs = null, int batchSize = 32, float learningRate = 1e-3f) =>
+            int? numberOfEpochs = null, int batchSize = 32, float? learningRate = null) =>
             new(_env, RecurrentCellType.Lstm, Fill(labelColumnName, featureColumnName, hiddenSize, numberOfLayers, bidirectional, attention, numberOfEpochs, batchSize, learningRate));
 
         /// <summary>An LSTM encoder-decoder with every option.</summary>
@@ -95,10 +95,10 @@ public sealed class SequenceToSequenceCatalog
         public SequenceToSequenceTrainer Lstm(SequenceToSequenceTrainer.Options options) => new(_env, RecurrentCellType.Lstm, options);
 
         /// <summary>A GRU encoder-decoder: reads a source key vector and writes a target key vector (the label's key type).</summary>
-        /// <inheritdoc cref="Lstm(string, string, int, int, bool, AttentionKind, int?, int, float)"/>
+        /// <inheritdoc cref="Lstm(string, string, int, int, bool, AttentionKind, int?, int, float?)"/>
         public SequenceToSequenceTrainer Gru(string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
             int hiddenSize = 64, int numberOfLayers = 1, bool bidirectional = false, AttentionKind attention = AttentionKind.Luong,
-            int? numberOfEpochs = null, int batchSize = 32, float learningRate = 1e-3f) =>
+            int? numberOfEpochs = null, int batchSize = 32, float? learningRate = null) =>
             new(_env, RecurrentCellType.Gru, Fill(labelColumnName, featureColumnName, hiddenSize, numberOfLayers, bidirectional, attention, numberOfEpochs, batchSize, learningRate));
 
         /// <summary>A GRU encoder-decoder with every option.</summary>
@@ -106,10 +106,10 @@ public sealed class SequenceToSequenceCatalog
         public SequenceToSequenceTrainer Gru(SequenceToSequenceTrainer.Options options) => new(_env, RecurrentCellType.Gru, options);
 
         /// <summary>An Elman RNN encoder-decoder: reads a source key vector and writes a target key vector (the label's key type).</summary>
-        /// <inheritdoc cref="Lstm(string, string, int, int, bool, AttentionKind, int?, int, float)"/>
+        /// <inheritdoc cref="Lstm(string, string, int, int, bool, AttentionKind, int?, int, float?)"/>
         public SequenceToSequenceTrainer Rnn(string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
             int hiddenSize = 64, int numberOfLayers = 1, bool bidirectional = false, AttentionKind attention = AttentionKind.Luong,
-            int? numberOfEpochs = null, int batchSize = 32, float learningRate = 1e-3f) =>
+            int? numberOfEpochs = null, int batchSize = 32, float? learningRate = null) =>
             new(_env, RecurrentCellType.Rnn, Fill(labelColumnName, featureColumnName, hiddenSize, numberOfLayers, bidirectional, attention, numberOfEpochs, batchSize, learningRate));
 
         /// <summary>An Elman RNN encoder-decoder with every option.</summary>
@@ -117,7 +117,7 @@ public sealed class SequenceToSequenceCatalog
         public SequenceToSequenceTrainer Rnn(SequenceToSequenceTrainer.Options options) => new(_env, RecurrentCellType.Rnn, options);
 
         private static SequenceToSequenceTrainer.Options Fill(string labelColumnName, string featureColumnName, int hiddenSize, int numberOfLayers,
-            bool bidirectional, AttentionKind attention, int? numberOfEpochs, int batchSize, float learningRate)
+            bool bidirectional, AttentionKind attention, int? numberOfEpochs, int batchSize, float? learningRate)
         {
             return new SequenceToSequenceTrainer.Options
             {

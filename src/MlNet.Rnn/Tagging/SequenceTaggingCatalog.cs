@@ -91,7 +91,7 @@ public sealed class SequenceTaggingCatalog
         /// <param name="bidirectional">Whether each layer also reads the sequence backwards (the default: a step's tag depends on what follows it too).</param>
         /// <param name="numberOfEpochs">Passes over the training data; null (the default) decides when to stop on held-out rows (see <see cref="RecurrentTrainerOptionsBase.NumberOfEpochs"/>).</param>
         /// <param name="batchSize">Sequences per optimisation step.</param>
-        /// <param name="learningRate">Adam's learning rate.</param>
+        /// <param name="learningRate">Adam's learning rate; null: 1e-2 for LSTM and GRU, 1e-3 for an Elman RNN (<see cref="RecurrentTrainerOptions.DefaultLearningRate"/>).</param>
         /// <example><code>
         /// var pipeline = mlContext.Transforms.Conversion.MapValueToKey("Features", "Words")
         ///     .Append(mlContext.Transforms.Conversion.MapValueToKey("Label", "Tags"))
@@ -101,7 +101,7 @@ public sealed class SequenceTaggingCatalog
         /// </code></example>
         public SequenceTaggingTrainer Lstm(string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
             string? exampleWeightColumnName = null, int featuresPerStep = 1, int hiddenSize = 64, int numberOfLayers = 1, bool bidirectional = true,
-            int? numberOfEpochs = null, int batchSize = 32, float learningRate = 1e-2f) =>
+            int? numberOfEpochs = null, int batchSize = 32, float? learningRate = null) =>
             new(_env, RecurrentCellType.Lstm, SimpleOptions.Fill(new SequenceTaggingTrainer.Options(), labelColumnName, featureColumnName,
                 exampleWeightColumnName, featuresPerStep, hiddenSize, numberOfLayers, bidirectional, numberOfEpochs, batchSize, learningRate));
 
@@ -110,10 +110,10 @@ public sealed class SequenceTaggingCatalog
         public SequenceTaggingTrainer Lstm(SequenceTaggingTrainer.Options options) => new(_env, RecurrentCellType.Lstm, options);
 
         /// <summary>A (bidirectional by default) GRU tagger: one tag per step of a key vector of tokens or a Single vector read as steps × <paramref name="featuresPerStep"/>.</summary>
-        /// <inheritdoc cref="Lstm(string, string, string?, int, int, int, bool, int?, int, float)"/>
+        /// <inheritdoc cref="Lstm(string, string, string?, int, int, int, bool, int?, int, float?)"/>
         public SequenceTaggingTrainer Gru(string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
             string? exampleWeightColumnName = null, int featuresPerStep = 1, int hiddenSize = 64, int numberOfLayers = 1, bool bidirectional = true,
-            int? numberOfEpochs = null, int batchSize = 32, float learningRate = 1e-2f) =>
+            int? numberOfEpochs = null, int batchSize = 32, float? learningRate = null) =>
             new(_env, RecurrentCellType.Gru, SimpleOptions.Fill(new SequenceTaggingTrainer.Options(), labelColumnName, featureColumnName,
                 exampleWeightColumnName, featuresPerStep, hiddenSize, numberOfLayers, bidirectional, numberOfEpochs, batchSize, learningRate));
 
@@ -122,10 +122,10 @@ public sealed class SequenceTaggingCatalog
         public SequenceTaggingTrainer Gru(SequenceTaggingTrainer.Options options) => new(_env, RecurrentCellType.Gru, options);
 
         /// <summary>A (bidirectional by default) Elman RNN tagger: one tag per step of a key vector of tokens or a Single vector read as steps × <paramref name="featuresPerStep"/>.</summary>
-        /// <inheritdoc cref="Lstm(string, string, string?, int, int, int, bool, int?, int, float)"/>
+        /// <inheritdoc cref="Lstm(string, string, string?, int, int, int, bool, int?, int, float?)"/>
         public SequenceTaggingTrainer Rnn(string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
             string? exampleWeightColumnName = null, int featuresPerStep = 1, int hiddenSize = 64, int numberOfLayers = 1, bool bidirectional = true,
-            int? numberOfEpochs = null, int batchSize = 32, float learningRate = 1e-2f) =>
+            int? numberOfEpochs = null, int batchSize = 32, float? learningRate = null) =>
             new(_env, RecurrentCellType.Rnn, SimpleOptions.Fill(new SequenceTaggingTrainer.Options(), labelColumnName, featureColumnName,
                 exampleWeightColumnName, featuresPerStep, hiddenSize, numberOfLayers, bidirectional, numberOfEpochs, batchSize, learningRate));
 

@@ -71,7 +71,7 @@ public abstract class RecurrentEstimator<TOptions, TTransformer> : IEstimator<TT
     {
         Host.CheckValue(trainData, nameof(trainData));
         using var channel = Host.Start("Training");
-        using var run = new FitRun(channel, TrainerOptions, TrainerOptions.Seed ?? Host.Rand.Next(), Host);
+        using var run = new FitRun(channel, TrainerOptions, Cell, TrainerOptions.Seed ?? Host.Rand.Next(), Host);
         try
         {
             return Train(run, trainData, validationData);
@@ -94,13 +94,15 @@ public abstract class RecurrentEstimator<TOptions, TTransformer> : IEstimator<TT
 internal sealed class FitRun : IDisposable
 {
     private readonly RecurrentTrainerOptionsBase _options;
+    private readonly RecurrentCellType _cell;
     private readonly CancellationTokenSource _cancellation;
     private readonly ITimer? _watch;
 
-    public FitRun(IChannel channel, RecurrentTrainerOptionsBase options, int seed, IHost? host = null)
+    public FitRun(IChannel channel, RecurrentTrainerOptionsBase options, RecurrentCellType cell, int seed, IHost? host = null)
     {
         Channel = channel;
         _options = options;
+        _cell = cell;
         Seed = seed;
         Logger = new ProgressLogger(channel, options.Logger);
         _cancellation = CancellationTokenSource.CreateLinkedTokenSource(options.CancellationToken);
@@ -136,7 +138,7 @@ internal sealed class FitRun : IDisposable
     public ILogger Logger { get; }
 
     /// <summary>The one training loop's settings for this fit.</summary>
-    public TrainerOptions TrainingOptions(bool hasValidationData) => _options.ToTrainerOptions(Seed, hasValidationData, Logger);
+    public TrainerOptions TrainingOptions(bool hasValidationData) => _options.ToTrainerOptions(_cell, Seed, hasValidationData, Logger);
 
     /// <summary>A message to the channel and the options' logger.</summary>
     public void Report(string message)

@@ -315,8 +315,8 @@ public sealed class LanguageModelingTests(RepeatedTextModel fixture, Xunit.Abstr
         Assert.Null(options.ToLanguageModelOptions(RecurrentCellType.Gru, 20, 42).ForgetGateBias);
 
         Assert.Equal(new LanguageModelTrainingOptions
-        { Training = LanguageModelTrainingOptions.DefaultTraining with { Epochs = 4, BatchSize = 5, LearningRate = 0.5f, Optimizer = OptimizerKind.AdamW, Momentum = 0.5f, Beta1 = 0.8f, Beta2 = 0.99f, WeightDecay = 0.01f, Schedule = ScheduleKind.Cosine, GradientClipNorm = 2f, ReduceOnPlateau = true, PlateauFactor = 0.3f, PlateauPatience = 1, MinimumLearningRate = 0.1f, EarlyStoppingPatience = 2, MaxTrainingTime = TimeSpan.FromSeconds(30), TimeProvider = TimeProvider.System, Shuffle = false, Seed = 42, Logger = logger }, ChunkSteps = 9, ValidationStreams = 3 }, options.ToLanguageModelTrainingOptions(42, hasValidationData: true, logger));
-        var withoutValidation = options.ToLanguageModelTrainingOptions(42, hasValidationData: false, logger);
+        { Training = LanguageModelTrainingOptions.DefaultTraining with { Epochs = 4, BatchSize = 5, LearningRate = 0.5f, Optimizer = OptimizerKind.AdamW, Momentum = 0.5f, Beta1 = 0.8f, Beta2 = 0.99f, WeightDecay = 0.01f, Schedule = ScheduleKind.Cosine, GradientClipNorm = 2f, ReduceOnPlateau = true, PlateauFactor = 0.3f, PlateauPatience = 1, MinimumLearningRate = 0.1f, EarlyStoppingPatience = 2, MaxTrainingTime = TimeSpan.FromSeconds(30), TimeProvider = TimeProvider.System, Shuffle = false, Seed = 42, Logger = logger }, ChunkSteps = 9, ValidationStreams = 3 }, options.ToLanguageModelTrainingOptions(Core.Models.RecurrentCellType.Lstm, 42, hasValidationData: true, logger));
+        var withoutValidation = options.ToLanguageModelTrainingOptions(Core.Models.RecurrentCellType.Lstm, 42, hasValidationData: false, logger);
         Assert.Equal((0, false), (withoutValidation.Training.EarlyStoppingPatience, withoutValidation.Training.ReduceOnPlateau));
     }
 }

@@ -118,6 +118,28 @@ public sealed class SharedOptionsActTests : IDisposable
     }
 
     [Fact]
+    public void LeftUnset_TheLearningRate_Is1eMinus2ForLstmAndGru_And1eMinus3ForAnElmanRnn()
+    {
+        // Adam's first step moves every weight with a gradient by the learning rate.
+        double FirstStep(Func<RegressionCatalog.RegressionTrainers, RecurrentRegressionTrainer.Options, RecurrentRegressionTrainer> trainer, float? rate)
+        {
+            float[] FitWeights(float? learningRate)
+            {
+                var options = OneStep();
+                options.LearningRate = learningRate;
+                return Weights(trainer(s_mlContext.Regression.Trainers, options).Fit(s_data));
+            }
+            return Difference(FitWeights(rate), FitWeights(1e-30f)).Max(Math.Abs);
+        }
+        Assert.InRange(FirstStep((c, o) => c.Lstm(o), null), 0.0099, 0.0101);
+        Assert.InRange(FirstStep((c, o) => c.Gru(o), null), 0.0099, 0.0101);
+        Assert.InRange(FirstStep((c, o) => c.Rnn(o), null), 0.00099, 0.00101);
+        Assert.InRange(FirstStep((c, o) => c.Rnn(o), 0.01f), 0.0099, 0.0101); // set, it wins
+        Assert.Null(new RecurrentRegressionTrainer.Options().LearningRate);
+        Assert.Null(s_mlContext.Regression.Trainers.Rnn().TrainerOptions.LearningRate);
+    }
+
+    [Fact]
     public void EveryOptionOfTheSharedOptionsHasACase()
     {
         var names = typeof(RecurrentTrainerOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite).Select(p => p.Name);

@@ -423,7 +423,7 @@ public sealed class SequenceToSequenceTests(ReversalModel fixture, Xunit.Abstrac
 
         // The defaults of the simple overloads.
         var defaults = trainers.Lstm().TrainerOptions;
-        Assert.Equal(("Label", "Features", 64, 1, false, AttentionKind.Luong, (int?)null, 32, 1e-3f),
+        Assert.Equal(("Label", "Features", 64, 1, false, AttentionKind.Luong, (int?)null, 32, (float?)null),
             (defaults.LabelColumnName, defaults.FeatureColumnName, defaults.HiddenSize, defaults.NumberOfLayers, defaults.Bidirectional, defaults.Attention,
              defaults.NumberOfEpochs, defaults.BatchSize, defaults.LearningRate));
 
@@ -450,10 +450,10 @@ public sealed class SequenceToSequenceTests(ReversalModel fixture, Xunit.Abstrac
         Assert.Null(options.ToSequenceToSequenceOptions(RecurrentCellType.Gru, 10, 20, 42).ForgetGateBias);
         Assert.Equal(new DecodingOptions { BeamWidth = 4, LengthNormalization = 0.7f, MaxLength = 9 }, options.ToDecodingOptions());
 
-        var training = options.ToTrainerOptions(seed: 42, hasValidationData: true, logger);
+        var training = options.ToTrainerOptions(Core.Models.RecurrentCellType.Lstm, seed: 42, hasValidationData: true, logger);
         Assert.Equal((4, 3, 0.5f, OptimizerKind.AdamW, 0.01f, 2f, 0.5f, 2, 42), (training.Epochs, training.BatchSize, training.LearningRate, training.Optimizer,
             training.WeightDecay, training.GradientClipNorm, training.GradientClipValue, training.EarlyStoppingPatience, training.Seed));
         Assert.Same(logger, training.Logger);
-        Assert.Equal(0, options.ToTrainerOptions(seed: 42, hasValidationData: false, logger).EarlyStoppingPatience);
+        Assert.Equal(0, options.ToTrainerOptions(Core.Models.RecurrentCellType.Lstm, seed: 42, hasValidationData: false, logger).EarlyStoppingPatience);
     }
 }

@@ -23,7 +23,7 @@ public sealed class OptionsTests
         var options = new RecurrentRegressionTrainer.Options
         {
             FeaturesPerStep = 3, HiddenSize = 5, NumberOfLayers = 2, Bidirectional = true, NumberOfEpochs = 7, BatchSize = 11, LearningRate = 0.25f,
-            RnnActivation = RnnActivation.Relu, EmbeddingSize = 13, Dropout = 0.1f, RecurrentDropout = 0.2f, LearnedInitialState = true,
+            RnnActivation = RnnActivation.Relu, EmbeddingSize = 13, Dropout = 0.1f, RecurrentDropout = 0.2f, TokenDropout = 0.3f, LearnedInitialState = true,
             Optimizer = OptimizerKind.Sgd, Momentum = 0.5f, Nesterov = true, WeightDecay = 0.01f, Beta1 = 0.8f, Beta2 = 0.99f,
             GradientClipNorm = 2f, GradientClipValue = 3f, Schedule = ScheduleKind.Cosine, StepDecayEpochs = 4, StepDecayGamma = 0.5f,
             WarmupSteps = 6, MinimumLearningRate = 0.001f, ReduceOnPlateau = true, PlateauFactor = 0.3f, PlateauPatience = 4,
@@ -35,11 +35,11 @@ public sealed class OptionsTests
         Assert.Equal(new SequenceModelOptions
         {
             Cell = RecurrentCellType.Gru, RnnActivation = RnnActivation.Relu, FeaturesPerStep = 3, VocabularySize = 17, EmbeddingSize = 13,
-            HiddenSize = 5, Layers = 2, Bidirectional = true, Dropout = 0.1f, RecurrentDropout = 0.2f, LearnedInitialState = true,
+            HiddenSize = 5, Layers = 2, Bidirectional = true, Dropout = 0.1f, RecurrentDropout = 0.2f, TokenDropout = 0.3f, LearnedInitialState = true,
             OutputSize = 4, Seed = 9, MaxDegreeOfParallelism = 1,
         }, model);
 
-        var training = options.ToTrainerOptions(seed: 9, hasValidationData: true, logger: null);
+        var training = options.ToTrainerOptions(Core.Models.RecurrentCellType.Lstm, seed: 9, hasValidationData: true, logger: null);
         Assert.Equal(new TrainerOptions
         {
             Standardize = true, // on by default
@@ -51,7 +51,7 @@ public sealed class OptionsTests
         }, training);
 
         // Without validation data, the options that need it are off rather than an error.
-        var withoutValidation = options.ToTrainerOptions(seed: 9, hasValidationData: false, logger: null);
+        var withoutValidation = options.ToTrainerOptions(Core.Models.RecurrentCellType.Lstm, seed: 9, hasValidationData: false, logger: null);
         Assert.Equal((0, false), (withoutValidation.EarlyStoppingPatience, withoutValidation.ReduceOnPlateau));
     }
 
