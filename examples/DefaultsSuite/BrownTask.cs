@@ -9,12 +9,31 @@ internal static class BrownTask
 {
     private const int TestSentences = 2_000;
 
-    public static IReadOnlyList<TaskResult> Run(string task, int trainingSentences, int seeds)
+    /// <summary>The task's split: Brown sentences shuffled with <c>new Random(1)</c>, the first ones for training, the last 2,000 for testing.</summary>
+    public static (TagRow[] Train, TagRow[] Test) Split(int trainingSentences)
     {
         var sentences = BrownCorpus.Read(BrownCorpus.Folder());
         new Random(1).Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(sentences));
         TagRow[] Rows(IEnumerable<TaggedSentence> part) => [.. part.Select(s => new TagRow { Words = s.Words, Tags = s.Tags })];
-        TagRow[] train = Rows(sentences.Take(trainingSentences)), test = Rows(sentences.TakeLast(TestSentences));
+        return (Rows(sentences.Take(trainingSentences)), Rows(sentences.TakeLast(TestSentences)));
+    }
+
+    /// <summary>The share of the test tokens a model's predicted tags (its "PredictedLabel" keys) get right.</summary>
+    public static double TokenAccuracy(MLContext mlContext, ITransformer model, TagRow[] test)
+    {
+        var scored = model.Transform(mlContext.Data.LoadFromEnumerable(test));
+        var tags = mlContext.Transforms.Conversion.MapKeyToValue("PredictedTags", "PredictedLabel").Fit(scored).Transform(scored);
+        var predicted = mlContext.Data.CreateEnumerable<TagPrediction>(tags, reuseRowObject: false).ToArray();
+        long correct = 0, tokens = 0;
+        for (int s = 0; s < test.Length; s++)
+            for (int i = 0; i < test[s].Tags.Length; i++, tokens++)
+                if (i < predicted[s].PredictedTags.Length && predicted[s].PredictedTags[i] == test[s].Tags[i]) correct++;
+        return (double)correct / tokens;
+    }
+
+    public static IReadOnlyList<TaskResult> Run(string task, int trainingSentences, int seeds)
+    {
+        var (train, test) = Split(trainingSentences);
         long testTokens = test.Sum(s => s.Words.Length);
         Console.WriteLine($"{task}: {train.Length:N0} training sentences ({train.Sum(s => s.Words.Length):N0} tokens), {test.Length:N0} test ({testTokens:N0} tokens)");
 

@@ -38,7 +38,7 @@ internal static class DefaultsFile
         writer.WriteLine();
         writer.WriteLine("```");
         writer.WriteLine("examples/data/fetch.sh");
-        writer.WriteLine("dotnet run -c Release --project examples/DefaultsSuite -- [task ...] [--seeds N] --out DEFAULTS.md");
+        writer.WriteLine("dotnet run -c Release --project examples/DefaultsSuite -- [task ...] [--seeds N] [--search-seconds S] --out DEFAULTS.md");
         writer.WriteLine("```");
         writer.WriteLine();
         writer.WriteLine("Runs: " + string.Join("; ", dates.Distinct()));
@@ -103,5 +103,14 @@ internal static class DefaultsFile
         "  after the first 90% of the characters are the test. Ours: `LanguageModeling.Trainers.Lstm()` (characters); baselines:",
         "  unigram and bigram character models with add-one smoothing over the training characters plus end-of-row and unknown.",
         "  Bits per character over each test row's characters and its end (the evaluator's token count).",
+        "- `stability`: are the default learning rate, clipping and training length stable where a large step is most likely to",
+        "  fail? Synthetic rows of 2 features per step drawn from N(0, 1), the label the mean of x₀ over the last 20 steps plus half",
+        "  the square of the last x₁; 500 training and 500 test rows. Ours: `Regression.Trainers.Lstm/Gru/Rnn(options)` with only",
+        "  the network's shape set (3 layers bidirectional, 3 layers tanh, 2 layers ReLU, or 500 steps); baseline: the mean predictor.",
+        "- `search-brown-100`, `search-fashion-1k`: the defaults against a search, on the split of `brown-100` / `fashion-1k`: a",
+        "  `RecurrentExperiments` search (`--search-seconds`, 300 unless set; seed 1; trials may train up to 100 epochs; the",
+        "  first 90% of the training rows train the trials, the last 10% rank them), its best model scored on the task's test",
+        "  rows. The notes give the defaults (seed 1) fitted on the same rows in the same run and how far the search is from",
+        "  them. There is no sequence-to-sequence search (`RecurrentExperiments` has none), so `numbers-500` has no such row.",
     ];
 }

@@ -8,17 +8,24 @@ namespace MlNet.Rnn.Examples.DefaultsSuite;
 /// <summary>Fashion-MNIST read row by row (28 steps × 28 pixels) by the default LSTM classifier, against L-BFGS maximum entropy on the 784 pixels.</summary>
 internal static class FashionTask
 {
-    public static IReadOnlyList<TaskResult> Run(string task, int trainingImages, int seeds)
+    /// <summary>The task's split: the first training images, and all 10,000 test images; pixels / 255.</summary>
+    public static (ImageRow[] Train, ImageRow[] Test) Split(int trainingImages)
     {
         string folder = FashionMnistFile.Folder();
         var (trainImages, trainLabels) = FashionMnistFile.Read(folder, training: true);
         var (testImages, testLabels) = FashionMnistFile.Read(folder, training: false);
         ImageRow[] Rows(byte[][] images, byte[] labels, int count) =>
             [.. Enumerable.Range(0, count).Select(i => new ImageRow { Pixels = [.. images[i].Select(p => p / 255f)], Label = labels[i] })];
+        return (Rows(trainImages, trainLabels, trainingImages), Rows(testImages, testLabels, testImages.Length));
+    }
+
+    public static IReadOnlyList<TaskResult> Run(string task, int trainingImages, int seeds)
+    {
+        var (trainRows, testRows) = Split(trainingImages);
         var mlContext = new MLContext(seed: 1);
-        IDataView train = mlContext.Data.LoadFromEnumerable(Rows(trainImages, trainLabels, trainingImages));
-        IDataView test = mlContext.Data.LoadFromEnumerable(Rows(testImages, testLabels, testImages.Length));
-        Console.WriteLine($"{task}: {trainingImages:N0} training images, {testImages.Length:N0} test images");
+        IDataView train = mlContext.Data.LoadFromEnumerable(trainRows);
+        IDataView test = mlContext.Data.LoadFromEnumerable(testRows);
+        Console.WriteLine($"{task}: {trainingImages:N0} training images, {testRows.Length:N0} test images");
 
         var accuracy = new List<double>();
         var logLoss = new List<double>();

@@ -4,6 +4,7 @@
 // Fetch the data once:  examples/data/fetch.sh
 // Run:                  dotnet run -c Release --project examples/DefaultsSuite -- [task ...] [--seeds N] [--out DEFAULTS.md]   (no task: all)
 // --seeds N fits ours with MLContext seeds 1..N (the baselines once, seed 1) and reports the mean, the range and how many seeds win.
+// The search-* tasks run a RecurrentExperiments search of --search-seconds S (default 300) on a small task's split, beside the defaults.
 using System.Diagnostics;
 using System.Globalization;
 using MlNet.Rnn.Examples.DefaultsSuite;
@@ -25,6 +26,8 @@ var tasks = new (string Name, string Data, Func<int, IReadOnlyList<TaskResult>> 
     ("numbers-20k", "(generated)", seeds => NumbersTask.Run("numbers-20k", 20_000, seeds)),
     ("moby-dick", "moby-dick", MobyDickTask.Run),
     ("stability", "(generated)", StabilityTask.Run),
+    ("search-brown-100", "brown", _ => SearchTasks.Brown("search-brown-100", 100, SearchSeconds)),
+    ("search-fashion-1k", "fashion-mnist", _ => SearchTasks.Fashion("search-fashion-1k", 1_000, SearchSeconds)),
 };
 string[] names = [.. tasks.Select(t => t.Name)];
 
@@ -35,10 +38,15 @@ for (int i = 0; i < args.Length; i++)
 {
     if (args[i] == "--out" && i + 1 < args.Length) output = args[++i];
     else if (args[i] == "--seeds" && i + 1 < args.Length && int.TryParse(args[i + 1], out seeds) && seeds >= 1) i++;
+    else if (args[i] == "--search-seconds" && i + 1 < args.Length && double.TryParse(args[i + 1], CultureInfo.InvariantCulture, out double budget) && budget > 0)
+    {
+        SearchSeconds = budget;
+        i++;
+    }
     else if (names.Contains(args[i])) chosen.Add(args[i]);
     else
     {
-        Console.Error.WriteLine($"unknown argument '{args[i]}'; tasks: {string.Join(' ', names)}; options: --out FILE, --seeds N (ours fitted with MLContext seeds 1..N; default 1)");
+        Console.Error.WriteLine($"unknown argument '{args[i]}'; tasks: {string.Join(' ', names)}; options: --out FILE, --seeds N (ours fitted with MLContext seeds 1..N; default 1), --search-seconds S (the search tasks' budget; default 300)");
         return 2;
     }
 }
@@ -111,4 +119,11 @@ internal sealed record TableRow(string Task, string Markdown)
     }
 
     public static TableRow NotRun(string task, string reason) => new(task, $"| {task} | — | — | — | — | — | — | — | — | {reason} |");
+}
+
+/// <summary>Constants of the suite.</summary>
+internal static partial class Program
+{
+    /// <summary>The time budget of the search tasks (<c>--search-seconds</c>): 5 minutes unless set.</summary>
+    public static double SearchSeconds { get; private set; } = 300;
 }

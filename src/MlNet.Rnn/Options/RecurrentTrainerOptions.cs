@@ -49,7 +49,7 @@ public abstract class RecurrentTrainerOptions : RecurrentTrainerOptionsBase
     /// <c>MapValueToKey</c> fitted on the training rows, no training token is unknown, and without this every new word at
     /// scoring time would read an embedding that never trained. In [0, 1); ignored for numeric inputs.
     /// </summary>
-    public float TokenDropout { get; set; } = 0.1f;
+    public float TokenDropout { get; set; } = 0.2f;
 
     /// <summary>Whether the initial hidden (and cell) state is learned rather than zeros.</summary>
     public bool LearnedInitialState { get; set; }
