@@ -18,7 +18,7 @@ public static class RecurrentRegressionCatalog
     /// <param name="featuresPerStep">I: features per time step of a Single vector.</param>
     /// <param name="hiddenSize">H: hidden units per layer and direction.</param>
     /// <param name="numberOfLayers">L: stacked recurrent layers.</param>
-    /// <param name="bidirectional">Whether each layer also reads the sequence backwards.</param>
+    /// <param name="bidirectional">Whether each layer also reads the sequence backwards (true unless set: see <see cref="RecurrentTrainerOptions.Bidirectional"/>).</param>
     /// <param name="numberOfEpochs">Passes over the training data; null (the default) decides when to stop on held-out rows (see <see cref="RecurrentTrainerOptionsBase.NumberOfEpochs"/>).</param>
     /// <param name="batchSize">Sequences per optimisation step.</param>
     /// <param name="learningRate">Adam's learning rate; null: 1e-2 for LSTM and GRU, 1e-3 for an Elman RNN (<see cref="RecurrentTrainerOptions.DefaultLearningRate"/>).</param>
@@ -30,7 +30,7 @@ public static class RecurrentRegressionCatalog
     public static RecurrentRegressionTrainer Lstm(this RegressionCatalog.RegressionTrainers catalog,
         string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
         string? exampleWeightColumnName = null, int featuresPerStep = 1, int hiddenSize = 64, int numberOfLayers = 1,
-        bool bidirectional = false, int? numberOfEpochs = null, int batchSize = 32, float? learningRate = null) =>
+        bool bidirectional = true, int? numberOfEpochs = null, int batchSize = 32, float? learningRate = null) =>
         Create(catalog, RecurrentCellType.Lstm, SimpleOptions.Fill(new RecurrentRegressionTrainer.Options(), labelColumnName, featureColumnName,
             exampleWeightColumnName, featuresPerStep, hiddenSize, numberOfLayers, bidirectional, numberOfEpochs, batchSize, learningRate));
 
@@ -45,7 +45,7 @@ public static class RecurrentRegressionCatalog
     public static RecurrentRegressionTrainer Gru(this RegressionCatalog.RegressionTrainers catalog,
         string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
         string? exampleWeightColumnName = null, int featuresPerStep = 1, int hiddenSize = 64, int numberOfLayers = 1,
-        bool bidirectional = false, int? numberOfEpochs = null, int batchSize = 32, float? learningRate = null) =>
+        bool bidirectional = true, int? numberOfEpochs = null, int batchSize = 32, float? learningRate = null) =>
         Create(catalog, RecurrentCellType.Gru, SimpleOptions.Fill(new RecurrentRegressionTrainer.Options(), labelColumnName, featureColumnName,
             exampleWeightColumnName, featuresPerStep, hiddenSize, numberOfLayers, bidirectional, numberOfEpochs, batchSize, learningRate));
 
@@ -60,7 +60,7 @@ public static class RecurrentRegressionCatalog
     public static RecurrentRegressionTrainer Rnn(this RegressionCatalog.RegressionTrainers catalog,
         string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
         string? exampleWeightColumnName = null, int featuresPerStep = 1, int hiddenSize = 64, int numberOfLayers = 1,
-        bool bidirectional = false, int? numberOfEpochs = null, int batchSize = 32, float? learningRate = null) =>
+        bool bidirectional = true, int? numberOfEpochs = null, int batchSize = 32, float? learningRate = null) =>
         Create(catalog, RecurrentCellType.Rnn, SimpleOptions.Fill(new RecurrentRegressionTrainer.Options(), labelColumnName, featureColumnName,
             exampleWeightColumnName, featuresPerStep, hiddenSize, numberOfLayers, bidirectional, numberOfEpochs, batchSize, learningRate));
 

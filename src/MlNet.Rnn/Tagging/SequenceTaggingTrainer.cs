@@ -32,8 +32,6 @@ public sealed class SequenceTaggingTrainer : RecurrentTrainerBase<SequenceTaggin
     /// <summary>Options of <see cref="SequenceTaggingTrainer"/>; the defaults are those of the simple catalog overloads (bidirectional).</summary>
     public sealed class Options : RecurrentTrainerOptions
     {
-        /// <summary>Options with the tagger's defaults: <see cref="RecurrentTrainerOptions.Bidirectional"/> true.</summary>
-        public Options() => Bidirectional = true;
     }
 
     internal SequenceTaggingTrainer(IHostEnvironment env, RecurrentCellType cell, Options options)

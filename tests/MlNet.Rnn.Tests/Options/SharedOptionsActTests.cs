@@ -27,11 +27,12 @@ public sealed class SharedOptionsActTests : IDisposable
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
-    /// <summary>LSTM, H = 4, 2 epochs of batches of 8, Adam at 0.01, seed 1, one thread.</summary>
+    /// <summary>A unidirectional LSTM, H = 4, 2 epochs of batches of 8, Adam at 0.01, seed 1, one thread.</summary>
     private static RecurrentRegressionTrainer.Options Base() => new()
     {
         LabelColumnName = nameof(ProbeRow.Value), FeaturesPerStep = 2, HiddenSize = H, NumberOfEpochs = 2, BatchSize = 8, LearningRate = 0.01f,
         Seed = 1, MaxDegreeOfParallelism = 1, Standardize = false, // the cases below compute steps on the raw values
+        Bidirectional = false, // and shapes of one direction
     };
 
     /// <summary>As <see cref="Base"/> but one batch of every row for one epoch: exactly one optimizer step.</summary>
@@ -228,6 +229,8 @@ public sealed class SharedOptionsActTests : IDisposable
             Assert.Contains("weight_hh_l0_reverse", Tensors(model).Keys);
             Assert.Equal(LstmParameters(2, H, 1, 2), Weights(model).Length);
             Assert.All(model.Transform(s_data).GetColumn<float[]>("Hidden"), h => Assert.Equal(2 * H, h.Length));
+            Assert.True(new RecurrentRegressionTrainer.Options().Bidirectional, "bidirectional by default");
+            Assert.True(s_mlContext.Regression.Trainers.Gru().TrainerOptions.Bidirectional, "bidirectional by default (simple overload)");
         },
         [nameof(RecurrentTrainerOptions.NumberOfEpochs)] = () =>
         {

@@ -180,8 +180,6 @@ public sealed class TaskOptionsActTests
             OtherLabel = "FlippedLabel", OtherFeatures = nameof(ProbeTagRow.Noise), Weights = nameof(ProbeTagRow.Weight),
             Fails = new()
             {
-                // The tagger is bidirectional by default, and truncation needs one direction.
-                [nameof(RecurrentTrainerOptions.TruncatedBpttSteps)] = nameof(RecurrentTrainerOptions.TruncatedBpttSteps),
                 // One feature per step reads every row as twice the steps, which its tags no longer match.
                 [nameof(RecurrentTrainerOptions.FeaturesPerStep)] = "12 steps",
             },
@@ -386,7 +384,9 @@ public sealed class TaskOptionsActTests
         [nameof(RecurrentTrainerOptions.Standardize)] = new(null, Set(nameof(RecurrentTrainerOptions.Standardize), (_, _) => false)),
         // With NumberOfEpochs null and no validation data, another share of the rows held out trains and stops otherwise.
         [nameof(RecurrentTrainerOptions.ValidationFraction)] = new((o, _) => o.NumberOfEpochs = null, (o, _) => o.ValidationFraction = 0.3f),
-        [nameof(RecurrentTrainerOptions.TruncatedBpttSteps)] = new(null, Set(nameof(RecurrentTrainerOptions.TruncatedBpttSteps), (_, _) => 2)),
+        // Truncation needs a unidirectional network (the default is bidirectional; SharedOptionsActTests checks the refusal).
+        [nameof(RecurrentTrainerOptions.TruncatedBpttSteps)] = new(Set(nameof(RecurrentTrainerOptions.Bidirectional), (_, _) => false),
+            Set(nameof(RecurrentTrainerOptions.TruncatedBpttSteps), (_, _) => 2)),
         [nameof(RecurrentTrainerOptions.Shuffle)] = new(null, (o, _) => o.Shuffle = false),
         [nameof(RecurrentTrainerOptions.BucketByLength)] = new(null, (o, _) => o.BucketByLength = false),
         [nameof(RecurrentTrainerOptions.Seed)] = new(null, (o, _) => o.Seed = 2),
@@ -534,9 +534,9 @@ public sealed class TaskOptionsActTests
             switch (option)
             {
                 case nameof(RecurrentTrainerOptions.HiddenStateColumnName):
-                    // The features the head reads: the final state [D·H] (here D = 1), or the tagger's every step, T·D·H.
+                    // The features the head reads: the final state [D·H] (here D = 2, the default), or the tagger's every step, T·D·H.
                     Assert.Equal(options is SequenceTaggingTrainer.Options ? new VectorDataViewType(NumberDataViewType.Single)
-                        : new VectorDataViewType(NumberDataViewType.Single, options.HiddenSize), actual.Scored["Hidden"].Type);
+                        : new VectorDataViewType(NumberDataViewType.Single, 2 * options.HiddenSize), actual.Scored["Hidden"].Type);
                     Assert.Null(expected.Scored.GetColumnOrNull("Hidden"));
                     break;
                 case nameof(RecurrentTrainerOptions.CheckpointEvery):

@@ -54,7 +54,7 @@ public sealed class PipelineTests : IDisposable
         Assert.True(metrics.Accuracy > majority + 0.3, $"accuracy {metrics.Accuracy:F3}, majority class {majority:F3}");
         var recurrent = ((TransformerChain<RecurrentPredictionTransformer>)model).LastTransformer;
         Assert.Equal(10 + 2 + 1, recurrent.Model.VocabularySize); // 12 words seen, plus the unknown row
-        Assert.Equal(16, ((VectorDataViewType)scored.Schema["Hidden"].Type).Size);
+        Assert.Equal(2 * 16, ((VectorDataViewType)scored.Schema["Hidden"].Type).Size); // both directions, the default
         string path = Path.Combine(_folder, "model.zip");
         mlContext.Model.Save(model, test.Schema, path);
         var loaded = SavedModelProbe.ScoreInFreshProcess(mlContext, path, test, _folder);
