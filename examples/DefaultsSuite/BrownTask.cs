@@ -31,6 +31,15 @@ internal static class BrownTask
         return (double)correct / tokens;
     }
 
+    /// <summary>
+    /// The unigram tagger: each word's most frequent training tag (ties: the first in ordinal order), and the most frequent
+    /// tag, for unknown words.
+    /// </summary>
+    public static (Dictionary<string, string> Best, string MostFrequent) UnigramTagger(TagRow[] train) =>
+        (train.SelectMany(s => s.Words.Zip(s.Tags)).GroupBy(p => p.First, StringComparer.Ordinal).ToDictionary(g => g.Key,
+            g => g.CountBy(p => p.Second).OrderByDescending(c => c.Value).ThenBy(c => c.Key, StringComparer.Ordinal).First().Key, StringComparer.Ordinal),
+         train.SelectMany(s => s.Tags).CountBy(t => t).OrderByDescending(c => c.Value).ThenBy(c => c.Key, StringComparer.Ordinal).First().Key);
+
     public static IReadOnlyList<TaskResult> Run(string task, int trainingSentences, int seeds)
     {
         var (train, test) = Split(trainingSentences);
@@ -41,10 +50,7 @@ internal static class BrownTask
         var unknownAccuracies = new List<double>();
         var fitSeconds = new List<double>();
         var clock = new Stopwatch();
-        // The unigram tagger: each word's most frequent training tag (ties: the first in ordinal order); unknown words the most frequent tag.
-        var best = train.SelectMany(s => s.Words.Zip(s.Tags)).GroupBy(p => p.First, StringComparer.Ordinal).ToDictionary(g => g.Key,
-            g => g.CountBy(p => p.Second).OrderByDescending(c => c.Value).ThenBy(c => c.Key, StringComparer.Ordinal).First().Key, StringComparer.Ordinal);
-        string mostFrequent = train.SelectMany(s => s.Tags).CountBy(t => t).OrderByDescending(c => c.Value).ThenBy(c => c.Key, StringComparer.Ordinal).First().Key;
+        var (best, mostFrequent) = UnigramTagger(train);
         for (int seed = 1; seed <= seeds; seed++)
         {
             var mlContext = new MLContext(seed: seed);

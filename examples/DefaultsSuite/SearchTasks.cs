@@ -32,9 +32,7 @@ internal static class SearchTasks
 
         var defaults = keys.Append(mlContext.SequenceTagging.Trainers.Lstm()).Fit(mlContext.Data.LoadFromEnumerable(train));
         double ours = BrownTask.TokenAccuracy(mlContext, defaults, test);
-        var best = train.SelectMany(s => s.Words.Zip(s.Tags)).GroupBy(p => p.First, StringComparer.Ordinal).ToDictionary(g => g.Key,
-            g => g.CountBy(p => p.Second).OrderByDescending(c => c.Value).ThenBy(c => c.Key, StringComparer.Ordinal).First().Key, StringComparer.Ordinal);
-        string mostFrequent = train.SelectMany(s => s.Tags).CountBy(t => t).OrderByDescending(c => c.Value).ThenBy(c => c.Key, StringComparer.Ordinal).First().Key;
+        var (best, mostFrequent) = BrownTask.UnigramTagger(train);
         double unigram = test.SelectMany(s => s.Words.Zip(s.Tags)).Average(p => (best.TryGetValue(p.First, out string? tag) ? tag : mostFrequent) == p.Second ? 1.0 : 0.0);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{task}: search best {searched:F4} ({result.RunDetails.Count} trials in {searchSeconds:F0} s; {result.BestRun}), defaults {ours:F4}, unigram {unigram:F4}"));
