@@ -186,10 +186,10 @@ public sealed class SequenceToSequenceTrainer : RecurrentEstimator<SequenceToSeq
         using var cursor = data.GetRowCursor([data.Schema[source.Name], data.Schema[label.Name]]);
         var sources = source.CreateReader(cursor);
         var targets = label.CreateReader(cursor);
-        long budget = TrainerOptions.TrainingDataMemoryMegabytes * (1L << 20), heldOutBudget = (long)(budget * (double)holdOut);
-        var pairs = SequencePairs.CreateCache(budget - heldOutBudget, run.Seed);
-        var heldOut = holdOut > 0 ? SequencePairs.CreateCache(Math.Max(heldOutBudget, 1), run.Seed) : null;
-        var split = new Random(unchecked(run.Seed * 31 + 17));
+        var split = new HeldOutSplit(holdOut, run.Seed);
+        var (budget, heldOutBudget) = split.Budgets(TrainerOptions.TrainingDataMemoryMegabytes * (1L << 20));
+        var pairs = SequencePairs.CreateCache(budget, run.Seed);
+        var heldOut = holdOut > 0 ? SequencePairs.CreateCache(heldOutBudget, run.Seed) : null;
         try
         {
             while (cursor.MoveNext())
@@ -207,7 +207,7 @@ public sealed class SequenceToSequenceTrainer : RecurrentEstimator<SequenceToSeq
                 }
                 sourceKeys?.Add(sourceIds);
                 labelKeys?.Add(targetIds);
-                SequencePairs.AddTo(heldOut is not null && pairs.ExampleCount > 0 && split.NextDouble() < holdOut ? heldOut : pairs, sourceIds, targetIds);
+                SequencePairs.AddTo(heldOut is not null && split.HoldsOut(pairs.ExampleCount) ? heldOut : pairs, sourceIds, targetIds);
             }
             pairs.Complete();
             heldOut?.Complete();

@@ -190,10 +190,10 @@ public abstract class RecurrentTrainerBase<TOptions> : RecurrentEstimator<TOptio
         var reader = column.CreateReader(cursor);
         var target = CreateTargetReader(cursor, label, outputSize);
         var weightGetter = weight is { } weightColumn ? cursor.GetGetter<float>(weightColumn) : null;
-        // The two caches share the memory budget as they share the rows.
-        long budget = TrainerOptions.TrainingDataMemoryMegabytes * (1L << 20), heldOutBudget = (long)(budget * (double)holdOut);
-        SequenceCache NewCache(long bytes) => new(column.Tokens ? 0 : column.FeaturesPerStep, targetWidth: 1, PerStepTargets, Math.Max(bytes, 1), run.Seed);
-        var dataset = NewCache(budget - heldOutBudget);
+        var split = new HeldOutSplit(holdOut, run.Seed);
+        var (budget, heldOutBudget) = split.Budgets(TrainerOptions.TrainingDataMemoryMegabytes * (1L << 20));
+        SequenceCache NewCache(long bytes) => new(column.Tokens ? 0 : column.FeaturesPerStep, targetWidth: 1, PerStepTargets, bytes, run.Seed);
+        var dataset = NewCache(budget);
         var heldOut = holdOut > 0 ? NewCache(heldOutBudget) : null;
         try
         {
@@ -211,7 +211,6 @@ public abstract class RecurrentTrainerBase<TOptions> : RecurrentEstimator<TOptio
 
         void Fill(SequenceCache rows, SequenceCache? heldOutRows)
         {
-            var split = new Random(unchecked(run.Seed * 31 + 17));
             long missingLabels = 0, badWeights = 0;
             while (cursor.MoveNext())
             {
@@ -221,7 +220,7 @@ public abstract class RecurrentTrainerBase<TOptions> : RecurrentEstimator<TOptio
                 float rowWeight = 1;
                 weightGetter?.Invoke(ref rowWeight);
                 if (!(rowWeight >= 0 && float.IsFinite(rowWeight))) { badWeights++; continue; }
-                var into = heldOutRows is not null && rows.ExampleCount > 0 && split.NextDouble() < holdOut ? heldOutRows : rows;
+                var into = heldOutRows is not null && split.HoldsOut(rows.ExampleCount) ? heldOutRows : rows;
                 if (column.Tokens) into.AddTokens(reader.Ids, target.Target, rowWeight);
                 else into.Add(reader.Values, target.Target, rowWeight);
             }
