@@ -266,7 +266,11 @@ internal static class Results
         string cpu = "unknown CPU";
         try
         {
-            cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? cpu;
+            // The model name alone ("AMD EPYC") hides which host the VM landed on: family 25 is Zen 4, whose 512-bit FMA runs on
+            // 256-bit units, family 26 Zen 5.
+            var lines = File.ReadLines("/proc/cpuinfo").TakeWhile(l => l.Length > 0).ToList();
+            string? Field(string name) => lines.FirstOrDefault(l => l.StartsWith(name, StringComparison.Ordinal) && l[name.Length..].TrimStart().StartsWith(':'))?.Split(':', 2)[1].Trim();
+            cpu = $"{Field("model name") ?? cpu} (family {Field("cpu family") ?? "?"}, model {Field("model") ?? "?"})";
         }
         catch (IOException)
         {
