@@ -6,8 +6,11 @@ using System.Runtime.Intrinsics.X86;
 
 namespace MlNet.Rnn.Benchmarks;
 
-/// <summary>The FMA peak of one moment, in GFLOP/s, with 1 and with 2 threads.</summary>
-internal readonly record struct FmaPeak(double OneThread, double TwoThreads)
+/// <summary>
+/// The FMA peak of one moment in GFLOP/s (wall clock) with 1 and with 2 threads, and the one-thread rate per second the
+/// thread was on a CPU (<paramref name="OneThreadPerCpuSecond"/>): the core's own speed, whatever else ran inside the VM.
+/// </summary>
+internal readonly record struct FmaPeak(double OneThread, double TwoThreads, double OneThreadPerCpuSecond)
 {
     /// <summary>Two-thread peak ÷ one-thread peak: 2 on two free cores.</summary>
     public double Ratio => TwoThreads / OneThread;
@@ -16,7 +19,7 @@ internal readonly record struct FmaPeak(double OneThread, double TwoThreads)
     public bool Quiet => TwoThreads >= MachineCheck.QuietRatio * OneThread;
 
     public override string ToString() =>
-        string.Create(CultureInfo.InvariantCulture, $"1 thread {OneThread:F0} GFLOP/s, 2 threads {TwoThreads:F0} GFLOP/s ({Ratio:F2}×)");
+        string.Create(CultureInfo.InvariantCulture, $"1 thread {OneThread:F0} GFLOP/s ({OneThreadPerCpuSecond:F0} per CPU-second), 2 threads {TwoThreads:F0} GFLOP/s ({Ratio:F2}×)");
 }
 
 /// <summary>
@@ -93,25 +96,29 @@ internal sealed class MachineCheck
             _iterations = Math.Max(1_000_000, (long)(1_000_000 * RoundSeconds / seconds));
         }
         var one = new double[Rounds];
+        var oneCpu = new double[Rounds];
         var two = new double[Rounds];
         for (int r = 0; r < Rounds; r++)
         {
-            one[r] = Gflops(1, _iterations);
-            two[r] = Gflops(2, _iterations);
+            (one[r], oneCpu[r]) = Gflops(1, _iterations);
+            two[r] = Gflops(2, _iterations).Wall;
         }
         Array.Sort(one);
+        Array.Sort(oneCpu);
         Array.Sort(two);
-        return new FmaPeak(one[Rounds / 2], two[Rounds / 2]);
+        return new FmaPeak(one[Rounds / 2], two[Rounds / 2], oneCpu[Rounds / 2]);
     }
 
     /// <summary>
     /// GFLOP/s of <paramref name="threads"/> threads each running <paramref name="iterations"/> iterations of the kernel, from
-    /// their common start to the last one's end; throws if the kernel allocated.
+    /// their common start to the last one's end, and per second on a CPU (the threads' mean; NaN where Linux's schedstat
+    /// is missing); throws if the kernel allocated.
     /// </summary>
-    private static double Gflops(int threads, long iterations)
+    private static (double Wall, double PerCpuSecond) Gflops(int threads, long iterations)
     {
         var ends = new long[threads];
         var allocated = new long[threads];
+        var cpuNanoseconds = new double[threads];
         using var ready = new CountdownEvent(threads);
         using var go = new ManualResetEventSlim();
         var workers = new Thread[threads];
@@ -122,10 +129,12 @@ internal sealed class MachineCheck
             {
                 ready.Signal();
                 go.Wait();
+                double cpuBefore = ThreadCpuNanoseconds();
                 long before = GC.GetAllocatedBytesForCurrentThread();
                 float sink = Use512 ? Kernel512(iterations) : Kernel256(iterations);
                 ends[index] = Stopwatch.GetTimestamp();
                 allocated[index] = GC.GetAllocatedBytesForCurrentThread() - before;
+                cpuNanoseconds[index] = ThreadCpuNanoseconds() - cpuBefore;
                 if (float.IsNaN(sink)) Console.WriteLine("// (never printed: keeps the kernel's result alive)");
             }) { IsBackground = true, Name = $"fma {index}" };
             workers[t].Start();
@@ -136,8 +145,21 @@ internal sealed class MachineCheck
         foreach (var worker in workers) worker.Join();
         if (allocated.Any(a => a != 0))
             throw new InvalidOperationException($"The FMA kernel allocated {allocated.Max()} bytes; it must allocate nothing.");
-        double seconds = (double)(ends.Max() - start) / Stopwatch.Frequency;
-        return threads * (double)iterations * FlopsPerIteration / seconds / 1e9;
+        double seconds = (double)(ends.Max() - start) / Stopwatch.Frequency, gflop = iterations * (double)FlopsPerIteration / 1e9;
+        return (threads * gflop / seconds, gflop / (cpuNanoseconds.Average() / 1e9));
+    }
+
+    /// <summary>Nanoseconds the calling thread has spent on a CPU (the first field of Linux's /proc/thread-self/schedstat), or NaN.</summary>
+    private static double ThreadCpuNanoseconds()
+    {
+        try
+        {
+            return double.Parse(File.ReadAllText("/proc/thread-self/schedstat").Split(' ')[0], CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return double.NaN;
+        }
     }
 
     // Twelve independent accumulators cover the FMA latency of two pipes; each iteration is one FMA per accumulator, no
