@@ -7,7 +7,7 @@ namespace MlNet.Rnn.Benchmarks;
 
 /// <summary>
 /// Single-row latency: one sequence (B = 1, T × I floats of the workload's shape) scored by a <c>PredictionEngine</c> over the
-/// model <see cref="FittedWorkload"/> fits (MaxDegreeOfParallelism left at the options' default), against ONNX Runtime on
+/// model <see cref="FittedWorkload"/> fits (options left at their defaults; the engine scores a row on the calling thread), against ONNX Runtime on
 /// the graph exported from that same model (<c>IntraOpNumThreads</c> = 1, input and output bound to preallocated buffers).
 /// Both must give the row the same score before anything is timed. Each call is timed on its own
 /// (<see cref="Stopwatch.GetTimestamp"/> into a preallocated array): median, p99 and mean of <see cref="Calls"/> calls per
@@ -73,7 +73,6 @@ internal static class Latency
     {
         var fitted = FittedWorkload.Fit(w, threads: null);
         var row = fitted.Rows[0];
-        int degree = new RecurrentRegressionTrainer.Options().MaxDegreeOfParallelism;
 
         // Ours: what a caller of ML.NET writes; Predict(row, ref prediction) reuses the output object.
         var engine = fitted.MlContext.Model.CreatePredictionEngine<OnnxInference.Row, Prediction>(fitted.Model, inputSchemaDefinition: fitted.Schema);
@@ -124,7 +123,7 @@ internal static class Latency
             string workload = $"{w.Name} ({w.Description.Split(", B ")[0]}, T {w.T}, I {w.I}, H {w.H}; one sequence)";
             var results = new[]
             {
-                Summarize(workload, $"`PredictionEngine.Predict` (MaxDegreeOfParallelism {degree}, the default)", ticks.Ours, bytes.Ours),
+                Summarize(workload, "`PredictionEngine.Predict` (the defaults: one row on the calling thread)", ticks.Ours, bytes.Ours),
                 Summarize(w.Name, "ONNX Runtime `InferenceSession.Run` (IntraOpNumThreads 1)", ticks.Onnx, bytes.Onnx),
             };
             foreach (var m in results)
