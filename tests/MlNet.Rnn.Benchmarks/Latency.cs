@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.OnnxRuntime;
+using MlNet.Rnn.Core.Data;
 
 namespace MlNet.Rnn.Benchmarks;
 
@@ -9,10 +10,11 @@ namespace MlNet.Rnn.Benchmarks;
 /// Single-row latency: one sequence (B = 1, T × I floats of the workload's shape) scored by a <c>PredictionEngine</c> over the
 /// model <see cref="FittedWorkload"/> fits (options left at their defaults; the engine scores a row on the calling thread), against ONNX Runtime on
 /// the graph exported from that same model (<c>IntraOpNumThreads</c> = 1, input and output bound to preallocated buffers).
-/// Both must give the row the same score before anything is timed. Each call is timed on its own
+/// For reference, the core's <c>SequenceModel.Forward</c> on a batch of that one row: the engine's cost beyond it is ML.NET's
+/// row plumbing. All three must give the row the same score before anything is timed. Each call is timed on its own
 /// (<see cref="Stopwatch.GetTimestamp"/> into a preallocated array): median, p99 and mean of <see cref="Calls"/> calls per
 /// side, after <see cref="WarmupCalls"/> untimed ones, in two alternating halves so that a drift in the machine's state
-/// touches both sides alike. BenchmarkDotNet reports means and medians of iterations, not the tail of single calls, hence
+/// touches every side alike. BenchmarkDotNet reports means and medians of iterations, not the tail of single calls, hence
 /// this loop.
 /// Run: <c>dotnet run -c Release --project tests/MlNet.Rnn.Benchmarks -- --latency [--calls 20000] [--update BENCHMARKS.md]</c>.
 /// </summary>
@@ -57,9 +59,10 @@ internal static class Latency
             sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {m.Workload} | {m.Engine} | {m.MedianUs:F1} | {m.P99Us:F1} | {m.MeanUs:F1} | {m.BytesPerCall:N0} |"));
         sb.AppendLine();
-        foreach (var pair in results.Chunk(2))
+        foreach (var pair in results.Chunk(3))
             sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"- {pair[0].Workload.Split(' ')[0]}: PredictionEngine ÷ ONNX Runtime = {pair[0].MedianUs / pair[1].MedianUs:F2} (median), {pair[0].P99Us / pair[1].P99Us:F2} (p99)"));
+                $"- {pair[0].Workload.Split(' ')[0]}: PredictionEngine ÷ ONNX Runtime = {pair[0].MedianUs / pair[1].MedianUs:F2} (median), " +
+                $"{pair[0].P99Us / pair[1].P99Us:F2} (p99); the engine's median is the core's plus {pair[0].MedianUs - pair[2].MedianUs:F1} µs"));
         sb.AppendLine();
         sb.Append(EndMarker);
         string markdown = sb.ToString();
@@ -81,6 +84,17 @@ internal static class Latency
         {
             engine.Predict(row, ref prediction);
             return prediction.Score;
+        }
+
+        // The core alone: the same network's SequenceModel.Forward on a batch of that one row, what the engine calls inside.
+        var core = fitted.LoadCore();
+        var batch = new SequenceBatch();
+        fitted.Fill(1, batch);
+        var coreOutput = new float[1];
+        float Core()
+        {
+            core.Forward(batch, coreOutput, training: false);
+            return coreOutput[0];
         }
 
         // ONNX Runtime: one row bound once, the score written into a preallocated buffer.
@@ -105,26 +119,31 @@ internal static class Latency
 
         try
         {
-            float a = Ours(), b = Onnx();
-            if (score.Length != 1 || Math.Abs(a - b) > 1e-4 * Math.Max(1, Math.Abs(a)))
-                throw new InvalidOperationException($"{w.Name}: PredictionEngine scores the row {a}, ONNX Runtime {b} ({score.Length} output values).");
-            Console.WriteLine($"// check {w.Name}: PredictionEngine and ONNX Runtime score the row {a:G9} and {b:G9}");
+            float a = Ours(), b = Onnx(), c = Core();
+            if (score.Length != 1 || Math.Abs(a - b) > 1e-4 * Math.Max(1, Math.Abs(a)) || Math.Abs(a - c) > 1e-4 * Math.Max(1, Math.Abs(a)))
+                throw new InvalidOperationException($"{w.Name}: PredictionEngine scores the row {a}, ONNX Runtime {b} ({score.Length} output values), the core {c}.");
+            Console.WriteLine($"// check {w.Name}: PredictionEngine, ONNX Runtime and the core score the row {a:G9}, {b:G9} and {c:G9}");
 
-            var ticks = (Ours: new long[Calls], Onnx: new long[Calls]);
-            var bytes = (Ours: 0L, Onnx: 0L);
+            var ticks = (Ours: new long[Calls], Onnx: new long[Calls], Core: new long[Calls]);
+            var bytes = (Ours: 0L, Onnx: 0L, Core: 0L);
             Time(Ours, new long[WarmupCalls]);
             Time(Onnx, new long[WarmupCalls]);
+            Time(Core, new long[WarmupCalls]);
             int half = Calls / 2;
-            bytes.Ours += Time(Ours, ticks.Ours.AsSpan(0, half));
-            bytes.Onnx += Time(Onnx, ticks.Onnx.AsSpan(0, half));
-            bytes.Ours += Time(Ours, ticks.Ours.AsSpan(half));
-            bytes.Onnx += Time(Onnx, ticks.Onnx.AsSpan(half));
+            for (int h = 0; h < 2; h++)
+            {
+                var range = h == 0 ? new Range(0, half) : new Range(half, Calls);
+                bytes.Ours += Time(Ours, ticks.Ours.AsSpan(range));
+                bytes.Onnx += Time(Onnx, ticks.Onnx.AsSpan(range));
+                bytes.Core += Time(Core, ticks.Core.AsSpan(range));
+            }
 
             string workload = $"{w.Name} ({w.Description.Split(", B ")[0]}, T {w.T}, I {w.I}, H {w.H}; one sequence)";
             var results = new[]
             {
                 Summarize(workload, "`PredictionEngine.Predict` (the defaults: one row on the calling thread)", ticks.Ours, bytes.Ours),
                 Summarize(w.Name, "ONNX Runtime `InferenceSession.Run` (IntraOpNumThreads 1)", ticks.Onnx, bytes.Onnx),
+                Summarize(w.Name, "for reference: the core's `SequenceModel.Forward` on a batch of that row (what the engine calls inside)", ticks.Core, bytes.Core),
             };
             foreach (var m in results)
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

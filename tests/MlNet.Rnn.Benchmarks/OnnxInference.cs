@@ -47,15 +47,8 @@ public class OnnxInference
         var (w, rows) = (fitted.Workload, fitted.Rows);
 
         // Ours: the fitted network, as the core scores a batch.
-        using (var file = new MemoryStream())
-        {
-            fitted.Model.Model.SaveModelFile(file);
-            file.Position = 0;
-            _ours = SequenceModelFile.Load(file);
-        }
-        var dataset = new SequenceDataset(w.I, 1);
-        foreach (var row in rows) dataset.Add(row.Features, [row.Label]);
-        dataset.Fill([.. Enumerable.Range(0, w.B)], _batch);
+        _ours = fitted.LoadCore();
+        fitted.Fill(w.B, _batch);
         _output = new float[w.B];
         _ours.Forward(_batch, _output, training: false);
 
@@ -127,6 +120,23 @@ internal sealed record FittedWorkload(Workload Workload, MLContext MlContext, On
         using var onnx = new MemoryStream();
         mlContext.Model.ConvertToOnnx(model, data, onnx);
         return new FittedWorkload(w, mlContext, rows, schema, model, onnx.ToArray());
+    }
+
+    /// <summary>The fitted network as the core's <see cref="SequenceModel"/> (the transformer's model file, loaded back).</summary>
+    public SequenceModel LoadCore()
+    {
+        using var file = new MemoryStream();
+        Model.Model.SaveModelFile(file);
+        file.Position = 0;
+        return SequenceModelFile.Load(file);
+    }
+
+    /// <summary>Fills <paramref name="batch"/> with the first <paramref name="rows"/> rows, as the core reads them.</summary>
+    public void Fill(int rows, SequenceBatch batch)
+    {
+        var dataset = new SequenceDataset(Workload.I, 1);
+        foreach (var row in Rows.Take(rows)) dataset.Add(row.Features, [row.Label]);
+        dataset.Fill([.. Enumerable.Range(0, rows)], batch);
     }
 
     /// <summary>An ONNX Runtime session on the exported graph: all graph optimisations, <paramref name="threads"/> intra-op threads.</summary>

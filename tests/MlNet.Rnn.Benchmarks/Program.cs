@@ -297,7 +297,7 @@ internal static class Results
         var legend = new List<string>();
         if (marks.Contains(" †"))
             legend.Add($"**†: from a run whose machine check failed** (its two-thread FMA peak fell below {MachineCheck.QuietRatio.ToString(CultureInfo.InvariantCulture)}× " +
-                       "the one-thread peak at its start or end: a neighbour had part of the second core). Do not trust these two-thread numbers and ratios; rerun.");
+                       "the one-thread peak at its start or end: another process or a neighbouring VM had part of a core). Do not trust these two-thread numbers and ratios; rerun.");
         if (marks.Contains(" ‡"))
             legend.Add("‡: from a run that predates the machine check (unknown whether the second core was free).");
         return legend.Count == 0 ? null : string.Join(" ", legend);
