@@ -10,7 +10,7 @@ namespace MlNet.Rnn.Benchmarks;
 /// Single-row latency: one sequence (B = 1, T × I floats of the workload's shape) scored by a <c>PredictionEngine</c> over the
 /// model <see cref="FittedWorkload"/> fits (options left at their defaults; the engine scores a row on the calling thread), against ONNX Runtime on
 /// the graph exported from that same model (<c>IntraOpNumThreads</c> = 1, input and output bound to preallocated buffers).
-/// For reference, the core's <c>SequenceModel.Forward</c> on a batch of that one row: the engine's cost beyond it is ML.NET's
+/// For reference, the core's inference (<c>SequenceModel.Forward</c> in a one-thread workspace) on a batch of that one row: the engine's cost beyond it is ML.NET's
 /// row plumbing. All three must give the row the same score before anything is timed. Each call is timed on its own
 /// (<see cref="Stopwatch.GetTimestamp"/> into a preallocated array): median, p99 and mean of <see cref="Calls"/> calls per
 /// side, after <see cref="WarmupCalls"/> untimed ones, in two alternating halves so that a drift in the machine's state
@@ -86,14 +86,16 @@ internal static class Latency
             return prediction.Score;
         }
 
-        // The core alone: the same network's SequenceModel.Forward on a batch of that one row, what the engine calls inside.
+        // The core alone: the same network's inference in a one-thread workspace on a batch of that one row, what the engine
+        // calls inside.
         var core = fitted.LoadCore();
+        var workspace = core.CreateWorkspace(maxDegreeOfParallelism: 1);
         var batch = new SequenceBatch();
         fitted.Fill(1, batch);
         var coreOutput = new float[1];
         float Core()
         {
-            core.Forward(batch, coreOutput, training: false);
+            core.Forward(workspace, batch, coreOutput);
             return coreOutput[0];
         }
 
@@ -143,7 +145,7 @@ internal static class Latency
             {
                 Summarize(workload, "`PredictionEngine.Predict` (the defaults: one row on the calling thread)", ticks.Ours, bytes.Ours),
                 Summarize(w.Name, "ONNX Runtime `InferenceSession.Run` (IntraOpNumThreads 1)", ticks.Onnx, bytes.Onnx),
-                Summarize(w.Name, "for reference: the core's `SequenceModel.Forward` on a batch of that row (what the engine calls inside)", ticks.Core, bytes.Core),
+                Summarize(w.Name, "for reference: the core alone, `SequenceModel.Forward(workspace, …)` on a batch of that row (what the engine calls inside)", ticks.Core, bytes.Core),
             };
             foreach (var m in results)
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
