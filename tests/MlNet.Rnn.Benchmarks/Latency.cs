@@ -62,7 +62,7 @@ internal static class Latency
         foreach (var pair in results.Chunk(3))
             sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
                 $"- {pair[0].Workload.Split(' ')[0]}: PredictionEngine ÷ ONNX Runtime = {pair[0].MedianUs / pair[1].MedianUs:F2} (median), " +
-                $"{pair[0].P99Us / pair[1].P99Us:F2} (p99); the engine's median is the core's plus {pair[0].MedianUs - pair[2].MedianUs:F1} µs"));
+                $"{pair[0].P99Us / pair[1].P99Us:F2} (p99); PredictionEngine median − core median = {pair[0].MedianUs - pair[2].MedianUs:F1} µs"));
         sb.AppendLine();
         sb.Append(EndMarker);
         string markdown = sb.ToString();
