@@ -87,7 +87,8 @@ internal static class EngineCreation
 
     private sealed record Measurement(string Task, string What, double Ms, long Bytes);
 
-    public static int Run(IReadOnlyList<string> args)
+    /// <summary>Measures every task, finishes <paramref name="check"/>, then prints the table.</summary>
+    public static int Run(IReadOnlyList<string> args, MachineCheck check)
     {
         for (int i = 0; i < args.Count; i++)
             if (args[i] == "--repetitions" && i + 1 < args.Count) Repetitions = int.Parse(args[++i], CultureInfo.InvariantCulture);
@@ -98,6 +99,7 @@ internal static class EngineCreation
         results.AddRange(SequenceToSequence());
         results.AddRange(LanguageModel());
         results.AddRange(Forecasting());
+        check.Finish();
         Console.WriteLine();
         Console.WriteLine($"| task | what | median ms | median bytes allocated |");
         Console.WriteLine($"|---|---|---|---|");

@@ -22,7 +22,7 @@ public class OnnxInference
     private float[] _output = [];
     private InferenceSession _session = null!;
     private List<NamedOnnxValue> _inputs = null!;
-    private readonly string[] _outputNames = ["Score.output"];
+    private readonly string[] _outputNames = [FittedWorkload.ScoreOutput];
 
     /// <summary>The workload (BENCHMARKS.md, "Workloads").</summary>
     [Params("S", "M", "L", "G", "R")]
@@ -43,48 +43,17 @@ public class OnnxInference
     [GlobalSetup]
     public void Setup()
     {
-        var w = Benchmarks.Workload.Get(Workload);
-        var random = new Random(1);
-        var rows = Enumerable.Range(0, w.B).Select(_ =>
-        {
-            float[] features = [.. Enumerable.Range(0, w.T * w.I).Select(_ => random.NextSingle() * 2 - 1)];
-            return new Row { Features = features, Label = features[^1] };
-        }).ToArray();
-        var mlContext = new MLContext(seed: 1);
-        var schema = SchemaDefinition.Create(typeof(Row));
-        schema[nameof(Row.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, w.T * w.I);
-        var data = mlContext.Data.LoadFromEnumerable(rows, schema);
-        var options = new RecurrentRegressionTrainer.Options
-        {
-            FeaturesPerStep = w.I, HiddenSize = w.H, NumberOfLayers = w.Layers, Bidirectional = w.Bidirectional, NumberOfEpochs = 1,
-            BatchSize = w.B, MaxDegreeOfParallelism = Threads, Seed = 1,
-        };
-        var trainers = mlContext.Regression.Trainers;
-        var model = w.Cell switch
-        {
-            CellKind.Lstm => trainers.Lstm(options).Fit(data),
-            CellKind.Gru => trainers.Gru(options).Fit(data),
-            _ => trainers.Rnn(options).Fit(data),
-        };
+        var fitted = FittedWorkload.Fit(Benchmarks.Workload.Get(Workload), Threads);
+        var (w, rows) = (fitted.Workload, fitted.Rows);
 
         // Ours: the fitted network, as the core scores a batch.
-        using (var file = new MemoryStream())
-        {
-            model.Model.SaveModelFile(file);
-            file.Position = 0;
-            _ours = SequenceModelFile.Load(file);
-        }
-        var dataset = new SequenceDataset(w.I, 1);
-        foreach (var row in rows) dataset.Add(row.Features, [row.Label]);
-        dataset.Fill([.. Enumerable.Range(0, w.B)], _batch);
+        _ours = fitted.LoadCore();
+        fitted.Fill(w.B, _batch);
         _output = new float[w.B];
         _ours.Forward(_batch, _output, training: false);
 
         // ONNX Runtime: the graph ML.NET's exporter writes from the same model.
-        using var onnx = new MemoryStream();
-        mlContext.Model.ConvertToOnnx(model, data, onnx);
-        var session = new SessionOptions { IntraOpNumThreads = Threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
-        _session = new InferenceSession(onnx.ToArray(), session);
+        _session = fitted.CreateSession(Threads);
         _inputs = [NamedOnnxValue.CreateFromTensor(nameof(Row.Features), new DenseTensor<float>(rows.SelectMany(row => row.Features).ToArray(), [w.B, w.T * w.I]))];
         if (_session.InputMetadata.ContainsKey(nameof(Row.Label)))
             _inputs.Add(NamedOnnxValue.CreateFromTensor(nameof(Row.Label), new DenseTensor<float>(rows.Select(row => row.Label).ToArray(), [w.B, 1])));
@@ -109,4 +78,68 @@ public class OnnxInference
         using var results = _session.Run(_inputs, _outputNames);
         return results.First().AsEnumerable<float>().First();
     }
+}
+
+/// <summary>
+/// A regression model of a workload's shape (cell, layers, directions, H) fitted for one epoch by the ML.NET trainer on B
+/// random rows of T × I features, and the ONNX graph <c>mlContext.Model.ConvertToOnnx</c> exports from it: what
+/// <see cref="OnnxInference"/> and <see cref="Latency"/> both score.
+/// </summary>
+internal sealed record FittedWorkload(Workload Workload, MLContext MlContext, OnnxInference.Row[] Rows, SchemaDefinition Schema, RecurrentPredictionTransformer Model,
+    byte[] Onnx)
+{
+    /// <summary>The exported graph's score output.</summary>
+    public const string ScoreOutput = "Score.output";
+
+    /// <summary>Fits and exports the model of <paramref name="w"/>; <paramref name="threads"/> is its MaxDegreeOfParallelism, null for the options' default.</summary>
+    public static FittedWorkload Fit(Workload w, int? threads)
+    {
+        var random = new Random(1);
+        var rows = Enumerable.Range(0, w.B).Select(_ =>
+        {
+            float[] features = [.. Enumerable.Range(0, w.T * w.I).Select(_ => random.NextSingle() * 2 - 1)];
+            return new OnnxInference.Row { Features = features, Label = features[^1] };
+        }).ToArray();
+        var mlContext = new MLContext(seed: 1);
+        var schema = SchemaDefinition.Create(typeof(OnnxInference.Row));
+        schema[nameof(OnnxInference.Row.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, w.T * w.I);
+        var data = mlContext.Data.LoadFromEnumerable(rows, schema);
+        var options = new RecurrentRegressionTrainer.Options
+        {
+            FeaturesPerStep = w.I, HiddenSize = w.H, NumberOfLayers = w.Layers, Bidirectional = w.Bidirectional, NumberOfEpochs = 1,
+            BatchSize = w.B, Seed = 1,
+        };
+        if (threads is int t) options.MaxDegreeOfParallelism = t;
+        var trainers = mlContext.Regression.Trainers;
+        var model = w.Cell switch
+        {
+            CellKind.Lstm => trainers.Lstm(options).Fit(data),
+            CellKind.Gru => trainers.Gru(options).Fit(data),
+            _ => trainers.Rnn(options).Fit(data),
+        };
+        using var onnx = new MemoryStream();
+        mlContext.Model.ConvertToOnnx(model, data, onnx);
+        return new FittedWorkload(w, mlContext, rows, schema, model, onnx.ToArray());
+    }
+
+    /// <summary>The fitted network as the core's <see cref="SequenceModel"/> (the transformer's model file, loaded back).</summary>
+    public SequenceModel LoadCore()
+    {
+        using var file = new MemoryStream();
+        Model.Model.SaveModelFile(file);
+        file.Position = 0;
+        return SequenceModelFile.Load(file);
+    }
+
+    /// <summary>Fills <paramref name="batch"/> with the first <paramref name="rows"/> rows, as the core reads them.</summary>
+    public void Fill(int rows, SequenceBatch batch)
+    {
+        var dataset = new SequenceDataset(Workload.I, 1);
+        foreach (var row in Rows.Take(rows)) dataset.Add(row.Features, [row.Label]);
+        dataset.Fill([.. Enumerable.Range(0, rows)], batch);
+    }
+
+    /// <summary>An ONNX Runtime session on the exported graph: all graph optimisations, <paramref name="threads"/> intra-op threads.</summary>
+    public InferenceSession CreateSession(int threads) =>
+        new(Onnx, new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL });
 }

@@ -9,6 +9,8 @@
 #
 # Results: tests/MlNet.Rnn.Benchmarks/BenchmarkDotNet.Artifacts/{default,tunables}/results.csv (+ BenchmarkDotNet's
 # own reports and logs there). Other processes running on the machine distort the numbers: run it on an idle machine.
+# Each pass measures the FMA peak with 1 and 2 threads at its start and end (MachineCheck.cs); the summary marks the
+# two-thread numbers of a pass whose two-thread peak fell below 1.8x the one-thread peak (BENCHMARKS.md, Rerun).
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
