@@ -54,7 +54,7 @@ public class Scoring
         var ml = new MLContext(seed: 1);
         _data = ml.Data.LoadFromEnumerable(rows);
         var training = ml.Data.TakeRows(_data, 2_000);
-        _transformer = ml.Regression.Trainers.Lstm(featuresPerStep: FeaturesPerStep, hiddenSize: 64, numberOfEpochs: 1, batchSize: 64).Fit(training);
+        _transformer = ml.Regression.Trainers.Lstm(featuresPerStep: FeaturesPerStep, hiddenSize: 64, bidirectional: false, numberOfEpochs: 1, batchSize: 64).Fit(training);
 
         // The very same model in the core: the transformer's model file, loaded back.
         var model = ((RecurrentPredictionTransformer)_transformer).Model;
