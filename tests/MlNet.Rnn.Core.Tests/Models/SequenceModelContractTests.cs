@@ -190,7 +190,20 @@ public sealed class SequenceModelContractTests
         bool[] dropped = ReadAsUnknown(model, sequences);
         Assert.InRange(Enumerable.Range(0, 800).Count(n => dropped[n] && sequences[n][0] == 1) / 400.0, 0.42, 0.58);
         Assert.InRange(Enumerable.Range(0, 800).Count(n => dropped[n] && sequences[n][0] == 2) / 400.0, 0, 0.04);
-        Assert.Throws<ArgumentException>("counts", () => model.UseTokenCounts(counts.AsSpan(1)));
+        var error = Assert.Throws<ArgumentException>("counts", () => model.UseTokenCounts(counts.AsSpan(1)));
+        Assert.StartsWith("counts holds 11 values but the vocabulary has 12 ids.", error.Message);
+        Model(Numeric() with { TokenDropout = 0.5f }).UseTokenCounts([1, 2]); // ignored by a numeric model, whatever its length
+    }
+
+    [Fact]
+    public void ATokenModelWithoutTokenDropout_DrawsNothingForItsTokens_ItsHeadMaskIsTheNumericModelsOfTheSameSeed()
+    {
+        // Both models draw their head dropout masks from one generator seeded alike; drawing for tokens would shift the masks.
+        var tokens = Model(Tokens() with { Dropout = 0.3f, HiddenSize = 8 });
+        var numeric = Model(Numeric() with { Dropout = 0.3f, HiddenSize = 8 });
+        tokens.Forward(TokenBatch([.. Enumerable.Range(0, 50).Select(n => new[] { 1 + n % 11, 2 })]), new float[50 * 3], training: true);
+        numeric.Forward(NumericBatch(3, [.. Enumerable.Repeat(2, 50)], 1), new float[50 * 3], training: true);
+        Assert.Equal(numeric.HeadDropoutMask.ToArray(), tokens.HeadDropoutMask.ToArray());
     }
 
     [Fact]
