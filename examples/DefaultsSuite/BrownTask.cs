@@ -18,6 +18,11 @@ internal static class BrownTask
         return (Rows(sentences.Take(trainingSentences)), Rows(sentences.TakeLast(TestSentences)));
     }
 
+    /// <summary>The words as the features' keys, the tags as the label's: what every tagger of the task reads.</summary>
+    public static IEstimator<ITransformer> Keys(MLContext mlContext) =>
+        mlContext.Transforms.Conversion.MapValueToKey("Features", nameof(TagRow.Words))
+            .Append(mlContext.Transforms.Conversion.MapValueToKey("Label", nameof(TagRow.Tags)));
+
     /// <summary>The share of the test tokens a model's predicted tags (its "PredictedLabel" keys) get right.</summary>
     public static double TokenAccuracy(MLContext mlContext, ITransformer model, TagRow[] test)
     {
@@ -55,8 +60,7 @@ internal static class BrownTask
         {
             var mlContext = new MLContext(seed: seed);
             clock.Restart();
-            var model = mlContext.Transforms.Conversion.MapValueToKey("Features", nameof(TagRow.Words))
-                .Append(mlContext.Transforms.Conversion.MapValueToKey("Label", nameof(TagRow.Tags)))
+            var model = Keys(mlContext)
                 .Append(mlContext.SequenceTagging.Trainers.Lstm())
                 .Append(mlContext.Transforms.Conversion.MapKeyToValue("PredictedTags", "PredictedLabel"))
                 .Fit(mlContext.Data.LoadFromEnumerable(train));

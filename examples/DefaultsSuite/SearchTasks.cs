@@ -20,8 +20,7 @@ internal static class SearchTasks
         var (train, test) = BrownTask.Split(trainingSentences);
         var mlContext = new MLContext(seed: 1);
         int fit = train.Length - train.Length / 10;
-        var keys = mlContext.Transforms.Conversion.MapValueToKey("Features", nameof(TagRow.Words))
-            .Append(mlContext.Transforms.Conversion.MapValueToKey("Label", nameof(TagRow.Tags)));
+        var keys = BrownTask.Keys(mlContext);
         var experiment = mlContext.RecurrentExperiments.CreateSequenceTaggingExperiment(new RecurrentExperimentSettings<SequenceTaggingTrainer.Options>
         {
             MaxExperimentTimeInSeconds = seconds, Seed = 1, TrainerOptions = new() { NumberOfEpochs = MaximumEpochs },
@@ -32,9 +31,7 @@ internal static class SearchTasks
         double searched = BrownTask.TokenAccuracy(mlContext, result.Model, test);
 
         var fresh = new MLContext(seed: 1); // as the task's seed 1: the trainer's seed comes from the context's random numbers
-        var defaults = fresh.Transforms.Conversion.MapValueToKey("Features", nameof(TagRow.Words))
-            .Append(fresh.Transforms.Conversion.MapValueToKey("Label", nameof(TagRow.Tags)))
-            .Append(fresh.SequenceTagging.Trainers.Lstm()).Fit(fresh.Data.LoadFromEnumerable(train));
+        var defaults = BrownTask.Keys(fresh).Append(fresh.SequenceTagging.Trainers.Lstm()).Fit(fresh.Data.LoadFromEnumerable(train));
         double ours = BrownTask.TokenAccuracy(fresh, defaults, test);
         var (best, mostFrequent) = BrownTask.UnigramTagger(train);
         double unigram = test.SelectMany(s => s.Words.Zip(s.Tags)).Average(p => (best.TryGetValue(p.First, out string? tag) ? tag : mostFrequent) == p.Second ? 1.0 : 0.0);

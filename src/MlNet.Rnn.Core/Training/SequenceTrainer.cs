@@ -64,11 +64,12 @@ public sealed class SequenceTrainer
         _folded = false;
         // Targets are standardized under the squared error, and under Huber with one output (its δ scaled to match).
         bool targets = _loss is MeanSquaredError || (_loss is Huber && training.TargetWidth == 1);
-        _standardized = Options.Standardize
-            ? StandardizedTraining.Fit(training, targets, new SequenceDataset(training.FeaturesPerStep, training.TargetWidth, training.PerStepTargets))
-            : null;
+        var standardizing = Options.Standardize ? new StandardizedTraining.Accumulator(training, targets) : null;
+        long[]? tokenCounts = _model.Embedding is not null && _model.Options.TokenDropout > 0f ? new long[_model.Options.VocabularySize] : null;
+        Survey(training, standardizing, tokenCounts);
+        _standardized = standardizing?.Result();
         _trainingLoss = _standardized?.LossFor(_loss) ?? _loss;
-        if (_model.Embedding is not null && _model.Options.TokenDropout > 0f) _model.UseTokenCounts(CountTokens(training));
+        if (tokenCounts is not null) _model.UseTokenCounts(tokenCounts);
         _training = true;
         try
         {
@@ -84,14 +85,21 @@ public sealed class SequenceTrainer
         }
     }
 
-    /// <summary>How often each id of the model's vocabulary occurs in <paramref name="training"/>, over every part.</summary>
-    private long[] CountTokens(ISequenceSource training)
+    /// <summary>
+    /// One pass over every part of <paramref name="training"/> for what training needs before its first step: the
+    /// standardization's statistics, and how often each token id occurs (for token dropout by frequency). None when neither is asked.
+    /// </summary>
+    private static void Survey(ISequenceSource training, StandardizedTraining.Accumulator? standardizing, long[]? tokenCounts)
     {
-        var counts = new long[_model.Options.VocabularySize];
-        var buffer = new SequenceDataset(0, training.TargetWidth, training.PerStepTargets);
+        if (standardizing is null && tokenCounts is null) return;
+        var buffer = new SequenceDataset(training.FeaturesPerStep, training.TargetWidth, training.PerStepTargets);
         for (int p = 0; p < training.PartCount; p++)
-            foreach (int id in training.ReadPart(p, buffer).AllIds) counts[id]++;
-        return counts;
+        {
+            var part = training.ReadPart(p, buffer);
+            standardizing?.Add(part);
+            if (tokenCounts is not null)
+                foreach (int id in part.AllIds) tokenCounts[id]++;
+        }
     }
 
     /// <summary>

@@ -21,20 +21,23 @@ internal sealed class StandardizedTraining
     }
 
     /// <summary>
-    /// Fits the numeric inputs' features (none for tokens) and, when <paramref name="targets"/>, the targets, over every part of
-    /// <paramref name="data"/>, read into <paramref name="buffer"/>.
+    /// Fits the numeric inputs' features (none for tokens) and, when asked, the targets, over the parts of the training data
+    /// it is given one at a time.
     /// </summary>
-    public static StandardizedTraining Fit(ISequenceSource data, bool targets, SequenceDataset buffer)
+    public sealed class Accumulator(ISequenceSource data, bool targets)
     {
-        var inputs = data.FeaturesPerStep == 0 ? null : new Standardization.Accumulator(data.FeaturesPerStep); // 0: tokens
-        var outputs = targets ? new Standardization.Accumulator(data.TargetWidth) : null;
-        for (int p = 0; p < data.PartCount; p++)
+        private readonly Standardization.Accumulator? _inputs = data.FeaturesPerStep == 0 ? null : new(data.FeaturesPerStep); // 0: tokens
+        private readonly Standardization.Accumulator? _targets = targets ? new(data.TargetWidth) : null;
+
+        /// <summary>Adds every example of <paramref name="part"/>.</summary>
+        public void Add(SequenceDataset part)
         {
-            var part = data.ReadPart(p, buffer);
-            inputs?.Add(part.AllSteps);
-            outputs?.Add(part.AllTargets);
+            _inputs?.Add(part.AllSteps);
+            _targets?.Add(part.AllTargets);
         }
-        return new StandardizedTraining(inputs?.Result(), outputs?.Result());
+
+        /// <summary>The standardization of what was added.</summary>
+        public StandardizedTraining Result() => new(_inputs?.Result(), _targets?.Result());
     }
 
     /// <summary>
