@@ -39,9 +39,11 @@ public interface IRecurrentNetwork
 
     /// <summary>
     /// A new, empty workspace for inference with this network (nothing is copied or initialised; buffers grow on first use),
-    /// whose passes may split a batch across <paramref name="maxDegreeOfParallelism"/> threads.
+    /// whose passes may split a batch across <paramref name="maxDegreeOfParallelism"/> threads and compute the recurrent products
+    /// in <paramref name="precision"/> (<see cref="InferencePrecision.Int8"/>: quantized once per version of the weights, shared by
+    /// every int8 workspace).
     /// </summary>
-    RecurrentNetworkWorkspace CreateWorkspace(int maxDegreeOfParallelism = 1);
+    RecurrentNetworkWorkspace CreateWorkspace(int maxDegreeOfParallelism = 1, InferencePrecision precision = InferencePrecision.Float32);
 
     /// <summary>See <see cref="RecurrentNetwork{TCell}.Forward(RecurrentNetworkWorkspace, ReadOnlySpan{float}, int, ReadOnlySpan{int}, Span{float}, Span{float}, Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float})"/>.</summary>
     void Forward(RecurrentNetworkWorkspace workspace, ReadOnlySpan<float> input, int batch, ReadOnlySpan<int> lengths, Span<float> output,

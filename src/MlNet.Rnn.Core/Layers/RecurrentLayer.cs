@@ -35,7 +35,7 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
     private readonly int _cacheWidth;
     private readonly RecurrentLayerWorkspace _own;
     private readonly object _packing = new();
-    private PackedRecurrentWeights? _shared;
+    private PackedRecurrentWeights? _shared, _sharedInt8;
 
     /// <summary>Creates the layer and registers its parameters in <paramref name="parameters"/>.</summary>
     public RecurrentLayer(ParameterSet parameters, TCell cell, int layerIndex, int inputSize, int hiddenSize, bool bidirectional,
@@ -131,30 +131,38 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
     /// </summary>
     internal void Forward(RecurrentLayerWorkspace workspace, SequenceLayout layout, ReadOnlySpan<float> input, ReadOnlySpan<float> initialHidden,
         ReadOnlySpan<float> initialCell, Span<float> output, Span<float> finalHidden, Span<float> finalCell) =>
-        Run(workspace, SharedPackedWeights(), layout, input, initialHidden, initialCell, output, finalHidden, finalCell, training: false);
+        Run(workspace, SharedPackedWeights(workspace.Precision), layout, input, initialHidden, initialCell, output, finalHidden, finalCell, training: false);
 
     /// <summary>A workspace for inference through <see cref="Forward(RecurrentLayerWorkspace, SequenceLayout, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, Span{float}, Span{float})"/>.</summary>
-    internal RecurrentLayerWorkspace CreateWorkspace(int maxDegreeOfParallelism) => new(Directions, maxDegreeOfParallelism);
+    internal RecurrentLayerWorkspace CreateWorkspace(int maxDegreeOfParallelism, InferencePrecision precision = InferencePrecision.Float32) =>
+        new(Directions, maxDegreeOfParallelism, precision);
 
-    /// <summary>The packed <c>W_hh</c> and combined biases of the current weights, packed once per <see cref="ParameterSet.Version"/>.</summary>
-    private PackedRecurrentWeights SharedPackedWeights()
+    /// <summary>
+    /// The weights of the current <see cref="ParameterSet.Version"/> as inference in <paramref name="precision"/> reads them (packed
+    /// <c>W_hh</c>, or both weights quantized) and the combined biases, made once per version and precision.
+    /// </summary>
+    private PackedRecurrentWeights SharedPackedWeights(InferencePrecision precision)
     {
-        var packed = Volatile.Read(ref _shared);
+        ref PackedRecurrentWeights? shared = ref precision == InferencePrecision.Int8 ? ref _sharedInt8 : ref _shared;
+        var packed = Volatile.Read(ref shared);
         if (packed is not null && packed.Version == _parameters.Version) return packed;
         lock (_packing)
         {
-            packed = _shared;
+            packed = shared;
             int version = _parameters.Version;
             if (packed is not null && packed.Version == version) return packed;
             // A new object, never a repack in place: a workspace still reading the old copy keeps a consistent one.
-            packed = new PackedRecurrentWeights(Directions) { Version = version };
+            packed = new PackedRecurrentWeights(Directions, precision) { Version = version };
             Pack(packed);
-            Volatile.Write(ref _shared, packed);
+            Volatile.Write(ref shared, packed);
             return packed;
         }
     }
 
-    /// <summary>Packs <c>W_hhᵀ</c> of every direction for the step GEMM and sums the biases the cell lets into the input projection.</summary>
+    /// <summary>
+    /// Sums the biases the cell lets into the input projection and, per precision, packs <c>W_hhᵀ</c> of every direction for the
+    /// float step GEMM or quantizes <c>W_ih</c> and <c>W_hh</c> per gate unit.
+    /// </summary>
     private void Pack(PackedRecurrentWeights packed)
     {
         int H = HiddenSize, GH = _gateWidth;
@@ -164,7 +172,15 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
             SequenceLayout.EnsureCapacity(ref packed.CombinedBias[d], GH);
             TCell.CombineBiases(_parameters.ReadOnlyValuesOf(direction.InputBias), _parameters.ReadOnlyValuesOf(direction.RecurrentBias),
                 packed.CombinedBias[d].AsSpan(0, GH));
-            packed.Recurrent[d].Pack(_parameters.ReadOnlyValuesOf(direction.RecurrentWeights), H, transposeB: true, H, GH);
+            if (packed.Precision == InferencePrecision.Int8)
+            {
+                packed.QuantizedInput[d].Quantize(_parameters.ReadOnlyValuesOf(direction.InputWeights), GH, InputSize);
+                packed.QuantizedRecurrent[d].Quantize(_parameters.ReadOnlyValuesOf(direction.RecurrentWeights), GH, H);
+            }
+            else
+            {
+                packed.Recurrent[d].Pack(_parameters.ReadOnlyValuesOf(direction.RecurrentWeights), H, transposeB: true, H, GH);
+            }
         }
     }
 
@@ -176,19 +192,36 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
         workspace.Masked = training && RecurrentDropout > 0f;
         if (workspace.Masked && workspace.MasksBatch != B)
             throw new InvalidOperationException($"RecurrentDropout is {RecurrentDropout}: call SampleRecurrentMasks for this batch of {B} before a training Forward.");
+        bool int8 = packed.Precision == InferencePrecision.Int8;
+        if (int8)
+        {
+            // The input rows are quantized once for every direction.
+            SequenceLayout.EnsureCapacity(ref workspace.QuantizedInput, N * QuantizedGemm.RowLength(InputSize));
+            SequenceLayout.EnsureCapacity(ref workspace.InputScales, N);
+            QuantizedGemm.QuantizeRows(input, N, InputSize, InputSize, workspace.QuantizedInput, workspace.InputScales);
+        }
         for (int d = 0; d < Directions; d++)
         {
             var direction = _directions[d];
             var buffers = workspace.Directions[d];
             buffers.Reserve(N, B, H, GH, _cacheWidth, training, TCell.HasSeparateRecurrentGradient);
             if (workspace.Masked) SequenceLayout.EnsureCapacity(ref buffers.MaskedHidden, Math.Max(B, N) * H);
+            if (int8)
+            {
+                SequenceLayout.EnsureCapacity(ref buffers.QuantizedHidden, B * QuantizedGemm.RowLength(H));
+                SequenceLayout.EnsureCapacity(ref buffers.HiddenScales, B);
+            }
             buffers.Training = training;
             // xProj = X·W_ihᵀ + the biases the cell lets in before the recurrent product.
             ReadOnlySpan<float> bias = packed.CombinedBias[d].AsSpan(0, GH);
             Span<float> xProj = buffers.InputProjection.AsSpan(0, N * GH);
             for (int row = 0; row < N; row++) bias.CopyTo(xProj.Slice(row * GH, GH));
-            Gemm.MultiplyParallel(N, GH, InputSize, input, InputSize, false, _parameters.ReadOnlyValuesOf(direction.InputWeights), InputSize, true,
-                xProj, GH, accumulate: true, GemmThreads(workspace));
+            if (int8)
+                QuantizedGemm.MultiplyParallel(N, workspace.QuantizedInput, workspace.InputScales, packed.QuantizedInput[d], xProj, GH, accumulate: true,
+                    GemmThreads(workspace));
+            else
+                Gemm.MultiplyParallel(N, GH, InputSize, input, InputSize, false, _parameters.ReadOnlyValuesOf(direction.InputWeights), InputSize, true,
+                    xProj, GH, accumulate: true, GemmThreads(workspace));
             LoadInitialState(buffers.Hidden.AsSpan(0, B * H), initialHidden, direction.InitialHidden, B, d);
             if (TCell.HasCellState) LoadInitialState(buffers.Cell.AsSpan(0, B * H), initialCell, direction.InitialCell, B, d);
             buffers.GivenInitialHidden = !initialHidden.IsEmpty;
@@ -238,6 +271,8 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
         var direction = workspace.Directions[d];
         var layout = workspace.Layout!;
         var recurrentWeights = packed.Recurrent[d];
+        var quantizedWeights = packed.Precision == InferencePrecision.Int8 ? packed.QuantizedRecurrent[d] : null;
+        int quantizedRow = QuantizedGemm.RowLength(HiddenSize);
         bool masked = workspace.Masked;
         int T = layout.Steps, H = HiddenSize, GH = _gateWidth, CW = _cacheWidth, DH = OutputSize;
         ReadOnlySpan<int> batchSizes = layout.BatchSizes, offsets = layout.Offsets;
@@ -266,6 +301,14 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
                 Span<float> maskedHidden = direction.MaskedHidden.AsSpan(first * H, rows * H);
                 TensorPrimitives.Multiply(h, direction.RecurrentMask.AsSpan(first * H, rows * H), maskedHidden);
                 Gemm.Multiply(rows, maskedHidden, H, false, recurrentWeights, gates, GH, accumulate: false);
+            }
+            else if (quantizedWeights is not null)
+            {
+                // int8: this worker's rows of h' quantized per row, then the integer product dequantized into the gates.
+                Span<short> quantized = direction.QuantizedHidden.AsSpan(first * quantizedRow, rows * quantizedRow);
+                Span<float> scales = direction.HiddenScales.AsSpan(first, rows);
+                QuantizedGemm.QuantizeRows(h, rows, H, H, quantized, scales);
+                QuantizedGemm.Multiply(rows, quantized, scales, quantizedWeights, gates, GH, accumulate: false);
             }
             else
             {

@@ -9,9 +9,11 @@ namespace MlNet.Rnn.Core.Layers;
 /// </summary>
 internal sealed class RecurrentLayerWorkspace
 {
-    public RecurrentLayerWorkspace(int directions, int maxDegreeOfParallelism)
+    public RecurrentLayerWorkspace(int directions, int maxDegreeOfParallelism, InferencePrecision precision = InferencePrecision.Float32)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxDegreeOfParallelism);
+        if (!Enum.IsDefined(precision)) throw new ArgumentOutOfRangeException(nameof(precision), precision, "Use InferencePrecision.Float32 or Int8.");
+        Precision = precision;
         Directions = new DirectionBuffers[directions];
         for (int d = 0; d < directions; d++) Directions[d] = new DirectionBuffers();
         MaxDegreeOfParallelism = maxDegreeOfParallelism;
@@ -22,6 +24,15 @@ internal sealed class RecurrentLayerWorkspace
 
     /// <summary>Threads a pass may split the batch across.</summary>
     public int MaxDegreeOfParallelism { get; set; }
+
+    /// <summary>How the products of an inference pass in this workspace are computed (the layer's own workspace: always float).</summary>
+    public InferencePrecision Precision { get; }
+
+    /// <summary>With <see cref="InferencePrecision.Int8"/>: the layer's input rows quantized <c>[N, I rounded up to even]</c> and their scales <c>[N]</c>.</summary>
+    public short[] QuantizedInput = [];
+
+    /// <summary>The scales of <see cref="QuantizedInput"/>'s rows.</summary>
+    public float[] InputScales = [];
 
     /// <summary>The packing of the last pass.</summary>
     public SequenceLayout? Layout { get; set; }
@@ -43,6 +54,8 @@ internal sealed class RecurrentLayerWorkspace
 internal sealed class DirectionBuffers
 {
     public PackedMatrix? PackedRecurrentBackward;
+    public short[] QuantizedHidden = [];
+    public float[] HiddenScales = [];
     public float[] RecurrentMask = [], MaskedHidden = [], RecurrentGradientScratch = [];
     public float[] InputProjection = [], RecurrentProjection = [], Hidden = [], Cell = [],
         Cache = [], PreviousHidden = [], InputGateGradient = [], RecurrentGateGradient = [], HiddenGradient = [], CellGradient = [];
@@ -71,18 +84,33 @@ internal sealed class DirectionBuffers
 /// </summary>
 internal sealed class PackedRecurrentWeights
 {
-    public PackedRecurrentWeights(int directions)
+    public PackedRecurrentWeights(int directions, InferencePrecision precision = InferencePrecision.Float32)
     {
+        Precision = precision;
         Recurrent = new PackedMatrix[directions];
+        QuantizedInput = new QuantizedMatrix[directions];
+        QuantizedRecurrent = new QuantizedMatrix[directions];
         CombinedBias = new float[directions][];
         for (int d = 0; d < directions; d++)
         {
             Recurrent[d] = new PackedMatrix();
+            QuantizedInput[d] = new QuantizedMatrix();
+            QuantizedRecurrent[d] = new QuantizedMatrix();
             CombinedBias[d] = [];
         }
     }
 
+    /// <summary>Float: <see cref="Recurrent"/> is packed. Int8: <see cref="QuantizedInput"/> and <see cref="QuantizedRecurrent"/> are made instead.</summary>
+    public InferencePrecision Precision { get; }
+
+    /// <summary><c>W_hhᵀ</c> packed for the float step product.</summary>
     public PackedMatrix[] Recurrent { get; }
+
+    /// <summary><c>W_ih</c> quantized per gate unit (int8 only).</summary>
+    public QuantizedMatrix[] QuantizedInput { get; }
+
+    /// <summary><c>W_hh</c> quantized per gate unit (int8 only).</summary>
+    public QuantizedMatrix[] QuantizedRecurrent { get; }
 
     public float[][] CombinedBias { get; }
 

@@ -94,10 +94,10 @@ public sealed class RecurrentNetwork<TCell> : IRecurrentNetwork where TCell : st
     public SequenceLayout Layout => _own.Layout;
 
     /// <inheritdoc />
-    public RecurrentNetworkWorkspace CreateWorkspace(int maxDegreeOfParallelism = 1)
+    public RecurrentNetworkWorkspace CreateWorkspace(int maxDegreeOfParallelism = 1, InferencePrecision precision = InferencePrecision.Float32)
     {
-        return new RecurrentNetworkWorkspace(this, _layers.Length, [.. _layers.Select(layer => layer.CreateWorkspace(maxDegreeOfParallelism))],
-            maxDegreeOfParallelism);
+        return new RecurrentNetworkWorkspace(this, _layers.Length,
+            [.. _layers.Select(layer => layer.CreateWorkspace(maxDegreeOfParallelism, precision))], maxDegreeOfParallelism, precision);
     }
 
     /// <inheritdoc />

@@ -8,9 +8,11 @@ namespace MlNet.Rnn.Core.Layers;
 /// </summary>
 public sealed class RecurrentNetworkWorkspace
 {
-    internal RecurrentNetworkWorkspace(IRecurrentNetwork network, int layerCount, RecurrentLayerWorkspace[]? layers, int maxDegreeOfParallelism)
+    internal RecurrentNetworkWorkspace(IRecurrentNetwork network, int layerCount, RecurrentLayerWorkspace[]? layers, int maxDegreeOfParallelism,
+        InferencePrecision precision = InferencePrecision.Float32)
     {
         Network = network;
+        Precision = precision;
         Layers = layers;
         MaxDegreeOfParallelism = maxDegreeOfParallelism;
         LayerInputs = new float[layerCount][];
@@ -24,6 +26,9 @@ public sealed class RecurrentNetworkWorkspace
 
     /// <summary>The network this workspace runs.</summary>
     public IRecurrentNetwork Network { get; }
+
+    /// <summary>How a forward pass in this workspace computes the recurrent products.</summary>
+    public InferencePrecision Precision { get; }
 
     /// <summary>Threads a forward pass in this workspace may split its batch across.</summary>
     public int MaxDegreeOfParallelism { get; }

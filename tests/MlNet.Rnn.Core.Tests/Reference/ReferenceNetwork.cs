@@ -122,8 +122,59 @@ internal sealed class ReferenceNetwork
         return (layerOutput, finalHidden, finalCell);
     }
 
+    /// <summary>
+    /// Whether the products are int8 dynamically quantized, as inference with <see cref="Layers.InferencePrecision.Int8"/> does:
+    /// each row of <c>W_ih</c> and <c>W_hh</c>, each input row and each step's <c>h'</c> replaced by <c>s·round(v / s)</c> with
+    /// <c>s = max|v| / 127</c> (<see cref="QuantizeRow"/>), the product of the replaced values then exact in double.
+    /// </summary>
+    public bool Int8 { get; set; }
+
+    /// <summary>Symmetric int8 quantization of one row, dequantized: <c>s·round(v / s)</c>, <c>s = max|v| / 127</c>, ties to even.</summary>
+    public static double[] QuantizeRow(ReadOnlySpan<double> row)
+    {
+        double max = 0;
+        foreach (double v in row) max = Math.Max(max, Math.Abs(v));
+        var result = new double[row.Length];
+        if (max == 0) return result;
+        double scale = max / 127;
+        for (int i = 0; i < row.Length; i++) result[i] = scale * Math.Round(row[i] / scale, MidpointRounding.ToEven);
+        return result;
+    }
+
+    /// <summary>A [rows × columns] matrix with every row quantized by <see cref="QuantizeRow"/>.</summary>
+    public static double[] QuantizeRows(double[] matrix, int columns)
+    {
+        var result = new double[matrix.Length];
+        for (int r = 0; r * columns < matrix.Length; r++) QuantizeRow(matrix.AsSpan(r * columns, columns)).CopyTo(result, r * columns);
+        return result;
+    }
+
     /// <summary>One step: <c>gi = W_ih·x + b_ih</c>, <c>gh = W_hh·(h'⊙m) + b_hh</c>, then <see cref="Unit"/> for every unit.</summary>
     private (double[] H, double[] C) Step(double[] x, double[] hPrev, double[] cPrev, double[] mask, double[] wih, double[] whh, double[] bih, double[] bhh)
+    {
+        int H = HiddenSize, G = Gates, I = x.Length;
+        if (Int8)
+        {
+            var masked = new double[H];
+            for (int j = 0; j < H; j++) masked[j] = hPrev[j] * mask[j];
+            x = QuantizeRow(x);
+            wih = QuantizeRows(wih, I);
+            whh = QuantizeRows(whh, H);
+            var quantizedHidden = QuantizeRow(masked);
+            mask = new double[H];
+            for (int j = 0; j < H; j++)
+            {
+                // h' enters the product quantized; the cell still reads the float h'.
+                mask[j] = 1;
+                masked[j] = quantizedHidden[j];
+            }
+            return StepProducts(x, masked, hPrev, cPrev, mask, wih, whh, bih, bhh);
+        }
+        return StepProducts(x, hPrev, hPrev, cPrev, mask, wih, whh, bih, bhh);
+    }
+
+    private (double[] H, double[] C) StepProducts(double[] x, double[] productHidden, double[] hPrev, double[] cPrev, double[] mask, double[] wih, double[] whh,
+        double[] bih, double[] bhh)
     {
         int H = HiddenSize, G = Gates, I = x.Length;
         // Kept apart because the GRU's candidate needs r⊙gh alone.
@@ -133,7 +184,7 @@ internal sealed class ReferenceNetwork
         {
             double si = bih[r], sh = bhh[r];
             for (int j = 0; j < I; j++) si += wih[r * I + j] * x[j];
-            for (int j = 0; j < H; j++) sh += whh[r * H + j] * hPrev[j] * mask[j];
+            for (int j = 0; j < H; j++) sh += whh[r * H + j] * productHidden[j] * mask[j];
             gi[r] = si;
             gh[r] = sh;
         }
