@@ -1,5 +1,6 @@
 using System.Globalization;
 using MlNet.Rnn.Core.Data;
+using MlNet.Rnn.Core.Layers;
 using MlNet.Rnn.Core.Models;
 using MlNet.Rnn.Core.Persistence;
 using MlNet.Rnn.Core.Training;
@@ -210,9 +211,10 @@ public sealed class LanguageModel
 
     /// <summary>
     /// A new, empty workspace that scores documents with this model (<see cref="LanguageModelWorkspace"/>), any number at once:
-    /// nothing is copied or initialised, buffers grow on first use.
+    /// nothing is copied or initialised, buffers grow on first use. The recurrent layers' products run in <paramref name="precision"/>.
     /// </summary>
-    public LanguageModelWorkspace CreateWorkspace(int maxDegreeOfParallelism = 1) => new(this, maxDegreeOfParallelism);
+    public LanguageModelWorkspace CreateWorkspace(int maxDegreeOfParallelism = 1, InferencePrecision precision = InferencePrecision.Float32) =>
+        new(this, maxDegreeOfParallelism, precision);
 
     /// <summary>Writes the model's options, vocabulary and weights to a model file (<see cref="ModelFile"/>, atomically).</summary>
     public void Save(string path) => ModelFile.Save(path, Model.Parameters, SequenceModelFile.ToJson(Model.Options), Metadata());

@@ -23,10 +23,10 @@ public sealed class LanguageModelWorkspace
     private int[] _tokenCounts = [];
     private int _scored;
 
-    internal LanguageModelWorkspace(LanguageModel model, int maxDegreeOfParallelism)
+    internal LanguageModelWorkspace(LanguageModel model, int maxDegreeOfParallelism, InferencePrecision precision = InferencePrecision.Float32)
     {
         Model = model;
-        _network = model.Model.Network.CreateWorkspace(maxDegreeOfParallelism);
+        _network = model.Model.Network.CreateWorkspace(maxDegreeOfParallelism, precision);
     }
 
     /// <summary>The model this workspace scores with.</summary>

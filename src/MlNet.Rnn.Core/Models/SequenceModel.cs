@@ -90,9 +90,11 @@ public sealed class SequenceModel
     /// <summary>
     /// A new, empty workspace for inference with this model (<see cref="SequenceModelWorkspace.Forward"/>): nothing is copied
     /// or initialised, and its buffers grow on its first batch. Its passes split a batch across up to
-    /// <paramref name="maxDegreeOfParallelism"/> threads.
+    /// <paramref name="maxDegreeOfParallelism"/> threads; the recurrent layers' products run in <paramref name="precision"/>
+    /// (<see cref="InferencePrecision.Int8"/>: dynamically quantized; the embedding and the readout stay float).
     /// </summary>
-    public SequenceModelWorkspace CreateWorkspace(int maxDegreeOfParallelism = 1) => new(this, Network.CreateWorkspace(maxDegreeOfParallelism));
+    public SequenceModelWorkspace CreateWorkspace(int maxDegreeOfParallelism = 1, InferencePrecision precision = InferencePrecision.Float32) =>
+        new(this, Network.CreateWorkspace(maxDegreeOfParallelism, precision));
 
     /// <summary>
     /// Token dropout by frequency, in training: with the count of each id in the training data, a token seen n times is read as

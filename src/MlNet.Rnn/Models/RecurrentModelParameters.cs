@@ -1,3 +1,4 @@
+using MlNet.Rnn.Core.Layers;
 using MlNet.Rnn.Core.Models;
 using MlNet.Rnn.Core.Training;
 
@@ -54,6 +55,10 @@ public sealed class RecurrentModelParameters
     /// <summary>The network itself, read-only (ONNX export reads its weights).</summary>
     internal SequenceModel SequenceModel => _model;
 
-    /// <summary>A new, empty workspace for scoring with this model (nothing copied), splitting a batch across up to <paramref name="maxDegreeOfParallelism"/> threads.</summary>
-    internal SequenceModelWorkspace CreateWorkspace(int maxDegreeOfParallelism) => _model.CreateWorkspace(maxDegreeOfParallelism);
+    /// <summary>
+    /// A new, empty workspace for scoring with this model (nothing copied), splitting a batch across up to
+    /// <paramref name="maxDegreeOfParallelism"/> threads, its recurrent products in <paramref name="precision"/>.
+    /// </summary>
+    internal SequenceModelWorkspace CreateWorkspace(int maxDegreeOfParallelism, InferencePrecision precision = InferencePrecision.Float32) =>
+        _model.CreateWorkspace(maxDegreeOfParallelism, precision);
 }

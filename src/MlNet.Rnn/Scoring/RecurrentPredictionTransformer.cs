@@ -3,6 +3,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Data.IO;
 using Microsoft.ML.Runtime;
+using MlNet.Rnn.Core.Layers;
 using MlNet.Rnn.Core.Models;
 using MlNet.Rnn.Data;
 using MlNet.Rnn.Models;
@@ -31,7 +32,8 @@ public sealed class RecurrentPredictionTransformer : ISingleFeaturePredictionTra
     internal const string LoaderSignature = "MlNetRnnTransformer";
     private const string RegistrationName = nameof(RecurrentPredictionTransformer);
     private const string ModelStream = "SequenceModel.safetensors";
-    private const uint Version = 0x00010002; // the binary decision threshold
+    private const uint Version = 0x00010003; // the inference precision
+    private const uint FirstVersionWithPrecision = 0x00010003;
     private const uint FirstVersionWithThreshold = 0x00010002;
     private const uint FirstVersion = 0x00010001; // initial
 
@@ -40,7 +42,7 @@ public sealed class RecurrentPredictionTransformer : ISingleFeaturePredictionTra
 
     internal RecurrentPredictionTransformer(IHostEnvironment env, RecurrentTask task, RecurrentModelParameters model, SequenceColumn column,
         DataViewType featureColumnType, DataViewSchema.Column? label, string? hiddenStateColumnName, int scoringBatchSize, int maxDegreeOfParallelism,
-        float threshold = 0)
+        float threshold = 0, InferencePrecision precision = InferencePrecision.Float32)
     {
         _host = Contracts.CheckRef(env, nameof(env)).Register(RegistrationName);
         Task = task;
@@ -52,6 +54,7 @@ public sealed class RecurrentPredictionTransformer : ISingleFeaturePredictionTra
         ScoringBatchSize = scoringBatchSize;
         MaxDegreeOfParallelism = maxDegreeOfParallelism;
         Threshold = threshold;
+        Precision = precision;
         Outputs = new OutputColumns(task, label, model.OutputSize, hiddenStateColumnName, model.HiddenStateSize, threshold);
     }
 
@@ -61,6 +64,13 @@ public sealed class RecurrentPredictionTransformer : ISingleFeaturePredictionTra
     /// <c>mlContext.BinaryClassification.ChangeModelThreshold(model, threshold)</c>, as for ML.NET's own binary models.
     /// </summary>
     public float Threshold { get; }
+
+    /// <summary>
+    /// How scoring computes the recurrent layers' products: <see cref="InferencePrecision.Float32"/> (the trained model's own
+    /// results), or <see cref="InferencePrecision.Int8"/>, dynamically quantized. Change it with
+    /// <c>mlContext.Model.WithInferencePrecision(model, precision)</c>; it is saved with the model.
+    /// </summary>
+    public InferencePrecision Precision { get; }
 
     /// <summary>The trained network.</summary>
     public RecurrentModelParameters Model { get; }
@@ -137,11 +147,15 @@ public sealed class RecurrentPredictionTransformer : ISingleFeaturePredictionTra
 
     /// <summary>This model scoring <paramref name="rows"/> rows per batch.</summary>
     internal RecurrentPredictionTransformer WithScoringBatchSize(int rows) =>
-        new(_host, Task, Model, Column, FeatureColumnType, _label, HiddenStateColumnName, rows, MaxDegreeOfParallelism, Threshold);
+        new(_host, Task, Model, Column, FeatureColumnType, _label, HiddenStateColumnName, rows, MaxDegreeOfParallelism, Threshold, Precision);
 
     /// <summary>This binary model deciding <c>PredictedLabel</c> at <paramref name="threshold"/> on <c>Score</c>.</summary>
     internal RecurrentPredictionTransformer WithThreshold(float threshold) =>
-        new(_host, Task, Model, Column, FeatureColumnType, _label, HiddenStateColumnName, ScoringBatchSize, MaxDegreeOfParallelism, threshold);
+        new(_host, Task, Model, Column, FeatureColumnType, _label, HiddenStateColumnName, ScoringBatchSize, MaxDegreeOfParallelism, threshold, Precision);
+
+    /// <summary>This model scoring in <paramref name="precision"/>, sharing its network.</summary>
+    internal RecurrentPredictionTransformer WithPrecision(InferencePrecision precision) =>
+        new(_host, Task, Model, Column, FeatureColumnType, _label, HiddenStateColumnName, ScoringBatchSize, MaxDegreeOfParallelism, Threshold, precision);
 
     private static VersionInfo GetVersionInfo() => new(
         modelSignature: "RNNTRANS",
@@ -162,6 +176,7 @@ public sealed class RecurrentPredictionTransformer : ISingleFeaturePredictionTra
         // string: feature column; int: features per step (0 for keys); int: key count (0 for numbers); int: feature vector size (0 = variable)
         // string or null: hidden-state column; int: scoring batch size
         // float: the binary decision threshold on Score (from format 0x00010002; 0 before)
+        // int: the inference precision (from format 0x00010003: 0 float32, 1 int8; float32 before)
         // stream SequenceModel.safetensors: the network, as the core's model file (SequenceModelFile)
         // stream LabelSchema.idv (multiclass, sequence tagging): an empty data view whose one column is the training label, with its key values
         var writer = ctx.Writer;
@@ -173,6 +188,7 @@ public sealed class RecurrentPredictionTransformer : ISingleFeaturePredictionTra
         ctx.SaveStringOrNull(HiddenStateColumnName);
         writer.Write(ScoringBatchSize);
         writer.Write(Threshold);
+        writer.Write((int)Precision);
         ctx.SaveBinaryStream(ModelStream, stream => Model.SaveModelFile(stream.BaseStream));
         if (_label is { } label) SavedModelParts.SaveLabel(_host, ctx, label);
     }
@@ -195,6 +211,8 @@ public sealed class RecurrentPredictionTransformer : ISingleFeaturePredictionTra
         env.CheckDecode(scoringBatchSize > 0, "bad scoring batch size");
         float threshold = ctx.Header.ModelVerWritten >= FirstVersionWithThreshold ? reader.ReadSingle() : 0;
         env.CheckDecode(!float.IsNaN(threshold) && (threshold == 0 || task == RecurrentTask.BinaryClassification), "bad decision threshold");
+        var precision = ctx.Header.ModelVerWritten >= FirstVersionWithPrecision ? (InferencePrecision)reader.ReadInt32() : InferencePrecision.Float32;
+        env.CheckDecode(Enum.IsDefined(precision), "unknown inference precision");
 
         SequenceModel? network = null;
         if (!ctx.TryLoadBinaryStream(ModelStream, stream =>
@@ -233,6 +251,6 @@ public sealed class RecurrentPredictionTransformer : ISingleFeaturePredictionTra
         DataViewType itemType = keyCount > 0 ? new KeyDataViewType(typeof(uint), keyCount) : NumberDataViewType.Single;
         return new RecurrentPredictionTransformer(env, task, new RecurrentModelParameters(network, history: null), column,
             new VectorDataViewType((PrimitiveDataViewType)itemType, featureSize), label, hiddenStateColumn, scoringBatchSize,
-            Environment.ProcessorCount, threshold);
+            Environment.ProcessorCount, threshold, precision);
     }
 }

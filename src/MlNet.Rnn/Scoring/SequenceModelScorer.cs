@@ -34,7 +34,7 @@ internal sealed class SequenceModelScorer : IBatchScorer
     {
         _outputs = transformer.Outputs;
         _reader = transformer.Column.CreateReader(input);
-        _workspace = transformer.Model.CreateWorkspace(maxDegreeOfParallelism);
+        _workspace = transformer.Model.CreateWorkspace(maxDegreeOfParallelism, transformer.Precision);
         _tokens = transformer.Column.Tokens;
         _staged = new SequenceDataset(_tokens ? 0 : transformer.Column.FeaturesPerStep, targetWidth: 1);
         _outputSize = transformer.Model.OutputSize;
