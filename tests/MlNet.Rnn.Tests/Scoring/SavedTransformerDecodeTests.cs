@@ -68,6 +68,13 @@ public sealed class SavedTransformerDecodeTests : IDisposable
         Assert.Contains("bad scoring batch size", LoadError(Fields(path, "batch.zip", f => f[6] = 0)));
         // A valid feature column of 3 features per step, but the network reads 1.
         Assert.Contains("the network does not match its feature column", LoadError(Fields(path, "features.zip", f => f[2] = 3)));
+        // The inference precision (the ninth field, after the threshold's float): only Float32 (0) and Int8 (1) exist.
+        string precision = ModelZip.RewriteFields(path, Path.Combine(_folder, "precision.zip"), "RNNTRANS", 9, f =>
+        {
+            Assert.Equal(0, f[8]);
+            f[8] = 5;
+        });
+        Assert.Contains("unknown inference precision", LoadError(precision));
         // A header of a newer format names the component.
         string newer = LoadError(ModelZip.RewriteVersion(path, Path.Combine(_folder, "newer.zip"), "RNNTRANS", 0x00020001u));
         Assert.Contains("This model holds a recurrent transformer saved by a newer MlNet.Rnn", newer);
