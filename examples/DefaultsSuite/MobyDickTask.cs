@@ -10,14 +10,22 @@ internal static partial class MobyDickTask
 {
     private const char End = '\uFFFF', Start = '\uFFFE', Unknown = '\uFFFD';
 
-    public static IReadOnlyList<TaskResult> Run(int seeds)
+    /// <summary>The task's split: the book's paragraphs in order, the first 90% of the characters to train, the rest to test.</summary>
+    public static (string[] Train, string[] Test) Split()
     {
         string book = File.ReadAllText(DataCache.File("moby-dick", "data.txt")).ReplaceLineEndings("\n");
         string[] paragraphs = [.. Paragraphs().Split(book).Where(p => p.Length > 0)];
         long total = paragraphs.Sum(p => (long)p.Length), cumulative = 0;
         int split = 0;
         while (split < paragraphs.Length && cumulative < total * 9 / 10) cumulative += paragraphs[split++].Length;
-        string[] train = paragraphs[..split], test = paragraphs[split..];
+        return (paragraphs[..split], paragraphs[split..]);
+    }
+
+    public static IReadOnlyList<TaskResult> Run(int seeds)
+    {
+        var (train, test) = Split();
+        long cumulative = train.Sum(p => (long)p.Length), total = cumulative + test.Sum(p => (long)p.Length);
+        string[] paragraphs = [.. train, .. test];
         long testTokens = test.Sum(p => (long)p.Length + 1);
         Console.WriteLine($"moby-dick: {paragraphs.Length:N0} paragraphs, {train.Length:N0} training ({cumulative:N0} characters), {test.Length:N0} test ({total - cumulative:N0} characters)");
 

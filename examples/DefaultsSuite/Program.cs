@@ -5,6 +5,7 @@
 // Run:                  dotnet run -c Release --project examples/DefaultsSuite -- [task ...] [--seeds N] [--out DEFAULTS.md]   (no task: all)
 // --seeds N fits ours with MLContext seeds 1..N (the baselines once, seed 1) and reports the mean, the range and how many seeds win.
 // The search-* tasks run a RecurrentExperiments search of --search-seconds S (default 300) on a small task's split, beside the defaults.
+// The int8 task (only when named) scores one default model of each kind in float32 and in int8 and prints the change.
 using System.Diagnostics;
 using System.Globalization;
 using MlNet.Rnn.Examples.DefaultsSuite;
@@ -26,6 +27,7 @@ var tasks = new (string Name, string Data, Func<int, IReadOnlyList<TaskResult>> 
     ("numbers-20k", "(generated)", seeds => NumbersTask.Run("numbers-20k", 20_000, seeds)),
     ("moby-dick", "moby-dick", MobyDickTask.Run),
     ("stability", "(generated)", StabilityTask.Run),
+    ("int8", "sentiment, fashion-mnist, sunspots, brown, moby-dick", Int8Task.Run),
     ("search-brown-100", "brown", _ => SearchTasks.Brown("search-brown-100", 100, SearchSeconds)),
     ("search-fashion-1k", "fashion-mnist", _ => SearchTasks.Fashion("search-fashion-1k", 1_000, SearchSeconds)),
 };
@@ -50,7 +52,7 @@ for (int i = 0; i < args.Length; i++)
         return 2;
     }
 }
-if (chosen.Count == 0) chosen.AddRange(names);
+if (chosen.Count == 0) chosen.AddRange(names.Where(name => name != "int8")); // int8 compares precisions, not the defaults with a baseline
 
 var rows = new List<TableRow>();
 foreach (var task in tasks.Where(t => chosen.Contains(t.Name)))

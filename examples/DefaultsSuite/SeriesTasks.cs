@@ -15,12 +15,18 @@ internal static class SeriesTasks
 
     public static float[] Sunspots() => StatsmodelsSeries.Sunspots().Values;
 
-    public static IReadOnlyList<TaskResult> Run(string task, string description, float[] series, int? season, int seeds)
+    /// <summary>The task's split: windows of <see cref="WindowSize"/> values before each target, the last fifth of the targets to test.</summary>
+    public static (WindowRow[] Train, WindowRow[] Test) Windows(float[] series)
     {
         int n = series.Length, testStart = n - n / 5;
         WindowRow Row(int t) => new() { Window = series[(t - WindowSize)..t], Label = series[t] };
-        WindowRow[] train = [.. Enumerable.Range(WindowSize, testStart - WindowSize).Select(Row)];
-        WindowRow[] test = [.. Enumerable.Range(testStart, n - testStart).Select(Row)];
+        return ([.. Enumerable.Range(WindowSize, testStart - WindowSize).Select(Row)], [.. Enumerable.Range(testStart, n - testStart).Select(Row)]);
+    }
+
+    public static IReadOnlyList<TaskResult> Run(string task, string description, float[] series, int? season, int seeds)
+    {
+        int n = series.Length, testStart = n - n / 5;
+        var (train, test) = Windows(series);
         float[] actual = [.. test.Select(r => r.Label)];
         Console.WriteLine($"{task}: {description}, {n} values; {train.Length} training windows (targets {WindowSize}–{testStart - 1}), {test.Length} test windows");
 

@@ -11,10 +11,24 @@ internal static partial class TextTasks
 {
     public static IReadOnlyList<TaskResult> Sentiment(int seeds)
     {
+        var (train, test) = SentimentSplit();
+        return Run("sentiment", train, test, seeds);
+    }
+
+    /// <summary>The sentiment task's split: the UCI Amazon sentences shuffled with seed 1, the first 800 to train, the other 200 to test.</summary>
+    public static (Sentence[] Train, Sentence[] Test) SentimentSplit()
+    {
         var sentences = SentimentFile.ReadAmazon();
         new Random(1).Shuffle(sentences);
-        return Run("sentiment", sentences[..800], sentences[800..], seeds);
+        return (sentences[..800], sentences[800..]);
     }
+
+    /// <summary>The default LSTM's pipeline over a sentence's word keys.</summary>
+    public static IEstimator<ITransformer> Pipeline(MLContext mlContext) =>
+        mlContext.Transforms.Text.NormalizeText("Normalized", "Text", keepPunctuations: false)
+            .Append(mlContext.Transforms.Text.TokenizeIntoWords("Tokens", "Normalized"))
+            .Append(mlContext.Transforms.Conversion.MapValueToKey("Tokens"))
+            .Append(mlContext.BinaryClassification.Trainers.Lstm(featureColumnName: "Tokens"));
 
     public static IReadOnlyList<TaskResult> Spam(int seeds)
     {
@@ -38,11 +52,7 @@ internal static partial class TextTasks
         {
             var seeded = new MLContext(seed: seed);
             clock.Restart();
-            var ours = seeded.Transforms.Text.NormalizeText("Normalized", "Text", keepPunctuations: false)
-                .Append(seeded.Transforms.Text.TokenizeIntoWords("Tokens", "Normalized"))
-                .Append(seeded.Transforms.Conversion.MapValueToKey("Tokens"))
-                .Append(seeded.BinaryClassification.Trainers.Lstm(featureColumnName: "Tokens"))
-                .Fit(seeded.Data.LoadFromEnumerable(train));
+            var ours = Pipeline(seeded).Fit(seeded.Data.LoadFromEnumerable(train));
             fitSeconds.Add(clock.Elapsed.TotalSeconds);
             var metrics = seeded.BinaryClassification.Evaluate(ours.Transform(seeded.Data.LoadFromEnumerable(test)));
             accuracy.Add(metrics.Accuracy);
