@@ -4,6 +4,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using MlNet.Rnn.Core.Data;
+using MlNet.Rnn.Core.Layers;
 using MlNet.Rnn.Core.Models;
 
 namespace MlNet.Rnn.Benchmarks;
@@ -13,13 +14,16 @@ namespace MlNet.Rnn.Benchmarks;
 /// directions, a regression head): ours, the core's <see cref="SequenceModel.Forward"/> on the model a recurrent regression
 /// trainer fitted, against ONNX Runtime running the graph <c>mlContext.Model.ConvertToOnnx</c> exports from that same model,
 /// side by side in one run, each with 1 and 2 threads (ours MaxDegreeOfParallelism, ONNX Runtime IntraOpNumThreads). The
-/// setup checks that both give the same scores (within 1e-4 relative) before anything is timed.
+/// setup checks that both give the same scores (within 1e-4 relative) before anything is timed. Beside them, ours with int8
+/// dynamic quantization (<see cref="InferencePrecision.Int8"/>, in a workspace as the ML.NET scorer uses it), whose largest
+/// score difference from float32 the setup prints.
 /// </summary>
 public class OnnxInference
 {
     private SequenceModel _ours = null!;
     private readonly SequenceBatch _batch = new();
-    private float[] _output = [];
+    private float[] _output = [], _int8Output = [];
+    private SequenceModelWorkspace _int8 = null!;
     private InferenceSession _session = null!;
     private List<NamedOnnxValue> _inputs = null!;
     private readonly string[] _outputNames = [FittedWorkload.ScoreOutput];
@@ -51,6 +55,13 @@ public class OnnxInference
         fitted.Fill(w.B, _batch);
         _output = new float[w.B];
         _ours.Forward(_batch, _output, training: false);
+        _int8 = _ours.CreateWorkspace(Threads, InferencePrecision.Int8);
+        _int8Output = new float[w.B];
+        _int8.Forward(_batch, _int8Output);
+        double largest = _output.Max(Math.Abs), worst = _output.Zip(_int8Output).Max(p => Math.Abs(p.First - p.Second));
+        Console.WriteLine($"// check {Workload} ({Threads}T): int8 scores differ from float32 by at most {worst:G3} (largest |score| {largest:G3})");
+        if (!(worst <= 0.05 * Math.Max(1, largest)))
+            throw new InvalidOperationException($"{Workload}: int8 scores differ from float32 by {worst}, over 5% of the largest score {largest}.");
 
         // ONNX Runtime: the graph ML.NET's exporter writes from the same model.
         _session = fitted.CreateSession(Threads);
@@ -70,6 +81,10 @@ public class OnnxInference
     /// <summary>Ours: the core's forward pass over the batch.</summary>
     [Benchmark(Baseline = true)]
     public void Ours() => _ours.Forward(_batch, _output, training: false);
+
+    /// <summary>Ours, int8: the same batch in a workspace whose recurrent products are dynamically quantized.</summary>
+    [Benchmark]
+    public void OursInt8() => _int8.Forward(_batch, _int8Output);
 
     /// <summary>ONNX Runtime: the exported graph over the same batch.</summary>
     [Benchmark]

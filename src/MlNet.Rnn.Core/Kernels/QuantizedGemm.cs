@@ -23,7 +23,8 @@ namespace MlNet.Rnn.Core.Kernels;
 /// <para>Layout of the quantized operands: values in pairs along k (<c>k</c> rounded up to even, the pad zero), so one 32-bit
 /// lane holds <c>(q[2p], q[2p+1])</c>. W is stored in panels of 32 output rows: pair p of panel t is 64 int16 at
 /// <c>(t·pairs + p)·64</c>, output row <c>32t + c</c> at <c>2c</c> and <c>2c + 1</c> (rows past n are zero). A tile of up to
-/// 6 rows of A and one panel is computed with 12 (512-bit) accumulators, the A pair broadcast to every lane.</para>
+/// 6 rows of A and one panel is computed with 12 (512-bit) accumulators, the A pair broadcast to every lane, and dequantized
+/// straight into C.</para>
 /// </remarks>
 public static unsafe class QuantizedGemm
 {
@@ -156,7 +157,10 @@ public static unsafe class QuantizedGemm
         return (int)Math.Min(count, units * t / chunks * unit);
     }
 
-    /// <summary>Panels [t0, t1) of W against all m rows of A (<paramref name="pairs"/> 32-bit pairs per row).</summary>
+    /// <summary>
+    /// Panels [t0, t1) of W against all m rows of A (<paramref name="pairs"/> 32-bit pairs per row). A whole panel's tile is
+    /// dequantized straight into C (added to it when accumulating); the last, partial panel goes through a tile buffer.
+    /// </summary>
     private static void MultiplyCore(QuantizedKernel kernel, int m, int* a, int pairs, float* aScales, QuantizedMatrix weights, int t0, int t1,
         float* c, int ldc, bool accumulate)
     {
@@ -167,28 +171,32 @@ public static unsafe class QuantizedGemm
             short* panel = weights.Data + (long)t * weightPairs * 64;
             float* wScales = weights.ScaleData + t * Nr;
             int j0 = t * Nr, columns = Math.Min(Nr, n - j0);
+            bool whole = columns == Nr;
             for (int i = 0; i < m; i += Mr)
             {
                 int rows = Math.Min(Mr, m - i);
                 int* ai = a + (long)i * pairs;
+                float* destination = whole ? c + (long)i * ldc + j0 : tile;
+                int ld = whole ? ldc : Nr;
+                bool add = whole && accumulate;
                 switch (kernel)
                 {
                     case QuantizedKernel.Vector512:
-                        if (rows == Mr) Tile512x6(ai, pairs, panel, weightPairs, aScales + i, wScales, tile);
-                        else for (int r = 0; r < rows; r++) Tile512x1(ai + (long)r * pairs, panel, weightPairs, aScales[i + r], wScales, tile + r * Nr);
+                        Tile512(ai, pairs, rows, panel, weightPairs, aScales + i, wScales, destination, ld, add);
                         break;
                     case QuantizedKernel.Vector256:
-                        for (int r = 0; r < rows; r++) Tile256x1(ai + (long)r * pairs, panel, weightPairs, aScales[i + r], wScales, tile + r * Nr);
+                        for (int r = 0; r < rows; r++) Tile256x1(ai + (long)r * pairs, panel, weightPairs, aScales[i + r], wScales, destination + r * ld, add);
                         break;
                     default:
-                        for (int r = 0; r < rows; r++) TileScalar(ai + (long)r * pairs, panel, weightPairs, aScales[i + r], wScales, tile + r * Nr);
+                        for (int r = 0; r < rows; r++) TileScalar(ai + (long)r * pairs, panel, weightPairs, aScales[i + r], wScales, destination + r * ld, add);
                         break;
                 }
+                if (whole) continue;
                 for (int r = 0; r < rows; r++)
                 {
-                    float* source = tile + r * Nr, destination = c + (long)(i + r) * ldc + j0;
-                    if (accumulate) for (int j = 0; j < columns; j++) destination[j] += source[j];
-                    else new ReadOnlySpan<float>(source, columns).CopyTo(new Span<float>(destination, columns));
+                    float* source = tile + r * Nr, target = c + (long)(i + r) * ldc + j0;
+                    if (accumulate) for (int j = 0; j < columns; j++) target[j] += source[j];
+                    else new ReadOnlySpan<float>(source, columns).CopyTo(new Span<float>(target, columns));
                 }
             }
         }
@@ -197,12 +205,18 @@ public static unsafe class QuantizedGemm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<int> Madd512(Vector512<int> a, Vector512<short> w) => Avx512BW.MultiplyAddAdjacent(a.AsInt16(), w);
 
-    /// <summary>6 rows × one panel of 32 outputs, dequantized into <paramref name="tile"/> [6×32].</summary>
-    private static void Tile512x6(int* a, int pairs, short* panel, int weightPairs, float* aScales, float* wScales, float* tile)
+    /// <summary>
+    /// Up to 6 rows × one panel of 32 outputs, dequantized into <paramref name="c"/> (leading dimension <paramref name="ldc"/>,
+    /// added to it with <paramref name="accumulate"/>). Fewer rows repeat the last one, so the tile always runs all 12
+    /// independent accumulators; only <paramref name="rows"/> rows are stored.
+    /// </summary>
+    private static void Tile512(int* a, int pairs, int rows, short* panel, int weightPairs, float* aScales, float* wScales, float* c, int ldc, bool accumulate)
     {
         Vector512<int> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
             c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        int* a0 = a, a1 = a + pairs, a2 = a + 2 * pairs, a3 = a + 3 * pairs, a4 = a + 4 * pairs, a5 = a + 5 * pairs;
+        int last = rows - 1;
+        int* a0 = a, a1 = a + Math.Min(1, last) * pairs, a2 = a + Math.Min(2, last) * pairs, a3 = a + Math.Min(3, last) * pairs,
+            a4 = a + Math.Min(4, last) * pairs, a5 = a + Math.Min(5, last) * pairs;
         for (int p = 0; p < weightPairs; p++)
         {
             var w0 = Vector512.Load(panel + p * 64);
@@ -222,35 +236,30 @@ public static unsafe class QuantizedGemm
         }
         var s0 = Vector512.Load(wScales);
         var s1 = Vector512.Load(wScales + 16);
-        Store512(c00, c01, aScales[0], s0, s1, tile);
-        Store512(c10, c11, aScales[1], s0, s1, tile + Nr);
-        Store512(c20, c21, aScales[2], s0, s1, tile + 2 * Nr);
-        Store512(c30, c31, aScales[3], s0, s1, tile + 3 * Nr);
-        Store512(c40, c41, aScales[4], s0, s1, tile + 4 * Nr);
-        Store512(c50, c51, aScales[5], s0, s1, tile + 5 * Nr);
-    }
-
-    private static void Tile512x1(int* a, short* panel, int weightPairs, float aScale, float* wScales, float* tile)
-    {
-        Vector512<int> c0 = default, c1 = default;
-        for (int p = 0; p < weightPairs; p++)
-        {
-            var x = Vector512.Create(a[p]);
-            c0 += Madd512(x, Vector512.Load(panel + p * 64));
-            c1 += Madd512(x, Vector512.Load(panel + p * 64 + 32));
-        }
-        Store512(c0, c1, aScale, Vector512.Load(wScales), Vector512.Load(wScales + 16), tile);
+        Store512(c00, c01, aScales[0], s0, s1, c, accumulate);
+        if (rows > 1) Store512(c10, c11, aScales[1], s0, s1, c + ldc, accumulate);
+        if (rows > 2) Store512(c20, c21, aScales[2], s0, s1, c + 2 * ldc, accumulate);
+        if (rows > 3) Store512(c30, c31, aScales[3], s0, s1, c + 3 * ldc, accumulate);
+        if (rows > 4) Store512(c40, c41, aScales[4], s0, s1, c + 4 * ldc, accumulate);
+        if (rows > 5) Store512(c50, c51, aScales[5], s0, s1, c + 5 * ldc, accumulate);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store512(Vector512<int> c0, Vector512<int> c1, float aScale, Vector512<float> s0, Vector512<float> s1, float* tile)
+    private static void Store512(Vector512<int> c0, Vector512<int> c1, float aScale, Vector512<float> s0, Vector512<float> s1, float* c, bool accumulate)
     {
         var scale = Vector512.Create(aScale);
-        (Vector512.ConvertToSingle(c0) * (s0 * scale)).Store(tile);
-        (Vector512.ConvertToSingle(c1) * (s1 * scale)).Store(tile + 16);
+        var v0 = Vector512.ConvertToSingle(c0) * (s0 * scale);
+        var v1 = Vector512.ConvertToSingle(c1) * (s1 * scale);
+        if (accumulate)
+        {
+            v0 += Vector512.Load(c);
+            v1 += Vector512.Load(c + 16);
+        }
+        v0.Store(c);
+        v1.Store(c + 16);
     }
 
-    private static void Tile256x1(int* a, short* panel, int weightPairs, float aScale, float* wScales, float* tile)
+    private static void Tile256x1(int* a, short* panel, int weightPairs, float aScale, float* wScales, float* c, bool accumulate)
     {
         Vector256<int> c0 = default, c1 = default, c2 = default, c3 = default;
         for (int p = 0; p < weightPairs; p++)
@@ -263,13 +272,16 @@ public static unsafe class QuantizedGemm
             c3 += Avx2.MultiplyAddAdjacent(x, Vector256.Load(w + 48));
         }
         var scale = Vector256.Create(aScale);
-        (Vector256.ConvertToSingle(c0) * (Vector256.Load(wScales) * scale)).Store(tile);
-        (Vector256.ConvertToSingle(c1) * (Vector256.Load(wScales + 8) * scale)).Store(tile + 8);
-        (Vector256.ConvertToSingle(c2) * (Vector256.Load(wScales + 16) * scale)).Store(tile + 16);
-        (Vector256.ConvertToSingle(c3) * (Vector256.Load(wScales + 24) * scale)).Store(tile + 24);
+        Store256(Vector256.ConvertToSingle(c0) * (Vector256.Load(wScales) * scale), c, accumulate);
+        Store256(Vector256.ConvertToSingle(c1) * (Vector256.Load(wScales + 8) * scale), c + 8, accumulate);
+        Store256(Vector256.ConvertToSingle(c2) * (Vector256.Load(wScales + 16) * scale), c + 16, accumulate);
+        Store256(Vector256.ConvertToSingle(c3) * (Vector256.Load(wScales + 24) * scale), c + 24, accumulate);
     }
 
-    private static void TileScalar(int* a, short* panel, int weightPairs, float aScale, float* wScales, float* tile)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store256(Vector256<float> value, float* c, bool accumulate) => (accumulate ? value + Vector256.Load(c) : value).Store(c);
+
+    private static void TileScalar(int* a, short* panel, int weightPairs, float aScale, float* wScales, float* c, bool accumulate)
     {
         int* sums = stackalloc int[Nr];
         new Span<int>(sums, Nr).Clear();
@@ -280,7 +292,11 @@ public static unsafe class QuantizedGemm
             short* w = panel + p * 64;
             for (int j = 0; j < Nr; j++) sums[j] += x0 * w[2 * j] + x1 * w[2 * j + 1];
         }
-        for (int j = 0; j < Nr; j++) tile[j] = sums[j] * (wScales[j] * aScale);
+        for (int j = 0; j < Nr; j++)
+        {
+            float value = sums[j] * (wScales[j] * aScale);
+            c[j] = accumulate ? c[j] + value : value;
+        }
     }
 
     /// <summary>q = round(x·factor), ties to even; |x·factor| ≤ 127 by the choice of factor.</summary>
