@@ -43,7 +43,7 @@ public sealed record ForecasterOptions
     public RecurrentCellType Cell { get; init; } = RecurrentCellType.Lstm;
 
     /// <summary>H.</summary>
-    public int HiddenSize { get; init; } = 32;
+    public int HiddenSize { get; init; } = 64;
 
     /// <summary>Recurrent layers.</summary>
     public int Layers { get; init; } = 1;

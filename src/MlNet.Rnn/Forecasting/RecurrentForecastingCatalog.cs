@@ -21,7 +21,8 @@ public static class RecurrentForecastingCatalog
     /// <param name="confidenceLowerBoundColumn">The lower-bound column (a vector of HZ), or null for none.</param>
     /// <param name="confidenceUpperBoundColumn">The upper-bound column (a vector of HZ), or null for none.</param>
     /// <param name="exogenousColumnNames">Exogenous feature columns (Single or fixed-size Single vectors) observed with each row, or null for none.</param>
-    /// <param name="hiddenSize">H: hidden units per layer.</param>
+    /// <param name="hiddenSize">H: hidden units per layer (64: on the four statsmodels series of the defaults suite, six seeds each, 64 gave a lower
+    /// mean one-step MAE than 32 on every series, and than 128 on three of them).</param>
     /// <param name="numberOfEpochs">Passes over the training windows.</param>
     /// <param name="learningRate">Adam's learning rate.</param>
     /// <example><code>
@@ -33,7 +34,7 @@ public static class RecurrentForecastingCatalog
     /// </code></example>
     public static RecurrentForecastingEstimator ForecastByLstm(this ForecastingCatalog catalog, string outputColumnName, string inputColumnName,
         int windowSize, int horizon, float confidenceLevel = 0.95f, string? confidenceLowerBoundColumn = null, string? confidenceUpperBoundColumn = null,
-        string[]? exogenousColumnNames = null, int hiddenSize = 32, int numberOfEpochs = 60, float learningRate = 0.005f) =>
+        string[]? exogenousColumnNames = null, int hiddenSize = 64, int numberOfEpochs = 60, float learningRate = 0.005f) =>
         Create(catalog, RecurrentCellType.Lstm, Fill(outputColumnName, inputColumnName, windowSize, horizon, confidenceLevel, confidenceLowerBoundColumn,
             confidenceUpperBoundColumn, exogenousColumnNames, hiddenSize, numberOfEpochs, learningRate));
 
@@ -47,7 +48,7 @@ public static class RecurrentForecastingCatalog
     /// <inheritdoc cref="ForecastByLstm(ForecastingCatalog, string, string, int, int, float, string?, string?, string[], int, int, float)"/>
     public static RecurrentForecastingEstimator ForecastByGru(this ForecastingCatalog catalog, string outputColumnName, string inputColumnName,
         int windowSize, int horizon, float confidenceLevel = 0.95f, string? confidenceLowerBoundColumn = null, string? confidenceUpperBoundColumn = null,
-        string[]? exogenousColumnNames = null, int hiddenSize = 32, int numberOfEpochs = 60, float learningRate = 0.005f) =>
+        string[]? exogenousColumnNames = null, int hiddenSize = 64, int numberOfEpochs = 60, float learningRate = 0.005f) =>
         Create(catalog, RecurrentCellType.Gru, Fill(outputColumnName, inputColumnName, windowSize, horizon, confidenceLevel, confidenceLowerBoundColumn,
             confidenceUpperBoundColumn, exogenousColumnNames, hiddenSize, numberOfEpochs, learningRate));
 
@@ -61,7 +62,7 @@ public static class RecurrentForecastingCatalog
     /// <inheritdoc cref="ForecastByLstm(ForecastingCatalog, string, string, int, int, float, string?, string?, string[], int, int, float)"/>
     public static RecurrentForecastingEstimator ForecastByRnn(this ForecastingCatalog catalog, string outputColumnName, string inputColumnName,
         int windowSize, int horizon, float confidenceLevel = 0.95f, string? confidenceLowerBoundColumn = null, string? confidenceUpperBoundColumn = null,
-        string[]? exogenousColumnNames = null, int hiddenSize = 32, int numberOfEpochs = 60, float learningRate = 0.005f) =>
+        string[]? exogenousColumnNames = null, int hiddenSize = 64, int numberOfEpochs = 60, float learningRate = 0.005f) =>
         Create(catalog, RecurrentCellType.Rnn, Fill(outputColumnName, inputColumnName, windowSize, horizon, confidenceLevel, confidenceLowerBoundColumn,
             confidenceUpperBoundColumn, exogenousColumnNames, hiddenSize, numberOfEpochs, learningRate));
 

@@ -36,7 +36,7 @@ public sealed class RecurrentForecastingEstimator : RecurrentEstimator<Recurrent
         public Options()
         {
             FeatureColumnName = "Value";
-            HiddenSize = 32;
+            HiddenSize = 64;
             NumberOfEpochs = 60;
             BatchSize = 16;
             LearningRate = 0.005f;
