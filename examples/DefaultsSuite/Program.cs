@@ -90,7 +90,7 @@ Console.WriteLine(TableRow.Header);
 foreach (var row in rows) Console.WriteLine(row.Markdown);
 if (output is not null)
 {
-    DefaultsFile.Merge(output, rows, names, chosen, seeds);
+    DefaultsFile.Merge(output, rows, [.. names.Where(name => name != "int8")], chosen, seeds); // int8 writes no row of its own
     Console.WriteLine($"merged {rows.Count} rows into {Path.GetFullPath(output)}");
 }
 return 0;
