@@ -8,8 +8,7 @@ namespace MlNet.Rnn.Examples.DefaultsSuite;
 /// <summary>
 /// What int8 inference costs in accuracy: the default model of each kind (seed 1, the suite's splits) scored in float32 and again
 /// with <c>mlContext.Model.WithInferencePrecision(model, InferencePrecision.Int8)</c>, the same test rows, printed as a markdown
-/// table. The language model is scored through the core's workspace (<c>LanguageModel.CreateWorkspace(1, InferencePrecision.Int8)</c>),
-/// as the ML.NET transformer has no precision of its own yet.
+/// table.
 /// </summary>
 internal static class Int8Task
 {
@@ -61,33 +60,13 @@ internal static class Int8Task
 
         var (mobyTrain, mobyTest) = MobyDickTask.Split();
         var language = mlContext.LanguageModeling.Trainers.Lstm().Fit(mlContext.Data.LoadFromEnumerable(mobyTrain.Select(p => new TextRow { Text = p })));
-        Row("moby-dick", "character LSTM language model", "bits per character", BitsPerCharacter(language, mobyTest, InferencePrecision.Float32),
-            BitsPerCharacter(language, mobyTest, InferencePrecision.Int8));
+        var mobyView = mlContext.Data.LoadFromEnumerable(mobyTest.Select(p => new TextRow { Text = p }));
+        Row("moby-dick", "character LSTM language model", "bits per character", mlContext.LanguageModeling.Evaluate(language.Transform(mobyView)).BitsPerToken,
+            mlContext.LanguageModeling.Evaluate(mlContext.Model.WithInferencePrecision(language, InferencePrecision.Int8).Transform(mobyView)).BitsPerToken);
 
         Console.WriteLine();
         Console.WriteLine($"int8 (seed 1, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {clock.Elapsed.TotalMinutes:F1} min):");
         foreach (string line in table) Console.WriteLine(line);
         return [];
-    }
-
-    /// <summary>Bits per character of the test paragraphs (each one's end token scored) with the language model's recurrent products in <paramref name="precision"/>.</summary>
-    private static double BitsPerCharacter(LanguageModelTransformer model, string[] test, InferencePrecision precision)
-    {
-        var workspace = model.Model.CreateWorkspace(1, precision);
-        double logLikelihood = 0;
-        long tokens = 0;
-        for (int start = 0; start < test.Length; start += 64)
-        {
-            workspace.Clear();
-            foreach (string paragraph in test.Skip(start).Take(64)) workspace.Add(model.Vocabulary.Encode(paragraph));
-            workspace.Score();
-            for (int row = 0; row < workspace.Count; row++)
-            {
-                var metrics = workspace.Metrics(row);
-                logLikelihood += metrics.LogLikelihood;
-                tokens += metrics.TokenCount;
-            }
-        }
-        return -logLikelihood / tokens / Math.Log(2);
     }
 }

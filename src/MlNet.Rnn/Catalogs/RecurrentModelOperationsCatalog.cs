@@ -30,8 +30,26 @@ public static class RecurrentModelOperationsCatalog
     }
 
     /// <summary>
-    /// A fitted pipeline whose recurrent models (<see cref="RecurrentPredictionTransformer"/>, as direct members of the chain)
-    /// score in <paramref name="precision"/>; the other transformers, and every transformer's scope, are kept
+    /// A language model whose <c>Transform</c> and <c>Score</c> compute the recurrent products in <paramref name="precision"/>
+    /// (as for <see cref="WithInferencePrecision(ModelOperationsCatalog, RecurrentPredictionTransformer, InferencePrecision)"/>);
+    /// generation stays float.
+    /// </summary>
+    /// <param name="catalog">The model operations catalog (<c>mlContext.Model</c>).</param>
+    /// <param name="model">A model the language-model trainer fitted (or one loaded).</param>
+    /// <param name="precision">The precision of the recurrent products.</param>
+    /// <returns><paramref name="model"/> when it already scores in <paramref name="precision"/>; else a new transformer.</returns>
+    public static LanguageModelTransformer WithInferencePrecision(this ModelOperationsCatalog catalog, LanguageModelTransformer model,
+        InferencePrecision precision)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(model);
+        CheckPrecision(precision);
+        return model.Precision == precision ? model : model.WithPrecision(precision);
+    }
+
+    /// <summary>
+    /// A fitted pipeline whose recurrent models (<see cref="RecurrentPredictionTransformer"/> and <see cref="LanguageModelTransformer"/>,
+    /// as direct members of the chain) score in <paramref name="precision"/>; the other transformers, and every transformer's scope, are kept
     /// (see <see cref="WithInferencePrecision(ModelOperationsCatalog, RecurrentPredictionTransformer, InferencePrecision)"/>).
     /// </summary>
     /// <param name="catalog">The model operations catalog (<c>mlContext.Model</c>).</param>
@@ -53,14 +71,21 @@ public static class RecurrentModelOperationsCatalog
         bool found = false;
         foreach (var transformer in model)
         {
-            found |= transformer is RecurrentPredictionTransformer;
-            transformers.Add(transformer is RecurrentPredictionTransformer recurrent ? catalog.WithInferencePrecision(recurrent, precision) : transformer);
+            ITransformer changed = transformer switch
+            {
+                RecurrentPredictionTransformer recurrent => catalog.WithInferencePrecision(recurrent, precision),
+                LanguageModelTransformer language => catalog.WithInferencePrecision(language, precision),
+                _ => transformer,
+            };
+            found |= transformer is RecurrentPredictionTransformer or LanguageModelTransformer;
+            transformers.Add(changed);
             scopes.Add((training.Contains(transformer) ? TransformerScope.Training : TransformerScope.None)
                 | (testing.Contains(transformer) ? TransformerScope.Testing : TransformerScope.None)
                 | (scoring.Contains(transformer) ? TransformerScope.Scoring : TransformerScope.None));
         }
         if (!found)
-            throw new ArgumentException("The pipeline holds no recurrent model (RecurrentPredictionTransformer) to change the inference precision of.", nameof(model));
+            throw new ArgumentException("The pipeline holds no recurrent model (RecurrentPredictionTransformer or LanguageModelTransformer) to change the inference precision of.",
+                nameof(model));
         return new TransformerChain<TLast>(transformers, scopes);
     }
 
@@ -69,17 +94,19 @@ public static class RecurrentModelOperationsCatalog
     /// in <paramref name="precision"/> (see <see cref="WithInferencePrecision(ModelOperationsCatalog, RecurrentPredictionTransformer, InferencePrecision)"/>).
     /// </summary>
     /// <param name="catalog">The model operations catalog (<c>mlContext.Model</c>).</param>
-    /// <param name="model">A <see cref="RecurrentPredictionTransformer"/>, or a <see cref="TransformerChain{TLastTransformer}"/> holding one.</param>
+    /// <param name="model">A <see cref="RecurrentPredictionTransformer"/> or <see cref="LanguageModelTransformer"/>, or a <see cref="TransformerChain{TLastTransformer}"/> holding one.</param>
     /// <param name="precision">The precision of the recurrent products.</param>
     /// <exception cref="ArgumentException">The model is neither, or its chain holds no recurrent model.</exception>
     public static ITransformer WithInferencePrecision(this ModelOperationsCatalog catalog, ITransformer model, InferencePrecision precision) => model switch
     {
         RecurrentPredictionTransformer recurrent => catalog.WithInferencePrecision(recurrent, precision),
+        LanguageModelTransformer language => catalog.WithInferencePrecision(language, precision),
+        TransformerChain<LanguageModelTransformer> chain => catalog.WithInferencePrecision(chain, precision),
         TransformerChain<ITransformer> chain => catalog.WithInferencePrecision(chain, precision),
         TransformerChain<RecurrentPredictionTransformer> chain => catalog.WithInferencePrecision(chain, precision),
         null => throw new ArgumentNullException(nameof(model)),
         _ => throw new ArgumentException(
-            $"The model is a {model.GetType().Name}; give the recurrent model (RecurrentPredictionTransformer) or the pipeline (TransformerChain) that holds it.",
+            $"The model is a {model.GetType().Name}; give the recurrent model (RecurrentPredictionTransformer or LanguageModelTransformer) or the pipeline (TransformerChain) that holds it.",
             nameof(model)),
     };
 

@@ -19,7 +19,7 @@ internal sealed class DocumentScorer(LanguageModelTransformer transformer, DataV
     private const long MaxPaddedIds = 1 << 22;
 
     private readonly ValueGetter<ReadOnlyMemory<char>> _text = input.GetGetter<ReadOnlyMemory<char>>(input.Schema[transformer.InputColumnName]);
-    private readonly LanguageModelWorkspace _workspace = transformer.Model.CreateWorkspace(maxDegreeOfParallelism);
+    private readonly LanguageModelWorkspace _workspace = transformer.Model.CreateWorkspace(maxDegreeOfParallelism, transformer.Precision);
     private ReadOnlyMemory<char> _value;
     private float[] _scores = [];
     private int _longest;

@@ -4,6 +4,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using MlNet.Rnn;
 using MlNet.Rnn.Core.Data;
+using MlNet.Rnn.Core.Layers;
 using MlNet.Rnn.Core.LanguageModeling;
 using MlNet.Rnn.Core.Training;
 using MlNet.Rnn.LanguageModeling;
@@ -40,7 +41,9 @@ public sealed class LanguageModelTransformer : ITransformer, ICanSaveModel, IBat
     internal static readonly string[] ScoreColumnNames = [LogLikelihoodColumnName, TokenCountColumnName, BitsPerTokenColumnName, PerplexityColumnName];
 
     private const string ModelStream = "LanguageModel.safetensors";
-    private const uint Version = 0x00010001; // initial
+    private const uint Version = 0x00010002; // the inference precision
+    private const uint FirstVersionWithPrecision = 0x00010002;
+    private const uint FirstVersion = 0x00010001; // initial
 
     /// <summary>Documents a cursor scores side by side (as many as <see cref="RecurrentTrainerOptionsBase.ScoringBatchSize"/>'s default).</summary>
     private const int ScoringBatchSize = 256;
@@ -49,13 +52,15 @@ public sealed class LanguageModelTransformer : ITransformer, ICanSaveModel, IBat
     private readonly Lazy<byte[]> _snapshot;
     private readonly object _generating = new();
 
-    internal LanguageModelTransformer(IHostEnvironment env, LanguageModel model, string inputColumnName, TrainingHistory? history)
+    internal LanguageModelTransformer(IHostEnvironment env, LanguageModel model, string inputColumnName, TrainingHistory? history,
+        InferencePrecision precision = InferencePrecision.Float32, Lazy<byte[]>? snapshot = null)
     {
         _host = Contracts.CheckRef(env, nameof(env)).Register(nameof(LanguageModelTransformer));
         Model = model;
         InputColumnName = inputColumnName;
         History = history;
-        _snapshot = new(() =>
+        Precision = precision;
+        _snapshot = snapshot ?? new(() =>
         {
             using var stream = new MemoryStream();
             model.Save(stream);
@@ -68,6 +73,13 @@ public sealed class LanguageModelTransformer : ITransformer, ICanSaveModel, IBat
 
     /// <summary>The vocabulary: characters or tokens.</summary>
     public Vocabulary Vocabulary => Model.Vocabulary;
+
+    /// <summary>
+    /// How <see cref="Transform"/> and <see cref="Score"/> compute the recurrent layers' products: <see cref="InferencePrecision.Float32"/>,
+    /// or <see cref="InferencePrecision.Int8"/>, dynamically quantized (<see cref="Generate"/> always runs in float). Change it with
+    /// <c>mlContext.Model.WithInferencePrecision(model, precision)</c>; it is saved with the model.
+    /// </summary>
+    public InferencePrecision Precision { get; }
 
     /// <summary>The text column scored by <see cref="Transform"/>.</summary>
     public string InputColumnName { get; }
@@ -112,8 +124,20 @@ public sealed class LanguageModelTransformer : ITransformer, ICanSaveModel, IBat
     public LanguageModelMetrics Score(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
+        if (Precision != InferencePrecision.Float32)
+        {
+            // As a cursor scores it: one document in a workspace of this precision.
+            var workspace = Model.CreateWorkspace(1, Precision);
+            workspace.Add(Vocabulary.Encode(text));
+            workspace.Score();
+            return workspace.Metrics(0);
+        }
         lock (_generating) return Model.Evaluate(text, scoreEnd: true);
     }
+
+    /// <summary>This model scoring in <paramref name="precision"/>, sharing its network (and its saved bytes).</summary>
+    internal LanguageModelTransformer WithPrecision(InferencePrecision precision) =>
+        new(_host, Model, InputColumnName, History, precision, _snapshot);
 
     /// <summary>The input schema followed by the four score columns; throws when the text column is missing or not text.</summary>
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
@@ -169,7 +193,7 @@ public sealed class LanguageModelTransformer : ITransformer, ICanSaveModel, IBat
         modelSignature: "RNNLANGM",
         verWrittenCur: Version,
         verReadableCur: Version,
-        verWeCanReadBack: Version,
+        verWeCanReadBack: FirstVersion,
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(LanguageModelTransformer).Assembly.GetName().Name);
 
@@ -180,8 +204,10 @@ public sealed class LanguageModelTransformer : ITransformer, ICanSaveModel, IBat
         ctx.SetVersionInfo(GetVersionInfo());
         // *** Binary format ***
         // string: input (text) column
+        // int: the inference precision (from format 0x00010002: 0 float32, 1 int8; float32 before)
         // stream LanguageModel.safetensors: the network and its vocabulary, as the core's model file (LanguageModel.Save)
         ctx.SaveNonEmptyString(InputColumnName);
+        ctx.Writer.Write((int)Precision);
         ctx.SaveBinaryStream(ModelStream, stream => stream.Write(_snapshot.Value));
     }
 
@@ -192,6 +218,8 @@ public sealed class LanguageModelTransformer : ITransformer, ICanSaveModel, IBat
         env.CheckValue(ctx, nameof(ctx));
         SavedModelParts.CheckVersion(env, ctx, GetVersionInfo(), Version, "a language model");
         string input = ctx.LoadNonEmptyString();
+        var precision = ctx.Header.ModelVerWritten >= FirstVersionWithPrecision ? (InferencePrecision)ctx.Reader.ReadInt32() : InferencePrecision.Float32;
+        env.CheckDecode(Enum.IsDefined(precision), "unknown inference precision");
         LanguageModel? model = null;
         if (!ctx.TryLoadBinaryStream(ModelStream, stream =>
             {
@@ -205,6 +233,6 @@ public sealed class LanguageModelTransformer : ITransformer, ICanSaveModel, IBat
                 }
             }) || model is null)
             throw env.ExceptDecode($"The saved model has no {ModelStream}; it was not saved by MlNet.Rnn.");
-        return new LanguageModelTransformer(env, model, input, history: null);
+        return new LanguageModelTransformer(env, model, input, history: null, precision);
     }
 }

@@ -156,6 +156,14 @@ public sealed class LanguageModelRefusalTests(TinyLanguageModel fixture) : IClas
         string missing = ModelZip.Remove(path, Path.Combine(_folder, "missing.zip"), "LanguageModel.safetensors");
         Assert.Contains("The saved model has no LanguageModel.safetensors; it was not saved by MlNet.Rnn.", ModelZip.LoadError(mlContext, missing));
 
+        // The inference precision, after the text column's string id: only Float32 (0) and Int8 (1) exist.
+        string precision = ModelZip.RewriteFields(path, Path.Combine(_folder, "precision.zip"), "RNNLANGM", 2, f =>
+        {
+            Assert.Equal(0, f[1]);
+            f[1] = 5;
+        });
+        Assert.Contains("unknown inference precision", ModelZip.LoadError(mlContext, precision));
+
         string newer = ModelZip.RewriteVersion(path, Path.Combine(_folder, "newer.zip"), "RNNLANGM", 0x00020001u);
         Assert.Contains("This model holds a language model saved by a newer MlNet.Rnn (format version 0x00020001)", ModelZip.LoadError(mlContext, newer));
     }
