@@ -11,8 +11,9 @@ namespace MlNet.Rnn.Core.Layers;
 /// Legend: B batch, T steps, N packed rows (real steps), I input size, H hidden size, G gates, D directions.
 /// </summary>
 /// <remarks>
-/// Forward per direction: one GEMM <c>xProj[N, G·H] = X[N, I]·W_ihᵀ + b</c> for all steps; then per step one
-/// recurrent GEMM <c>hProj = h'·W_hhᵀ</c> over the rows still alive and one fused cell kernel. Backward keeps the
+/// Forward per direction: one GEMM <c>xProj[N, G·H] = X[N, I]·W_ihᵀ + b</c> for all steps (training; inference of a batch
+/// of 8 or more projects each step's rows just before the step instead, so the projection stays in cache and is split with
+/// the batch); then per step one recurrent GEMM <c>hProj = h'·W_hhᵀ</c> over the rows still alive and one fused cell kernel. Backward keeps the
 /// pre-activation gradients of every step, so <c>dW_ih</c>, <c>dW_hh</c> and <c>dX</c> are three GEMMs after the loop;
 /// only <c>dh'</c> needs a GEMM per step. The batch (and the directions) are split across threads; each worker runs
 /// the whole time loop for its rows, so no barrier is needed per step.
@@ -120,7 +121,7 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
         // The weights may have changed since the last pass (an optimizer step): pack them again.
         _own.MaxDegreeOfParallelism = MaxDegreeOfParallelism;
         _own.Packed ??= new PackedRecurrentWeights(Directions);
-        Pack(_own.Packed);
+        Pack(_own.Packed, inputWeights: !training && FusesInputProjection(layout));
         Run(_own, _own.Packed, layout, input, initialHidden, initialCell, output, finalHidden, finalCell, training);
     }
 
@@ -153,17 +154,18 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
             if (packed is not null && packed.Version == version) return packed;
             // A new object, never a repack in place: a workspace still reading the old copy keeps a consistent one.
             packed = new PackedRecurrentWeights(Directions, precision) { Version = version };
-            Pack(packed);
+            Pack(packed, inputWeights: true);
             Volatile.Write(ref shared, packed);
             return packed;
         }
     }
 
     /// <summary>
-    /// Sums the biases the cell lets into the input projection and, per precision, packs <c>W_hhᵀ</c> of every direction for the
-    /// float step GEMM or quantizes <c>W_ih</c> and <c>W_hh</c> per gate unit.
+    /// Sums the biases the cell lets into the input projection and, per precision, packs <c>W_hhᵀ</c> of every direction (and
+    /// <c>W_ihᵀ</c> with <paramref name="inputWeights"/>, for an inference pass that projects its input step by step) for the
+    /// float step GEMMs, or quantizes <c>W_ih</c> and <c>W_hh</c> per gate unit.
     /// </summary>
-    private void Pack(PackedRecurrentWeights packed)
+    private void Pack(PackedRecurrentWeights packed, bool inputWeights)
     {
         int H = HiddenSize, GH = _gateWidth;
         for (int d = 0; d < Directions; d++)
@@ -180,6 +182,7 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
             else
             {
                 packed.Recurrent[d].Pack(_parameters.ReadOnlyValuesOf(direction.RecurrentWeights), H, transposeB: true, H, GH);
+                if (inputWeights) packed.Input[d].Pack(_parameters.ReadOnlyValuesOf(direction.InputWeights), InputSize, transposeB: true, InputSize, GH);
             }
         }
     }
@@ -193,7 +196,11 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
         if (workspace.Masked && workspace.MasksBatch != B)
             throw new InvalidOperationException($"RecurrentDropout is {RecurrentDropout}: call SampleRecurrentMasks for this batch of {B} before a training Forward.");
         bool int8 = packed.Precision == InferencePrecision.Int8;
-        if (int8)
+        // Inference projects each step's input rows just before the step (see FusesInputProjection); training, or a small batch,
+        // projects all N rows at once.
+        bool fused = !training && FusesInputProjection(layout);
+        workspace.FusedInputProjection = fused;
+        if (int8 && !fused)
         {
             // The input rows are quantized once for every direction.
             SequenceLayout.EnsureCapacity(ref workspace.QuantizedInput, N * QuantizedGemm.RowLength(InputSize));
@@ -204,24 +211,27 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
         {
             var direction = _directions[d];
             var buffers = workspace.Directions[d];
-            buffers.Reserve(N, B, H, GH, _cacheWidth, training, TCell.HasSeparateRecurrentGradient);
+            buffers.Reserve(fused ? B : N, N, B, H, GH, _cacheWidth, training, TCell.HasSeparateRecurrentGradient);
             if (workspace.Masked) SequenceLayout.EnsureCapacity(ref buffers.MaskedHidden, Math.Max(B, N) * H);
             if (int8)
             {
-                SequenceLayout.EnsureCapacity(ref buffers.QuantizedHidden, B * QuantizedGemm.RowLength(H));
+                SequenceLayout.EnsureCapacity(ref buffers.QuantizedHidden, B * QuantizedGemm.RowLength(Math.Max(H, InputSize)));
                 SequenceLayout.EnsureCapacity(ref buffers.HiddenScales, B);
             }
             buffers.Training = training;
-            // xProj = X·W_ihᵀ + the biases the cell lets in before the recurrent product.
-            ReadOnlySpan<float> bias = packed.CombinedBias[d].AsSpan(0, GH);
-            Span<float> xProj = buffers.InputProjection.AsSpan(0, N * GH);
-            for (int row = 0; row < N; row++) bias.CopyTo(xProj.Slice(row * GH, GH));
-            if (int8)
-                QuantizedGemm.MultiplyParallel(N, workspace.QuantizedInput, workspace.InputScales, packed.QuantizedInput[d], xProj, GH, accumulate: true,
-                    GemmThreads(workspace));
-            else
-                Gemm.MultiplyParallel(N, GH, InputSize, input, InputSize, false, _parameters.ReadOnlyValuesOf(direction.InputWeights), InputSize, true,
-                    xProj, GH, accumulate: true, GemmThreads(workspace));
+            if (!fused)
+            {
+                // xProj = X·W_ihᵀ + the biases the cell lets in before the recurrent product, for all N rows.
+                ReadOnlySpan<float> bias = packed.CombinedBias[d].AsSpan(0, GH);
+                Span<float> xProj = buffers.InputProjection.AsSpan(0, N * GH);
+                for (int row = 0; row < N; row++) bias.CopyTo(xProj.Slice(row * GH, GH));
+                if (int8)
+                    QuantizedGemm.MultiplyParallel(N, workspace.QuantizedInput, workspace.InputScales, packed.QuantizedInput[d], xProj, GH, accumulate: true,
+                        GemmThreads(workspace));
+                else
+                    Gemm.MultiplyParallel(N, GH, InputSize, input, InputSize, false, _parameters.ReadOnlyValuesOf(direction.InputWeights), InputSize, true,
+                        xProj, GH, accumulate: true, GemmThreads(workspace));
+            }
             LoadInitialState(buffers.Hidden.AsSpan(0, B * H), initialHidden, direction.InitialHidden, B, d);
             if (TCell.HasCellState) LoadInitialState(buffers.Cell.AsSpan(0, B * H), initialCell, direction.InitialCell, B, d);
             buffers.GivenInitialHidden = !initialHidden.IsEmpty;
@@ -231,11 +241,14 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
         int outputLength = N * OutputSize;
         if (output.Length < outputLength)
             throw new ArgumentException($"output holds {output.Length} floats but N·D·H = {N}·{OutputSize} = {outputLength} are needed.", nameof(output));
+        int inputLength = N * InputSize;
         fixed (float* outputAddress = output)
+        fixed (float* inputAddress = input)
         {
             // A span cannot cross into the thread pool; the pinned address can.
-            nint address = (nint)outputAddress;
-            RunParallel(workspace, B, layout, (d, first, end) => ForwardRows(workspace, packed, d, first, end, new Span<float>((void*)address, outputLength)));
+            nint address = (nint)outputAddress, inputRows = (nint)inputAddress;
+            RunParallel(workspace, B, layout, (d, first, end) => ForwardRows(workspace, packed, d, first, end,
+                new ReadOnlySpan<float>((void*)inputRows, inputLength), new Span<float>((void*)address, outputLength)));
         }
 
         for (int d = 0; d < Directions; d++)
@@ -266,17 +279,29 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
         }
     }
 
-    private void ForwardRows(RecurrentLayerWorkspace workspace, PackedRecurrentWeights packed, int d, int first, int end, Span<float> packedOutput)
+    /// <summary>
+    /// Whether an inference pass over <paramref name="layout"/> projects each step's input rows just before the step, into a
+    /// <c>[B, G·H]</c> scratch that stays in cache, instead of all N rows at once into <c>[N, G·H]</c> (16 MB for workload M,
+    /// written to memory and read back). A batch under 8 rows (a single-row prediction) keeps the one large product, whose
+    /// row tiles it fills.
+    /// </summary>
+    private static bool FusesInputProjection(SequenceLayout layout) => layout.BatchSize >= 8;
+
+    private void ForwardRows(RecurrentLayerWorkspace workspace, PackedRecurrentWeights packed, int d, int first, int end, ReadOnlySpan<float> input,
+        Span<float> packedOutput)
     {
         var direction = workspace.Directions[d];
         var layout = workspace.Layout!;
         var recurrentWeights = packed.Recurrent[d];
         var quantizedWeights = packed.Precision == InferencePrecision.Int8 ? packed.QuantizedRecurrent[d] : null;
-        int quantizedRow = QuantizedGemm.RowLength(HiddenSize);
-        bool masked = workspace.Masked;
+        // Quantized rows of h' and, when fused, of the step's input share one scratch, each worker in its own rows of it.
+        int I = InputSize, quantizedRow = QuantizedGemm.RowLength(HiddenSize), quantizedInputRow = QuantizedGemm.RowLength(I),
+            scratchRow = QuantizedGemm.RowLength(Math.Max(HiddenSize, I));
+        bool masked = workspace.Masked, fused = workspace.FusedInputProjection;
+        ReadOnlySpan<float> bias = packed.CombinedBias[d].AsSpan(0, _gateWidth);
         int T = layout.Steps, H = HiddenSize, GH = _gateWidth, CW = _cacheWidth, DH = OutputSize;
         ReadOnlySpan<int> batchSizes = layout.BatchSizes, offsets = layout.Offsets;
-        ReadOnlySpan<float> xProj = direction.InputProjection;
+        Span<float> xProj = direction.InputProjection;
         ReadOnlySpan<float> recurrentBias = _parameters.ReadOnlyValuesOf(_directions[d].RecurrentBias);
         Span<float> hProj = direction.RecurrentProjection;
         Span<float> hidden = direction.Hidden, cell = direction.Cell;
@@ -294,6 +319,24 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
             Span<float> h = hidden.Slice(first * H, rows * H);
             Span<float> c = TCell.HasCellState ? cell.Slice(first * H, rows * H) : default;
             Span<float> gates = hProj.Slice(first * GH, rows * GH);
+            Span<float> projection = fused ? xProj.Slice(first * GH, rows * GH) : xProj.Slice(row0 * GH, rows * GH);
+            if (fused)
+            {
+                // This step's xProj = X·W_ihᵀ + the biases, for this worker's rows only.
+                for (int r = 0; r < rows; r++) bias.CopyTo(projection.Slice(r * GH, GH));
+                ReadOnlySpan<float> x = input.Slice(row0 * I, rows * I);
+                if (quantizedWeights is not null)
+                {
+                    Span<short> quantizedInput = direction.QuantizedHidden.AsSpan(first * scratchRow, rows * quantizedInputRow);
+                    Span<float> inputScales = direction.HiddenScales.AsSpan(first, rows);
+                    QuantizedGemm.QuantizeRows(x, rows, I, I, quantizedInput, inputScales);
+                    QuantizedGemm.Multiply(rows, quantizedInput, inputScales, packed.QuantizedInput[d], projection, GH, accumulate: true);
+                }
+                else
+                {
+                    Gemm.Multiply(rows, x, I, false, packed.Input[d], projection, GH, accumulate: true);
+                }
+            }
             if (direction.Training) h.CopyTo(previous.Slice(row0 * H, rows * H));
             if (masked)
             {
@@ -305,7 +348,7 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
             else if (quantizedWeights is not null)
             {
                 // int8: this worker's rows of h' quantized per row, then the integer product dequantized into the gates.
-                Span<short> quantized = direction.QuantizedHidden.AsSpan(first * quantizedRow, rows * quantizedRow);
+                Span<short> quantized = direction.QuantizedHidden.AsSpan(first * scratchRow, rows * quantizedRow);
                 Span<float> scales = direction.HiddenScales.AsSpan(first, rows);
                 QuantizedGemm.QuantizeRows(h, rows, H, H, quantized, scales);
                 QuantizedGemm.Multiply(rows, quantized, scales, quantizedWeights, gates, GH, accumulate: false);
@@ -314,7 +357,7 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
             {
                 Gemm.Multiply(rows, h, H, false, recurrentWeights, gates, GH, accumulate: false);
             }
-            _cell.Forward(rows, H, xProj.Slice(row0 * GH, rows * GH), gates, recurrentBias, h, c,
+            _cell.Forward(rows, H, projection, gates, recurrentBias, h, c,
                 direction.Training ? cache.Slice(row0 * CW, rows * CW) : default);
             for (int r = 0; r < rows; r++) h.Slice(r * H, H).CopyTo(packedOutput.Slice((row0 + r) * DH + d * H, H));
         }

@@ -34,6 +34,9 @@ internal sealed class RecurrentLayerWorkspace
     /// <summary>The scales of <see cref="QuantizedInput"/>'s rows.</summary>
     public float[] InputScales = [];
 
+    /// <summary>Whether the last pass projected each step's input rows just before the step (inference), not all rows at once.</summary>
+    public bool FusedInputProjection { get; set; }
+
     /// <summary>The packing of the last pass.</summary>
     public SequenceLayout? Layout { get; set; }
 
@@ -54,6 +57,7 @@ internal sealed class RecurrentLayerWorkspace
 internal sealed class DirectionBuffers
 {
     public PackedMatrix? PackedRecurrentBackward;
+    /// <summary>int8: each worker's rows of h' (or of the step's input) quantized, <c>[B, max(H, I) rounded up to even]</c>, and their scales.</summary>
     public short[] QuantizedHidden = [];
     public float[] HiddenScales = [];
     public float[] RecurrentMask = [], MaskedHidden = [], RecurrentGradientScratch = [];
@@ -61,9 +65,11 @@ internal sealed class DirectionBuffers
         Cache = [], PreviousHidden = [], InputGateGradient = [], RecurrentGateGradient = [], HiddenGradient = [], CellGradient = [];
     public bool Training, GivenInitialHidden, GivenInitialCell;
 
-    public void Reserve(int N, int B, int H, int GH, int CW, bool training, bool separateRecurrentGradient)
+    /// <summary>Grows the buffers of a pass over N packed rows of B sequences (the training ones only with <paramref name="training"/>);
+    /// <see cref="InputProjection"/> gets <paramref name="projectionRows"/> rows: N, or B when each step's rows are projected in turn.</summary>
+    public void Reserve(int projectionRows, int N, int B, int H, int GH, int CW, bool training, bool separateRecurrentGradient)
     {
-        SequenceLayout.EnsureCapacity(ref InputProjection, N * GH);
+        SequenceLayout.EnsureCapacity(ref InputProjection, projectionRows * GH);
         SequenceLayout.EnsureCapacity(ref RecurrentProjection, B * GH);
         SequenceLayout.EnsureCapacity(ref Hidden, B * H);
         SequenceLayout.EnsureCapacity(ref Cell, B * H);
@@ -88,12 +94,14 @@ internal sealed class PackedRecurrentWeights
     {
         Precision = precision;
         Recurrent = new PackedMatrix[directions];
+        Input = new PackedMatrix[directions];
         QuantizedInput = new QuantizedMatrix[directions];
         QuantizedRecurrent = new QuantizedMatrix[directions];
         CombinedBias = new float[directions][];
         for (int d = 0; d < directions; d++)
         {
             Recurrent[d] = new PackedMatrix();
+            Input[d] = new PackedMatrix();
             QuantizedInput[d] = new QuantizedMatrix();
             QuantizedRecurrent[d] = new QuantizedMatrix();
             CombinedBias[d] = [];
@@ -105,6 +113,9 @@ internal sealed class PackedRecurrentWeights
 
     /// <summary><c>W_hhᵀ</c> packed for the float step product.</summary>
     public PackedMatrix[] Recurrent { get; }
+
+    /// <summary><c>W_ihᵀ</c> packed for a float inference pass that projects each step's input in turn.</summary>
+    public PackedMatrix[] Input { get; }
 
     /// <summary><c>W_ih</c> quantized per gate unit (int8 only).</summary>
     public QuantizedMatrix[] QuantizedInput { get; }
