@@ -31,13 +31,20 @@ public sealed class SequenceToSequenceTrainer : RecurrentEstimator<SequenceToSeq
     /// </summary>
     public sealed class Options : RecurrentTrainerOptionsBase
     {
-        /// <summary>Options with the sequence-to-sequence defaults (early stopping after 5 epochs without a better validation loss).</summary>
-        public Options() { }
+        /// <summary>
+        /// Options with the sequence-to-sequence defaults: a bidirectional encoder, 128 hidden units (see the catalog's
+        /// <c>Lstm</c> for the evidence), early stopping after 5 epochs without a better validation loss.
+        /// </summary>
+        public Options()
+        {
+            HiddenSize = 128;
+            Bidirectional = true;
+        }
 
         /// <summary>The target column: a vector of keys (the target vocabulary), without start and end tokens.</summary>
         public string LabelColumnName { get; set; } = DefaultColumnNames.Label;
 
-        /// <summary>Whether each encoder layer also reads the source backwards (D = 2); the decoder reads forwards.</summary>
+        /// <summary>Whether each encoder layer also reads the source backwards (D = 2; the default); the decoder reads forwards.</summary>
         public bool Bidirectional { get; set; }
 
         /// <summary>The attention between decoder and encoder: Luong (the default), Bahdanau or None.</summary>

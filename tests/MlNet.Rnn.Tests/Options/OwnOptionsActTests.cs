@@ -265,8 +265,8 @@ public sealed class OwnOptionsActTests
         {
             // The encoder reads backwards too: every encoder layer gains its _reverse tensors; the decoder reads forwards only.
             static string[] Names(SequenceToSequenceTransformer model) => [.. model.Model.Parameters.Tensors.Select(t => t.Name)];
-            var forwards = Names(Pairs(_ => { }));
-            var both = Names(Pairs(o => o.Bidirectional = true));
+            var forwards = Names(Pairs(o => o.Bidirectional = false));
+            var both = Names(Pairs(_ => { })); // the default
             Assert.DoesNotContain(forwards, name => name.EndsWith("_reverse", StringComparison.Ordinal));
             Assert.Contains("encoder.weight_ih_l0_reverse", both);
             Assert.DoesNotContain(both, name => name.StartsWith("decoder.", StringComparison.Ordinal) && name.EndsWith("_reverse", StringComparison.Ordinal));

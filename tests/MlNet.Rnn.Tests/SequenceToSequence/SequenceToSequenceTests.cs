@@ -421,9 +421,10 @@ public sealed class SequenceToSequenceTests(ReversalModel fixture, Xunit.Abstrac
                 (o.LabelColumnName, o.FeatureColumnName, o.HiddenSize, o.NumberOfLayers, o.Bidirectional, o.Attention, o.NumberOfEpochs, o.BatchSize, o.LearningRate));
         }
 
-        // The defaults of the simple overloads.
+        // The defaults of the simple overloads, the same as the options': a bidirectional encoder of 128 units.
         var defaults = trainers.Lstm().TrainerOptions;
-        Assert.Equal(("Label", "Features", 64, 1, false, AttentionKind.Luong, (int?)null, 32, (float?)null),
+        Assert.Equal((new SequenceToSequenceTrainer.Options().HiddenSize, new SequenceToSequenceTrainer.Options().Bidirectional), (128, true));
+        Assert.Equal(("Label", "Features", 128, 1, true, AttentionKind.Luong, (int?)null, 32, (float?)null),
             (defaults.LabelColumnName, defaults.FeatureColumnName, defaults.HiddenSize, defaults.NumberOfLayers, defaults.Bidirectional, defaults.Attention,
              defaults.NumberOfEpochs, defaults.BatchSize, defaults.LearningRate));
 
