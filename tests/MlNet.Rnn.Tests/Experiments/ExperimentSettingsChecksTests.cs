@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using MlNet.Rnn.Core.Models;
 using MlNet.Rnn.Experiments;
+using MlNet.Rnn.Tests.Forecasting;
 
 namespace MlNet.Rnn.Tests.Experiments;
 
@@ -199,5 +200,102 @@ public sealed class ExperimentSettingsChecksTests
         Assert.Same(smallest, Experiments.CreateForecastingExperiment(smallest).Settings);
         Assert.NotNull(Experiments.CreateForecastingExperiment(new ForecastingExperimentSettings { ValidationFraction = 1e-3 }));
         Assert.Equal(60, Experiments.CreateForecastingExperiment(60).Settings.MaxExperimentTimeInSeconds);
+    }
+
+    private sealed class TwoFeatures
+    {
+        public float Value { get; set; }
+
+        [Microsoft.ML.Data.VectorType(2)]
+        public float[] Weather { get; set; } = [0, 0];
+    }
+
+    private sealed class OneFeature
+    {
+        public float Value { get; set; }
+
+        public float Weather { get; set; }
+    }
+
+    [Fact]
+    public void TheForecastingExperimentsArgumentsAreCheckedAtTheirBoundsBeforeAnyTrial()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var series = Enumerable.Range(0, 20).Select(i => new Observation { Value = MathF.Sin(i), Temperature = i }).ToArray();
+        var data = mlContext.Data.LoadFromEnumerable(series);
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+
+        // 20 observations, 16 to fit on and 4 to validate on, no calibration tail: a cancelled search past the checks has no run.
+        ForecastingRecurrentExperiment Experiment(double validationFraction = 0.2, double calibration = 0, IList<int>? windows = null) =>
+            Experiments.CreateForecastingExperiment(new ForecastingExperimentSettings
+            {
+                ValidationFraction = validationFraction, WindowSizes = windows,
+                EstimatorOptions = new() { CalibrationFraction = calibration, NumberOfEpochs = 1, MaxDegreeOfParallelism = 1 },
+            });
+        void Passes(ForecastingRecurrentExperiment experiment, int window, int horizon, IDataView? rows = null, IDataView? validation = null,
+            string[]? exogenous = null) =>
+            Assert.Contains("before any run", Assert.Throws<OperationCanceledException>(() => experiment.Execute(rows ?? data, nameof(Observation.Value), window, horizon,
+                validation, exogenousColumnNames: exogenous, cancellationToken: cancelled.Token)).Message);
+        void TooShort(ForecastingRecurrentExperiment experiment, int window, int horizon, IDataView? validation = null) =>
+            Assert.Equal("trainData", Assert.Throws<ArgumentException>(() => experiment.Execute(data, nameof(Observation.Value), window, horizon, validation,
+                cancellationToken: cancelled.Token)).ParamName);
+
+        Passes(Experiment(), window: 13, horizon: 3);
+        TooShort(Experiment(), window: 14, horizon: 3);
+        Passes(Experiment(), window: 12, horizon: 4);
+        TooShort(Experiment(validationFraction: 0.1), window: 1, horizon: 3); // 2 to validate on
+        Passes(Experiment(validationFraction: 0.1), window: 1, horizon: 2);
+        // The forecaster's calibration tail (at least the horizon) leaves the rest to fit the windows on.
+        Passes(Experiment(calibration: 0.5), window: 5, horizon: 3); // 16 − 8
+        TooShort(Experiment(calibration: 0.5), window: 6, horizon: 3);
+        Passes(Experiment(calibration: 0.01), window: 10, horizon: 3); // 16 − 3
+        TooShort(Experiment(calibration: 0.01), window: 11, horizon: 3);
+        // The largest window searched must fit, whatever Execute's windowSize.
+        Passes(Experiment(windows: [4, 13]), window: 1, horizon: 3);
+        TooShort(Experiment(windows: [14, 4]), window: 1, horizon: 3);
+        // Validation data given: all 20 rows fit on, the validation rows are validated on.
+        var tail = mlContext.Data.LoadFromEnumerable(series[..3]);
+        Passes(Experiment(), window: 17, horizon: 3, validation: tail);
+        TooShort(Experiment(), window: 18, horizon: 3, validation: tail);
+        TooShort(Experiment(), window: 1, horizon: 4, validation: tail);
+
+        var experiment = Experiment();
+        Assert.StartsWith("windowSize = 0 must be at least 1 (past observations per forecast).",
+            Assert.Throws<ArgumentOutOfRangeException>(() => experiment.Execute(data, nameof(Observation.Value), 0, 3)).Message);
+        Assert.StartsWith("horizon = 0 must be at least 1 (the number of future values to forecast).",
+            Assert.Throws<ArgumentOutOfRangeException>(() => experiment.Execute(data, nameof(Observation.Value), 3, 0)).Message);
+        Assert.Throws<ArgumentNullException>(() => experiment.Execute(null!, nameof(Observation.Value), 3, 1));
+        Assert.Throws<ArgumentException>(() => experiment.Execute(data, " ", 3, 1));
+        Assert.Throws<ArgumentException>(() => experiment.Execute(data, nameof(Observation.Value), 3, 1, outputColumnName: " "));
+        Passes(experiment, window: 1, horizon: 1);
+        experiment.Settings.TimeProvider = null!;
+        Assert.Contains("TimeProvider is null", Assert.Throws<ArgumentNullException>(() => experiment.Execute(data, nameof(Observation.Value), 3, 1)).Message);
+        // Settings changed after creation are checked again.
+        experiment = Experiment();
+        experiment.Settings.MaxTrials = 0;
+        Assert.Throws<ArgumentOutOfRangeException>(() => experiment.Execute(data, nameof(Observation.Value), 3, 1));
+
+        // Exogenous features: the same count in both data sets, every value finite.
+        var two = mlContext.Data.LoadFromEnumerable(series.Select(o => new TwoFeatures { Value = o.Value, Weather = [o.Temperature, 1] }));
+        Passes(Experiment(), window: 3, horizon: 1, rows: two, exogenous: ["Weather"]);
+        Passes(Experiment(), window: 3, horizon: 1, rows: two, validation: two, exogenous: ["Weather"]);
+        var one = mlContext.Data.LoadFromEnumerable(series.Select(o => new OneFeature { Value = o.Value, Weather = o.Temperature }));
+        var mismatch = Assert.Throws<ArgumentException>(() => Experiment().Execute(two, nameof(Observation.Value), 3, 1, validationData: one,
+            exogenousColumnNames: ["Weather"]));
+        Assert.Equal("validationData", mismatch.ParamName);
+        Assert.Contains("validationData's exogenous columns hold a different number of features than trainData's.", mismatch.Message);
+
+        // A value that is not finite is refused as the series is read, naming its row and column (the validation rows from 0).
+        series[5].Value = float.NaN;
+        Assert.StartsWith("Row 5 of column 'Value' is NaN", Assert.Throws<InvalidOperationException>(
+            () => Experiment().Execute(mlContext.Data.LoadFromEnumerable(series), nameof(Observation.Value), 3, 1)).Message);
+        series[5].Value = 0;
+        series[19].Temperature = float.PositiveInfinity;
+        Assert.StartsWith("Row 19 of column 'Temperature' is Infinity", Assert.Throws<InvalidOperationException>(() => Experiment().Execute(
+            mlContext.Data.LoadFromEnumerable(series), nameof(Observation.Value), 3, 1, exogenousColumnNames: [nameof(Observation.Temperature)])).Message);
+        var badTail = mlContext.Data.LoadFromEnumerable(new[] { new Observation(), new Observation { Value = float.NegativeInfinity } });
+        Assert.StartsWith("Row 1 of column 'Value' is -Infinity", Assert.Throws<InvalidOperationException>(
+            () => Experiment().Execute(data, nameof(Observation.Value), 3, 1, validationData: badTail)).Message);
     }
 }
