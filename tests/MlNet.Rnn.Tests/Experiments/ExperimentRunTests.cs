@@ -165,4 +165,55 @@ public sealed class ExperimentRunTests
         // One epoch over 600 rows in batches of 32: 19 steps (400 rows alone would be 13).
         Assert.Equal(19, result.Predictor.Model.History!.Steps);
     }
+
+    [Fact]
+    public void ABudgetSpentBeforeTheSearchIsATimeoutNamingIt_AndTrialsThatAllDivergeAreCounted()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var (train, validation) = Data(mlContext);
+        var clock = new FakeTimeProvider();
+        var settings = Tiny(seconds: 10);
+        settings.TimeProvider = clock;
+        settings.Logger = new ClockLogger(clock, TimeSpan.FromSeconds(100));
+        var timeout = Assert.Throws<TimeoutException>(() => mlContext.RecurrentExperiments.CreateBinaryClassificationExperiment(settings).Execute(train, validation));
+        Assert.Equal("No trial finished an epoch within 100.0 s (0 started, 0 diverged); raise MaxExperimentTimeInSeconds above one epoch of a trial, " +
+            "or shrink the data or the search space.", timeout.Message);
+
+        var forecastClock = new FakeTimeProvider();
+        var forecast = Assert.Throws<TimeoutException>(() => mlContext.RecurrentExperiments.CreateForecastingExperiment(new ForecastingExperimentSettings
+        {
+            MaxExperimentTimeInSeconds = 10, TimeProvider = forecastClock, Logger = new ClockLogger(forecastClock, TimeSpan.FromSeconds(30)),
+        }).Execute(mlContext.Data.LoadFromEnumerable(ForecastingTests.Series(80)), nameof(Observation.Value), 6, 2));
+        Assert.Equal("No trial finished a fit within 30.0 s (0 started, 0 diverged); raise MaxExperimentTimeInSeconds above one fit of a trial, " +
+            "or shrink the series or the search space.", forecast.Message);
+
+        // Plain SGD at a learning rate of 5 on labels near 10^6 makes every trial diverge in its first epoch: none is ranked, each is counted.
+        var rows = Synthetic.Rows(200, 8, 1, seed: 1);
+        foreach (var row in rows) row.Value *= 1e6f;
+        var reports = new List<RecurrentRunDetail>();
+        var diverged = Assert.Throws<TimeoutException>(() => mlContext.RecurrentExperiments.CreateRegressionExperiment(new RecurrentExperimentSettings<RecurrentRegressionTrainer.Options>
+        {
+            MaxExperimentTimeInSeconds = 600, Seed = 7, MaxTrials = 2,
+            TrainerOptions = new()
+            {
+                NumberOfEpochs = 2, MaxDegreeOfParallelism = 1, LabelColumnName = nameof(TaskRow.Value), Optimizer = Core.Training.OptimizerKind.Sgd,
+                RnnActivation = Core.Cells.RnnActivation.Relu,
+            },
+            SearchSpace = new()
+            {
+                Cells = [Core.Models.RecurrentCellType.Rnn], HiddenSizes = [32], NumbersOfLayers = [1], BatchSizes = [16],
+                LearningRate = SearchRange.Fixed(5f), GradientClipNorms = [0f],
+            },
+        }).Execute(Synthetic.ToDataView(mlContext, rows), Synthetic.ToDataView(mlContext, rows), progressHandler: new Reports(reports)));
+        Assert.StartsWith("No trial finished an epoch within ", diverged.Message);
+        Assert.Contains(" s (2 started, 2 diverged);", diverged.Message);
+        Assert.Equal(2, reports.Count);
+        Assert.All(reports, run => Assert.Equal(RecurrentTrialStatus.Diverged, run.Status));
+        Assert.All(reports, run => Assert.IsType<Core.Training.TrainingDivergedException>(run.Exception));
+    }
+
+    private sealed class Reports(List<RecurrentRunDetail> all) : IProgress<RecurrentRunDetail>
+    {
+        public void Report(RecurrentRunDetail value) => all.Add(value);
+    }
 }
