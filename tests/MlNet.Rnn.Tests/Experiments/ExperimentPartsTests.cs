@@ -166,11 +166,15 @@ public sealed class ExperimentPartsTests
         Assert.Equal(-0.4, watch.BestScore);
         Assert.Equal(atEpoch2, watch.BestWeights);
 
+        float[] kept = watch.BestWeights!;
         model.Parameters.Values.Fill(0.25f);
+        Assert.Equal(EpochDecision.Stop, watch.OnEpoch(Report(3, loss: 0.4, metric: 0.1)));
+        Assert.Equal(atEpoch2, watch.BestWeights); // an equal epoch does not replace the earlier one
         Assert.Equal(EpochDecision.Stop, watch.OnEpoch(Report(3, loss: 0.45, metric: 0.1)));
         Assert.Equal(atEpoch2, watch.BestWeights); // a worse epoch leaves the best epoch's copy
         Assert.Equal(EpochDecision.Stop, watch.OnEpoch(Report(4, loss: 0.3, metric: 0.1)));
         Assert.All(watch.BestWeights!, value => Assert.Equal(0.25f, value));
+        Assert.Same(kept, watch.BestWeights); // one copy, overwritten
 
         // Counting by the trainer's history (which includes the epochs of a checkpoint) rather than the report's number.
         var history = new TrainingHistory();
@@ -182,5 +186,21 @@ public sealed class ExperimentPartsTests
         Assert.Equal(EpochDecision.Stop, resumed.OnEpoch(Report(1, 0.5, 0.7)));
         Assert.Equal(0.7, resumed.BestScore);
         Assert.Null(resumed.BestWeights); // not asked to keep them
+    }
+
+    [Fact]
+    public void TheDefaultSearchSpaceIsTheDocumentedOne()
+    {
+        var space = new RecurrentSearchSpace();
+        Assert.Equal([RecurrentCellType.Lstm, RecurrentCellType.Gru, RecurrentCellType.Rnn], space.Cells);
+        Assert.Equal([16, 32, 64, 128], space.HiddenSizes);
+        Assert.Equal([1, 2], space.NumbersOfLayers);
+        Assert.Equal([false, true], space.Bidirectional);
+        Assert.Equal(new SearchRange(0f, 0.5f), space.Dropout);
+        Assert.Equal(SearchRange.Fixed(0f), space.RecurrentDropout);
+        Assert.Equal(new SearchRange(3e-4f, 1e-2f, LogScale: true), space.LearningRate);
+        Assert.Equal([16, 32, 64], space.BatchSizes);
+        Assert.Equal([1f, 5f], space.GradientClipNorms);
+        Assert.Equal([false, true], space.LearnedInitialState);
     }
 }

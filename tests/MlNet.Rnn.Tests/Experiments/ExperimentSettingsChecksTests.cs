@@ -105,7 +105,9 @@ public sealed class ExperimentSettingsChecksTests
         Assert.StartsWith("RecurrentSearchSpace.LearningRate = [0, 0.01] must be positive and finite (e.g. [3e-4, 1e-2] log).",
             Refused<ArgumentOutOfRangeException>(s => s.LearningRate = new(0f, 1e-2f), "LearningRate"));
         Refused<ArgumentOutOfRangeException>(s => s.LearningRate = new(1e-3f, float.PositiveInfinity), "LearningRate");
-        Refused<ArgumentOutOfRangeException>(s => s.LearningRate = new(float.NegativeInfinity, 1e-3f), "LearningRate");
+        Assert.Contains("must have finite ends with Minimum ≤ Maximum.",
+            Refused<ArgumentOutOfRangeException>(s => s.LearningRate = new(float.NegativeInfinity, 1e-3f), "LearningRate"));
+        Assert.Contains("must have finite ends with Minimum ≤ Maximum.", Refused<ArgumentOutOfRangeException>(s => s.Dropout = new(0f, float.PositiveInfinity), "Dropout"));
 
         Taken(s =>
         {

@@ -147,4 +147,11 @@ public sealed class SuccessiveHalvingTests
         Assert.Equal(2, best.Rung);
         Assert.Null(halving.LastPromotion());
     }
+
+    [Fact]
+    public void EqualScoresAreRankedByTrialId()
+    {
+        // Three equal trials in rung 0: the top third is the first of them.
+        Assert.Equal([(1, 1), (2, 1), (3, 1), (1, 3), (1, 9)], Jobs(new SuccessiveHalving<ScriptedTrial>(1, 9, 3), [0.5, 0.5, 0.5], maxTrials: 3));
+    }
 }
