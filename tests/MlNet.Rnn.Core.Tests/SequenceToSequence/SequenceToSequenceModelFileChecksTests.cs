@@ -68,8 +68,9 @@ public sealed class SequenceToSequenceModelFileChecksTests
         var model = Model();
         var contents = Contents(model);
         var extra = new ModelFileTensor("attention.extra", [1], [0f], "F32");
-        Assert.Equal("m.safetensors holds tensors of neither the encoder nor the decoder: attention.extra; nothing was loaded.",
-            Refused(With(contents, tensors: [.. contents.Tensors, extra])));
+        var other = new ModelFileTensor("head.bias", [1], [0f], "F32");
+        Assert.Equal("m.safetensors holds tensors of neither the encoder nor the decoder: attention.extra, head.bias; nothing was loaded.",
+            Refused(With(contents, tensors: [.. contents.Tensors, extra, other])));
 
         string path = Path.Combine(Path.GetTempPath(), $"seq2seq-checkpoint-{Guid.NewGuid():N}.safetensors");
         try

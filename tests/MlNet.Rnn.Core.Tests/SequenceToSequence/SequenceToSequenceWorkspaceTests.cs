@@ -78,5 +78,6 @@ public sealed class SequenceToSequenceWorkspaceTests
         Assert.StartsWith("Row 1: source token 1 has id 11, outside the source vocabulary [0, 11)",
             Assert.Throws<ArgumentException>(() => workspace.Translate(Staged([[1], [2, 11]]))).Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => workspace.Translate(Staged([[1]]), new DecodingOptions { BeamWidth = 0 }));
+        Assert.Equal("MaxLength", Assert.Throws<ArgumentOutOfRangeException>(() => workspace.Translate(Staged([[1]]), new DecodingOptions { MaxLength = 0 })).ParamName);
     }
 }
