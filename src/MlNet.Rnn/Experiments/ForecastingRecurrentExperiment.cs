@@ -72,7 +72,8 @@ public sealed class ForecastingRecurrentExperiment
         if (validationData is not null && columns.Check(host, validationData.Schema) != K)
             throw new ArgumentException("validationData's exogenous columns hold a different number of features than trainData's.", nameof(validationData));
 
-        // Read the series once: every trial fits on its first part and forecasts the rest.
+        // Read the series once: every trial fits on its first part and forecasts the rest. The reader refuses a value that is not
+        // finite, naming its row and column, so a bad value fails before any trial.
         var (series, exogenous) = RecurrentForecastingEstimator.ReadSeries(trainData, columns, K);
         int trainingLength = series.Length;
         if (validationData is not null)
@@ -92,14 +93,6 @@ public sealed class ForecastingRecurrentExperiment
                 $"{template.CalibrationFraction} holds out {held}) and {series.Length - trainingLength} to validate on. Fitting needs windowSize {largestWindow} + " +
                 $"horizon {horizon} = {largestWindow + horizon} beyond the calibration tail, and validating needs at least horizon {horizon}: give a longer series, " +
                 $"a smaller window or horizon, or other fractions."), nameof(trainData));
-        // The core checks again when fitting; checked here so a bad value fails before any trial.
-        int bad = Array.FindIndex(series, value => !float.IsFinite(value));
-        if (bad >= 0 || Array.Exists(exogenous, value => !float.IsFinite(value)))
-            throw new ArgumentException(bad >= 0
-                ? string.Create(CultureInfo.InvariantCulture,
-                    $"Observation {bad} of '{inputColumnName}' is {series[bad]}; every observation must be a finite number (fill or drop missing values first).")
-                : "An exogenous feature holds a NaN or infinity; every value must be finite.", nameof(trainData));
-
         var logger = Settings.Logger ?? template.Logger;
         int seed = Settings.Seed ?? host.Rand.Next();
         var halving = new SuccessiveHalving<ForecastingTrial>(Settings.MinimumEpochs, template.EpochsOrDefault, Settings.ReductionFactor);
