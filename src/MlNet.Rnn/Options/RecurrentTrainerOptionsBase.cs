@@ -85,6 +85,7 @@ public abstract class RecurrentTrainerOptionsBase
             MinimumSteps = validated ? AutomaticMinimumSteps : 0,
             EarlyStoppingOnAccuracy = true,
         };
+        // Stryker disable once String : Stryker cannot pass a mutated concatenation of interpolated strings to string.Create's handler
         string description = validated
             ? string.Create(CultureInfo.InvariantCulture, $"; until the validation {judgedBy} has not improved for {automatic.EarlyStoppingPatience} epochs, after at least " +
                 $"{automatic.MinimumSteps} optimizer steps, at most {automatic.Epochs} epochs (NumberOfEpochs not set)")
