@@ -176,6 +176,16 @@ public sealed class SequenceModelContractTests
     }
 
     [Fact]
+    public void TokenDropout_AtAHighRate_ReadsNearlyEveryTrainingToken_AsUnknown_DrawingOncePerToken()
+    {
+        // p = 0.99 over 300 tokens: about 297 dropped. One draw per token and no more: a draw past the last token would, at this
+        // rate, almost surely "drop" a token the batch does not hold.
+        var model = Model(Tokens() with { TokenDropout = 0.99f });
+        bool[] dropped = ReadAsUnknown(model, [.. Enumerable.Range(0, 300).Select(n => new[] { 1 + n % 11 })]);
+        Assert.InRange(dropped.Count(d => d), 290, 300);
+    }
+
+    [Fact]
     public void TokenDropoutByCounts_DropsATokenSeenNTimes_WithProbabilityAlphaOverAlphaPlusN()
     {
         // p = 0.5: α = 1, so a token seen once is dropped with probability 1/2, one seen 99 times with 1/100.

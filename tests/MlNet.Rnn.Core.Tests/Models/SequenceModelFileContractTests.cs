@@ -12,7 +12,8 @@ namespace MlNet.Rnn.Core.Tests.Models;
 /// <see cref="SequenceModelFile"/> beyond the stream round trip: a file on disk round trips (options, every parameter, outputs);
 /// a null model or contents is refused by name; a safetensors file that is not in the model format is refused by both
 /// <c>Load</c> overloads even when it carries a configuration; contents without a configuration are refused naming the
-/// default source; and a file missing a tensor the configuration needs is refused whole.
+/// default source; a file missing a tensor the configuration needs is refused whole; and a configuration that describes more
+/// recurrent layers (each direction counted) than the file holds tensors is refused before any model is built.
 /// </summary>
 public sealed class SequenceModelFileContractTests
 {
@@ -129,5 +130,20 @@ public sealed class SequenceModelFileContractTests
         var error = Assert.Throws<InvalidDataException>(() => SequenceModelFile.Load(stream, "partial.safetensors"));
         Assert.Contains("partial.safetensors does not fit the model", error.Message);
         Assert.Contains("missing from the file", error.Message);
+    }
+
+    [Theory]
+    [InlineData(7, false, 7)]
+    [InlineData(4, true, 8)]
+    public void AConfigurationOfMoreLayersThanTheFileHoldsTensors_IsRefused_CountingEachDirection(int layers, bool bidirectional, int counted)
+    {
+        // A one-layer GRU's six tensors (four of the layer, two of the head) under a configuration of more layers.
+        var model = Model();
+        using var stream = new MemoryStream();
+        ModelFile.Save(stream, model.Parameters, SequenceModelFile.ToJson(s_options with { Layers = layers, Bidirectional = bidirectional }));
+        stream.Position = 0;
+        var error = Assert.Throws<InvalidDataException>(() => SequenceModelFile.Load(stream, "deep.safetensors"));
+        Assert.Contains($"its configuration describes {counted} recurrent layers (counting each direction), each with tensors of its own, but the file holds 6.",
+            error.Message);
     }
 }
