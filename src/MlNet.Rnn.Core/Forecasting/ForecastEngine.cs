@@ -60,7 +60,10 @@ public sealed class ForecastEngine
         }
         catch (ArgumentException exception)
         {
-            throw new ArgumentException($"{exception.Message} (counting from observation {ObservationsAdded} added to this engine; nothing was added)",
+            // Message ends in " (Parameter '…')"; the new exception adds it again, at the end.
+            string message = exception.ParamName is { } name && exception.Message.EndsWith($" (Parameter '{name}')", StringComparison.Ordinal)
+                ? exception.Message[..^$" (Parameter '{name}')".Length] : exception.Message;
+            throw new ArgumentException($"{message} (counting from observation {ObservationsAdded} added to this engine; nothing was added)",
                 exception.ParamName, exception);
         }
         int count = observations.Length;

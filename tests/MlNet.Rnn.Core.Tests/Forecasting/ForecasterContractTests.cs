@@ -86,11 +86,13 @@ public sealed class ForecasterContractTests
         var nan = Assert.Throws<ArgumentException>(() => engine.Add([3f, float.NaN], [0f, 0f]));
         Assert.Equal("observations", nan.ParamName);
         Assert.StartsWith("Observation 1 of the series is NaN; every observation must be a finite number (fill or drop missing values first).", nan.Message);
-        Assert.Contains(" (counting from observation 2 added to this engine; nothing was added)", nan.Message);
+        Assert.EndsWith(" (counting from observation 2 added to this engine; nothing was added) (Parameter 'observations')", nan.Message);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(nan.Message, @"\(Parameter '")); // named once, at the end
         var feature = Assert.Throws<ArgumentException>(() => engine.Add([3f, 4f], [0f, float.NegativeInfinity]));
         Assert.Equal("exogenous", feature.ParamName);
         Assert.StartsWith("Exogenous feature 0 of observation 1 is -Infinity; every value must be finite.", feature.Message);
-        Assert.Contains(" (counting from observation 2 added to this engine; nothing was added)", feature.Message);
+        Assert.EndsWith(" (counting from observation 2 added to this engine; nothing was added) (Parameter 'exogenous')", feature.Message);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(feature.Message, @"\(Parameter '"));
         var count = Assert.Throws<ArgumentException>(() => engine.Add([3f, 4f], [0f]));
         Assert.Equal("exogenous", count.ParamName);
         Assert.StartsWith("The exogenous values hold 1 floats; 2 observations × 1 features = 2 are needed (step-major).", count.Message);
