@@ -51,6 +51,7 @@ public sealed class LanguageModelTransformer : ITransformer, ICanSaveModel, IBat
     private readonly IHost _host;
     private readonly Lazy<byte[]> _snapshot;
     private readonly object _generating = new();
+    private LanguageModelWorkspace? _scoring; // Score's workspace in a precision other than float, made once, used under _generating
 
     internal LanguageModelTransformer(IHostEnvironment env, LanguageModel model, string inputColumnName, TrainingHistory? history,
         InferencePrecision precision = InferencePrecision.Float32, Lazy<byte[]>? snapshot = null)
@@ -126,11 +127,15 @@ public sealed class LanguageModelTransformer : ITransformer, ICanSaveModel, IBat
         ArgumentNullException.ThrowIfNull(text);
         if (Precision != InferencePrecision.Float32)
         {
-            // As a cursor scores it: one document in a workspace of this precision.
-            var workspace = Model.CreateWorkspace(1, Precision);
-            workspace.Add(Vocabulary.Encode(text));
-            workspace.Score();
-            return workspace.Metrics(0);
+            // As a cursor scores it: one document in a workspace of this precision, kept for the next call.
+            lock (_generating)
+            {
+                _scoring ??= Model.CreateWorkspace(1, Precision);
+                _scoring.Clear();
+                _scoring.Add(Vocabulary.Encode(text));
+                _scoring.Score();
+                return _scoring.Metrics(0);
+            }
         }
         lock (_generating) return Model.Evaluate(text, scoreEnd: true);
     }
