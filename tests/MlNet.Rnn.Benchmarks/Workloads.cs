@@ -67,17 +67,6 @@ public sealed record Workload(string Name, CellKind Cell, int Layers, bool Bidir
     /// <summary>Training counts 3× forward.</summary>
     public double TrainingFlops => 3 * ForwardFlops;
 
-    /// <summary>ONNX Runtime 1.31.1 inference ms (1 thread, 2 threads), the published numbers copied into BENCHMARKS.md (Targets): NOT measured here.</summary>
-    public (double OneThread, double TwoThreads) OnnxRuntimeInferenceMs => Name switch
-    {
-        "S" => (0.50, 0.35),
-        "M" => (19.8, 10.9),
-        "L" => (193, 100),
-        "G" => (27.2, 28.3),
-        "R" => (19.3, 19.6),
-        _ => (double.NaN, double.NaN),
-    };
-
     /// <summary>A one-line description, e.g. "LSTM, 2 layers, B 64, T 64, I 256, H 512".</summary>
     public string Description =>
         $"{Cell switch { CellKind.Lstm => "LSTM", CellKind.Gru => "GRU", _ => "RNN tanh" }}, {Layers} layer{(Layers > 1 ? "s" : "")}" +
