@@ -15,8 +15,11 @@ public abstract class RecurrentBenchmark
     private TorchModel? _torch;
 
     /// <summary>Threads: ours MaxDegreeOfParallelism, TorchSharp torch.set_num_threads.</summary>
-    [Params(1, 2)]
+    [ParamsSource(nameof(ThreadCounts))]
     public int Threads { get; set; }
+
+    /// <summary>The thread counts run: 1 and 2, or those of <c>--threads</c>.</summary>
+    public static IEnumerable<int> ThreadCounts() => Program.ThreadCounts;
 
     /// <summary>The workload measured.</summary>
     protected abstract Workload Workload { get; }

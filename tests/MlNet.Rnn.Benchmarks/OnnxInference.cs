@@ -33,8 +33,11 @@ public class OnnxInference
     public string Workload { get; set; } = "S";
 
     /// <summary>Threads: ours MaxDegreeOfParallelism, ONNX Runtime IntraOpNumThreads.</summary>
-    [Params(1, 2)]
+    [ParamsSource(nameof(ThreadCounts))]
     public int Threads { get; set; }
+
+    /// <summary>The thread counts run: 1 and 2, or those of <c>--threads</c>.</summary>
+    public static IEnumerable<int> ThreadCounts() => Program.ThreadCounts;
 
     /// <summary>A row of T × I features.</summary>
     public sealed class Row

@@ -13,6 +13,7 @@
 //     tests/MlNet.Rnn.Benchmarks/run-net8.sh                                                   # ours on .NET 10 beside .NET 8
 //     dotnet run -c Release --project tests/MlNet.Rnn.Benchmarks -- --scoring                  # ML.NET batch scoring vs the core
 //     dotnet run -c Release --project tests/MlNet.Rnn.Benchmarks -- --onnx                     # ours vs ONNX Runtime on the exported graph
+//     dotnet run -c Release --project tests/MlNet.Rnn.Benchmarks -- --onnx --threads 1,2,4,8   # any mode of the main harness or --onnx, other thread counts
 //     dotnet run -c Release --project tests/MlNet.Rnn.Benchmarks -- --engine [--repetitions 21] # cost of a PredictionEngine and a one-row Transform, per task
 //     dotnet run -c Release --project tests/MlNet.Rnn.Benchmarks -- --latency [--calls 20000] [--update BENCHMARKS.md]  # single-row latency vs ONNX Runtime
 //     dotnet run -c Release --project tests/MlNet.Rnn.Benchmarks -- --curves [--axes T,B,H] [--cells lstm,gru] [--plot]  # cost curves (CostCurves.cs)
@@ -41,6 +42,9 @@ namespace MlNet.Rnn.Benchmarks;
 
 internal static class Program
 {
+    /// <summary>The thread counts of the main benchmarks and of <c>--onnx</c>: 1 and 2 unless <c>--threads 1,2,4,8</c> names others.</summary>
+    public static int[] ThreadCounts { get; private set; } = [1, 2];
+
     public const string TunablesValue = "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184";
 
     private static int Main(string[] args)
@@ -83,6 +87,9 @@ internal static class Program
                     break;
                 case "--results" when i + 1 < args.Length:
                     resultsRoot = args[++i];
+                    break;
+                case "--threads" when i + 1 < args.Length:
+                    ThreadCounts = [.. args[++i].Split(',').Select(t => int.Parse(t, CultureInfo.InvariantCulture))];
                     break;
                 case "--runtimes" when i + 1 < args.Length:
                     runtimesOther = args[++i];
