@@ -335,13 +335,13 @@ internal static class CostCurveRun
                 plot.Title($"{CostCurves.CellName(cell)} {(training ? "training step" : "inference")}, 1 thread ({others}, I {CostCurves.InputSize})");
                 plot.XLabel(axis switch { 'T' => "T, steps per sequence", 'B' => "B, sequences per batch", _ => "H, hidden size" });
                 plot.YLabel("µs per time step (whole batch)");
-                foreach (ScottPlot.IAxis edge in new ScottPlot.IAxis[] { plot.Axes.Bottom, plot.Axes.Left })
-                    edge.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
-                    {
-                        MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
-                        IntegerTicksOnly = true,
-                        LabelFormatter = v => Math.Pow(10, v).ToString("G4", CultureInfo.InvariantCulture),
-                    };
+                // Both axes hold log10 of the value. The x axis spans decades, so its ticks are powers of ten; the y axis of
+                // a curve flat in T may span less than one, so its ticks fall anywhere and are labelled with the value.
+                plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
+                {
+                    MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(), IntegerTicksOnly = true, LabelFormatter = PowerOfTen,
+                };
+                plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = PowerOfTen };
                 plot.Grid.MajorLineColor = ScottPlot.Colors.Black.WithOpacity(0.15);
                 plot.Grid.MinorLineColor = ScottPlot.Colors.Black.WithOpacity(0.05);
                 plot.Legend.Alignment = Alignment.UpperLeft;
@@ -351,6 +351,9 @@ internal static class CostCurveRun
         chart.SavePng(file, 1600, 1100);
         return file;
     }
+
+    private static string PowerOfTen(double exponent) =>
+        Math.Pow(10, exponent) is var x && x >= 100 ? x.ToString("#,0", CultureInfo.InvariantCulture) : x.ToString("G3", CultureInfo.InvariantCulture);
 
     private static bool OnAxis(Row r, char axis) => axis switch
     {

@@ -480,10 +480,13 @@ public sealed unsafe class RecurrentLayer<TCell> where TCell : struct, IRecurren
     }
 
     /// <summary>
-    /// Below this many FLOPs of recurrent products per pass, threads cost more than they save (measured: workload S,
-    /// 34 MFLOP, ran slower on 2 threads than on 1), so the time loop stays on the calling thread.
+    /// Below this many FLOPs of recurrent products per pass (about 35 µs on one core), the fork and join of a split
+    /// (about 10 µs) would eat most of what a second thread saves, so the time loop stays on the calling thread. It was
+    /// 64 MFLOP until inference projected each step's input per worker; since then workload S (34 MFLOP, B 32) runs its
+    /// inference in 0.38–0.40 ms on 2 threads against 0.61 on one, and its training step in 1.23–1.28 ms against 1.63
+    /// (BENCHMARKS.md, "Scaling").
     /// </summary>
-    internal const long ParallelThresholdFlops = 64L << 20;
+    internal const long ParallelThresholdFlops = 4L << 20;
 
     private bool IsSmall(SequenceLayout layout) => (long)layout.TotalRows * 2 * _gateWidth * HiddenSize * Directions < ParallelThresholdFlops;
 
