@@ -181,18 +181,18 @@ public sealed class LayerParallelSplitTests
     // ---- The chunk bounds (internal): by accumulated real steps, one chunk below the threshold ----
 
     /// <summary>
-    /// LSTM, H = 64: a row costs 2·4H·H = 2¹⁵ flops, so 2048 rows (1024 when bidirectional) are exactly the threshold.
+    /// LSTM, H = 64: a row costs 2·4H·H = 2¹⁵ flops, so 128 rows (64 when bidirectional) are exactly the 4 MFLOP threshold.
     /// Expected bounds: chunk k ends after the first sorted sequence whose accumulated length reaches k/chunks of all rows.
     /// </summary>
     [Theory]
-    [InlineData(false, 4, 16, 128, 0, new[] { 0, 4, 8, 12, 16 })]     // exactly the threshold: split, bounds at exact quarters
-    [InlineData(false, 4, 16, 128, 1, new[] { 0, 16 })]               // one row less: small, one chunk
-    [InlineData(false, 3, 16, 128, 0, new[] { 0, 6, 11, 16 })]        // 16·128·k/3 rows reached after 6 and 11 sequences
-    [InlineData(false, 4, 4, 512, 0, new[] { 0, 4 })]                 // at most B/4 chunks: 4 sequences make one chunk
-    [InlineData(false, 2, 16, 128, 0, new[] { 0, 8, 16 })]
-    [InlineData(true, 4, 16, 64, 0, new[] { 0, 8, 16 })]              // two directions share four threads: two chunks
-    [InlineData(true, 4, 16, 64, 1, new[] { 0, 16 })]
-    [InlineData(true, 1, 16, 64, 0, new[] { 0, 16 })]                 // one thread: one chunk
+    [InlineData(false, 4, 16, 8, 0, new[] { 0, 4, 8, 12, 16 })]       // exactly the threshold: split, bounds at exact quarters
+    [InlineData(false, 4, 16, 8, 1, new[] { 0, 16 })]                 // one row less: small, one chunk
+    [InlineData(false, 3, 16, 8, 0, new[] { 0, 6, 11, 16 })]          // 16·8·k/3 rows reached after 6 and 11 sequences
+    [InlineData(false, 4, 4, 32, 0, new[] { 0, 4 })]                  // at most B/4 chunks: 4 sequences make one chunk
+    [InlineData(false, 2, 16, 8, 0, new[] { 0, 8, 16 })]
+    [InlineData(true, 4, 16, 4, 0, new[] { 0, 8, 16 })]               // two directions share four threads: two chunks
+    [InlineData(true, 4, 16, 4, 1, new[] { 0, 16 })]
+    [InlineData(true, 1, 16, 4, 0, new[] { 0, 16 })]                  // one thread: one chunk
     public void ChunkBounds_SplitSortedRowsByAccumulatedLength(bool bidirectional, int threads, int B, int T, int shortenLast, int[] expected)
     {
         const int I = 2, H = 64;
