@@ -31,7 +31,7 @@ public sealed class QuantizedGemmTests
         QuantizedGemm.ForcedKernel = Enum.Parse<QuantizedKernel>(kernel);
         try
         {
-            foreach (int m in new[] { 1, 5, 6, 7, 13 })
+            foreach (int m in new[] { 1, 2, 3, 4, 5, 6, 7, 10, 13 }) // up to 4 rows a row at a time, 5 and 6 one tile, then both
                 foreach (int n in new[] { 1, 31, 32, 33, 70 })
                     foreach (int k in new[] { 1, 2, 3, 17, 64 })
                     {
