@@ -51,8 +51,13 @@ public static class Gemm
     /// <summary>How many rows ahead A packing prefetches when A is stored transposed.</summary>
     private const int PackPrefetchRows = 8;
 
-    /// <summary>The fewest flops (2·m·n·k) a thread of a parallel product gets: smaller products run on the calling thread.</summary>
-    private const long ParallelThresholdFlops = 1L << 24;
+    /// <summary>
+    /// The fewest flops (2·m·n·k) a thread of a parallel product gets: smaller products run on the calling thread. 2²²
+    /// (about 4 MFLOP, some 35 µs on one core): at 2²⁴ the input projection and dW_ih of workload S's training step
+    /// (8 MFLOP each) ran on one thread, and S's two-thread step took 1.20–1.76 ms against 1.04–1.15 at 2²² (1 thread:
+    /// 1.63; BENCHMARKS.md, "Scaling").
+    /// </summary>
+    private const long ParallelThresholdFlops = 1L << 22;
 
     /// <summary>Forces a kernel width (tests use it to cover every path); <see cref="GemmKernel.Auto"/> picks the widest accelerated one.</summary>
     internal static GemmKernel ForcedKernel { get; set; }
@@ -126,8 +131,8 @@ public static class Gemm
     /// splitting the rows (or, for few rows, the columns) of C across up to <paramref name="maxDegreeOfParallelism"/> threads.
     /// </summary>
     /// <remarks>
-    /// The product runs on min(<paramref name="maxDegreeOfParallelism"/> (the processor count for -1), ⌊2·m·n·k / 2²⁴⌋)
-    /// threads: each gets at least 2²⁴ flops (about 17 MFLOP), and products under 2²⁵ flops run on the calling thread.
+    /// The product runs on min(<paramref name="maxDegreeOfParallelism"/> (the processor count for -1), ⌊2·m·n·k / 2²²⌋)
+    /// threads: each gets at least 2²² flops (about 4 MFLOP), and products under 2²³ flops run on the calling thread.
     /// When rows are split, op(B) is packed once into a shared pooled buffer that all threads read. Results equal the
     /// single-threaded ones up to rounding.
     /// </remarks>
@@ -196,8 +201,8 @@ public static class Gemm
     /// the columns) of C across up to <paramref name="maxDegreeOfParallelism"/> threads.
     /// </summary>
     /// <remarks>
-    /// The product runs on min(<paramref name="maxDegreeOfParallelism"/> (the processor count for -1), ⌊2·m·n·k / 2²⁴⌋)
-    /// threads: each gets at least 2²⁴ flops (about 17 MFLOP), and products under 2²⁵ flops run on the calling thread.
+    /// The product runs on min(<paramref name="maxDegreeOfParallelism"/> (the processor count for -1), ⌊2·m·n·k / 2²²⌋)
+    /// threads: each gets at least 2²² flops (about 4 MFLOP), and products under 2²³ flops run on the calling thread.
     /// </remarks>
     /// <param name="m">Rows of op(A) and C.</param>
     /// <param name="a">A, stored [m×k] (or [k×m] when <paramref name="transposeA"/>), k = <see cref="PackedMatrix.Depth"/>.</param>
