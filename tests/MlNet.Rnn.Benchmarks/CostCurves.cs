@@ -5,7 +5,6 @@ using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Microsoft.ML.OnnxRuntime;
-using Microsoft.ML.OnnxRuntime.Tensors;
 using MlNet.Rnn.Core.Data;
 using MlNet.Rnn.Core.Layers;
 using MlNet.Rnn.Core.Models;
@@ -100,17 +99,8 @@ public class CostCurves
         var expected = new float[Point.B];
         ours.Forward(_batch, expected, training: false);
         _session = fitted.CreateSession(1);
-        var w = fitted.Workload;
-        _inputs = [NamedOnnxValue.CreateFromTensor(nameof(OnnxInference.Row.Features),
-            new DenseTensor<float>(fitted.Rows.SelectMany(row => row.Features).ToArray(), [w.B, w.T * w.I]))];
-        if (_session.InputMetadata.ContainsKey(nameof(OnnxInference.Row.Label)))
-            _inputs.Add(NamedOnnxValue.CreateFromTensor(nameof(OnnxInference.Row.Label),
-                new DenseTensor<float>(fitted.Rows.Select(row => row.Label).ToArray(), [w.B, 1])));
-        using var results = _session.Run(_inputs, _outputNames);
-        float[] scores = [.. results.First().AsEnumerable<float>()];
-        for (int b = 0; b < w.B; b++)
-            if (Math.Abs(scores[b] - expected[b]) > 1e-4 * Math.Max(1, Math.Abs(expected[b])))
-                throw new InvalidOperationException($"{Point}: ONNX Runtime scores row {b} {scores[b]}, ours {expected[b]}.");
+        _inputs = fitted.OnnxInputs(_session);
+        fitted.CheckOnnxScores(_session, _inputs, expected);
     }
 
     [GlobalSetup(Target = nameof(TorchInference))]

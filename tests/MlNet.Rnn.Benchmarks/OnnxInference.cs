@@ -51,7 +51,7 @@ public class OnnxInference
     public void Setup()
     {
         var fitted = FittedWorkload.Fit(Benchmarks.Workload.Get(Workload), Threads);
-        var (w, rows) = (fitted.Workload, fitted.Rows);
+        var w = fitted.Workload;
 
         // Ours: the fitted network, as the core scores a batch.
         _ours = fitted.LoadCore();
@@ -68,14 +68,8 @@ public class OnnxInference
 
         // ONNX Runtime: the graph ML.NET's exporter writes from the same model.
         _session = fitted.CreateSession(Threads);
-        _inputs = [NamedOnnxValue.CreateFromTensor(nameof(Row.Features), new DenseTensor<float>(rows.SelectMany(row => row.Features).ToArray(), [w.B, w.T * w.I]))];
-        if (_session.InputMetadata.ContainsKey(nameof(Row.Label)))
-            _inputs.Add(NamedOnnxValue.CreateFromTensor(nameof(Row.Label), new DenseTensor<float>(rows.Select(row => row.Label).ToArray(), [w.B, 1])));
-        using var results = _session.Run(_inputs, _outputNames);
-        float[] scores = [.. results.First().AsEnumerable<float>()];
-        for (int b = 0; b < w.B; b++)
-            if (Math.Abs(scores[b] - _output[b]) > 1e-4 * Math.Max(1, Math.Abs(_output[b])))
-                throw new InvalidOperationException($"{Workload}: ONNX Runtime scores row {b} {scores[b]}, ours {_output[b]}.");
+        _inputs = fitted.OnnxInputs(_session);
+        fitted.CheckOnnxScores(_session, _inputs, _output);
     }
 
     [GlobalCleanup]
@@ -155,6 +149,27 @@ internal sealed record FittedWorkload(Workload Workload, MLContext MlContext, On
         var dataset = new SequenceDataset(Workload.I, 1);
         foreach (var row in Rows.Take(rows)) dataset.Add(row.Features, [row.Label]);
         dataset.Fill([.. Enumerable.Range(0, rows)], batch);
+    }
+
+    /// <summary>The exported graph's inputs for all B rows: the features, and the label when the graph asks for it.</summary>
+    public List<NamedOnnxValue> OnnxInputs(InferenceSession session)
+    {
+        var w = Workload;
+        List<NamedOnnxValue> inputs = [NamedOnnxValue.CreateFromTensor(nameof(OnnxInference.Row.Features),
+            new DenseTensor<float>(Rows.SelectMany(row => row.Features).ToArray(), [w.B, w.T * w.I]))];
+        if (session.InputMetadata.ContainsKey(nameof(OnnxInference.Row.Label)))
+            inputs.Add(NamedOnnxValue.CreateFromTensor(nameof(OnnxInference.Row.Label), new DenseTensor<float>(Rows.Select(row => row.Label).ToArray(), [w.B, 1])));
+        return inputs;
+    }
+
+    /// <summary>Throws unless ONNX Runtime scores every row as ours did (<paramref name="expected"/>), within 1e-4 relative.</summary>
+    public void CheckOnnxScores(InferenceSession session, List<NamedOnnxValue> inputs, ReadOnlySpan<float> expected)
+    {
+        using var results = session.Run(inputs, [ScoreOutput]);
+        float[] scores = [.. results.First().AsEnumerable<float>()];
+        for (int b = 0; b < Workload.B; b++)
+            if (Math.Abs(scores[b] - expected[b]) > 1e-4 * Math.Max(1, Math.Abs(expected[b])))
+                throw new InvalidOperationException($"{Workload.Name}: ONNX Runtime scores row {b} {scores[b]}, ours {expected[b]}.");
     }
 
     /// <summary>An ONNX Runtime session on the exported graph: all graph optimisations, <paramref name="threads"/> intra-op threads.</summary>
