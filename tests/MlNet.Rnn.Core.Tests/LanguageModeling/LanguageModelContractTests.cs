@@ -9,8 +9,11 @@ namespace MlNet.Rnn.Core.Tests.LanguageModeling;
 /// <summary>
 /// The contract of <see cref="LanguageModel"/> and its parts around the computation, on an untrained character model: null
 /// arguments refused by name; a null document, an empty validation list, a store of another vocabulary, an empty store and
-/// the per-option ranges refused saying which; no tokens generated for a maximum of 0; no streams refused; a model file whose
-/// model does not fit a language model refused whole; the streams refuse steps outside them and a sequence with no pair;
+/// the per-option ranges refused saying which, the trainer options among them, by every Train overload before the data; no
+/// tokens generated for a maximum of 0 (the prompt still checked), nothing reserved for an unbounded one; a negative maximum,
+/// a prompt id or a scored id outside the vocabulary refused by name; no streams refused; stores given to Train complete even
+/// when training stops before reading them; a file not in the model format refused by both loads, one without a vocabulary
+/// named "The model file"; a model file whose model does not fit a language model refused whole; the streams refuse steps outside them and a sequence with no pair;
 /// the streaming logits refuse a backward pass without a training pass; and a workspace's metrics exist only for the documents
 /// of its last <see cref="LanguageModelWorkspace.Score"/>.
 /// </summary>
@@ -103,6 +106,119 @@ public sealed class LanguageModelContractTests
         Assert.StartsWith("topK is -2; it must be ≥ 0 (0 = every token, 1 = greedy).", topK.Message);
         var temperature = Assert.Throws<ArgumentOutOfRangeException>(() => model.Generate("ab", 3, temperature: -1f));
         Assert.StartsWith("temperature is -1; it must be a finite number ≥ 0 (0 = greedy).", temperature.Message);
+    }
+
+    [Fact]
+    public void GenerateAndEvaluate_RefuseBadArgumentsByName_EvenWithNothingToGenerate()
+    {
+        var model = Model();
+        Assert.Equal("maxLength", Assert.Throws<ArgumentOutOfRangeException>(() => model.Generate([3], -1)).ParamName);
+        // The prompt is checked before a maximum of 0 returns nothing.
+        var prompt = Assert.Throws<ArgumentException>(() => model.Generate([3, 99], 0));
+        Assert.Equal("prompt", prompt.ParamName);
+        Assert.StartsWith("Id 1 of the prompt is 99, outside the vocabulary [0, 12); map unseen tokens to 0 (unknown).", prompt.Message);
+        var ids = Assert.Throws<ArgumentException>(() => model.Evaluate([3, -1]));
+        Assert.Equal("ids", ids.ParamName);
+        Assert.StartsWith("Id 1 of the ids is -1, outside the vocabulary [0, 12);", ids.Message);
+    }
+
+    [Fact]
+    public void AnUnboundedMaximumLength_ReservesNothing_AndGenerationStopsAtTheEnd()
+    {
+        // The end token is by far the likeliest: greedy generation ends at once, whatever the maximum.
+        var model = Model();
+        var parameters = model.Model.Parameters;
+        parameters.ValuesOf(parameters["head.bias"])[s_vocabulary.EndId] += 30;
+        Assert.Empty(model.Generate([3, 4], int.MaxValue, temperature: 0f));
+        Assert.Equal("", model.Generate("ab", int.MaxValue, temperature: 0f));
+    }
+
+    [Fact]
+    public void EveryTrainOverload_ChecksTheOptionsBeforeTheData()
+    {
+        var model = Model();
+        var badChunk = OneEpoch with { ChunkSteps = 0 };
+        Assert.Equal("ChunkSteps", Assert.Throws<ArgumentOutOfRangeException>(() => model.Train(["abc", null!], null, badChunk)).ParamName);
+        Assert.Equal("ChunkSteps", Assert.Throws<ArgumentOutOfRangeException>(() => model.Train([new[] { 3, 99 }], null, badChunk)).ParamName);
+        using var foreign = new TokenStore(Vocabulary.FromCharacters("xy"), "training", 1 << 20);
+        foreign.Add([3]);
+        Assert.Equal("ChunkSteps", Assert.Throws<ArgumentOutOfRangeException>(() => model.Train(foreign, null, badChunk)).ParamName);
+        using var training = new TokenStore(s_vocabulary, "training", 1 << 20);
+        training.Add([3, 4, 5]);
+        Assert.Equal("ValidationStreams", Assert.Throws<ArgumentOutOfRangeException>(() => model.Train(training, null, OneEpoch with { ValidationStreams = 0 })).ParamName);
+
+        // Early stopping needs validation data: given, the options pass and the bad id is what is refused; absent, the options are.
+        var early = OneEpoch with { Training = OneEpoch.Training with { EarlyStoppingPatience = 2 } };
+        Assert.StartsWith("Id 1 of the training document 0 is 99,", Assert.Throws<ArgumentException>(() => model.Train([new[] { 3, 99 }], [new[] { 4 }], early)).Message);
+        Assert.Equal("EarlyStoppingPatience", Assert.Throws<ArgumentException>(() => model.Train([new[] { 3, 99 }], null, early)).ParamName);
+        Assert.Equal("trainingDocuments", Assert.Throws<ArgumentException>(() => model.Train(["abc", null!], ["ab"], early)).ParamName);
+        Assert.Equal("EarlyStoppingPatience", Assert.Throws<ArgumentException>(() => model.Train(["abc", null!], null, early)).ParamName);
+    }
+
+    [Fact]
+    public void TrainingOptions_ValidateTheirTrainerOptions()
+    {
+        var rate = Assert.Throws<ArgumentOutOfRangeException>(() => (OneEpoch with { Training = OneEpoch.Training with { LearningRate = 0f } }).Validate(true));
+        Assert.Equal("LearningRate", rate.ParamName);
+        var early = OneEpoch with { Training = OneEpoch.Training with { EarlyStoppingPatience = 2 } };
+        Assert.Equal("EarlyStoppingPatience", Assert.Throws<ArgumentException>(() => early.Validate(false)).ParamName);
+        early.Validate(true);
+    }
+
+    [Fact]
+    public void StoresGivenToTrain_AreCompleteEvenWhenTrainingStopsBeforeReadingThem()
+    {
+        var model = Model();
+        using var training = new TokenStore(s_vocabulary, "training", 1 << 20);
+        using var validation = new TokenStore(s_vocabulary, "validation", 1 << 20);
+        training.Add([3, 4, 5, 6]);
+        validation.Add([4, 5]);
+        Assert.Throws<OperationCanceledException>(() => model.Train(training, validation, OneEpoch, new CancellationToken(canceled: true)));
+        foreach (var store in new[] { training, validation })
+            Assert.StartsWith("The store is complete (it has been read)", Assert.Throws<InvalidOperationException>(() => store.Add([3])).Message);
+        Assert.Equal(6, training.Count);
+        Assert.Equal(4, validation.Count);
+    }
+
+    /// <summary>The same file with its header's <c>format</c> value and metadata checksum key renamed (same lengths): a foreign safetensors file.</summary>
+    private static byte[] WithForeignFormat(byte[] file)
+    {
+        int headerLength = (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(file);
+        string header = System.Text.Encoding.UTF8.GetString(file, 8, headerLength);
+        string renamed = header.Replace($"\"{ModelFile.FormatName}\"", $"\"{ModelFile.FormatName[..^1]}x\"", StringComparison.Ordinal)
+            .Replace($"\"{ModelFile.MetadataChecksumKey}\"", $"\"{ModelFile.MetadataChecksumKey[..^1]}x\"", StringComparison.Ordinal);
+        Assert.NotEqual(header, renamed);
+        byte[] result = (byte[])file.Clone();
+        System.Text.Encoding.UTF8.GetBytes(renamed).CopyTo(result, 8);
+        return result;
+    }
+
+    [Fact]
+    public void AFileNotInTheModelFormat_IsRefusedByBothLoads_AndAFileWithoutAVocabularyIsNamedByDefault()
+    {
+        using var saved = new MemoryStream();
+        Model().Save(saved);
+        byte[] foreign = WithForeignFormat(saved.ToArray());
+        // Without the format requirement it reads: it is valid safetensors with a configuration and a vocabulary.
+        Assert.True(ModelFile.Read(new MemoryStream(foreign)).Metadata.ContainsKey(LanguageModel.VocabularyKey));
+        Assert.Contains($"is not an {ModelFile.FormatName} model file",
+            Assert.Throws<InvalidDataException>(() => LanguageModel.Load(new MemoryStream(foreign), "foreign.safetensors")).Message);
+        string path = Path.Combine(Path.GetTempPath(), $"foreign-lm-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            File.WriteAllBytes(path, foreign);
+            Assert.Contains($"is not an {ModelFile.FormatName} model file", Assert.Throws<InvalidDataException>(() => LanguageModel.Load(path)).Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+
+        using var plain = new MemoryStream();
+        SequenceModelFile.Save(Model().Model, plain);
+        plain.Position = 0;
+        Assert.StartsWith($"The model file has no '{LanguageModel.VocabularyKey}' metadata; it is not a language model written by LanguageModel.Save.",
+            Assert.Throws<InvalidDataException>(() => LanguageModel.Load(plain)).Message);
     }
 
     [Fact]

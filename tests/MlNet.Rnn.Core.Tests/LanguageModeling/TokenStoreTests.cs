@@ -10,6 +10,7 @@ namespace MlNet.Rnn.Core.Tests.LanguageModeling;
 /// that has no name in its folder and is gone when the store is disposed; every id written comes back at every position,
 /// across the writes the file was filled by; streams read from it at any offset see what they would in memory, also past 2³¹
 /// ids, where an epoch still counts and trains its chunks; and a model trained from a spilled store is, bit for bit, the model trained from memory, which learns the text.
+/// Its arguments are refused by name, a disposed store refuses documents, a read outside it names the ids, and its file is named for it.
 /// </summary>
 public sealed class TokenStoreTests : IDisposable
 {
@@ -115,6 +116,40 @@ public sealed class TokenStoreTests : IDisposable
         Assert.Contains("Build the store with the model's Vocabulary", error.Message);
         using var empty = new TokenStore(characters, "validation", SixteenIds, _folder);
         Assert.Contains("pass null for no validation", Assert.Throws<ArgumentException>(() => model.Train(training, empty, new LanguageModelTrainingOptions())).Message);
+    }
+
+    [Fact]
+    public void ConstructorArguments_AreRefusedByName()
+    {
+        Assert.Equal("vocabulary", Assert.Throws<ArgumentNullException>(() => new TokenStore(null!, "training", 64)).ParamName);
+        Assert.Equal("role", Assert.Throws<ArgumentNullException>(() => new TokenStore(s_keys, null!, 64)).ParamName);
+        Assert.Equal("role", Assert.Throws<ArgumentException>(() => new TokenStore(s_keys, " ", 64)).ParamName);
+        foreach (long budget in new[] { 0L, -4L })
+            Assert.Equal("memoryBudget", Assert.Throws<ArgumentOutOfRangeException>(() => new TokenStore(s_keys, "training", budget)).ParamName);
+        using var smallest = new TokenStore(s_keys, "training", 1, _folder);
+        smallest.Add([3]);
+        Assert.True(smallest.Spilled);
+    }
+
+    [Fact]
+    public void ADisposedStore_RefusesDocuments_AndAReadOutsideTheStoreNamesTheIds()
+    {
+        var store = new TokenStore(s_keys, "training", 1 << 20, _folder);
+        store.Add([3, 4, 5]);
+        var outside = Assert.Throws<ArgumentOutOfRangeException>(() => store.Read(3, new int[3]));
+        Assert.Equal("position", outside.ParamName);
+        Assert.StartsWith("Ids 3 … 5 are outside the store's 5.", outside.Message);
+        store.Dispose();
+        Assert.Equal(typeof(TokenStore).FullName, Assert.Throws<ObjectDisposedException>(() => store.Add([3])).ObjectName);
+    }
+
+    [Fact]
+    public void TheSpilledFile_IsNamedForTheStore()
+    {
+        using var store = Store(Documents(4, seed: 6).Documents, SixteenIds);
+        Assert.True(store.Spilled);
+        Assert.StartsWith(Path.Combine(_folder, "mlnet-rnn-tokens-"), store.FilePath);
+        Assert.EndsWith(".bin", store.FilePath);
     }
 
     [Theory]

@@ -6,7 +6,7 @@ namespace MlNet.Rnn.Core.Tests.LanguageModeling;
 /// <summary>
 /// The streams cover every next-token pair exactly once, in order within a stream, whatever B and the offset; documents are
 /// laid out between the vocabulary's start and end ids (1 and 2 for tokens, K + 1 and K + 2 for keys), and a pair whose
-/// target is the start id weighs nothing.
+/// target is the start id weighs nothing. A text's array is read at positions that fit an int, never wrapped; chunk after chunk is read into one window.
 /// </summary>
 public sealed class TokenStreamsTests
 {
@@ -40,6 +40,31 @@ public sealed class TokenStreamsTests
         // A chunk never reaches past the streams' end, where it would read the next stream's pairs.
         Assert.Throws<ArgumentOutOfRangeException>(() => reader.Fill(1, L, inputs, targets, weights));
         Assert.Throws<ArgumentOutOfRangeException>(() => reader.Fill(-1, 1, inputs, targets, weights));
+    }
+
+    [Fact]
+    public void ATextsIds_AreReadAtPositionsThatFitAnInt_NeverWrapped()
+    {
+        var text = new TokenArray([5, 6, 7]);
+        var ids = new int[2];
+        text.Read(1, ids);
+        Assert.Equal([6, 7], ids);
+        // 2³² + 1 would wrap to position 1.
+        Assert.Throws<OverflowException>(() => text.Read((1L << 32) + 1, ids));
+    }
+
+    [Fact]
+    public void ChunkAfterChunk_IsReadIntoOneWindow()
+    {
+        var reader = new TokenStreams(new TokenArray([.. Enumerable.Range(10, 101)]), 0, 3, startId: 1);
+        int[] inputs = new int[8 * 3], targets = new int[8 * 3];
+        float[] weights = new float[8 * 3];
+        reader.Fill(0, 8, inputs, targets, weights);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int step = 8; step + 8 <= reader.StreamLength; step += 8) reader.Fill(step, 8, inputs, targets, weights);
+        reader.Fill(reader.StreamLength - 3, 3, inputs, targets, weights);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal([10 + 33, 10 + 34 + 33, 0], inputs[6..9]); // step 33 of each stream; the third has ended
     }
 
     [Fact]
