@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using MlNet.Rnn.Core.Kernels;
 
 namespace MlNet.Rnn.Core.LanguageModeling;
 
@@ -30,10 +31,10 @@ internal static class NextTokenLoss
                 continue;
             }
             ReadOnlySpan<float> z = logits.Slice(r * V, V);
-            float max = TensorPrimitives.Max(z);
+            float max = Reductions.Max(z);
             TensorPrimitives.Subtract(z, max, p);
             TensorPrimitives.Exp(p, p);
-            float sum = TensorPrimitives.Sum(p);
+            float sum = Reductions.Sum(p);
             int y = targets[r];
             total += w * (Math.Log(sum) - (z[y] - max));
             if (gradient.IsEmpty) continue;

@@ -64,7 +64,7 @@ public sealed class Dense
             else if (Activation == OutputActivation.Softmax)
             {
                 // TensorPrimitives.SoftMax does not subtract the maximum; e^z overflows past z ≈ 88 without it.
-                TensorPrimitives.Subtract(row, TensorPrimitives.Max(row), row);
+                TensorPrimitives.Subtract(row, Reductions.Max(row), row);
                 TensorPrimitives.SoftMax(row, row);
             }
         }
@@ -101,7 +101,7 @@ public sealed class Dense
                     break;
                 default:
                     // dz = y⊙(dy − ⟨dy, y⟩)
-                    float dot = TensorPrimitives.Dot(dy, y);
+                    float dot = Reductions.Dot(dy, y);
                     TensorPrimitives.Subtract(dy, dot, dzRow);
                     TensorPrimitives.Multiply(dzRow, y, dzRow);
                     break;

@@ -83,10 +83,10 @@ internal sealed class BahdanauAttention
                 Span<float> u = workspace.Activations.AsSpan(((step * S + s) * B + b) * A, A);
                 TensorPrimitives.Add(workspace.Keys.AsSpan((s * B + b) * A, A), projected.Slice(b * A, A), u);
                 TensorPrimitives.Tanh(u, u);
-                weights[s] = TensorPrimitives.Dot(v, u);
+                weights[s] = Reductions.Dot(v, u);
             }
             // TensorPrimitives.SoftMax does not subtract the maximum; scores are shifted first so none overflows.
-            TensorPrimitives.Subtract(weights[..length], TensorPrimitives.Max(weights[..length]), weights[..length]);
+            TensorPrimitives.Subtract(weights[..length], Reductions.Max(weights[..length]), weights[..length]);
             TensorPrimitives.SoftMax(weights[..length], weights[..length]);
             weights[length..].Clear();
             Span<float> c = context.Slice(b * contextStride, M);
@@ -120,12 +120,12 @@ internal sealed class BahdanauAttention
             // c = Σ a_s m_s: da_s = dc · m_s, dm_s += a_s dc.
             for (int s = 0; s < length; s++)
             {
-                dScore[s] = TensorPrimitives.Dot(dc, memory.Slice((s * B + b) * M, M));
+                dScore[s] = Reductions.Dot(dc, memory.Slice((s * B + b) * M, M));
                 Span<float> dm = memoryGradient.Slice((s * B + b) * M, M);
                 TensorPrimitives.MultiplyAdd(dc, weights[s], dm, dm);
             }
             // Softmax: de = a ⊙ (da − ⟨da, a⟩).
-            float dot = TensorPrimitives.Dot(dScore, weights[..length]);
+            float dot = Reductions.Dot(dScore, weights[..length]);
             TensorPrimitives.Subtract(dScore, dot, dScore);
             TensorPrimitives.Multiply(dScore, weights[..length], dScore);
             for (int s = 0; s < length; s++)

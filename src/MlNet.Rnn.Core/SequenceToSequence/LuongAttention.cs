@@ -75,7 +75,7 @@ internal sealed class LuongAttention
             {
                 Span<float> row = weights.Slice(t * S, S);
                 // TensorPrimitives.SoftMax does not subtract the maximum, so scores above ~88 would overflow to NaN.
-                TensorPrimitives.Subtract(row[..length], TensorPrimitives.Max(row[..length]), row[..length]);
+                TensorPrimitives.Subtract(row[..length], Reductions.Max(row[..length]), row[..length]);
                 TensorPrimitives.SoftMax(row[..length], row[..length]);
                 row[length..].Clear();
             }
@@ -125,7 +125,7 @@ internal sealed class LuongAttention
             {
                 ReadOnlySpan<float> a = weights.Slice(t * S, S);
                 Span<float> da = dWeights.Slice(t * S, S);
-                float dot = TensorPrimitives.Dot(a, da);
+                float dot = Reductions.Dot(a, da);
                 TensorPrimitives.Subtract(da, dot, da);
                 TensorPrimitives.Multiply(da, a, da);
             }

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using MlNet.Rnn.Core.Kernels;
 using MlNet.Rnn.Core.Data;
 using MlNet.Rnn.Core.Parameters;
 using MlNet.Rnn.Core.Training;
@@ -117,7 +118,7 @@ public sealed class SequencePairTrainer
         _model.Forward(_batch, logits, training);
         if (!float.IsFinite(logits[TensorPrimitives.IndexOfMaxMagnitude(logits)])) return (double.NaN, 0);
         double loss = _loss.Compute(logits, _batch.Targets.AsSpan(0, rows), rows, V, _batch.Weights.AsSpan(0, rows), _gradient.AsSpan(0, rows * V));
-        return (loss, TensorPrimitives.Sum(_batch.Weights.AsSpan(0, rows)));
+        return (loss, Reductions.Sum(_batch.Weights.AsSpan(0, rows)));
     }
 
     /// <summary>One training run's pairs as the loop sees them.</summary>

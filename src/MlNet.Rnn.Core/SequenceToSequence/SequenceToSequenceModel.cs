@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Numerics.Tensors;
+using MlNet.Rnn.Core.Kernels;
 using MlNet.Rnn.Core.Cells;
 using MlNet.Rnn.Core.Data;
 using MlNet.Rnn.Core.Layers;
@@ -546,7 +547,7 @@ public sealed class SequenceToSequenceModel
 
     internal static float LogSumExp(ReadOnlySpan<float> values)
     {
-        float max = TensorPrimitives.Max(values);
+        float max = Reductions.Max(values);
         double sum = 0;
         foreach (float value in values) sum += Math.Exp(value - max);
         return (float)(max + Math.Log(sum));

@@ -261,8 +261,7 @@ public sealed class LanguageModelReferenceTests
         // The sequence start, text (N + 1 ids) and one chunk of 256 steps × 64 streams of ids, targets and weights; the
         // streams' logits, states and activations (1 MB and more) are the model's, grown by the first call.
         long sequence = (N + 1L) * sizeof(int), chunk = 256L * streams * (2 * sizeof(int) + sizeof(float));
-        // On .NET 8 the scoring allocates about 60 bytes a row besides (7 MB here); the bound is .NET 9's and later's.
-        if (Environment.Version.Major >= 9) Assert.True(allocated < sequence + chunk + (64 << 10), $"scoring allocated {allocated:N0} bytes; the sequence is {sequence:N0}, a chunk {chunk:N0}");
+        Assert.True(allocated < sequence + chunk + (64 << 10), $"scoring allocated {allocated:N0} bytes; the sequence is {sequence:N0}, a chunk {chunk:N0}");
     }
 
     [Fact]
