@@ -4,19 +4,16 @@ using System.Runtime.Intrinsics;
 namespace MlNet.Rnn.Core.Kernels;
 
 /// <summary>
-/// The sum, dot product and maximum of float spans that losses and attention take once per row or per step. On .NET 9 and
-/// later they are <see cref="TensorPrimitives"/>' own. On .NET 8, System.Numerics.Tensors 10.0.0's <c>Sum</c> and <c>Dot</c>
-/// allocate 128 bytes a call and <c>Max</c> about 1.5 on average (measured), which put an allocation in every scored row of a
-/// language model and every attention step; there these loops take their place.
+/// The sum, dot product and maximum of float spans that losses and attention take once per row or per step. Not
+/// <see cref="TensorPrimitives"/>' own: on .NET 8, System.Numerics.Tensors 10.0.0's <c>Sum</c> and <c>Dot</c> allocate 128
+/// bytes a call and <c>Max</c> about 1.5 on average (measured), which put an allocation in every scored row of a language
+/// model and every attention step. These loops are the same on every framework, so both builds compute the same bits.
 /// </summary>
 internal static class Reductions
 {
     /// <summary>Σ x.</summary>
     public static float Sum(ReadOnlySpan<float> x)
     {
-#if NET9_0_OR_GREATER
-        return TensorPrimitives.Sum(x);
-#else
         int i = 0;
         var sum = Vector256<float>.Zero;
         if (Vector256.IsHardwareAccelerated)
@@ -24,15 +21,11 @@ internal static class Reductions
         float total = Vector256.Sum(sum);
         for (; i < x.Length; i++) total += x[i];
         return total;
-#endif
     }
 
     /// <summary>Σ a·b over spans of one length.</summary>
     public static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
     {
-#if NET9_0_OR_GREATER
-        return TensorPrimitives.Dot(a, b);
-#else
         if (a.Length != b.Length) throw new ArgumentException($"The spans hold {a.Length} and {b.Length} values; a dot product needs one length.", nameof(b));
         int i = 0;
         var sum = Vector256<float>.Zero;
@@ -42,15 +35,11 @@ internal static class Reductions
         float total = Vector256.Sum(sum);
         for (; i < a.Length; i++) total += a[i] * b[i];
         return total;
-#endif
     }
 
     /// <summary>max x; NaN when x holds one (as <see cref="TensorPrimitives.Max(ReadOnlySpan{float})"/>); x must not be empty.</summary>
     public static float Max(ReadOnlySpan<float> x)
     {
-#if NET9_0_OR_GREATER
-        return TensorPrimitives.Max(x);
-#else
         if (x.IsEmpty) throw new ArgumentException("The span is empty; its maximum is undefined.", nameof(x));
         float max = x[0];
         foreach (float value in x)
@@ -59,6 +48,5 @@ internal static class Reductions
             if (value > max) max = value;
         }
         return max;
-#endif
     }
 }

@@ -4,7 +4,7 @@ namespace MlNet.Rnn.Core.Tests.Kernels;
 
 /// <summary>
 /// <see cref="Reductions"/> on every length around the vector width: the double-precision sum, dot product and maximum, NaN
-/// carried by the maximum, refusals, and no allocation per call on either framework (on .NET 8 the TensorPrimitives
+/// carried by the maximum, refusals, and no allocation per call on either framework (on .NET 8 TensorPrimitives'
 /// versions allocate 128 bytes a call, once per scored row of a language model).
 /// </summary>
 public sealed class ReductionsTests
