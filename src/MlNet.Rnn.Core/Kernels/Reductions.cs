@@ -4,10 +4,11 @@ using System.Runtime.Intrinsics;
 namespace MlNet.Rnn.Core.Kernels;
 
 /// <summary>
-/// The sum, dot product and maximum of float spans that losses and attention take once per row or per step. Not
-/// <see cref="TensorPrimitives"/>' own: on .NET 8, System.Numerics.Tensors 10.0.0's <c>Sum</c> and <c>Dot</c> allocate 128
-/// bytes a call and <c>Max</c> about 1.5 on average (measured), which put an allocation in every scored row of a language
-/// model and every attention step. These loops are the same on every framework, so both builds compute the same bits.
+/// The sum, dot product, maximum and softmax of float spans that losses, heads and attention take once per row or per step.
+/// Not <see cref="TensorPrimitives"/>' own: on .NET 8, System.Numerics.Tensors 10.0.0's <c>Sum</c>, <c>Dot</c> and
+/// <c>SoftMax</c> allocate about 128 bytes a call and <c>Max</c> about 1.5 on average (measured), which put an allocation in
+/// every scored row of a language model or a multiclass head and every attention step. These loops are the same on every
+/// framework, so both builds compute the same bits.
 /// </summary>
 internal static class Reductions
 {
@@ -48,5 +49,16 @@ internal static class Reductions
             if (value > max) max = value;
         }
         return max;
+    }
+
+    /// <summary>
+    /// destination = e^x ÷ Σ e^x over x's length (in place when they are one span). As <c>TensorPrimitives.SoftMax</c>, x is not
+    /// shifted by its maximum here: a caller whose x may exceed about 88 subtracts <see cref="Max"/> first.
+    /// </summary>
+    public static void SoftMax(ReadOnlySpan<float> x, Span<float> destination)
+    {
+        Span<float> e = destination[..x.Length];
+        TensorPrimitives.Exp(x, e);
+        TensorPrimitives.Multiply(e, 1f / Sum(e), e);
     }
 }

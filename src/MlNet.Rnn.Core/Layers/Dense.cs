@@ -65,7 +65,7 @@ public sealed class Dense
             {
                 // TensorPrimitives.SoftMax does not subtract the maximum; e^z overflows past z ≈ 88 without it.
                 TensorPrimitives.Subtract(row, Reductions.Max(row), row);
-                TensorPrimitives.SoftMax(row, row);
+                Reductions.SoftMax(row, row);
             }
         }
     }

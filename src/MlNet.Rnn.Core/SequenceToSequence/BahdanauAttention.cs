@@ -87,7 +87,7 @@ internal sealed class BahdanauAttention
             }
             // TensorPrimitives.SoftMax does not subtract the maximum; scores are shifted first so none overflows.
             TensorPrimitives.Subtract(weights[..length], Reductions.Max(weights[..length]), weights[..length]);
-            TensorPrimitives.SoftMax(weights[..length], weights[..length]);
+            Reductions.SoftMax(weights[..length], weights[..length]);
             weights[length..].Clear();
             Span<float> c = context.Slice(b * contextStride, M);
             c.Clear();

@@ -76,7 +76,7 @@ internal sealed class LuongAttention
                 Span<float> row = weights.Slice(t * S, S);
                 // TensorPrimitives.SoftMax does not subtract the maximum, so scores above ~88 would overflow to NaN.
                 TensorPrimitives.Subtract(row[..length], Reductions.Max(row[..length]), row[..length]);
-                TensorPrimitives.SoftMax(row[..length], row[..length]);
+                Reductions.SoftMax(row[..length], row[..length]);
                 row[length..].Clear();
             }
             // c_b [T, D·H] = A_b [T, S] · M_b [S, D·H], written into the first D·H columns of [c; h].

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Numerics.Tensors;
+using MlNet.Rnn.Core.Kernels;
 using MlNet.Rnn.Core.Data;
 using MlNet.Rnn.Core.Models;
 using MlNet.Rnn.Core.Training;
@@ -190,7 +191,7 @@ public sealed class SequenceTagger
         {
             ReadOnlySpan<float> z = logits.Slice(t * C, C);
             tags[t] = TensorPrimitives.IndexOfMax(z);
-            if (!probabilities.IsEmpty) TensorPrimitives.SoftMax(z, probabilities.Slice(t * C, C));
+            if (!probabilities.IsEmpty) Reductions.SoftMax(z, probabilities.Slice(t * C, C));
         }
     }
 

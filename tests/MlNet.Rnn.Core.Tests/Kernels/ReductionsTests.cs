@@ -3,7 +3,7 @@ using MlNet.Rnn.Core.Kernels;
 namespace MlNet.Rnn.Core.Tests.Kernels;
 
 /// <summary>
-/// <see cref="Reductions"/> on every length around the vector width: the double-precision sum, dot product and maximum, NaN
+/// <see cref="Reductions"/> on every length around the vector width: the double-precision sum, dot product, maximum and softmax, NaN
 /// carried by the maximum, refusals, and no allocation per call on either framework (on .NET 8 TensorPrimitives'
 /// versions allocate 128 bytes a call, once per scored row of a language model).
 /// </summary>
@@ -21,6 +21,12 @@ public sealed class ReductionsTests
             Assert.True(Math.Abs(Reductions.Sum(a) - sum) <= 1e-5 * n, $"n={n}: sum {Reductions.Sum(a)}, reference {sum}");
             Assert.True(Math.Abs(Reductions.Dot(a, b) - dot) <= 1e-5 * n, $"n={n}: dot {Reductions.Dot(a, b)}, reference {dot}");
             Assert.Equal(a.Max(), Reductions.Max(a));
+            double total = a.Sum(v => Math.Exp(v));
+            float[] softmax = new float[n + 1];
+            softmax[n] = 42f;
+            Reductions.SoftMax(a, softmax);
+            for (int i = 0; i < n; i++) Assert.True(Math.Abs(softmax[i] - Math.Exp(a[i]) / total) <= 1e-6, $"n={n}: softmax[{i}] {softmax[i]}");
+            Assert.Equal(42f, softmax[n]);
         }
     }
 
@@ -40,11 +46,15 @@ public sealed class ReductionsTests
         a.AsSpan().Fill(0.5f);
         b.AsSpan().Fill(2f);
         float total = 0;
+        float[] p = new float[100];
         for (int i = 0; i < 100; i++) total += Reductions.Sum(a) + Reductions.Dot(a, b) + Reductions.Max(a);
+        for (int i = 0; i < 100; i++) Reductions.SoftMax(a, p);
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 1000; i++) total += Reductions.Sum(a) + Reductions.Dot(a, b) + Reductions.Max(a);
+        for (int i = 0; i < 1000; i++) Reductions.SoftMax(a, p);
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.Equal(1100 * (50f + 100f + 0.5f), total);
+        Assert.True(Math.Abs(p[0] - 0.01f) < 1e-6f, $"softmax of 100 equal values gave {p[0]}");
         Assert.True(allocated == 0, $"1,000 calls of each allocated {allocated} bytes");
     }
 }
