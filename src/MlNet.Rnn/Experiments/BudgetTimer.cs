@@ -1,33 +1,19 @@
 namespace MlNet.Rnn.Experiments;
 
 /// <summary>
-/// Cancels a token source when an experiment's time budget runs out. On the real clock (<see cref="TimeProvider.System"/>) it
-/// waits on a dedicated thread: <see cref="CancellationTokenSource.CancelAfter(TimeSpan)"/> fires on the thread pool, which
-/// the trials themselves keep busy (their batches run on it), so on a 2-core machine the budget could overrun by seconds
-/// while the pool grew. Any other <see cref="TimeProvider"/> (a test's fake clock) gets a timer of its own making, which
-/// fires when that clock says the budget is spent.
+/// Cancels a token source when an experiment's time budget runs out. On the real clock (<see cref="TimeProvider.System"/>)
+/// a <see cref="CancellationWatch"/> waits out the budget on a thread of its own (the trials keep the thread pool busy). Any
+/// other <see cref="TimeProvider"/> (a test's fake clock) gets a timer of its own making, which fires when that clock says
+/// the budget is spent.
 /// </summary>
 internal sealed class BudgetTimer : IDisposable
 {
-    private readonly ManualResetEventSlim? _stopped;
-    private readonly Thread? _thread;
-    private readonly ITimer? _timer;
+    private readonly IDisposable _wait;
 
-    private BudgetTimer(CancellationTokenSource source, TimeSpan remaining, TimeProvider timeProvider)
-    {
-        if (timeProvider != TimeProvider.System)
-        {
-            _timer = timeProvider.CreateTimer(_ => source.Cancel(), null, remaining, Timeout.InfiniteTimeSpan);
-            return;
-        }
-        var stopped = _stopped = new ManualResetEventSlim();
-        _thread = new Thread(() =>
-        {
-            if (!stopped.Wait(remaining)) source.Cancel();
-        })
-        { IsBackground = true, Name = "MlNet.Rnn experiment budget" };
-        _thread.Start();
-    }
+    private BudgetTimer(CancellationTokenSource source, TimeSpan remaining, TimeProvider timeProvider) =>
+        _wait = timeProvider == TimeProvider.System
+            ? new CancellationWatch(source, remaining, static () => true, "MlNet.Rnn experiment budget")
+            : timeProvider.CreateTimer(_ => source.Cancel(), null, remaining, Timeout.InfiniteTimeSpan);
 
     /// <summary>Cancels <paramref name="source"/> once <paramref name="remaining"/> has passed on <paramref name="timeProvider"/> (at once when it is not positive).</summary>
     public static BudgetTimer? Start(CancellationTokenSource source, TimeSpan remaining, TimeProvider timeProvider)
@@ -38,12 +24,5 @@ internal sealed class BudgetTimer : IDisposable
     }
 
     /// <summary>Stops the timer without cancelling.</summary>
-    public void Dispose()
-    {
-        _timer?.Dispose();
-        if (_stopped is null) return;
-        _stopped.Set();
-        _thread!.Join();
-        _stopped.Dispose();
-    }
+    public void Dispose() => _wait.Dispose();
 }

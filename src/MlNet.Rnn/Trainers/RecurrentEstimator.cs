@@ -89,14 +89,14 @@ public abstract class RecurrentEstimator<TOptions, TTransformer> : IEstimator<TT
 /// One <c>Fit</c>: its channel, seed and logger, the core's training options, its cancellation, and what it reports.
 /// Cancellation comes from the options' <see cref="RecurrentTrainerOptionsBase.CancellationToken"/> or from the
 /// <see cref="MLContext"/>'s cancellation (<c>CancelExecution</c>, which ML.NET's AutoML and the Microsoft.ML.Experimental
-/// package call), which the run watches every 50 ms (ML.NET's hosts raise no event).
+/// package call), which the run watches every 50 ms (ML.NET's hosts raise no event) through a <see cref="CancellationWatch"/>.
 /// </summary>
 internal sealed class FitRun : IDisposable
 {
     private readonly RecurrentTrainerOptionsBase _options;
     private readonly RecurrentCellType _cell;
     private readonly CancellationTokenSource _cancellation;
-    private readonly ITimer? _watch;
+    private readonly CancellationWatch? _watch;
 
     public FitRun(IChannel channel, RecurrentTrainerOptionsBase options, RecurrentCellType cell, int seed, IHost? host = null)
     {
@@ -107,11 +107,7 @@ internal sealed class FitRun : IDisposable
         Logger = new ProgressLogger(channel, options.Logger);
         _cancellation = CancellationTokenSource.CreateLinkedTokenSource(options.CancellationToken);
         if (host is ICancelable cancelable)
-            _watch = TimeProvider.System.CreateTimer(static state =>
-            {
-                var (cancelable, cancellation) = ((ICancelable, CancellationTokenSource))state!;
-                if (cancelable.IsCanceled) cancellation.Cancel();
-            }, (cancelable, _cancellation), TimeSpan.Zero, TimeSpan.FromMilliseconds(50));
+            _watch = new CancellationWatch(_cancellation, TimeSpan.FromMilliseconds(50), () => cancelable.IsCanceled, "MlNet.Rnn Fit: MLContext.CancelExecution");
     }
 
     public IChannel Channel { get; }

@@ -10,9 +10,14 @@ namespace MlNet.Rnn.Tests.Trainers;
 /// <see cref="MLContext"/>'s cancellation (<c>CancelExecution</c>, which AutoML uses) asks: with an <see cref="OperationCanceledException"/> that says who cancelled,
 /// before the next batch (the token) or within the 50 ms the run watches the context at, and without leaving the temporary
 /// file of its rows behind. Each task's trainer passing the token on is in <c>TaskOptionsActTests</c>; the forecaster's here.
+/// These tests run alone (one of them holds every thread-pool worker).
 /// </summary>
+[Collection(Name)]
+[CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class CancellationTests
 {
+    private const string Name = "Cancellation, alone: holds the thread pool";
+
     /// <summary>Calls <paramref name="onFirstEpoch"/> when the first epoch is reported; keeps every message.</summary>
     private sealed class CancellingLogger(Action onFirstEpoch) : ILogger
     {
@@ -86,6 +91,31 @@ public sealed class CancellationTests
         // epochs after the cancel, far short of the 2,000 asked for (which bound the test's time should the cancel be lost).
         Assert.InRange(logger.Epochs, 1, 1000);
         SpillFile.AssertGone(SpillFile.PathIn(logger.Messages));
+    }
+
+    [Fact]
+    public void MLContextCancelExecution_IsSeenWhileTheThreadPoolIsBusy()
+    {
+        // Every thread-pool worker is held and a thousand more items wait in the pool's queue: the pool adds a worker about twice a
+        // second, so anything queued to it now (a thread-pool timer's callback) waits minutes. The watch of the context must not.
+        var release = new ManualResetEventSlim(); // not disposed: items still queued after the test wait on it and return
+        for (int i = 0; i < 1000; i++) ThreadPool.UnsafeQueueUserWorkItem(_ => release.Wait(), null);
+        try
+        {
+            var mlContext = new MLContext(seed: 1);
+            var cancel = typeof(MLContext).GetMethod("CancelExecution", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)!;
+            var logger = new CancellingLogger(() => cancel.Invoke(mlContext, null));
+
+            var error = Assert.Throws<OperationCanceledException>(
+                () => mlContext.BinaryClassification.Trainers.Lstm(Options(logger, epochs: 2000)).Fit(Rows(mlContext)));
+
+            Assert.StartsWith("RecurrentBinaryTrainer.Fit was cancelled (MLContext.CancelExecution)", error.Message);
+            Assert.InRange(logger.Epochs, 1, 1000);
+        }
+        finally
+        {
+            release.Set();
+        }
     }
 
     [Fact]
