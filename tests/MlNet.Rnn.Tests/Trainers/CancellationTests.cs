@@ -96,8 +96,9 @@ public sealed class CancellationTests
     [Fact]
     public void MLContextCancelExecution_IsSeenWhileTheThreadPoolIsBusy()
     {
-        // Every thread-pool worker is held and a thousand more items wait in the pool's queue: the pool adds a worker about twice a
-        // second, so anything queued to it now (a thread-pool timer's callback) waits minutes. The watch of the context must not.
+        // Every thread-pool worker is held and a thousand more items wait in the pool's queue, which the pool works through at
+        // about a new worker every half second. A watch on a periodic thread-pool timer (as before) missed the cancel here for the
+        // whole 2,000 epochs, as on CI; the watch must not depend on the pool.
         var release = new ManualResetEventSlim(); // not disposed: items still queued after the test wait on it and return
         for (int i = 0; i < 1000; i++) ThreadPool.UnsafeQueueUserWorkItem(_ => release.Wait(), null);
         try

@@ -19,6 +19,10 @@ public sealed class CancellationWatchTests
             Assert.False(source.IsCancellationRequested);
             Volatile.Write(ref holds, true);
             Assert.True(source.Token.WaitHandle.WaitOne(TimeSpan.FromMinutes(1)));
+            // Once it has cancelled it stops checking.
+            int atCancel = Volatile.Read(ref checks);
+            Thread.Sleep(50);
+            Assert.Equal(atCancel, Volatile.Read(ref checks));
         }
     }
 
