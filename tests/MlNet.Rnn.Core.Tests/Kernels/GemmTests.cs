@@ -114,6 +114,60 @@ public sealed class GemmTests
 
     [Theory]
     [MemberData(nameof(TransposeCombinations))]
+    public void OneRow_MatchesReference(bool transposeA, bool transposeB)
+    {
+        // A single sequence's recurrent product: one row of C against up to 16 panels of B and a column edge.
+        var rng = new Random(7);
+        foreach (GemmKernel kernel in new[] { GemmKernel.Auto, GemmKernel.Vector256, GemmKernel.Vector128 })
+            foreach (int n in new[] { 96, 127, 128, 129, 160, 255, 256, 300, 512 })
+                foreach (int k in new[] { 1, 19, 300 })
+                {
+                    Check(rng, 1, n, k, transposeA, transposeB, accumulate: n % 2 == 0, pad: k % 3, Entry.Plain, kernel);
+                    Check(rng, 1, n, k, transposeA, transposeB, accumulate: n % 2 == 1, pad: 1, Entry.Packed, kernel);
+                }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ARowAlone_GetsTheBitsItGetsInABatch(bool accumulate)
+    {
+        // A prediction engine scores one row; batch scoring puts it in a tile of several: both must give the same bits. (A
+        // one-row kernel keeping more running sums, tried for speed, failed here when a sum's multiply and add were rounded apart.)
+        var rng = new Random(8);
+        foreach (GemmKernel kernel in new[] { GemmKernel.Auto, GemmKernel.Vector256, GemmKernel.Vector128 })
+            foreach (int n in new[] { 128, 200, 512 })
+                foreach (int k in new[] { 5, 300 })
+                {
+                    const int m = 8;
+                    float[] a = RandomArray(rng, m * k), b = RandomArray(rng, k * n), c0 = RandomArray(rng, m * n);
+                    var packed = new PackedMatrix();
+                    packed.Pack(b, n, false, k, n);
+                    GemmKernel saved = Gemm.ForcedKernel;
+                    Gemm.ForcedKernel = kernel;
+                    try
+                    {
+                        float[] batch = (float[])c0.Clone(), batchPacked = (float[])c0.Clone();
+                        Gemm.Multiply(m, n, k, a, k, false, b, n, false, batch, n, accumulate);
+                        Gemm.Multiply(m, a, k, false, packed, batchPacked, n, accumulate);
+                        for (int r = 0; r < m; r++)
+                        {
+                            float[] alone = c0.AsSpan(r * n, n).ToArray(), alonePacked = (float[])alone.Clone();
+                            Gemm.Multiply(1, n, k, a.AsSpan(r * k, k), k, false, b, n, false, alone, n, accumulate);
+                            Gemm.Multiply(1, a.AsSpan(r * k, k), k, false, packed, alonePacked, n, accumulate);
+                            Assert.True(alone.AsSpan().SequenceEqual(batch.AsSpan(r * n, n)), $"row {r} alone differs from its batch bits: n={n} k={k} kernel={kernel}");
+                            Assert.True(alonePacked.AsSpan().SequenceEqual(batchPacked.AsSpan(r * n, n)), $"row {r} alone (packed B) differs from its batch bits: n={n} k={k} kernel={kernel}");
+                        }
+                    }
+                    finally
+                    {
+                        Gemm.ForcedKernel = saved;
+                    }
+                }
+    }
+
+    [Theory]
+    [MemberData(nameof(TransposeCombinations))]
     public void ParallelEntries_BelowTheirThreshold_MatchReference(bool transposeA, bool transposeB)
     {
         // Every product here is under 2·2²² flops, so each runs on the calling thread.
