@@ -2,8 +2,9 @@
 //
 //     dotnet run tests/Mutation/Summarize.cs -- <reports folder> <equivalent-mutants.tsv> [<killed-since-run.tsv>]
 //
-// Reads every reports/<Project>/<Folder>/reports/mutation-report.json (the mutation-testing-report schema Stryker writes)
-// and counts each mutant of a file under <Folder> by status. A surviving mutant listed in equivalent-mutants.tsv (tab-
+// Reads every mutation-report.json under reports/<Project>/<Folder>/ (the mutation-testing-report schema Stryker writes)
+// and counts each mutant of a file under <Folder> by status, each file from the newest report that tested it; a folder
+// whose files are not all tested yet says how many are (run from the repository's root, which holds src/). A surviving mutant listed in equivalent-mutants.tsv (tab-
 // separated: project, file, mutator, original code, replacement, reason; matched on everything but the reason, so line
 // moves do not matter) counts as explained, not as a survivor. Score = (killed + timeout) / (killed + timeout + survived
 // + no coverage), survivors explained as equivalent left out. Every unexplained survivor is listed under the table.
@@ -28,19 +29,39 @@ foreach (string projectDirectory in Directory.GetDirectories(reports).Order(Stri
     foreach (string folderDirectory in Directory.GetDirectories(projectDirectory).Order(StringComparer.Ordinal))
     {
         string project = Path.GetFileName(projectDirectory), folder = Path.GetFileName(folderDirectory);
-        string? report = Directory.GetFiles(folderDirectory, "mutation-report.json", SearchOption.AllDirectories).OrderDescending().FirstOrDefault();
-        if (report is null) continue;
-        using var document = JsonDocument.Parse(File.ReadAllBytes(report));
+        // A folder may have a report of its own and reports of single files (run.sh Project/Folder/File.cs): each file is
+        // counted from the newest report that tested it (one with a mutant of the file not ignored).
+        var newest = new Dictionary<string, (DateTime Written, JsonElement File)>(StringComparer.Ordinal);
+        var documents = new List<JsonDocument>();
+        var accounted = new HashSet<string>(StringComparer.Ordinal); // tested, or in a folder's own report with nothing to test
+        foreach (string report in Directory.GetFiles(folderDirectory, "mutation-report.json", SearchOption.AllDirectories))
+        {
+            var document = JsonDocument.Parse(File.ReadAllBytes(report));
+            documents.Add(document);
+            DateTime written = File.GetLastWriteTimeUtc(report);
+            bool folderReport = Path.GetRelativePath(folderDirectory, report).StartsWith("folder" + Path.DirectorySeparatorChar, StringComparison.Ordinal);
+            foreach (var file in document.RootElement.GetProperty("files").EnumerateObject())
+            {
+                string path = file.Name.Replace('\\', '/');
+                int at = path.IndexOf($"/{project}/", StringComparison.Ordinal);
+                string relative = at >= 0 ? path[(at + project.Length + 2)..] : path;
+                if (!relative.StartsWith(folder + "/", StringComparison.Ordinal)) continue;
+                if (folderReport) accounted.Add(relative);
+                if (!file.Value.GetProperty("mutants").EnumerateArray().Any(m => m.GetProperty("status").GetString() != "Ignored")) continue;
+                accounted.Add(relative);
+                if (!newest.TryGetValue(relative, out var known) || known.Written < written) newest[relative] = (written, file.Value);
+            }
+        }
+        if (newest.Count == 0) continue;
+        string sources = Path.Combine("src", project, folder);
+        int files = Directory.Exists(sources) ? Directory.GetFiles(sources, "*.cs", SearchOption.AllDirectories).Length : 0;
+        string label = accounted.Count < files ? $"{folder} ({accounted.Count} of {files} files)" : folder;
         int killed = 0, timeout = 0, survived = 0, noCoverage = 0, equivalent = 0, other = 0, killedSince = 0;
         var survivors = new List<string>();
-        foreach (var file in document.RootElement.GetProperty("files").EnumerateObject())
+        foreach (var (relative, (_, file)) in newest.OrderBy(pair => pair.Key, StringComparer.Ordinal))
         {
-            string path = file.Name.Replace('\\', '/');
-            int at = path.IndexOf($"/{project}/", StringComparison.Ordinal);
-            string relative = at >= 0 ? path[(at + project.Length + 2)..] : path;
-            if (!relative.StartsWith(folder + "/", StringComparison.Ordinal)) continue;
-            string[] source = file.Value.GetProperty("source").GetString()!.Split('\n');
-            foreach (var mutant in file.Value.GetProperty("mutants").EnumerateArray())
+            string[] source = file.GetProperty("source").GetString()!.Split('\n');
+            foreach (var mutant in file.GetProperty("mutants").EnumerateArray())
             {
                 string status = mutant.GetProperty("status").GetString()!;
                 switch (status)
@@ -61,7 +82,8 @@ foreach (string projectDirectory in Directory.GetDirectories(reports).Order(Stri
                 }
             }
         }
-        rows.Add((project, folder, killed, timeout, survived, noCoverage, equivalent, other, killedSince, survivors));
+        foreach (var document in documents) document.Dispose();
+        rows.Add((project, label, killed, timeout, survived, noCoverage, equivalent, other, killedSince, survivors));
     }
 
 var output = new StringBuilder();
