@@ -5,8 +5,9 @@ namespace MlNet.Rnn.Core.Tests.Forecasting;
 /// <summary>
 /// <see cref="ForecastIntervals"/> at its edges: a horizon of 0, a confidence level outside (0, 1), and residuals that are
 /// not whole rows are refused with their names; a quantile of nothing or outside [0, 1], and a normal quantile outside (0, 1),
-/// too; the normal quantile's upper tail (p above 1 − 0.02425) and its value on either side of the tails' bounds; the empirical
-/// bounds of each horizon step from that step's residuals only.
+/// too, each with its whole message; the normal quantile's upper tail (p above 1 − 0.02425) and its value on either side of the
+/// tails' bounds, and at the bounds themselves the central formula's (its region is closed), so Φ⁻¹ there are exact negatives;
+/// the empirical bounds of each horizon step from that step's residuals only.
 /// </summary>
 public sealed class ForecastIntervalsContractTests
 {
@@ -70,4 +71,27 @@ public sealed class ForecastIntervalsContractTests
     [InlineData(double.NaN)]
     public void NormalQuantile_RefusesProbabilitiesOutsideZeroOne(double p)
         => Assert.Equal("p", Assert.Throws<ArgumentOutOfRangeException>(() => ForecastIntervals.NormalQuantile(p)).ParamName);
+
+    [Fact]
+    public void TheQuantilesRefusals_SayWhatIsWrong_InFull()
+    {
+        using var culture = new InvariantCultureScope();
+        Assert.Equal("No value to take a quantile of. (Parameter 'sorted')", Assert.Throws<ArgumentException>(() => ForecastIntervals.Quantile([], 0.5)).Message);
+        Assert.Equal($"p must be in [0, 1]. (Parameter 'p'){Environment.NewLine}Actual value was 1.5.",
+            Assert.Throws<ArgumentOutOfRangeException>(() => ForecastIntervals.Quantile([1.0, 2.0], 1.5)).Message);
+        Assert.Equal($"p must be in (0, 1). (Parameter 'p'){Environment.NewLine}Actual value was 1.",
+            Assert.Throws<ArgumentOutOfRangeException>(() => ForecastIntervals.NormalQuantile(1)).Message);
+    }
+
+    [Fact]
+    public void NormalQuantile_AtBothBoundsOfTheCentralRegion_IsTheCentralFormulas_SoTheyAreExactNegatives()
+    {
+        // Acklam's central region is closed, [0.02425, 1 − 0.02425]. Its rational function is odd in s = p − 0.5, and s is
+        // ±0.47575 exactly at the two bounds, so Φ⁻¹ there are exact negatives. The tail formulas meet it only to 4.4e-9:
+        // at the bounds they give ±1.972961053530962, the central formula ±1.9729610490848712 (both by Python, from the
+        // published coefficients); the true value is 1.9729610513118847.
+        double lower = ForecastIntervals.NormalQuantile(0.02425), upper = ForecastIntervals.NormalQuantile(1 - 0.02425);
+        Assert.Equal(-lower, upper);
+        Assert.Equal(1.9729610490848712, upper, 1e-14);
+    }
 }

@@ -5,8 +5,8 @@ namespace MlNet.Rnn.Core.Tests.Forecasting;
 /// <summary>
 /// <see cref="Standardization"/> beyond its fit: means and scales are refused, saying which feature, unless finite with a
 /// positive scale, and kept as copies; <c>Fit</c> refuses no rows or a partial row; a feature whose deviation is at most
-/// 1e-12 gets scale 1; the accumulator over rows added a span at a time gives <c>Fit</c>'s result (a partial row at the end
-/// of a span ignored), nothing when no row was added.
+/// 1e-12 gets scale 1 (1e-12 itself included, from <c>Fit</c> and from the accumulator alike); the accumulator over rows added
+/// a span at a time gives <c>Fit</c>'s result (a partial row at the end of a span ignored), nothing when no row was added.
 /// </summary>
 public sealed class StandardizationContractTests
 {
@@ -59,6 +59,29 @@ public sealed class StandardizationContractTests
         Assert.Equal(1e-6f, scaling.Scale[0], 1e-7f);
         Assert.Equal(1f, scaling.Scale[1]);
         Assert.Equal(3f, scaling.Mean[1]);
+    }
+
+    [Fact]
+    public void AFeatureOfDeviationExactlyOneInATrillion_GetsScaleOne_FromFitAndFromTheAccumulator()
+    {
+        // Four floats whose population deviation, in double, is 1e-12 exactly (found by search; the two-pass sum below and
+        // Welford's update agree on it); twice them, 2e-12, is over the bound and kept.
+        float[] rows = [0f, 2.3094012e-12f, 2.233706e-19f, -5.6e-27f];
+        double sum = 0, squares = 0;
+        foreach (float value in rows) sum += value;
+        foreach (float value in rows) squares += (value - sum / 4) * (value - sum / 4);
+        Assert.Equal(1e-12, Math.Sqrt(squares / 4));
+
+        var accumulator = new Standardization.Accumulator(1);
+        accumulator.Add(rows);
+        Assert.Equal(1f, accumulator.Result()!.Scale[0]);
+        Assert.Equal(1f, Standardization.Fit(rows, 1).Scale[0]);
+
+        float[] twice = [.. rows.Select(value => 2 * value)];
+        var over = new Standardization.Accumulator(1);
+        over.Add(twice);
+        Assert.Equal(2e-12f, over.Result()!.Scale[0]);
+        Assert.Equal(2e-12f, Standardization.Fit(twice, 1).Scale[0]);
     }
 
     [Fact]
