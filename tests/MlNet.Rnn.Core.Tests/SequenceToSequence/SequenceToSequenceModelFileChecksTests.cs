@@ -7,7 +7,7 @@ namespace MlNet.Rnn.Core.Tests.SequenceToSequence;
 /// <summary>
 /// What a sequence-to-sequence model file must hold, each refusal with its message: the kind, the configuration, at least a
 /// tensor per layer and direction of both stacks, no tensor of another part; a checkpoint's optimizer and trainer state is
-/// read past; the arguments.
+/// read past; a plain safetensors file is not one, from a path or a stream; the arguments.
 /// </summary>
 public sealed class SequenceToSequenceModelFileChecksTests
 {
@@ -83,6 +83,34 @@ public sealed class SequenceToSequenceModelFileChecksTests
             Assert.Contains(everything.Tensors, tensor => tensor.Name.StartsWith(ModelFile.CheckpointPrefix.Trainer, StringComparison.Ordinal));
             Assert.Equal(model.Parameters.Values.ToArray(), SequenceToSequenceModelFile.FromContents(everything).Parameters.Values.ToArray());
             Assert.Equal(model.Parameters.Values.ToArray(), SequenceToSequenceModelFile.Load(path).Parameters.Values.ToArray());
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void APlainSafetensorsFileIsRefusedAsNotAModelFile_FromAPathOrAStream()
+    {
+        // A sequence-to-sequence kind but no format key: what another tool writes.
+        string header = "{\"__metadata__\":{\"model_kind\":\"sequence_to_sequence\"},\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}";
+        byte[] file = [.. BitConverter.GetBytes((ulong)header.Length), .. System.Text.Encoding.UTF8.GetBytes(header), 0, 0, 0, 0];
+        const string Problem = " is not an MlNet.Rnn model file: its header has no __metadata__ \"format\" (a plain safetensors file, e.g. saved from PyTorch); " +
+            "read it without requiring the model format and copy its weights with ModelFile.LoadInto.";
+        Assert.Equal("plain.safetensors" + Problem,
+            Assert.Throws<InvalidDataException>(() => SequenceToSequenceModelFile.Load(new MemoryStream(file), "plain.safetensors")).Message);
+        string path = Path.Combine(Path.GetTempPath(), $"seq2seq-plain-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            File.WriteAllBytes(path, file);
+            Assert.Equal(path + Problem, Assert.Throws<InvalidDataException>(() => SequenceToSequenceModelFile.Load(path)).Message);
+
+            var model = Model();
+            SequenceToSequenceModelFile.Save(model, path);
+            var loaded = SequenceToSequenceModelFile.Load(path);
+            Assert.Equal(model.Options, loaded.Options);
+            Assert.Equal(model.Parameters.Values.ToArray(), loaded.Parameters.Values.ToArray());
         }
         finally
         {
