@@ -18,7 +18,8 @@ public sealed class ForecasterContractTests
 {
     private const int W = 3, HZ = 2;
 
-    private static readonly Lazy<(RecurrentForecaster Forecaster, float[] Series, float[] Exogenous)> s_tiny = new(() =>
+    /// <summary>The tiny forecaster these tests and <see cref="ForecasterFileTests"/> share.</summary>
+    internal static readonly Lazy<(RecurrentForecaster Forecaster, float[] Series, float[] Exogenous)> TinyForecaster = new(() =>
     {
         float[] series = [.. Enumerable.Range(0, 40).Select(t => MathF.Sin(0.7f * t) + 0.05f * t)];
         float[] exogenous = [.. Enumerable.Range(0, 40).Select(t => (float)(t % 3))];
@@ -40,7 +41,7 @@ public sealed class ForecasterContractTests
     [Fact]
     public void TheEnginesWindows_AfterLongAndShortBlocksAndNothing_AreTheLastWObservationsAndTheirFeatures()
     {
-        var (forecaster, series, exogenous) = s_tiny.Value;
+        var (forecaster, series, exogenous) = TinyForecaster.Value;
         var engine = forecaster.CreateEngine();
         float[] more = [5f, 6f, 7f, 8f, 9f], moreExogenous = [2f, 0f, 1f, 1f, 0f];
         // Forecast reads the last W of whatever it is given: the reference for every state of the engine.
@@ -71,14 +72,14 @@ public sealed class ForecasterContractTests
     [Fact]
     public void ForecastingFromMoreThanW_ReadsTheLastWAndTheirFeatures()
     {
-        var (forecaster, series, exogenous) = s_tiny.Value;
+        var (forecaster, series, exogenous) = TinyForecaster.Value;
         AssertSame(forecaster.Forecast(series[^W..], exogenous[^W..]), forecaster.Forecast(series[^10..], exogenous[^10..]));
     }
 
     [Fact]
     public void BadObservations_AreRefusedByName_WithTheEnginesCount_AndNothingIsAdded()
     {
-        var (forecaster, _, _) = s_tiny.Value;
+        var (forecaster, _, _) = TinyForecaster.Value;
         var engine = forecaster.CreateEngine();
         engine.Add([1f, 2f], [0f, 1f]);
         float[] window = [.. engine.Window];
@@ -112,7 +113,7 @@ public sealed class ForecasterContractTests
     [Fact]
     public void StagedForecasts_RefuseBuffersOneFloatShort_WriteNothingForNoWindow_AndCountAndClear()
     {
-        var (forecaster, _, _) = s_tiny.Value;
+        var (forecaster, _, _) = TinyForecaster.Value;
         var engine = forecaster.CreateEngine();
         float[] untouched = [42f, 42f];
         engine.ForecastStaged(untouched, untouched, untouched);
@@ -140,7 +141,7 @@ public sealed class ForecasterContractTests
     private static InvalidDataException LoadRefusal(string? header = null, bool withHeader = true, SequenceModelOptions? model = null,
         Func<string, float[], float[]?>? tensor = null)
     {
-        var (forecaster, _, _) = s_tiny.Value;
+        var (forecaster, _, _) = TinyForecaster.Value;
         using var saved = new MemoryStream();
         forecaster.Save(saved);
         saved.Position = 0;
@@ -172,7 +173,7 @@ public sealed class ForecasterContractTests
     [Fact]
     public void AHeaderOfInvalidOptionsOrAnotherShape_IsRefusedSayingWhy()
     {
-        var (forecaster, _, _) = s_tiny.Value;
+        var (forecaster, _, _) = TinyForecaster.Value;
         string header = ModelFile.Read(SavedStream(forecaster), requireModelFormat: true).Metadata["forecaster"];
         var invalid = LoadRefusal(header: header.Replace("\"Horizon\":2", "\"Horizon\":0", StringComparison.Ordinal));
         Assert.StartsWith("f.safetensors: the forecaster options are invalid: Horizon is 0;", invalid.Message);

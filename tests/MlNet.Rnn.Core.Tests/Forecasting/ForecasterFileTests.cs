@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Text;
 using MlNet.Rnn.Core.Forecasting;
 using MlNet.Rnn.Core.Persistence;
-using MlNet.Rnn.Core.Training;
 
 namespace MlNet.Rnn.Core.Tests.Forecasting;
 
@@ -16,17 +15,7 @@ public sealed class ForecasterFileTests
 {
     private const int W = 3, HZ = 2;
 
-    private static readonly Lazy<(RecurrentForecaster Forecaster, float[] Series, float[] Exogenous)> s_tiny = new(() =>
-    {
-        float[] series = [.. Enumerable.Range(0, 40).Select(t => MathF.Sin(0.7f * t) + 0.05f * t)];
-        float[] exogenous = [.. Enumerable.Range(0, 40).Select(t => (float)(t % 3))];
-        var options = new ForecasterOptions
-        {
-            WindowSize = W, Horizon = HZ, ExogenousFeatures = 1, HiddenSize = 3, Seed = 1, MaxDegreeOfParallelism = 1, RefitOnFullSeries = false,
-            Training = new TrainerOptions { Epochs = 1, BatchSize = 8, Seed = 1 },
-        };
-        return (RecurrentForecaster.Fit(series, options, exogenous), series, exogenous);
-    });
+    private static Lazy<(RecurrentForecaster Forecaster, float[] Series, float[] Exogenous)> s_tiny => ForecasterContractTests.TinyForecaster;
 
     private static byte[] Saved(RecurrentForecaster forecaster)
     {

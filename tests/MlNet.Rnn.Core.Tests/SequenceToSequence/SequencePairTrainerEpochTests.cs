@@ -13,7 +13,8 @@ namespace MlNet.Rnn.Core.Tests.SequenceToSequence;
 /// </summary>
 public sealed class SequencePairTrainerEpochTests
 {
-    private static SequenceToSequenceModel Model(float dropout = 0f, int layers = 1) =>
+    /// <summary>The small model these tests and <see cref="SequencePairTrainerEvaluationTests"/> train.</summary>
+    internal static SequenceToSequenceModel Model(float dropout = 0f, int layers = 1) =>
         new(SequenceToSequenceLearningTests.SmallOptions with
         {
             EmbeddingSize = 4, HiddenSize = 8, Layers = layers, Dropout = dropout, MaxDegreeOfParallelism = 1,

@@ -12,11 +12,7 @@ namespace MlNet.Rnn.Core.Tests.SequenceToSequence;
 /// </summary>
 public sealed class SequencePairTrainerEvaluationTests
 {
-    private static SequenceToSequenceModel Model(float dropout = 0f, int layers = 1) =>
-        new(SequenceToSequenceLearningTests.SmallOptions with
-        {
-            EmbeddingSize = 4, HiddenSize = 8, Layers = layers, Dropout = dropout, MaxDegreeOfParallelism = 1,
-        });
+    private static SequenceToSequenceModel Model(float dropout = 0f, int layers = 1) => SequencePairTrainerEpochTests.Model(dropout, layers);
 
     [Fact]
     public void AModelThatAlwaysPredictsTheUnknownIdIsRightExactlyOnTheTaughtZeros()
