@@ -75,7 +75,6 @@ public sealed class ForecastIntervalsContractTests
     [Fact]
     public void TheQuantilesRefusals_SayWhatIsWrong_InFull()
     {
-        using var culture = new InvariantCultureScope();
         Assert.Equal("No value to take a quantile of. (Parameter 'sorted')", Assert.Throws<ArgumentException>(() => ForecastIntervals.Quantile([], 0.5)).Message);
         Assert.Equal($"p must be in [0, 1]. (Parameter 'p'){Environment.NewLine}Actual value was 1.5.",
             Assert.Throws<ArgumentOutOfRangeException>(() => ForecastIntervals.Quantile([1.0, 2.0], 1.5)).Message);

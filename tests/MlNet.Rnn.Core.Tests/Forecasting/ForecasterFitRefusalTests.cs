@@ -25,7 +25,6 @@ public sealed class ForecasterFitRefusalTests
     [InlineData(16, 0.01, 5, 11)]
     public void ASeriesTooShortOnceTheCalibrationTailIsHeldOut_IsRefused_SayingWhatIsHeldOutLeftAndNeeded(int length, double fraction, int held, int left)
     {
-        using var culture = new InvariantCultureScope();
         var options = new ForecasterOptions { WindowSize = 10, Horizon = 5, CalibrationFraction = fraction };
         var error = Assert.Throws<ArgumentException>(() => RecurrentForecaster.Fit(new float[length], options));
         Assert.Equal("series", error.ParamName);

@@ -13,7 +13,7 @@ public sealed class ForecasterOptionsChecksTests
 {
     private static readonly ForecasterOptions Valid = new();
 
-    /// <summary>Call in an <see cref="InvariantCultureScope"/>: the messages format the values in the current culture.</summary>
+    /// <summary>The options refuse <paramref name="options"/> naming <paramref name="name"/>, its value and the whole message.</summary>
     private static void AssertRefused(ForecasterOptions options, string name, object value, string message)
     {
         var error = Assert.Throws<ArgumentOutOfRangeException>(options.Validate);
@@ -25,7 +25,6 @@ public sealed class ForecasterOptionsChecksTests
     [Fact]
     public void AWindowOfZeroOrFewerSteps_IsRefused_AndOneStepPasses()
     {
-        using var culture = new InvariantCultureScope();
         AssertRefused(Valid with { WindowSize = 0 }, "WindowSize", 0,
             "WindowSize is 0; it must be at least 1 (past observations per forecast). (Parameter 'WindowSize')");
         AssertRefused(Valid with { WindowSize = -3 }, "WindowSize", -3,
@@ -36,7 +35,6 @@ public sealed class ForecasterOptionsChecksTests
     [Fact]
     public void FewerThanZeroExogenousFeatures_AreRefused_AndZeroPasses()
     {
-        using var culture = new InvariantCultureScope();
         AssertRefused(Valid with { ExogenousFeatures = -1 }, "ExogenousFeatures", -1,
             "ExogenousFeatures is -1; it must be 0 or more. (Parameter 'ExogenousFeatures')");
         (Valid with { ExogenousFeatures = 0 }).Validate();
@@ -45,7 +43,6 @@ public sealed class ForecasterOptionsChecksTests
     [Fact]
     public void AConfidenceLevelOfZeroOrOneOrBeyondOrNaN_IsRefused_AndTheLevelsJustInsidePass()
     {
-        using var culture = new InvariantCultureScope();
         foreach (float level in new[] { 0f, 1f, 2f, -0.5f, float.NaN })
             AssertRefused(Valid with { ConfidenceLevel = level }, "ConfidenceLevel", level,
                 $"ConfidenceLevel is {level}; it must be in (0, 1), e.g. 0.95. (Parameter 'ConfidenceLevel')");
@@ -56,7 +53,6 @@ public sealed class ForecasterOptionsChecksTests
     [Fact]
     public void AnIntervalMethodOutsideTheEnum_IsRefused()
     {
-        using var culture = new InvariantCultureScope();
         AssertRefused(Valid with { IntervalMethod = (ForecastIntervalMethod)2 }, "IntervalMethod", (ForecastIntervalMethod)2,
             "IntervalMethod must be Gaussian or EmpiricalQuantile. (Parameter 'IntervalMethod')");
         (Valid with { IntervalMethod = ForecastIntervalMethod.EmpiricalQuantile }).Validate();
@@ -65,7 +61,6 @@ public sealed class ForecasterOptionsChecksTests
     [Fact]
     public void ACalibrationFractionOfOneOrBeyondOrBelowZeroOrNaN_IsRefused_AndZeroAndJustBelowOnePass()
     {
-        using var culture = new InvariantCultureScope();
         foreach (double fraction in new[] { 1.0, 1.5, -0.1, double.NaN })
             AssertRefused(Valid with { CalibrationFraction = fraction }, "CalibrationFraction", fraction,
                 $"CalibrationFraction is {fraction}; it must be in [0, 1). (Parameter 'CalibrationFraction')");

@@ -57,7 +57,6 @@ public sealed class SeriesWindowsChecksTests
     [Fact]
     public void APartNumberBelowZeroOrAtThePartCount_IsRefused()
     {
-        using var culture = new InvariantCultureScope();
         // A budget of one window: six parts of one window each.
         var windows = new SeriesWindows(s_series, F, W, HZ, first: 3, last: 8, memoryBudget: 1);
         Assert.Equal(6, windows.PartCount);
