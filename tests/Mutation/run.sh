@@ -34,6 +34,7 @@ cd "$(dirname "$0")/../.."
 root=$(pwd)
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/mlnet-rnn-mutation.XXXXXX")
+trap 'rm -rf "$scratch"' EXIT
 git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' file; do
     [[ -e "$file" ]] && cp --parents -- "$file" "$scratch/"
 done
