@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Mutation campaign with Stryker.NET (the dotnet-stryker tool pinned in dotnet-tools.json): one Stryker run per folder of
 # src/MlNet.Rnn.Core and src/MlNet.Rnn, each against the tests that folder's code is meant to answer to (folders.tsv), then
-# the score by folder (Summarize.cs) into tests/Mutation/results.md. Not part of CI: a full campaign takes hours on 2 cores.
+# the score by folder of the reports on this machine (Summarize.cs) into tests/Mutation/reports/results.md; the committed
+# tests/Mutation/results.md keeps the last run of every folder and takes a new run's rows by hand (TESTING.md). Not part
+# of CI: a full campaign takes hours on 2 cores.
 #
 #   tests/Mutation/run.sh                     every folder
 #   tests/Mutation/run.sh Cells Layers        only these folders (of either project)
@@ -91,5 +93,5 @@ for target in "${targets[@]}"; do
     echo "   $(( ($(date +%s) - start) / 60 )) min; $(grep -Eo 'The final mutation score is [0-9.]+ ?%' "$out/stryker.log" | tail -1)"
 done
 cd "$root"
-dotnet run tests/Mutation/Summarize.cs -- tests/Mutation/reports tests/Mutation/equivalent-mutants.tsv tests/Mutation/killed-since-run.tsv > tests/Mutation/results.md
-cat tests/Mutation/results.md
+dotnet run tests/Mutation/Summarize.cs -- tests/Mutation/reports tests/Mutation/equivalent-mutants.tsv tests/Mutation/killed-since-run.tsv > tests/Mutation/reports/results.md
+cat tests/Mutation/reports/results.md
