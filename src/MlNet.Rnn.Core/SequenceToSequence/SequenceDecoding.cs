@@ -96,8 +96,7 @@ internal static class SequenceDecoding
                     for (int v = 0; v < V; v++)
                         if (v != Vocabulary.UnknownId && v != startId) candidates.Add((beams[k].Score + logits[v], k, v));
                 }
-                // Highest score first; ties by beam then token, so the order is deterministic.
-                candidates.Sort((x, y) => y.Score != x.Score ? y.Score.CompareTo(x.Score) : x.Beam != y.Beam ? x.Beam.CompareTo(y.Beam) : x.Token.CompareTo(y.Token));
+                candidates.Sort(CandidateOrder);
                 var next = new List<(List<int> Tokens, double Score)>(K);
                 var parents = new List<int>(K);
                 for (int c = 0; c < candidates.Count && next.Count < K; c++)
@@ -143,7 +142,18 @@ internal static class SequenceDecoding
         return beams.All(beam => beam.Score <= best);
     }
 
-    private static double Normalized(Translation translation, float alpha)
+    /// <summary>
+    /// The order of a step's candidates: highest score first; ties by beam, then by token, so that the order (and with it the
+    /// search) is deterministic although <see cref="List{T}.Sort(Comparison{T})"/> is not stable.
+    /// </summary>
+    internal static int CandidateOrder((double Score, int Beam, int Token) x, (double Score, int Beam, int Token) y) =>
+        y.Score != x.Score ? y.Score.CompareTo(x.Score) : x.Beam != y.Beam ? x.Beam.CompareTo(y.Beam) : x.Token.CompareTo(y.Token);
+
+    /// <summary>
+    /// The score a finished hypothesis is chosen by: <c>log P / n^α</c>, where n counts the emitted tokens with the end token
+    /// when it ended (its probability is part of log P), at least 1; log P itself when α = 0.
+    /// </summary>
+    internal static double Normalized(Translation translation, float alpha)
     {
         int emitted = translation.Tokens.Length + (translation.Ended ? 1 : 0);
         return alpha == 0 ? translation.LogProbability : translation.LogProbability / Math.Pow(Math.Max(emitted, 1), alpha);

@@ -136,6 +136,47 @@ internal sealed class SequenceToSequenceReference
         return (tokens.ToArray(), logProbability, false);
     }
 
+    /// <summary>
+    /// Beam search as <see cref="DecodingOptions"/> and <see cref="Translation"/> document it, each hypothesis re-scored from
+    /// the source and its prefix: every live hypothesis (one, empty, at the start) is extended by every id that may be emitted;
+    /// the candidates in order of log P (ties by hypothesis, then id) fill up to <paramref name="width"/> live hypotheses,
+    /// while an end id among the first <paramref name="width"/> candidates finishes its hypothesis. The search stops when the
+    /// likeliest candidate is an end id, when (α = 0) every live hypothesis is no likelier than the likeliest finished one, or
+    /// after <paramref name="maxLength"/> steps (the live hypotheses then finish without an end id). The result is the finished
+    /// hypothesis of highest log P / n^α, n the emitted ids with the end id, at least 1 (the first of equals).
+    /// </summary>
+    public (int[] Tokens, double LogProbability, bool Ended) Beam(int[] source, int width, double alpha, int maxLength)
+    {
+        var live = new List<(int[] Tokens, double LogProbability)> { ([], 0) };
+        var finished = new List<(int[] Tokens, double LogProbability, bool Ended)>();
+        for (int step = 0; step < maxLength && live.Count > 0; step++)
+        {
+            var candidates = new List<(double LogProbability, int Hypothesis, int Token)>();
+            for (int h = 0; h < live.Count; h++)
+            {
+                double[] next = Softmax.Log(Logits(source, live[h].Tokens)[^1]);
+                for (int token = 0; token < next.Length; token++)
+                    if (token != 0 && token != Options.StartId) candidates.Add((live[h].LogProbability + next[token], h, token));
+            }
+            var ordered = candidates.OrderByDescending(c => c.LogProbability).ThenBy(c => c.Hypothesis).ThenBy(c => c.Token).ToArray();
+            var extended = new List<(int[] Tokens, double LogProbability)>();
+            for (int c = 0; c < ordered.Length && extended.Count < width; c++)
+            {
+                var (logProbability, h, token) = ordered[c];
+                if (token != Options.EndId) extended.Add(([.. live[h].Tokens, token], logProbability));
+                else if (c < width) finished.Add((live[h].Tokens, logProbability, true));
+            }
+            live = extended;
+            if (ordered[0].Token == Options.EndId) return Best();
+            if (alpha == 0 && finished.Count > 0 && live.All(h => h.LogProbability <= finished.Max(f => f.LogProbability))) return Best();
+        }
+        foreach (var (tokens, logProbability) in live) finished.Add((tokens, logProbability, false));
+        return Best();
+
+        (int[] Tokens, double LogProbability, bool Ended) Best() => finished.MaxBy(f =>
+            alpha == 0 ? f.LogProbability : f.LogProbability / Math.Pow(Math.Max(f.Tokens.Length + (f.Ended ? 1 : 0), 1), alpha));
+    }
+
     /// <summary>The encoder's memory <c>[S][D·H]</c> and the bridged decoder state of one source.</summary>
     private sealed class DecoderState(double[][] memory, double[] hidden, double[] cell)
     {

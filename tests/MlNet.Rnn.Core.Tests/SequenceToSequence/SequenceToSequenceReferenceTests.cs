@@ -121,6 +121,44 @@ public sealed class SequenceToSequenceReferenceTests
         }
     }
 
+    /// <summary>
+    /// Beam search returns the hypothesis the reference's beam search (<see cref="SequenceToSequenceReference.Beam"/>, every
+    /// hypothesis re-scored from its source and prefix) returns, for widths 2, 3 and 5 and α 0, 0.6 and 1: the same tokens,
+    /// whether it ended, and its log P. The models are chosen so that many of the 63 searches each runs find something other
+    /// than greedy decoding (17 to 48 of them; the test requires 3), so that the beams after the first matter: reading one
+    /// beam's log-probabilities for another, or stopping by another rule, changes results.
+    /// </summary>
+    [Theory]
+    [InlineData(RecurrentCellType.Lstm, AttentionKind.Luong, 1, true)]
+    [InlineData(RecurrentCellType.Gru, AttentionKind.Bahdanau, 1, true)]
+    [InlineData(RecurrentCellType.Rnn, AttentionKind.Luong, 2, false)]
+    [InlineData(RecurrentCellType.Rnn, AttentionKind.None, 1, true)]
+    public void BeamSearchMatchesReference(RecurrentCellType cell, AttentionKind attention, int layers, bool bidirectional)
+    {
+        var model = CreateModel(cell, attention, layers, bidirectional);
+        var reference = SequenceToSequenceReference.Of(model);
+        string name = Describe(cell, attention, layers, bidirectional);
+        int[][] sources = [[1, 2, 3], [4], [5, 1, 2, 2, 3], [0, 5], [3, 3, 1, 4], [2, 4, 4], [5, 5, 0, 1]];
+        int differFromGreedy = 0;
+        foreach (int width in new[] { 2, 3, 5 })
+            foreach (float alpha in new[] { 0f, 0.6f, 1f })
+            {
+                var options = new DecodingOptions { BeamWidth = width, LengthNormalization = alpha, MaxLength = 6 };
+                var translations = model.Translate(sources, options);
+                for (int row = 0; row < sources.Length; row++)
+                {
+                    var (tokens, logProbability, ended) = reference.Beam(sources[row], width, alpha, options.MaxLength);
+                    string what = $"{name}, width {width}, α {alpha}, source {row}";
+                    Assert.True(tokens.SequenceEqual(translations[row].Tokens),
+                        $"{what}: beam search gave [{string.Join(", ", translations[row].Tokens)}], the reference [{string.Join(", ", tokens)}].");
+                    Assert.Equal(ended, translations[row].Ended);
+                    Tolerance.AssertClose([logProbability], [(float)translations[row].LogProbability], 1e-5, 1e-6, $"{what}: log P");
+                    if (!tokens.SequenceEqual(reference.Greedy(sources[row], options.MaxLength).Tokens)) differFromGreedy++;
+                }
+            }
+        Assert.True(differFromGreedy >= 3, $"{name}: only {differFromGreedy} of the searches differ from greedy decoding; the test needs models whose beams matter.");
+    }
+
     [Theory]
     [InlineData(RecurrentCellType.Gru, AttentionKind.Luong, false)]
     [InlineData(RecurrentCellType.Lstm, AttentionKind.Bahdanau, true)]
