@@ -98,6 +98,20 @@ public sealed class LanguageModelRefusalTests(TinyLanguageModel fixture) : IClas
     }
 
     [Fact]
+    public void OptionsMadeInvalidAfterTheTrainerWasCreated_AreRefusedAtFit_NamingTheColumnAndTheOption()
+    {
+        // The trainer holds the caller's options object, so a value set after the catalog call checked them reaches Fit;
+        // the core refuses it, and the trainer says which column's training failed and passes the core's reason on.
+        var mlContext = new MLContext(seed: 1);
+        var options = TinyOptions();
+        var trainer = mlContext.LanguageModeling.Trainers.Gru(options);
+        options.ChunkSteps = 0;
+        var refused = Assert.ThrowsAny<Exception>(() => trainer.Fit(fixture.Train));
+        Assert.StartsWith("Language-model training on column 'Text' failed: ChunkSteps is 0; it must be at least 1.", refused.Message);
+        Assert.IsType<ArgumentOutOfRangeException>(refused.InnerException);
+    }
+
+    [Fact]
     public void TheTransformer_RefusesNullArguments_AndAMissingOrNonTextColumn_NamingThem()
     {
         var model = fixture.Model;
