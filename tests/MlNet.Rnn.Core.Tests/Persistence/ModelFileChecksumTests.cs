@@ -109,6 +109,7 @@ public sealed class ModelFileChecksumTests
             damaged[at] = other; // confidence 0.9 becomes 0.8, 0.7, …: still a valid model, but not the one saved
             var error = Assert.Throws<InvalidDataException>(() => ModelFile.Read(new MemoryStream(damaged), source: "f"));
             Assert.StartsWith("f is damaged: its __metadata__ does not match its checksum (XXH3 ", error.Message);
+            Assert.EndsWith("). Restore the file from a copy, or train and save the model again.", error.Message);
         }
         // The file as saved carries the metadata's checksum and reads back (the fuzz corpus removes the tensors' checksum list:
         // refused too, as a change to the metadata).
