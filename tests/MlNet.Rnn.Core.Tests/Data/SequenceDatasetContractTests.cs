@@ -7,8 +7,13 @@ namespace MlNet.Rnn.Core.Tests.Data;
 /// numeric set and the reverse, empty or negative ids refused naming the example and token, id 0 accepted) and their
 /// time-major ids in a batch; per-step and per-sequence targets of width 2 placed at <c>[t, b, w]</c> and <c>[b, w]</c>;
 /// target and weight checks at their boundaries (weight 0 accepted, non-finite targets refused); the largest token id and its
-/// first example; <see cref="SequenceDataset.Clear"/>, after which new examples read as if the set were new; and
-/// <see cref="SequenceDataset.Fill"/> refuses a null batch by name.
+/// first example; <see cref="SequenceDataset.Clear"/>, after which new examples read as if the set were new;
+/// <see cref="SequenceDataset.Fill"/> refuses a null batch by name; the summary (longest sequence, largest id, smallest and
+/// largest target, whether every target is whole, and the empty summary for no example); <c>AddAll</c> appends a whole set
+/// (token or numeric) and <c>AddFrom</c> one example, both keeping the examples' numbers; <c>AllSteps</c> and <c>AllIds</c> hold
+/// every step of their kind and nothing of the other; the bytes the examples take (4 per step value and target, 32 per
+/// example); and the bytes adding an example would hold, its buffers kept when large enough (exactly full included) and
+/// otherwise grown to twice their capacity, or to what is needed when that is more.
 /// </summary>
 public sealed class SequenceDatasetContractTests
 {
@@ -179,5 +184,110 @@ public sealed class SequenceDatasetContractTests
         data.Add([1f], [0f]);
         Assert.Equal("batch", Assert.Throws<ArgumentNullException>(() => data.Fill([0], null!)).ParamName);
         Assert.Equal("batch", Assert.Throws<ArgumentNullException>(() => data.Fill([], null!)).ParamName);
+    }
+
+    [Fact]
+    public void Summary_IsTheLongestSequenceLargestIdAndTargetRange_AndWhetherEveryTargetIsWhole()
+    {
+        Assert.Equal(SequenceSummary.Empty, new SequenceDataset(1, 1).Summary());
+
+        var whole = new SequenceDataset(1, 2);
+        whole.Add([1f], [3f, -2f]);
+        whole.Add([1f, 2f, 3f], [5f, 0f]);
+        Assert.Equal(new SequenceSummary(3, -1, -2f, 5f, true), whole.Summary());
+        Assert.Equal(whole.Summary(), whole.PartSummary(0));
+
+        var half = new SequenceDataset(1, 2);
+        half.Add([1f], [1f, 2f]);
+        half.Add([1f], [0.5f, 2f]);
+        Assert.Equal(new SequenceSummary(1, -1, 0.5f, 2f, false), half.Summary());
+
+        var tokens = new SequenceDataset(0, 1);
+        tokens.AddTokens([4, 7], [1f]);
+        Assert.Equal(new SequenceSummary(2, 7, 1f, 1f, true), tokens.Summary());
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void AddAll_AppendsEveryExampleOfASet_AndAddFromOne_KeepingTheirNumbers(bool tokens)
+    {
+        var window = new SequenceDataset(tokens ? 0 : 1, 1);
+        var part = new SequenceDataset(tokens ? 0 : 1, 1) { FirstExampleNumber = 10 };
+        void Add(SequenceDataset data, int[] steps, float target, float weight)
+        {
+            if (tokens) data.AddTokens(steps, [target], weight);
+            else data.Add([.. steps.Select(step => (float)step)], [target], weight);
+        }
+        int[] Steps(SequenceDataset data, int index) => tokens ? data.IdsOf(index).ToArray() : [.. data.ValuesOf(index).ToArray().Select(step => (int)step)];
+        Add(window, [1, 2], 0f, 1f);
+        Add(part, [3, 4, 5], 1f, 2f);
+        Add(part, [6, 7, 8, 9], 2f, 3f);
+        window.AddAll(part);
+        Assert.Equal((3, 9L, 3L), (window.Count, window.ValueCount, window.TargetCount));
+        Assert.Equal([0L, 10L, 11L], Enumerable.Range(0, 3).Select(i => window.NumberOf(i)));
+        Assert.Equal([[1, 2], [3, 4, 5], [6, 7, 8, 9]], Enumerable.Range(0, 3).Select(i => Steps(window, i)));
+        Assert.Equal([0f, 1f, 2f], window.AllTargets.ToArray());
+        Assert.Equal([1f, 2f, 3f], Enumerable.Range(0, 3).Select(window.WeightOf));
+
+        // The examples AddFrom copies keep their numbers, whatever the set copied to already holds.
+        var carry = new SequenceDataset(tokens ? 0 : 1, 1);
+        carry.AddFrom(window, 2);
+        carry.AddFrom(window, 1);
+        carry.AddFrom(window, 0);
+        Assert.Equal([11L, 10L, 0L], Enumerable.Range(0, 3).Select(i => carry.NumberOf(i)));
+        Assert.Equal([[6, 7, 8, 9], [3, 4, 5], [1, 2]], Enumerable.Range(0, 3).Select(i => Steps(carry, i)));
+        Assert.Equal([2f, 1f, 0f], carry.AllTargets.ToArray());
+        Assert.Equal([3f, 2f, 1f], Enumerable.Range(0, 3).Select(carry.WeightOf));
+    }
+
+    [Fact]
+    public void AllStepsAndAllIds_HoldEveryStepOfTheirKind_AndNothingOfTheOther()
+    {
+        var numeric = new SequenceDataset(2, 1);
+        numeric.Add([1f, 2f, 3f, 4f], [0f]);
+        numeric.Add([5f, 6f], [0f]);
+        Assert.Equal([1f, 2f, 3f, 4f, 5f, 6f], numeric.AllSteps.ToArray());
+        Assert.True(numeric.AllIds.IsEmpty);
+
+        var tokens = new SequenceDataset(0, 1);
+        tokens.AddTokens([7, 8], [0f]);
+        tokens.AddTokens([9], [0f]);
+        Assert.Equal([7, 8, 9], tokens.AllIds.ToArray());
+        Assert.True(tokens.AllSteps.IsEmpty);
+    }
+
+    [Fact]
+    public void Bytes_AreFourPerStepValueAndTarget_AndThirtyTwoPerExample()
+    {
+        Assert.Equal(4 * (10 + 3) + 32 * 2, SequenceDataset.BytesOf(2, 10, 3));
+        var data = new SequenceDataset(2, 1, perStepTargets: true);
+        data.Add([1f, 2f, 3f, 4f, 5f, 6f], [1f, 2f, 3f]);
+        data.Add([7f, 8f], [4f]);
+        Assert.Equal(4 * (8 + 4) + 32 * 2, data.Bytes);
+    }
+
+    [Fact]
+    public void BytesAfterAdding_KeepBuffersLargeEnough_AndOtherwiseDoubleThemOrGrowThemToWhatIsNeeded()
+    {
+        // 4 bytes per step value and target the buffers hold, and 32 per example with the one added.
+        var data = new SequenceDataset(2, 1);
+        Assert.Equal(4 * (4 + 1) + 32, data.BytesAfterAdding(4, 1)); // empty buffers grow to what is needed
+        data.Add([1f, 2f, 3f, 4f], [5f]); // buffers of 4 step values and 1 target, both full
+        Assert.Equal(4 * (8 + 2) + 32 * 2, data.BytesAfterAdding(2, 1)); // 6 > 4 and 2 > 1: both doubled
+        Assert.Equal(4 * (14 + 2) + 32 * 2, data.BytesAfterAdding(10, 1)); // 14 is more than twice 4
+        Assert.Equal(4 * (4 + 1) + 32 * 2, data.BytesAfterAdding(0, 0));
+        data.Clear(); // the buffers are kept
+        Assert.Equal(4 * (4 + 1) + 32, data.BytesAfterAdding(4, 1)); // exactly full: kept
+        Assert.Equal(4 * (4 + 1) + 32, data.BytesAfterAdding(2, 1));
+        data.Add([1f, 2f], [3f]);
+        data.Add([4f, 5f], [6f]); // grown to 2 targets: 4 step values (full) and 2 targets
+        Assert.Equal(4 * (4 + 2) + 32 * 3, data.BytesAfterAdding(0, 0));
+        Assert.Equal(4 * (8 + 4) + 32 * 3, data.BytesAfterAdding(2, 1));
+
+        var tokens = new SequenceDataset(0, 1);
+        tokens.AddTokens([1, 2, 3], [0f]); // 3 ids and 1 target
+        Assert.Equal(4 * (3 + 1) + 32 * 2, tokens.BytesAfterAdding(0, 0));
+        Assert.Equal(4 * (6 + 2) + 32 * 2, tokens.BytesAfterAdding(1, 1));
     }
 }
