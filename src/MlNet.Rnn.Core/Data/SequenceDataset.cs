@@ -153,6 +153,7 @@ public sealed class SequenceDataset : ISequenceSource
     internal void ReadFrom(SafeFileHandle file, long offset)
     {
         Clear();
+        long position = offset;   // where the next read starts; the messages name where the part starts
         Span<long> header = stackalloc long[3];
         Read(MemoryMarshal.AsBytes(header));
         long count = header[0], values = header[1], targets = header[2];
@@ -192,8 +193,8 @@ public sealed class SequenceDataset : ISequenceSource
 
         void Read(Span<byte> bytes)
         {
-            TemporaryFile.ReadExactly(file, bytes, offset, "A cached part");
-            offset += bytes.Length;
+            TemporaryFile.ReadExactly(file, bytes, position, "A cached part");
+            position += bytes.Length;
         }
     }
 
