@@ -1,0 +1,56 @@
+using Microsoft.ML;
+
+namespace MlNet.Rnn.Tests.LanguageModeling;
+
+/// <summary>
+/// How the language-model trainer and transformer read rows: a fit cancelled before it starts stops at the first row it
+/// reads, not after reading the data; the scored view can be shuffled and split into parallel cursors (each row is scored
+/// alone), as its input can.
+/// </summary>
+public sealed class LanguageModelReadingTests
+{
+    /// <summary>Rows "ab", "ba", … that count how many were taken from the enumeration.</summary>
+    private sealed class CountedRows(int count)
+    {
+        public int Taken { get; private set; }
+
+        public IEnumerable<TextRow> Rows()
+        {
+            for (int i = 0; i < count; i++)
+            {
+                Taken++;
+                yield return new TextRow { Text = i % 2 == 0 ? "ab" : "ba" };
+            }
+        }
+    }
+
+    [Fact]
+    public void AFitCancelledBeforeItStarts_StopsAtTheFirstRowItReads()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var rows = new CountedRows(3000);
+        var data = mlContext.Data.LoadFromEnumerable(rows.Rows());
+        using var cancellation = new CancellationTokenSource();
+        cancellation.Cancel();
+        var options = LanguageModelRefusalTests.TinyOptions();
+        options.CancellationToken = cancellation.Token;
+
+        Assert.ThrowsAny<OperationCanceledException>(() => mlContext.LanguageModeling.Trainers.Gru(options).Fit(data));
+        // The check comes every 1,024 rows, from the first: one row was taken, not the 3,000.
+        Assert.Equal(1, rows.Taken);
+    }
+
+    [Fact]
+    public void TheScoredView_CanBeShuffledAndSplit_AsItsInputCan()
+    {
+        var fixture = new TinyLanguageModel();
+        var input = fixture.MLContext.Data.Cache(fixture.MLContext.Data.LoadFromEnumerable(
+            Enumerable.Range(0, 40).Select(i => new TextRow { Text = i % 2 == 0 ? "ab" : "ba" })));
+        Assert.True(input.CanShuffle);
+        var scored = fixture.Model.Transform(input);
+        Assert.True(scored.CanShuffle);
+        var cursors = scored.GetRowCursorSet(scored.Schema, n: 2);
+        Assert.Equal(2, cursors.Length);
+        foreach (var cursor in cursors) cursor.Dispose();
+    }
+}
