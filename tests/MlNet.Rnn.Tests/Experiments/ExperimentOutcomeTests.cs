@@ -25,46 +25,13 @@ public sealed class ExperimentOutcomeTests
     private static (IDataView Train, IDataView Validation) Data(MLContext mlContext) =>
         (Synthetic.ToDataView(mlContext, Synthetic.Rows(400, 8, 1, seed: 1)), Synthetic.ToDataView(mlContext, Synthetic.Rows(200, 8, 1, seed: 2)));
 
-    private sealed class ListLogger : ILogger
-    {
-        public List<(LogLevel Level, string Message)> Lines { get; } = [];
-
-        public IEnumerable<string> Information
-        {
-            get
-            {
-                lock (Lines) return Lines.Where(line => line.Level == LogLevel.Information).Select(line => line.Message).ToArray();
-            }
-        }
-
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lock (Lines) Lines.Add((logLevel, formatter(state, exception)));
-        }
-    }
-
-    private sealed class Reports(Action<RecurrentRunDetail>? onReport = null) : IProgress<RecurrentRunDetail>
-    {
-        public List<RecurrentRunDetail> All { get; } = [];
-
-        public void Report(RecurrentRunDetail value)
-        {
-            All.Add(value);
-            onReport?.Invoke(value);
-        }
-    }
-
     [Fact]
     public void WithoutARefitTheModelIsTheSearchsOwn_AndARunsTimeStopsWhenItStopsTraining()
     {
         var mlContext = new MLContext(seed: 1);
         var (train, validation) = Data(mlContext);
         var logger = new ListLogger();
-        var reports = new Reports();
+        var reports = new Reports<RecurrentRunDetail>();
         var settings = Tiny(maxTrials: 2);
         settings.Logger = logger;
         var result = mlContext.RecurrentExperiments.CreateBinaryClassificationExperiment(settings).Execute(train, validation, progressHandler: reports);
@@ -102,7 +69,7 @@ public sealed class ExperimentOutcomeTests
         cancelledSettings.RefitOnAllData = true;
         cancelledSettings.Logger = cancelledLogger;
         var cancelled = mlContext.RecurrentExperiments.CreateBinaryClassificationExperiment(cancelledSettings)
-            .Execute(train, validation, progressHandler: new Reports(_ => cancellation.Cancel()), cancellationToken: cancellation.Token);
+            .Execute(train, validation, progressHandler: new Reports<RecurrentRunDetail>(_ => cancellation.Cancel()), cancellationToken: cancellation.Token);
         Assert.True(cancelled.Cancelled);
         Assert.False(cancelled.RefitOnAllData);
         Assert.Single(cancelled.RunDetails);
@@ -160,7 +127,7 @@ public sealed class ExperimentOutcomeTests
         var rows = Synthetic.Rows(200, 8, 1, seed: 1);
         foreach (var row in rows) row.Value *= 1e6f;
         var logger = new ListLogger();
-        var reports = new Reports();
+        var reports = new Reports<RecurrentRunDetail>();
         Assert.Throws<TimeoutException>(() => mlContext.RecurrentExperiments.CreateRegressionExperiment(new RecurrentExperimentSettings<RecurrentRegressionTrainer.Options>
         {
             MaxExperimentTimeInSeconds = 600, Seed = 7, MaxTrials = 1, Logger = logger,

@@ -31,18 +31,6 @@ public sealed class ExperimentTests : IDisposable
     private static (IDataView Train, IDataView Validation) Data(MLContext mlContext) =>
         (Synthetic.ToDataView(mlContext, Synthetic.Rows(400, 8, 1, seed: 1)), Synthetic.ToDataView(mlContext, Synthetic.Rows(200, 8, 1, seed: 2)));
 
-    /// <summary>Collects reports on the reporting thread (<see cref="Progress{T}"/> would post them elsewhere).</summary>
-    private sealed class Reports(Action<RecurrentRunDetail>? onReport = null) : IProgress<RecurrentRunDetail>
-    {
-        public List<RecurrentRunDetail> All { get; } = [];
-
-        public void Report(RecurrentRunDetail value)
-        {
-            All.Add(value);
-            onReport?.Invoke(value);
-        }
-    }
-
     /// <summary>Moves a fake clock by <paramref name="perEpoch"/> each time a trial's epoch is logged (at Debug), on the training thread.</summary>
     private sealed class EpochClock(FakeTimeProvider clock, TimeSpan perEpoch) : ILogger
     {
@@ -69,7 +57,7 @@ public sealed class ExperimentTests : IDisposable
         var (train, validation) = Data(mlContext);
         var clock = new FakeTimeProvider();
         var epochs = new EpochClock(clock, TimeSpan.FromSeconds(1));
-        var reports = new Reports();
+        var reports = new Reports<RecurrentRunDetail>();
         var settings = Tiny(seconds: 11.5);
         settings.TimeProvider = clock;
         settings.Logger = epochs;
@@ -148,7 +136,7 @@ public sealed class ExperimentTests : IDisposable
         var mlContext = new MLContext(seed: 1);
         var (train, validation) = Data(mlContext);
         using var cancellation = new CancellationTokenSource();
-        var reports = new Reports(report => { if (report.TrialId == 4) cancellation.Cancel(); });
+        var reports = new Reports<RecurrentRunDetail>(report => { if (report.TrialId == 4) cancellation.Cancel(); });
         var result = mlContext.RecurrentExperiments.CreateBinaryClassificationExperiment(Tiny(seconds: 120))
             .Execute(train, validation, progressHandler: reports, cancellationToken: cancellation.Token);
 
@@ -283,20 +271,6 @@ public sealed class ExperimentTests : IDisposable
         Assert.Contains(logger.Lines, entry => entry.Level == LogLevel.Debug && entry.Message.StartsWith("Epoch 1:", StringComparison.Ordinal));
     }
 
-    private sealed class ListLogger : ILogger
-    {
-        public List<(LogLevel Level, string Message)> Lines { get; } = [];
-
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lock (Lines) Lines.Add((logLevel, formatter(state, exception)));
-        }
-    }
-
     [Fact]
     public void BadInputFailsWithAClearMessageBeforeAnyTrial()
     {
@@ -326,7 +300,7 @@ public sealed class ExperimentTests : IDisposable
         experiment.Settings.SearchSpace.HiddenSizes = [];
         Assert.Throws<ArgumentException>(() => experiment.Execute(train, validation));
 
-        var reports = new Reports();
+        var reports = new Reports<RecurrentRunDetail>();
         var wrongLabel = Assert.ThrowsAny<Exception>(() => experiments.CreateBinaryClassificationExperiment(Tiny(10))
             .Execute(train, validation, labelColumnName: "Value", progressHandler: reports));
         Assert.Contains("Value", wrongLabel.Message);

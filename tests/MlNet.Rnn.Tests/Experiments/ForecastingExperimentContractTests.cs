@@ -43,17 +43,6 @@ public sealed class ForecastingExperimentContractTests
         SearchSpace = new() { HiddenSizes = [4, 8], NumbersOfLayers = [1], BatchSizes = [16], LearningRate = new(3e-3f, 3e-2f, LogScale: true) },
     };
 
-    private sealed class Reports(Action<ForecastingRunDetail>? onReport = null) : IProgress<ForecastingRunDetail>
-    {
-        public List<ForecastingRunDetail> All { get; } = [];
-
-        public void Report(ForecastingRunDetail value)
-        {
-            All.Add(value);
-            onReport?.Invoke(value);
-        }
-    }
-
     private sealed class LineLogger : ILogger
     {
         public List<string> Lines { get; } = [];
@@ -95,7 +84,7 @@ public sealed class ForecastingExperimentContractTests
         // 60 observations with two exogenous features, the last 12 held out: windows start at 48..57, 10 forecasts of 3 values.
         var mlContext = new MLContext(seed: 1);
         var rows = WeatherSeries(Length);
-        var reports = new Reports();
+        var reports = new Reports<ForecastingRunDetail>();
         var settings = Small(maxTrials: 3, epochs: 3);
         var result = mlContext.RecurrentExperiments.CreateForecastingExperiment(settings).Execute(mlContext.Data.LoadFromEnumerable(rows),
             nameof(WeatherObservation.Value), Window, Horizon, exogenousColumnNames: [nameof(WeatherObservation.Weather)], progressHandler: reports);
@@ -172,7 +161,7 @@ public sealed class ForecastingExperimentContractTests
         var mlContext = new MLContext(seed: 1);
         var clock = new FakeTimeProvider();
         var logger = new LineLogger();
-        var reports = new Reports();
+        var reports = new Reports<ForecastingRunDetail>();
         var settings = Small(maxTrials: 2, epochs: 3, reductionFactor: 2);
         settings.TimeProvider = clock;
         settings.Logger = logger;
@@ -208,7 +197,7 @@ public sealed class ForecastingExperimentContractTests
         };
         var logger = new LineLogger();
         var optionsLogger = new LineLogger();
-        var reports = new Reports();
+        var reports = new Reports<ForecastingRunDetail>();
         var settings = Small(maxTrials: 2, epochs: 1);
         settings.WindowSizes = [4, 6];
         settings.Logger = logger;

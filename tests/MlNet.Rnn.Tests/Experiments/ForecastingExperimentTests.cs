@@ -43,23 +43,12 @@ public sealed class ForecastingExperimentTests : IDisposable
         return sum / count;
     }
 
-    private sealed class Reports(Action<ForecastingRunDetail>? onReport = null) : IProgress<ForecastingRunDetail>
-    {
-        public List<ForecastingRunDetail> All { get; } = [];
-
-        public void Report(ForecastingRunDetail value)
-        {
-            All.Add(value);
-            onReport?.Invoke(value);
-        }
-    }
-
     [Fact]
     public void TheBestRunBeatsTheNaiveForecastOnTheTailAndSavesAndLoads()
     {
         var mlContext = new MLContext(seed: 1);
         var data = Data(mlContext);
-        var reports = new Reports();
+        var reports = new Reports<ForecastingRunDetail>();
         var result = mlContext.RecurrentExperiments.CreateForecastingExperiment(Small(seconds: 30, maxTrials: 6))
             .Execute(data, nameof(Observation.Value), Window, Horizon, progressHandler: reports);
 
@@ -88,7 +77,7 @@ public sealed class ForecastingExperimentTests : IDisposable
         // The fake clock moves one second per finished fit and never otherwise: a budget of 3.5 s allows exactly 4 fits.
         var mlContext = new MLContext(seed: 1);
         var clock = new FakeTimeProvider();
-        var reports = new Reports(_ => clock.Advance(TimeSpan.FromSeconds(1)));
+        var reports = new Reports<ForecastingRunDetail>(_ => clock.Advance(TimeSpan.FromSeconds(1)));
         var settings = Small(seconds: 3.5, epochs: 3);
         settings.TimeProvider = clock;
         var result = mlContext.RecurrentExperiments.CreateForecastingExperiment(settings)
@@ -119,7 +108,7 @@ public sealed class ForecastingExperimentTests : IDisposable
     {
         var mlContext = new MLContext(seed: 1);
         using var cancellation = new CancellationTokenSource();
-        var reports = new Reports(report =>
+        var reports = new Reports<ForecastingRunDetail>(report =>
         {
             if (report.TrialId == 3) cancellation.Cancel();
         });
@@ -159,7 +148,7 @@ public sealed class ForecastingExperimentTests : IDisposable
         var mlContext = new MLContext(seed: 1);
         var messages = new List<string>();
         mlContext.Log += (_, e) => { lock (messages) messages.Add(e.Message); };
-        var logger = new LineLogger();
+        var logger = new ListLogger();
         var settings = Small(seconds: 60, maxTrials: 4, epochs: 3);
         settings.WindowSizes = [6, 12, 18];
         settings.RefitOnAllData = true;
@@ -181,20 +170,6 @@ public sealed class ForecastingExperimentTests : IDisposable
         Assert.Contains(messages, message => message.Contains("Refitting trial"));
     }
 
-    private sealed class LineLogger : ILogger
-    {
-        public List<(LogLevel Level, string Message)> Lines { get; } = [];
-
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lock (Lines) Lines.Add((logLevel, formatter(state, exception)));
-        }
-    }
-
     private sealed class IntegerObservation
     {
         public int Value { get; set; }
@@ -214,7 +189,7 @@ public sealed class ForecastingExperimentTests : IDisposable
         noWindows.WindowSizes = [];
         Assert.Contains("empty", Assert.Throws<ArgumentException>(() => experiments.CreateForecastingExperiment(noWindows)).Message);
 
-        var reports = new Reports(_ => Assert.Fail("a trial ran"));
+        var reports = new Reports<ForecastingRunDetail>(_ => Assert.Fail("a trial ran"));
         var experiment = experiments.CreateForecastingExperiment(Small(10));
         var data = Data(mlContext);
         Assert.Throws<ArgumentOutOfRangeException>(() => experiment.Execute(data, nameof(Observation.Value), Window, horizon: 0, progressHandler: reports));

@@ -80,20 +80,6 @@ public sealed class TrialContractTests : IDisposable
             script.Next(rows == ValidationRows, loss.Compute(prediction, target, rows, width, weights, gradient));
     }
 
-    private sealed class ListLogger : ILogger
-    {
-        public List<(LogLevel Level, string Message)> Lines { get; } = [];
-
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lock (Lines) Lines.Add((logLevel, formatter(state, exception)));
-        }
-    }
-
     /// <summary>A trial ranked by the validation loss, one fold per script, all on the same rows.</summary>
     private Trial Trial(RecurrentBinaryTrainer.Options options, Script[] folds, int id = 1, ILogger? logger = null)
     {
