@@ -129,6 +129,9 @@ public sealed class ForecastingRecurrentExperiment
                 $"No trial finished a fit within {searchTime.TotalSeconds:F1} s ({trials.Count} started, " +
                 $"{trials.Count(trial => trial.Status == RecurrentTrialStatus.Diverged)} diverged)");
             if (cancelled) throw new OperationCanceledException($"{why}: the experiment was cancelled before any run could be returned.", cancellationToken);
+            if (trials.Count > 0 && trials.All(trial => trial.Status == RecurrentTrialStatus.Diverged))
+                throw new InvalidOperationException($"{why}: every trial's loss or gradient stopped being finite. Search smaller learning rates " +
+                    "(SearchSpace.LearningRate), keep gradient clipping on (SearchSpace.GradientClipNorms above 0), or scale the series.");
             throw new TimeoutException($"{why}; raise MaxExperimentTimeInSeconds above one fit of a trial, or shrink the series or the search space.");
         }
         var bestRun = ranked[0];

@@ -154,6 +154,9 @@ public abstract class RecurrentExperiment<TOptions, TMetrics>
                     $"No trial finished an epoch within {searchTime.TotalSeconds:F1} s ({trials.Count} started, " +
                     $"{trials.Count(trial => trial.Status == RecurrentTrialStatus.Diverged)} diverged)");
                 if (cancelled) throw new OperationCanceledException($"{why}: the experiment was cancelled before any run could be returned.", cancellationToken);
+                if (trials.Count > 0 && trials.All(trial => trial.Status == RecurrentTrialStatus.Diverged))
+                    throw new InvalidOperationException($"{why}: every trial's loss or gradient stopped being finite. Search smaller learning rates " +
+                        "(SearchSpace.LearningRate), keep gradient clipping on (SearchSpace.GradientClipNorms above 0), or scale the label and features.");
                 throw new TimeoutException($"{why}; raise MaxExperimentTimeInSeconds above one epoch of a trial, or shrink the data or the search space.");
             }
             var bestRun = ranked[0];

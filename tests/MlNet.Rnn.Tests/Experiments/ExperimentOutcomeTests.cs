@@ -128,7 +128,7 @@ public sealed class ExperimentOutcomeTests
         foreach (var row in rows) row.Value *= 1e6f;
         var logger = new ListLogger();
         var reports = new Reports<RecurrentRunDetail>();
-        Assert.Throws<TimeoutException>(() => mlContext.RecurrentExperiments.CreateRegressionExperiment(new RecurrentExperimentSettings<RecurrentRegressionTrainer.Options>
+        Assert.Throws<InvalidOperationException>(() => mlContext.RecurrentExperiments.CreateRegressionExperiment(new RecurrentExperimentSettings<RecurrentRegressionTrainer.Options>
         {
             MaxExperimentTimeInSeconds = 600, Seed = 7, MaxTrials = 1, Logger = logger,
             TrainerOptions = new()

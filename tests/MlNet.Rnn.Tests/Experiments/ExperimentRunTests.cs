@@ -191,7 +191,7 @@ public sealed class ExperimentRunTests
         var rows = Synthetic.Rows(200, 8, 1, seed: 1);
         foreach (var row in rows) row.Value *= 1e6f;
         var reports = new List<RecurrentRunDetail>();
-        var diverged = Assert.Throws<TimeoutException>(() => mlContext.RecurrentExperiments.CreateRegressionExperiment(new RecurrentExperimentSettings<RecurrentRegressionTrainer.Options>
+        var diverged = Assert.Throws<InvalidOperationException>(() => mlContext.RecurrentExperiments.CreateRegressionExperiment(new RecurrentExperimentSettings<RecurrentRegressionTrainer.Options>
         {
             MaxExperimentTimeInSeconds = 600, Seed = 7, MaxTrials = 2,
             TrainerOptions = new()
@@ -206,7 +206,8 @@ public sealed class ExperimentRunTests
             },
         }).Execute(Synthetic.ToDataView(mlContext, rows), Synthetic.ToDataView(mlContext, rows), progressHandler: new Reports(reports)));
         Assert.StartsWith("No trial finished an epoch within ", diverged.Message);
-        Assert.Contains(" s (2 started, 2 diverged);", diverged.Message);
+        Assert.EndsWith(" s (2 started, 2 diverged): every trial's loss or gradient stopped being finite. Search smaller learning rates " +
+            "(SearchSpace.LearningRate), keep gradient clipping on (SearchSpace.GradientClipNorms above 0), or scale the label and features.", diverged.Message);
         Assert.Equal(2, reports.Count);
         Assert.All(reports, run => Assert.Equal(RecurrentTrialStatus.Diverged, run.Status));
         Assert.All(reports, run => Assert.IsType<Core.Training.TrainingDivergedException>(run.Exception));

@@ -168,11 +168,11 @@ public sealed class ForecastingExperimentContractTests
         settings.SearchSpace.LearningRate = SearchRange.Fixed(1e30f);
         settings.SearchSpace.BatchSizes = [1024];
         var experiment = mlContext.RecurrentExperiments.CreateForecastingExperiment(settings);
-        var error = Assert.Throws<TimeoutException>(() => experiment.Execute(mlContext.Data.LoadFromEnumerable(ForecastingTests.Series(Length)),
+        var error = Assert.Throws<InvalidOperationException>(() => experiment.Execute(mlContext.Data.LoadFromEnumerable(ForecastingTests.Series(Length)),
             nameof(Observation.Value), Window, Horizon, progressHandler: reports));
 
-        Assert.Equal("No trial finished a fit within 0.0 s (2 started, 2 diverged); raise MaxExperimentTimeInSeconds above one fit of a trial, " +
-            "or shrink the series or the search space.", error.Message);
+        Assert.Equal("No trial finished a fit within 0.0 s (2 started, 2 diverged): every trial's loss or gradient stopped being finite. Search smaller " +
+            "learning rates (SearchSpace.LearningRate), keep gradient clipping on (SearchSpace.GradientClipNorms above 0), or scale the series.", error.Message);
         Assert.Equal([1, 2], reports.All.Take(2).Select(run => run.TrialId));
         Assert.All(reports.All.Take(2), run => Assert.Equal(RecurrentTrialStatus.Paused, run.Status));
         Assert.All(reports.All.Take(2), run => Assert.True(double.IsFinite(run.MeanAbsoluteError)));
