@@ -1,11 +1,12 @@
 using Microsoft.ML;
+using MlNet.Rnn.Core.Layers;
 
 namespace MlNet.Rnn.Tests.LanguageModeling;
 
 /// <summary>
 /// How the language-model trainer and transformer read rows: a fit cancelled before it starts stops at the first row it
 /// reads, not after reading the data; the scored view can be shuffled and split into parallel cursors (each row is scored
-/// alone), as its input can.
+/// alone), as its input can; scoring one text at int8 keeps its workspace for the next call.
 /// </summary>
 public sealed class LanguageModelReadingTests
 {
@@ -38,6 +39,24 @@ public sealed class LanguageModelReadingTests
         Assert.ThrowsAny<OperationCanceledException>(() => mlContext.LanguageModeling.Trainers.Gru(options).Fit(data));
         // The check comes every 1,024 rows, from the first: one row was taken, not the 3,000.
         Assert.Equal(1, rows.Taken);
+    }
+
+    [Fact]
+    public void ScoringOneTextAtInt8_KeepsItsWorkspaceForTheNextCall()
+    {
+        var fixture = new TinyLanguageModel();
+        var int8 = fixture.MLContext.Model.WithInferencePrecision(fixture.Model, InferencePrecision.Int8);
+        const string text = "abababab";
+        int8.Score(text);   // JIT, and the workspace made once
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var first = int8.Model.CreateWorkspace(1, InferencePrecision.Int8);
+        long workspace = GC.GetAllocatedBytesForCurrentThread() - before;
+        GC.KeepAlive(first);
+
+        before = GC.GetAllocatedBytesForCurrentThread();
+        int8.Score(text);
+        long call = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(call < workspace, $"A second Score allocated {call:N0} bytes; a new workspace takes {workspace:N0}.");
     }
 
     [Fact]
