@@ -6,7 +6,8 @@ namespace MlNet.Rnn.Tests.LanguageModeling;
 /// <summary>
 /// How the language-model trainer and transformer read rows: a fit cancelled before it starts stops at the first row it
 /// reads, not after reading the data; the scored view can be shuffled and split into parallel cursors (each row is scored
-/// alone), as its input can; scoring one text at int8 keeps its workspace for the next call.
+/// alone), as its input can; scoring one text at int8 keeps its workspace for the next call; the fit's first line says
+/// how many megabytes of ids went to disk when the token stores outgrow TrainingDataMemoryMegabytes, counting both stores.
 /// </summary>
 public sealed class LanguageModelReadingTests
 {
@@ -57,6 +58,29 @@ public sealed class LanguageModelReadingTests
         int8.Score(text);
         long call = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.True(call < workspace, $"A second Score allocated {call:N0} bytes; a new workspace takes {workspace:N0}.");
+    }
+
+    /// <summary>Rows of 1,000 characters: 300 of them hold 1.2 MB of ids, past a 1 MB budget.</summary>
+    private static IDataView LongRows(MLContext mlContext, int count) => mlContext.Data.LoadFromEnumerable(
+        Enumerable.Range(0, count).Select(i => new TextRow { Text = string.Concat(Enumerable.Repeat(i % 2 == 0 ? "abcd" : "dcba", 250)) }));
+
+    [Theory]
+    [InlineData(300, "2 MB")]   // both stores on disk: 1.2 MB + 1.2 MB
+    [InlineData(10, "1 MB")]    // only the validation store on disk
+    public void TheFitsFirstLine_SaysHowManyMegabytesOfIdsWentToDisk_CountingBothStores(int trainingRows, string onDisk)
+    {
+        var mlContext = new MLContext(seed: 1);
+        var logger = new LanguageListLogger();
+        var options = LanguageModelRefusalTests.TinyOptions();
+        options.TrainingDataMemoryMegabytes = 1;
+        options.BatchSize = 64;
+        options.ChunkSteps = 64;
+        options.ValidationStreams = 4;
+        options.Logger = logger;
+        mlContext.LanguageModeling.Trainers.Gru(options).Fit(LongRows(mlContext, trainingRows), LongRows(mlContext, 300));
+
+        string first = Assert.Single(logger.Messages, message => message.StartsWith("Gru language model (Characters): ", StringComparison.Ordinal));
+        Assert.Contains($" (over TrainingDataMemoryMegabytes: read a chunk at a time from {onDisk} in ", first);
     }
 
     [Fact]
