@@ -84,6 +84,26 @@ public sealed class LanguageModelReadingTests
     }
 
     [Fact]
+    public void AFitCancelledWhileItsRowsAreStored_StopsWithTheCancellation()
+    {
+        // The trainer reads the rows twice: once for the vocabulary, once into the token store. Cancelling as the second
+        // pass starts stops the fit there, with the cancellation, not with a store half made.
+        var mlContext = new MLContext(seed: 1);
+        using var cancellation = new CancellationTokenSource();
+        int passes = 0;
+        IEnumerable<TextRow> Rows()
+        {
+            if (++passes == 2) cancellation.Cancel();
+            for (int i = 0; i < 20; i++) yield return new TextRow { Text = "abab" };
+        }
+        var options = LanguageModelRefusalTests.TinyOptions();
+        options.CancellationToken = cancellation.Token;
+
+        Assert.ThrowsAny<OperationCanceledException>(() => mlContext.LanguageModeling.Trainers.Gru(options).Fit(mlContext.Data.LoadFromEnumerable(Rows())));
+        Assert.Equal(2, passes);
+    }
+
+    [Fact]
     public void TheScoredView_CanBeShuffledAndSplit_AsItsInputCan()
     {
         var fixture = new TinyLanguageModel();
