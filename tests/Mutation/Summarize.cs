@@ -6,8 +6,9 @@
 // and counts each mutant of a file under <Folder> by status, each file from the newest report that tested it; a folder
 // whose files are not all tested yet says how many are (run from the repository's root, which holds src/). A surviving
 // mutant listed in equivalent-mutants.tsv (tab-separated: project, file, mutator, original code, replacement, reason;
-// matched on everything but the reason, so line moves do not matter) counts as explained, not as a survivor. Score = (killed + timeout) / (killed + timeout + survived
-// + no coverage), survivors explained as equivalent left out. Every unexplained survivor is listed under the table.
+// matched on everything but the reason, so line moves do not matter) counts as explained, not as a survivor.
+// Score = (killed + timeout) / (killed + timeout + survived + no coverage), survivors explained as equivalent left out.
+// Every unexplained survivor is listed under the table.
 // A survivor listed in killed-since-run.tsv (same 6 fields; the last names the test written after the run that kills it,
 // seen failing against the hand-applied mutant, or says the code was removed) is counted apart, in a second score, until
 // the folder's next run measures it.

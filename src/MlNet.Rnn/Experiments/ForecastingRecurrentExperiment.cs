@@ -123,17 +123,8 @@ public sealed class ForecastingRecurrentExperiment
         var details = trials.Select(trial => trial.Detail()).ToArray();
         var ranked = ForecastingRunDetail.Rank(details);
         if (ranked.Count == 0)
-        {
-            // Stryker disable once String : Stryker cannot pass a mutated concatenation of interpolated strings to string.Create's handler
-            string why = string.Create(CultureInfo.InvariantCulture,
-                $"No trial finished a fit within {searchTime.TotalSeconds:F1} s ({trials.Count} started, " +
-                $"{trials.Count(trial => trial.Status == RecurrentTrialStatus.Diverged)} diverged)");
-            if (cancelled) throw new OperationCanceledException($"{why}: the experiment was cancelled before any run could be returned.", cancellationToken);
-            if (trials.Count > 0 && trials.All(trial => trial.Status == RecurrentTrialStatus.Diverged))
-                throw new InvalidOperationException($"{why}: every trial's loss or gradient stopped being finite. Search smaller learning rates " +
-                    "(SearchSpace.LearningRate), keep gradient clipping on (SearchSpace.GradientClipNorms above 0), or scale the series.");
-            throw new TimeoutException($"{why}; raise MaxExperimentTimeInSeconds above one fit of a trial, or shrink the series or the search space.");
-        }
+            throw RecurrentExperimentRanking.NoRankedRun("fit", "a fit", "series", "the series", searchTime, trials.Count,
+                trials.Count(trial => trial.Status == RecurrentTrialStatus.Diverged), cancelled, cancellationToken);
         var bestRun = ranked[0];
         var best = trials.Single(trial => trial.Id == bestRun.TrialId);
         Log(channel, logger, "Leaderboard:" + string.Concat(ranked.Take(10).Select((run, i) => $"{Environment.NewLine}{i + 1,3}. {run}")));

@@ -48,8 +48,8 @@ public sealed class SafetensorsReaderContractTests
         Assert.True(grown - whole > 1_500_000, $"Reading the header from a seekable stream allocated {whole:N0} bytes, from a forward-only one {grown:N0}.");
     }
 
-    /// <summary>One F32 tensor "w" of <paramref name="count"/> values i·0.5 (exact in float), of which the stream holds <paramref name="present"/>.</summary>
-    private static byte[] FloatFile(int count, long claimed, int present)
+    /// <summary>One F32 tensor "w" of <paramref name="claimed"/> values i·0.5 (exact in float), of which the stream holds <paramref name="present"/>.</summary>
+    private static byte[] FloatFile(long claimed, int present)
     {
         var data = new byte[4L * present];
         for (int i = 0; i < present; i++) BinaryPrimitives.WriteSingleLittleEndian(data.AsSpan(4 * i), i * 0.5f);
@@ -61,7 +61,7 @@ public sealed class SafetensorsReaderContractTests
     [Fact]
     public void AFloatTensorLargerThanTheFirstAllocation_ReadsWholeFromAForwardOnlyStream()
     {
-        byte[] file = FloatFile(Large, Large, Large);
+        byte[] file = FloatFile(Large, Large);
         float[] data = ModelFile.Read(new SafetensorsBytes.ForwardOnlyStream(file, maxRead: 1 << 20))["w"].Data;
         Assert.Equal(Large, data.Length);
         for (int i = 0; i < Large; i += 997) Assert.Equal(i * 0.5f, data[i]);
@@ -71,7 +71,7 @@ public sealed class SafetensorsReaderContractTests
     [Fact]
     public void AFloatTensorFromASeekableStream_IsAllocatedOnce()
     {
-        byte[] file = FloatFile(Large, Large, Large);
+        byte[] file = FloatFile(Large, Large);
         ModelFile.Read(new MemoryStream(file));   // JIT
         long allocated = Allocated(() => ModelFile.Read(new MemoryStream(file)));
         Assert.True(allocated < 4L * Large + 1_000_000, $"Reading {Large:N0} floats from a seekable stream allocated {allocated:N0} bytes; they take {4L * Large:N0}.");
@@ -81,7 +81,7 @@ public sealed class SafetensorsReaderContractTests
     public void AClaimRunningPastAForwardOnlyStream_GrowsByDoublingAndCostsAboutTheBytesPresent()
     {
         // 400 million floats claimed, 1.5 million present: 4 MB, then 8 MB, then the cut is found.
-        byte[] file = FloatFile(400_000_000, 400_000_000, 1_500_000);
+        byte[] file = FloatFile(400_000_000, 1_500_000);
         Assert.Throws<InvalidDataException>(() => ModelFile.Read(new SafetensorsBytes.ForwardOnlyStream(file, maxRead: 1 << 20)));   // JIT
         InvalidDataException? error = null;
         long allocated = Allocated(() => error = Assert.Throws<InvalidDataException>(() => ModelFile.Read(new SafetensorsBytes.ForwardOnlyStream(file, maxRead: 1 << 20), source: "f")));

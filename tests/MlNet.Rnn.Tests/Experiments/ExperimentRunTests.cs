@@ -187,34 +187,16 @@ public sealed class ExperimentRunTests
         Assert.Equal("No trial finished a fit within 30.0 s (0 started, 0 diverged); raise MaxExperimentTimeInSeconds above one fit of a trial, " +
             "or shrink the series or the search space.", forecast.Message);
 
-        // Plain SGD at a learning rate of 5 on labels near 10^6 makes every trial diverge in its first epoch: none is ranked, each is counted.
-        var rows = Synthetic.Rows(200, 8, 1, seed: 1);
-        foreach (var row in rows) row.Value *= 1e6f;
-        var reports = new List<RecurrentRunDetail>();
-        var diverged = Assert.Throws<InvalidOperationException>(() => mlContext.RecurrentExperiments.CreateRegressionExperiment(new RecurrentExperimentSettings<RecurrentRegressionTrainer.Options>
-        {
-            MaxExperimentTimeInSeconds = 600, Seed = 7, MaxTrials = 2,
-            TrainerOptions = new()
-            {
-                NumberOfEpochs = 2, MaxDegreeOfParallelism = 1, LabelColumnName = nameof(TaskRow.Value), Optimizer = Core.Training.OptimizerKind.Sgd,
-                RnnActivation = Core.Cells.RnnActivation.Relu,
-            },
-            SearchSpace = new()
-            {
-                Cells = [Core.Models.RecurrentCellType.Rnn], HiddenSizes = [32], NumbersOfLayers = [1], BatchSizes = [16],
-                LearningRate = SearchRange.Fixed(5f), GradientClipNorms = [0f],
-            },
-        }).Execute(Synthetic.ToDataView(mlContext, rows), Synthetic.ToDataView(mlContext, rows), progressHandler: new Reports(reports)));
+        // Every trial diverges in its first epoch: none is ranked, each is counted.
+        var data = DivergingSearch.Data(mlContext);
+        var reports = new Reports<RecurrentRunDetail>();
+        var diverged = Assert.Throws<InvalidOperationException>(() => mlContext.RecurrentExperiments.CreateRegressionExperiment(DivergingSearch.Settings(maxTrials: 2))
+            .Execute(data, data, progressHandler: reports));
         Assert.StartsWith("No trial finished an epoch within ", diverged.Message);
         Assert.EndsWith(" s (2 started, 2 diverged): every trial's loss or gradient stopped being finite. Search smaller learning rates " +
             "(SearchSpace.LearningRate), keep gradient clipping on (SearchSpace.GradientClipNorms above 0), or scale the label and features.", diverged.Message);
-        Assert.Equal(2, reports.Count);
-        Assert.All(reports, run => Assert.Equal(RecurrentTrialStatus.Diverged, run.Status));
-        Assert.All(reports, run => Assert.IsType<Core.Training.TrainingDivergedException>(run.Exception));
-    }
-
-    private sealed class Reports(List<RecurrentRunDetail> all) : IProgress<RecurrentRunDetail>
-    {
-        public void Report(RecurrentRunDetail value) => all.Add(value);
+        Assert.Equal(2, reports.All.Count);
+        Assert.All(reports.All, run => Assert.Equal(RecurrentTrialStatus.Diverged, run.Status));
+        Assert.All(reports.All, run => Assert.IsType<Core.Training.TrainingDivergedException>(run.Exception));
     }
 }
