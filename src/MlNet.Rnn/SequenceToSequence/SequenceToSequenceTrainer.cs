@@ -228,7 +228,6 @@ public sealed class SequenceToSequenceTrainer : RecurrentEstimator<SequenceToSeq
         }
     }
 
-    /// <summary>Where the pairs are held, for the log: nothing when in memory.</summary>
     /// <summary>
     /// The keys of a column the training data uses, counted as rows are read, to warn when a key type is far larger than that
     /// (TokenizeIntoCharactersAsKeys gives 65,535 keys): the model has a row per key, so a compact key type trains much faster.

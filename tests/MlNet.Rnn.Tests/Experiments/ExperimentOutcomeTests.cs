@@ -30,7 +30,7 @@ public sealed class ExperimentOutcomeTests
     {
         var mlContext = new MLContext(seed: 1);
         var (train, validation) = Data(mlContext);
-        var logger = new ListLogger();
+        var logger = new RecordingLogger();
         var reports = new Reports<RecurrentRunDetail>();
         var settings = Tiny(maxTrials: 2);
         settings.Logger = logger;
@@ -54,7 +54,7 @@ public sealed class ExperimentOutcomeTests
     {
         var mlContext = new MLContext(seed: 1);
         var (train, validation) = Data(mlContext);
-        var logger = new ListLogger();
+        var logger = new RecordingLogger();
         var settings = Tiny(maxTrials: 1);
         settings.RefitOnAllData = true;
         settings.Logger = logger;
@@ -63,7 +63,7 @@ public sealed class ExperimentOutcomeTests
         Assert.Equal(19, result.Predictor.Model.History!.Steps);
         Assert.Contains("Refitting trial 1 on all data for 1 epochs.", logger.Information);
 
-        var cancelledLogger = new ListLogger();
+        var cancelledLogger = new RecordingLogger();
         using var cancellation = new CancellationTokenSource();
         var cancelledSettings = Tiny(maxTrials: 2);
         cancelledSettings.RefitOnAllData = true;
@@ -82,7 +82,7 @@ public sealed class ExperimentOutcomeTests
     {
         var mlContext = new MLContext(seed: 1);
         var (train, _) = Data(mlContext);
-        var logger = new ListLogger();
+        var logger = new RecordingLogger();
         var settings = Tiny(maxTrials: 1, epochs: 2);
         settings.MinimumEpochs = 2;
         settings.Logger = logger;
@@ -105,8 +105,8 @@ public sealed class ExperimentOutcomeTests
     {
         var mlContext = new MLContext(seed: 1);
         var (train, validation) = Data(mlContext);
-        var settingsLogger = new ListLogger();
-        var optionsLogger = new ListLogger();
+        var settingsLogger = new RecordingLogger();
+        var optionsLogger = new RecordingLogger();
         var settings = Tiny(maxTrials: 1);
         settings.Logger = settingsLogger;
         settings.TrainerOptions.Logger = optionsLogger;
@@ -125,7 +125,7 @@ public sealed class ExperimentOutcomeTests
         // The trial diverges in its first epoch: nothing is ranked.
         var mlContext = new MLContext(seed: 1);
         var data = DivergingSearch.Data(mlContext);
-        var logger = new ListLogger();
+        var logger = new RecordingLogger();
         var reports = new Reports<RecurrentRunDetail>();
         Assert.Throws<InvalidOperationException>(() => mlContext.RecurrentExperiments.CreateRegressionExperiment(DivergingSearch.Settings(maxTrials: 1, logger))
             .Execute(data, data, progressHandler: reports));

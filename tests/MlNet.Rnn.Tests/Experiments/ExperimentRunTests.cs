@@ -26,28 +26,17 @@ public sealed class ExperimentRunTests
     private static (IDataView Train, IDataView Validation) Data(MLContext mlContext) =>
         (Synthetic.ToDataView(mlContext, Synthetic.Rows(400, 8, 1, seed: 1)), Synthetic.ToDataView(mlContext, Synthetic.Rows(200, 8, 1, seed: 2)));
 
-    /// <summary>Keeps every line; moves a fake clock by <paramref name="atStart"/> when the experiment's first line is logged and by <paramref name="perEpoch"/> per epoch.</summary>
-    private sealed class ClockLogger(FakeTimeProvider? clock = null, TimeSpan atStart = default, TimeSpan perEpoch = default) : ILogger
+    /// <summary>A logger that moves a fake clock by <paramref name="atStart"/> when the experiment's first line is logged and by <paramref name="perEpoch"/> per trial epoch (logged at Debug, on the training thread).</summary>
+    internal static RecordingLogger ClockLogger(FakeTimeProvider? clock = null, TimeSpan atStart = default, TimeSpan perEpoch = default) => new((level, message) =>
     {
-        public List<(LogLevel Level, string Message)> Lines { get; } = [];
+        if (message.Contains("experiment: budget", StringComparison.Ordinal)) clock?.Advance(atStart);
+        if (level == LogLevel.Debug && message.StartsWith("Epoch ", StringComparison.Ordinal)) clock?.Advance(perEpoch);
+    });
 
-        public int Epochs { get; private set; }
-
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            string message = formatter(state, exception);
-            lock (Lines) Lines.Add((logLevel, message));
-            if (message.Contains("experiment: budget", StringComparison.Ordinal)) clock?.Advance(atStart);
-            if (logLevel == LogLevel.Debug && message.StartsWith("Epoch ", StringComparison.Ordinal))
-            {
-                Epochs++;
-                clock?.Advance(perEpoch);
-            }
-        }
+    /// <summary>The trial epochs <paramref name="logger"/> was told of.</summary>
+    internal static int Epochs(RecordingLogger logger)
+    {
+        lock (logger.Lines) return logger.Lines.Count(line => line.Level == LogLevel.Debug && line.Message.StartsWith("Epoch ", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -57,12 +46,12 @@ public sealed class ExperimentRunTests
         var mlContext = new MLContext(seed: 1);
         var (train, validation) = Data(mlContext);
         var clock = new FakeTimeProvider();
-        var logger = new ClockLogger(clock, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(1));
+        var logger = ClockLogger(clock, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(1));
         var settings = Tiny(seconds: 11.5);
         settings.TimeProvider = clock;
         settings.Logger = logger;
         var result = mlContext.RecurrentExperiments.CreateBinaryClassificationExperiment(settings).Execute(train, validation);
-        Assert.Equal(7, logger.Epochs);
+        Assert.Equal(7, Epochs(logger));
         Assert.Equal(7, result.RunDetails.Sum(run => run.Epochs));
         Assert.Equal(TimeSpan.FromSeconds(12), result.SearchTime);
 
@@ -71,7 +60,7 @@ public sealed class ExperimentRunTests
         var forecastSettings = new ForecastingExperimentSettings
         {
             MaxExperimentTimeInSeconds = 3.5, Seed = 7, TimeProvider = forecastClock,
-            Logger = new ClockLogger(forecastClock, TimeSpan.FromSeconds(2)),
+            Logger = ClockLogger(forecastClock, TimeSpan.FromSeconds(2)),
             EstimatorOptions = new() { NumberOfEpochs = 3, MaxDegreeOfParallelism = 1, RefitOnFullSeries = false },
             SearchSpace = new() { HiddenSizes = [8], NumbersOfLayers = [1], BatchSizes = [16] },
         };
@@ -126,7 +115,7 @@ public sealed class ExperimentRunTests
     {
         var mlContext = new MLContext(seed: 1);
         var (train, validation) = Data(mlContext);
-        var logger = new ClockLogger();
+        var logger = ClockLogger();
         var settings = Tiny(seconds: 600, maxTrials: 3, epochs: 1);
         settings.TrainerOptions.Logger = logger;
         var result = mlContext.RecurrentExperiments.CreateBinaryClassificationExperiment(settings).Execute(train, validation);
@@ -141,7 +130,7 @@ public sealed class ExperimentRunTests
         Assert.Equal(1 + result.Leaderboard.Count, board.Length);
         for (int i = 0; i < result.Leaderboard.Count; i++) Assert.Equal($"{i + 1,3}. {result.Leaderboard[i]}", board[i + 1]);
 
-        var forecastLogger = new ClockLogger();
+        var forecastLogger = ClockLogger();
         mlContext.RecurrentExperiments.CreateForecastingExperiment(new ForecastingExperimentSettings
         {
             Seed = 7, MaxTrials = 2, MaxExperimentTimeInSeconds = 600,
@@ -174,7 +163,7 @@ public sealed class ExperimentRunTests
         var clock = new FakeTimeProvider();
         var settings = Tiny(seconds: 10);
         settings.TimeProvider = clock;
-        settings.Logger = new ClockLogger(clock, TimeSpan.FromSeconds(100));
+        settings.Logger = ClockLogger(clock, TimeSpan.FromSeconds(100));
         var timeout = Assert.Throws<TimeoutException>(() => mlContext.RecurrentExperiments.CreateBinaryClassificationExperiment(settings).Execute(train, validation));
         Assert.Equal("No trial finished an epoch within 100.0 s (0 started, 0 diverged); raise MaxExperimentTimeInSeconds above one epoch of a trial, " +
             "or shrink the data or the search space.", timeout.Message);
@@ -182,7 +171,7 @@ public sealed class ExperimentRunTests
         var forecastClock = new FakeTimeProvider();
         var forecast = Assert.Throws<TimeoutException>(() => mlContext.RecurrentExperiments.CreateForecastingExperiment(new ForecastingExperimentSettings
         {
-            MaxExperimentTimeInSeconds = 10, TimeProvider = forecastClock, Logger = new ClockLogger(forecastClock, TimeSpan.FromSeconds(30)),
+            MaxExperimentTimeInSeconds = 10, TimeProvider = forecastClock, Logger = ClockLogger(forecastClock, TimeSpan.FromSeconds(30)),
         }).Execute(mlContext.Data.LoadFromEnumerable(ForecastingTests.Series(80)), nameof(Observation.Value), 6, 2));
         Assert.Equal("No trial finished a fit within 30.0 s (0 started, 0 diverged); raise MaxExperimentTimeInSeconds above one fit of a trial, " +
             "or shrink the series or the search space.", forecast.Message);

@@ -31,23 +31,6 @@ public sealed class ExperimentTests : IDisposable
     private static (IDataView Train, IDataView Validation) Data(MLContext mlContext) =>
         (Synthetic.ToDataView(mlContext, Synthetic.Rows(400, 8, 1, seed: 1)), Synthetic.ToDataView(mlContext, Synthetic.Rows(200, 8, 1, seed: 2)));
 
-    /// <summary>Moves a fake clock by <paramref name="perEpoch"/> each time a trial's epoch is logged (at Debug), on the training thread.</summary>
-    private sealed class EpochClock(FakeTimeProvider clock, TimeSpan perEpoch) : ILogger
-    {
-        public int Epochs { get; private set; }
-
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            if (logLevel != LogLevel.Debug || !formatter(state, exception).StartsWith("Epoch ", StringComparison.Ordinal)) return;
-            Epochs++;
-            clock.Advance(perEpoch);
-        }
-    }
-
     [Fact]
     public void TheBudgetEndsTheSearchAtTheFirstBatchAfterItIsSpentAndEveryTrialIsRanked()
     {
@@ -56,14 +39,14 @@ public sealed class ExperimentTests : IDisposable
         var mlContext = new MLContext(seed: 1);
         var (train, validation) = Data(mlContext);
         var clock = new FakeTimeProvider();
-        var epochs = new EpochClock(clock, TimeSpan.FromSeconds(1));
+        var epochs = ExperimentRunTests.ClockLogger(clock, perEpoch: TimeSpan.FromSeconds(1));
         var reports = new Reports<RecurrentRunDetail>();
         var settings = Tiny(seconds: 11.5);
         settings.TimeProvider = clock;
         settings.Logger = epochs;
         var result = mlContext.RecurrentExperiments.CreateBinaryClassificationExperiment(settings).Execute(train, validation, progressHandler: reports);
 
-        Assert.Equal(12, epochs.Epochs);
+        Assert.Equal(12, ExperimentRunTests.Epochs(epochs));
         Assert.Equal(12, result.RunDetails.Sum(run => run.Epochs));
         Assert.Equal(TimeSpan.FromSeconds(12), result.SearchTime);
         Assert.Equal(RecurrentTrialStatus.Interrupted, reports.All[^1].Status);
@@ -81,7 +64,7 @@ public sealed class ExperimentTests : IDisposable
         // A budget twice as large (on the same clock speed) trains twice the epochs: the budget, not the machine, decides.
         var longer = Tiny(seconds: 23.5);
         var longerClock = new FakeTimeProvider();
-        var longerEpochs = new EpochClock(longerClock, TimeSpan.FromSeconds(1));
+        var longerEpochs = ExperimentRunTests.ClockLogger(longerClock, perEpoch: TimeSpan.FromSeconds(1));
         longer.TimeProvider = longerClock;
         longer.Logger = longerEpochs;
         var longerResult = mlContext.RecurrentExperiments.CreateBinaryClassificationExperiment(longer).Execute(train, validation);
@@ -255,7 +238,7 @@ public sealed class ExperimentTests : IDisposable
         var (train, validation) = Data(mlContext);
         var messages = new List<string>();
         mlContext.Log += (_, e) => { lock (messages) messages.Add(e.Message); };
-        var logger = new ListLogger();
+        var logger = new RecordingLogger();
         var settings = Tiny(seconds: 60, maxTrials: 3, epochs: 3);
         settings.Logger = logger;
         var result = mlContext.RecurrentExperiments.CreateBinaryClassificationExperiment(settings).Execute(train, validation);

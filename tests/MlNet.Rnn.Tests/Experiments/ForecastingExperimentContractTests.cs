@@ -1,5 +1,4 @@
 using System.Globalization;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -42,21 +41,6 @@ public sealed class ForecastingExperimentContractTests
         EstimatorOptions = new() { NumberOfEpochs = epochs, MaxDegreeOfParallelism = 1, RefitOnFullSeries = false, CalibrationFraction = 0 },
         SearchSpace = new() { HiddenSizes = [4, 8], NumbersOfLayers = [1], BatchSizes = [16], LearningRate = new(3e-3f, 3e-2f, LogScale: true) },
     };
-
-    private sealed class LineLogger : ILogger
-    {
-        public List<string> Lines { get; } = [];
-
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            Assert.Equal(LogLevel.Information, logLevel);
-            lock (Lines) Lines.Add(formatter(state, exception));
-        }
-    }
 
     /// <summary>
     /// What the log says after a trial's fit: its run and, when some run so far finished a fit without diverging, the leader
@@ -160,7 +144,7 @@ public sealed class ForecastingExperimentContractTests
         // fitted for 3 epochs and diverges; ranked last, it leaves its place to the other, which diverges too.
         var mlContext = new MLContext(seed: 1);
         var clock = new FakeTimeProvider();
-        var logger = new LineLogger();
+        var logger = new RecordingLogger();
         var reports = new Reports<ForecastingRunDetail>();
         var settings = Small(maxTrials: 2, epochs: 3, reductionFactor: 2);
         settings.TimeProvider = clock;
@@ -182,8 +166,9 @@ public sealed class ForecastingExperimentContractTests
         Assert.All(reports.All.Skip(2), run => Assert.Equal(RecurrentTrialStatus.Diverged, run.Status));
         Assert.All(reports.All.Skip(2), run => Assert.IsType<TrainingDivergedException>(run.Exception));
         // Each fit is logged with the leader so far; once both diverged there is none.
-        Assert.Equal(ExpectedTrialLines(reports.All), logger.Lines.Skip(1));
-        Assert.Equal(reports.All[^1].ToString(), logger.Lines[^1]);
+        Assert.Equal(ExpectedTrialLines(reports.All), logger.Messages.Skip(1));
+        Assert.Equal(reports.All[^1].ToString(), logger.Messages[^1]);
+        Assert.Equal(logger.Messages, logger.Information);
     }
 
     [Fact]
@@ -195,8 +180,8 @@ public sealed class ForecastingExperimentContractTests
         {
             if (e.Message.Contains("Forecasting experiment:") || e.Message.Contains("Leaderboard:")) lock (sources) sources.Add(e.Source);
         };
-        var logger = new LineLogger();
-        var optionsLogger = new LineLogger();
+        var logger = new RecordingLogger();
+        var optionsLogger = new RecordingLogger();
         var reports = new Reports<ForecastingRunDetail>();
         var settings = Small(maxTrials: 2, epochs: 1);
         settings.WindowSizes = [4, 6];
@@ -205,14 +190,15 @@ public sealed class ForecastingExperimentContractTests
         var result = mlContext.RecurrentExperiments.CreateForecastingExperiment(settings)
             .Execute(mlContext.Data.LoadFromEnumerable(ForecastingTests.Series(Length)), nameof(Observation.Value), 5, Horizon, progressHandler: reports);
 
-        Assert.Empty(optionsLogger.Lines);
-        Assert.Equal(4, logger.Lines.Count);
+        Assert.Empty(optionsLogger.Messages);
+        Assert.Equal(4, logger.Messages.Count);
+        Assert.Equal(logger.Messages, logger.Information);
         Assert.Equal("Forecasting experiment: budget 60 s, ranking by validation MAE, rungs [1] epochs, η 3, seed 7, 48 training and 12 validation " +
-            "observations, horizon 3, windows [4, 6]; search space: " + settings.SearchSpace, logger.Lines[0]);
-        Assert.Equal(ExpectedTrialLines(reports.All), logger.Lines.Skip(1).Take(2));
+            "observations, horizon 3, windows [4, 6]; search space: " + settings.SearchSpace, logger.Messages[0]);
+        Assert.Equal(ExpectedTrialLines(reports.All), logger.Messages.Skip(1).Take(2));
         Assert.Equal(2, result.Leaderboard.Count);
         Assert.Equal("Leaderboard:" + Environment.NewLine + "  1. " + result.Leaderboard[0] + Environment.NewLine + "  2. " + result.Leaderboard[1],
-            logger.Lines[3]);
+            logger.Messages[3]);
         Assert.Equal(["ForecastingExperiment; Experiment", "ForecastingExperiment; Experiment"], sources);
 
         // Without a logger of its own, the experiment logs to the estimator options' logger.
@@ -221,8 +207,8 @@ public sealed class ForecastingExperimentContractTests
         cancelled.Cancel();
         Assert.Throws<OperationCanceledException>(() => mlContext.RecurrentExperiments.CreateForecastingExperiment(settings).Execute(
             mlContext.Data.LoadFromEnumerable(ForecastingTests.Series(Length)), nameof(Observation.Value), 5, Horizon, cancellationToken: cancelled.Token));
-        Assert.StartsWith("Forecasting experiment: budget 60 s, ranking by validation MAE, rungs [1] epochs", Assert.Single(optionsLogger.Lines));
-        Assert.Equal(4, logger.Lines.Count);
+        Assert.StartsWith("Forecasting experiment: budget 60 s, ranking by validation MAE, rungs [1] epochs", Assert.Single(optionsLogger.Messages));
+        Assert.Equal(4, logger.Messages.Count);
     }
 
     [Fact]

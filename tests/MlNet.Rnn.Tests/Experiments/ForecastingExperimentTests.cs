@@ -148,7 +148,7 @@ public sealed class ForecastingExperimentTests : IDisposable
         var mlContext = new MLContext(seed: 1);
         var messages = new List<string>();
         mlContext.Log += (_, e) => { lock (messages) messages.Add(e.Message); };
-        var logger = new ListLogger();
+        var logger = new RecordingLogger();
         var settings = Small(seconds: 60, maxTrials: 4, epochs: 3);
         settings.WindowSizes = [6, 12, 18];
         settings.RefitOnAllData = true;

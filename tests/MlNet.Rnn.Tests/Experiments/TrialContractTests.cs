@@ -131,7 +131,7 @@ public sealed class TrialContractTests : IDisposable
     [Fact]
     public void AFoldThatDivergesEndsTheTrial_NoOtherFoldTrainsAfterIt()
     {
-        var logger = new ListLogger();
+        var logger = new RecordingLogger();
         var second = new Script();
         var trial = Trial(Options(), [new Script(divergeAtBatch: 1), second], logger: logger);
         Assert.True(trial.Advance(1, default));

@@ -59,7 +59,7 @@ public sealed class ForecastingOptionTests
     [Fact]
     public void EarlyStoppingWatchesTheCalibrationTail_AndTheFitReportsWhatItReadAndHowItEnded()
     {
-        var logger = new MessageLogger();
+        var logger = new RecordingLogger();
         var model = s_mlContext.Forecasting.ForecastByLstm(Small(o =>
         {
             (o.NumberOfEpochs, o.LearningRate, o.EarlyStoppingPatience, o.RefitOnFullSeries, o.Logger) = (40, 0.05f, 1, false, logger);

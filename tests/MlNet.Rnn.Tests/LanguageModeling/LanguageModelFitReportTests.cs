@@ -12,7 +12,7 @@ public sealed class LanguageModelFitReportTests
         var train = mlContext.Data.LoadFromEnumerable(Enumerable.Repeat(new TextRow { Text = "abcabc" }, 6));
         // Validation text the model cannot learn from the training text: its loss rises, and training stops early.
         var validation = mlContext.Data.LoadFromEnumerable(new[] { new TextRow { Text = "cbacba" }, new TextRow { Text = "cba" } });
-        var logger = new LanguageListLogger();
+        var logger = new RecordingLogger();
         var options = LanguageModelRefusalTests.TinyOptions();
         options.NumberOfEpochs = 40;
         options.LearningRate = 0.05f;

@@ -70,7 +70,7 @@ public sealed class LanguageModelReadingTests
     public void TheFitsFirstLine_SaysHowManyMegabytesOfIdsWentToDisk_CountingBothStores(int trainingRows, string onDisk)
     {
         var mlContext = new MLContext(seed: 1);
-        var logger = new LanguageListLogger();
+        var logger = new RecordingLogger();
         var options = LanguageModelRefusalTests.TinyOptions();
         options.TrainingDataMemoryMegabytes = 1;
         options.BatchSize = 64;

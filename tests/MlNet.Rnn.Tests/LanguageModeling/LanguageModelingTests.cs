@@ -55,23 +55,12 @@ public sealed class RepeatedTextModel
 
     public MLContext MLContext { get; }
     public List<string> Messages { get; } = [];
-    public LanguageListLogger Logger { get; } = new();
+    public RecordingLogger Logger { get; } = new();
     public TextRow[] Rows { get; }
     public IDataView Train { get; }
     public IDataView Test { get; }
     public LanguageModelTransformer Model { get; }
     public TimeSpan TrainingTime { get; }
-}
-
-public sealed class LanguageListLogger : ILogger
-{
-    public List<string> Messages { get; } = [];
-    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-    public bool IsEnabled(LogLevel logLevel) => true;
-    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-    {
-        lock (Messages) Messages.Add(formatter(state, exception));
-    }
 }
 
 /// <summary>mlContext.LanguageModeling: Fit, Generate, Transform, Evaluate, Save/Load in a fresh process, seeds, bad input, options.</summary>
@@ -292,7 +281,7 @@ public sealed class LanguageModelingTests(RepeatedTextModel fixture, Xunit.Abstr
         Assert.Equal(("Text", VocabularyLevel.Characters, 128, 1, 10, 2e-3f),
             (defaults.InputColumnName, defaults.Level, defaults.HiddenSize, defaults.NumberOfLayers, defaults.NumberOfEpochs, defaults.LearningRate));
 
-        var logger = new LanguageListLogger();
+        var logger = new RecordingLogger();
         var options = new LanguageModelTrainer.Options
         {
             InputColumnName = "Doc", Level = VocabularyLevel.Tokens, MinimumTokenCount = 2, EmbeddingSize = 12, HiddenSize = 6, NumberOfLayers = 2,

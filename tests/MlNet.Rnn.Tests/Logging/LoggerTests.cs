@@ -19,7 +19,7 @@ public sealed class LoggerTests
         var mlContext = new MLContext(seed: 1);
         var seen = new List<(ChannelMessageKind Kind, string Message)>();
         mlContext.Log += (_, e) => { lock (seen) seen.Add((e.Kind, e.RawMessage)); };
-        var user = new MessageLogger();
+        var user = new RecordingLogger();
         using (var channel = ((IHostEnvironment)mlContext).Start("LoggerTests"))
         {
             ILogger logger = new ProgressLogger(channel, user);

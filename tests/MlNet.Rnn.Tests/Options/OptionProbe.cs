@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlNet.Rnn.Core.Persistence;
@@ -122,19 +121,4 @@ public static class OptionProbe
 
     /// <summary>A Single column as doubles.</summary>
     public static double[] Column(IDataView data, string name) => [.. data.GetColumn<float>(data.Schema[name]).Select(v => (double)v)];
-}
-
-/// <summary>Keeps every message it is given.</summary>
-public sealed class MessageLogger : ILogger
-{
-    public List<(LogLevel Level, string Message)> Lines { get; } = [];
-
-    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-    public bool IsEnabled(LogLevel logLevel) => true;
-
-    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-    {
-        lock (Lines) Lines.Add((logLevel, formatter(state, exception)));
-    }
 }

@@ -145,7 +145,7 @@ public sealed class OwnOptionsActTests
     private static void AssertTheTimeLimitCutsTheFourthEpoch()
     {
         var clock = new FakeTimeProvider();
-        var logger = new ClockLogger(clock);
+        var logger = ClockLogger(clock);
         var options = TextOptions();
         options.NumberOfEpochs = 10;
         options.MaxTrainingTime = TimeSpan.FromSeconds(2.5);
@@ -159,23 +159,11 @@ public sealed class OwnOptionsActTests
         Assert.Equal(10, Text(options).History!.Epochs.Count);
     }
 
-    private sealed class ClockLogger(FakeTimeProvider clock) : Microsoft.Extensions.Logging.ILogger
+    /// <summary>A logger that moves a fake clock by a second per epoch.</summary>
+    private static RecordingLogger ClockLogger(FakeTimeProvider clock) => new((_, message) =>
     {
-        private readonly MessageLogger _inner = new();
-
-        public List<(Microsoft.Extensions.Logging.LogLevel Level, string Message)> Lines => _inner.Lines;
-
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
-
-        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception,
-            Func<TState, Exception?, string> formatter)
-        {
-            _inner.Log(logLevel, eventId, state, exception, formatter);
-            if (formatter(state, exception).StartsWith("Epoch ", StringComparison.Ordinal)) clock.Advance(TimeSpan.FromSeconds(1));
-        }
-    }
+        if (message.StartsWith("Epoch ", StringComparison.Ordinal)) clock.Advance(TimeSpan.FromSeconds(1));
+    });
 
     private static readonly Observation[] SeriesRows = ForecastingTests.Series(96);
     private static readonly IDataView SeriesData = s_mlContext.Data.LoadFromEnumerable(SeriesRows);
@@ -448,7 +436,7 @@ public sealed class OwnOptionsActTests
             Assert.Equal(ForecastWeights(_ => { }), ForecastWeights(o => o.MaxDegreeOfParallelism = 2)),
         ["RecurrentForecastingEstimator.Logger"] = () =>
         {
-            var logger = new MessageLogger();
+            var logger = new RecordingLogger();
             Forecast(o => { o.Logger = logger; o.RefitOnFullSeries = false; });
             Assert.Equal(3, logger.Lines.Count(line => line.Message.StartsWith("Epoch ", StringComparison.Ordinal)));
         },

@@ -85,7 +85,7 @@ public sealed class SharedOptionsActTests : IDisposable
     }
 
     /// <summary>The training and validation rows a fit's log reports.</summary>
-    private static (int Training, int Validation) RowCounts(MessageLogger logger)
+    private static (int Training, int Validation) RowCounts(RecordingLogger logger)
     {
         var match = Assert.Single(logger.Lines.Select(line => System.Text.RegularExpressions.Regex.Match(line.Message, @"(\d+) training rows(, (\d+) validation rows)?")),
             match => match.Success);
@@ -104,7 +104,7 @@ public sealed class SharedOptionsActTests : IDisposable
     [Fact]
     public void TheAutomaticLength_JudgesAClassifierByItsValidationAccuracy_ARegressorByItsLoss()
     {
-        var logger = new MessageLogger();
+        var logger = new RecordingLogger();
         var options = new RecurrentBinaryTrainer.Options
         {
             FeaturesPerStep = 2, HiddenSize = H, BatchSize = 8, LearningRate = 0.01f, Seed = 1, MaxDegreeOfParallelism = 1, Logger = logger,
@@ -246,7 +246,7 @@ public sealed class SharedOptionsActTests : IDisposable
             // Null: a tenth of the rows held out decides; early stopping waits for 1,000 steps, within 100 epochs or as many as
             // those steps take, and keeps the best epoch.
             options.NumberOfEpochs = null;
-            var logger = new MessageLogger();
+            var logger = new RecordingLogger();
             options.Logger = logger;
             var history = Fit(options).Model.History!;
             var (training, validation) = RowCounts(logger);
@@ -293,7 +293,7 @@ public sealed class SharedOptionsActTests : IDisposable
                 var options = Base();
                 options.NumberOfEpochs = epochs;
                 options.ValidationFraction = fraction;
-                var logger = new MessageLogger();
+                var logger = new RecordingLogger();
                 options.Logger = logger;
                 var history = Fit(options, validation: validation).Model.History!;
                 var (training, held) = RowCounts(logger);
@@ -623,7 +623,7 @@ public sealed class SharedOptionsActTests : IDisposable
             var options = Base();
             options.LearningRate = 0.02f;
             var inMemory = Fit(options, data);
-            var logger = new MessageLogger();
+            var logger = new RecordingLogger();
             options.Logger = logger;
             options.TrainingDataMemoryMegabytes = 1;
             var streamed = Fit(options, data);
@@ -705,7 +705,7 @@ public sealed class SharedOptionsActTests : IDisposable
         },
         [nameof(RecurrentTrainerOptions.Logger)] = () =>
         {
-            var logger = new MessageLogger();
+            var logger = new RecordingLogger();
             var options = Base();
             options.NumberOfEpochs = 3;
             options.Logger = logger;

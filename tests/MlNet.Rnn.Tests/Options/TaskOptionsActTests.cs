@@ -311,7 +311,7 @@ public sealed class TaskOptionsActTests
             return options;
         }
         var inMemory = s_mlContext.LanguageModeling.Trainers.Lstm(Options()).Fit(data, validation);
-        var logger = new MessageLogger();
+        var logger = new RecordingLogger();
         var limited = Options();
         limited.TrainingDataMemoryMegabytes = 1;
         limited.Logger = logger;
@@ -495,7 +495,7 @@ public sealed class TaskOptionsActTests
         try
         {
             string path = Path.Combine(folder, "checkpoint.safetensors");
-            var logger = new MessageLogger();
+            var logger = new RecordingLogger();
             Action change = option switch
             {
                 nameof(RecurrentTrainerOptions.HiddenStateColumnName) => () => Set(option, (_, _) => "Hidden")(options, task),
@@ -582,7 +582,7 @@ public sealed class TaskOptionsActTests
         options.EmbeddingSize = 8;
         options.BatchSize = 64;
         options.NumberOfEpochs = 1;
-        var logger = new MessageLogger();
+        var logger = new RecordingLogger();
         options.Logger = logger;
         options.TrainingDataMemoryMegabytes = 1;
         var model = s_mlContext.SequenceToSequence.Trainers.Lstm(options).Fit(keys.Transform(raw));

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlNet.Rnn.Core.SequenceToSequence;
@@ -146,18 +147,66 @@ public sealed class SequenceToSequenceContractTests
     [Fact]
     public void TheStartReportCountsValidationPairs()
     {
-        var logger = new ListLogger();
+        var logger = new RecordingLogger();
         var options = Tiny();
         options.Logger = logger;
         var train = Keys(Rows("a b", "b a", "a"));
         var trainer = _mlContext.SequenceToSequence.Trainers.Lstm(options);
         trainer.Fit(train, Keys(Rows("a b", "b a", "a"), Rows("a", "b")));
-        Assert.Contains(logger.Messages, m => m.Contains("3 training pairs, 2 validation pairs, 2 source keys, 2 target keys"));
+        // In memory (the pairs are far under TrainingDataMemoryMegabytes) and a set number of epochs: the line ends there.
+        Assert.Contains(logger.Messages, m => Regex.IsMatch(m, @": 3 training pairs, 2 validation pairs, 2 source keys, 2 target keys, \d+ parameters, seed 1$"));
         logger.Messages.Clear();
         trainer.Fit(train);
-        Assert.Contains(logger.Messages, m => m.Contains("3 training pairs, 2 source keys, 2 target keys"));
+        Assert.Contains(logger.Messages, m => Regex.IsMatch(m, @": 3 training pairs, 2 source keys, 2 target keys, \d+ parameters, seed 1$"));
         // Compact key types do not warn.
         Assert.DoesNotContain(logger.Messages, m => m.Contains("has a key type of"));
+    }
+
+    /// <summary>A pair of key vectors of a key type of 200 keys, of which the rows use 4.</summary>
+    private sealed class KeysOf200
+    {
+        [KeyType(200)]
+        public uint[] Features { get; set; } = [];
+
+        [KeyType(200)]
+        public uint[] Label { get; set; } = [];
+    }
+
+    [Fact]
+    public void AKeyTypeUnder1024KeysNeverWarns_HoweverFewOfItsKeysAreUsed()
+    {
+        // 4 of 200 keys: a share that warns for a key type of 1,024 or more (AKeyTypeFarLargerThanTheKeysUsedWarnsWithTheModelsRows).
+        var rows = Enumerable.Range(0, 8).Select(i => new KeysOf200 { Features = [(uint)(1 + i % 4), 2], Label = [(uint)(1 + (i + 1) % 4)] });
+        var logger = new RecordingLogger();
+        var options = Tiny();
+        options.Logger = logger;
+        _mlContext.SequenceToSequence.Trainers.Lstm(options).Fit(_mlContext.Data.LoadFromEnumerable(rows));
+
+        Assert.Contains(logger.Messages, m => Regex.IsMatch(m, @": 8 training pairs, 200 source keys, 200 target keys, \d+ parameters, seed 1$"));
+        Assert.DoesNotContain(logger.Messages, m => m.Contains("has a key type of"));
+    }
+
+    [Fact]
+    public void AFitCancelledBeforeItStarts_StopsAtTheFirstRowItReads()
+    {
+        // Key vectors read straight from the rows (no transform, which ML.NET may read ahead of the trainer on a thread of its own).
+        int taken = 0;
+        IEnumerable<KeysOf200> Rows()
+        {
+            for (int i = 0; i < 3000; i++)
+            {
+                taken++;
+                yield return new KeysOf200 { Features = [1, 2], Label = [2, 1] };
+            }
+        }
+        using var cancellation = new CancellationTokenSource();
+        cancellation.Cancel();
+        var options = Tiny();
+        options.CancellationToken = cancellation.Token;
+
+        Assert.ThrowsAny<OperationCanceledException>(() => _mlContext.SequenceToSequence.Trainers.Lstm(options).Fit(_mlContext.Data.LoadFromEnumerable(Rows())));
+        // The check comes every 1,024 rows, from the first: one row was taken, not the 3,000.
+        Assert.Equal(1, taken);
     }
 
     [Fact]
@@ -168,7 +217,7 @@ public sealed class SequenceToSequenceContractTests
         var keys = new[] { new TokenPair { Source = vocabulary, Target = vocabulary } };
         var used = Enumerable.Range(0, 128).Select(i => $"t{i}").ToArray();
         var rows = new[] { new TokenPair { Source = used, Target = used[..4] }, new TokenPair { Source = used[..3], Target = used[..3] } };
-        var logger = new ListLogger();
+        var logger = new RecordingLogger();
         var options = Tiny();
         options.Logger = logger;
         _mlContext.SequenceToSequence.Trainers.Lstm(options).Fit(Keys(keys, rows));
@@ -187,7 +236,7 @@ public sealed class SequenceToSequenceContractTests
     {
         var messages = new List<string>();
         _mlContext.Log += (_, e) => { lock (messages) messages.Add(e.RawMessage); };
-        var logger = new ListLogger();
+        var logger = new RecordingLogger();
         var options = Tiny();
         options.Logger = logger;
         options.NumberOfEpochs = 30;

@@ -63,7 +63,7 @@ public sealed class ReversalModel
 
     public MLContext MLContext { get; }
     public List<string> Messages { get; } = [];
-    public ListLogger Logger { get; } = new();
+    public RecordingLogger Logger { get; } = new();
     public DigitPair[] TrainRows { get; }
     public DigitPair[] TestRows { get; }
     public IDataView Train { get; }
@@ -71,17 +71,6 @@ public sealed class ReversalModel
     public SequenceToSequenceTrainer Trainer { get; }
     public ITransformer Model { get; }
     public TimeSpan TrainingTime { get; }
-}
-
-public sealed class ListLogger : ILogger
-{
-    public List<string> Messages { get; } = [];
-    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-    public bool IsEnabled(LogLevel logLevel) => true;
-    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-    {
-        lock (Messages) Messages.Add(formatter(state, exception));
-    }
 }
 
 /// <summary>mlContext.SequenceToSequence: Fit, Transform, Evaluate, PredictionEngine, Save/Load in a fresh process, bad input, options.</summary>
@@ -303,7 +292,7 @@ public sealed class SequenceToSequenceTests(ReversalModel fixture, Xunit.Abstrac
     [Fact]
     public void LeftUnset_TheEpochs_AreDecidedOnHeldOutPairs_AfterTheMinimumSteps_AndTheBestEpochIsKept()
     {
-        var logger = new ListLogger();
+        var logger = new RecordingLogger();
         var options = SmallOptions();
         options.NumberOfEpochs = null;
         options.HiddenSize = 8;
@@ -429,7 +418,7 @@ public sealed class SequenceToSequenceTests(ReversalModel fixture, Xunit.Abstrac
              defaults.NumberOfEpochs, defaults.BatchSize, defaults.LearningRate));
 
         // The Options overload passes every option on to the core's model, decoding and training options.
-        var logger = new ListLogger();
+        var logger = new RecordingLogger();
         var options = new SequenceToSequenceTrainer.Options
         {
             Attention = AttentionKind.None, BeamWidth = 4, LengthNormalization = 0.7f, MaximumOutputLength = 9, EmbeddingSize = 12, Dropout = 0.2f,

@@ -18,29 +18,16 @@ public sealed class CancellationTests
 {
     private const string Name = "Cancellation, alone: holds the thread pool";
 
-    /// <summary>Calls <paramref name="onFirstEpoch"/> when the first epoch is reported; keeps every message.</summary>
-    private sealed class CancellingLogger(Action onFirstEpoch) : ILogger
+    /// <summary>A logger that calls <paramref name="onFirstEpoch"/> when the first epoch is reported.</summary>
+    private static RecordingLogger CancellingLogger(Action onFirstEpoch) => new((_, message) =>
     {
-        public List<string> Messages { get; } = [];
+        if (message.StartsWith("Epoch 1:", StringComparison.Ordinal)) onFirstEpoch();
+    });
 
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            string message = formatter(state, exception);
-            lock (Messages) Messages.Add(message);
-            if (message.StartsWith("Epoch 1:", StringComparison.Ordinal)) onFirstEpoch();
-        }
-
-        public int Epochs
-        {
-            get
-            {
-                lock (Messages) return Messages.Count(m => m.StartsWith("Epoch ", StringComparison.Ordinal));
-            }
-        }
+    /// <summary>The epochs <paramref name="logger"/> was told of.</summary>
+    private static int Epochs(RecordingLogger logger)
+    {
+        lock (logger.Lines) return logger.Messages.Count(m => m.StartsWith("Epoch ", StringComparison.Ordinal));
     }
 
     /// <summary>400 rows of 400 steps × 2 features, 1.3 MB: over a 1 MB TrainingDataMemoryMegabytes, so Fit reads them from a temporary file.</summary>
@@ -62,7 +49,7 @@ public sealed class CancellationTests
     {
         var mlContext = new MLContext(seed: 1);
         using var cancellation = new CancellationTokenSource();
-        var logger = new CancellingLogger(cancellation.Cancel);
+        var logger = CancellingLogger(cancellation.Cancel);
         var options = Options(logger, epochs: 50);
         options.CancellationToken = cancellation.Token;
 
@@ -70,7 +57,7 @@ public sealed class CancellationTests
 
         Assert.StartsWith("RecurrentBinaryTrainer.Fit was cancelled (the options' CancellationToken); no model was made", error.Message);
         Assert.Equal(cancellation.Token, error.CancellationToken);
-        Assert.Equal(1, logger.Epochs); // cancelled as epoch 1 was reported: not one batch of epoch 2 ran
+        Assert.Equal(1, Epochs(logger)); // cancelled as epoch 1 was reported: not one batch of epoch 2 ran
         SpillFile.AssertGone(SpillFile.PathIn(logger.Messages));
     }
 
@@ -81,7 +68,7 @@ public sealed class CancellationTests
         // MLContext.CancelExecution is internal to ML.NET: AutoML calls it, and users through the Microsoft.ML.Experimental
         // package's extension method; this is that call.
         var cancel = typeof(MLContext).GetMethod("CancelExecution", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)!;
-        var logger = new CancellingLogger(() => cancel.Invoke(mlContext, null));
+        var logger = CancellingLogger(() => cancel.Invoke(mlContext, null));
         var options = Options(logger, epochs: 2000);
 
         var error = Assert.Throws<OperationCanceledException>(() => mlContext.BinaryClassification.Trainers.Lstm(options).Fit(Rows(mlContext)));
@@ -89,7 +76,7 @@ public sealed class CancellationTests
         Assert.StartsWith("RecurrentBinaryTrainer.Fit was cancelled (MLContext.CancelExecution)", error.Message);
         // The context is watched every 50 ms and an epoch of 8 batches of 400 steps takes milliseconds: the fit stops a few
         // epochs after the cancel, far short of the 2,000 asked for (which bound the test's time should the cancel be lost).
-        Assert.InRange(logger.Epochs, 1, 1000);
+        Assert.InRange(Epochs(logger), 1, 1000);
         SpillFile.AssertGone(SpillFile.PathIn(logger.Messages));
     }
 
@@ -105,13 +92,13 @@ public sealed class CancellationTests
         {
             var mlContext = new MLContext(seed: 1);
             var cancel = typeof(MLContext).GetMethod("CancelExecution", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)!;
-            var logger = new CancellingLogger(() => cancel.Invoke(mlContext, null));
+            var logger = CancellingLogger(() => cancel.Invoke(mlContext, null));
 
             var error = Assert.Throws<OperationCanceledException>(
                 () => mlContext.BinaryClassification.Trainers.Lstm(Options(logger, epochs: 2000)).Fit(Rows(mlContext)));
 
             Assert.StartsWith("RecurrentBinaryTrainer.Fit was cancelled (MLContext.CancelExecution)", error.Message);
-            Assert.InRange(logger.Epochs, 1, 1000);
+            Assert.InRange(Epochs(logger), 1, 1000);
         }
         finally
         {
@@ -124,7 +111,7 @@ public sealed class CancellationTests
     {
         var mlContext = new MLContext(seed: 1);
         using var cancellation = new CancellationTokenSource();
-        var logger = new CancellingLogger(cancellation.Cancel);
+        var logger = CancellingLogger(cancellation.Cancel);
         var options = new RecurrentForecastingEstimator.Options
         {
             OutputColumnName = "Forecast", InputColumnName = nameof(Observation.Value), WindowSize = 12, Horizon = 2, HiddenSize = 4,
@@ -133,6 +120,6 @@ public sealed class CancellationTests
         var error = Assert.Throws<OperationCanceledException>(
             () => mlContext.Forecasting.ForecastByGru(options).Fit(mlContext.Data.LoadFromEnumerable(ForecastingTests.Series(200))));
         Assert.StartsWith("RecurrentForecastingEstimator.Fit was cancelled (the options' CancellationToken)", error.Message);
-        Assert.Equal(1, logger.Epochs);
+        Assert.Equal(1, Epochs(logger));
     }
 }

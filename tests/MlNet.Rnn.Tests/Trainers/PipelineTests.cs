@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlNet.Rnn.Core.Models;
@@ -138,7 +137,7 @@ public sealed class PipelineTests : IDisposable
         var mlContext = new MLContext(seed: 1);
         var messages = new List<string>();
         mlContext.Log += (_, e) => { lock (messages) messages.Add(e.Message); };
-        var logger = new ListLogger();
+        var logger = new RecordingLogger();
         var data = Synthetic.ToDataView(mlContext, Synthetic.Rows(100, 6, 1, seed: 7));
 
         mlContext.BinaryClassification.Trainers.Gru(new RecurrentBinaryTrainer.Options { HiddenSize = 4, NumberOfEpochs = 3, Logger = logger }).Fit(data);
@@ -273,14 +272,4 @@ public sealed class PipelineTests : IDisposable
         Assert.Equal(expected.OrderBy(p => p.Key), found.OrderBy(p => p.Key));
     }
 
-    private sealed class ListLogger : ILogger
-    {
-        public List<string> Messages { get; } = [];
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-        public bool IsEnabled(LogLevel logLevel) => true;
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lock (Messages) Messages.Add(formatter(state, exception));
-        }
-    }
 }

@@ -288,7 +288,7 @@ public sealed class TrainerSurvivorTests
         rows[3].Weight = float.NaN;
         rows[4].Weight = float.PositiveInfinity;
         rows[5].Weight = 0; // accepted
-        var logger = new SequenceToSequence.ListLogger();
+        var logger = new RecordingLogger();
 
         mlContext.Regression.Trainers.Gru(Regression("Weight").WithLogger(logger)).Fit(View(mlContext, rows));
 
