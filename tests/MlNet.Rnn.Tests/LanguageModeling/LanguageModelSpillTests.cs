@@ -49,30 +49,20 @@ public sealed class LanguageModelSpillTests
     {
         using var temp = new TemporaryFolder();
         var mlContext = new MLContext(seed: 1);
-        using var cancellation = new CancellationTokenSource();
-        (string File, long Length)[] atStart = [], atEpoch1 = [];
-        var logger = new RecordingLogger((_, line) =>
-        {
-            if (line.StartsWith("Gru language model", StringComparison.Ordinal)) atStart = temp.OpenFiles();
-            if (line.StartsWith("Epoch 1:", StringComparison.Ordinal))
-            {
-                atEpoch1 = temp.OpenFiles();
-                cancellation.Cancel();
-            }
-        });
+        using var watch = new SpillWatch(temp, "Gru language model");
 
         Assert.ThrowsAny<OperationCanceledException>(() =>
-            mlContext.LanguageModeling.Trainers.Gru(Options(logger, cancellation.Token)).Fit(mlContext.Data.LoadFromEnumerable(Rows())));
+            mlContext.LanguageModeling.Trainers.Gru(Options(watch.Logger, watch.Cancellation)).Fit(mlContext.Data.LoadFromEnumerable(Rows())));
 
-        string start = Assert.Single(logger.Messages, m => m.StartsWith("Gru language model", StringComparison.Ordinal));
+        string start = Assert.Single(watch.Logger.Messages, m => m.StartsWith("Gru language model", StringComparison.Ordinal));
         Assert.Contains(" (over TrainingDataMemoryMegabytes: read a chunk at a time from 1 MB in ", start);
         if (OperatingSystem.IsLinux())
         {
             // 450 documents of 1,002 ids (start and end included), 4 bytes each, all in the file when training starts, and
             // nothing written to it once training has started.
-            var file = Assert.Single(atStart);
+            var file = Assert.Single(watch.AtStart);
             Assert.Equal(450L * 1002 * sizeof(int), file.Length);
-            Assert.Equal(atStart, atEpoch1);
+            Assert.Equal(watch.AtStart, watch.AtEpoch1);
         }
         Assert.Empty(temp.OpenFiles());
     }

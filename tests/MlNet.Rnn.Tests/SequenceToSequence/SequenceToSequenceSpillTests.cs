@@ -54,30 +54,20 @@ public sealed class SequenceToSequenceSpillTests
     {
         using var temp = new TemporaryFolder();
         var mlContext = new MLContext(seed: 1);
-        using var cancellation = new CancellationTokenSource();
-        (string File, long Length)[] atStart = [], atEpoch1 = [];
-        var logger = new RecordingLogger((_, line) =>
-        {
-            if (line.StartsWith("Lstm sequence-to-sequence", StringComparison.Ordinal)) atStart = temp.OpenFiles();
-            if (line.StartsWith("Epoch 1:", StringComparison.Ordinal))
-            {
-                atEpoch1 = temp.OpenFiles();
-                cancellation.Cancel();
-            }
-        });
+        using var watch = new SpillWatch(temp, "Lstm sequence-to-sequence");
 
-        Assert.ThrowsAny<OperationCanceledException>(() => mlContext.SequenceToSequence.Trainers.Lstm(Options(logger, cancellation.Token)).Fit(Pairs(mlContext)));
+        Assert.ThrowsAny<OperationCanceledException>(() => mlContext.SequenceToSequence.Trainers.Lstm(Options(watch.Logger, watch.Cancellation)).Fit(Pairs(mlContext)));
 
-        string start = Assert.Single(logger.Messages, m => m.StartsWith("Lstm sequence-to-sequence", StringComparison.Ordinal));
+        string start = Assert.Single(watch.Logger.Messages, m => m.StartsWith("Lstm sequence-to-sequence", StringComparison.Ordinal));
         Assert.Contains("(held out: ValidationFraction 0.5 of the training pairs)", start);
         Assert.Contains(" (over TrainingDataMemoryMegabytes: read a part at a time from ", start);
         if (OperatingSystem.IsLinux())
         {
             // The training pairs' file and the held-out pairs' file, neither written to once training starts: epoch 1 read
             // every training pair and every held-out pair from them.
-            Assert.Equal(2, atStart.Length);
-            Assert.All(atStart, file => Assert.True(file.Length > 0, $"{file.File} is empty"));
-            Assert.Equal(atStart, atEpoch1);
+            Assert.Equal(2, watch.AtStart.Length);
+            Assert.All(watch.AtStart, file => Assert.True(file.Length > 0, $"{file.File} is empty"));
+            Assert.Equal(watch.AtStart, watch.AtEpoch1);
         }
         Assert.Empty(temp.OpenFiles());
     }

@@ -24,3 +24,36 @@ internal static class SpillFile
                 target => target?.StartsWith(path, StringComparison.Ordinal) == true);
     }
 }
+
+/// <summary>
+/// A fit's log, watched for the temporary files open in <paramref name="folder"/> at the fit's first line (the one that starts
+/// with <paramref name="firstLine"/>) and at epoch 1, where it cancels the fit through <see cref="Cancellation"/>.
+/// </summary>
+internal sealed class SpillWatch : IDisposable
+{
+    private readonly CancellationTokenSource _cancellation = new();
+
+    public SpillWatch(TemporaryFolder folder, string firstLine) => Logger = new RecordingLogger((_, line) =>
+    {
+        if (line.StartsWith(firstLine, StringComparison.Ordinal)) AtStart = folder.OpenFiles();
+        if (line.StartsWith("Epoch 1:", StringComparison.Ordinal))
+        {
+            AtEpoch1 = folder.OpenFiles();
+            _cancellation.Cancel();
+        }
+    });
+
+    /// <summary>The logger to give the fit.</summary>
+    public RecordingLogger Logger { get; }
+
+    /// <summary>The token to give the fit: cancelled at epoch 1.</summary>
+    public CancellationToken Cancellation => _cancellation.Token;
+
+    /// <summary>The files open at the first line, with their lengths.</summary>
+    public (string File, long Length)[] AtStart { get; private set; } = [];
+
+    /// <summary>The files open at epoch 1, with their lengths.</summary>
+    public (string File, long Length)[] AtEpoch1 { get; private set; } = [];
+
+    public void Dispose() => _cancellation.Dispose();
+}
