@@ -390,8 +390,8 @@ public sealed class SequenceToSequenceModel
             if (cell) initialCellGradient.CopyTo(carryCell);
         }
         _additiveAttention!.FinishBackward(memory, memoryGradient);
+        // The cell's carried gradient already is the initial cell's (copied from it at step 0); the hidden one adds the query's.
         carryHidden.CopyTo(initialHiddenGradient);
-        if (cell) carryCell.CopyTo(initialCellGradient);
     }
 
     /// <summary>

@@ -29,10 +29,13 @@ public sealed class SequenceTagger
     public SequenceTagger(SequenceModel model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        if (model.Options.Readout != SequenceReadout.EveryStep)
-            throw new ArgumentException($"A tagger needs Readout = EveryStep (one output per step); the model has {model.Options.Readout}.", nameof(model));
+        if (NotATagger(model) is { } reason) throw new ArgumentException(reason, nameof(model));
         Model = model;
     }
+
+    /// <summary>Why <paramref name="model"/> cannot tag; null when it can.</summary>
+    private static string? NotATagger(SequenceModel model) => model.Options.Readout == SequenceReadout.EveryStep ? null
+        : $"A tagger needs Readout = EveryStep (one output per step); the model has {model.Options.Readout}.";
 
     /// <summary>
     /// The default shape of a tagger: a bidirectional one-layer LSTM reading every step, C = <paramref name="tagCount"/>
@@ -66,8 +69,8 @@ public sealed class SequenceTagger
     {
         ArgumentNullException.ThrowIfNull(training);
         ArgumentNullException.ThrowIfNull(options);
-        CheckData(training, nameof(training));
-        if (validation is not null) CheckData(validation, nameof(validation));
+        CheckData(training, nameof(training), "The training data");
+        if (validation is not null) CheckData(validation, nameof(validation), "The validation data");
         var trainer = new SequenceTrainer(Model, new SoftmaxCrossEntropy(), options);
         return trainer.Train(training, validation, cancellationToken);
     }
@@ -124,14 +127,17 @@ public sealed class SequenceTagger
         Run(tags, probabilities);
     }
 
-    /// <summary>The predicted tags of every example of <paramref name="data"/>, in order, computed in batches.</summary>
+    /// <summary>
+    /// The predicted tags of every example of <paramref name="data"/>, in order, computed in batches of similar lengths (little
+    /// padding); each example's tags are those it gets alone.
+    /// </summary>
     public int[][] Predict(SequenceDataset data)
     {
         ArgumentNullException.ThrowIfNull(data);
-        CheckData(data, nameof(data));
+        CheckData(data, nameof(data), "The data");
         var result = new int[data.Count][];
         int C = TagCount;
-        foreach (int[] indices in BatchPlanner.Plan(data, PredictionBatchSize, random: null, bucketByLength: false))
+        foreach (int[] indices in BatchPlanner.Plan(data, PredictionBatchSize, random: null, bucketByLength: true))
         {
             data.Fill(indices, _batch);
             int B = _batch.BatchSize;
@@ -151,7 +157,6 @@ public sealed class SequenceTagger
     /// </summary>
     public TaggingMetrics Evaluate(SequenceDataset data, IReadOnlyList<string>? tagNames = null, IEnumerable<string>? ignoredTags = null)
     {
-        ArgumentNullException.ThrowIfNull(data);
         int[][] predicted = Predict(data);
         var gold = new int[data.Count][];
         for (int i = 0; i < gold.Length; i++) gold[i] = TaggedSequences.TagsOf(data, i);
@@ -171,17 +176,9 @@ public sealed class SequenceTagger
     /// <summary>Reads a tagger from a stream.</summary>
     public static SequenceTagger Load(Stream stream, string? source = null) => FromModel(SequenceModelFile.Load(stream, source), source);
 
-    private static SequenceTagger FromModel(SequenceModel model, string? source)
-    {
-        try
-        {
-            return new SequenceTagger(model);
-        }
-        catch (ArgumentException exception)
-        {
-            throw new InvalidDataException($"{source ?? "The model file"}: the model is not a tagger: {exception.Message}", exception);
-        }
-    }
+    private static SequenceTagger FromModel(SequenceModel model, string? source) => NotATagger(model) is { } reason
+        ? throw new InvalidDataException($"{source ?? "The model file"}: the model is not a tagger: {reason}")
+        : new SequenceTagger(model);
 
     private void Run(Span<int> tags, Span<float> probabilities)
     {
@@ -221,13 +218,14 @@ public sealed class SequenceTagger
             throw new ArgumentException($"probabilities holds {probabilities.Length} floats but T·C = {steps}·{TagCount} are needed.", nameof(probabilities));
     }
 
-    private void CheckData(SequenceDataset data, string name)
+    /// <summary>Refuses data that is not tagged sequences of the tagger's input kind; <paramref name="what"/> names it in the message ("The training data").</summary>
+    private void CheckData(SequenceDataset data, string name, string what)
     {
         if (!data.PerStepTargets || data.TargetWidth != 1)
-            throw new ArgumentException($"The {name} data is not a tagging data set (per-step targets of width 1); build it with TaggedSequences.", name);
+            throw new ArgumentException($"{what} is not a tagging data set (per-step targets of width 1); build it with TaggedSequences.", name);
         if (data.Tokens != Tokens)
             throw new ArgumentException(data.Tokens
-                ? $"The {name} data holds token sequences but the tagger reads numeric steps."
-                : $"The {name} data holds numeric sequences but the tagger reads token ids.", name);
+                ? $"{what} holds token sequences but the tagger reads numeric steps."
+                : $"{what} holds numeric sequences but the tagger reads token ids.", name);
     }
 }

@@ -65,6 +65,13 @@ public sealed class SequenceTaggerChecksTests
             typeof(ArgumentException), "probabilities", "probabilities holds 11 floats but T·C = 4·3 are needed."),
         ["a probability span shorter than T·C for steps"] = (() => NumericTagger().Predict([1f, 2f, 3f, 4f], new int[2], new float[2 * C - 1]),
             typeof(ArgumentException), "probabilities", "probabilities holds 5 floats but T·C = 2·3 are needed."),
+        ["default options for no tag"] = (() => SequenceTagger.DefaultOptions(0), typeof(ArgumentOutOfRangeException), "tagCount", null),
+        ["Predict on null"] = (() => TokenTagger().Predict((SequenceDataset)null!), typeof(ArgumentNullException), "data", null),
+        ["Evaluate on null"] = (() => TokenTagger().Evaluate(null!), typeof(ArgumentNullException), "data", null),
+        ["Predict on data with one target per example"] = (() => TokenTagger().Predict(PerExample()), typeof(ArgumentException), "data",
+            "The data is not a tagging data set (per-step targets of width 1); build it with TaggedSequences."),
+        ["Predict on data of the other kind"] = (() => TokenTagger().Predict(Steps()), typeof(ArgumentException), "data",
+            "The data holds numeric sequences but the tagger reads token ids."),
     };
 
     /// <summary>A token data set with one target per example (not a tagging data set).</summary>
@@ -157,5 +164,36 @@ public sealed class SequenceTaggerChecksTests
         var data = Tokens();
         Assert.Equal(["O", "B-X", "I-X"], tagger.Evaluate(data, ["O", "B-X", "I-X"]).PerTag.Select(tag => tag.Name));
         Assert.Equal(["0", "1", "2"], tagger.Evaluate(data).PerTag.Select(tag => tag.Name));
+    }
+
+    [Fact]
+    public void AModelFileThatIsNotATagger_IsInvalidData_NamingTheSourceOrTheModelFile()
+    {
+        using var stream = new MemoryStream();
+        SequenceModelFile.Save(new SequenceModel(new SequenceModelOptions { OutputSize = C, HiddenSize = 2 }), stream);
+        const string Reason = "the model is not a tagger: A tagger needs Readout = EveryStep (one output per step); the model has LastStep.";
+
+        stream.Position = 0;
+        var named = Assert.Throws<InvalidDataException>(() => SequenceTagger.Load(stream, "classifier.safetensors"));
+        Assert.Equal("classifier.safetensors: " + Reason, named.Message);
+        stream.Position = 0;
+        Assert.Equal("The model file: " + Reason, Assert.Throws<InvalidDataException>(() => SequenceTagger.Load(stream)).Message);
+    }
+
+    [Fact]
+    public void TaggingADataSetInBatches_GivesEachSequenceTheTagsItGetsAlone()
+    {
+        // 600 sequences of 1 to 30 tokens, in three batches of up to 256 (of similar lengths): each one's tags are those of
+        // Predict on it alone, and they come back in the data set's order.
+        var tagger = TokenTagger();
+        var random = new Random(4);
+        int[][] sequences = [.. Enumerable.Range(0, 600).Select(_ => Enumerable.Range(0, random.Next(1, 31)).Select(_ => random.Next(6)).ToArray())];
+        var data = TaggedSequences.FromTokens(sequences, [.. sequences.Select(s => new int[s.Length])], C);
+
+        int[][] batched = tagger.Predict(data);
+
+        Assert.Equal(sequences.Length, batched.Length);
+        for (int i = 0; i < sequences.Length; i++) Assert.Equal(tagger.Predict(sequences[i]), batched[i]);
+        Assert.True(batched.SelectMany(tags => tags).Distinct().Count() > 1, "every tag is the same: the check could not see a sequence given another's tags");
     }
 }
