@@ -81,6 +81,24 @@ public sealed class SavedTransformerDecodeTests : IDisposable
     }
 
     [Fact]
+    public void TheDecisionThresholdIsRead_AndABadOneIsRefused()
+    {
+        string path = SavedBinary();
+        // The eighth field, a float after the scoring batch size: 0 as saved.
+        string Threshold(string name, float value, int task = 0) => ModelZip.RewriteFields(path, Path.Combine(_folder, name), "RNNTRANS", 8, f =>
+        {
+            Assert.Equal(0, f[7]);
+            (f[0], f[7]) = (task, BitConverter.SingleToInt32Bits(value));
+        });
+
+        Assert.Equal(0.75f, Assert.IsType<RecurrentPredictionTransformer>(_mlContext.Model.Load(Threshold("threshold.zip", 0.75f), out _)).Threshold);
+
+        Assert.Contains("bad decision threshold", LoadError(Threshold("nan.zip", float.NaN)));
+        // Only a binary classifier has a threshold (task 2: regression).
+        Assert.Contains("bad decision threshold", LoadError(Threshold("regression.zip", 0.5f, task: 2)));
+    }
+
+    [Fact]
     public void AMissingOrUnreadableNetworkIsRefusedByName()
     {
         string path = SavedBinary();
