@@ -359,6 +359,28 @@ public sealed class OnnxExportTests
         AssertApplyOnnxModelMatchesTransform(model, features, "Score", "Probability", "PredictedLabel", "Hidden");
     }
 
+    /// <summary>Five floats per row: not a whole number of steps of 2 features.</summary>
+    private sealed class FiveFloats
+    {
+        [VectorType(5)]
+        public float[] Features { get; set; } = [];
+    }
+
+    [Fact]
+    public void AFixedFeatureColumnThatIsNotWholeSteps_IsRefusedWithItsSize()
+    {
+        // A model of 2 features per step read from rows of any length scores a column of 5 floats; its graph could not.
+        var data = Synthetic.ToDataView(s_mlContext, Synthetic.Rows(Rows, steps: 6, featuresPerStep: 2, seed: 4, minSteps: 1), variableSize: true);
+        var model = s_mlContext.BinaryClassification.Trainers.Lstm(new RecurrentBinaryTrainer.Options
+        {
+            FeaturesPerStep = 2, HiddenSize = 3, NumberOfEpochs = 1, BatchSize = 8, Seed = 1, MaxDegreeOfParallelism = 1,
+        }).Fit(data);
+        var five = s_mlContext.Data.LoadFromEnumerable([new FiveFloats { Features = [1, 2, 3, 4, 5] }]);
+
+        var error = Assert.Throws<NotSupportedException>(() => s_mlContext.Model.ConvertToOnnx(model, five, new MemoryStream()));
+        Assert.Equal("ONNX export of RecurrentPredictionTransformer: the feature column 'Features' has 5 values, not a whole number of steps of 2.", error.Message);
+    }
+
     [Fact]
     public void VariableLengthKeyInput_FromTokenizedText_ExportsThroughMlNetsTokenizerAndKeyMapping()
     {
