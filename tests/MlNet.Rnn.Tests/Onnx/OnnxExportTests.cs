@@ -546,7 +546,7 @@ public sealed class OnnxExportTests
     /// <summary>
     /// Exports <paramref name="model"/> on <paramref name="features"/> (at <paramref name="opset"/>, or ML.NET's default), runs the
     /// graph in ONNX Runtime on those rows (all in one run when the feature column has a fixed size, else each row in its own run at
-    /// its own length) and checks each column the model adds against <c>Transform</c>; returns the ONNX values of each column,
+    /// its own length) and checks each column the model adds against <c>Transform</c>, shaped <c>[rows, width]</c>; returns the ONNX values of each column,
     /// flattened, booleans and keys as floats. Checks too that the graph holds the recurrent node <paramref name="recurrentOp"/> (and
     /// any <paramref name="otherOps"/>).
     /// </summary>
@@ -567,8 +567,15 @@ public sealed class OnnxExportTests
         foreach (var batch in Batches(input.Key, features))
         {
             using var results = session.Run([batch]);
+            int rows = Dimensions(batch.Value)[0];
             foreach (var result in results)
-                if (outputs.TryGetValue(result.Name, out var values)) values.AddRange(Flatten(result));
+            {
+                if (!outputs.TryGetValue(result.Name, out var values)) continue;
+                // Each column is a vector per row, as ML.NET reads it: [rows, width].
+                int[] shape = Dimensions(result.Value);
+                Assert.True(shape.Length == 2 && shape[0] == rows, $"{result.Name} has the shape [{string.Join(", ", shape)}], not [{rows}, width].");
+                values.AddRange(Flatten(result));
+            }
         }
 
         var text = System.Text.Encoding.ASCII.GetString(bytes);
@@ -656,6 +663,17 @@ public sealed class OnnxExportTests
         VectorDataViewType { ItemType: KeyDataViewType } => [.. data.GetColumn<uint[]>(column).SelectMany(value => value).Select(value => (float)value)],
         VectorDataViewType => [.. data.GetColumn<float[]>(column).SelectMany(value => value)],
         _ => [.. data.GetColumn<float>(column)],
+    };
+
+    private static int[] Dimensions(object tensor) => tensor switch
+    {
+        Tensor<float> floats => floats.Dimensions.ToArray(),
+        Tensor<bool> booleans => booleans.Dimensions.ToArray(),
+        Tensor<uint> keys => keys.Dimensions.ToArray(),
+        Tensor<byte> bytes => bytes.Dimensions.ToArray(),
+        Tensor<ushort> shorts => shorts.Dimensions.ToArray(),
+        Tensor<ulong> longs => longs.Dimensions.ToArray(),
+        var other => throw new InvalidOperationException($"Unexpected tensor type {other?.GetType()}."),
     };
 
     private static float[] Flatten(DisposableNamedOnnxValue value) => value.Value switch
