@@ -92,6 +92,26 @@ public sealed class SavedTransformerDecodeTests : IDisposable
         });
 
         Assert.Equal(0.75f, Assert.IsType<RecurrentPredictionTransformer>(_mlContext.Model.Load(Threshold("threshold.zip", 0.75f), out _)).Threshold);
+        // As a file of version 1.2 holds it, the first with a threshold and the last without the inference precision after
+        // it: the version rewritten and the precision's 4 bytes, the model block's last, cut out. ML.NET's model header
+        // (256 bytes, the model signature at 0x40) gives the block's start and size at 0x10 and 0x18, and the places of
+        // what follows it at 0x20 (string table), 0x30 (string characters), 0x80 (tail), 0x88 (end), 0x90 (assembly name).
+        string first = Rewrite(Path.Combine(_folder, "threshold.zip"), "version-1.2.zip", (_, bytes) =>
+        {
+            int at = bytes.AsSpan().IndexOf("RNNTRANS"u8);
+            if (at < 0) return null;
+            int header = at - 0x40;
+            BitConverter.TryWriteBytes(bytes.AsSpan(at + 8), 0x00010002u);
+            BitConverter.TryWriteBytes(bytes.AsSpan(at + 12), 0x00010002u);
+            long Read(int field) => BitConverter.ToInt64(bytes, header + field);
+            int cut = header + (int)(Read(0x10) + Read(0x18)) - sizeof(int);
+            Assert.Equal(0, BitConverter.ToInt32(bytes, cut)); // Float32
+            BitConverter.TryWriteBytes(bytes.AsSpan(header + 0x18), Read(0x18) - sizeof(int));
+            foreach (int field in new[] { 0x20, 0x30, 0x80, 0x88, 0x90 })
+                if (Read(field) != 0) BitConverter.TryWriteBytes(bytes.AsSpan(header + field), Read(field) - sizeof(int));
+            return [.. bytes.AsSpan(0, cut), .. bytes.AsSpan(cut + sizeof(int))];
+        });
+        Assert.Equal(0.75f, Assert.IsType<RecurrentPredictionTransformer>(_mlContext.Model.Load(first, out _)).Threshold);
 
         Assert.Contains("bad decision threshold", LoadError(Threshold("nan.zip", float.NaN)));
         // Only a binary classifier has a threshold (task 2: regression).
