@@ -18,14 +18,11 @@ public sealed class ExperimentChecksTests
         SearchSpace = new() { HiddenSizes = [4], NumbersOfLayers = [1], BatchSizes = [32] },
     };
 
-    private static (IDataView Train, IDataView Validation) Data(MLContext mlContext) =>
-        (Synthetic.ToDataView(mlContext, Synthetic.Rows(100, 8, 1, seed: 1)), Synthetic.ToDataView(mlContext, Synthetic.Rows(50, 8, 1, seed: 2)));
-
     [Fact]
     public void AMissingContextTrainingOrValidationDataIsRefusedByName()
     {
         var mlContext = new MLContext(seed: 1);
-        var (train, validation) = Data(mlContext);
+        var (train, validation) = ExperimentData.Split(mlContext, 100, 50);
         using var cancelled = new CancellationTokenSource();
         cancelled.Cancel();
 
@@ -40,7 +37,7 @@ public sealed class ExperimentChecksTests
     public void CrossValidationNeedsAtLeastTwoFolds()
     {
         var mlContext = new MLContext(seed: 1);
-        var (train, _) = Data(mlContext);
+        var (train, _) = ExperimentData.Split(mlContext, 100, 50);
         using var cancelled = new CancellationTokenSource();
         cancelled.Cancel();
         var experiment = mlContext.RecurrentExperiments.CreateBinaryClassificationExperiment(Settings());

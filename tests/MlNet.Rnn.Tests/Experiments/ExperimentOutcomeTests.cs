@@ -22,14 +22,11 @@ public sealed class ExperimentOutcomeTests
         SearchSpace = new() { HiddenSizes = [4], NumbersOfLayers = [1], BatchSizes = [32], LearningRate = new(1e-3f, 3e-2f, LogScale: true) },
     };
 
-    private static (IDataView Train, IDataView Validation) Data(MLContext mlContext) =>
-        (Synthetic.ToDataView(mlContext, Synthetic.Rows(400, 8, 1, seed: 1)), Synthetic.ToDataView(mlContext, Synthetic.Rows(200, 8, 1, seed: 2)));
-
     [Fact]
     public void WithoutARefitTheModelIsTheSearchsOwn_AndARunsTimeStopsWhenItStopsTraining()
     {
         var mlContext = new MLContext(seed: 1);
-        var (train, validation) = Data(mlContext);
+        var (train, validation) = ExperimentData.Split(mlContext);
         var logger = new RecordingLogger();
         var reports = new Reports<RecurrentRunDetail>();
         var settings = Tiny(maxTrials: 2);
@@ -53,7 +50,7 @@ public sealed class ExperimentOutcomeTests
     public void ARefitAskedForIsMadeAndLogged_ButNotAfterACancellation()
     {
         var mlContext = new MLContext(seed: 1);
-        var (train, validation) = Data(mlContext);
+        var (train, validation) = ExperimentData.Split(mlContext);
         var logger = new RecordingLogger();
         var settings = Tiny(maxTrials: 1);
         settings.RefitOnAllData = true;
@@ -81,7 +78,7 @@ public sealed class ExperimentOutcomeTests
     public void CrossValidationWithAPreFeaturizerCompletesItsTrialsAndRefitsOnEveryRow()
     {
         var mlContext = new MLContext(seed: 1);
-        var (train, _) = Data(mlContext);
+        var (train, _) = ExperimentData.Split(mlContext);
         var logger = new RecordingLogger();
         var settings = Tiny(maxTrials: 1, epochs: 2);
         settings.MinimumEpochs = 2;
@@ -104,7 +101,7 @@ public sealed class ExperimentOutcomeTests
     public void TheSettingsLoggerTakesPrecedenceOverTheTrainerOptionsLogger()
     {
         var mlContext = new MLContext(seed: 1);
-        var (train, validation) = Data(mlContext);
+        var (train, validation) = ExperimentData.Split(mlContext);
         var settingsLogger = new RecordingLogger();
         var optionsLogger = new RecordingLogger();
         var settings = Tiny(maxTrials: 1);
@@ -139,7 +136,7 @@ public sealed class ExperimentOutcomeTests
     public void TheContextsLogNamesTheExperimentsChannel()
     {
         var mlContext = new MLContext(seed: 1);
-        var (train, validation) = Data(mlContext);
+        var (train, validation) = ExperimentData.Split(mlContext);
         var messages = new List<LoggingEventArgs>();
         mlContext.Log += (_, e) => { lock (messages) messages.Add(e); };
         mlContext.RecurrentExperiments.CreateBinaryClassificationExperiment(Tiny(maxTrials: 1)).Execute(train, validation);

@@ -23,9 +23,6 @@ public sealed class ExperimentRunTests
         SearchSpace = new() { HiddenSizes = [4, 8], NumbersOfLayers = [1], BatchSizes = [32], LearningRate = new(1e-3f, 3e-2f, LogScale: true) },
     };
 
-    private static (IDataView Train, IDataView Validation) Data(MLContext mlContext) =>
-        (Synthetic.ToDataView(mlContext, Synthetic.Rows(400, 8, 1, seed: 1)), Synthetic.ToDataView(mlContext, Synthetic.Rows(200, 8, 1, seed: 2)));
-
     /// <summary>A logger that moves a fake clock by <paramref name="atStart"/> when the experiment's first line is logged and by <paramref name="perEpoch"/> per trial epoch (logged at Debug, on the training thread).</summary>
     internal static RecordingLogger ClockLogger(FakeTimeProvider? clock = null, TimeSpan atStart = default, TimeSpan perEpoch = default) => new((level, message) =>
     {
@@ -44,7 +41,7 @@ public sealed class ExperimentRunTests
     {
         // 5 s pass before the search starts (at the experiment's first line); 11.5 s leave 6.5 s, which the 7th epoch spends.
         var mlContext = new MLContext(seed: 1);
-        var (train, validation) = Data(mlContext);
+        var (train, validation) = ExperimentData.Split(mlContext);
         var clock = new FakeTimeProvider();
         var logger = ClockLogger(clock, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(1));
         var settings = Tiny(seconds: 11.5);
@@ -88,7 +85,7 @@ public sealed class ExperimentRunTests
         string Trials(int contextSeed)
         {
             var mlContext = new MLContext(seed: contextSeed);
-            var (train, validation) = Data(mlContext);
+            var (train, validation) = ExperimentData.Split(mlContext);
             var result = mlContext.RecurrentExperiments.CreateBinaryClassificationExperiment(Tiny(seconds: 600, maxTrials: 2, epochs: 1)).Execute(train, validation);
             return string.Join("; ", result.RunDetails.Select(run => $"{run.Configuration} seed {run.Options.Seed} {run.Metric}"));
         }
@@ -114,7 +111,7 @@ public sealed class ExperimentRunTests
     public void TheTrainerOptionsLoggerServesWithoutOneInTheSettings_AndHearsTheLeaderAndTheLeaderboard()
     {
         var mlContext = new MLContext(seed: 1);
-        var (train, validation) = Data(mlContext);
+        var (train, validation) = ExperimentData.Split(mlContext);
         var logger = ClockLogger();
         var settings = Tiny(seconds: 600, maxTrials: 3, epochs: 1);
         settings.TrainerOptions.Logger = logger;
@@ -145,7 +142,7 @@ public sealed class ExperimentRunTests
     public void ARefitTrainsOnTheTrainingAndTheValidationRows()
     {
         var mlContext = new MLContext(seed: 1);
-        var (train, validation) = Data(mlContext);
+        var (train, validation) = ExperimentData.Split(mlContext);
         var settings = Tiny(seconds: 600, maxTrials: 1, epochs: 1);
         settings.RefitOnAllData = true;
         settings.TrainerOptions.ValidationFraction = 0;
@@ -159,7 +156,7 @@ public sealed class ExperimentRunTests
     public void ABudgetSpentBeforeTheSearchIsATimeoutNamingIt_AndTrialsThatAllDivergeAreCounted()
     {
         var mlContext = new MLContext(seed: 1);
-        var (train, validation) = Data(mlContext);
+        var (train, validation) = ExperimentData.Split(mlContext);
         var clock = new FakeTimeProvider();
         var settings = Tiny(seconds: 10);
         settings.TimeProvider = clock;

@@ -28,16 +28,13 @@ public sealed class ExperimentTests : IDisposable
         SearchSpace = new() { HiddenSizes = [4, 8, 16], NumbersOfLayers = [1], BatchSizes = [32], LearningRate = new(1e-3f, 3e-2f, LogScale: true) },
     };
 
-    private static (IDataView Train, IDataView Validation) Data(MLContext mlContext) =>
-        (Synthetic.ToDataView(mlContext, Synthetic.Rows(400, 8, 1, seed: 1)), Synthetic.ToDataView(mlContext, Synthetic.Rows(200, 8, 1, seed: 2)));
-
     [Fact]
     public void TheBudgetEndsTheSearchAtTheFirstBatchAfterItIsSpentAndEveryTrialIsRanked()
     {
         // The fake clock moves one second per epoch trained and never otherwise, so a budget of 11.5 s allows exactly 12 epochs
         // in all: the 12th spends it, and the trial then training stops before its next batch (Interrupted).
         var mlContext = new MLContext(seed: 1);
-        var (train, validation) = Data(mlContext);
+        var (train, validation) = ExperimentData.Split(mlContext);
         var clock = new FakeTimeProvider();
         var epochs = ExperimentRunTests.ClockLogger(clock, perEpoch: TimeSpan.FromSeconds(1));
         var reports = new Reports<RecurrentRunDetail>();
@@ -77,7 +74,7 @@ public sealed class ExperimentTests : IDisposable
         RecurrentExperimentResult<BinaryClassificationMetrics> Run()
         {
             var mlContext = new MLContext(seed: 1);
-            var (train, validation) = Data(mlContext);
+            var (train, validation) = ExperimentData.Split(mlContext);
             return mlContext.RecurrentExperiments.CreateBinaryClassificationExperiment(Tiny(seconds: 120, maxTrials: 9)).Execute(train, validation);
         }
 
@@ -101,7 +98,7 @@ public sealed class ExperimentTests : IDisposable
     public void APromotedTrialContinuesExactlyAsOneTrainedAllItsEpochsAtOnce()
     {
         var mlContext = new MLContext(seed: 1);
-        var (train, validation) = Data(mlContext);
+        var (train, validation) = ExperimentData.Split(mlContext);
         var settings = Tiny(seconds: 120, maxTrials: 1, epochs: 5);
         settings.TrainerOptions.EarlyStoppingPatience = 0;
         var result = mlContext.RecurrentExperiments.CreateBinaryClassificationExperiment(settings).Execute(train, validation);
@@ -117,7 +114,7 @@ public sealed class ExperimentTests : IDisposable
     public void CancellationReturnsTheBestRunSoFar()
     {
         var mlContext = new MLContext(seed: 1);
-        var (train, validation) = Data(mlContext);
+        var (train, validation) = ExperimentData.Split(mlContext);
         using var cancellation = new CancellationTokenSource();
         var reports = new Reports<RecurrentRunDetail>(report => { if (report.TrialId == 4) cancellation.Cancel(); });
         var result = mlContext.RecurrentExperiments.CreateBinaryClassificationExperiment(Tiny(seconds: 120))
@@ -235,7 +232,7 @@ public sealed class ExperimentTests : IDisposable
     public void EveryTrialGoesToTheContextLogAndTheLoggerWithItsConfigurationMetricEpochsAndTime()
     {
         var mlContext = new MLContext(seed: 1);
-        var (train, validation) = Data(mlContext);
+        var (train, validation) = ExperimentData.Split(mlContext);
         var messages = new List<string>();
         mlContext.Log += (_, e) => { lock (messages) messages.Add(e.Message); };
         var logger = new RecordingLogger();
@@ -258,7 +255,7 @@ public sealed class ExperimentTests : IDisposable
     public void BadInputFailsWithAClearMessageBeforeAnyTrial()
     {
         var mlContext = new MLContext(seed: 1);
-        var (train, validation) = Data(mlContext);
+        var (train, validation) = ExperimentData.Split(mlContext);
         var experiments = mlContext.RecurrentExperiments;
 
         Assert.Contains("MaxExperimentTimeInSeconds = 0", Assert.Throws<ArgumentOutOfRangeException>(() => experiments.CreateBinaryClassificationExperiment(0)).Message);
