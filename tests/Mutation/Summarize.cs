@@ -6,7 +6,8 @@
 // and counts each mutant of a file under <Folder> by status, each file from the newest report that tested it; a folder
 // whose files are not all tested yet says how many are (run from the repository's root, which holds src/). A surviving
 // mutant listed in equivalent-mutants.tsv (tab-separated: project, file, mutator, original code, replacement, reason;
-// matched on everything but the reason, so line moves do not matter) counts as explained, not as a survivor.
+// matched on everything but the reason, so line moves do not matter) counts as explained, not as a survivor. Each line
+// answers for one mutant: two survivors with the same five fields (the same code on two lines) need two lines.
 // Score = (killed + timeout) / (killed + timeout + survived + no coverage), survivors explained as equivalent left out.
 // Every unexplained survivor is listed under the table.
 // A survivor listed in killed-since-run.tsv (same 6 fields; the last names the test written after the run that kills it,
@@ -23,7 +24,7 @@ if (args.Length is not (2 or 3))
 }
 string reports = args[0];
 var explained = Ledger(args[1]);
-Dictionary<string, string> since = args.Length == 3 ? Ledger(args[2]) : [];
+Dictionary<string, int> since = args.Length == 3 ? Ledger(args[2]) : [];
 
 var rows = new List<(string Project, string Folder, int Killed, int Timeout, int Survived, int NoCoverage, int Equivalent, int Other, int Since, List<string> Survivors)>();
 foreach (string projectDirectory in Directory.GetDirectories(reports).Order(StringComparer.Ordinal))
@@ -73,9 +74,10 @@ foreach (string projectDirectory in Directory.GetDirectories(reports).Order(Stri
                         string mutator = mutant.GetProperty("mutatorName").GetString()!;
                         string replacement = OneLine(mutant.TryGetProperty("replacement", out var r) ? r.GetString() ?? "" : "");
                         string original = OneLine(Original(source, mutant.GetProperty("location")));
-                        if (explained.ContainsKey(Key(project, relative, mutator, original, replacement))) { equivalent++; break; }
+                        string key = Key(project, relative, mutator, original, replacement);
+                        if (Take(explained, key)) { equivalent++; break; }
                         if (status == "Survived") survived++; else noCoverage++;
-                        if (since.ContainsKey(Key(project, relative, mutator, original, replacement))) { killedSince++; break; }
+                        if (Take(since, key)) { killedSince++; break; }
                         int line = mutant.GetProperty("location").GetProperty("start").GetProperty("line").GetInt32();
                         survivors.Add($"{project}\t{relative}\t{mutator}\t{original}\t{replacement}\t(line {line}, {status})");
                         break;
@@ -112,18 +114,28 @@ return 0;
 
 static string Percent(int part, int total) => total == 0 ? "–" : (100.0 * part / total).ToString("F1", CultureInfo.InvariantCulture) + "%";
 
-static Dictionary<string, string> Ledger(string path)
+// How many lines of the ledger at path answer for each key: each line accounts for one mutant.
+static Dictionary<string, int> Ledger(string path)
 {
-    var entries = new Dictionary<string, string>(StringComparer.Ordinal);
+    var entries = new Dictionary<string, int>(StringComparer.Ordinal);
     if (!File.Exists(path)) return entries;
     foreach (string line in File.ReadLines(path))
     {
         if (line.Length == 0 || line.StartsWith('#')) continue;
         string[] parts = line.Split('\t');
         if (parts.Length != 6) throw new InvalidDataException($"{path}: a line needs 6 tab-separated fields: {line}");
-        entries[Key(parts[0], parts[1], parts[2], parts[3], parts[4])] = parts[5];
+        string key = Key(parts[0], parts[1], parts[2], parts[3], parts[4]);
+        entries[key] = entries.GetValueOrDefault(key) + 1;
     }
     return entries;
+}
+
+// Uses up one of the ledger's lines for key; false when none is left.
+static bool Take(Dictionary<string, int> ledger, string key)
+{
+    if (ledger.GetValueOrDefault(key) == 0) return false;
+    ledger[key]--;
+    return true;
 }
 
 static string Key(string project, string file, string mutator, string original, string replacement) =>

@@ -10,6 +10,8 @@
 #   tests/Mutation/run.sh MlNet.Rnn.Core/Data only this project's folder
 #   tests/Mutation/run.sh MlNet.Rnn.Core/SequenceToSequence/PairBatch.cs
 #                                             only this file, against its folder's tests
+#   tests/Mutation/run.sh MlNet.Rnn.Core/Training/Optimizers
+#                                             only this subfolder, against its folder's tests
 #   CONCURRENCY=1 tests/Mutation/run.sh ...   one test runner at a time (default 2)
 #   STRYKER_CONFIG=$PWD/tests/Mutation/stryker-config-isolated.json tests/Mutation/run.sh Training
 #                                             one mutant per test run (see below)
@@ -50,7 +52,8 @@ dotnet build MlNet.Rnn.sln -c Release -v q -nologo >/dev/null
   done ) &
 reaper=$!
 trap 'kill $reaper 2>/dev/null; rm -rf "$scratch"' EXIT
-# Targets: a folder of folders.tsv (every folder when none is named), or one file of it (Project/Folder/File.cs), which runs
+# Targets: a folder of folders.tsv (every folder when none is named), or one file or subfolder of it (Project/Folder/File.cs,
+# Project/Folder/Sub), which runs
 # against its folder's tests and reports apart (reports/<Project>/<Folder>/<File>/): a run that is stopped measures
 # nothing, so a folder too slow for one sitting is measured file by file. Summarize.cs counts each file from the newest
 # report that tested it.
@@ -61,8 +64,9 @@ while IFS=$'\t' read -r project folder filter; do
     for wanted in "$@"; do
         if [[ "$wanted" == "$folder" || "$wanted" == "$project/$folder" ]]; then
             targets+=("$project"$'\t'"$folder"$'\t'"$filter"$'\t'"$folder")
-        elif [[ "$wanted" == "$project/$folder/"*.cs ]]; then
-            [[ -f "$root/src/$wanted" ]] || { echo "no such file: src/$wanted" >&2; exit 2; }
+        elif [[ "$wanted" == "$project/$folder/"* ]]; then
+            [[ ( "$wanted" == *.cs && -f "$root/src/$wanted" ) || -d "$root/src/$wanted" ]] \
+                || { echo "no such file or folder: src/$wanted" >&2; exit 2; }
             targets+=("$project"$'\t'"$folder"$'\t'"$filter"$'\t'"${wanted#"$project/"}")
         fi
     done
@@ -81,6 +85,7 @@ for target in "${targets[@]}"; do
             && sed -i '1i // Stryker disable all : outside the code under test (tests/Mutation/run.sh)' "$scratch/$source"
     done
     if [[ "$mutate" == *.cs ]]; then glob="$mutate"; out="$root/tests/Mutation/reports/$project/$folder/$(basename "$mutate")"
+    elif [[ "$mutate" != "$folder" ]]; then glob="$mutate/**/*.cs"; out="$root/tests/Mutation/reports/$project/$folder/$(basename "$mutate")"
     else glob="$folder/**/*.cs"; out="$root/tests/Mutation/reports/$project/$folder/folder"; fi
     rm -rf "$out" && mkdir -p "$out"
     echo "== $project/$mutate ($(date -u +%H:%M:%S) UTC)"

@@ -22,8 +22,9 @@ public sealed class CatalogArgumentTests : IClassFixture<TinyLanguageModel>
     public CatalogArgumentTests(TinyLanguageModel language) => _language = language;
 
     [Fact]
-    public void ChangeModelThreshold_RefusesANullModelAndANaNThreshold()
+    public void ChangeModelThreshold_RefusesANullCatalogOrModelAndANaNThreshold()
     {
+        Assert.Equal("catalog", Assert.Throws<ArgumentNullException>(() => RecurrentBinaryCatalog.ChangeModelThreshold(null!, s_binary.Value, 0.5f)).ParamName);
         Assert.Equal("model", Assert.Throws<ArgumentNullException>(() => s_mlContext.BinaryClassification.ChangeModelThreshold(null!, 0f)).ParamName);
         var nan = Assert.Throws<ArgumentOutOfRangeException>(() => s_mlContext.BinaryClassification.ChangeModelThreshold(s_binary.Value, float.NaN));
         Assert.Equal("threshold", nan.ParamName);
