@@ -60,13 +60,14 @@ public sealed class SequenceTrainer
         if (validation is not null) CheckData(validation, nameof(validation));
         if (training.ExampleCount == 0) throw new ArgumentException("The training data holds no example.", nameof(training));
         CheckBatchMemory((int)Math.Min(Options.BatchSize, training.ExampleCount), summary.Longest);
-        if (_folded) _standardized!.Unfold(_model);
-        _folded = false;
         // Targets are standardized under the squared error, and under Huber with one output (its δ scaled to match).
         bool targets = _loss is MeanSquaredError || (_loss is Huber && training.TargetWidth == 1);
         var standardizing = Options.Standardize ? new StandardizedTraining.Accumulator(training, targets) : null;
         long[]? tokenCounts = _model.Embedding is not null && _model.Options.TokenDropout > 0f ? new long[_model.Options.VocabularySize] : null;
+        // Read before the model changes: data that fails to read leaves the model as the last fit left it (folded).
         Survey(training, standardizing, tokenCounts);
+        if (_folded) _standardized!.Unfold(_model);
+        _folded = false;
         _standardized = standardizing?.Result();
         _trainingLoss = _standardized?.LossFor(_loss) ?? _loss;
         if (tokenCounts is not null) _model.UseTokenCounts(tokenCounts);
@@ -176,8 +177,8 @@ public sealed class SequenceTrainer
         CheckData(data, nameof(data));
         var (_, kind) = MetricOf(_loss);
         double lossSum = 0, weightSum = 0, metricSum = 0, metricWeight = 0;
-        if (_evaluationBuffer is null || _evaluationBuffer.FeaturesPerStep != data.FeaturesPerStep || _evaluationBuffer.TargetWidth != data.TargetWidth
-            || _evaluationBuffer.PerStepTargets != data.PerStepTargets)
+        // CheckData holds FeaturesPerStep and PerStepTargets to the model's; the target width may differ under a loss of the caller's.
+        if (_evaluationBuffer is null || _evaluationBuffer.TargetWidth != data.TargetWidth)
             _evaluationBuffer = new SequenceDataset(data.FeaturesPerStep, data.TargetWidth, data.PerStepTargets);
         for (int p = 0; p < data.PartCount; p++)
         {
@@ -261,9 +262,14 @@ public sealed class SequenceTrainer
             throw new ArgumentException(data.PerStepTargets
                 ? $"{subject} has per-step targets but the model reads out the last step only."
                 : $"{subject} has one target per sequence but the model reads out every step.", name);
+        bool classes = _loss is SoftmaxCrossEntropy;
+        // The built-in losses read one class per example, or one target per output; another ILoss reads what it reads.
+        int? targetWidth = classes ? 1 : _loss is MeanSquaredError or Huber or BinaryCrossEntropyWithLogits ? _model.OutputSize : null;
+        if (targetWidth is int width && data.TargetWidth != width)
+            throw new ArgumentException(
+                $"{subject} has targets of width {data.TargetWidth} but the model's loss ({_loss.GetType().Name}) reads targets of width {width}.", name);
         var all = SequenceSummary.Empty;
         SequenceDataset? buffer = null;
-        bool classes = _loss is SoftmaxCrossEntropy;
         for (int p = 0; p < data.PartCount; p++)
         {
             var summary = data.PartSummary(p);

@@ -1,5 +1,6 @@
 using MlNet.Rnn.Core.Data;
 using MlNet.Rnn.Core.SequenceToSequence;
+using MlNet.Rnn.Core.Tests.Data;
 using MlNet.Rnn.Core.Training;
 
 namespace MlNet.Rnn.Core.Tests.SequenceToSequence;
@@ -121,32 +122,6 @@ public sealed class SequenceToSequenceStreamingTests
             orders.Add([.. seen]);
         }
         Assert.NotEqual(orders[0], orders[1]);
-    }
-
-    /// <summary>A source that counts how often each of its parts is read.</summary>
-    private sealed class CountingSource(ISequenceSource source) : ISequenceSource
-    {
-        public int[] Reads { get; } = new int[source.PartCount];
-
-        public int FeaturesPerStep => source.FeaturesPerStep;
-
-        public int TargetWidth => source.TargetWidth;
-
-        public bool PerStepTargets => source.PerStepTargets;
-
-        public long ExampleCount => source.ExampleCount;
-
-        public int PartCount => source.PartCount;
-
-        public int PartSize(int part) => source.PartSize(part);
-
-        public SequenceSummary PartSummary(int part) => source.PartSummary(part);
-
-        public SequenceDataset ReadPart(int part, SequenceDataset buffer)
-        {
-            Reads[part]++;
-            return source.ReadPart(part, buffer);
-        }
     }
 
     [Fact]

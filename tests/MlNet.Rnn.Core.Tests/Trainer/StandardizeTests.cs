@@ -1,5 +1,6 @@
 using MlNet.Rnn.Core.Data;
 using MlNet.Rnn.Core.Models;
+using MlNet.Rnn.Core.Tests.Data;
 using MlNet.Rnn.Core.Training;
 
 namespace MlNet.Rnn.Core.Tests.Trainer;
@@ -130,6 +131,45 @@ public sealed class StandardizeTests
         double StandardizedError() => Predict(standardized, raw).Zip(targets, (p, y) => Math.Abs(p - y)).Average();
         Assert.True(PlainError() > 500, $"plain mean error {PlainError():F1}");
         Assert.True(StandardizedError() < 100, $"standardized mean error {StandardizedError():F1}");
+    }
+
+    /// <summary>
+    /// Standardization wraps validation as it wraps training: an epoch's validation loss (the model on standardized
+    /// validation inputs) is what the trained, folded model gives on the raw validation data.
+    /// </summary>
+    [Fact]
+    public void AnEpochsValidationLoss_IsTheFoldedModelsLossOnTheRawValidationData()
+    {
+        var (steps, targets) = Raw(64, classes: true);
+        var raw = Dataset(steps, targets, (x, _) => x, y => y);
+        var trainer = new SequenceTrainer(Model(), new BinaryCrossEntropyWithLogits(), Options(standardize: true) with { Epochs = 1 });
+        double during = trainer.Train(raw, raw).Epochs[0].ValidationLoss!.Value;
+        double after = trainer.Evaluate(raw).Loss;
+        Assert.True(Math.Abs(during - after) <= 1e-4 * Math.Max(1, Math.Abs(after)), $"validation loss {during:R} during training, {after:R} after");
+    }
+
+    /// <summary>
+    /// A second fit whose data fails to read (a spilled file lost, say) leaves the model the first fit gave: standardized
+    /// weights are unfolded only once the data has been read.
+    /// </summary>
+    [Fact]
+    public void ASecondFitWhoseDataFailsToRead_LeavesTheModelAsTheFirstFitLeftIt()
+    {
+        var (steps, targets) = Raw(64, classes: false);
+        var raw = Dataset(steps, targets, (x, _) => x, y => y);
+        var model = Model();
+        var trainer = new SequenceTrainer(model, new MeanSquaredError(), Options(standardize: true));
+        trainer.Train(raw);
+        float[] first = Predict(model, raw);
+        Assert.Throws<IOException>(() => trainer.Train(new CountingSource(raw) { ReadFailure = new IOException("lost") }));
+        Assert.Equal(first, Predict(model, raw));
+        // Training again still starts from the first fit's model: two fits in a row as a fresh trainer gives them.
+        trainer.Train(raw);
+        var again = Model();
+        var fresh = new SequenceTrainer(again, new MeanSquaredError(), Options(standardize: true));
+        fresh.Train(raw);
+        fresh.Train(raw);
+        Assert.Equal(Predict(again, raw), Predict(model, raw));
     }
 
     private static void AssertClose(float[] expected, float[] actual, string what)

@@ -1,7 +1,9 @@
+using System.Globalization;
 using MlNet.Rnn.Core.Data;
 using MlNet.Rnn.Core.Models;
 using MlNet.Rnn.Core.Parameters;
 using MlNet.Rnn.Core.Persistence;
+using MlNet.Rnn.Core.Tests.Data;
 using MlNet.Rnn.Core.Training;
 
 namespace MlNet.Rnn.Core.Tests.Trainer;
@@ -327,6 +329,219 @@ public sealed class TrainingLoopSurvivorTests
             gradient[0] = float.NaN;
             return 0.5;
         }
+    }
+
+    // ---------- SequenceTrainer: what a fit reads before training, its memory check, a non-finite truncated loss ----------
+
+    [Fact]
+    public void SequenceTrainer_RefusesTruncationOfABidirectionalModel_SayingWhy()
+    {
+        var model = new SequenceModel(new SequenceModelOptions { Cell = RecurrentCellType.Rnn, FeaturesPerStep = 1, HiddenSize = 2, Bidirectional = true, Seed = 1 });
+        AssertRefused(() => new SequenceTrainer(model, new MeanSquaredError(), OneEpoch with { TruncatedBpttSteps = 5 }), "options",
+            "TruncatedBpttSteps is 5 but the model is bidirectional: its reverse direction reads the whole sequence. " +
+            "Set TruncatedBpttSteps to 0 or make the model unidirectional.");
+    }
+
+    [Fact]
+    public void Train_RefusesNullTrainingData_NamingIt()
+    {
+        var trainer = new SequenceTrainer(NumericModel(), new MeanSquaredError(), OneEpoch);
+        Assert.Equal("training", Assert.Throws<ArgumentNullException>(() => trainer.Train(null!)).ParamName);
+    }
+
+    /// <summary>
+    /// A fit reads each part of its data once an epoch, and once more before the first only to standardize or to count the
+    /// tokens for token dropout; a class target of 0 is in range, so checking the classes reads nothing either (a part is
+    /// read to be checked only when its summary shows a target or token out of range).
+    /// </summary>
+    [Theory]
+    [InlineData("numbers", false, 0f, 2)]
+    [InlineData("numbers", true, 0f, 3)]
+    [InlineData("tokens", false, 0f, 2)]
+    [InlineData("tokens", false, 0.2f, 3)]
+    [InlineData("classes", false, 0f, 2)]
+    public void Train_ReadsEachPartOnceAnEpoch_AndOnceBefore_OnlyToStandardizeOrCountTokens(string kind, bool standardize, float tokenDropout, int reads)
+    {
+        SequenceDataset data;
+        SequenceModel model;
+        ILoss loss;
+        if (kind == "tokens")
+        {
+            data = new SequenceDataset(0, 1);
+            for (int n = 0; n < 6; n++) data.AddTokens([1 + n % 3, 2, 3 - n % 2], [n % 2]);
+            model = new SequenceModel(new SequenceModelOptions { VocabularySize = 4, EmbeddingSize = 2, HiddenSize = 2, TokenDropout = tokenDropout, Seed = 1 });
+            loss = new BinaryCrossEntropyWithLogits();
+        }
+        else
+        {
+            bool classes = kind == "classes";
+            data = Numeric(classes ? [0, 1, 2, 0, 1, 2] : [0.5f, -0.5f, 0.25f, 1, 0, 2]);
+            model = NumericModel(outputSize: classes ? 3 : 1);
+            loss = classes ? new SoftmaxCrossEntropy() : new MeanSquaredError();
+        }
+        var source = new CountingSource(data);
+        new SequenceTrainer(model, loss, OneEpoch with { Epochs = 2, Standardize = standardize }).Train(source);
+        Assert.Equal([reads], source.Reads);
+    }
+
+    /// <summary>
+    /// A part whose summary shows a class out of range is read to find the example; when every example is in range (a
+    /// cautious summary), the fit goes on: that part is read once more than the epochs read it.
+    /// </summary>
+    [Fact]
+    public void APartFlaggedByItsSummary_ButWhoseClassesAreAllInRange_IsReadAndAccepted()
+    {
+        var source = new CountingSource(Numeric(0, 1, 2, 1)) { Summaries = summary => summary with { MinTarget = -1 } };
+        new SequenceTrainer(NumericModel(outputSize: 3), new SoftmaxCrossEntropy(), OneEpoch with { Epochs = 2 }).Train(source);
+        Assert.Equal([1 + 2], source.Reads);
+    }
+
+    /// <summary>
+    /// A source whose summary claims sequences of <paramref name="longest"/> steps (and <paramref name="examples"/> of them)
+    /// and whose every read fails: a fit refused by the memory check throws before it reads; one let through fails at its
+    /// first read (standardizing reads the data before training), so no test here trains on a batch of that size.
+    /// </summary>
+    private static CountingSource Claiming(int longest, int examples) =>
+        new(Numeric(0.5f)) { Summaries = summary => summary with { Longest = longest }, ClaimedExampleCount = examples, ReadFailure = new IOException("read") };
+
+    private static string MemoryRefusal(int batch, int steps, long needed, long limit, string limitNote, string truncate) => string.Create(CultureInfo.InvariantCulture,
+        $"A training batch of {batch} sequences of {steps} steps needs about {needed >> 20:N0} MB for its activations and gradients, more than the limit of {limit >> 20:N0} MB{limitNote}") +
+        $"Lower BatchSize, {truncate} so a pass keeps one chunk of steps, cut the sequences shorter, lower HiddenSize or the number of layers, or raise MaxBatchMemoryMegabytes.";
+
+    [Fact]
+    public void TheAutomaticMemoryLimit_IsHalfTheAvailableMemory()
+    {
+        var model = NumericModel();
+        long half = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2;
+        // The fewest steps whose batch of 8 needs more than half the available memory (less than all of it).
+        int low = 1, high = int.MaxValue / 2;
+        while (low < high)
+        {
+            int middle = low + (high - low) / 2;
+            if (model.TrainingBytes(8, middle) > half) high = middle; else low = middle + 1;
+        }
+        long needed = model.TrainingBytes(8, low);
+        Assert.InRange(needed, half + 1, 2 * half - 1);
+        var options = OneEpoch with { BatchSize = 8, Standardize = true };
+        var refused = Assert.Throws<InvalidOperationException>(() => new SequenceTrainer(model, new MeanSquaredError(), options).Train(Claiming(low, 8)));
+        Assert.Equal(MemoryRefusal(8, low, needed, half, " (MaxBatchMemoryMegabytes, by default half of the available memory). ", "set TruncatedBpttSteps (for example 100)"),
+            refused.Message);
+        // One step fewer fits: the fit goes on to read its data.
+        Assert.Throws<IOException>(() => new SequenceTrainer(model, new MeanSquaredError(), options).Train(Claiming(low - 1, 8)));
+    }
+
+    [Fact]
+    public void ABatchNeedingExactlyTheLimit_IsAllowed()
+    {
+        var model = NumericModel();
+        // A batch shape whose estimate is a whole number of megabytes, at least 2.
+        var (batch, steps) = (from b in Enumerable.Range(1, 16)
+                              from t in Enumerable.Range(1, 1 << 21)
+                              let bytes = model.TrainingBytes(b, t)
+                              where bytes % (1 << 20) == 0 && bytes >> 20 >= 2
+                              select (b, t)).First();
+        int megabytes = (int)(model.TrainingBytes(batch, steps) >> 20);
+        var atTheLimit = OneEpoch with { BatchSize = batch, Standardize = true, MaxBatchMemoryMegabytes = megabytes };
+        Assert.Throws<IOException>(() => new SequenceTrainer(model, new MeanSquaredError(), atTheLimit).Train(Claiming(steps, batch)));
+        var belowIt = atTheLimit with { MaxBatchMemoryMegabytes = megabytes - 1 };
+        Assert.Throws<InvalidOperationException>(() => new SequenceTrainer(model, new MeanSquaredError(), belowIt).Train(Claiming(steps, batch)));
+    }
+
+    /// <summary>The memory refusal's advice on truncation fits the model: unidirectional first, a shorter chunk, or a chunk at all.</summary>
+    [Theory]
+    [InlineData(true, 0, "make the model unidirectional and set TruncatedBpttSteps")]
+    [InlineData(false, 50, "lower TruncatedBpttSteps")]
+    [InlineData(false, 0, "set TruncatedBpttSteps (for example 100)")]
+    public void TheMemoryRefusal_SaysWhatTruncationWouldDo(bool bidirectional, int truncatedSteps, string advice)
+    {
+        var model = new SequenceModel(new SequenceModelOptions { Cell = RecurrentCellType.Rnn, FeaturesPerStep = 1, HiddenSize = 2, Bidirectional = bidirectional, Seed = 1 });
+        var options = OneEpoch with { BatchSize = 8, MaxBatchMemoryMegabytes = 1, TruncatedBpttSteps = truncatedSteps };
+        const int steps = 1_000_000;
+        var refused = Assert.Throws<InvalidOperationException>(() => new SequenceTrainer(model, new MeanSquaredError(), options).Train(Claiming(steps, 8)));
+        Assert.Equal(MemoryRefusal(8, steps, model.TrainingBytes(8, steps, truncatedSteps), 1 << 20, " (MaxBatchMemoryMegabytes). ", advice), refused.Message);
+    }
+
+    /// <summary>A loss of +∞ with a finite gradient.</summary>
+    private sealed class InfiniteLoss : ILoss
+    {
+        public double Compute(ReadOnlySpan<float> prediction, ReadOnlySpan<float> target, int rows, int width, ReadOnlySpan<float> weights, Span<float> gradient)
+        {
+            gradient.Fill(0.25f);
+            return double.PositiveInfinity;
+        }
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public void AnInfiniteLoss_StopsTrainingWithALossOfNaN_WithOrWithoutTruncation(int truncatedSteps)
+    {
+        var trainer = new SequenceTrainer(NumericModel(), new InfiniteLoss(), OneEpoch with { TruncatedBpttSteps = truncatedSteps });
+        var error = Assert.Throws<TrainingDivergedException>(() => trainer.Train(Numeric(0.5f, 0.25f)));
+        Assert.Equal((1, 1), (error.Epoch, error.Batch));
+        Assert.True(double.IsNaN(error.Loss), $"loss {error.Loss}");
+    }
+
+    /// <summary>
+    /// The built-in losses read one class per example (softmax) or one target per output: data of another target width is
+    /// refused before training, naming it (not by the loss, at the first step).
+    /// </summary>
+    [Theory]
+    [InlineData("mse", 1, 2)]
+    [InlineData("bce", 2, 1)]
+    [InlineData("softmax", 3, 3)]
+    public void Train_RefusesTargetsOfAWidthTheLossCannotRead(string lossName, int outputSize, int targetWidth)
+    {
+        ILoss loss = lossName switch { "mse" => new MeanSquaredError(), "bce" => new BinaryCrossEntropyWithLogits(), _ => new SoftmaxCrossEntropy() };
+        var data = new SequenceDataset(1, targetWidth);
+        for (int n = 0; n < 4; n++) data.Add([0.5f, -0.25f], new float[targetWidth]);
+        var trainer = new SequenceTrainer(NumericModel(outputSize), loss, OneEpoch);
+        int expected = lossName == "softmax" ? 1 : outputSize;
+        AssertRefused(() => trainer.Train(data), "training", string.Create(CultureInfo.InvariantCulture,
+            $"The training data has targets of width {targetWidth} but the model's loss ({loss.GetType().Name}) reads targets of width {expected}."));
+    }
+
+    /// <summary>
+    /// Evaluation reads a spilled cache into a buffer of the cache's shape; a trainer evaluated on caches of two target
+    /// widths (its loss reads either) makes a buffer for each.
+    /// </summary>
+    [Fact]
+    public void Evaluate_ReadsSpilledCachesOfTwoTargetWidths_EachIntoABufferOfItsShape()
+    {
+        SequenceCache Spilled(int width)
+        {
+            var cache = new SequenceCache(1, width, perStepTargets: false, memoryBudget: 64, seed: 1);
+            for (int n = 0; n < 20; n++) cache.Add([0.5f, n], new float[width]);
+            cache.Complete();
+            Assert.True(cache.Spilled);
+            return cache;
+        }
+        using var narrow = Spilled(1);
+        using var wide = Spilled(2);
+        var loss = new RecordingLoss();
+        var trainer = new SequenceTrainer(NumericModel(), loss, OneEpoch);
+        trainer.Evaluate(narrow);
+        trainer.Evaluate(wide);
+        trainer.Evaluate(narrow);
+        Assert.Equal(20 + 40 + 20, loss.Calls.Sum(call => call.Length));
+    }
+
+    /// <summary>
+    /// Early stopping on accuracy applies where the metric is an accuracy; a regressor's metric is an RMSE, so it keeps the
+    /// epoch of the lowest validation loss (not the highest RMSE).
+    /// </summary>
+    [Fact]
+    public void EarlyStoppingOnAccuracy_LeavesARegressorsBestEpochToTheLoss()
+    {
+        var data = new SequenceDataset(1, 1);
+        for (int n = 0; n < 32; n++) data.Add([n % 4 * 0.25f, 0.5f], [n % 4 * 0.5f - 0.5f]);
+        var trainer = new SequenceTrainer(NumericModel(), new MeanSquaredError(),
+            OneEpoch with { Epochs = 4, LearningRate = 0.1f, EarlyStoppingOnAccuracy = true });
+        var history = trainer.Train(data, data);
+        var reports = history.Epochs;
+        int lowestLoss = reports.MinBy(report => report.ValidationLoss)!.Epoch, highestRmse = reports.MaxBy(report => report.ValidationMetric)!.Epoch;
+        Assert.NotEqual(lowestLoss, highestRmse);
+        Assert.Equal(lowestLoss, history.BestEpoch);
     }
 
     // ---------- TrainingLoop ----------
