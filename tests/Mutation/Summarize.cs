@@ -7,7 +7,9 @@
 // whose files are not all tested yet says how many are (run from the repository's root, which holds src/). A surviving
 // mutant listed in equivalent-mutants.tsv (tab-separated: project, file, mutator, original code, replacement, reason;
 // matched on everything but the reason, so line moves do not matter) counts as explained, not as a survivor. Each line
-// answers for one mutant: two survivors with the same five fields (the same code on two lines) need two lines.
+// answers for one mutant: two survivors with the same five fields (the same code on two lines) need two lines. Where the
+// mutated code alone is ambiguous (`false`, `return;`), the original field may hold the mutant's whole source line instead
+// (trimmed, spaces collapsed), which is matched first.
 // Score = (killed + timeout) / (killed + timeout + survived + no coverage), survivors explained as equivalent left out.
 // Every unexplained survivor is listed under the table.
 // A survivor listed in killed-since-run.tsv (same 6 fields; the last names the test written after the run that kills it,
@@ -74,11 +76,13 @@ foreach (string projectDirectory in Directory.GetDirectories(reports).Order(Stri
                         string mutator = mutant.GetProperty("mutatorName").GetString()!;
                         string replacement = OneLine(mutant.TryGetProperty("replacement", out var r) ? r.GetString() ?? "" : "");
                         string original = OneLine(Original(source, mutant.GetProperty("location")));
-                        string key = Key(project, relative, mutator, original, replacement);
-                        if (Take(explained, key)) { equivalent++; break; }
-                        if (status == "Survived") survived++; else noCoverage++;
-                        if (Take(since, key)) { killedSince++; break; }
                         int line = mutant.GetProperty("location").GetProperty("start").GetProperty("line").GetInt32();
+                        // A line written for the mutant's whole source line first, then one for the mutated code alone.
+                        string key = Key(project, relative, mutator, original, replacement);
+                        string lineKey = Key(project, relative, mutator, OneLine(source[line - 1]), replacement);
+                        if (Take(explained, lineKey) || Take(explained, key)) { equivalent++; break; }
+                        if (status == "Survived") survived++; else noCoverage++;
+                        if (Take(since, lineKey) || Take(since, key)) { killedSince++; break; }
                         survivors.Add($"{project}\t{relative}\t{mutator}\t{original}\t{replacement}\t(line {line}, {status})");
                         break;
                     default: other++; break;

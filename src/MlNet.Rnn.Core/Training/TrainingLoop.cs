@@ -92,7 +92,9 @@ public sealed class TrainingLoop
             _ => new ConstantSchedule(),
         };
         var stopReason = TrainingStopReason.EpochsCompleted;
-        bool byAccuracy = false;
+        // How the kept epoch was judged: a best accuracy is recorded only when accuracy judged it (a run resumed at its last
+        // epoch trains none, and still says so).
+        bool byAccuracy = _bestAccuracy > double.NegativeInfinity;
         int startEpoch = _epochsDone;
         for (int epoch = startEpoch + 1; epoch <= Options.Epochs; epoch++)
         {

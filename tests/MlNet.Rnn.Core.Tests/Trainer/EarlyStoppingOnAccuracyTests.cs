@@ -7,13 +7,14 @@ namespace MlNet.Rnn.Core.Tests.Trainer;
 /// <see cref="TrainerOptions.EarlyStoppingOnAccuracy"/> judges epochs by the validation accuracy, the loss breaking ties: on
 /// a script of validation losses and accuracies that disagree, the loop stops and restores the epoch the accuracy picks, not
 /// the one the loss picks (which it picks when the option is off, or when the task's metric is not an accuracy), says so in
-/// its log, and a checkpoint carries the best accuracy so a resumed run stops where an uninterrupted one does.
+/// its log, and a checkpoint carries the best accuracy so a resumed run stops where an uninterrupted one does (and one
+/// resumed at its last epoch says how its kept epoch was judged). Also <see cref="TrainerOptions.MinimumSteps"/> at its bound.
 /// </summary>
 public sealed class EarlyStoppingOnAccuracyTests
 {
-    // Epoch:                               1    2    3    4     5    6     7    8
-    private static readonly double[] s_loss = [1.0, 0.8, 0.7, 0.75, 0.72, 0.9, 1.0, 1.1];
-    private static readonly double[] s_accuracy = [0.5, 0.6, 0.6, 0.7, 0.7, 0.65, 0.6, 0.6];
+    // Epoch:                               1    2    3    4     5     6    7     8
+    private static readonly double[] s_loss = [1.0, 0.8, 0.7, 0.75, 0.72, 0.9, 0.71, 1.1];
+    private static readonly double[] s_accuracy = [0.5, 0.6, 0.6, 0.7, 0.7, 0.7, 0.6, 0.6];
 
     /// <summary>
     /// One step per epoch whose gradient is 1 on the one weight: plain SGD at rate 1 moves it to −e after epoch e, so the
@@ -63,8 +64,9 @@ public sealed class EarlyStoppingOnAccuracyTests
     [Fact]
     public void OnAccuracy_KeepsTheMostAccurateEpoch_TheLossBreakingTies()
     {
-        // Epoch 4 is the most accurate and epoch 5 ties it with a lower loss, so it is better; epochs 6 and 7 are less
-        // accurate: patience 2 stops after epoch 7 and keeps epoch 5 (the loss alone would keep epoch 3).
+        // Epoch 4 is the most accurate and epoch 5 ties it with a lower loss, so it is better; epoch 6 ties it with a higher
+        // loss and epoch 7 is less accurate (with the lowest loss since epoch 3), so neither is: patience 2 stops after
+        // epoch 7 and keeps epoch 5 (the loss alone would keep epoch 3).
         var (history, weight, logger) = Run(onAccuracy: true, accuracyMetric: true);
         Assert.Equal((7, 5, true), (history.Epochs.Count, history.BestEpoch, history.StoppedEarly));
         Assert.Equal(-5f, weight);
@@ -85,11 +87,60 @@ public sealed class EarlyStoppingOnAccuracyTests
             "restored the weights of epoch 3, the best validation loss.", logger.Lines);
     }
 
+    /// <summary>
+    /// A run checkpointed at its last epoch and resumed trains no further epoch, restores the epoch it kept, and says how
+    /// that epoch was judged: by accuracy only when the option is on and the metric is an accuracy.
+    /// </summary>
+    [Theory]
+    [InlineData(false, true, 4, 3, "loss")]
+    [InlineData(true, false, 4, 3, "loss")]
+    [InlineData(true, true, 6, 5, "accuracy")]
+    public void ARunResumedAtItsLastEpoch_RestoresTheKeptEpoch_SayingHowItWasJudged(bool onAccuracy, bool accuracyMetric, int epochs, int kept, string judged)
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"mlnet-rnn-accuracy-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            var parameters = new ParameterSet();
+            parameters.Add("w", 1);
+            var options = Options(onAccuracy) with { Epochs = epochs };
+            var first = new TrainingLoop(parameters, options with { CheckpointPath = path, CheckpointEvery = epochs }, "{}");
+            Assert.Equal((epochs, kept, false), (first.Train(new ScriptedTask(parameters, accuracyMetric)).Epochs.Count, first.History.BestEpoch, first.History.StoppedEarly));
+
+            var resumedParameters = new ParameterSet();
+            resumedParameters.Add("w", 1);
+            var logger = new LineLogger();
+            var resumed = new TrainingLoop(resumedParameters, options with { Logger = logger }, "{}");
+            resumed.ResumeFrom(path);
+            resumed.Train(new ScriptedTask(resumedParameters, accuracyMetric));
+            Assert.Equal(-kept, resumedParameters.Values[0]);
+            Assert.Contains($"Training stopped: every epoch ran after {epochs} epochs and {epochs} optimizer steps; " +
+                $"restored the weights of epoch {kept}, the best validation {judged}.", logger.Lines);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    /// <summary><see cref="TrainerOptions.MinimumSteps"/> holds early stopping back until that many optimizer steps, no longer.</summary>
+    [Theory]
+    [InlineData(5, 5)]
+    [InlineData(6, 6)]
+    public void MinimumSteps_HoldsEarlyStoppingBack_UntilExactlyThatManySteps(int minimumSteps, int stoppedAfter)
+    {
+        // By the loss, patience 2 stops after epoch 5 (one step an epoch).
+        var parameters = new ParameterSet();
+        parameters.Add("w", 1);
+        var history = new TrainingLoop(parameters, Options(onAccuracy: false) with { MinimumSteps = minimumSteps }, "{}")
+            .Train(new ScriptedTask(parameters, accuracy: false));
+        Assert.Equal((stoppedAfter, 3, true), (history.Epochs.Count, history.BestEpoch, history.StoppedEarly));
+    }
+
     [Fact]
     public void ACheckpoint_CarriesTheBestAccuracy_SoAResumedRunStopsAsAnUninterruptedOne()
     {
-        // Paused after epoch 5, the most accurate; a resumed run that forgot its accuracy would take epoch 6 (less accurate,
-        // but better than nothing) as the best.
+        // Paused after epoch 5, the most accurate; a resumed run that forgot its accuracy would take epoch 6 (as accurate,
+        // with a higher loss, but better than nothing) as the best.
         string path = Path.Combine(Path.GetTempPath(), $"mlnet-rnn-accuracy-{Guid.NewGuid():N}.safetensors");
         try
         {

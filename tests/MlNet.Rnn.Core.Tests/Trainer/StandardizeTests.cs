@@ -63,18 +63,18 @@ public sealed class StandardizeTests
         return data;
     }
 
-    private static float[] Predict(SequenceModel model, SequenceDataset data)
+    private static float[] Predict(SequenceModel model, SequenceDataset data, int outputs = 1)
     {
         var batch = new SequenceBatch();
         data.Fill(Enumerable.Range(0, data.Count).ToArray(), batch);
-        var output = new float[data.Count];
+        var output = new float[data.Count * outputs];
         model.Forward(batch, output, training: false);
         return output;
     }
 
-    private static SequenceModel Model() => new(new SequenceModelOptions
+    private static SequenceModel Model(bool bidirectional = true, int outputs = 1) => new(new SequenceModelOptions
     {
-        Cell = RecurrentCellType.Lstm, FeaturesPerStep = 2, HiddenSize = 4, Layers = 2, Bidirectional = true, Seed = 3,
+        Cell = RecurrentCellType.Lstm, FeaturesPerStep = 2, HiddenSize = 4, Layers = 2, Bidirectional = bidirectional, OutputSize = outputs, Seed = 3,
     });
 
     private static TrainerOptions Options(bool standardize) => new()
@@ -83,10 +83,11 @@ public sealed class StandardizeTests
     };
 
     [Theory]
-    [InlineData(false, false)]
-    [InlineData(false, true)]
-    [InlineData(true, false)]
-    public void TrainingWithStandardize_PredictsOnRawValues_AsTrainingOnStandardizedValuesDoes(bool classifier, bool huber)
+    [InlineData(false, false, true)]
+    [InlineData(false, true, true)]
+    [InlineData(true, false, true)]
+    [InlineData(false, false, false)]
+    public void TrainingWithStandardize_PredictsOnRawValues_AsTrainingOnStandardizedValuesDoes(bool classifier, bool huber, bool bidirectional)
     {
         var (steps, targets) = Raw(64, classifier);
         var (mean, scale, targetMean, targetScale) = Moments(steps, targets);
@@ -96,10 +97,10 @@ public sealed class StandardizeTests
         const float delta = 20;
         ILoss Loss(double targetUnit) => classifier ? new BinaryCrossEntropyWithLogits() : huber ? new Huber((float)(delta / targetUnit)) : new MeanSquaredError();
 
-        var standardized = Model();
+        var standardized = Model(bidirectional);
         var trainer = new SequenceTrainer(standardized, Loss(1), Options(standardize: true));
         var history = trainer.Train(raw);
-        var reference = Model();
+        var reference = Model(bidirectional);
         var referenceTrainer = new SequenceTrainer(reference, Loss(targetScale), Options(standardize: false));
         var referenceHistory = referenceTrainer.Train(byHand);
         AssertClose(referenceHistory.Epochs.Select(e => (float)e.TrainingLoss).ToArray(), history.Epochs.Select(e => (float)e.TrainingLoss).ToArray(), "losses");
@@ -115,6 +116,33 @@ public sealed class StandardizeTests
             var expected = Predict(reference, byHand).Select(z => classifier ? z : (float)(z * targetScale + targetMean)).ToArray();
             AssertClose(expected, Predict(standardized, raw), "predictions on raw values");
         }
+    }
+
+    /// <summary>Two targets of their own means and scales: each is standardized apart and folds into its own row of the head.</summary>
+    [Fact]
+    public void TwoTargets_AreStandardizedApart_AndFoldIntoTheirOwnHeadRows()
+    {
+        var (steps, targets) = Raw(64, classes: false);
+        float[][] pairs = [.. targets.Select(y => new[] { y, -0.05f * y + 7 })];
+        double[] mean = [.. Enumerable.Range(0, 2).Select(j => pairs.Average(pair => (double)pair[j]))];
+        double[] scale = [.. Enumerable.Range(0, 2).Select(j => Math.Sqrt(pairs.Average(pair => Math.Pow(pair[j] - mean[j], 2))))];
+        var (inputMean, inputScale, _, _) = Moments(steps, targets);
+        SequenceDataset Pairs(Func<float, int, float> input, Func<float, int, float> target)
+        {
+            var data = new SequenceDataset(2, 2);
+            for (int n = 0; n < steps.Length; n++)
+                data.Add(steps[n].Select((value, k) => input(value, k % 2)).ToArray(), pairs[n].Select(target).ToArray());
+            return data;
+        }
+        var raw = Pairs((x, _) => x, (y, _) => y);
+        var byHand = Pairs((x, i) => (float)((x - inputMean[i]) / inputScale[i]), (y, j) => (float)((y - mean[j]) / scale[j]));
+
+        var standardized = Model(outputs: 2);
+        new SequenceTrainer(standardized, new MeanSquaredError(), Options(standardize: true)).Train(raw);
+        var reference = Model(outputs: 2);
+        new SequenceTrainer(reference, new MeanSquaredError(), Options(standardize: false)).Train(byHand);
+        float[] expected = Predict(reference, byHand, 2).Select((z, k) => (float)(z * scale[k % 2] + mean[k % 2])).ToArray();
+        AssertClose(expected, Predict(standardized, raw, 2), "predictions on raw values");
     }
 
     [Fact]

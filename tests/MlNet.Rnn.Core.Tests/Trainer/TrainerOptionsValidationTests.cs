@@ -72,6 +72,9 @@ public sealed class TrainerOptionsValidationTests
         { "PlateauPatience -1", "PlateauPatience is -1; it must be ≥ 0." },
         { "EarlyStoppingPatience -1", "EarlyStoppingPatience is -1; it must be ≥ 0 (0 = off)." },
         { "CheckpointEvery -1", "CheckpointEvery is -1; it must be ≥ 0 (0 = off)." },
+        { "MinimumSteps -1", "MinimumSteps is -1; it must be ≥ 0 (0 = no minimum)." },
+        { "TruncatedBpttSteps -1", "TruncatedBpttSteps is -1; it must be ≥ 0 (0 = off)." },
+        { "MaxBatchMemoryMegabytes -1", "MaxBatchMemoryMegabytes is -1; it must be ≥ 0 (0 = half of the available memory)." },
     };
 
     private static TrainerOptions With(string option, string value)
@@ -99,6 +102,9 @@ public sealed class TrainerOptionsValidationTests
             "PlateauPatience" => o with { PlateauPatience = (int)f },
             "EarlyStoppingPatience" => o with { EarlyStoppingPatience = (int)f },
             "CheckpointEvery" => o with { CheckpointEvery = (int)f, CheckpointPath = "x.ckpt" },
+            "MinimumSteps" => o with { MinimumSteps = (int)f },
+            "TruncatedBpttSteps" => o with { TruncatedBpttSteps = (int)f },
+            "MaxBatchMemoryMegabytes" => o with { MaxBatchMemoryMegabytes = (int)f },
             _ => throw new ArgumentException(option),
         };
     }

@@ -334,15 +334,6 @@ public sealed class TrainingLoopSurvivorTests
     // ---------- SequenceTrainer: what a fit reads before training, its memory check, a non-finite truncated loss ----------
 
     [Fact]
-    public void SequenceTrainer_RefusesTruncationOfABidirectionalModel_SayingWhy()
-    {
-        var model = new SequenceModel(new SequenceModelOptions { Cell = RecurrentCellType.Rnn, FeaturesPerStep = 1, HiddenSize = 2, Bidirectional = true, Seed = 1 });
-        AssertRefused(() => new SequenceTrainer(model, new MeanSquaredError(), OneEpoch with { TruncatedBpttSteps = 5 }), "options",
-            "TruncatedBpttSteps is 5 but the model is bidirectional: its reverse direction reads the whole sequence. " +
-            "Set TruncatedBpttSteps to 0 or make the model unidirectional.");
-    }
-
-    [Fact]
     public void Train_RefusesNullTrainingData_NamingIt()
     {
         var trainer = new SequenceTrainer(NumericModel(), new MeanSquaredError(), OneEpoch);
