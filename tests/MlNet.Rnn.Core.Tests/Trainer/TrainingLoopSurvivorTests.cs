@@ -16,7 +16,9 @@ namespace MlNet.Rnn.Core.Tests.Trainer;
 /// state carried through a checkpoint, and the stop reason a callback stop logs. Also: null and option refusals with their
 /// names, the epoch report's weighted loss, mean gradient norm and examples per second, the best epoch (ties, no
 /// validation, a never-finite validation loss), the history a resume replaces, the exact log lines, each epoch's shuffle
-/// seed, and the sequence trainer's evaluation (batches in data order, no dropout, no weight, multi-output metrics).
+/// seed, and the sequence trainer's evaluation (batches in data order, no dropout, no weight, multi-output metrics). And
+/// what a fit reads before it trains (each part once more, only to standardize or count tokens), the target width each
+/// built-in loss reads, the memory check at its bounds with its advice, and a loss of +∞ reported as NaN with truncation too.
 /// </summary>
 public sealed class TrainingLoopSurvivorTests
 {
