@@ -66,21 +66,25 @@ public sealed class SequenceTrainer
         long[]? tokenCounts = _model.Embedding is not null && _model.Options.TokenDropout > 0f ? new long[_model.Options.VocabularySize] : null;
         // Read before the model changes: data that fails to read leaves the model as the last fit left it (folded).
         Survey(training, standardizing, tokenCounts);
-        if (_folded) _standardized!.Unfold(_model);
+        var found = _folded ? _standardized : null; // what the model's weights are folded with, if anything
+        found?.Unfold(_model);
         _folded = false;
         _standardized = standardizing?.Result();
         _trainingLoss = _standardized?.LossFor(_loss) ?? _loss;
         if (tokenCounts is not null) _model.UseTokenCounts(tokenCounts);
         _training = true;
+        int steps = Optimizer.StepCount;
         try
         {
             return _loop.Train(new Task(this, training, validation), cancellationToken);
         }
         finally
         {
-            // The model reads and predicts raw values again, however training ended.
+            // The model reads and predicts raw values again, however training ended; a fit that took no step (it failed, or
+            // was cancelled, before its first) gives the model back as it found it, not refolded with this data's scales.
             _training = false;
             _trainingLoss = _loss;
+            if (Optimizer.StepCount == steps) _standardized = found;
             _standardized?.Fold(_model);
             _folded = _standardized is not null;
         }

@@ -16,8 +16,11 @@ internal sealed class CountingSource(ISequenceSource source) : ISequenceSource
     /// <summary>The example count claimed; null: the real one.</summary>
     public long? ClaimedExampleCount { get; init; }
 
-    /// <summary>Thrown by every read (after it is counted); null: reads pass through.</summary>
+    /// <summary>Thrown by every read after the first <see cref="ReadsBeforeFailure"/> (each counted); null: reads pass through.</summary>
     public Exception? ReadFailure { get; init; }
+
+    /// <summary>How many reads pass before <see cref="ReadFailure"/> is thrown.</summary>
+    public int ReadsBeforeFailure { get; init; }
 
     public int FeaturesPerStep => source.FeaturesPerStep;
 
@@ -36,7 +39,7 @@ internal sealed class CountingSource(ISequenceSource source) : ISequenceSource
     public SequenceDataset ReadPart(int part, SequenceDataset buffer)
     {
         Reads[part]++;
-        if (ReadFailure is not null) throw ReadFailure;
+        if (ReadFailure is not null && Reads.Sum() > ReadsBeforeFailure) throw ReadFailure;
         return source.ReadPart(part, buffer);
     }
 }

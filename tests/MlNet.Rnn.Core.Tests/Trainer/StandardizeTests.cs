@@ -200,6 +200,38 @@ public sealed class StandardizeTests
         Assert.Equal(Predict(again, raw), Predict(model, raw));
     }
 
+    /// <summary>
+    /// A second fit on data of other scales that takes no step gives the model back as the first fit left it, not refolded
+    /// with the second data's scales: whether no epoch is left (epochs count over the trainer's fits) or its data fails to
+    /// read after the survey of its scales, before the first batch.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ASecondFitThatTakesNoStep_GivesTheModelBackAsItFoundIt(bool failsToRead)
+    {
+        var (steps, targets) = Raw(64, classes: false);
+        var raw = Dataset(steps, targets, (x, _) => x, y => y);
+        var other = Dataset(steps, targets, (x, _) => 3 * x + 40, y => 0.5f * y - 100);
+        var model = Model();
+        // Stopped after epoch 1 of 2 when the second fit is to read an epoch; run to the end when none is left.
+        var options = Options(standardize: true) with { EpochCallback = failsToRead ? _ => EpochDecision.Stop : null };
+        var trainer = new SequenceTrainer(model, new MeanSquaredError(), options);
+        trainer.Train(raw);
+        float[] first = Predict(model, raw);
+        if (failsToRead)
+        {
+            var source = new CountingSource(other) { ReadFailure = new IOException("lost"), ReadsBeforeFailure = 1 };
+            Assert.Throws<IOException>(() => trainer.Train(source));
+            Assert.Equal([2], source.Reads); // the survey's read, then the first batch's
+        }
+        else
+        {
+            Assert.Empty(trainer.Train(other).Epochs.Skip(2));
+        }
+        AssertClose(first, Predict(model, raw), "predictions after the second fit");
+    }
+
     private static void AssertClose(float[] expected, float[] actual, string what)
     {
         Assert.Equal(expected.Length, actual.Length);
