@@ -50,7 +50,9 @@ foreach (string projectDirectory in Directory.GetDirectories(reports).Order(Stri
                 int at = path.IndexOf($"/{project}/", StringComparison.Ordinal);
                 string relative = at >= 0 ? path[(at + project.Length + 2)..] : path;
                 if (!relative.StartsWith(folder + "/", StringComparison.Ordinal)) continue;
-                if (folderReport) accounted.Add(relative);
+                // In the run's scope: a folder's own report, or a file or subfolder run whose glob took the file (Stryker marks
+                // the files outside it language "none"); a file of the scope with no mutant (an interface) is accounted too.
+                if (folderReport || file.Value.GetProperty("language").GetString() != "none") accounted.Add(relative);
                 if (!file.Value.GetProperty("mutants").EnumerateArray().Any(m => m.GetProperty("status").GetString() != "Ignored")) continue;
                 accounted.Add(relative);
                 if (!newest.TryGetValue(relative, out var known) || known.Written < written) newest[relative] = (written, file.Value);
