@@ -232,6 +232,46 @@ public sealed class StandardizeTests
         AssertClose(first, Predict(model, raw), "predictions after the second fit");
     }
 
+    /// <summary>
+    /// A fit paused after its first epoch and continued by a second <c>Train</c> call trains as one uninterrupted fit: the
+    /// second call unfolds the weights into standardized units before it trains on, and folds them once at the end; a trainer
+    /// that then resumes its own checkpoint of epoch 1 trains epoch 2 again from the checkpoint's (standardized) weights, not
+    /// unfolding them a second time.
+    /// </summary>
+    [Fact]
+    public void AFitContinuedOrResumedOnTheSameTrainer_TrainsAsAnUninterruptedOne()
+    {
+        var (steps, targets) = Raw(64, classes: false);
+        var raw = Dataset(steps, targets, (x, _) => x, y => y);
+        var uninterrupted = Model();
+        new SequenceTrainer(uninterrupted, new MeanSquaredError(), Options(standardize: true)).Train(raw);
+        float[] expected = Predict(uninterrupted, raw);
+
+        string path = Path.Combine(Path.GetTempPath(), $"mlnet-rnn-standardize-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            var model = Model();
+            var trainer = new SequenceTrainer(model, new MeanSquaredError(), Options(standardize: true) with
+            {
+                CheckpointPath = path,
+                EpochCallback = report => report.Epoch == 1 ? EpochDecision.Stop | EpochDecision.Checkpoint : EpochDecision.Continue,
+            });
+            trainer.Train(raw);
+            Assert.Single(trainer.History.Epochs);
+            trainer.Train(raw);
+            Assert.Equal(2, trainer.History.Epochs.Count);
+            AssertClose(expected, Predict(model, raw), "continued");
+
+            trainer.ResumeFrom(path);
+            trainer.Train(raw);
+            AssertClose(expected, Predict(model, raw), "resumed on the same trainer");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     private static void AssertClose(float[] expected, float[] actual, string what)
     {
         Assert.Equal(expected.Length, actual.Length);
