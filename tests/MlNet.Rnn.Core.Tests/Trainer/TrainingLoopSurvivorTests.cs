@@ -389,6 +389,16 @@ public sealed class TrainingLoopSurvivorTests
         Assert.Equal([1 + 2], source.Reads);
     }
 
+    /// <summary>A source that claims more examples than its parts hold fails at the first batch it cannot fill, naming the step.</summary>
+    [Fact]
+    public void ASourceClaimingMoreExamplesThanItHolds_FailsAtTheFirstMissingBatch()
+    {
+        // 8 examples in batches of 8, but 16 claimed: the epoch plans 2 batches and the second has nothing to fill it.
+        var source = new CountingSource(Numeric(0, 1, 2, 3, 4, 5, 6, 7)) { ClaimedExampleCount = 16 };
+        var trainer = new SequenceTrainer(NumericModel(), new MeanSquaredError(), OneEpoch);
+        Assert.Equal("The epoch ran out of batches at step 1.", Assert.Throws<InvalidOperationException>(() => trainer.Train(source)).Message);
+    }
+
     /// <summary>
     /// A source whose summary claims sequences of <paramref name="longest"/> steps (and <paramref name="examples"/> of them)
     /// and whose every read fails: a fit refused by the memory check throws before it reads; one let through fails at its
