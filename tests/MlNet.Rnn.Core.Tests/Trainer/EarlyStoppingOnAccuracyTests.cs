@@ -87,6 +87,28 @@ public sealed class EarlyStoppingOnAccuracyTests
             "restored the weights of epoch 3, the best validation loss.", logger.Lines);
     }
 
+    /// <summary>The scripted task without its own <c>MetricIsAccuracy</c>: the interface's default, a metric that is no accuracy.</summary>
+    private sealed class UnsaidMetricTask(ScriptedTask task) : ITrainingTask
+    {
+        public ParameterSet Parameters => task.Parameters;
+        public string MetricName => task.MetricName;
+        public string ExampleName => task.ExampleName;
+        public bool HasValidation => task.HasValidation;
+        public int StepsPerEpoch => task.StepsPerEpoch;
+        public int BeginEpoch(int epoch, Random? random) => task.BeginEpoch(epoch, random);
+        public (double Loss, double Weight, long Examples) Step(int step) => task.Step(step);
+        public (double Loss, double? Metric) Evaluate() => task.Evaluate();
+    }
+
+    [Fact]
+    public void ATaskThatDoesNotSayItsMetricIsAnAccuracy_IsJudgedByTheLoss()
+    {
+        var parameters = new ParameterSet();
+        parameters.Add("w", 1);
+        var history = new TrainingLoop(parameters, Options(onAccuracy: true), "{}").Train(new UnsaidMetricTask(new ScriptedTask(parameters, accuracy: true)));
+        Assert.Equal((5, 3, true), (history.Epochs.Count, history.BestEpoch, history.StoppedEarly));
+    }
+
     /// <summary>
     /// A run checkpointed at its last epoch and resumed trains no further epoch, restores the epoch it kept, and says how
     /// that epoch was judged: by accuracy only when the option is on and the metric is an accuracy.
