@@ -74,10 +74,46 @@ public sealed class CancellationTests
         var error = Assert.Throws<OperationCanceledException>(() => mlContext.BinaryClassification.Trainers.Lstm(options).Fit(Rows(mlContext)));
 
         Assert.StartsWith("RecurrentBinaryTrainer.Fit was cancelled (MLContext.CancelExecution)", error.Message);
+        Assert.True(error.CancellationToken.IsCancellationRequested, "the exception carries the run's cancelled token, not the options' (never cancelled)");
         // The context is watched every 50 ms and an epoch of 8 batches of 400 steps takes milliseconds: the fit stops a few
         // epochs after the cancel, far short of the 2,000 asked for (which bound the test's time should the cancel be lost).
         Assert.InRange(Epochs(logger), 1, 1000);
         SpillFile.AssertGone(SpillFile.PathIn(logger.Messages));
+    }
+
+    /// <summary>A fit cancelled before it starts stops at the first row it reads (it checks every 1,024 rows), not after reading them all.</summary>
+    [Fact]
+    public void AFitCancelledBeforeItStarts_ReadsOneRow()
+    {
+        var mlContext = new MLContext(seed: 1);
+        int read = 0;
+        var rows = mlContext.Data.LoadFromEnumerable(Enumerable.Range(0, 3000).Select(r =>
+        {
+            Interlocked.Increment(ref read);
+            return new ProbeRow { Label = r % 2 == 0, Features = [r % 7, 1], Copy = [0, 0], Noise = [0, 0] };
+        }));
+        using var cancellation = new CancellationTokenSource();
+        cancellation.Cancel();
+        var options = Options(new RecordingLogger(), epochs: 1);
+        options.CancellationToken = cancellation.Token;
+
+        Assert.Throws<OperationCanceledException>(() => mlContext.BinaryClassification.Trainers.Lstm(options).Fit(rows));
+
+        Assert.Equal(1, read);
+    }
+
+    /// <summary>The context cancelled after a fit ended touches nothing of it: the fit's watch of the context ended with it.</summary>
+    [Fact]
+    public void MLContextCancelExecution_AfterAFit_HarmsNothing()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var model = mlContext.BinaryClassification.Trainers.Lstm(Options(new RecordingLogger(), epochs: 1)).Fit(Rows(mlContext));
+        var cancel = typeof(MLContext).GetMethod("CancelExecution", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)!;
+        cancel.Invoke(mlContext, null);
+        // A watch still running would see the cancel within its 50 ms period and cancel the fit's disposed token source,
+        // which throws on the watch's thread and ends the process.
+        Thread.Sleep(500);
+        Assert.NotNull(model.Transform(Rows(mlContext)).Preview(1));
     }
 
     [Fact]
