@@ -53,10 +53,9 @@ dotnet build MlNet.Rnn.sln -c Release -v q -nologo >/dev/null
 reaper=$!
 trap 'kill $reaper 2>/dev/null; rm -rf "$scratch"' EXIT
 # Targets: a folder of folders.tsv (every folder when none is named), or one file or subfolder of it (Project/Folder/File.cs,
-# Project/Folder/Sub), which runs
-# against its folder's tests and reports apart (reports/<Project>/<Folder>/<File>/): a run that is stopped measures
-# nothing, so a folder too slow for one sitting is measured file by file. Summarize.cs counts each file from the newest
-# report that tested it.
+# Project/Folder/Sub), which runs against its folder's tests and reports apart (reports/<Project>/<Folder>/<File or Sub>/):
+# a run that is stopped measures nothing, so a folder too slow for one sitting is measured in pieces. Summarize.cs counts
+# each file from the newest report that tested it.
 targets=()
 while IFS=$'\t' read -r project folder filter; do
     [[ -z "$project" || "$project" == \#* ]] && continue
