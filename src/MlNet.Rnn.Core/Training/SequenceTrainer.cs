@@ -267,9 +267,7 @@ public sealed class SequenceTrainer
                 ? $"{subject} has per-step targets but the model reads out the last step only."
                 : $"{subject} has one target per sequence but the model reads out every step.", name);
         bool classes = _loss is SoftmaxCrossEntropy;
-        // The built-in losses read one class per example, or one target per output; another ILoss reads what it reads.
-        int? targetWidth = classes ? 1 : _loss is MeanSquaredError or Huber or BinaryCrossEntropyWithLogits ? _model.OutputSize : null;
-        if (targetWidth is int width && data.TargetWidth != width)
+        if (_loss.TargetWidth(_model.OutputSize) is int width && data.TargetWidth != width)
             throw new ArgumentException(
                 $"{subject} has targets of width {data.TargetWidth} but the model's loss ({_loss.GetType().Name}) reads targets of width {width}.", name);
         var all = SequenceSummary.Empty;

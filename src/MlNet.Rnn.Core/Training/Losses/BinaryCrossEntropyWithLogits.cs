@@ -32,6 +32,9 @@ public sealed class BinaryCrossEntropyWithLogits : ILoss
     /// <summary>The positive weights: one for all columns, or one per column.</summary>
     public IReadOnlyList<float> PositiveWeights => _positiveWeights;
 
+    /// <summary>One 0/1 target per output.</summary>
+    public int? TargetWidth(int width) => width;
+
     /// <inheritdoc />
     public double Compute(ReadOnlySpan<float> prediction, ReadOnlySpan<float> target, int rows, int width, ReadOnlySpan<float> weights, Span<float> gradient)
     {

@@ -18,6 +18,9 @@ public sealed class Huber : ILoss
     /// <summary>δ: where the loss turns from quadratic to linear.</summary>
     public float Delta { get; }
 
+    /// <summary>One target per output.</summary>
+    public int? TargetWidth(int width) => width;
+
     /// <inheritdoc />
     public double Compute(ReadOnlySpan<float> prediction, ReadOnlySpan<float> target, int rows, int width, ReadOnlySpan<float> weights, Span<float> gradient)
     {

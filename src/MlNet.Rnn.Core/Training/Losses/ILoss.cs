@@ -19,4 +19,10 @@ public interface ILoss
     /// <param name="gradient">Receives <c>∂L/∂prediction</c> <c>[rows, width]</c> (overwritten, not accumulated).</param>
     /// <returns>The weighted mean loss.</returns>
     double Compute(ReadOnlySpan<float> prediction, ReadOnlySpan<float> target, int rows, int width, ReadOnlySpan<float> weights, Span<float> gradient);
+
+    /// <summary>
+    /// The values per row of the target this loss reads for outputs of <paramref name="width"/> (1 for class indices), which a
+    /// trainer checks its data against before training; null (the default) when the loss reads whatever it is given.
+    /// </summary>
+    int? TargetWidth(int width) => null;
 }

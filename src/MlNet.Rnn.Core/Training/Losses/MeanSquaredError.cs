@@ -9,6 +9,9 @@ namespace MlNet.Rnn.Core.Training;
 /// </remarks>
 public sealed class MeanSquaredError : ILoss
 {
+    /// <summary>One target per output.</summary>
+    public int? TargetWidth(int width) => width;
+
     /// <inheritdoc />
     public double Compute(ReadOnlySpan<float> prediction, ReadOnlySpan<float> target, int rows, int width, ReadOnlySpan<float> weights, Span<float> gradient)
     {

@@ -41,6 +41,9 @@ public sealed class SoftmaxCrossEntropy : ILoss
     /// <summary>ε: the share of the target mass spread uniformly over the C classes.</summary>
     public float LabelSmoothing { get; }
 
+    /// <summary>One class index per row.</summary>
+    public int? TargetWidth(int width) => 1;
+
     /// <inheritdoc />
     public double Compute(ReadOnlySpan<float> prediction, ReadOnlySpan<float> target, int rows, int width, ReadOnlySpan<float> weights, Span<float> gradient)
     {
