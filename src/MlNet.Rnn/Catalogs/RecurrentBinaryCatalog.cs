@@ -43,7 +43,7 @@ public static class RecurrentBinaryCatalog
     /// <param name="bidirectional">Whether each layer also reads the sequence backwards (true unless set: see <see cref="RecurrentTrainerOptions.Bidirectional"/>).</param>
     /// <param name="numberOfEpochs">Passes over the training data; null (the default) decides when to stop on held-out rows (see <see cref="RecurrentTrainerOptionsBase.NumberOfEpochs"/>).</param>
     /// <param name="batchSize">Sequences per optimisation step.</param>
-    /// <param name="learningRate">Adam's learning rate; null: 1e-2 for LSTM and GRU, 1e-3 for an Elman RNN (<see cref="RecurrentTrainerOptions.DefaultLearningRate"/>).</param>
+    /// <param name="learningRate">Adam's learning rate; null: 2e-2 for LSTM and GRU, 1e-3 for an Elman RNN (<see cref="RecurrentBinaryTrainer.Options.DefaultBinaryLearningRate"/>).</param>
     /// <example><code>
     /// var pipeline = mlContext.BinaryClassification.Trainers.Lstm(featuresPerStep: 1, hiddenSize: 32, numberOfEpochs: 20);
     /// var model = pipeline.Fit(trainData);

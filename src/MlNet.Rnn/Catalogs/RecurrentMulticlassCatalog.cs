@@ -16,7 +16,7 @@ public static class RecurrentMulticlassCatalog
     /// <param name="featureColumnName">The feature column: a vector of Single (fixed or variable size) holding T steps × <paramref name="featuresPerStep"/> values, step-major; or a vector of keys (TokenizeIntoWords + MapValueToKey), fed through a learned embedding.</param>
     /// <param name="exampleWeightColumnName">An optional Single column of per-row weights.</param>
     /// <param name="featuresPerStep">I: features per time step of a Single vector.</param>
-    /// <param name="hiddenSize">H: hidden units per layer and direction.</param>
+    /// <param name="hiddenSize">H: hidden units per layer and direction (<see cref="RecurrentMulticlassTrainer.Options.DefaultHiddenSize"/> unless set).</param>
     /// <param name="numberOfLayers">L: stacked recurrent layers.</param>
     /// <param name="bidirectional">Whether each layer also reads the sequence backwards (true unless set: see <see cref="RecurrentTrainerOptions.Bidirectional"/>).</param>
     /// <param name="numberOfEpochs">Passes over the training data; null (the default) decides when to stop on held-out rows (see <see cref="RecurrentTrainerOptionsBase.NumberOfEpochs"/>).</param>
@@ -29,7 +29,7 @@ public static class RecurrentMulticlassCatalog
     /// </code></example>
     public static RecurrentMulticlassTrainer Lstm(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
         string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
-        string? exampleWeightColumnName = null, int featuresPerStep = 1, int hiddenSize = 64, int numberOfLayers = 1,
+        string? exampleWeightColumnName = null, int featuresPerStep = 1, int hiddenSize = RecurrentMulticlassTrainer.Options.DefaultHiddenSize, int numberOfLayers = 1,
         bool bidirectional = true, int? numberOfEpochs = null, int batchSize = 32, float? learningRate = null) =>
         Create(catalog, RecurrentCellType.Lstm, SimpleOptions.Fill(new RecurrentMulticlassTrainer.Options(), labelColumnName, featureColumnName,
             exampleWeightColumnName, featuresPerStep, hiddenSize, numberOfLayers, bidirectional, numberOfEpochs, batchSize, learningRate));
@@ -44,7 +44,7 @@ public static class RecurrentMulticlassCatalog
     /// <inheritdoc cref="Lstm(MulticlassClassificationCatalog.MulticlassClassificationTrainers, string, string, string?, int, int, int, bool, int?, int, float?)"/>
     public static RecurrentMulticlassTrainer Gru(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
         string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
-        string? exampleWeightColumnName = null, int featuresPerStep = 1, int hiddenSize = 64, int numberOfLayers = 1,
+        string? exampleWeightColumnName = null, int featuresPerStep = 1, int hiddenSize = RecurrentMulticlassTrainer.Options.DefaultHiddenSize, int numberOfLayers = 1,
         bool bidirectional = true, int? numberOfEpochs = null, int batchSize = 32, float? learningRate = null) =>
         Create(catalog, RecurrentCellType.Gru, SimpleOptions.Fill(new RecurrentMulticlassTrainer.Options(), labelColumnName, featureColumnName,
             exampleWeightColumnName, featuresPerStep, hiddenSize, numberOfLayers, bidirectional, numberOfEpochs, batchSize, learningRate));
@@ -59,7 +59,7 @@ public static class RecurrentMulticlassCatalog
     /// <inheritdoc cref="Lstm(MulticlassClassificationCatalog.MulticlassClassificationTrainers, string, string, string?, int, int, int, bool, int?, int, float?)"/>
     public static RecurrentMulticlassTrainer Rnn(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
         string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
-        string? exampleWeightColumnName = null, int featuresPerStep = 1, int hiddenSize = 64, int numberOfLayers = 1,
+        string? exampleWeightColumnName = null, int featuresPerStep = 1, int hiddenSize = RecurrentMulticlassTrainer.Options.DefaultHiddenSize, int numberOfLayers = 1,
         bool bidirectional = true, int? numberOfEpochs = null, int batchSize = 32, float? learningRate = null) =>
         Create(catalog, RecurrentCellType.Rnn, SimpleOptions.Fill(new RecurrentMulticlassTrainer.Options(), labelColumnName, featureColumnName,
             exampleWeightColumnName, featuresPerStep, hiddenSize, numberOfLayers, bidirectional, numberOfEpochs, batchSize, learningRate));

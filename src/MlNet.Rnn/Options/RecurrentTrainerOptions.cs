@@ -13,10 +13,11 @@ namespace MlNet.Rnn;
 public abstract class RecurrentTrainerOptions : RecurrentTrainerOptionsBase
 {
     /// <summary>
-    /// The sequence trainers' learning rate for LSTM and GRU networks when <see cref="RecurrentTrainerOptionsBase.LearningRate"/>
+    /// The multiclass, regression and tagging trainers' learning rate for LSTM and GRU networks when <see cref="RecurrentTrainerOptionsBase.LearningRate"/>
     /// is null: Adam at 1e-2. On the tasks of the defaults suite (<c>examples/DefaultsSuite</c>, <c>DEFAULTS.md</c>) it did
     /// better than 1e-3 on nearly every one (text, series, images read by rows, tagging), and its stability task's deep,
-    /// bidirectional and long LSTM and GRU networks train well with it. An Elman RNN takes
+    /// bidirectional and long LSTM and GRU networks train well with it. The binary classifier starts higher
+    /// (<see cref="RecurrentBinaryTrainer.Options.DefaultBinaryLearningRate"/>). An Elman RNN takes
     /// <see cref="DefaultRnnLearningRate"/>: at 1e-2 a stack of three tanh layers learned nothing in the suite's stability task.
     /// </summary>
     public const float DefaultLearningRate = 1e-2f;

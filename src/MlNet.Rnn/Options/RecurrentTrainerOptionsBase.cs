@@ -98,8 +98,9 @@ public abstract class RecurrentTrainerOptionsBase
 
     /// <summary>
     /// The optimizer's base learning rate; null (the default for the sequence trainers and sequence to sequence) takes the
-    /// task's and cell's default: for the binary, multiclass, regression and tagging trainers 1e-2 with LSTM and GRU cells and
-    /// 1e-3 with an Elman RNN (<see cref="RecurrentTrainerOptions.DefaultLearningRate"/>), 1e-3 for sequence to sequence. The
+    /// task's and cell's default: for the multiclass, regression and tagging trainers 1e-2 with LSTM and GRU cells and
+    /// 1e-3 with an Elman RNN (<see cref="RecurrentTrainerOptions.DefaultLearningRate"/>), for the binary classifier 2e-2 and
+    /// 1e-3 (<see cref="RecurrentBinaryTrainer.Options.DefaultBinaryLearningRate"/>), 1e-3 for sequence to sequence. The
     /// forecaster's options start at 5e-3, the language model's at 2e-3.
     /// </summary>
     public float? LearningRate { get; set; }

@@ -18,6 +18,19 @@ public sealed class RecurrentBinaryTrainer : RecurrentTrainerBase<RecurrentBinar
     /// <summary>Options of <see cref="RecurrentBinaryTrainer"/>; the defaults are those of the simple catalog overloads.</summary>
     public sealed class Options : RecurrentTrainerOptions
     {
+        /// <summary>
+        /// The binary classifier's learning rate for LSTM and GRU networks when <see cref="RecurrentTrainerOptionsBase.LearningRate"/>
+        /// is null: Adam at 2e-2, twice the other sequence trainers' <see cref="RecurrentTrainerOptions.DefaultLearningRate"/>. On the
+        /// defaults suite's two text tasks (<c>DEFAULTS.md</c>) it did better than 1e-2 on every metric, 3 seeds each: Amazon sentences'
+        /// accuracy 0.748 → 0.763 and AUC 0.835 → 0.848, SpamAssassin's accuracy 0.971 → 0.979. An Elman RNN keeps
+        /// <see cref="RecurrentTrainerOptions.DefaultRnnLearningRate"/>.
+        /// </summary>
+        public const float DefaultBinaryLearningRate = 2e-2f;
+
+        /// <inheritdoc />
+        internal override float DefaultLearningRateFor(RecurrentCellType cell) =>
+            cell == RecurrentCellType.Rnn ? DefaultRnnLearningRate : DefaultBinaryLearningRate;
+
         /// <summary>Weight of the positive class in the loss (PyTorch's <c>pos_weight</c>); above 1 favours recall.</summary>
         public float PositiveClassWeight { get; set; } = 1f;
 

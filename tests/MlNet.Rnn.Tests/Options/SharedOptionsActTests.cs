@@ -141,6 +141,40 @@ public sealed class SharedOptionsActTests : IDisposable
     }
 
     [Fact]
+    public void LeftUnset_TheBinaryClassifiersLearningRate_Is2eMinus2ForLstmAndGru_And1eMinus3ForAnElmanRnn()
+    {
+        // Adam's first step moves every weight with a gradient by the learning rate.
+        double FirstStep(Func<BinaryClassificationCatalog.BinaryClassificationTrainers, RecurrentBinaryTrainer.Options, RecurrentBinaryTrainer> trainer, float? rate)
+        {
+            float[] FitWeights(float? learningRate) => Weights(trainer(s_mlContext.BinaryClassification.Trainers, new RecurrentBinaryTrainer.Options
+            {
+                FeaturesPerStep = 2, HiddenSize = H, NumberOfEpochs = 1, BatchSize = Rows, LearningRate = learningRate, Seed = 1,
+                MaxDegreeOfParallelism = 1, Bidirectional = false, Standardize = false,
+            }).Fit(s_data));
+            return Difference(FitWeights(rate), FitWeights(1e-30f)).Max(Math.Abs);
+        }
+        Assert.InRange(FirstStep((c, o) => c.Lstm(o), null), 0.0198, 0.0202);
+        Assert.InRange(FirstStep((c, o) => c.Gru(o), null), 0.0198, 0.0202);
+        Assert.InRange(FirstStep((c, o) => c.Rnn(o), null), 0.00099, 0.00101);
+        Assert.InRange(FirstStep((c, o) => c.Lstm(o), 0.01f), 0.0099, 0.0101); // set, it wins
+        Assert.Null(s_mlContext.BinaryClassification.Trainers.Lstm().TrainerOptions.LearningRate);
+    }
+
+    [Fact]
+    public void LeftUnset_TheMulticlassClassifiersHiddenSize_Is128_AndTheOtherSequenceTrainers64()
+    {
+        Assert.Equal(128, new RecurrentMulticlassTrainer.Options().HiddenSize);
+        Assert.Equal(128, s_mlContext.MulticlassClassification.Trainers.Lstm().TrainerOptions.HiddenSize);
+        Assert.Equal(128, s_mlContext.MulticlassClassification.Trainers.Gru().TrainerOptions.HiddenSize);
+        Assert.Equal(128, s_mlContext.MulticlassClassification.Trainers.Rnn().TrainerOptions.HiddenSize);
+        Assert.Equal(32, s_mlContext.MulticlassClassification.Trainers.Lstm(hiddenSize: 32).TrainerOptions.HiddenSize); // set, it wins
+        Assert.Equal(64, new RecurrentBinaryTrainer.Options().HiddenSize);
+        Assert.Equal(64, s_mlContext.BinaryClassification.Trainers.Lstm().TrainerOptions.HiddenSize);
+        Assert.Equal(64, new RecurrentRegressionTrainer.Options().HiddenSize);
+        Assert.Equal(64, s_mlContext.SequenceTagging.Trainers.Lstm().TrainerOptions.HiddenSize);
+    }
+
+    [Fact]
     public void EveryOptionOfTheSharedOptionsHasACase()
     {
         var names = typeof(RecurrentTrainerOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite).Select(p => p.Name);
