@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using MlNet.Rnn.Core.Cells;
 using MlNet.Rnn.Core.Data;
 using MlNet.Rnn.Core.Layers;
@@ -8,7 +9,8 @@ namespace MlNet.Rnn.Core.Models;
 /// <summary>
 /// A complete recurrent model: optional token embedding → recurrent stack → dense head <c>y = W_ya a + b_y</c>
 /// (raw outputs: logits for classification, values for regression; losses apply the link).
-/// Many-to-one reads the top layer's final state <c>a = [h_fwd; h_rev]</c> <c>[B, D·H]</c>; many-to-many reads every step.
+/// Many-to-one reads the top layer's final state <c>a = [h_fwd; h_rev]</c> <c>[B, D·H]</c>, or the mean of its outputs over
+/// each sequence's real steps (<see cref="SequenceReadout.MeanOverSteps"/>); many-to-many reads every step.
 /// Parameters: <c>embedding.weight</c>, the network's PyTorch names, <c>head.weight</c>, <c>head.bias</c>.
 /// </summary>
 /// <remarks>
@@ -85,7 +87,7 @@ public sealed class SequenceModel
     public int OutputSize => Options.OutputSize;
 
     /// <summary>Rows of the output for a batch: B (many-to-one) or T·B (many-to-many).</summary>
-    public int OutputRows(SequenceBatch batch) => Options.Readout == SequenceReadout.LastStep ? batch.BatchSize : batch.Steps * batch.BatchSize;
+    public int OutputRows(SequenceBatch batch) => Options.Readout == SequenceReadout.EveryStep ? batch.Steps * batch.BatchSize : batch.BatchSize;
 
     /// <summary>
     /// A new, empty workspace for inference with this model (<see cref="SequenceModelWorkspace.Forward"/>): nothing is copied
@@ -177,18 +179,33 @@ public sealed class SequenceModel
         else Network.Forward(input, B, batch.Lengths, recurrentOutput, finalHidden, training: training);
 
         Span<float> features;
-        if (Options.Readout == SequenceReadout.LastStep)
+        if (Options.Readout == SequenceReadout.EveryStep)
         {
-            Grow(ref workspace.Features, B * DH);
-            features = workspace.Features.AsSpan(0, B * DH);
-            int D = Options.Bidirectional ? 2 : 1, top = (Options.Layers - 1) * D;
-            for (int b = 0; b < B; b++)
-                for (int d = 0; d < D; d++)
-                    finalHidden.Slice(((top + d) * B + b) * H, H).CopyTo(features.Slice(b * DH + d * H, H));
+            features = recurrentOutput;
         }
         else
         {
-            features = recurrentOutput;
+            Grow(ref workspace.Features, B * DH);
+            features = workspace.Features.AsSpan(0, B * DH);
+            if (Options.Readout == SequenceReadout.MeanOverSteps)
+            {
+                // a_b = (1/T_b) Σ_(t < T_b) y_(t,b): both directions' outputs at every real step.
+                features.Clear();
+                for (int b = 0; b < B; b++)
+                {
+                    Span<float> mean = features.Slice(b * DH, DH);
+                    int length = batch.Lengths[b];
+                    for (int t = 0; t < length; t++) TensorPrimitives.Add(mean, recurrentOutput.Slice((t * B + b) * DH, DH), mean);
+                    if (length > 0) TensorPrimitives.Multiply(mean, 1f / length, mean); // (a sequence of no step reads zeros)
+                }
+            }
+            else
+            {
+                int D = Options.Bidirectional ? 2 : 1, top = (Options.Layers - 1) * D;
+                for (int b = 0; b < B; b++)
+                    for (int d = 0; d < D; d++)
+                        finalHidden.Slice(((top + d) * B + b) * H, H).CopyTo(features.Slice(b * DH + d * H, H));
+            }
         }
         workspace.ReadoutRows = rows;
         if (training && Options.Dropout > 0f) features = Drop(features);
@@ -203,7 +220,8 @@ public sealed class SequenceModel
 
     /// <summary>
     /// The features the head read in the last <see cref="Forward(SequenceBatch, Span{float}, bool)"/>, before dropout: the top layer's final states
-    /// <c>[B, D·H]</c> (many-to-one: forward direction's last real step, then the reverse direction's step 0) or every
+    /// <c>[B, D·H]</c> (many-to-one: forward direction's last real step, then the reverse direction's step 0; or their outputs'
+    /// mean over the real steps, <see cref="SequenceReadout.MeanOverSteps"/>) or every
     /// step's top-layer output <c>[T·B, D·H]</c> (many-to-many). Valid until the next <see cref="Forward(SequenceBatch, Span{float}, bool)"/>.
     /// </summary>
     public ReadOnlySpan<float> LastReadoutFeatures => _own.ReadoutFeatures;
@@ -224,12 +242,12 @@ public sealed class SequenceModel
         var batch = _batch;
         if (batch is null || !_training) throw new InvalidOperationException("Backward needs a Forward with training: true first.");
         int B = batch.BatchSize, T = batch.Steps, H = Options.HiddenSize, DH = Network.OutputSize, O = Options.OutputSize, rows = OutputRows(batch);
-        bool lastStep = Options.Readout == SequenceReadout.LastStep;
+        bool manyToOne = Options.Readout != SequenceReadout.EveryStep;
         ReadOnlySpan<float> features = Options.Dropout > 0f ? _droppedFeatures.AsSpan(0, rows * DH)
-            : lastStep ? _own.Features.AsSpan(0, rows * DH) : _own.RecurrentOutput.AsSpan(0, rows * DH);
+            : manyToOne ? _own.Features.AsSpan(0, rows * DH) : _own.RecurrentOutput.AsSpan(0, rows * DH);
         Grow(ref _featureGradient, rows * DH);
         Span<float> featureGradient = _featureGradient.AsSpan(0, rows * DH);
-        if (!lastStep)
+        if (!manyToOne)
         {
             // Padded outputs were set to zero, so nothing flows back from them.
             Grow(ref _outputGradient, rows * O);
@@ -250,7 +268,18 @@ public sealed class SequenceModel
         Grow(ref _recurrentGradient, T * B * DH);
         Span<float> recurrentGradient = _recurrentGradient.AsSpan(0, T * B * DH);
         Span<float> finalHiddenGradient = default;
-        if (lastStep)
+        if (Options.Readout == SequenceReadout.MeanOverSteps)
+        {
+            // dL/dy_(t,b) = dL/da_b / T_b at each real step, 0 at padded steps.
+            recurrentGradient.Clear();
+            for (int b = 0; b < B; b++)
+            {
+                int length = batch.Lengths[b];
+                for (int t = 0; t < length; t++)
+                    TensorPrimitives.Multiply(featureGradient.Slice(b * DH, DH), 1f / length, recurrentGradient.Slice((t * B + b) * DH, DH));
+            }
+        }
+        else if (Options.Readout == SequenceReadout.LastStep)
         {
             recurrentGradient.Clear();
             Grow(ref _finalHiddenGradient, stateLength);
@@ -295,6 +324,8 @@ public sealed class SequenceModel
         ArgumentNullException.ThrowIfNull(loss);
         if (Options.Bidirectional)
             throw new InvalidOperationException("Truncated BPTT needs a unidirectional model: the reverse direction reads the whole sequence.");
+        if (Options.Readout == SequenceReadout.MeanOverSteps)
+            throw new InvalidOperationException("Truncated BPTT reads each sequence out where it ends; a MeanOverSteps readout needs every step in one pass: use LastStep.");
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(chunkSteps);
         int B = batch.BatchSize, T = batch.Steps, E = Options.EmbeddingSize;
         _batch = batch;
@@ -338,11 +369,11 @@ public sealed class SequenceModel
         ArgumentOutOfRangeException.ThrowIfNegative(chunkSteps);
         long sequenceSteps = (long)batchSize * steps, chunk = chunkSteps > 0 ? Math.Min(chunkSteps, steps) : steps;
         int DH = Network.OutputSize, O = Options.OutputSize;
-        bool lastStep = Options.Readout == SequenceReadout.LastStep;
-        long readoutRows = lastStep ? batchSize : batchSize * chunk;
+        bool manyToOne = Options.Readout != SequenceReadout.EveryStep;
+        long readoutRows = manyToOne ? batchSize : batchSize * chunk;
         long floats = batchSize * chunk * (Network.TrainingFloatsPerStep + 2L * DH) // activations, the stack's output and its gradient
             + sequenceSteps * (Embedding is null ? Options.FeaturesPerStep : 1 + 2L * Options.EmbeddingSize) // the batch, embedded and its gradient
-            + (lastStep ? batchSize : sequenceSteps) * (O + 1L) // targets and weights
+            + (manyToOne ? batchSize : sequenceSteps) * (O + 1L) // targets and weights
             + readoutRows * (3L * DH + 2L * O); // the head's input (and with dropout), outputs and their gradients
         return floats * sizeof(float);
     }

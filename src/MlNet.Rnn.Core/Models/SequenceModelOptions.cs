@@ -53,7 +53,7 @@ public sealed record SequenceModelOptions
     /// <summary>O: outputs per sequence (or per step): 1 for regression and binary logits, the class count for multiclass.</summary>
     public int OutputSize { get; init; } = 1;
 
-    /// <summary>Many-to-one or many-to-many aligned.</summary>
+    /// <summary>Many-to-one (the final states, or their mean over the steps) or many-to-many aligned.</summary>
     public SequenceReadout Readout { get; init; } = SequenceReadout.LastStep;
 
     /// <summary>How the recurrent weights start.</summary>
@@ -85,7 +85,7 @@ public sealed record SequenceModelOptions
         if (!(RecurrentDropout >= 0f && RecurrentDropout < 1f)) throw new ArgumentOutOfRangeException(nameof(RecurrentDropout), RecurrentDropout, "RecurrentDropout must be in [0, 1).");
         if (!(TokenDropout >= 0f && TokenDropout < 1f)) throw new ArgumentOutOfRangeException(nameof(TokenDropout), TokenDropout, "TokenDropout must be in [0, 1).");
         if (OutputSize <= 0) throw new ArgumentOutOfRangeException(nameof(OutputSize), OutputSize, "OutputSize must be at least 1.");
-        if (!Enum.IsDefined(Readout)) throw new ArgumentOutOfRangeException(nameof(Readout), Readout, "Readout must be LastStep or EveryStep.");
+        if (!Enum.IsDefined(Readout)) throw new ArgumentOutOfRangeException(nameof(Readout), Readout, "Readout must be LastStep, EveryStep or MeanOverSteps.");
         if (!Enum.IsDefined(Initialization))
             throw new ArgumentOutOfRangeException(nameof(Initialization), Initialization, "Initialization must be PyTorchDefault or XavierOrthogonal.");
         if (ForgetGateBias is float forget && (Cell != RecurrentCellType.Lstm || !float.IsFinite(forget)))

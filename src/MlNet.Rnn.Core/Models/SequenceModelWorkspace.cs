@@ -24,11 +24,11 @@ public sealed class SequenceModelWorkspace
     public void Forward(SequenceBatch batch, Span<float> output) => Model.Forward(this, batch, output);
 
     /// <summary>
-    /// The features the head read in the last <see cref="Forward"/>: the top layer's final states <c>[B, D·H]</c> (many-to-one)
-    /// or every step's top-layer output <c>[T·B, D·H]</c> (many-to-many). Valid until the next <see cref="Forward"/>.
+    /// The features the head read in the last <see cref="Forward"/>: the top layer's final states, or their mean over the steps,
+    /// <c>[B, D·H]</c> (many-to-one) or every step's top-layer output <c>[T·B, D·H]</c> (many-to-many). Valid until the next <see cref="Forward"/>.
     /// </summary>
     public ReadOnlySpan<float> ReadoutFeatures =>
-        (Model.Options.Readout == SequenceReadout.LastStep ? Features : RecurrentOutput).AsSpan(0, ReadoutRows * Model.Network.OutputSize);
+        (Model.Options.Readout == SequenceReadout.EveryStep ? RecurrentOutput : Features).AsSpan(0, ReadoutRows * Model.Network.OutputSize);
 
     /// <summary>The recurrent stack's workspace; null for the model's own (training) workspace, which uses the network's own buffers.</summary>
     internal RecurrentNetworkWorkspace? Network { get; }

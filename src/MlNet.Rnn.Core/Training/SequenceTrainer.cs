@@ -31,6 +31,9 @@ public sealed class SequenceTrainer
         if (options.TruncatedBpttSteps > 0 && model.Options.Bidirectional)
             throw new ArgumentException($"TruncatedBpttSteps is {options.TruncatedBpttSteps} but the model is bidirectional: its reverse direction " +
                 "reads the whole sequence. Set TruncatedBpttSteps to 0 or make the model unidirectional.", nameof(options));
+        if (options.TruncatedBpttSteps > 0 && model.Options.Readout == SequenceReadout.MeanOverSteps)
+            throw new ArgumentException($"TruncatedBpttSteps is {options.TruncatedBpttSteps} but the model reads the mean over every step " +
+                "(Readout MeanOverSteps), which needs the whole sequence in one pass. Set TruncatedBpttSteps to 0 or Readout to LastStep.", nameof(options));
         _model = model;
         _loss = _trainingLoss = loss;
         _loop = new TrainingLoop(model.Parameters, options, SequenceModelFile.ToJson(model.Options));
@@ -118,6 +121,7 @@ public sealed class SequenceTrainer
         long limit = automatic ? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2 : Options.MaxBatchMemoryMegabytes * (1L << 20);
         if (needed <= limit) return;
         string truncate = _model.Options.Bidirectional ? "make the model unidirectional and set TruncatedBpttSteps"
+            : _model.Options.Readout == SequenceReadout.MeanOverSteps ? "read the final states (Readout LastStep) and set TruncatedBpttSteps"
             : Options.TruncatedBpttSteps > 0 ? "lower TruncatedBpttSteps" : "set TruncatedBpttSteps (for example 100)";
         string size = string.Create(CultureInfo.InvariantCulture,
             $"A training batch of {batchSize} sequences of {longest} steps needs about {needed >> 20:N0} MB for its activations and gradients, more than the limit of {limit >> 20:N0} MB");

@@ -40,6 +40,11 @@ public sealed class SequenceModelTests
             new(RecurrentCellType.Gru, true, 2, false, SequenceReadout.EveryStep, [2, 4, 3], LearnedInitialState: true, Dropout: 0.3f, RecurrentDropout: 0.4f),
         ["RNN-tanh steps L2 bidirectional every-step recurrent-dropout"] =
             new(RecurrentCellType.Rnn, false, 2, true, SequenceReadout.EveryStep, [4, 3, 1], RecurrentDropout: 0.5f),
+        ["LSTM tokens L2 bidirectional mean-over-steps dropout learned-state"] =
+            new(RecurrentCellType.Lstm, true, 2, true, SequenceReadout.MeanOverSteps, [4, 1, 3], LearnedInitialState: true, Dropout: 0.3f),
+        ["GRU steps L1 unidirectional mean-over-steps"] = new(RecurrentCellType.Gru, false, 1, false, SequenceReadout.MeanOverSteps, [2, 4, 3]),
+        ["RNN-tanh steps L1 bidirectional mean-over-steps equal-lengths"] =
+            new(RecurrentCellType.Rnn, false, 1, true, SequenceReadout.MeanOverSteps, [3, 3, 3]),
     };
 
     public static TheoryData<string> Cases() => new(s_cases.Keys);

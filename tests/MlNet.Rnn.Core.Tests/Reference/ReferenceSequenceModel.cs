@@ -61,10 +61,21 @@ internal sealed class ReferenceSequenceModel
         }
         var (recurrent, finalHidden, finalCell) = Network.Forward(x, T, B, lengths, initialHidden, initialCell);
 
-        bool lastStep = Options.Readout == SequenceReadout.LastStep;
+        bool lastStep = Options.Readout != SequenceReadout.EveryStep; // one row per sequence
         int rows = lastStep ? B : T * B;
         var features = new double[rows * DH];
-        if (lastStep)
+        if (Options.Readout == SequenceReadout.MeanOverSteps)
+        {
+            // The mean of the top layer's outputs (both directions) over each sequence's real steps.
+            for (int b = 0; b < B; b++)
+                for (int j = 0; j < DH; j++)
+                {
+                    double sum = 0;
+                    for (int t = 0; t < lengths[b]; t++) sum += recurrent[(t * B + b) * DH + j];
+                    features[b * DH + j] = sum / lengths[b];
+                }
+        }
+        else if (lastStep)
         {
             for (int b = 0; b < B; b++)
             {
