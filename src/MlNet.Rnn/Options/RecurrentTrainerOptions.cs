@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MlNet.Rnn.Core.Models;
 using MlNet.Rnn.Core.Training;
 
 namespace MlNet.Rnn;
@@ -58,13 +59,27 @@ public abstract class RecurrentTrainerOptions : RecurrentTrainerOptionsBase
     /// </summary>
     public float TokenDropout { get; set; } = 0.2f;
 
+    /// <summary>
+    /// What the head of a binary, multiclass or regression network reads: <see cref="SequenceReadout.LastStep"/>, the top
+    /// layer's final states, or <see cref="SequenceReadout.MeanOverSteps"/>, the mean of its outputs over each row's real steps
+    /// (mean pooling), so every step of a long text reaches the head directly. Null (the default) takes the task's:
+    /// <see cref="SequenceReadout.MeanOverSteps"/> for the binary and multiclass classifiers — on the defaults suite's
+    /// SpamAssassin mails (about 200 words each) it lifted accuracy from 0.979 to 0.983 and AUC from 0.996 to 0.998, past
+    /// FeaturizeText with SDCA, and kept the Amazon sentences and Fashion-MNIST where they were (<c>DEFAULTS.md</c>) — and
+    /// <see cref="SequenceReadout.LastStep"/> for regression (a series' next value hangs on its last values: the mean cost the
+    /// suite's series up to 60% of their error) and whenever <see cref="TruncatedBpttSteps"/> is set (which reads each row
+    /// where it ends). The tagger reads every step and ignores this.
+    /// </summary>
+    public SequenceReadout? Readout { get; set; }
+
     /// <summary>Whether the initial hidden (and cell) state is learned rather than zeros.</summary>
     public bool LearnedInitialState { get; set; }
 
     /// <summary>
     /// When set, the transformer also outputs this column: the features the task's head reads, from the top layer (both
     /// directions concatenated, D·H values per step). Binary and multiclass classification and regression: each row's final
-    /// hidden state (the forward direction's last step, the reverse direction's first), a fixed-size Single vector of D·H that
+    /// hidden state (the forward direction's last step, the reverse direction's first), or with
+    /// <see cref="SequenceReadout.MeanOverSteps"/> (see <see cref="Readout"/>) the mean of the outputs over the row's steps, a fixed-size Single vector of D·H that
     /// another ML.NET trainer can take as features. Sequence tagging: the output at every step, a variable-size Single vector of
     /// T·D·H for a row of T steps, step t's D·H values at <c>[t·D·H, (t+1)·D·H)</c>.
     /// </summary>
@@ -115,6 +130,10 @@ public abstract class RecurrentTrainerOptions : RecurrentTrainerOptionsBase
         Check(TruncatedBpttSteps >= 0, nameof(TruncatedBpttSteps), TruncatedBpttSteps, "must be ≥ 0 (0 = backpropagate through every step)");
         Check(TruncatedBpttSteps == 0 || !Bidirectional, nameof(TruncatedBpttSteps), TruncatedBpttSteps,
             "needs a unidirectional network (the reverse direction reads the whole sequence): set Bidirectional = false or TruncatedBpttSteps = 0");
+        Check(Readout is null or SequenceReadout.LastStep or SequenceReadout.MeanOverSteps, nameof(Readout), Readout,
+            "must be LastStep or MeanOverSteps, or null for the task's default (the tagger reads every step)");
+        Check(TruncatedBpttSteps == 0 || Readout != SequenceReadout.MeanOverSteps, nameof(TruncatedBpttSteps), TruncatedBpttSteps,
+            "needs the head to read the final states (the mean over every step needs the whole sequence): set Readout = LastStep (or null) or TruncatedBpttSteps = 0");
         Check(MaxBatchMemoryMegabytes >= 0, nameof(MaxBatchMemoryMegabytes), MaxBatchMemoryMegabytes, "must be ≥ 0 (0 = half of the available memory)");
         ToModelOptions(Core.Models.RecurrentCellType.Lstm, vocabularySize: 0, outputSize: 1, seed: 0).Validate();
     }

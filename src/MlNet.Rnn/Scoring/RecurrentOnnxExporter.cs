@@ -16,7 +16,8 @@ namespace MlNet.Rnn.Scoring;
 /// to int64 and looked up in the embedding with <c>Gather</c>, giving <c>[N, T, E]</c>), transposed to time-major <c>[T, N, I]</c>;
 /// per layer one standard <c>RNN</c>, <c>LSTM</c> or <c>GRU</c> node with the core's PyTorch gate blocks reordered to ONNX's (LSTM
 /// i,f,g,o → i,o,f,c; GRU r,z,n → z,r,h with <c>linear_before_reset = 1</c>), the learned initial state (when trained) expanded to
-/// every row. Many-to-one: the top layer's final states <c>[D, N, H]</c> → <c>[N, D·H]</c>, the head <c>Gemm</c>, then the task's
+/// every row. Many-to-one: the top layer's final states <c>[D, N, H]</c> (or, for <see cref="SequenceReadout.MeanOverSteps"/>,
+/// <c>ReduceMean</c> of its outputs over the steps) → <c>[N, D·H]</c>, the head <c>Gemm</c>, then the task's
 /// columns as ML.NET names them: binary <c>Score</c> (logit), <c>Probability</c> (<c>Sigmoid</c>), <c>PredictedLabel</c>
 /// (<c>Score &gt; threshold</c>); multiclass <c>Score</c> (<c>Softmax</c>) and <c>PredictedLabel</c> (<c>ArgMax</c> + 1 as the key
 /// type); regression <c>Score</c>. The tagger: every step's top-layer output <c>[N, T, D·H]</c>, the head as <c>MatMul</c> + <c>Add</c>
@@ -115,8 +116,11 @@ internal static class RecurrentOnnxExporter
         }
         else
         {
-            // Y_h [D, N, H] → [N, D·H]: the features the head reads.
-            string rowMajor = graph.Node("Transpose", "final_state", [finalHidden], node => node.AddAttribute("perm", new long[] { 1, 0, 2 }));
+            // Y_h [D, N, H] (or Y's mean over the steps, every row being all real steps) → [N, D·H]: the features the head reads.
+            string read = options.Readout == SequenceReadout.MeanOverSteps
+                ? graph.Node("ReduceMean", "mean_state", [output], node => { node.AddAttribute("axes", new long[] { 0 }); node.AddAttribute("keepdims", 0L); })
+                : finalHidden;
+            string rowMajor = graph.Node("Transpose", "final_state", [read], node => node.AddAttribute("perm", new long[] { 1, 0, 2 }));
             state = graph.Node("Reshape", "head_input", [rowMajor, graph.Longs([0, D * H], "head_input_shape")]);
             logits = graph.Node("Gemm", "logits", [state, weight, bias], node => node.AddAttribute("transB", 1L));
         }

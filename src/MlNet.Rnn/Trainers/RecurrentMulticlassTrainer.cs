@@ -56,6 +56,9 @@ public sealed class RecurrentMulticlassTrainer : RecurrentTrainerBase<RecurrentM
 
     private protected override RecurrentTask Task => RecurrentTask.MulticlassClassification;
 
+    /// <summary>The mean of the top layer's outputs over the steps, unless set otherwise (<see cref="RecurrentTrainerOptions.Readout"/>).</summary>
+    private protected override SequenceReadout DefaultReadout => SequenceReadout.MeanOverSteps;
+
     private protected override string ExpectedLabel => Expected;
 
     private protected override bool LabelFits(SchemaShape.Column label) =>

@@ -65,8 +65,12 @@ public abstract class RecurrentTrainerBase<TOptions> : RecurrentEstimator<TOptio
     internal SequenceModelOptions ModelOptions(RecurrentCellType cell, RecurrentTrainerOptions options, PreparedSequenceData data, int seed) =>
         options.ToModelOptions(cell, data.Column.VocabularySize, data.OutputSize, seed) with
         {
-            Readout = PerStepTargets ? SequenceReadout.EveryStep : SequenceReadout.LastStep,
+            Readout = PerStepTargets ? SequenceReadout.EveryStep
+                : options.Readout ?? (options.TruncatedBpttSteps > 0 ? SequenceReadout.LastStep : DefaultReadout),
         };
+
+    /// <summary>What a many-to-one head reads when <see cref="RecurrentTrainerOptions.Readout"/> is null (the final states unless the task says otherwise).</summary>
+    private protected virtual SequenceReadout DefaultReadout => SequenceReadout.LastStep;
 
     private protected override IEnumerable<SchemaShape.Column> OutputShape(SchemaShape inputSchema)
     {

@@ -75,6 +75,18 @@ public sealed class TruncatedSequenceModelContractTests
     }
 
     [Fact]
+    public void AModelReadingTheMeanOverTheSteps_IsRefusedSayingWhy_BeforeAnythingChanges()
+    {
+        var model = Model(Options() with { Readout = SequenceReadout.MeanOverSteps });
+        var batch = Batch(perStep: false);
+        model.Forward(batch, new float[B * O], training: true);
+        var error = Assert.Throws<InvalidOperationException>(() => model.BackpropagateTruncated(batch, 2, Zero));
+        Assert.Equal("Truncated BPTT reads each sequence out where it ends; a MeanOverSteps readout needs every step in one pass: use LastStep.", error.Message);
+        Assert.All(model.Parameters.Gradients.ToArray(), g => Assert.Equal(0f, g));
+        model.Backward(new float[B * O]);
+    }
+
+    [Fact]
     public void Backward_CannotFollowATruncatedPass()
     {
         var model = Model(Options());

@@ -104,6 +104,16 @@ public sealed class TruncatedTrainingTests
     }
 
     [Fact]
+    public void AModelReadingTheMeanOverTheStepsWithTruncation_IsRefusedNamingTheOption()
+    {
+        var error = Assert.Throws<ArgumentException>(() => new SequenceTrainer(Model(SequenceReadout.MeanOverSteps, bidirectional: false),
+            new SoftmaxCrossEntropy(), new TrainerOptions { TruncatedBpttSteps = 10 }));
+        Assert.Equal("options", error.ParamName);
+        Assert.Equal("TruncatedBpttSteps is 10 but the model reads the mean over every step (Readout MeanOverSteps), which needs the whole " +
+            "sequence in one pass. Set TruncatedBpttSteps to 0 or Readout to LastStep. (Parameter 'options')", error.Message);
+    }
+
+    [Fact]
     public void ABidirectionalModelWithTruncation_IsRefusedNamingTheOption()
     {
         var error = Assert.Throws<ArgumentException>(() => new SequenceTrainer(Model(SequenceReadout.LastStep, bidirectional: true),

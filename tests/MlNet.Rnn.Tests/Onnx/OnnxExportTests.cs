@@ -218,12 +218,12 @@ public sealed class OnnxExportTests
     }
 
     [Theory]
-    [InlineData(RecurrentCellType.Lstm, 3, false)]
-    [InlineData(RecurrentCellType.Gru, 3, false)]
-    [InlineData(RecurrentCellType.Rnn, 3, false)]
-    [InlineData(RecurrentCellType.Gru, 2, true)]
-    [InlineData(RecurrentCellType.Rnn, 2, true)]
-    public void StackedModels_WithLearnedInitialState_ExportTheScoresOfTransform(RecurrentCellType cell, int layers, bool bidirectional)
+    [InlineData(RecurrentCellType.Lstm, 3, false, SequenceReadout.LastStep)]
+    [InlineData(RecurrentCellType.Gru, 3, false, SequenceReadout.MeanOverSteps)]
+    [InlineData(RecurrentCellType.Rnn, 3, false, SequenceReadout.LastStep)]
+    [InlineData(RecurrentCellType.Gru, 2, true, SequenceReadout.LastStep)]
+    [InlineData(RecurrentCellType.Rnn, 2, true, SequenceReadout.MeanOverSteps)]
+    public void StackedModels_WithLearnedInitialState_ExportTheScoresOfTransform(RecurrentCellType cell, int layers, bool bidirectional, SequenceReadout readout)
     {
         // Unidirectional, each layer's output [T, 1, N, H] feeds the next as [T, N, H]; bidirectional, [T, 2, N, H] feeds it as
         // [T, N, 2H]; each layer (and direction) starts from its own learned initial state.
@@ -232,6 +232,7 @@ public sealed class OnnxExportTests
         options.NumberOfLayers = layers;
         options.Bidirectional = bidirectional;
         options.LearnedInitialState = true;
+        options.Readout = readout; // the binary classifier's default is the mean over the steps
         var model = CellTrainers.Binary(s_mlContext, cell, options).Fit(training);
         Assert.Equal(bidirectional, model.Model.SequenceModel.Parameters.Tensors.Any(tensor => tensor.Name.EndsWith("_reverse", StringComparison.Ordinal)));
 
@@ -254,15 +255,15 @@ public sealed class OnnxExportTests
     }
 
     [Theory]
-    [InlineData(RecurrentCellType.Lstm)]
-    [InlineData(RecurrentCellType.Gru)]
-    public void MulticlassModel_ExportsSoftmaxScoresAndKeyPredictedLabel(RecurrentCellType cell)
+    [InlineData(RecurrentCellType.Lstm, SequenceReadout.MeanOverSteps)]
+    [InlineData(RecurrentCellType.Gru, SequenceReadout.LastStep)]
+    public void MulticlassModel_ExportsSoftmaxScoresAndKeyPredictedLabel(RecurrentCellType cell, SequenceReadout readout)
     {
         var (training, features) = SequenceData();
         var model = CellTrainers.Multiclass(s_mlContext, cell, new RecurrentMulticlassTrainer.Options
         {
             LabelColumnName = "ClassKey", FeaturesPerStep = FeaturesPerStep, HiddenSize = 3, NumberOfEpochs = 1, BatchSize = 8, Seed = 2,
-            MaxDegreeOfParallelism = 1, Bidirectional = true,
+            MaxDegreeOfParallelism = 1, Bidirectional = true, Readout = readout,
         }).Fit(training);
 
         var onnx = AssertOnnxMatchesTransform(model, features, OnnxOp(cell));

@@ -51,6 +51,14 @@ public sealed class SharedOptionsActTests : IDisposable
         return validation is null ? trainer.Fit(data ?? s_data) : trainer.Fit(data ?? s_data, validation);
     }
 
+    /// <summary><see cref="Base"/> with <paramref name="change"/> made.</summary>
+    private static RecurrentRegressionTrainer.Options With(Action<RecurrentRegressionTrainer.Options> change)
+    {
+        var options = Base();
+        change(options);
+        return options;
+    }
+
     private static float[] FitWeights(Action<RecurrentRegressionTrainer.Options> change, Func<RecurrentRegressionTrainer.Options>? start = null)
     {
         var options = (start ?? Base)();
@@ -448,6 +456,36 @@ public sealed class SharedOptionsActTests : IDisposable
             var initial = Initial(options);
             Assert.True(MaxDifference(weights, initial) > 0.01);
         },
+        [nameof(RecurrentTrainerOptions.Readout)] = () =>
+        {
+            // Regression reads the final states unless told otherwise; the mean over the steps trains another model, and the core
+            // is told which (its tests check what each reads against the double reference).
+            var defaults = Fit(Base());
+            Assert.Equal(SequenceReadout.LastStep, defaults.Model.SequenceModel.Options.Readout);
+            Assert.Equal(Weights(defaults), FitWeights(o => o.Readout = SequenceReadout.LastStep));
+            var mean = Fit(With(o => o.Readout = SequenceReadout.MeanOverSteps));
+            Assert.Equal(SequenceReadout.MeanOverSteps, mean.Model.SequenceModel.Options.Readout);
+            AssertDiffers(Weights(defaults), Weights(mean), "Readout MeanOverSteps");
+
+            // The binary classifier reads the mean unless told otherwise, or truncated (which reads each row where it ends).
+            SequenceReadout BinaryReadout(Action<RecurrentBinaryTrainer.Options> change)
+            {
+                var options = new RecurrentBinaryTrainer.Options { FeaturesPerStep = 2, HiddenSize = H, NumberOfEpochs = 1, BatchSize = Rows, Seed = 1, MaxDegreeOfParallelism = 1 };
+                change(options);
+                return s_mlContext.BinaryClassification.Trainers.Lstm(options).Fit(s_data).Model.SequenceModel.Options.Readout;
+            }
+            Assert.Equal(SequenceReadout.MeanOverSteps, BinaryReadout(_ => { }));
+            Assert.Equal(SequenceReadout.LastStep, BinaryReadout(o => o.Readout = SequenceReadout.LastStep));
+            Assert.Equal(SequenceReadout.LastStep, BinaryReadout(o => { o.Bidirectional = false; o.TruncatedBpttSteps = 2; }));
+
+            var truncated = With(o => { o.Readout = SequenceReadout.MeanOverSteps; o.TruncatedBpttSteps = 2; });
+            var error = Assert.Throws<ArgumentOutOfRangeException>(() => Fit(truncated));
+            Assert.Equal(nameof(RecurrentTrainerOptions.TruncatedBpttSteps), error.ParamName);
+            Assert.Contains("set Readout = LastStep (or null) or TruncatedBpttSteps = 0", error.Message);
+            error = Assert.Throws<ArgumentOutOfRangeException>(() => Fit(With(o => o.Readout = SequenceReadout.EveryStep)));
+            Assert.Equal(nameof(RecurrentTrainerOptions.Readout), error.ParamName);
+            Assert.Contains("must be LastStep or MeanOverSteps, or null for the task's default", error.Message);
+        },
         [nameof(RecurrentTrainerOptions.Optimizer)] = () =>
         {
             // One step from the same initial weights: Adam and AdamW move every weight by lr, RMSProp (α = 0.99) by lr/√(1 − α) = 10 lr,
@@ -639,6 +677,10 @@ public sealed class SharedOptionsActTests : IDisposable
             var error = Assert.Throws<InvalidOperationException>(() => Fit(options, data));
             Assert.StartsWith("A training batch of 4 sequences of 4000 steps needs about ", error.Message);
             Assert.Contains("more than the limit of 1 MB (MaxBatchMemoryMegabytes). Lower BatchSize, set TruncatedBpttSteps", error.Message);
+            options.Readout = SequenceReadout.MeanOverSteps; // which truncation cannot read: the advice says so
+            error = Assert.Throws<InvalidOperationException>(() => Fit(options, data));
+            Assert.Contains("Lower BatchSize, read the final states (Readout LastStep) and set TruncatedBpttSteps", error.Message);
+            options.Readout = null;
             options.TruncatedBpttSteps = 50;
             Assert.Equal(4, Scores(Fit(options, data), data).Length);
         },

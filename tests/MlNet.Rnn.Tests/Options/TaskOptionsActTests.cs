@@ -183,7 +183,8 @@ public sealed class TaskOptionsActTests
                 // One feature per step reads every row as twice the steps, which its tags no longer match.
                 [nameof(RecurrentTrainerOptions.FeaturesPerStep)] = "12 steps",
             },
-            Ignored = [nameof(RecurrentTrainerOptions.EmbeddingSize), nameof(RecurrentTrainerOptions.TokenDropout)],
+            // The tagger reads every step, whatever a many-to-one head would read.
+            Ignored = [nameof(RecurrentTrainerOptions.EmbeddingSize), nameof(RecurrentTrainerOptions.TokenDropout), nameof(RecurrentTrainerOptions.Readout)],
         };
     }
 
@@ -235,7 +236,7 @@ public sealed class TaskOptionsActTests
                 nameof(RecurrentTrainerOptions.FeaturesPerStep), nameof(RecurrentTrainerOptions.RecurrentDropout),
                 nameof(RecurrentTrainerOptions.LearnedInitialState), nameof(RecurrentTrainerOptions.TruncatedBpttSteps),
                 nameof(RecurrentTrainerOptions.MaxBatchMemoryMegabytes), nameof(RecurrentTrainerOptions.Standardize),
-                nameof(RecurrentTrainerOptions.TokenDropout),
+                nameof(RecurrentTrainerOptions.TokenDropout), nameof(RecurrentTrainerOptions.Readout),
             ],
         };
     }
@@ -282,7 +283,7 @@ public sealed class TaskOptionsActTests
                 nameof(RecurrentTrainerOptions.HiddenStateColumnName), nameof(RecurrentTrainerOptions.FeaturesPerStep),
                 nameof(RecurrentTrainerOptions.Bidirectional), nameof(RecurrentTrainerOptions.RecurrentDropout),
                 nameof(RecurrentTrainerOptions.TruncatedBpttSteps), nameof(RecurrentTrainerOptions.MaxBatchMemoryMegabytes),
-                nameof(RecurrentTrainerOptions.Standardize), nameof(RecurrentTrainerOptions.TokenDropout),
+                nameof(RecurrentTrainerOptions.Standardize), nameof(RecurrentTrainerOptions.TokenDropout), nameof(RecurrentTrainerOptions.Readout),
             ],
             // The text is read as streams (BatchSize of them, at a random offset when shuffling), all of one length: no bucketing.
             // Trains DefaultEpochs when NumberOfEpochs is null: it holds no rows out.
@@ -363,6 +364,8 @@ public sealed class TaskOptionsActTests
         [nameof(RecurrentTrainerOptions.RecurrentDropout)] = new(null, Set(nameof(RecurrentTrainerOptions.RecurrentDropout), (_, _) => 0.3f)),
         [nameof(RecurrentTrainerOptions.TokenDropout)] = new(null, Set(nameof(RecurrentTrainerOptions.TokenDropout), (_, _) => 0.3f)),
         [nameof(RecurrentTrainerOptions.LearnedInitialState)] = new(null, Set(nameof(RecurrentTrainerOptions.LearnedInitialState), (_, _) => true)),
+        // The classifiers read the mean over the steps unless told otherwise (the tagger every step).
+        [nameof(RecurrentTrainerOptions.Readout)] = new(null, Set(nameof(RecurrentTrainerOptions.Readout), (_, _) => SequenceReadout.LastStep)),
         [nameof(RecurrentTrainerOptions.Optimizer)] = new(null, (o, _) => o.Optimizer = OptimizerKind.RmsProp),
         [nameof(RecurrentTrainerOptions.Momentum)] = new((o, _) => o.Optimizer = OptimizerKind.Sgd, (o, _) => o.Momentum = 0.9f),
         [nameof(RecurrentTrainerOptions.Nesterov)] = new((o, _) => { o.Optimizer = OptimizerKind.Sgd; o.Momentum = 0.9f; }, (o, _) => o.Nesterov = true),
