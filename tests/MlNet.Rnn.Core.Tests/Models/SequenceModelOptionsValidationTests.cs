@@ -31,7 +31,7 @@ public sealed class SequenceModelOptionsValidationTests
         ["token dropout 1"] = (s_valid with { TokenDropout = 1f }, "TokenDropout", "TokenDropout must be in [0, 1)."),
         ["NaN token dropout"] = (s_valid with { TokenDropout = float.NaN }, "TokenDropout", "TokenDropout must be in [0, 1)."),
         ["no outputs"] = (s_valid with { OutputSize = 0 }, "OutputSize", "OutputSize must be at least 1."),
-        ["undefined readout"] = (s_valid with { Readout = (SequenceReadout)9 }, "Readout", "Readout must be LastStep or EveryStep."),
+        ["undefined readout"] = (s_valid with { Readout = (SequenceReadout)9 }, "Readout", "Readout must be LastStep, EveryStep or MeanOverSteps."),
         ["undefined initialization"] =
             (s_valid with { Initialization = (WeightInitialization)9 }, "Initialization", "Initialization must be PyTorchDefault or XavierOrthogonal."),
         ["infinite forget bias"] = (s_valid with { ForgetGateBias = float.PositiveInfinity }, "ForgetGateBias", "ForgetGateBias applies to an LSTM only and must be finite."),
