@@ -57,10 +57,10 @@ public sealed class Garment
     public string Class { get; set; } = "";
 }
 
-// Printed on the 2-core machine this project is built on (2026-12-07, with the defaults of that day: Standardize on, a
-// bidirectional network; beside the defaults suite, which shared the cores):
-// GRU (H = 64) over 28 rows × 28 pixels, 60000 training images, 10 epochs: 69.2 s
-// test accuracy 0.8961 (macro 0.8961), log-loss 0.3058 on 10000 images, evaluated in 0.5 s
+// Printed on the 2-core machine this project is built on (2026-12-08, alone, with the defaults of that day: Standardize on, a
+// bidirectional network whose head reads the mean of its outputs over the 28 rows):
+// GRU (H = 64) over 28 rows × 28 pixels, 60000 training images, 10 epochs: 41.0 s
+// test accuracy 0.8979 (macro 0.8979), log-loss 0.2860 on 10000 images, evaluated in 0.3 s
 //   image 0: Ankle boot   predicted Ankle boot
 //   image 1: Pullover     predicted Pullover
 //   image 2: Trouser      predicted Trouser

@@ -49,8 +49,9 @@ Console.WriteLine($"Tokenize → MapValueToKey → Lstm (BiLSTM 32)    {lstmMetr
 Console.WriteLine($"FeaturizeText → SdcaLogisticRegression         {sdcaMetrics.Accuracy,6:F3}  {sdcaMetrics.AreaUnderRocCurve,6:F3} {sdcaMetrics.F1Score,6:F3} {sdcaSeconds,8:F1}");
 return 0;
 
-// Printed on the 2-core machine this project is built on (2026-12-07, with TokenDropout 0.2 by default):
+// Printed on the 2-core machine this project is built on (2026-12-08, with TokenDropout 0.2 and the head reading the mean
+// over the words, Readout MeanOverSteps, by default):
 // 1000 sentences: 800 train, 200 test
 // model                                         accuracy    AUC     F1   train s
-// Tokenize → MapValueToKey → Lstm (BiLSTM 32)     0.765   0.832  0.751      1.7
-// FeaturizeText → SdcaLogisticRegression          0.715   0.836  0.705      3.6
+// Tokenize → MapValueToKey → Lstm (BiLSTM 32)     0.800   0.882  0.775      1.2
+// FeaturizeText → SdcaLogisticRegression          0.715   0.836  0.705      3.5

@@ -20,7 +20,7 @@ IDataView data = mlContext.Data.LoadFromEnumerable(rows);
 var model = mlContext.BinaryClassification.Trainers.Lstm(new RecurrentBinaryTrainer.Options
 {
     LabelColumnName = "Label", FeatureColumnName = "Values", FeaturesPerStep = 1, HiddenSize = 16, NumberOfEpochs = 2, Seed = 1,
-    Bidirectional = false, // the shape TESTING.md's soak numbers were measured with
+    Bidirectional = false, Readout = MlNet.Rnn.Core.Models.SequenceReadout.LastStep, // the shape TESTING.md's soak numbers were measured with
 }).Fit(data);
 
 // The single-threaded answers: one engine over every row, and one Transform pass.
