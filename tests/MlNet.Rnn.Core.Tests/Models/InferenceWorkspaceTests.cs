@@ -33,7 +33,34 @@ public sealed class InferenceWorkspaceTests
         ["RNN-relu steps L2 bidirectional every-step learned-state"] =
             Options(RecurrentCellType.Rnn, false, 2, true, SequenceReadout.EveryStep, learnedInitialState: true, activation: RnnActivation.Relu),
         ["GRU tokens L2 bidirectional last-step"] = Options(RecurrentCellType.Gru, true, 2, true, SequenceReadout.LastStep),
+        ["LSTM tokens L2 bidirectional mean-over-steps"] = Options(RecurrentCellType.Lstm, true, 2, true, SequenceReadout.MeanOverSteps),
     };
+
+    [Fact]
+    public void AWorkspaceReadingTheMean_ScoresARowOfNoStepAsTheHeadOfZeros()
+    {
+        // Scoring accepts a row of no step (an empty text): its mean over no step is the zero vector, so its output is the
+        // head's bias, finite, and the other rows score as they do without it.
+        var model = new SequenceModel(Options(RecurrentCellType.Gru, false, 1, true, SequenceReadout.MeanOverSteps));
+        var random = new Random(5);
+        NetworkFactory.Randomize(model.Parameters, random, 0.6);
+        var batch = new SequenceBatch();
+        batch.Reset(3, 4, 3, 1, perStepTargets: false);
+        int[] lengths = [4, 0, 2];
+        lengths.CopyTo(batch.Lengths);
+        float[] steps = NetworkFactory.RandomFloats(random, 4 * 3 * 3, 1.5);
+        for (int t = 0; t < 4; t++)
+            for (int b = 0; b < 3; b++)
+                if (t < lengths[b]) steps.AsSpan((t * 3 + b) * 3, 3).CopyTo(batch.Input.Slice((t * 3 + b) * 3, 3));
+        var workspace = model.CreateWorkspace();
+        float[] output = InWorkspace(workspace, batch);
+
+        Assert.All(workspace.ReadoutFeatures.Slice(1 * 10, 10).ToArray(), value => Assert.Equal(0f, value));
+        Assert.Equal(model.Parameters.ReadOnlyValuesOf(model.Parameters["head.bias"]).ToArray(), output.AsSpan(3, 3).ToArray());
+        var reference = new ReferenceSequenceModel(model.Options, model.Parameters);
+        double[] expected = reference.Forward(null, NetworkFactory.Widen(batch.Input), 4, 3, [4, 1, 2]).Output; // row 1 aside
+        Tolerance.AssertClose([.. expected[..3], .. expected[6..]], [.. output[..3], .. output[6..]], 1e-4, 1e-5, "the other rows");
+    }
 
     public static TheoryData<string> Cases() => new(s_cases.Keys);
 
