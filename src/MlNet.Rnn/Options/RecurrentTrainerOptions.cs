@@ -127,14 +127,12 @@ public abstract class RecurrentTrainerOptions : RecurrentTrainerOptionsBase
         Check(HiddenStateColumnName is null || HiddenStateColumnName.Trim().Length > 0, nameof(HiddenStateColumnName),
             HiddenStateColumnName, "must name a column, or be null for none");
         Check(FeaturesPerStep >= 1, nameof(FeaturesPerStep), FeaturesPerStep, "must be at least 1");
-        Check(TruncatedBpttSteps >= 0, nameof(TruncatedBpttSteps), TruncatedBpttSteps, "must be ≥ 0 (0 = backpropagate through every step)");
         Check(TruncatedBpttSteps == 0 || !Bidirectional, nameof(TruncatedBpttSteps), TruncatedBpttSteps,
             "needs a unidirectional network (the reverse direction reads the whole sequence): set Bidirectional = false or TruncatedBpttSteps = 0");
         Check(Readout is null or SequenceReadout.LastStep or SequenceReadout.MeanOverSteps, nameof(Readout), Readout,
             "must be LastStep or MeanOverSteps, or null for the task's default (the tagger reads every step)");
         Check(TruncatedBpttSteps == 0 || Readout != SequenceReadout.MeanOverSteps, nameof(TruncatedBpttSteps), TruncatedBpttSteps,
             "needs the head to read the final states (the mean over every step needs the whole sequence): set Readout = LastStep (or null) or TruncatedBpttSteps = 0");
-        Check(MaxBatchMemoryMegabytes >= 0, nameof(MaxBatchMemoryMegabytes), MaxBatchMemoryMegabytes, "must be ≥ 0 (0 = half of the available memory)");
         ToModelOptions(Core.Models.RecurrentCellType.Lstm, vocabularySize: 0, outputSize: 1, seed: 0).Validate();
     }
 

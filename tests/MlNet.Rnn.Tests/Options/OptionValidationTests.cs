@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlNet.Rnn.Core.Cells;
+using MlNet.Rnn.Core.Models;
 
 namespace MlNet.Rnn.Tests.Options;
 
@@ -99,6 +100,13 @@ public sealed class OptionValidationTests
         ["HiddenStateColumnName blank"] = Labelled(o => o.HiddenStateColumnName = "  ", "HiddenStateColumnName", "  ", "  ",
             "must name a column, or be null for none"),
         ["FeaturesPerStep 0"] = Labelled(o => o.FeaturesPerStep = 0, "FeaturesPerStep", 0, "0", "must be at least 1"),
+        // Refused by the core's training options, in its words, before the checks that read them.
+        ["TruncatedBpttSteps -1"] = new(o => ((RecurrentTrainerOptions)o).TruncatedBpttSteps = -1, "TruncatedBpttSteps", -1,
+            "TruncatedBpttSteps is -1; it must be ≥ 0 (0 = off)."),
+        ["MaxBatchMemoryMegabytes -1"] = new(o => ((RecurrentTrainerOptions)o).MaxBatchMemoryMegabytes = -1, "MaxBatchMemoryMegabytes", -1,
+            "MaxBatchMemoryMegabytes is -1; it must be ≥ 0 (0 = half of the available memory)."),
+        ["Readout EveryStep"] = Labelled(o => o.Readout = SequenceReadout.EveryStep, "Readout", SequenceReadout.EveryStep, "EveryStep",
+            "must be LastStep or MeanOverSteps, or null for the task's default (the tagger reads every step)"),
     };
 
     public static TheoryData<string, string> BaseRefusals => Cases(s_allKinds, s_baseRefusals.Keys);
