@@ -56,7 +56,13 @@ public sealed class InferenceWorkspaceTests
         float[] output = InWorkspace(workspace, batch);
 
         Assert.All(workspace.ReadoutFeatures.Slice(1 * 10, 10).ToArray(), value => Assert.Equal(0f, value));
-        Assert.Equal(model.Parameters.ReadOnlyValuesOf(model.Parameters["head.bias"]).ToArray(), output.AsSpan(3, 3).ToArray());
+        float[] bias = model.Parameters.ReadOnlyValuesOf(model.Parameters["head.bias"]).ToArray();
+        Assert.Equal(bias, output.AsSpan(3, 3).ToArray());
+        // ReadoutFeatures are what the head read: the head applied to them gives every row's output.
+        float[] weight = model.Parameters.ReadOnlyValuesOf(model.Parameters["head.weight"]).ToArray(), features = workspace.ReadoutFeatures.ToArray();
+        Assert.Equal(3 * 10, features.Length);
+        double[] head = [.. Enumerable.Range(0, 3 * 3).Select(i => bias[i % 3] + Enumerable.Range(0, 10).Sum(j => (double)weight[i % 3 * 10 + j] * features[i / 3 * 10 + j]))];
+        Tolerance.AssertClose(head, output, 1e-5, 1e-6, "the head of the readout features");
         var reference = new ReferenceSequenceModel(model.Options, model.Parameters);
         double[] expected = reference.Forward(null, NetworkFactory.Widen(batch.Input), 4, 3, [4, 1, 2]).Output; // row 1 aside
         Tolerance.AssertClose([.. expected[..3], .. expected[6..]], [.. output[..3], .. output[6..]], 1e-4, 1e-5, "the other rows");
